@@ -1,0 +1,56 @@
+"""Commands: what a user asks the core to do. One schema for every room.
+
+Replay, the rings, the wire protocol and the journal all carry these Structs.
+They are ``array_like`` (compact on the wire and in the journal: a tag and the
+fields in order) and ``gc=False``: they hold only scalars, so they can never be
+part of a reference cycle and the collector need not track them.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import msgspec
+
+from engine.enums import OrderType, Side, StpMode, TimeInForce
+
+
+class NewOrder(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="new"):
+    """Enter a new order. ``price`` is in ticks; ``None`` for a market order.
+
+    ``tif`` of ``None`` means the default: GTC for a limit order, IOC for a
+    market order. ``ts_ns`` is carried for the record and never affects matching.
+    """
+
+    order_id: int
+    account: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    price: int | None
+    qty: int
+    tif: TimeInForce | None = None
+    post_only: bool = False
+    stp: StpMode = StpMode.NONE
+    ts_ns: int = 0
+
+
+class Cancel(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="cancel"):
+    """Remove the whole remaining quantity of a resting order."""
+
+    order_id: int
+    account: str
+    ts_ns: int = 0
+
+
+class Replace(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="replace"):
+    """Give a resting order a new price and a new remaining quantity."""
+
+    order_id: int
+    account: str
+    price: int
+    qty: int
+    ts_ns: int = 0
+
+
+Command = Union[NewOrder, Cancel, Replace]

@@ -1,0 +1,69 @@
+"""The closed vocabularies of the schema: sides, order types, reasons.
+
+Every enum is str-valued so that JSON output (events, journals, reports) is
+readable, and compared by identity on the hot path (``side is BUY``).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Side(enum.Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(enum.Enum):
+    LIMIT = "LIMIT"
+    MARKET = "MARKET"
+
+
+class TimeInForce(enum.Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class StpMode(enum.Enum):
+    """Self-trade prevention: what an incoming order does on meeting its own account."""
+
+    NONE = "NONE"
+    CANCEL_TAKER = "CANCEL_TAKER"
+    CANCEL_MAKER = "CANCEL_MAKER"
+    CANCEL_BOTH = "CANCEL_BOTH"
+    DECREMENT = "DECREMENT"
+
+
+class CommandKind(enum.Enum):
+    NEW = "NEW"
+    CANCEL = "CANCEL"
+    REPLACE = "REPLACE"
+
+
+class RejectReason(enum.Enum):
+    """Why a command changed nothing. Checked in the order documented in docs/EVENTS.md."""
+
+    INVALID_ORDER_ID = "INVALID_ORDER_ID"
+    DUPLICATE_ORDER_ID = "DUPLICATE_ORDER_ID"
+    INVALID_SYMBOL = "INVALID_SYMBOL"
+    INVALID_QUANTITY = "INVALID_QUANTITY"
+    INVALID_PRICE = "INVALID_PRICE"
+    MARKET_WITH_PRICE = "MARKET_WITH_PRICE"
+    MARKET_NOT_IOC = "MARKET_NOT_IOC"
+    POST_ONLY_NOT_GTC_LIMIT = "POST_ONLY_NOT_GTC_LIMIT"
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"
+    ORDER_NOT_RESTING = "ORDER_NOT_RESTING"
+    NOT_YOUR_ORDER = "NOT_YOUR_ORDER"
+    POST_ONLY_WOULD_CROSS = "POST_ONLY_WOULD_CROSS"
+
+
+class CancelReason(enum.Enum):
+    """Why quantity left the book (or an incoming order) without trading."""
+
+    USER = "USER"
+    IOC_REMAINDER = "IOC_REMAINDER"
+    MARKET_REMAINDER = "MARKET_REMAINDER"
+    STP = "STP"
+    KILLED_FOK = "KILLED_FOK"
+    POST_ONLY = "POST_ONLY"
