@@ -8,8 +8,6 @@ part of a reference cycle and the collector need not track them.
 
 from __future__ import annotations
 
-from typing import Union
-
 import msgspec
 
 from engine.enums import OrderType, Side, StpMode, TimeInForce
@@ -53,4 +51,4 @@ class Replace(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="repla
     ts_ns: int = 0
 
 
-Command = Union[NewOrder, Cancel, Replace]
+Command = NewOrder | Cancel | Replace

@@ -7,7 +7,7 @@ Like the commands, events are ``array_like`` and ``gc=False`` Structs.
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 import msgspec
 
@@ -102,7 +102,7 @@ class Replaced(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="repl
     priority_kept: bool
 
 
-Event = Union[Accepted, Rejected, Trade, Cancelled, Reduced, Replaced]
+Event = Accepted | Rejected | Trade | Cancelled | Reduced | Replaced
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

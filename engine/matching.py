@@ -1,0 +1,474 @@
+"""The matching engine: every rule of MATCHING_RULES.md, for any number of symbols.
+
+Pure and deterministic: no clock, no I/O, no randomness. Given the same
+sequenced commands it emits byte-identical events (docs/EVENTS.md gives their
+exact order) and ends in an identical book.
+
+Speed notes (each measured by benchmarks/bench_core.py): globals used on the
+hot path are bound to module constants (``BUY``, ``GTC``...) and compared by
+identity; events are built positionally (msgspec Structs, built in C); the
+match loop never mutates the dict it iterates and removes filled orders after
+it, in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from engine.book import BookSide, OrderBook, RestingOrder
+from engine.commands import Cancel, Command, NewOrder, Replace
+from engine.enums import (
+    CancelReason,
+    CommandKind,
+    OrderType,
+    RejectReason,
+    Side,
+    StpMode,
+    TimeInForce,
+)
+from engine.events import (
+    Accepted,
+    Cancelled,
+    Event,
+    Reduced,
+    Rejected,
+    Replaced,
+    Trade,
+)
+from engine.views import BBO, BookOrder, Depth
+
+BUY = Side.BUY
+LIMIT = OrderType.LIMIT
+GTC = TimeInForce.GTC
+IOC = TimeInForce.IOC
+FOK = TimeInForce.FOK
+STP_NONE = StpMode.NONE
+CANCEL_TAKER = StpMode.CANCEL_TAKER
+CANCEL_MAKER = StpMode.CANCEL_MAKER
+CANCEL_BOTH = StpMode.CANCEL_BOTH
+NEW = CommandKind.NEW
+CANCEL = CommandKind.CANCEL
+REPLACE = CommandKind.REPLACE
+R = RejectReason
+C_USER = CancelReason.USER
+C_STP = CancelReason.STP
+C_IOC = CancelReason.IOC_REMAINDER
+C_MARKET = CancelReason.MARKET_REMAINDER
+C_FOK = CancelReason.KILLED_FOK
+C_POST_ONLY = CancelReason.POST_ONLY
+
+# A market order accepts any price: its limit key is below every real key.
+ANY_PRICE = -(1 << 62)
+
+
+class MatchingEngine:
+    """Owns every book. Feed it commands; it returns the events they caused.
+
+    >>> from engine.commands import NewOrder
+    >>> from engine.enums import OrderType, Side
+    >>> eng = MatchingEngine()
+    >>> _ = eng.process(NewOrder(1, "alice", "AAPL", Side.SELL, OrderType.LIMIT, 101, 5))
+    >>> [type(e).__name__ for e in eng.process(
+    ...     NewOrder(2, "bob", "AAPL", Side.BUY, OrderType.LIMIT, 102, 3))]
+    ['Accepted', 'Trade']
+    >>> eng.bbo("AAPL")
+    BBO(bid_price=None, bid_qty=0, ask_price=101, ask_qty=2)
+    """
+
+    __slots__ = ("_books", "_orders", "_trade_id", "_used_ids", "last_seq")
+
+    def __init__(self) -> None:
+        self._books: dict[str, OrderBook] = {}
+        self._orders: dict[int, RestingOrder] = {}  # resting orders only
+        self._used_ids: set[int] = set()  # every id a NEW has used up
+        self._trade_id = 0
+        self.last_seq = 0
+
+    # -- input -----------------------------------------------------------------
+
+    def process(self, cmd: Command, seq: int | None = None) -> list[Event]:
+        """Apply one command, stamped ``seq`` (default: the next number)."""
+        if seq is None:
+            seq = self.last_seq + 1
+        elif seq <= self.last_seq:
+            raise ValueError(f"seq {seq} is not after the last sequence number {self.last_seq}")
+        out: list[Event] = []
+        self._apply(cmd, seq, out)
+        self.last_seq = seq
+        return out
+
+    def process_batch(self, cmds: Iterable[Command]) -> list[Event]:
+        """Apply commands in order with consecutive sequence numbers."""
+        out: list[Event] = []
+        apply = self._apply
+        seq = self.last_seq
+        for cmd in cmds:
+            seq += 1
+            apply(cmd, seq, out)
+        self.last_seq = seq
+        return out
+
+    def _apply(self, cmd: Command, seq: int, out: list[Event]) -> None:
+        kind = type(cmd)
+        if kind is NewOrder:
+            self._new(cmd, seq, out)  # type: ignore[arg-type]
+        elif kind is Cancel:
+            self._cancel(cmd, seq, out)  # type: ignore[arg-type]
+        elif kind is Replace:
+            self._replace(cmd, seq, out)  # type: ignore[arg-type]
+        else:
+            raise TypeError(f"not a command: {cmd!r}")
+
+    # -- NEW -------------------------------------------------------------------
+
+    def _new(self, c: NewOrder, seq: int, out: list[Event]) -> None:
+        oid = c.order_id
+        account = c.account
+        if oid <= 0:
+            out.append(Rejected(seq, NEW, oid, account, R.INVALID_ORDER_ID))
+            return
+        used = self._used_ids
+        if oid in used:
+            out.append(Rejected(seq, NEW, oid, account, R.DUPLICATE_ORDER_ID))
+            return
+        used.add(oid)
+        symbol = c.symbol
+        qty = c.qty
+        price = c.price
+        tif = c.tif
+        reason = None
+        if not symbol:
+            reason = R.INVALID_SYMBOL
+        elif qty <= 0:
+            reason = R.INVALID_QUANTITY
+        elif c.order_type is LIMIT:
+            if price is None or price <= 0:
+                reason = R.INVALID_PRICE
+            elif tif is None:
+                tif = GTC
+            elif c.post_only and tif is not GTC:
+                reason = R.POST_ONLY_NOT_GTC_LIMIT
+        elif price is not None:
+            reason = R.MARKET_WITH_PRICE
+        elif tif is not None and tif is not IOC:
+            reason = R.MARKET_NOT_IOC
+        elif c.post_only:
+            reason = R.POST_ONLY_NOT_GTC_LIMIT
+        else:
+            tif = IOC
+        if reason is not None:
+            out.append(Rejected(seq, NEW, oid, account, reason))
+            return
+        assert tif is not None
+        side = c.side
+        out.append(Accepted(seq, oid, account, symbol, side, c.order_type, tif, price, qty))
+
+        book = self._books.get(symbol)
+        if book is None:
+            book = self._books[symbol] = OrderBook(symbol)
+        if side is BUY:
+            opp = book.asks
+            limit_key = ANY_PRICE if price is None else -price
+        else:
+            opp = book.bids
+            limit_key = ANY_PRICE if price is None else price
+        keys = opp.keys
+        crosses = bool(keys) and keys[-1] >= limit_key
+        stp = c.stp
+        if crosses:
+            if c.post_only:
+                out.append(Cancelled(seq, oid, account, symbol, side, price, qty, C_POST_ONLY))
+                return
+            if tif is FOK and not _fok_fills(opp, qty, limit_key, account, stp):
+                out.append(Cancelled(seq, oid, account, symbol, side, price, qty, C_FOK))
+                return
+            qty = self._match(seq, oid, account, symbol, side, price, qty, limit_key, stp, opp, out)
+            if not qty:
+                return
+        elif tif is FOK:
+            out.append(Cancelled(seq, oid, account, symbol, side, price, qty, C_FOK))
+            return
+        if tif is GTC:
+            assert price is not None
+            order = RestingOrder(oid, account, symbol, side, price, qty, stp, c.post_only)
+            (book.bids if side is BUY else book.asks).add(order)
+            self._orders[oid] = order
+        else:
+            why = C_MARKET if price is None else C_IOC
+            out.append(Cancelled(seq, oid, account, symbol, side, price, qty, why))
+
+    # -- matching --------------------------------------------------------------
+
+    def _match(
+        self,
+        seq: int,
+        taker_id: int,
+        account: str,
+        symbol: str,
+        side: Side,
+        taker_price: int | None,
+        qty: int,
+        limit_key: int,
+        stp: StpMode,
+        opp: BookSide,
+        out: list[Event],
+    ) -> int:
+        """Trade ``qty`` against ``opp``; return what is left (0 if STP cancelled it)."""
+        keys = opp.keys
+        levels = opp.levels
+        sign = opp.sign
+        index = self._orders
+        trade_id = self._trade_id
+        no_stp = stp is STP_NONE
+        append = out.append
+        while keys:
+            key = keys[-1]
+            if key < limit_key:
+                break
+            level = levels[key]
+            price = sign * key
+            gone: list[int] = []  # makers that leave this level
+            removed = 0  # quantity that leaves this level
+            stop = False
+            for mid, maker in level.items():
+                if no_stp or maker.account != account:
+                    mq = maker.qty
+                    if mq <= qty:
+                        t = mq
+                        maker.qty = 0
+                        gone.append(mid)
+                    else:
+                        t = qty
+                        maker.qty = mq - qty
+                    qty -= t
+                    removed += t
+                    trade_id += 1
+                    append(
+                        Trade(
+                            seq,
+                            trade_id,
+                            symbol,
+                            price,
+                            t,
+                            mid,
+                            taker_id,
+                            maker.account,
+                            account,
+                            side,
+                            maker.qty,
+                            qty,
+                        )
+                    )
+                    if not qty:
+                        break
+                    continue
+                # Self-trade: the incoming order's STP mode decides; no trade.
+                mq = maker.qty
+                m_side = maker.side
+                if stp is CANCEL_TAKER:
+                    append(Cancelled(seq, taker_id, account, symbol, side, taker_price, qty, C_STP))
+                    qty = 0
+                    stop = True
+                    break
+                if stp is CANCEL_MAKER or stp is CANCEL_BOTH:
+                    append(Cancelled(seq, mid, account, symbol, m_side, price, mq, C_STP))
+                    maker.qty = 0
+                    gone.append(mid)
+                    removed += mq
+                    if stp is CANCEL_BOTH:
+                        append(
+                            Cancelled(seq, taker_id, account, symbol, side, taker_price, qty, C_STP)
+                        )
+                        qty = 0
+                        stop = True
+                        break
+                    continue
+                # DECREMENT: both lose the smaller remaining quantity.
+                d = mq if mq < qty else qty
+                removed += d
+                maker.qty = mq - d
+                if maker.qty:
+                    append(Reduced(seq, mid, account, symbol, m_side, price, d, maker.qty, C_STP))
+                else:
+                    append(Cancelled(seq, mid, account, symbol, m_side, price, d, C_STP))
+                    gone.append(mid)
+                qty -= d
+                if qty:
+                    append(
+                        Reduced(seq, taker_id, account, symbol, side, taker_price, d, qty, C_STP)
+                    )
+                else:
+                    append(Cancelled(seq, taker_id, account, symbol, side, taker_price, d, C_STP))
+                    stop = True
+                    break
+            if len(gone) == len(level):
+                opp.drop_level(key)
+            else:
+                for mid in gone:
+                    del level[mid]
+                level.qty -= removed
+            for mid in gone:
+                del index[mid]
+            if stop or not qty:
+                break
+        self._trade_id = trade_id
+        return qty
+
+    # -- CANCEL ----------------------------------------------------------------
+
+    def _resting(
+        self, kind: CommandKind, oid: int, account: str, seq: int, out: list[Event]
+    ) -> RestingOrder | None:
+        """The resting order ``oid`` owned by ``account``, or None after a reject."""
+        order = self._orders.get(oid)
+        if order is None:
+            reason = R.ORDER_NOT_RESTING if oid in self._used_ids else R.UNKNOWN_ORDER
+        elif order.account != account:
+            reason = R.NOT_YOUR_ORDER
+        else:
+            return order
+        out.append(Rejected(seq, kind, oid, account, reason))
+        return None
+
+    def _cancel(self, c: Cancel, seq: int, out: list[Event]) -> None:
+        order = self._resting(CANCEL, c.order_id, c.account, seq, out)
+        if order is None:
+            return
+        self._books[order.symbol].side(order.side).remove(order)
+        del self._orders[order.order_id]
+        out.append(
+            Cancelled(
+                seq,
+                order.order_id,
+                order.account,
+                order.symbol,
+                order.side,
+                order.price,
+                order.qty,
+                C_USER,
+            )
+        )
+
+    # -- REPLACE ---------------------------------------------------------------
+
+    def _replace(self, c: Replace, seq: int, out: list[Event]) -> None:
+        oid = c.order_id
+        order = self._resting(REPLACE, oid, c.account, seq, out)
+        if order is None:
+            return
+        price = c.price
+        qty = c.qty
+        if price <= 0:
+            out.append(Rejected(seq, REPLACE, oid, c.account, R.INVALID_PRICE))
+            return
+        if qty <= 0:
+            out.append(Rejected(seq, REPLACE, oid, c.account, R.INVALID_QUANTITY))
+            return
+        book = self._books[order.symbol]
+        side = order.side
+        own = book.bids if side is BUY else book.asks
+        if price == order.price and qty <= order.qty:
+            # Same price, no more quantity: the order keeps its place.
+            own.levels[own.sign * price].qty -= order.qty - qty
+            order.qty = qty
+            out.append(Replaced(seq, oid, order.account, order.symbol, side, price, qty, True))
+            return
+        opp = book.asks if side is BUY else book.bids
+        limit_key = -price if side is BUY else price
+        keys = opp.keys
+        crosses = bool(keys) and keys[-1] >= limit_key
+        if crosses and order.post_only:
+            out.append(Rejected(seq, REPLACE, oid, c.account, R.POST_ONLY_WOULD_CROSS))
+            return
+        own.remove(order)
+        del self._orders[oid]
+        out.append(Replaced(seq, oid, order.account, order.symbol, side, price, qty, False))
+        if crosses:
+            qty = self._match(
+                seq,
+                oid,
+                order.account,
+                order.symbol,
+                side,
+                price,
+                qty,
+                limit_key,
+                order.stp,
+                opp,
+                out,
+            )
+            if not qty:
+                return
+        order.price = price
+        order.qty = qty
+        own.add(order)
+        self._orders[oid] = order
+
+    # -- views -----------------------------------------------------------------
+
+    def symbols(self) -> list[str]:
+        """Every symbol that has a book, in name order."""
+        return sorted(self._books)
+
+    def bbo(self, symbol: str) -> BBO:
+        book = self._books.get(symbol)
+        if book is None:
+            return BBO(None, 0, None, 0)
+        bid = book.bids.best()
+        ask = book.asks.best()
+        return BBO(
+            bid[0] if bid else None,
+            bid[1] if bid else 0,
+            ask[0] if ask else None,
+            ask[1] if ask else 0,
+        )
+
+    def depth(self, symbol: str, levels: int) -> Depth:
+        """The best ``levels`` price levels of each side with their total quantity."""
+        book = self._books.get(symbol)
+        if book is None:
+            return Depth([], [])
+        return Depth(book.bids.depth(levels), book.asks.depth(levels))
+
+    def l3(self, symbol: str) -> list[BookOrder]:
+        """Every resting order: bids best first, then asks best first; queue order."""
+        book = self._books.get(symbol)
+        if book is None:
+            return []
+        return [_view(o) for side in (book.bids, book.asks) for o in side.orders()]
+
+    def order(self, order_id: int) -> BookOrder | None:
+        """The resting order ``order_id``, or None if nothing of it rests."""
+        o = self._orders.get(order_id)
+        return None if o is None else _view(o)
+
+
+def _view(o: RestingOrder) -> BookOrder:
+    return BookOrder(o.symbol, o.side, o.price, o.order_id, o.account, o.qty)
+
+
+def _fok_fills(opp: BookSide, qty: int, limit_key: int, account: str, stp: StpMode) -> bool:
+    """The FOK dry run: would an IOC of ``qty`` trade all of it?
+
+    Quantity that STP removes does not count as filled, so any self-trade
+    other than CANCEL_MAKER (which only skips that maker) means "no".
+    """
+    levels = opp.levels
+    for key in reversed(opp.keys):
+        if key < limit_key:
+            return False
+        level = levels[key]
+        if stp is STP_NONE:
+            qty -= level.qty
+            if qty <= 0:
+                return True
+            continue
+        for maker in level.values():
+            if maker.account == account:
+                if stp is CANCEL_MAKER:
+                    continue
+                return False
+            qty -= maker.qty
+            if qty <= 0:
+                return True
+    return False
