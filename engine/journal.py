@@ -1,0 +1,334 @@
+"""The journal: an append-only record of every sequenced input, and its reader.
+
+Every input the core sequences is journalled, rejects included: a rejected NEW
+still uses up its order id, so replay must see it to rebuild the same state.
+(exchange-core skips commands that cannot mutate state; none of ours is such.)
+
+The contract with the core (DESIGN.md, principle 5)::
+
+    writer.append_batch([(seq, cmd), ...])   # returns: the batch is journalled
+    ... only now may the acks of these inputs leave the core ...
+
+``append_batch`` writes the batch as one frame with one write, then syncs if
+the fsync policy says so (engine.fsync_policy; default: every batch), and only
+returns once that is done. Group commit: one write and at most one fsync per
+batch, however many inputs it carries. If a write or sync fails the writer is
+spent (every later call raises): after a failed fsync the kernel may have
+dropped the dirty pages, so the only safe way on is a restart and recovery.
+
+The bytes on disk are described in engine.journal_format; recovery (replaying
+into an engine, cutting off a torn tail) is engine.journal_recovery.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+
+import msgspec
+
+from engine.fsync_policy import FsyncPolicy
+from engine.journal_format import (
+    RECORDS_DECODER,
+    FrameEncoder,
+    JournalCorrupt,
+    JournalError,
+    Record,
+    TornTail,
+    scan_segment,
+    segment_first_seq,
+    segment_name,
+)
+from engine.journal_fs import OS_FILES, AppendFile, FileLayer
+
+__all__ = [
+    "JournalCorrupt",
+    "JournalError",
+    "JournalReader",
+    "JournalWriter",
+    "Record",
+    "TornTail",
+    "list_segments",
+]
+
+SEGMENT_BYTES = 64 << 20
+"""A new segment is started once the current one holds this much."""
+
+
+def list_segments(files: FileLayer, data_dir: str) -> list[tuple[int, str]]:
+    """``(first seq, path)`` of every segment in the directory, in seq order."""
+    found = []
+    for name in files.list_dir(data_dir):
+        first = segment_first_seq(name)
+        if first is not None:
+            found.append((first, os.path.join(data_dir, name)))
+    found.sort()
+    return found
+
+
+class JournalWriter:
+    """Appends batches to the journal in ``data_dir``; the single writer.
+
+    Opening an existing journal checks its last segment: a torn tail there
+    must first be cut off by recovery (engine.journal_recovery.recover), or
+    new frames would land after bad bytes and turn a torn tail into damage.
+    ``start_after`` is the seq before the first batch, used only when the
+    directory holds no journal yet (e.g. a fresh journal after a snapshot).
+    """
+
+    __slots__ = (
+        "_clock",
+        "_dir",
+        "_dir_dirty",
+        "_encoder",
+        "_failed",
+        "_file",
+        "_files",
+        "_interval_ns",
+        "_last_sync_ns",
+        "_segment_bytes",
+        "_size",
+        "_synced",
+        "durable_seq",
+        "last_seq",
+        "policy",
+    )
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        fsync: FsyncPolicy = FsyncPolicy.every_batch(),  # noqa: B008 (frozen, immutable)
+        segment_bytes: int = SEGMENT_BYTES,
+        files: FileLayer = OS_FILES,
+        clock: Callable[[], int] = time.monotonic_ns,
+        start_after: int = 0,
+    ) -> None:
+        self._dir = os.fspath(data_dir)
+        self._files = files
+        self._clock = clock
+        self._segment_bytes = segment_bytes
+        self._encoder = FrameEncoder()
+        self.policy = fsync
+        self._interval_ns = fsync.interval_ns
+        self._failed: str | None = None
+        self._file: AppendFile | None = None
+        self._size = 0  # bytes in the current segment
+        self._synced = 0  # of which known to be on stable storage
+        self._dir_dirty = False  # a segment was created and the directory not synced since
+        files.make_dir(self._dir)
+        segments = list_segments(files, self._dir)
+        self.last_seq = start_after
+        if segments:
+            self.last_seq = self._reopen(*segments[-1])
+        self.durable_seq = self.last_seq
+        """The last seq known to be on stable storage (== last_seq after each sync)."""
+        self._last_sync_ns = clock()
+
+    def _reopen(self, first_seq: int, path: str) -> int:
+        data = self._files.read(path)
+        frames, torn = scan_segment(data, path, last=True)
+        if torn is not None:
+            raise JournalError(
+                f"{torn.path}: offset {torn.offset}: the journal has a torn tail that "
+                "recovery has not cut off; run recover() before opening the writer"
+            )
+        self._file = self._files.open_append(path)
+        # What is there may still be only in the page cache (a process crash under
+        # a lax policy): sync it so that new frames can rightly call it synced.
+        self._file.sync()
+        self._size = self._synced = len(data)
+        if not frames:
+            return first_seq - 1
+        records = RECORDS_DECODER.decode(frames[-1].body)
+        return records[-1][0]
+
+    def append_batch(self, records: Sequence[Record]) -> None:
+        """Journal ``records`` (seqs consecutive, continuing ``last_seq``) as one frame.
+
+        Returns once the batch is written and, if the policy says so, synced:
+        only then may the acknowledgements of these inputs leave the core.
+        """
+        if self._failed is not None:
+            raise JournalError(f"the journal in {self._dir} failed earlier: {self._failed}")
+        if not records:
+            return
+        expected = self.last_seq + 1
+        for i, record in enumerate(records):
+            if record[0] != expected + i:
+                raise ValueError(
+                    f"record {i} of the batch has seq {record[0]}, expected {expected + i}"
+                )
+        try:
+            if self._file is None or self._size >= self._segment_bytes:
+                self._start_segment(expected)
+            assert self._file is not None
+            frame = self._encoder.encode(records, self._synced)
+            self._file.write(frame)
+            self._size += len(frame)
+            self.last_seq = records[-1][0]
+            interval = self._interval_ns
+            if interval == 0 or (
+                interval is not None and self._clock() - self._last_sync_ns >= interval
+            ):
+                self._sync()
+        except BaseException as exc:
+            self._failed = repr(exc)
+            raise
+
+    def sync_if_due(self) -> None:
+        """For the core's idle path: sync what a timed policy has left unsynced."""
+        if (
+            self._failed is None
+            and self._size > self._synced
+            and self.policy.due(self._clock(), self._last_sync_ns)
+        ):
+            self.sync()
+
+    def sync(self) -> None:
+        """Sync now, whatever the policy."""
+        if self._failed is not None:
+            raise JournalError(f"the journal in {self._dir} failed earlier: {self._failed}")
+        if self._file is None:
+            return
+        try:
+            self._sync()
+        except BaseException as exc:
+            self._failed = repr(exc)
+            raise
+
+    def _sync(self) -> None:
+        assert self._file is not None
+        self._file.sync()
+        if self._dir_dirty:
+            # a new segment's name is durable only once its directory is synced
+            self._files.sync_dir(self._dir)
+            self._dir_dirty = False
+        self._synced = self._size
+        self.durable_seq = self.last_seq
+        self._last_sync_ns = self._clock()
+
+    def _start_segment(self, first_seq: int) -> None:
+        if self._file is not None:
+            # A closed segment is synced whole, whatever the policy (once per
+            # segment), so the reader can treat any bad frame in it as damage.
+            self._sync()
+            self._file.close()
+        path = os.path.join(self._dir, segment_name(first_seq))
+        self._file = self._files.open_append(path)
+        self._size = self._synced = 0
+        self._dir_dirty = True
+
+    def close(self) -> None:
+        """Sync (a clean stop loses nothing, whatever the policy) and close."""
+        if self._file is None:
+            return
+        try:
+            if self._failed is None:
+                self._sync()
+        finally:
+            self._file.close()
+            self._file = None
+            self._failed = self._failed or "closed"
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class JournalReader:
+    """Reads the journal in ``data_dir`` back, in seq order, never changing it.
+
+    ``after_seq`` is the seam for snapshots: records up to it are skipped (and
+    whole segments before it are not even read), and the first record given
+    must be ``after_seq + 1``. After iterating, ``last_seq`` is the last seq in
+    the journal (or ``after_seq``) and ``torn_tail`` the bytes after the last
+    whole frame that no later frame vouches for, if any (recovery cuts them
+    off). A damaged or inconsistent journal raises JournalCorrupt naming the
+    file and offset: no record is ever skipped silently.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        files: FileLayer = OS_FILES,
+        after_seq: int = 0,
+    ) -> None:
+        self._dir = os.fspath(data_dir)
+        self._files = files
+        self.after_seq = after_seq
+        self.last_seq = after_seq
+        self.torn_tail: TornTail | None = None
+
+    def __iter__(self) -> Iterator[Record]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[Record]]:
+        """One list of ``(seq, command)`` per journalled batch."""
+        after = self.after_seq
+        segments = list_segments(self._files, self._dir)
+        # Skip segments whose successor starts at or before after + 1: all theirs is older.
+        start = 0
+        for i in range(len(segments) - 1):
+            if segments[i + 1][0] <= after + 1:
+                start = i + 1
+        prev: int | None = None  # the last seq read from the journal
+        for i in range(start, len(segments)):
+            first_seq, path = segments[i]
+            data = self._files.read(path)
+            frames, torn = scan_segment(data, path, last=i == len(segments) - 1)
+            for n, frame in enumerate(frames):
+                records = _decode(frame.body, path, frame.offset)
+                lo, hi = records[0][0], records[-1][0]
+                if hi - lo != len(records) - 1:
+                    raise JournalCorrupt(
+                        path, frame.offset, f"seqs {lo}..{hi} in a batch of {len(records)}"
+                    )
+                if n == 0 and lo != first_seq:
+                    raise JournalCorrupt(
+                        path, frame.offset, f"segment named for seq {first_seq} starts at {lo}"
+                    )
+                if prev is None and lo > after + 1:
+                    raise JournalCorrupt(
+                        path, frame.offset, f"starts at seq {lo}: seqs {after + 1}.. are missing"
+                    )
+                if prev is not None and lo != prev + 1:
+                    raise JournalCorrupt(
+                        path, frame.offset, f"seq {lo} follows seq {prev}: not the next one"
+                    )
+                prev = hi
+                if hi <= after:
+                    continue
+                if lo <= after:
+                    records = records[after + 1 - lo :]
+                self.last_seq = hi
+                yield records
+            self.torn_tail = torn
+        if prev is not None and prev < after:
+            raise JournalError(
+                f"the journal in {self._dir} ends at seq {prev}, before the starting point "
+                f"{after}: journalled inputs are missing"
+            )
+
+
+def _decode(body: memoryview, path: str, offset: int) -> list[Record]:
+    try:
+        records = RECORDS_DECODER.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise JournalCorrupt(
+            path, offset, f"batch passes its checksum but will not decode: {exc}"
+        ) from exc
+    if not records:
+        raise JournalCorrupt(path, offset, "empty batch")
+    return records
