@@ -140,7 +140,7 @@ def test_crash_during_recovery(seed: int) -> None:
         if not fs.crashed:
             break
         fs.crash(rng)
-        for second in range(1, 6):
+        for second in range(1, 12):  # list, reads of every segment, the cut
             why = f"seed {seed}, crashes at calls {first} then {second} of recovery"
             fs.crash_at, fs.calls = second, 0
             try:
