@@ -54,6 +54,7 @@ from engine.lobster import (
 from engine.matching import MatchingEngine
 from engine.outputs import EventWriter
 from engine.pacing import Pacer
+from engine.views import BookOrder
 
 REAL_ACCOUNT = "lobster"
 """Owner of the orders the file submits and of the execution takers."""
@@ -107,20 +108,29 @@ def symbol_of(path: str) -> str:
 
 
 class LobsterReplay:
-    """One symbol's replay: the engine, the id spaces and the invented liquidity."""
+    """One symbol's replay: the engine, the id spaces and the invented liquidity.
 
-    def __init__(self, symbol: str, levels: int, record_events: bool = False) -> None:
+    With ``seeded`` (an orderbook file is given) the replay keeps an index of the
+    orders at each price, so that it can correct a level: resync, and events whose
+    size the named order no longer has in the engine.
+    """
+
+    def __init__(
+        self, symbol: str, levels: int, record_events: bool = False, seeded: bool = False
+    ) -> None:
         self.symbol = symbol
         self.levels = levels
         self.engine = MatchingEngine()
         self.counts = Counts()
         self.record_events = record_events
+        self.seeded = seeded
         self.events: list[Event] = []  # filled only when record_events
         self._next_id = SYNTHETIC_ID_BASE
         self._submitted: set[int] = set()
-        # (side, price) -> synthetic order ids, oldest first; filled or cancelled
-        # ones are pruned when next looked at.
-        self._synthetic: dict[tuple[Side, int], list[int]] = {}
+        # (side, price) -> ids of the orders that went to rest there, oldest first;
+        # a price never changes (a type 2 keeps it), and ids that no longer rest are
+        # pruned when the level is next looked at.
+        self._level_ids: dict[tuple[Side, int], list[int]] = {}
 
     # -- commands ------------------------------------------------------------------
 
@@ -140,29 +150,30 @@ class LobsterReplay:
         oid = self._new_id()
         cmd = NewOrder(oid, SYNTHETIC_ACCOUNT, self.symbol, side, LIMIT, price, qty, ts_ns=ts_ns)
         self._process([cmd])
-        self._synthetic.setdefault((side, price), []).append(oid)
+        self._level_ids.setdefault((side, price), []).append(oid)
 
-    def _take_synthetic(self, side: Side, price: int, qty: int, ts_ns: int) -> int:
-        """Remove ``qty`` lots of synthetic liquidity at a price, newest first;
-        return what could not be found."""
-        ids = self._synthetic.get((side, price))
+    def _level(self, side: Side, price: int) -> list[BookOrder]:
+        """The orders resting at one price, in queue order (seeded replays only)."""
+        key = (side, price)
+        ids = self._level_ids.get(key)
+        if not ids:
+            return []
         order = self.engine.order
-        cmds: list[Command] = []
-        while qty and ids:
-            oid = ids[-1]
-            o = order(oid)
-            if o is None:
-                ids.pop()
-            elif o.qty <= qty:
-                cmds.append(Cancel(oid, SYNTHETIC_ACCOUNT, ts_ns))
-                qty -= o.qty
-                ids.pop()
+        orders = [o for oid in ids if (o := order(oid)) is not None]
+        if len(orders) != len(ids):
+            if orders:
+                self._level_ids[key] = [o.order_id for o in orders]
             else:
-                cmds.append(Replace(oid, SYNTHETIC_ACCOUNT, price, o.qty - qty, ts_ns))
-                qty = 0
-        if cmds:
-            self._process(cmds)
-        return qty
+                del self._level_ids[key]
+        return orders
+
+    def _take(self, side: Side, price: int, qty: int, ts_ns: int) -> None:
+        """Take ``qty`` lots that an event removes but its named order does not have
+        (never submitted, or no longer resting or smaller in the engine) from the
+        other orders at that price. Without a seed there is nothing to take from."""
+        if self.seeded:
+            qty = self._remove(self._level(side, price), price, qty, ts_ns)
+        self.counts.short += qty
 
     def _reduce(
         self, oid: int, side: Side, price: int, size: int, delete: bool, ts_ns: int
@@ -175,13 +186,15 @@ class LobsterReplay:
                 c.gone += 1
             else:
                 c.orphans += 1
-            c.short += self._take_synthetic(side, price, size, ts_ns)
+            self._take(side, price, size, ts_ns)
             return
         left = o.qty - size
         if left > 0 and not delete:
             self._process([Replace(oid, REAL_ACCOUNT, o.price, left, ts_ns)])
-        else:
-            self._process([Cancel(oid, REAL_ACCOUNT, ts_ns)])
+            return
+        self._process([Cancel(oid, REAL_ACCOUNT, ts_ns)])
+        if left < 0:
+            self._take(side, price, -left, ts_ns)
 
     # -- the book, as the orderbook file writes it ----------------------------------
 
@@ -210,9 +223,6 @@ class LobsterReplay:
         away: synthetic first, then real orders from the back of the queue). A side
         with all its levels recorded says nothing about prices beyond its worst one:
         those are left alone."""
-        levels: dict[tuple[Side, int], list[tuple[int, str, int]]] = {}
-        for o in self.engine.l3(self.symbol):
-            levels.setdefault((o.side, o.price), []).append((o.order_id, o.account, o.qty))
         recorded: dict[Side, dict[int, int]] = {SELL: {}, BUY: {}}
         for i in range(0, len(row), 4):
             if row[i] != EMPTY_ASK_PRICE:
@@ -221,42 +231,53 @@ class LobsterReplay:
                 recorded[BUY][row[i + 2]] = row[i + 3]
         cmds: list[Command] = []
         for side, wanted in recorded.items():
-            sign = 1 if side is SELL else -1  # sign * price: smaller is better
-            # A side with fewer levels than the window shows all of itself.
-            if len(wanted) < self.levels:
-                bound = 1 << 62
-            else:
-                bound = sign * (max(wanted) if sign == 1 else min(wanted))
-            for (s, price), orders in levels.items():
-                if s is side and price not in wanted and sign * price <= bound:
-                    cmds += [Cancel(oid, account, ts_ns) for oid, account, _ in orders]
+            for price in self._window(side, wanted):
+                if price not in wanted:
+                    cmds += [Cancel(o.order_id, o.account, ts_ns) for o in self._level(side, price)]
         # Cancels first: a level added below can then never cross a stale one.
         if cmds:
             self._process(cmds)
         for side, wanted in recorded.items():
             for price, qty in wanted.items():
-                orders = levels.get((side, price), [])
-                have = sum(q for _, _, q in orders)
+                orders = self._level(side, price)
+                have = sum(o.qty for o in orders)
                 if have < qty:
                     self._add_synthetic(side, price, qty - have, ts_ns)
                 elif have > qty:
                     self._remove(orders, price, have - qty, ts_ns)
 
-    def _remove(
-        self, orders: list[tuple[int, str, int]], price: int, excess: int, ts_ns: int
-    ) -> None:
+    def _window(self, side: Side, wanted: dict[int, int]) -> list[int]:
+        """The engine's prices on ``side`` that the recorded levels ``wanted`` speak for."""
+        sign = 1 if side is SELL else -1  # sign * price: smaller is better
+        if len(wanted) < self.levels:  # the recorded side shows all of itself
+            bound = 1 << 62
+        else:
+            bound = sign * (max(wanted) if sign == 1 else min(wanted))
+        n = self.levels + 8
+        while True:
+            depth = self.engine.depth(self.symbol, n)
+            levels = depth.asks if side is SELL else depth.bids
+            if len(levels) < n or sign * levels[-1][0] > bound:
+                return [p for p, _ in levels if sign * p <= bound]
+            n *= 4
+
+    def _remove(self, orders: list[BookOrder], price: int, excess: int, ts_ns: int) -> int:
+        """Take ``excess`` lots off ``orders``: synthetic first, then the others, newest
+        first (a reduced order keeps its place). Return what could not be found."""
         cmds: list[Command] = []
-        synthetic_last = sorted(orders, key=lambda o: o[1] == SYNTHETIC_ACCOUNT)
-        for oid, account, qty in reversed(synthetic_last):
+        synthetic_last = sorted(orders, key=lambda o: o.account == SYNTHETIC_ACCOUNT)
+        for o in reversed(synthetic_last):
             if not excess:
                 break
-            if qty <= excess:
-                cmds.append(Cancel(oid, account, ts_ns))
-                excess -= qty
+            if o.qty <= excess:
+                cmds.append(Cancel(o.order_id, o.account, ts_ns))
+                excess -= o.qty
             else:
-                cmds.append(Replace(oid, account, price, qty - excess, ts_ns))
+                cmds.append(Replace(o.order_id, o.account, price, o.qty - excess, ts_ns))
                 excess = 0
-        self._process(cmds)
+        if cmds:
+            self._process(cmds)
+        return excess
 
     # -- the replay loop ---------------------------------------------------------
 
@@ -282,8 +303,8 @@ class LobsterReplay:
         pending: list[Command] = []
         append = pending.append
         wait = pacer.wait_until if pacer is not None else None
-        order = self.engine.order
-        batched = per_row is None
+        seeded = self.seeded
+        level_ids = self._level_ids
         for i in range(start, len(kinds)):
             kind = kinds[i]
             ts = stamps[i]
@@ -296,6 +317,8 @@ class LobsterReplay:
                 append(NewOrder(oid, REAL_ACCOUNT, symbol, side, LIMIT, prices[i], sizes[i], None,
                                 False, STP_NONE, ts))  # fmt: skip
                 add_submitted(oid)
+                if seeded:
+                    level_ids.setdefault((side, prices[i]), []).append(oid)
             elif kind == 4:
                 self._next_id += 1
                 if ids[i] not in submitted:
@@ -305,9 +328,9 @@ class LobsterReplay:
                                 sizes[i], IOC, False, STP_NONE, ts))  # fmt: skip
             elif kind == 3:
                 oid = ids[i]
-                # Batch mode has no synthetic liquidity (no --orderbook): a delete is
-                # a plain cancel; row by row, pending is empty and look-ups are exact.
-                if oid in submitted and (batched or order(oid) is not None):
+                # Unseeded, there is nothing to correct a level with: a plain cancel.
+                # Seeded, rows go one by one, so pending is empty and look-ups exact.
+                if oid in submitted and not seeded:
                     append(Cancel(oid, REAL_ACCOUNT, ts))
                 else:
                     reduce(oid, BUY if dirs[i] == 1 else SELL, prices[i], sizes[i], True, ts)
@@ -430,7 +453,7 @@ def run(
 
     symbol = symbol_of(args.file)
     record = args.trades_out is not None or args.events_out is not None
-    replay = LobsterReplay(symbol, levels, record_events=record)
+    replay = LobsterReplay(symbol, levels, record_events=record, seeded=book is not None)
     files: list[IO[str] | IO[bytes]] = []
     try:
         book_out = _open_text(args.book_out, files)

@@ -44,11 +44,11 @@ def replay(ns: argparse.Namespace, **kw: object) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def replay_rows(tmp_path: Path, *rows: str) -> LobsterReplay:
+def replay_rows(tmp_path: Path, *rows: str, seeded: bool = False) -> LobsterReplay:
     """Replay message rows (no orderbook) and hand back the replay for inspection."""
     msgs = read_messages(write(tmp_path / "X_message_1.csv", *rows))
-    r = LobsterReplay("X", 1)
-    r.run(msgs, 0, None, None, None, None)
+    r = LobsterReplay("X", 1, seeded=seeded)
+    r.run(msgs, 0, None if not seeded else lambda i: None, None, None, None)
     return r
 
 
@@ -304,6 +304,7 @@ def test_resync_reconciles_the_book_to_the_recorded_row(tmp_path: Path) -> None:
         "34200,1,12,40,2000300,-1",
         "34200,1,13,30,2000000,1",
         "34200,1,14,5,1999000,1",
+        seeded=True,
     )
     r.levels = 2
     recorded = [2000300, 40, 2000000, 20, 2000400, 10, 1999000, 20]
@@ -325,6 +326,7 @@ def test_resync_leaves_levels_beyond_a_full_window_alone(tmp_path: Path) -> None
         "34200,1,11,10,2000000,1",
         "34200,1,12,10,1990000,1",
         "34200,1,13,10,2000300,-1",
+        seeded=True,
     )
     r.reconcile([2000300, 10, 2000000, 10], 1)  # level-1 window: 1990000 is unknowable
     assert ("BUY", 1990000, 12, "lobster", 10) in book(r)
