@@ -31,6 +31,7 @@ import argparse
 import csv
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,8 +76,8 @@ TRADES_HEADER = (
     "taker_side",
 )
 MISMATCHES_SHOWN = 10
-BATCH = 4096  # commands per process_batch call when nothing needs the book row by row
-PROGRESS_EVERY = 2048
+CHUNK = 4096  # rows per engine batch (when nothing needs the book row by row) and per
+# progress-bar update
 
 BUY = Side.BUY
 SELL = Side.SELL
@@ -295,7 +296,6 @@ class LobsterReplay:
         symbol = self.symbol
         kinds, ids, sizes, prices = msgs.type, msgs.order_id, msgs.size, msgs.price
         dirs, stamps = msgs.direction, msgs.ts_ns
-        by_type = self.counts.by_type
         submitted = self._submitted
         add_submitted = submitted.add
         process = self._process
@@ -305,54 +305,57 @@ class LobsterReplay:
         wait = pacer.wait_until if pacer is not None else None
         seeded = self.seeded
         level_ids = self._level_ids
-        for i in range(start, len(kinds)):
-            kind = kinds[i]
-            ts = stamps[i]
-            by_type[kind] += 1
-            if wait is not None:
-                wait(ts)
-            if kind == 1:
-                oid = ids[i]
-                side = BUY if dirs[i] == 1 else SELL
-                append(NewOrder(oid, REAL_ACCOUNT, symbol, side, LIMIT, prices[i], sizes[i], None,
-                                False, STP_NONE, ts))  # fmt: skip
-                add_submitted(oid)
-                if seeded:
-                    level_ids.setdefault((side, prices[i]), []).append(oid)
-            elif kind == 4:
-                self._next_id += 1
-                if ids[i] not in submitted:
-                    self.counts.orphans += 1
-                taker_side = SELL if dirs[i] == 1 else BUY
-                append(NewOrder(self._next_id, REAL_ACCOUNT, symbol, taker_side, LIMIT, prices[i],
-                                sizes[i], IOC, False, STP_NONE, ts))  # fmt: skip
-            elif kind == 3:
-                oid = ids[i]
-                # Unseeded, there is nothing to correct a level with: a plain cancel.
-                # Seeded, rows go one by one, so pending is empty and look-ups exact.
-                if oid in submitted and not seeded:
-                    append(Cancel(oid, REAL_ACCOUNT, ts))
-                else:
-                    reduce(oid, BUY if dirs[i] == 1 else SELL, prices[i], sizes[i], True, ts)
-            elif kind == 2:
-                if pending:
-                    process(pending)
-                    pending.clear()
-                reduce(ids[i], BUY if dirs[i] == 1 else SELL, prices[i], sizes[i], False, ts)
-            elif (kind == 5 or kind == 6) and on_hidden is not None:
-                on_hidden(i)
-            if per_row is not None:
-                if pending:
-                    process(pending)
-                    pending.clear()
-                per_row(i)
-            elif len(pending) >= BATCH:
+        counts = self.counts
+        for kind, n in Counter(kinds[start:]).items():
+            counts.by_type[kind] += n
+        # Chunks of rows: batches for the engine and progress updates between them,
+        # so that the per-row loop tests as little as possible.
+        for chunk in range(start, len(kinds), CHUNK):
+            for i in range(chunk, min(chunk + CHUNK, len(kinds))):
+                kind = kinds[i]
+                ts = stamps[i]
+                if wait is not None:
+                    wait(ts)
+                if kind == 1:
+                    oid = ids[i]
+                    side = BUY if dirs[i] == 1 else SELL
+                    append(NewOrder(oid, REAL_ACCOUNT, symbol, side, LIMIT, prices[i], sizes[i],
+                                    None, False, STP_NONE, ts))  # fmt: skip
+                    add_submitted(oid)
+                    if seeded:
+                        level_ids.setdefault((side, prices[i]), []).append(oid)
+                elif kind == 4:
+                    self._next_id += 1
+                    if ids[i] not in submitted:
+                        counts.orphans += 1
+                    taker_side = SELL if dirs[i] == 1 else BUY
+                    append(NewOrder(self._next_id, REAL_ACCOUNT, symbol, taker_side, LIMIT,
+                                    prices[i], sizes[i], IOC, False, STP_NONE, ts))  # fmt: skip
+                elif kind == 3:
+                    oid = ids[i]
+                    # Unseeded, there is nothing to correct a level with: a plain cancel.
+                    # Seeded, rows go one by one, so pending is empty and look-ups exact.
+                    if oid in submitted and not seeded:
+                        append(Cancel(oid, REAL_ACCOUNT, ts))
+                    else:
+                        reduce(oid, BUY if dirs[i] == 1 else SELL, prices[i], sizes[i], True, ts)
+                elif kind == 2:
+                    if pending:
+                        process(pending)
+                        pending.clear()
+                    reduce(ids[i], BUY if dirs[i] == 1 else SELL, prices[i], sizes[i], False, ts)
+                elif (kind == 5 or kind == 6) and on_hidden is not None:
+                    on_hidden(i)
+                if per_row is not None:
+                    if pending:
+                        process(pending)
+                        pending.clear()
+                    per_row(i)
+            if pending:
                 process(pending)
                 pending.clear()
-            if progress is not None and not i % PROGRESS_EVERY:
-                progress(i)
-        if pending:
-            process(pending)
+            if progress is not None:
+                progress(min(chunk + CHUNK, len(kinds)))
 
 
 # -- outputs ---------------------------------------------------------------------

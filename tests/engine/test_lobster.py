@@ -411,3 +411,48 @@ def test_speed_paces_messages_by_their_timestamps(tmp_path: Path) -> None:
     assert code == 0
     assert fake.sleeps == [0.5, 1.5]  # 1 s and 3 s of file time at twice real time
     assert replay(args(m, speed=0.0))[::2] == (2, "--speed: 0.0 must be > 0\n")
+
+
+def test_a_bad_orderbook_row_skipped_is_left_out_of_the_comparison(tmp_path: Path) -> None:
+    m = write(
+        tmp_path / "X_message_1.csv",
+        "34200,1,1,100,2000000,1",
+        "34201,1,2,10,2000000,1",
+        "34202,1,3,10,2000000,1",
+    )
+    o = write(
+        tmp_path / "o.csv",
+        "9999999999,0,2000000,100",
+        "9999999999,0,2000000,-110",
+        "9999999999,0,2000000,120",
+    )
+    code, out, err = replay(args(m, orderbook=o, skip_bad=True))
+    assert code == 0
+    assert err == f"{o}:2: bid size 1: -110 must be > 0 at a price (skipped)\n"
+    assert "rows compared: 1\n  top 1 level(s) matched: 1 (100.00%)" in out
+
+
+def test_a_bad_seed_row_stops_the_replay_even_with_skip_bad(tmp_path: Path) -> None:
+    m = write(tmp_path / "X_message_1.csv", "34200,1,1,100,2000000,1")
+    o = write(tmp_path / "o.csv", "9999999999,0,2000000,x")
+    code, _, err = replay(args(m, orderbook=o, skip_bad=True))
+    assert code == 2
+    assert err.endswith(f"{o}:1: bad row where the book is seeded: cannot replay without it\n")
+
+
+def test_an_empty_message_file_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "m.csv")
+    assert replay(args(path))[::2] == (2, f"{path}:1: empty file: expected message rows\n")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_is_drawn_only_on_a_terminal(tmp_path: Path) -> None:
+    m = write(tmp_path / "X_message_1.csv", *[f"34200,1,{k},1,2000000,1" for k in range(1, 6)])
+    err = Terminal()
+    assert run(args(m), stdout=io.StringIO(), stderr=err) == 0
+    assert "5/5" in err.getvalue() and "msg/s" in err.getvalue()
+    assert replay(args(m))[2] == ""  # stderr not a terminal: nothing but the summary
