@@ -13,7 +13,10 @@ Layout, chosen for CPython speed (benchmarks/bench_core.py measures it):
   depth views never sum a queue.
 * A ``RestingOrder`` is a mutable ``gc=False`` Struct: built in C (much faster
   than a Python ``__init__``) and never tracked by the cycle collector, which is
-  safe because it only refers to scalars.
+  safe because it only refers to scalars and to its (immutable) NewOrder. It
+  holds only what changes (qty, price) or what the match loop reads on every
+  maker (account); the rest stays on the NewOrder it came from, since every
+  field a Struct is built with costs time on each insert.
 """
 
 from __future__ import annotations
@@ -22,18 +25,15 @@ from bisect import bisect_left, insort
 
 import msgspec
 
-from engine.enums import Side, StpMode
+from engine.commands import NewOrder
+from engine.enums import Side
 
 
 class RestingOrder(msgspec.Struct, gc=False):
-    order_id: int
+    qty: int  # remaining
+    price: int  # may change by a replace
     account: str
-    symbol: str
-    side: Side
-    price: int
-    qty: int
-    stp: StpMode
-    post_only: bool
+    origin: NewOrder  # id, symbol, side, STP mode, post-only
 
 
 class Level(dict[int, RestingOrder]):
@@ -68,14 +68,14 @@ class BookSide:
                 keys.append(key)
             else:
                 insort(keys, key)
-        level[order.order_id] = order
+        level[order.origin.order_id] = order
         level.qty += order.qty
 
     def remove(self, order: RestingOrder) -> None:
         """Take ``order`` out of its level, dropping the level if it empties."""
         key = self.sign * order.price
         level = self.levels[key]
-        del level[order.order_id]
+        del level[order.origin.order_id]
         level.qty -= order.qty
         if not level:
             self.drop_level(key)

@@ -13,9 +13,10 @@ it, in one pass.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Iterable
 
-from engine.book import BookSide, OrderBook, RestingOrder
+from engine.book import BookSide, Level, OrderBook, RestingOrder
 from engine.commands import Cancel, Command, NewOrder, Replace
 from engine.enums import (
     CancelReason,
@@ -100,11 +101,22 @@ class MatchingEngine:
     def process_batch(self, cmds: Iterable[Command]) -> list[Event]:
         """Apply commands in order with consecutive sequence numbers."""
         out: list[Event] = []
-        apply = self._apply
+        # The dispatch is inlined here (not a call to _apply) because it runs
+        # once per command: one Python call less is ~5% of a command's cost.
+        new, cancel, replace = self._new, self._cancel, self._replace
         seq = self.last_seq
         for cmd in cmds:
+            kind = type(cmd)
+            if kind is NewOrder:
+                new(cmd, seq + 1, out)  # type: ignore[arg-type]
+            elif kind is Cancel:
+                cancel(cmd, seq + 1, out)  # type: ignore[arg-type]
+            elif kind is Replace:
+                replace(cmd, seq + 1, out)  # type: ignore[arg-type]
+            else:
+                self.last_seq = seq
+                raise TypeError(f"not a command: {cmd!r}")
             seq += 1
-            apply(cmd, seq, out)
         self.last_seq = seq
         return out
 
@@ -123,43 +135,35 @@ class MatchingEngine:
 
     def _new(self, c: NewOrder, seq: int, out: list[Event]) -> None:
         oid = c.order_id
-        account = c.account
-        if oid <= 0:
-            out.append(Rejected(seq, NEW, oid, account, R.INVALID_ORDER_ID))
-            return
         used = self._used_ids
-        if oid in used:
-            out.append(Rejected(seq, NEW, oid, account, R.DUPLICATE_ORDER_ID))
+        if oid <= 0 or oid in used:
+            reason = R.INVALID_ORDER_ID if oid <= 0 else R.DUPLICATE_ORDER_ID
+            out.append(Rejected(seq, NEW, oid, c.account, reason))
             return
         used.add(oid)
-        symbol = c.symbol
         qty = c.qty
         price = c.price
         tif = c.tif
-        reason = None
-        if not symbol:
-            reason = R.INVALID_SYMBOL
-        elif qty <= 0:
-            reason = R.INVALID_QUANTITY
-        elif c.order_type is LIMIT:
-            if price is None or price <= 0:
-                reason = R.INVALID_PRICE
-            elif tif is None:
+        symbol = c.symbol
+        # One test admits the common well-formed limit order; anything else
+        # takes the slow path that names the first broken rule.
+        if (
+            c.order_type is LIMIT
+            and price is not None
+            and price > 0
+            and qty > 0
+            and symbol
+            and (tif is None or tif is GTC or not c.post_only)
+        ):
+            if tif is None:
                 tif = GTC
-            elif c.post_only and tif is not GTC:
-                reason = R.POST_ONLY_NOT_GTC_LIMIT
-        elif price is not None:
-            reason = R.MARKET_WITH_PRICE
-        elif tif is not None and tif is not IOC:
-            reason = R.MARKET_NOT_IOC
-        elif c.post_only:
-            reason = R.POST_ONLY_NOT_GTC_LIMIT
         else:
+            why = _invalid_new(c)
+            if why is not None:
+                out.append(Rejected(seq, NEW, oid, c.account, why))
+                return
             tif = IOC
-        if reason is not None:
-            out.append(Rejected(seq, NEW, oid, account, reason))
-            return
-        assert tif is not None
+        account = c.account
         side = c.side
         out.append(Accepted(seq, oid, account, symbol, side, c.order_type, tif, price, qty))
 
@@ -167,35 +171,47 @@ class MatchingEngine:
         if book is None:
             book = self._books[symbol] = OrderBook(symbol)
         if side is BUY:
+            own = book.bids
             opp = book.asks
             limit_key = ANY_PRICE if price is None else -price
         else:
+            own = book.asks
             opp = book.bids
             limit_key = ANY_PRICE if price is None else price
         keys = opp.keys
-        crosses = bool(keys) and keys[-1] >= limit_key
-        stp = c.stp
-        if crosses:
+        if keys and keys[-1] >= limit_key:
             if c.post_only:
                 out.append(Cancelled(seq, oid, account, symbol, side, price, qty, C_POST_ONLY))
                 return
-            if tif is FOK and not _fok_fills(opp, qty, limit_key, account, stp):
+            if tif is FOK and not _fok_fills(opp, qty, limit_key, account, c.stp):
                 out.append(Cancelled(seq, oid, account, symbol, side, price, qty, C_FOK))
                 return
-            qty = self._match(seq, oid, account, symbol, side, price, qty, limit_key, stp, opp, out)
+            qty = self._match(
+                seq, oid, account, symbol, side, price, qty, limit_key, c.stp, opp, out
+            )
             if not qty:
                 return
-        elif tif is FOK:
-            out.append(Cancelled(seq, oid, account, symbol, side, price, qty, C_FOK))
-            return
         if tif is GTC:
             assert price is not None
-            order = RestingOrder(oid, account, symbol, side, price, qty, stp, c.post_only)
-            (book.bids if side is BUY else book.asks).add(order)
+            # BookSide.add, inlined: resting a new order is the commonest path.
+            key = own.sign * price
+            level = own.levels.get(key)
+            if level is None:
+                level = own.levels[key] = Level()
+                own_keys = own.keys
+                if not own_keys or key > own_keys[-1]:
+                    own_keys.append(key)
+                else:
+                    insort(own_keys, key)
+            order = RestingOrder(qty, price, account, c)
+            level[oid] = order
+            level.qty += qty
             self._orders[oid] = order
+        elif tif is FOK:
+            out.append(Cancelled(seq, oid, account, symbol, side, price, qty, C_FOK))
         else:
-            why = C_MARKET if price is None else C_IOC
-            out.append(Cancelled(seq, oid, account, symbol, side, price, qty, why))
+            rest_why = C_MARKET if price is None else C_IOC
+            out.append(Cancelled(seq, oid, account, symbol, side, price, qty, rest_why))
 
     # -- matching --------------------------------------------------------------
 
@@ -264,7 +280,7 @@ class MatchingEngine:
                     continue
                 # Self-trade: the incoming order's STP mode decides; no trade.
                 mq = maker.qty
-                m_side = maker.side
+                m_side = maker.origin.side
                 if stp is CANCEL_TAKER:
                     append(Cancelled(seq, taker_id, account, symbol, side, taker_price, qty, C_STP))
                     qty = 0
@@ -316,86 +332,75 @@ class MatchingEngine:
 
     # -- CANCEL ----------------------------------------------------------------
 
-    def _resting(
+    def _reject_order(
         self, kind: CommandKind, oid: int, account: str, seq: int, out: list[Event]
-    ) -> RestingOrder | None:
-        """The resting order ``oid`` owned by ``account``, or None after a reject."""
+    ) -> None:
+        """Reject a CANCEL or REPLACE whose order is not ``account``'s resting order."""
         order = self._orders.get(oid)
-        if order is None:
-            reason = R.ORDER_NOT_RESTING if oid in self._used_ids else R.UNKNOWN_ORDER
-        elif order.account != account:
+        if order is not None and order.account != account:
             reason = R.NOT_YOUR_ORDER
+        elif oid in self._used_ids:
+            reason = R.ORDER_NOT_RESTING
         else:
-            return order
+            reason = R.UNKNOWN_ORDER
         out.append(Rejected(seq, kind, oid, account, reason))
-        return None
 
     def _cancel(self, c: Cancel, seq: int, out: list[Event]) -> None:
-        order = self._resting(CANCEL, c.order_id, c.account, seq, out)
-        if order is None:
+        oid = c.order_id
+        order = self._orders.get(oid)
+        if order is None or order.account != c.account:
+            self._reject_order(CANCEL, oid, c.account, seq, out)
             return
-        self._books[order.symbol].side(order.side).remove(order)
-        del self._orders[order.order_id]
+        origin = order.origin
+        side = origin.side
+        book = self._books[origin.symbol]
+        (book.bids if side is BUY else book.asks).remove(order)
+        del self._orders[oid]
         out.append(
-            Cancelled(
-                seq,
-                order.order_id,
-                order.account,
-                order.symbol,
-                order.side,
-                order.price,
-                order.qty,
-                C_USER,
-            )
+            Cancelled(seq, oid, order.account, origin.symbol, side, order.price, order.qty, C_USER)
         )
 
     # -- REPLACE ---------------------------------------------------------------
 
     def _replace(self, c: Replace, seq: int, out: list[Event]) -> None:
         oid = c.order_id
-        order = self._resting(REPLACE, oid, c.account, seq, out)
-        if order is None:
+        order = self._orders.get(oid)
+        account = c.account
+        if order is None or order.account != account:
+            self._reject_order(REPLACE, oid, account, seq, out)
             return
         price = c.price
         qty = c.qty
         if price <= 0:
-            out.append(Rejected(seq, REPLACE, oid, c.account, R.INVALID_PRICE))
+            out.append(Rejected(seq, REPLACE, oid, account, R.INVALID_PRICE))
             return
         if qty <= 0:
-            out.append(Rejected(seq, REPLACE, oid, c.account, R.INVALID_QUANTITY))
+            out.append(Rejected(seq, REPLACE, oid, account, R.INVALID_QUANTITY))
             return
-        book = self._books[order.symbol]
-        side = order.side
+        origin = order.origin
+        symbol = origin.symbol
+        side = origin.side
+        book = self._books[symbol]
         own = book.bids if side is BUY else book.asks
         if price == order.price and qty <= order.qty:
             # Same price, no more quantity: the order keeps its place.
             own.levels[own.sign * price].qty -= order.qty - qty
             order.qty = qty
-            out.append(Replaced(seq, oid, order.account, order.symbol, side, price, qty, True))
+            out.append(Replaced(seq, oid, account, symbol, side, price, qty, True))
             return
         opp = book.asks if side is BUY else book.bids
         limit_key = -price if side is BUY else price
         keys = opp.keys
         crosses = bool(keys) and keys[-1] >= limit_key
-        if crosses and order.post_only:
-            out.append(Rejected(seq, REPLACE, oid, c.account, R.POST_ONLY_WOULD_CROSS))
+        if crosses and origin.post_only:
+            out.append(Rejected(seq, REPLACE, oid, account, R.POST_ONLY_WOULD_CROSS))
             return
         own.remove(order)
         del self._orders[oid]
-        out.append(Replaced(seq, oid, order.account, order.symbol, side, price, qty, False))
+        out.append(Replaced(seq, oid, account, symbol, side, price, qty, False))
         if crosses:
             qty = self._match(
-                seq,
-                oid,
-                order.account,
-                order.symbol,
-                side,
-                price,
-                qty,
-                limit_key,
-                order.stp,
-                opp,
-                out,
+                seq, oid, account, symbol, side, price, qty, limit_key, origin.stp, opp, out
             )
             if not qty:
                 return
@@ -444,7 +449,29 @@ class MatchingEngine:
 
 
 def _view(o: RestingOrder) -> BookOrder:
-    return BookOrder(o.symbol, o.side, o.price, o.order_id, o.account, o.qty)
+    origin = o.origin
+    return BookOrder(origin.symbol, origin.side, o.price, origin.order_id, o.account, o.qty)
+
+
+def _invalid_new(c: NewOrder) -> RejectReason | None:
+    """The first rule (docs/EVENTS.md, NEW checks 3 to 5) that ``c`` breaks, if any."""
+    if not c.symbol:
+        return R.INVALID_SYMBOL
+    if c.qty <= 0:
+        return R.INVALID_QUANTITY
+    if c.order_type is LIMIT:
+        if c.price is None or c.price <= 0:
+            return R.INVALID_PRICE
+        if c.post_only and c.tif is not None and c.tif is not GTC:
+            return R.POST_ONLY_NOT_GTC_LIMIT
+        return None
+    if c.price is not None:
+        return R.MARKET_WITH_PRICE
+    if c.tif is not None and c.tif is not IOC:
+        return R.MARKET_NOT_IOC
+    if c.post_only:
+        return R.POST_ONLY_NOT_GTC_LIMIT
+    return None
 
 
 def _fok_fills(opp: BookSide, qty: int, limit_key: int, account: str, stp: StpMode) -> bool:
