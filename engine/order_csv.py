@@ -51,6 +51,7 @@ is UTF-8 (a byte-order mark is allowed).
 from __future__ import annotations
 
 import csv
+import itertools
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -117,9 +118,6 @@ def _choice(table: dict[str, _T], text: str, field: str) -> _T:
 
 
 def _integer(text: str, field: str) -> int:
-    # Fast path: plain digits, short enough that they fit in 64 bits.
-    if text.isdigit() and text.isascii() and len(text) <= 18:
-        return int(text)
     if not text:
         raise RowError(f"{field}: missing (required)")
     digits = text[1:] if text[0] == "-" else text
@@ -154,6 +152,62 @@ def _text(text: str, field: str) -> str:
 
 def parse_row(row: Sequence[str]) -> Command:
     """The command that a data row stands for; RowError if the text cannot be one."""
+    try:
+        command = _parse_plain(row)
+    except (KeyError, ValueError):  # an unknown word or a number int() refused
+        command = None
+    return command if command is not None else _parse_checked(row)
+
+
+def _parse_plain(row: Sequence[str]) -> Command | None:
+    """The common row, fast: numbers all plain digits, words all known, text printable.
+
+    None (or KeyError/ValueError) for anything else, which _parse_checked then
+    judges with a precise message. Whatever this returns, _parse_checked would
+    return too (a property test holds the two together).
+    """
+    ts, action, order_id, account, symbol, side, kind, tif, price, qty, post_only, stp = row
+    # One isdigit() over the numbers at once; an empty one fails int() below.
+    digits = ts + order_id + price + qty
+    if not (account and digits.isdigit() and digits.isascii()):
+        return None
+    ts_ns = int(ts)
+    oid = int(order_id)
+    if action == "NEW":
+        if not (account + symbol).isprintable():
+            return None
+        lots = int(qty)
+        limit = int(price) if price else None
+        if max(ts_ns, oid, lots, limit or 0) > _INT64_MAX:
+            return None
+        return NewOrder(
+            oid,
+            account,
+            symbol,
+            _SIDES[side],
+            _TYPES[kind],
+            limit,
+            lots,
+            _TIFS[tif],
+            _POST_ONLY[post_only],
+            _STPS[stp],
+            ts_ns,
+        )
+    if not account.isprintable() or max(ts_ns, oid) > _INT64_MAX:
+        return None
+    if action == "CANCEL":
+        return Cancel(oid, account, ts_ns)
+    if action == "REPLACE":
+        new_price = int(price)
+        lots = int(qty)
+        if max(new_price, lots) > _INT64_MAX:
+            return None
+        return Replace(oid, account, new_price, lots, ts_ns)
+    return None
+
+
+def _parse_checked(row: Sequence[str]) -> Command:
+    """parse_row, one field at a time, so that the first bad field is named."""
     if len(row) != len(COLUMNS):
         raise RowError(f"expected {len(COLUMNS)} fields ({HEADER}), got {len(row)}")
     ts, action, order_id, account, symbol, side, kind, tif, price, qty, post_only, stp = row
@@ -253,9 +307,9 @@ class OrderReader:
         self._on_bad(error)
         return None
 
-    def _read_header(self, reader: Iterator[list[str]]) -> None:
+    def _read_header(self, lines: Iterator[str]) -> None:
         try:
-            header = next(reader, None)
+            header = next(csv.reader(lines, strict=True), None)
         except csv.Error as exc:
             raise OrderFileError(self.name, 1, f"bad header: not valid CSV ({exc})") from None
         if header is None:
@@ -266,41 +320,53 @@ class OrderReader:
 
     def batches(self, size: int) -> Iterator[list[Command]]:
         """Commands in file order, ``size`` at a time (the last batch may be shorter)."""
-        reader = csv.reader(self._stream, strict=True)
-        self._read_header(reader)
+        lines = iter(self._stream)
+        self._read_header(lines)
         parse = parse_row
         batch: list[Command] = []
-        append = batch.append
-        last_line = reader.line_num  # a record's first line is the line after the last one's
-        while True:
-            try:
-                for row in reader:
-                    if not row:
-                        last_line = reader.line_num
-                        continue
+        line_no = 1  # the line just read; a record's first line
+        for line in lines:
+            line_no += 1
+            if '"' in line:
+                # Quoting (which may span lines): the csv module reads this one record.
+                row, line_count, broken = _read_quoted(line, lines)
+                first_line, line_no = line_no, line_no + line_count - 1
+                if broken:
                     self.rows += 1
-                    try:
-                        append(parse(row))
-                    except RowError as exc:
-                        error = self._bad(last_line + 1, str(exc))
-                        if error is not None:
-                            if batch:
-                                yield batch  # the rows before an error still run
-                            raise error from None
-                    last_line = reader.line_num
-                    if len(batch) >= size:
-                        yield batch
-                        batch = []
-                        append = batch.append
-            except csv.Error as exc:
-                self.rows += 1
-                error = self._bad(last_line + 1, f"not valid CSV: {exc}")
+                    error = self._bad(first_line, f"not valid CSV: {broken}")
+                    if error is not None:
+                        if batch:
+                            yield batch  # the rows before an error still run
+                        raise error
+                    continue
+            else:
+                # No quote: a plain split is exactly what csv would do, at twice its speed.
+                row = line.rstrip("\r\n").split(",")
+                first_line = line_no
+                if row == [""]:
+                    continue  # a blank line
+            self.rows += 1
+            try:
+                batch.append(parse(row))
+            except RowError as exc:
+                error = self._bad(first_line, str(exc))
                 if error is not None:
                     if batch:
                         yield batch
                     raise error from None
-                last_line = reader.line_num
                 continue
-            break
+            if len(batch) >= size:
+                yield batch
+                batch = []
         if batch:
             yield batch
+
+
+def _read_quoted(first: str, rest: Iterator[str]) -> tuple[list[str], int, str]:
+    """One CSV record starting at line ``first``: (fields, lines it took, error or "")."""
+    reader = csv.reader(itertools.chain((first,), rest), strict=True)
+    try:
+        row = next(reader)
+    except csv.Error as exc:
+        return [], reader.line_num, str(exc)
+    return row, reader.line_num, ""

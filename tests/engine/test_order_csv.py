@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.commands import Cancel, Command, NewOrder, Replace
@@ -18,6 +19,8 @@ from engine.order_csv import (
     OrderFileError,
     OrderReader,
     RowError,
+    _parse_checked,
+    _parse_plain,
     command_to_row,
     open_order_file,
     parse_row,
@@ -323,3 +326,71 @@ def test_commands_written_as_rows_read_back_the_same(commands: list[Command]) ->
     writer.writerow(HEADER.split(","))
     writer.writerows(command_to_row(c) for c in commands)
     assert read_all(out.getvalue(), size=3) == commands
+
+
+# --- the fast path agrees with the checked one -------------------------------
+
+PLAIN_NUMBERS = ["0", "7", "007", str(2**63 - 1), "1700000000000000000"]
+NUMBERS = [*PLAIN_NUMBERS, "", "-3", "-", " 5", "+5", "1_0", "\u0663", "1.5", "x", str(2**63)]
+TEXTS = ["alice", "A B", "caf\u00e9", "\u00a0", "", "a\tb", "a\udcffb"]
+WORDS = ["", "x", "buy", "NEW", "SELL", "LIMIT", "GTC", "1", "NONE"]
+# Per column: the values of a plain row, then anything else that column may meet.
+COLUMN_VALUES = [
+    (PLAIN_NUMBERS, NUMBERS),
+    (["NEW", "CANCEL", "REPLACE"], WORDS),
+    (PLAIN_NUMBERS, NUMBERS),
+    (TEXTS[:4], TEXTS),
+    (TEXTS[:4], TEXTS),
+    (["BUY", "SELL"], WORDS),
+    (["LIMIT", "MARKET"], WORDS),
+    (["", "GTC", "IOC", "FOK"], WORDS),
+    (["", *PLAIN_NUMBERS], NUMBERS),
+    (PLAIN_NUMBERS, NUMBERS),
+    (["", "0", "1"], WORDS),
+    (["", "NONE", "CANCEL_TAKER", "CANCEL_MAKER", "CANCEL_BOTH", "DECREMENT"], WORDS),
+]
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> list[str]:
+    """A plain row with up to three fields swapped for something less plain."""
+    fields = [draw(st.sampled_from(plain)) for plain, _ in COLUMN_VALUES]
+    for _ in range(draw(st.integers(0, 3))):
+        column = draw(st.integers(0, len(COLUMN_VALUES) - 1))
+        fields[column] = draw(st.sampled_from(COLUMN_VALUES[column][1]))
+    return fields
+
+
+def outcome(parse: Callable[[list[str]], Command], row: list[str]) -> Command | str:
+    try:
+        return parse(row)
+    except RowError as exc:
+        return f"RowError: {exc}"
+
+
+PLAIN_ROWS = [
+    row("1700000000000000000,NEW,1,alice,ACME,SELL,LIMIT,GTC,10100,50,0,NONE"),
+    row("1700000000000000000,NEW,6,dave,ACME,BUY,MARKET,,,40,,"),
+    row("1700000000000000000,CANCEL,2,alice,,,,,,,,"),
+    row("1700000000000000000,REPLACE,3,carol,,,,,10092,60,,"),
+]
+
+
+def test_common_rows_take_the_fast_path() -> None:
+    for plain in PLAIN_ROWS:
+        assert _parse_plain(plain) == _parse_checked(plain)
+
+
+def test_fast_path_never_changes_a_row_with_one_odd_field() -> None:
+    # Exhaustive over one field at a time; the property test below mixes several.
+    for plain in PLAIN_ROWS:
+        for column, (_, values) in enumerate(COLUMN_VALUES):
+            for value in values:
+                odd = [*plain[:column], value, *plain[column + 1 :]]
+                assert outcome(parse_row, odd) == outcome(_parse_checked, odd), odd
+
+
+@settings(max_examples=300)
+@given(rows())
+def test_fast_path_never_changes_what_a_row_means(row: list[str]) -> None:
+    assert outcome(parse_row, row) == outcome(_parse_checked, row)
