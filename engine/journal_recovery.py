@@ -8,8 +8,9 @@ as a TornTailWarning naming the file and offset, then cut off, so the writer
 can append after the last whole batch. Damage to synced data raises
 JournalCorrupt (see engine.journal_format) and the start stops there.
 
-Snapshots (later) plug in here: restore an engine, pass it as ``engine``, and
-only the journal after its ``last_seq`` is replayed.
+Snapshots plug in here: without an ``engine`` given, recovery starts from the
+newest valid snapshot in the data directory (engine.snapshot), and only the
+journal after its ``last_seq`` is replayed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import warnings
 from typing import Protocol
 
+from engine import snapshot
 from engine.commands import Command
 from engine.journal import JournalReader
 from engine.journal_fs import OS_FILES, FileLayer
@@ -65,6 +67,8 @@ def recover(
     engine: MatchingEngine | None = None,
 ) -> tuple[MatchingEngine, int]:
     """A MatchingEngine rebuilt from the journal (after ``engine``'s state if given)."""
-    eng = MatchingEngine() if engine is None else engine
+    if engine is None:
+        engine = snapshot.load_latest(data_dir) or MatchingEngine()
+    eng = engine
     last_seq = replay_into(eng, data_dir, files=files)
     return eng, last_seq
