@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,22 @@ def lobster_dir() -> Path:
         f"the LOBSTER sample files are not at {LOBSTER_DIR} (a clone without ../shared/)",
     )
     return LOBSTER_DIR
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free port for the whole session (never killed mid-run).
+
+    Use a key of your own per test. Tests that kill Redis start their own RedisServer.
+    """
+    from tests.redis_server import RedisServer, find_redis_server
+
+    binary = find_redis_server()
+    need(binary is not None, "redis-server is not installed (apt-get install redis-server)")
+    assert binary is not None
+    server = RedisServer(binary)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.close()
