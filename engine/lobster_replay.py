@@ -335,8 +335,12 @@ class LobsterReplay:
                     oid = ids[i]
                     # Unseeded, there is nothing to correct a level with: a plain cancel.
                     # Seeded, rows go one by one, so pending is empty and look-ups exact.
-                    if oid in submitted and not seeded:
-                        append(Cancel(oid, REAL_ACCOUNT, ts))
+                    if not seeded:
+                        if oid in submitted:
+                            append(Cancel(oid, REAL_ACCOUNT, ts))
+                        else:  # an orphan, and no synthetic liquidity to take it from
+                            counts.orphans += 1
+                            counts.short += sizes[i]
                     else:
                         reduce(oid, BUY if dirs[i] == 1 else SELL, prices[i], sizes[i], True, ts)
                 elif kind == 2:
