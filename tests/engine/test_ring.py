@@ -19,6 +19,7 @@ import signal
 from collections import deque
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -156,6 +157,32 @@ def test_empty_ring_times_out_with_nothing(kind: str, prefix: str) -> None:
     ring.close()
 
 
+ORDER = np.dtype([("seq", "<i8"), ("price", "<i8"), ("qty", "<i4"), ("side", "u1")])
+
+
+def test_record_arrays_round_trip_across_the_wrap(kind: str, prefix: str) -> None:
+    ring = w.create(kind, prefix, capacity=16, slot_size=ORDER.itemsize)
+    out, inp = w.sender(ring), w.receiver(ring)
+    sent = np.zeros(40, ORDER)
+    sent["seq"] = np.arange(40)
+    sent["price"] = np.arange(40) * 7 - 100
+    sent["qty"], sent["side"] = 3, np.arange(40) % 2
+    got = []
+    for lo, hi in ((0, 10), (10, 22), (22, 34), (34, 40)):  # batches 2 and 3 wrap
+        out.put_array(sent[lo:hi], timeout=0)
+        got.append(inp.get_array(ORDER))
+    assert np.array_equal(np.concatenate(got), sent)
+    assert inp.get_array(ORDER, timeout=0).shape == (0,)
+    out.put_many([b"short"])
+    with pytest.raises(ValueError, match=r"not all 21 bytes"):
+        inp.get_array(ORDER)
+    with pytest.raises(ValueError, match=r"items of at most slot_size 21"):
+        out.put_array(np.zeros(2, "<i8,<i8,<i8"))
+    out.close()
+    inp.close()
+    ring.close()
+
+
 # One list of operations, replayed against the ring and a deque: same answers.
 OPS = st.lists(
     st.one_of(
@@ -252,7 +279,13 @@ def test_stale_segments_of_a_killed_creator_are_cleaned(prefix: str, children: w
     stale = sorted(p.name for p in SHM_DIR.glob(f"{prefix}.{pid}.*"))
     assert set(names) <= set(stale)
     assert len(stale) == 2 + 2 + 3  # two segments, their doorbells
-    assert cleanup_stale(prefix) == stale
+    # A survivor that was attached unlinks on close, since the creator is dead...
+    survivor = SpscRing.attach(RingSpec(names[0]))
+    survivor.close()
+    left = sorted(p.name for p in SHM_DIR.glob(f"{prefix}.{pid}.*"))
+    assert left == [n for n in stale if not n.startswith(names[0])]
+    # ... and the next start removes whatever nobody closed.
+    assert cleanup_stale(prefix) == left
     assert sorted(p.name for p in SHM_DIR.glob(f"{prefix}.*")) == sorted(
         [live.segment.name, *(live.segment.companion(b).name for b in ("data", "space"))]
     )
