@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-from engine.enums import OrderType, Side, StpMode, TimeInForce
+from engine.enums import CancelReason, OrderType, Side, StpMode, TimeInForce
 
 
 class NewOrder(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="new"):
@@ -31,6 +31,7 @@ class NewOrder(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="new"
     post_only: bool = False
     stp: StpMode = StpMode.NONE
     ts_ns: int = 0
+    client_order_id: int = 0  # the id its sender knows it by; 0: the same as order_id
 
 
 class Cancel(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="cancel"):
@@ -39,6 +40,7 @@ class Cancel(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="cancel
     order_id: int
     account: str
     ts_ns: int = 0
+    client_order_id: int = 0
 
 
 class Replace(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="replace"):
@@ -49,6 +51,20 @@ class Replace(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="repla
     price: int
     qty: int
     ts_ns: int = 0
+    client_order_id: int = 0
 
 
-Command = NewOrder | Cancel | Replace
+class MassCancel(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="mass_cancel"):
+    """Cancel every resting order of ``account`` (of one ``symbol`` only, if given).
+
+    ``reason`` says who asked: the account itself (MASS_CANCEL), its last
+    session dropping (DISCONNECT) or the risk kill switch (KILL_SWITCH).
+    """
+
+    account: str
+    symbol: str | None = None
+    reason: CancelReason = CancelReason.MASS_CANCEL
+    ts_ns: int = 0
+
+
+Command = NewOrder | Cancel | Replace | MassCancel

@@ -39,6 +39,7 @@ class CommandKind(enum.Enum):
     NEW = "NEW"
     CANCEL = "CANCEL"
     REPLACE = "REPLACE"
+    MASS_CANCEL = "MASS_CANCEL"
 
 
 class RejectReason(enum.Enum):
@@ -56,6 +57,19 @@ class RejectReason(enum.Enum):
     ORDER_NOT_RESTING = "ORDER_NOT_RESTING"
     NOT_YOUR_ORDER = "NOT_YOUR_ORDER"
     POST_ONLY_WOULD_CROSS = "POST_ONLY_WOULD_CROSS"
+    # Outside the matching rules: the core's and the gateway's own stages.
+    DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
+    UNKNOWN_CLIENT_ORDER_ID = "UNKNOWN_CLIENT_ORDER_ID"
+    UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
+    SEQUENCE_UNAVAILABLE = "SEQUENCE_UNAVAILABLE"
+    THROTTLED = "THROTTLED"
+    # Pre-trade risk (risk/).
+    KILL_SWITCH = "KILL_SWITCH"
+    RISK_MAX_QTY = "RISK_MAX_QTY"
+    RISK_MAX_NOTIONAL = "RISK_MAX_NOTIONAL"
+    RISK_PRICE_BAND = "RISK_PRICE_BAND"
+    RISK_MAX_OPEN_ORDERS = "RISK_MAX_OPEN_ORDERS"
+    RISK_MAX_POSITION = "RISK_MAX_POSITION"
 
 
 class CancelReason(enum.Enum):
@@ -67,3 +81,6 @@ class CancelReason(enum.Enum):
     STP = "STP"
     KILLED_FOK = "KILLED_FOK"
     POST_ONLY = "POST_ONLY"
+    MASS_CANCEL = "MASS_CANCEL"
+    DISCONNECT = "DISCONNECT"
+    KILL_SWITCH = "KILL_SWITCH"

@@ -33,6 +33,7 @@ class Accepted(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="acce
     tif: TimeInForce
     price: int | None
     qty: int
+    client_order_id: int = 0
 
 
 class Rejected(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="rejected"):
@@ -43,6 +44,7 @@ class Rejected(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="reje
     order_id: int
     account: str
     reason: RejectReason
+    client_order_id: int = 0
 
 
 class Trade(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="trade"):
@@ -102,7 +104,17 @@ class Replaced(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="repl
     priority_kept: bool
 
 
-Event = Accepted | Rejected | Trade | Cancelled | Reduced | Replaced
+class MassCancelled(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="mass_cancelled"):
+    """A MassCancel is done: ``count`` orders were cancelled (each its own Cancelled first)."""
+
+    seq: int
+    account: str
+    symbol: str | None
+    count: int
+    reason: CancelReason
+
+
+Event = Accepted | Rejected | Trade | Cancelled | Reduced | Replaced | MassCancelled
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

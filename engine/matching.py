@@ -17,7 +17,7 @@ from bisect import insort
 from collections.abc import Iterable
 
 from engine.book import BookSide, Level, OrderBook, RestingOrder
-from engine.commands import Cancel, Command, NewOrder, Replace
+from engine.commands import Cancel, Command, MassCancel, NewOrder, Replace
 from engine.enums import (
     CancelReason,
     CommandKind,
@@ -31,6 +31,7 @@ from engine.events import (
     Accepted,
     Cancelled,
     Event,
+    MassCancelled,
     Reduced,
     Rejected,
     Replaced,
@@ -113,6 +114,8 @@ class MatchingEngine:
                 cancel(cmd, seq + 1, out)  # type: ignore[arg-type]
             elif kind is Replace:
                 replace(cmd, seq + 1, out)  # type: ignore[arg-type]
+            elif kind is MassCancel:
+                self._mass_cancel(cmd, seq + 1, out)  # type: ignore[arg-type]
             else:
                 self.last_seq = seq
                 raise TypeError(f"not a command: {cmd!r}")
@@ -128,6 +131,8 @@ class MatchingEngine:
             self._cancel(cmd, seq, out)  # type: ignore[arg-type]
         elif kind is Replace:
             self._replace(cmd, seq, out)  # type: ignore[arg-type]
+        elif kind is MassCancel:
+            self._mass_cancel(cmd, seq, out)  # type: ignore[arg-type]
         else:
             raise TypeError(f"not a command: {cmd!r}")
 
@@ -138,7 +143,7 @@ class MatchingEngine:
         used = self._used_ids
         if oid <= 0 or oid in used:
             reason = R.INVALID_ORDER_ID if oid <= 0 else R.DUPLICATE_ORDER_ID
-            out.append(Rejected(seq, NEW, oid, c.account, reason))
+            out.append(Rejected(seq, NEW, oid, c.account, reason, c.client_order_id))
             return
         used.add(oid)
         qty = c.qty
@@ -160,12 +165,16 @@ class MatchingEngine:
         else:
             why = _invalid_new(c)
             if why is not None:
-                out.append(Rejected(seq, NEW, oid, c.account, why))
+                out.append(Rejected(seq, NEW, oid, c.account, why, c.client_order_id))
                 return
             tif = IOC
         account = c.account
         side = c.side
-        out.append(Accepted(seq, oid, account, symbol, side, c.order_type, tif, price, qty))
+        out.append(
+            Accepted(
+                seq, oid, account, symbol, side, c.order_type, tif, price, qty, c.client_order_id
+            )
+        )
 
         book = self._books.get(symbol)
         if book is None:
@@ -333,9 +342,11 @@ class MatchingEngine:
     # -- CANCEL ----------------------------------------------------------------
 
     def _reject_order(
-        self, kind: CommandKind, oid: int, account: str, seq: int, out: list[Event]
+        self, kind: CommandKind, c: Cancel | Replace, seq: int, out: list[Event]
     ) -> None:
-        """Reject a CANCEL or REPLACE whose order is not ``account``'s resting order."""
+        """Reject a CANCEL or REPLACE whose order is not its account's resting order."""
+        oid = c.order_id
+        account = c.account
         order = self._orders.get(oid)
         if order is not None and order.account != account:
             reason = R.NOT_YOUR_ORDER
@@ -343,13 +354,13 @@ class MatchingEngine:
             reason = R.ORDER_NOT_RESTING
         else:
             reason = R.UNKNOWN_ORDER
-        out.append(Rejected(seq, kind, oid, account, reason))
+        out.append(Rejected(seq, kind, oid, account, reason, c.client_order_id))
 
     def _cancel(self, c: Cancel, seq: int, out: list[Event]) -> None:
         oid = c.order_id
         order = self._orders.get(oid)
         if order is None or order.account != c.account:
-            self._reject_order(CANCEL, oid, c.account, seq, out)
+            self._reject_order(CANCEL, c, seq, out)
             return
         origin = order.origin
         side = origin.side
@@ -367,15 +378,15 @@ class MatchingEngine:
         order = self._orders.get(oid)
         account = c.account
         if order is None or order.account != account:
-            self._reject_order(REPLACE, oid, account, seq, out)
+            self._reject_order(REPLACE, c, seq, out)
             return
         price = c.price
         qty = c.qty
         if price <= 0:
-            out.append(Rejected(seq, REPLACE, oid, account, R.INVALID_PRICE))
+            out.append(Rejected(seq, REPLACE, oid, account, R.INVALID_PRICE, c.client_order_id))
             return
         if qty <= 0:
-            out.append(Rejected(seq, REPLACE, oid, account, R.INVALID_QUANTITY))
+            out.append(Rejected(seq, REPLACE, oid, account, R.INVALID_QUANTITY, c.client_order_id))
             return
         origin = order.origin
         symbol = origin.symbol
@@ -393,7 +404,9 @@ class MatchingEngine:
         keys = opp.keys
         crosses = bool(keys) and keys[-1] >= limit_key
         if crosses and origin.post_only:
-            out.append(Rejected(seq, REPLACE, oid, account, R.POST_ONLY_WOULD_CROSS))
+            out.append(
+                Rejected(seq, REPLACE, oid, account, R.POST_ONLY_WOULD_CROSS, c.client_order_id)
+            )
             return
         own.remove(order)
         del self._orders[oid]
@@ -408,6 +421,31 @@ class MatchingEngine:
         order.qty = qty
         own.add(order)
         self._orders[oid] = order
+
+    # -- MASS CANCEL -----------------------------------------------------------
+
+    def _mass_cancel(self, c: MassCancel, seq: int, out: list[Event]) -> None:
+        """Cancel the account's resting orders, oldest entry into the book first."""
+        account = c.account
+        symbol = c.symbol
+        reason = c.reason
+        doomed = [
+            o
+            for o in self._orders.values()
+            if o.account == account and (symbol is None or o.origin.symbol == symbol)
+        ]
+        books = self._books
+        for order in doomed:
+            origin = order.origin
+            side = origin.side
+            book = books[origin.symbol]
+            (book.bids if side is BUY else book.asks).remove(order)
+            oid = origin.order_id
+            del self._orders[oid]
+            out.append(
+                Cancelled(seq, oid, account, origin.symbol, side, order.price, order.qty, reason)
+            )
+        out.append(MassCancelled(seq, account, symbol, len(doomed), reason))
 
     # -- views -----------------------------------------------------------------
 

@@ -61,6 +61,7 @@ def accepted(
         "tif": tif,
         "price": price,
         "qty": qty,
+        "client_order_id": 0,
     }
 
 
@@ -97,6 +98,7 @@ SMALL_EVENTS = [
         "order_id": 9,
         "account": "dave",
         "reason": "UNKNOWN_ORDER",
+        "client_order_id": 0,
     },
     accepted(5, 4, "dave", "ABC", "BUY", "GTC", 50, 7),
     accepted(6, 5, "erin", "ABC", "BUY", "GTC", 50, 3),
@@ -108,6 +110,7 @@ SMALL_EVENTS = [
         "order_id": 7,
         "account": "erin",
         "reason": "INVALID_QUANTITY",
+        "client_order_id": 0,
     },
 ]
 
@@ -152,7 +155,7 @@ def test_outputs_of_a_small_file_are_exactly_the_hand_checked_ones(
         .read_text()
         .startswith(
             '{"type":"accepted","seq":1,"order_id":1,"account":"alice","symbol":"XYZ","side":"SELL",'
-            '"order_type":"LIMIT","tif":"GTC","price":100,"qty":10}\n'
+            '"order_type":"LIMIT","tif":"GTC","price":100,"qty":10,"client_order_id":0}\n'
         )
     )
     err = capsys.readouterr().err
