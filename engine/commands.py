@@ -67,4 +67,33 @@ class MassCancel(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="ma
     ts_ns: int = 0
 
 
+class KillSwitch(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="kill_switch"):
+    """Control input: turn an account's kill switch (``account=None``: the global one)
+    on or off. While on, new orders are rejected and cancels still work; turning it
+    on with ``cancel_orders`` also cancels the resting orders it covers.
+
+    Journalled like every input, so that replay rebuilds the same decisions. The
+    matching engine does not take it: the core's pre-trade stage (risk/) does.
+    """
+
+    account: str | None
+    on: bool
+    cancel_orders: bool = True
+    why: str = ""
+    ts_ns: int = 0
+
+
+class SetRiskLimits(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="set_risk_limits"):
+    """Control input: new pre-trade limits, as the risk stage's own msgpack payload.
+
+    The server journals one at start and one per reload, so replay applies the
+    limits that were in force at each point of the stream.
+    """
+
+    payload: bytes
+    ts_ns: int = 0
+
+
 Command = NewOrder | Cancel | Replace | MassCancel
+ControlCommand = KillSwitch | SetRiskLimits
+Input = Command | ControlCommand  # everything the core sequences and journals
