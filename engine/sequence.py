@@ -255,7 +255,7 @@ class RedisBlockSequence:
         return ids
 
     def _install(self) -> None:
-        """Make the fetched block current (the rest of the current one is dropped)."""
+        """Make the fetched block current; called once the current one is used up."""
         ready = self._ready
         if ready is None:
             raise self._unavailable()
