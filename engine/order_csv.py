@@ -269,8 +269,10 @@ def command_to_row(command: Command) -> list[str]:
         ]
     if isinstance(command, Cancel):
         return [str(command.ts_ns), "CANCEL", str(command.order_id), command.account] + [""] * 8
-    head = [str(command.ts_ns), "REPLACE", str(command.order_id), command.account]
-    return [*head, "", "", "", "", str(command.price), str(command.qty), "", ""]
+    if isinstance(command, Replace):
+        head = [str(command.ts_ns), "REPLACE", str(command.order_id), command.account]
+        return [*head, "", "", "", "", str(command.price), str(command.qty), "", ""]
+    raise ValueError(f"the order file has no row for {type(command).__name__}")
 
 
 def open_order_file(path: str | Path) -> TextIO:

@@ -1,0 +1,27 @@
+"""The docs cannot rot: the README's example is the real file, and it prints what it says."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_readme_includes_the_api_example_verbatim() -> None:
+    readme = (REPO / "README.md").read_text()
+    example = (REPO / "examples" / "api_example.py").read_text()
+    assert f"```python\n{example}```" in readme
+
+
+def test_the_api_example_prints_what_the_readme_shows() -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "api_example.py")],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    expected = (REPO / "examples" / "api_example.out").read_text()
+    assert done.stdout == expected
+    assert f"```\n{expected}```" in (REPO / "README.md").read_text()
