@@ -1,0 +1,99 @@
+"""Post-trade limits: a breach switches the account's kill switch on, through the core.
+
+    monitor = RiskMonitor(config, send_control)   # send_control puts a KillSwitch
+    monitor.on_events(events)                     # into the core's control ring
+
+After every trade, checks each account whose P&L or position it may have moved
+(the two parties, and every holder of the symbol, whose mark moved):
+
+- ``kill_position``: ``|position|`` in one symbol above it;
+- ``max_loss``: realised plus unrealised loss (marked at the last trade price),
+  over all the account's symbols, above it.
+
+A breach is logged with its numbers and sends ``KillSwitch(account, on=True,
+cancel_orders=True, why=...)`` once; ``rearm(account)`` allows the next one
+(after an operator has switched it off again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.commands import KillSwitch
+from engine.events import Event, Trade
+from risk.limits import RiskConfig
+from risk.positions import PositionBook
+
+log = logging.getLogger(__name__)
+
+
+class RiskMonitor:
+    def __init__(self, config: RiskConfig, send_control: Callable[[KillSwitch], None]) -> None:
+        self.config = config
+        self.book = PositionBook()
+        self.tripped: dict[str, str] = {}  # account -> why its kill switch was sent
+        self._send = send_control
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        for ev in events:
+            if type(ev) is Trade:
+                self._after_trade(ev)
+
+    def _after_trade(self, t: Trade) -> None:
+        book = self.book
+        parties = book.on_trade(t)
+        accounts = set(parties)
+        if self.config.max_loss is not None or any(
+            o.max_loss is not None for o in self.config.accounts
+        ):
+            accounts.update(book.holders(t.symbol))
+        for account in sorted(accounts):
+            if account not in self.tripped:
+                why = self._breach(account, t.symbol)
+                if why is not None:
+                    self._trip(account, why)
+
+    def _breach(self, account: str, symbol: str) -> str | None:
+        lim = self.config.resolve(account, symbol)
+        pos = self.book.get(account, symbol)
+        if lim.kill_position is not None and abs(pos.qty) > lim.kill_position:
+            return f"position {pos.qty} in {symbol} beyond kill_position {lim.kill_position}"
+        max_loss = self.config.resolve(account).max_loss
+        if max_loss is not None:
+            pnl = self.book.pnl(account)
+            if -pnl > max_loss:
+                return f"loss {float(-pnl):.2f} beyond max_loss {max_loss}"
+        return None
+
+    def _trip(self, account: str, why: str) -> None:
+        self.tripped[account] = why
+        log.warning("risk: kill switch on for account %s: %s", account, why)
+        self._send(KillSwitch(account, on=True, cancel_orders=True, why=why))
+
+    def rearm(self, account: str) -> None:
+        self.tripped.pop(account, None)
+
+    def set_config(self, config: RiskConfig) -> None:
+        self.config = config
+
+    def state(self) -> dict[str, Any]:
+        """Positions, P&L and tripped accounts, as plain data (for the admin query)."""
+        accounts: dict[str, Any] = {}
+        for account in sorted(self.book.positions):
+            symbols = {}
+            for symbol, pos in sorted(self.book.positions[account].items()):
+                avg = pos.avg_price
+                symbols[symbol] = {
+                    "position": pos.qty,
+                    "avg_price": None if avg is None else float(avg),
+                    "realised_pnl": float(pos.realised),
+                    "unrealised_pnl": float(pos.unrealised(self.book.last[symbol])),
+                }
+            accounts[account] = {
+                "pnl": float(self.book.pnl(account)),
+                "symbols": symbols,
+                "tripped": self.tripped.get(account),
+            }
+        return {"accounts": accounts, "last_prices": dict(sorted(self.book.last.items()))}
