@@ -30,6 +30,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import msgspec
+
 from engine.commands import (
     Command,
     ControlCommand,
@@ -46,6 +48,18 @@ from risk import limits
 from risk.limits import LimitSet, RiskConfig
 
 log = logging.getLogger(__name__)
+
+
+class _State(msgspec.Struct, array_like=True):
+    """The stage's state in a snapshot: enough to rebuild every derived count."""
+
+    config: bytes
+    global_kill: bool
+    killed: list[str]
+    last: dict[str, int]
+    orders: list[tuple[int, str, str, bool, int | None, int]]
+    positions: list[tuple[str, str, int]]
+
 
 R = RejectReason
 BUY = Side.BUY
@@ -310,6 +324,55 @@ class PreTradeRisk:
             return [MassCancel(account, None, CancelReason.KILL_SWITCH, cmd.ts_ns)]
         holders = sorted(a for a, s in self._accounts.items() if s.open_orders > 0)
         return [MassCancel(a, None, CancelReason.KILL_SWITCH, cmd.ts_ns) for a in holders]
+
+    # -- snapshots (engine.core_logic.StatefulStage) ------------------------------------
+
+    def dump_state(self) -> bytes:
+        orders = [
+            (oid, o.account, o.symbol, o.buy, o.price, o.qty) for oid, o in self._orders.items()
+        ]
+        positions = [
+            (a, sym, e.position)
+            for a, st in self._accounts.items()
+            for sym, e in st.exposures.items()
+            if e.position
+        ]
+        return msgspec.msgpack.encode(
+            _State(
+                limits.encode(self.config),
+                self._global_kill,
+                sorted(self._killed),
+                self._last,
+                orders,
+                positions,
+            )
+        )
+
+    def load_state(self, data: bytes) -> None:
+        state = msgspec.msgpack.decode(data, type=_State)
+        self.__init__(limits.decode(state.config))  # type: ignore[misc]
+        self._global_kill = state.global_kill
+        self._killed = set(state.killed)
+        self._last = dict(state.last)
+        for account, symbol, position in state.positions:
+            self._exposure(account, symbol)[1].position = position
+        for oid, account, symbol, buy, price, qty in state.orders:
+            acct, exp = self._exposure(account, symbol)
+            if buy:
+                exp.open_buy += qty
+            else:
+                exp.open_sell += qty
+            acct.open_orders += 1
+            self._orders[oid] = LiveOrder(account, symbol, acct, exp, buy, price, qty)
+
+    def _exposure(self, account: str, symbol: str) -> tuple[AccountState, Exposure]:
+        acct = self._accounts.get(account)
+        if acct is None:
+            acct = self._accounts[account] = AccountState()
+        exp = acct.exposures.get(symbol)
+        if exp is None:
+            exp = acct.exposures[symbol] = Exposure()
+        return acct, exp
 
     # -- reading the state ----------------------------------------------------------
 

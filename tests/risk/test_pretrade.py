@@ -256,3 +256,23 @@ def test_open_orders_and_exposure_follow_the_book(seed: int) -> None:
             mine = [o for o in books if o.account == account and o.symbol == symbol]
             assert ob == sum(o.qty for o in mine if o.side is BUY)
             assert os_ == sum(o.qty for o in mine if o.side is SELL)
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 10**6), cut=st.integers(1, 399))
+def test_snapshot_state_then_replay_decides_like_the_live_stage(seed: int, cut: int) -> None:
+    """Through the core's own stage chain: dump at ``cut``, load, and carry on identically."""
+    from engine.core_logic import CoreLogic, StatefulStage
+    from engine.snapshot import restore, take
+
+    config = RiskConfig(max_order_qty=90, max_open_orders=20, max_position=150)
+    cmds = standard_workload(400, seed)
+    live = CoreLogic(pretrade=PreTradeRisk(config))
+    assert isinstance(live.pretrade, StatefulStage)
+    for seq, cmd in enumerate(cmds[:cut], 1):
+        live.process(cmd, seq)
+    stage = PreTradeRisk()
+    stage.load_state(live.pretrade.dump_state())
+    resumed = CoreLogic(engine=restore(take(live.engine)), pretrade=stage)
+    for seq, cmd in enumerate(cmds[cut:], cut + 1):
+        assert resumed.process(cmd, seq) == live.process(cmd, seq)
