@@ -30,6 +30,9 @@ _FORMAT_MODULES = {
     "journal": "engine.journal_replay",
 }
 _LOBSTER_ONLY = ("orderbook", "levels", "resync")
+# Other rooms' subcommands: each module has add_subcommands(subparsers), and every
+# parser it adds sets ``run`` (args -> exit status) as a default.
+_SUBCOMMAND_MODULES = ("gateway.cli_serve", "gateway.cli_send")
 
 
 def version() -> str:
@@ -99,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     lobster.add_argument(
         "--resync", action="store_true", help="resynchronise the book from the orderbook file"
     )
+    for module_name in _SUBCOMMAND_MODULES:
+        importlib.import_module(module_name).add_subcommands(commands)
     return parser
 
 
@@ -126,6 +131,9 @@ def _runner(fmt: str) -> Callable[[argparse.Namespace], int] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command != "replay":
+        status: int = args.run(args)
+        return status
     _check_format_options(parser, args)
     run = _runner(args.format)
     if run is None:

@@ -2,7 +2,7 @@
 
 Each message is a msgpack array ``[tag, field1, field2, ...]`` (fields in the
 order declared here); the tag is a small integer. Client to server tags are
-1..7, server to client 11..15; Heartbeat (6) and Logout (7) go both ways.
+1..8, server to client 11..16; Heartbeat (6) and Logout (7) go both ways.
 docs/PROTOCOL.md shows the bytes.
 
 Enums travel as their string values ("BUY", "GTC", ...), the shared schema's
@@ -79,6 +79,16 @@ class Logout(_Message, frozen=True, tag=7):
     """Either side is closing the session; ``reason`` says why (empty: a plain goodbye)."""
 
     reason: str = ""
+
+
+class Sync(_Message, frozen=True, tag=8):
+    """Ask for a Synced once every report of the core's inputs up to ``seq`` has been sent.
+
+    A barrier: reports for one account can come over several sessions (and
+    workers), so "nothing more will come for seq <= N" needs asking.
+    """
+
+    seq: int
 
 
 # --- server to client ----------------------------------------------------------------------
@@ -158,13 +168,20 @@ class MassCancelDone(_Message, frozen=True, tag=15):
     reason: str
 
 
-ClientMessage = Logon | NewOrder | Cancel | Replace | MassCancel | Heartbeat | Logout
+class Synced(_Message, frozen=True, tag=16):
+    """The answer to Sync: every report for inputs up to ``seq`` went out before this."""
+
+    seq: int
+
+
+ClientMessage = Logon | NewOrder | Cancel | Replace | MassCancel | Heartbeat | Logout | Sync
 ServerMessage = (
     LogonAccepted
     | LogonRejected
     | ExecutionReport
     | MessageReject
     | MassCancelDone
+    | Synced
     | Heartbeat
     | Logout
 )
@@ -172,7 +189,7 @@ Message = ClientMessage | ServerMessage
 
 CLIENT_TYPES: dict[int, type[msgspec.Struct]] = {
     t.__struct_config__.tag: t  # type: ignore[misc]
-    for t in (Logon, NewOrder, Cancel, Replace, MassCancel, Heartbeat, Logout)
+    for t in (Logon, NewOrder, Cancel, Replace, MassCancel, Heartbeat, Logout, Sync)
 }
 SERVER_TYPES: dict[int, type[msgspec.Struct]] = {
     t.__struct_config__.tag: t  # type: ignore[misc]
@@ -182,6 +199,7 @@ SERVER_TYPES: dict[int, type[msgspec.Struct]] = {
         ExecutionReport,
         MessageReject,
         MassCancelDone,
+        Synced,
         Heartbeat,
         Logout,
     )

@@ -29,6 +29,8 @@ from gateway.messages import (
     MessageReject,
     NewOrder,
     Replace,
+    Sync,
+    Synced,
 )
 
 
@@ -52,13 +54,15 @@ TRANSITIONS: dict[tuple[State, Direction, type], State] = {
     (_AWAIT, _UP, Logon): _PENDING,
     (_PENDING, _DOWN, LogonAccepted): _ACTIVE,
     (_PENDING, _DOWN, LogonRejected): _CLOSED,
-    **{(_ACTIVE, _UP, t): _ACTIVE for t in (NewOrder, Cancel, Replace, MassCancel, Heartbeat)},
+    **{
+        (_ACTIVE, _UP, t): _ACTIVE for t in (NewOrder, Cancel, Replace, MassCancel, Heartbeat, Sync)
+    },
     (_ACTIVE, _UP, Logout): _OUT,
     # Reports keep flowing while a client-asked logout is answered.
     **{
         (s, _DOWN, t): s
         for s in (_ACTIVE, _OUT)
-        for t in (ExecutionReport, MessageReject, MassCancelDone, Heartbeat)
+        for t in (ExecutionReport, MessageReject, MassCancelDone, Synced, Heartbeat)
     },
     **{(s, _DOWN, Logout): _CLOSED for s in State},
 }

@@ -1,0 +1,89 @@
+"""``ringmatch serve [--config F] [--workers N] [--port P]``: the order-entry server.
+
+Prints what it chose (the configuration, the embedded default when no file is
+given), then ``ringmatch: order entry on HOST:PORT`` once it accepts
+connections (tests and scripts wait for that line), and runs until SIGTERM or
+SIGINT. Exit status: 0 stopped cleanly, 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_subcommands(subparsers: Any) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the core and the order-entry gateway",
+        description="Run the matching core and N gateway workers serving order entry over TCP.",
+    )
+    serve.add_argument("--config", metavar="F", help="the TOML configuration (default: built in)")
+    serve.add_argument("--workers", type=_positive, metavar="N", help="gateway worker processes")
+    serve.add_argument("--port", type=int, metavar="P", help="order-entry port (0: any free one)")
+    serve.add_argument(
+        "--in-process",
+        action="store_true",
+        help="one process, the engine inside the gateway worker (no journal; for tests)",
+    )
+    serve.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _say(message: str) -> None:
+    print(f"ringmatch: {message}", file=sys.stderr, flush=True)
+
+
+def announce(host: str, port: int) -> None:
+    print(f"ringmatch: order entry on {host}:{port}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from gateway import config as config_module
+
+    try:
+        config = config_module.load(args.config)
+    except config_module.ConfigError as exc:
+        _say(str(exc))
+        return 2
+    server = config.server
+    overrides: dict[str, Any] = {}
+    if args.workers is not None:
+        overrides["workers"] = args.workers
+    if args.port is not None:
+        overrides["port"] = args.port
+    if overrides:
+        config = msgspec.structs.replace(
+            config, server=msgspec.structs.replace(server, **overrides)
+        )
+    if args.config is None:
+        _say("no --config given: using the built-in demo configuration")
+    _say(config_module.describe(config, show_tokens=args.config is None))
+    if args.in_process:
+        return _run_in_process(config)
+    from gateway.supervisor import run_pipeline
+
+    return run_pipeline(config)
+
+
+def _run_in_process(config: Any) -> int:
+    from gateway.core_link import LocalCore
+    from gateway.server import run as run_worker
+
+    if config.server.workers != 1:
+        _say("--in-process runs exactly one worker")
+        return 2
+    host = config.server.host
+    return run_worker(config, LocalCore, config.server.port, lambda port: announce(host, port))

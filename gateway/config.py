@@ -1,0 +1,176 @@
+"""The server's configuration: a TOML file decoded with msgspec, unknown keys rejected by name.
+
+    [server]   host, port (order entry), feed_port (market data), data_dir, workers
+    [journal]  fsync = "batch" | "interval" | "never"
+    [session]  heartbeat_s, timeout_s, logon_reject_delay_s, max_frame, max_outbound
+    [[accounts]] name, token
+    [[symbols]]  name, tick_size (a decimal string, for display only: the wire carries ticks)
+
+Every table and key but the accounts' and symbols' own fields has a default;
+with no file at all, ``DEFAULT`` is used (and ``serve`` prints it).
+``ringmatch send`` reads the same file for the accounts' tokens.
+"""
+
+from __future__ import annotations
+
+import decimal
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the file and the key."""
+
+
+class _Table(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    pass
+
+
+class Server(_Table, frozen=True):
+    host: str = "127.0.0.1"
+    port: int = 7001
+    feed_port: int = 7002
+    data_dir: str = "data"
+    workers: int = 1
+
+
+class Journal(_Table, frozen=True):
+    fsync: Literal["batch", "interval", "never"] = "batch"
+
+
+class Session(_Table, frozen=True):
+    heartbeat_s: float = 1.0  # each side sends a Heartbeat after this long without sending
+    timeout_s: float = 5.0  # a session that sends nothing for this long is closed
+    logon_reject_delay_s: float = 0.2  # a wrong token waits this long before the close
+    max_frame: int = 64 * 1024  # bytes of one frame body
+    max_outbound: int = 4 * 1024 * 1024  # bytes queued for a slow reader before it is dropped
+
+
+class Account(_Table, frozen=True):
+    name: str
+    token: str
+
+
+class Symbol(_Table, frozen=True):
+    name: str
+    tick_size: str = "0.01"
+
+
+class Config(_Table, frozen=True):
+    server: Server = Server()
+    journal: Journal = Journal()
+    session: Session = Session()
+    accounts: list[Account] = []
+    symbols: list[Symbol] = []
+    risk: dict[str, Any] = {}  # the risk room's own table, checked by risk/ itself
+
+    def token_of(self, account: str) -> str | None:
+        for entry in self.accounts:
+            if entry.name == account:
+                return entry.token
+        return None
+
+    def symbol_names(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.symbols)
+
+
+_DEMO_ACCOUNTS = (
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+)
+DEFAULT = Config(
+    server=Server(data_dir="ringmatch-data"),
+    # The accounts and symbols of examples/orders.csv, so that it can be sent as it is.
+    accounts=[Account(name, f"{name}-secret") for name in _DEMO_ACCOUNTS],
+    symbols=[Symbol("ACME"), Symbol("BOLT"), Symbol("AAPL"), Symbol("BTC-USD", "0.5")],
+)
+
+
+def _check(config: Config, where: str) -> Config:
+    def bad(message: str) -> ConfigError:
+        return ConfigError(f"{where}: {message}")
+
+    server, session = config.server, config.session
+    for key in ("port", "feed_port"):
+        value = getattr(server, key)
+        if not 0 <= value <= 65535:
+            raise bad(f"server.{key} = {value}: must be a TCP port, 0..65535 (0: any free port)")
+    if server.workers < 1:
+        raise bad(f"server.workers = {server.workers}: must be >= 1")
+    for key in ("heartbeat_s", "timeout_s", "logon_reject_delay_s"):
+        if not getattr(session, key) > 0:
+            raise bad(f"session.{key} = {getattr(session, key)}: must be > 0")
+    for key in ("max_frame", "max_outbound"):
+        if getattr(session, key) < 64:
+            raise bad(f"session.{key} = {getattr(session, key)}: must be >= 64 bytes")
+    for kind, names in (
+        ("accounts", [a.name for a in config.accounts]),
+        ("symbols", [s.name for s in config.symbols]),
+    ):
+        for index, name in enumerate(names):
+            if not name:
+                raise bad(f"{kind}[{index}].name: empty")
+            if name in names[:index]:
+                raise bad(f"{kind}[{index}].name: {name!r} appears twice")
+    for index, symbol in enumerate(config.symbols):
+        try:
+            tick = decimal.Decimal(symbol.tick_size)
+        except decimal.InvalidOperation:
+            tick = decimal.Decimal(0)
+        if not tick.is_finite() or tick <= 0:
+            raise bad(f"symbols[{index}].tick_size = {symbol.tick_size!r}: not a decimal > 0")
+    return config
+
+
+def load(path: str | Path | None) -> Config:
+    """The configuration in ``path`` (DEFAULT when None); ConfigError naming what is wrong."""
+    if path is None:
+        return DEFAULT
+    where = str(path)
+    try:
+        with open(path, "rb") as stream:
+            table = tomllib.load(stream)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    try:
+        config = msgspec.convert(table, Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{where}: {_readable(str(exc))}") from None
+    return _check(config, where)
+
+
+def _readable(message: str) -> str:
+    """msgspec's ``... - at `$.server.port``` as ``server.port: ...``."""
+    text, _, path = message.partition(" - at `$")
+    path = path.rstrip("`").lstrip(".")
+    return f"{path}: {text}" if path else text
+
+
+def describe(config: Config, show_tokens: bool = False) -> str:
+    """What the server will use (printed by ``serve`` at start); tokens only if asked."""
+    server = config.server
+    lines = [
+        f"listening on {server.host}:{server.port} (order entry), feed port {server.feed_port}",
+        f"data directory {Path(server.data_dir).resolve()}, journal fsync {config.journal.fsync}",
+        f"workers {server.workers}; heartbeat {config.session.heartbeat_s} s, "
+        f"timeout {config.session.timeout_s} s",
+        "accounts: "
+        + ", ".join(
+            f"{a.name} (token {a.token!r})" if show_tokens else a.name for a in config.accounts
+        ),
+        "symbols: " + ", ".join(f"{s.name} (tick {s.tick_size})" for s in config.symbols),
+    ]
+    return "\n".join(lines)

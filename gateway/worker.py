@@ -1,0 +1,182 @@
+"""A gateway worker: its sessions, the core link, and the reports between them.
+
+    sessions ──request──▶ to_command ──▶ pending ──(once per loop turn)──▶ link.submit
+    link ──events──▶ ReportBook ──(account, report)──▶ every session of that account
+
+Commands from all sessions are gathered during one turn of the event loop and
+submitted as one batch; reports are gathered per session and written as one
+frame per session per batch of events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from engine.commands import Command, MassCancel
+from engine.enums import CancelReason
+from engine.events import Event
+from gateway.config import Config
+from gateway.core_link import CoreLink
+from gateway.messages import (
+    PROTOCOL_VERSION,
+    Logon,
+    LogonAccepted,
+    LogonRejected,
+    MessageReject,
+    ServerMessage,
+    Synced,
+)
+from gateway.session import Session
+from gateway.translate import ReportBook, Request, to_command
+
+log = logging.getLogger("ringmatch.gateway")
+
+_NO_TOKEN = b"\x00" * 32  # compared against for an unknown account, so timing says nothing
+
+
+class Worker:
+    def __init__(self, config: Config, link: CoreLink) -> None:
+        self.config = config
+        self.link = link
+        self.symbols = config.symbol_names()
+        self.tokens = {a.name: a.token.encode() for a in config.accounts}
+        self.book = ReportBook()
+        self.sessions: set[Session] = set()
+        self.by_account: dict[str, set[Session]] = {}
+        self.cancel_on_disconnect: set[str] = set()  # accounts whose last drop cancels
+        self.stats: Counter[str] = Counter()
+        self._pending: list[Command] = []
+        self.last_seq = 0  # of the newest event passed on
+        self._syncs: list[tuple[int, Session]] = []  # parked until last_seq reaches them
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ticker: asyncio.TimerHandle | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.link.start(loop, self.on_events)
+        self._tick()
+
+    def _tick(self) -> None:
+        assert self._loop is not None
+        now = time.monotonic()
+        for session in list(self.sessions):
+            session.tick(now)
+        s = self.config.session
+        self._ticker = self._loop.call_later(min(s.heartbeat_s, s.timeout_s) / 4, self._tick)
+
+    # --- sessions ----------------------------------------------------------------------------
+
+    def session_opened(self, session: Session) -> None:
+        self.sessions.add(session)
+        self.stats["connections"] += 1
+
+    def logon(self, session: Session, logon: Logon) -> None:
+        expected = self.tokens.get(logon.account)
+        # Constant time: the comparison takes as long for a wrong first byte as a wrong last.
+        same = hmac.compare_digest(logon.token.encode(), expected or _NO_TOKEN)
+        ok = same and expected is not None
+        if logon.protocol_version != PROTOCOL_VERSION:
+            why = (
+                f"protocol version {logon.protocol_version} not supported (use {PROTOCOL_VERSION})"
+            )
+        elif not ok:
+            why = "unknown account or wrong token"
+        else:
+            why = ""
+        if why:
+            self.stats["logons_rejected"] += 1
+            session.send(LogonRejected(why))
+            session.close_later(self.config.session.logon_reject_delay_s)
+            return
+        account = logon.account
+        session.account = account
+        session.cancel_on_disconnect = logon.cancel_on_disconnect
+        self.by_account.setdefault(account, set()).add(session)
+        if logon.cancel_on_disconnect:
+            self.cancel_on_disconnect.add(account)
+        s = self.config.session
+        session.send(LogonAccepted(account, s.heartbeat_s, s.timeout_s))
+
+    def session_closed(self, session: Session) -> None:
+        self.sessions.discard(session)
+        self._syncs = [(seq, s) for seq, s in self._syncs if s is not session]
+        account = session.account
+        if account is None:
+            return
+        peers = self.by_account.get(account)
+        if peers is None:
+            return
+        peers.discard(session)
+        if peers:
+            return
+        del self.by_account[account]
+        if account in self.cancel_on_disconnect:
+            self.cancel_on_disconnect.discard(account)
+            self._queue(MassCancel(account, None, CancelReason.DISCONNECT, time.time_ns()))
+
+    # --- requests to the core ----------------------------------------------------------------
+
+    def request(self, session: Session, request: Request) -> None:
+        assert session.account is not None
+        command = to_command(request, session.account, self.symbols)
+        if type(command) is MessageReject:
+            self.stats["requests_rejected"] += 1
+            session.send(command)
+            return
+        assert not isinstance(command, MessageReject)
+        self._queue(command)
+
+    def _queue(self, command: Command) -> None:
+        if not self._pending:
+            assert self._loop is not None
+            self._loop.call_soon(self._flush)
+        self._pending.append(command)
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if batch:
+            self.stats["commands"] += len(batch)
+            self.link.submit(batch)
+
+    # --- events from the core ----------------------------------------------------------------
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        by_session: dict[Session, list[ServerMessage]] = {}
+        by_account = self.by_account
+        for account, report in self.book.reports(events):
+            for session in by_account.get(account, ()):
+                by_session.setdefault(session, []).append(report)
+        for session, reports in by_session.items():
+            session.send_many(reports)
+        if events:
+            self.last_seq = max(self.last_seq, events[-1].seq)
+            if self._syncs:
+                self._release_syncs()
+
+    def sync(self, session: Session, seq: int) -> None:
+        """Answer Sync(seq) once every report up to ``seq`` has been written."""
+        self._syncs.append((seq, session))
+        self._release_syncs()
+
+    def _release_syncs(self) -> None:
+        waiting = []
+        for seq, session in self._syncs:
+            if seq <= self.last_seq:
+                session.send(Synced(seq))
+            else:
+                waiting.append((seq, session))
+        self._syncs = waiting
+
+    def close(self) -> Any:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for session in list(self.sessions):
+            session.drop("server shutting down")
+        self._flush()
+        self.link.close()
