@@ -31,7 +31,7 @@ import msgspec
 
 from engine.fsync_policy import FsyncPolicy
 from engine.journal_format import (
-    RECORDS_DECODER,
+    BODY_DECODER,
     FrameEncoder,
     JournalCorrupt,
     JournalError,
@@ -75,7 +75,15 @@ class JournalWriter:
     must first be cut off by recovery (engine.journal_recovery.recover), or
     new frames would land after bad bytes and turn a torn tail into damage.
     ``start_after`` is the seq before the first batch, used only when the
-    directory holds no journal yet (e.g. a fresh journal after a snapshot).
+    directory holds no journalled batch yet (e.g. a fresh journal after a
+    snapshot); the core passes the seq its recovery ended at.
+
+    Seqs need only increase (a shared Redis ID space leaves gaps). One case
+    needs care: a crash right after a segment file was created, before its
+    first frame landed, leaves an empty last segment named for a seq that was
+    never journalled. The writer carries on in that file (its name is still
+    above everything before it) as long as the next seq is at least its name;
+    ``seq_floor`` tells the core's allocator where to start so that it is.
     """
 
     __slots__ = (
@@ -89,6 +97,7 @@ class JournalWriter:
         "_interval_ns",
         "_last_sync_ns",
         "_segment_bytes",
+        "_segment_name_seq",
         "_size",
         "_synced",
         "durable_seq",
@@ -117,17 +126,27 @@ class JournalWriter:
         self._file: AppendFile | None = None
         self._size = 0  # bytes in the current segment
         self._synced = 0  # of which known to be on stable storage
+        self._segment_name_seq = 0  # the seq the current segment is named for
         self._dir_dirty = False  # a segment was created and the directory not synced since
         files.make_dir(self._dir)
         segments = list_segments(files, self._dir)
         self.last_seq = start_after
+        """The last seq journalled: every batch's seqs must be above it."""
         if segments:
-            self.last_seq = self._reopen(*segments[-1])
+            self.last_seq = self._reopen(segments, start_after)
         self.durable_seq = self.last_seq
         """The last seq known to be on stable storage (== last_seq after each sync)."""
         self._last_sync_ns = clock()
 
-    def _reopen(self, first_seq: int, path: str) -> int:
+    @property
+    def seq_floor(self) -> int:
+        """The seq the next batch must start above (see the class docstring)."""
+        if self._size == 0 and self._file is not None:
+            return max(self.last_seq, self._segment_name_seq - 1)
+        return self.last_seq
+
+    def _reopen(self, segments: list[tuple[int, str]], start_after: int) -> int:
+        first_seq, path = segments[-1]
         data = self._files.read(path)
         frames, torn = scan_segment(data, path, last=True)
         if torn is not None:
@@ -140,13 +159,21 @@ class JournalWriter:
         # a lax policy): sync it so that new frames can rightly call it synced.
         self._file.sync()
         self._size = self._synced = len(data)
-        if not frames:
-            return first_seq - 1
-        records = RECORDS_DECODER.decode(frames[-1].body)
-        return records[-1][0]
+        self._segment_name_seq = first_seq
+        if frames:
+            return _decode(frames[-1].body, path, frames[-1].offset)[1][-1][0]
+        if len(segments) == 1:
+            return start_after
+        # An empty last segment: the last seq is the previous segment's (closed, synced).
+        prev_path = segments[-2][1]
+        prev_frames, _ = scan_segment(self._files.read(prev_path), prev_path, last=False)
+        if not prev_frames:
+            raise JournalCorrupt(prev_path, 0, "a closed segment without a single batch")
+        last = prev_frames[-1]
+        return _decode(last.body, prev_path, last.offset)[1][-1][0]
 
     def append_batch(self, records: Sequence[Record]) -> None:
-        """Journal ``records`` (seqs consecutive, continuing ``last_seq``) as one frame.
+        """Journal ``records`` (seqs strictly increasing, above ``last_seq``) as one frame.
 
         Returns once the batch is written and, if the policy says so, synced:
         only then may the acknowledgements of these inputs leave the core.
@@ -155,17 +182,24 @@ class JournalWriter:
             raise JournalError(f"the journal in {self._dir} failed earlier: {self._failed}")
         if not records:
             return
-        expected = self.last_seq + 1
+        prev = self.last_seq
         for i, record in enumerate(records):
-            if record[0] != expected + i:
+            if record[0] <= prev:
                 raise ValueError(
-                    f"record {i} of the batch has seq {record[0]}, expected {expected + i}"
+                    f"record {i} of the batch has seq {record[0]}, not above seq {prev}"
                 )
+            prev = record[0]
+        first = records[0][0]
+        if self._file is not None and self._size == 0 and first < self._segment_name_seq:
+            raise ValueError(
+                f"the batch starts at seq {first}, below {self._segment_name_seq}, the name "
+                f"of the empty segment it would go into (start the sequence after seq_floor)"
+            )
         try:
             if self._file is None or self._size >= self._segment_bytes:
-                self._start_segment(expected)
+                self._start_segment(first)
             assert self._file is not None
-            frame = self._encoder.encode(records, self._synced)
+            frame = self._encoder.encode(records, self._synced, self.last_seq)
             self._file.write(frame)
             self._size += len(frame)
             self.last_seq = records[-1][0]
@@ -219,6 +253,7 @@ class JournalWriter:
         path = os.path.join(self._dir, segment_name(first_seq))
         self._file = self._files.open_append(path)
         self._size = self._synced = 0
+        self._segment_name_seq = first_seq
         self._dir_dirty = True
 
     def close(self) -> None:
@@ -249,9 +284,10 @@ class JournalReader:
     """Reads the journal in ``data_dir`` back, in seq order, never changing it.
 
     ``after_seq`` is the seam for snapshots: records up to it are skipped (and
-    whole segments before it are not even read), and the first record given
-    must be ``after_seq + 1``. After iterating, ``last_seq`` is the last seq in
-    the journal (or ``after_seq``) and ``torn_tail`` the bytes after the last
+    whole segments before it are not even read); the journal must hold every
+    batch after it (the first batch given must follow a seq at or before
+    ``after_seq``). After iterating, ``last_seq`` is the last seq in the
+    journal (or ``after_seq``) and ``torn_tail`` the bytes after the last
     whole frame that no later frame vouches for, if any (recovery cuts them
     off). A damaged or inconsistent journal raises JournalCorrupt naming the
     file and offset: no record is ever skipped silently.
@@ -275,43 +311,57 @@ class JournalReader:
             yield from batch
 
     def batches(self) -> Iterator[list[Record]]:
-        """One list of ``(seq, command)`` per journalled batch."""
+        """One list of ``(seq, input)`` per journalled batch."""
         after = self.after_seq
         segments = list_segments(self._files, self._dir)
-        # Skip segments whose successor starts at or before after + 1: all theirs is older.
+        # A segment's name is above every seq before it, so a segment whose successor
+        # is named at or before after + 1 holds only seqs <= after: skip it unread.
         start = 0
         for i in range(len(segments) - 1):
             if segments[i + 1][0] <= after + 1:
                 start = i + 1
         prev: int | None = None  # the last seq read from the journal
         for i in range(start, len(segments)):
-            first_seq, path = segments[i]
+            name_seq, path = segments[i]
             data = self._files.read(path)
             frames, torn = scan_segment(data, path, last=i == len(segments) - 1)
+            if prev is not None and name_seq <= prev:
+                raise JournalCorrupt(
+                    path, 0, f"segment named for seq {name_seq} follows seq {prev}"
+                )
             for n, frame in enumerate(frames):
-                records = _decode(frame.body, path, frame.offset)
+                before, records = _decode(frame.body, path, frame.offset)
                 lo, hi = records[0][0], records[-1][0]
-                if hi - lo != len(records) - 1:
+                last = before
+                for seq, _ in records:
+                    if seq <= last:
+                        raise JournalCorrupt(
+                            path, frame.offset, f"seq {seq} follows seq {last} in a batch"
+                        )
+                    last = seq
+                if n == 0 and lo < name_seq:
                     raise JournalCorrupt(
-                        path, frame.offset, f"seqs {lo}..{hi} in a batch of {len(records)}"
+                        path, frame.offset, f"segment named for seq {name_seq} starts at {lo}"
                     )
-                if n == 0 and lo != first_seq:
+                if prev is None and before > after:
                     raise JournalCorrupt(
-                        path, frame.offset, f"segment named for seq {first_seq} starts at {lo}"
+                        path,
+                        frame.offset,
+                        f"starts at seq {lo}: seqs {after + 1}.. are missing "
+                        f"(its batch follows seq {before})",
                     )
-                if prev is None and lo > after + 1:
+                if prev is not None and before != prev:
                     raise JournalCorrupt(
-                        path, frame.offset, f"starts at seq {lo}: seqs {after + 1}.. are missing"
-                    )
-                if prev is not None and lo != prev + 1:
-                    raise JournalCorrupt(
-                        path, frame.offset, f"seq {lo} follows seq {prev}: not the next one"
+                        path,
+                        frame.offset,
+                        f"seq {lo} follows seq {prev}, but its batch says the one before "
+                        f"ended at seq {before}: journalled batches are missing",
                     )
                 prev = hi
                 if hi <= after:
                     continue
                 if lo <= after:
-                    records = records[after + 1 - lo :]
+                    records = [r for r in records if r[0] > after]
                 self.last_seq = hi
                 yield records
             self.torn_tail = torn
@@ -322,13 +372,13 @@ class JournalReader:
             )
 
 
-def _decode(body: memoryview, path: str, offset: int) -> list[Record]:
+def _decode(body: memoryview, path: str, offset: int) -> tuple[int, list[Record]]:
     try:
-        records = RECORDS_DECODER.decode(body)
+        before, records = BODY_DECODER.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise JournalCorrupt(
             path, offset, f"batch passes its checksum but will not decode: {exc}"
         ) from exc
     if not records:
         raise JournalCorrupt(path, offset, "empty batch")
-    return records
+    return before, records

@@ -11,8 +11,19 @@ of group commit::
     8       4     body length, little-endian
     12      8     synced_upto: how many bytes of this segment were known to be on
                   stable storage when this frame was written
-    20      n     body: msgpack array of [seq, command] pairs (engine.commands
-                  Structs: tagged, array_like), seqs consecutive
+    20      n     body: msgpack array [prev_seq, [[seq, input], ...]]: the inputs
+                  (engine.commands Structs, tagged, array_like: orders and
+                  control inputs alike) with strictly increasing seqs, and
+                  prev_seq, the last seq of the batch before this one (the
+                  writer's ``start_after`` for the journal's first batch)
+
+Seqs have gaps when several nodes share one ID space (Redis blocks), so the
+reader cannot find a missing batch by counting. ``prev_seq`` chains each batch
+to the one before it instead: a lost frame or a lost segment breaks the chain
+and is reported, never skipped. A segment is named by a seq greater than every
+seq before it and no greater than its own first (normally exactly its first;
+see JournalWriter for the exception after a crash), which is what lets a
+reader that starts after a snapshot skip whole segments unread.
 
 One checksum per batch rather than per record: a batch is acknowledged whole or
 not at all, so a half-written batch must read back as absent, never as a prefix.
@@ -47,9 +58,10 @@ from typing import NamedTuple
 
 import msgspec
 
-from engine.commands import Command
+from engine.commands import Input
 
-MAGIC = b"RMJ1"
+MAGIC = b"RMJ2"
+OLD_MAGICS = (b"RMJ1",)  # formats this reader refuses by name rather than as damage
 HEADER = struct.Struct("<4sIIQ")
 HEADER_SIZE = HEADER.size  # 20
 _CHECKED = struct.Struct("<IQ")  # the header fields the crc covers, packed at offset 8
@@ -59,7 +71,7 @@ MAX_BODY = 1 << 30
 SEGMENT_SUFFIX = ".journal"
 _SEGMENT_NAME = re.compile(r"(\d{20})\.journal")
 
-Record = tuple[int, Command]
+Record = tuple[int, Input]
 
 
 class JournalError(Exception):
@@ -118,9 +130,9 @@ class FrameEncoder:
     def __init__(self) -> None:
         self._encoder = msgspec.msgpack.Encoder()
 
-    def encode(self, records: Sequence[Record], synced_upto: int) -> bytearray:
+    def encode(self, records: Sequence[Record], synced_upto: int, prev_seq: int) -> bytearray:
         buf = bytearray(HEADER_SIZE)
-        self._encoder.encode_into(records, buf, HEADER_SIZE)
+        self._encoder.encode_into((prev_seq, records), buf, HEADER_SIZE)
         body_len = len(buf) - HEADER_SIZE
         if body_len > MAX_BODY:
             raise ValueError(f"a batch of {body_len} bytes is over the {MAX_BODY} limit")
@@ -131,7 +143,7 @@ class FrameEncoder:
         return buf
 
 
-RECORDS_DECODER = msgspec.msgpack.Decoder(list[tuple[int, Command]])
+BODY_DECODER = msgspec.msgpack.Decoder(tuple[int, list[tuple[int, Input]]])
 
 
 def _frame_at(data: memoryview, pos: int) -> Frame | str:
@@ -171,6 +183,11 @@ def scan_segment(data: bytes, path: str, last: bool) -> tuple[list[Frame], TornT
     synced (see the module's docstring). Checks checksums only; the bodies
     are decoded by the reader.
     """
+    if data[:4] in OLD_MAGICS:
+        raise JournalError(
+            f"{path}: a journal in format {data[:4].decode()}, written by an older version; "
+            f"this one reads {MAGIC.decode()} (replay it with the version that wrote it)"
+        )
     view = memoryview(data)
     frames: list[Frame] = []
     pos = 0

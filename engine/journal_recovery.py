@@ -1,7 +1,12 @@
 """Recovery: rebuild the core's state from the journal, then carry on the sequence.
 
-    engine, last_seq = recover(data_dir)          # replay, cut off a torn tail
-    writer = JournalWriter(data_dir)              # continues at last_seq + 1
+    logic, last_seq = recover_core(data_dir, pretrade)  # snapshot + journal, torn tail cut
+    writer = JournalWriter(data_dir, start_after=last_seq)
+    seqs = LocalSequence(start_after=writer.seq_floor)   # or Redis with floor=seq_floor
+
+Replay goes through engine.core_logic (client order ids, pre-trade, matching),
+the same code the live core runs, so the registry and the books come back as
+they were. ``recover`` is the engine-only form (no pre-trade stage).
 
 A torn tail (a crash during a write nobody was told was durable) is reported
 as a TornTailWarning naming the file and offset, then cut off, so the writer
@@ -20,10 +25,13 @@ import warnings
 from typing import Protocol
 
 from engine import snapshot
-from engine.commands import Command
+from engine.client_ids import ClientIds
+from engine.commands import Input
+from engine.core_logic import CoreLogic, StatefulStage
 from engine.journal import JournalReader
 from engine.journal_fs import OS_FILES, FileLayer
 from engine.matching import MatchingEngine
+from engine.pretrade import PreTradeStage
 
 
 class TornTailWarning(UserWarning):
@@ -31,11 +39,12 @@ class TornTailWarning(UserWarning):
 
 
 class Replayable(Protocol):
-    """What recovery replays into: the MatchingEngine, or a test's recorder."""
+    """What recovery replays into: the core's logic, an engine, or a test's recorder."""
 
-    last_seq: int
+    @property
+    def last_seq(self) -> int: ...
 
-    def process(self, cmd: Command, seq: int) -> object: ...
+    def process(self, cmd: Input, seq: int) -> object: ...
 
 
 def replay_into(
@@ -67,8 +76,41 @@ def recover(
     engine: MatchingEngine | None = None,
 ) -> tuple[MatchingEngine, int]:
     """A MatchingEngine rebuilt from the journal (after ``engine``'s state if given)."""
-    if engine is None:
-        engine = snapshot.load_latest(data_dir) or MatchingEngine()
-    eng = engine
-    last_seq = replay_into(eng, data_dir, files=files)
-    return eng, last_seq
+    start = None if engine is None else CoreLogic(engine)
+    logic, last_seq = recover_core(data_dir, files=files, logic=start)
+    return logic.engine, last_seq
+
+
+def recover_core(
+    data_dir: str | os.PathLike[str],
+    pretrade: PreTradeStage | None = None,
+    *,
+    files: FileLayer = OS_FILES,
+    logic: CoreLogic | None = None,
+) -> tuple[CoreLogic, int]:
+    """The core's logic rebuilt: the newest valid snapshot (unless ``logic`` is
+    given), then the journal after it; and the last seq journalled."""
+    if logic is None:
+        logic = load_snapshot(data_dir, pretrade) or CoreLogic(pretrade=pretrade)
+    last_seq = replay_into(logic, data_dir, files=files)
+    return logic, last_seq
+
+
+def load_snapshot(
+    data_dir: str | os.PathLike[str], pretrade: PreTradeStage | None = None
+) -> CoreLogic | None:
+    """The core's logic as of the newest valid snapshot, or None if there is none."""
+    found = snapshot.load_latest_snapshot(data_dir)
+    if found is None:
+        return None
+    snap, engine = found
+    if isinstance(pretrade, StatefulStage) and snap.pretrade is not None:
+        pretrade.load_state(snap.pretrade)
+    return CoreLogic(engine, ClientIds(snap.client_ids), pretrade)
+
+
+def write_snapshot(data_dir: str | os.PathLike[str], logic: CoreLogic) -> str:
+    """Snapshot the core's logic (engine, registry, pre-trade state) durably; the path."""
+    stage = logic.pretrade
+    state = stage.dump_state() if isinstance(stage, StatefulStage) else None
+    return str(snapshot.write(data_dir, logic.engine, logic.client_ids, state))

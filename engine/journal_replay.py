@@ -1,8 +1,15 @@
-"""``ringmatch replay DATA_DIR --format journal``: run a journal through a fresh engine.
+"""``ringmatch replay DATA_DIR --format journal``: run a journal through a fresh core.
 
 The same outputs as the CSV replay (engine.replay, engine.outputs), from the
-inputs a core journalled. Read-only: a torn tail is reported on stderr and left
-in place (recovery, not replay, cuts it off); a damaged journal stops the
+inputs a core journalled. They run through engine.core_logic, as in the live
+core (client order ids, then matching; no pre-trade stage: control inputs are
+reported and ignored), with each input's journalled seq, so ``--events-out``
+is the event stream the core published. Orders that have a client order id
+are named by it in ``--trades-out`` and ``--book-out``, so a file sent over
+TCP and the same file replayed as CSV give the same outputs.
+
+Read-only: a torn tail is reported on stderr and left in place (recovery,
+not replay, cuts it off); a damaged journal stops the
 replay with status 2, after the segments before the damaged one have run and
 their outputs have been written (each segment is checked whole before any of
 it runs).
@@ -13,29 +20,57 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 from contextlib import ExitStack
 from typing import TextIO
 
-from engine.commands import Command
-from engine.journal import JournalError, JournalReader
-from engine.matching import MatchingEngine
-from engine.outputs import EventWriter, TradeWriter, write_book
+from engine.core_logic import CoreLogic
+from engine.events import Event, Rejected, Trade
+from engine.journal import JournalError, JournalReader, Record
+from engine.outputs import EventWriter, OrderNames, TradeWriter, write_book
 from engine.pacing import Pacer
-from engine.replay import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, ReplayStats, paced, replay
+from engine.replay import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, ReplayStats
 
 
-def _commands(reader: JournalReader) -> Iterator[list[Command]]:
-    # The reader checks that seqs run 1, 2, 3...: the same numbers process_batch gives.
-    for batch in reader.batches():
-        yield [cmd for _, cmd in batch]
+def _replay(
+    batches: Iterable[list[Record]],
+    logic: CoreLogic,
+    stats: ReplayStats,
+    names: OrderNames,
+    trades_out: TradeWriter | None,
+    events_out: EventWriter | None,
+    pacer: Pacer | None,
+) -> None:
+    """engine.replay.replay, with each input's own seq and through the core's logic."""
+    process = logic.process
+    rejected = stats.rejected
+    for batch in batches:
+        events: list[Event] = []
+        for seq, inp in batch:
+            if pacer is not None:
+                pacer.wait_until(inp.ts_ns)
+            events += process(inp, seq)
+        stats.commands += len(batch)
+        names.learn(events)
+        trades: list[Trade] = []
+        for event in events:
+            if type(event) is Trade:
+                trades.append(event)
+            elif type(event) is Rejected:
+                rejected[event.reason] += 1
+        stats.trades += len(trades)
+        if trades_out is not None:
+            trades_out.write(trades)
+        if events_out is not None:
+            events_out.write(events)
 
 
 def run(args: argparse.Namespace) -> int:
     """Replay the journal in ``args.file``; the exit status (0, 2 bad input, 130)."""
     started = time.perf_counter()
     reader = JournalReader(args.file)
-    engine = MatchingEngine()
+    logic = CoreLogic()
+    names = OrderNames()
     stats = ReplayStats()
     status, stopped = EXIT_OK, ""
     with ExitStack() as stack:
@@ -48,16 +83,16 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             _say(f"cannot write {exc.filename}: {exc.strerror or exc}")
             return EXIT_BAD_INPUT
-        batches = _commands(reader)
-        if getattr(args, "speed", None) is not None:
-            batches = paced(batches, Pacer(args.speed))
+        speed = getattr(args, "speed", None)
         try:
-            replay(
-                batches,
-                engine,
+            _replay(
+                reader.batches(),
+                logic,
                 stats,
-                TradeWriter(trades_out) if trades_out is not None else None,
+                names,
+                TradeWriter(trades_out, names) if trades_out is not None else None,
                 EventWriter(events_out) if events_out is not None else None,
+                Pacer(speed) if speed is not None else None,
             )
         except OSError as exc:
             _say(f"cannot read {exc.filename or args.file}: {exc.strerror or exc}")
@@ -70,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         if reader.torn_tail is not None:
             _say(f"warning: {reader.torn_tail.describe()}; replayed up to it")
         if book_out is not None:
-            write_book(engine, book_out)
+            write_book(logic.engine, book_out, names)
     seconds = time.perf_counter() - started
     rejected = sum(stats.rejected.values())
     rate = stats.commands / seconds if seconds > 0 else 0.0

@@ -10,6 +10,12 @@ older one (or of the journal from the start).
 File layout: ``snapshot-<seq, 20 digits>.rms`` holding a 16-byte header
 (magic ``RMS1``, crc32 of the body, body length as 8 bytes) then the msgpack
 body of an ``EngineSnapshot``.
+
+Version 2 adds the core's own state at the same seq: the client order id
+registry (engine.client_ids) and the pre-trade stage's opaque state, if it
+has any (engine.core_logic.StatefulStage). A version 1 file lacks them and is
+refused (skipped with a warning): recovery then replays the journal from
+further back, which is slower but right.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ from pathlib import Path
 import msgspec
 
 from engine.book import BookSide, OrderBook, RestingOrder
+from engine.client_ids import ClientIds
 from engine.commands import NewOrder
 from engine.matching import MatchingEngine
 
 MAGIC = b"RMS1"
 HEADER = struct.Struct("<4sIQ")
-VERSION = 1
+VERSION = 2
 
 
 class SnapshotOrder(msgspec.Struct, array_like=True, gc=False):
@@ -49,20 +56,28 @@ class EngineSnapshot(msgspec.Struct, array_like=True):
     trade_id: int
     used_ids: list[int]
     books: list[BookSnapshot]
+    client_ids: list[tuple[str, int, int]] = []  # (account, client order id, order id)
+    pretrade: bytes | None = None  # the pre-trade stage's own state, if it keeps one
 
 
 class SnapshotDamaged(UserWarning):
     """A snapshot file failed its checks and was skipped."""
 
 
-def take(engine: MatchingEngine) -> EngineSnapshot:
-    """Capture ``engine``'s state (books in priority order, ids used, counters)."""
+def take(
+    engine: MatchingEngine,
+    client_ids: ClientIds | None = None,
+    pretrade: bytes | None = None,
+) -> EngineSnapshot:
+    """Capture ``engine``'s state (books in priority order, ids used, counters),
+    and the core's registry and pre-trade state at the same seq, if given."""
     books = []
     for symbol in engine.symbols():
         book = engine._books[symbol]
         books.append(BookSnapshot(symbol, _side(book.bids), _side(book.asks)))
+    ids = [] if client_ids is None else list(client_ids.entries())
     return EngineSnapshot(
-        VERSION, engine.last_seq, engine._trade_id, sorted(engine._used_ids), books
+        VERSION, engine.last_seq, engine._trade_id, sorted(engine._used_ids), books, ids, pretrade
     )
 
 
@@ -94,9 +109,14 @@ def snapshot_path(data_dir: str | os.PathLike[str], seq: int) -> Path:
     return Path(data_dir) / f"snapshot-{seq:020d}.rms"
 
 
-def write(data_dir: str | os.PathLike[str], engine: MatchingEngine) -> Path:
-    """Write a snapshot of ``engine`` durably; return its path."""
-    body = msgspec.msgpack.encode(take(engine))
+def write(
+    data_dir: str | os.PathLike[str],
+    engine: MatchingEngine,
+    client_ids: ClientIds | None = None,
+    pretrade: bytes | None = None,
+) -> Path:
+    """Write a snapshot of ``engine`` (and the core's state, see ``take``) durably."""
+    body = msgspec.msgpack.encode(take(engine, client_ids, pretrade))
     path = snapshot_path(data_dir, engine.last_seq)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as f:
@@ -137,9 +157,20 @@ def read(path: str | os.PathLike[str]) -> EngineSnapshot:
 
 def load_latest(data_dir: str | os.PathLike[str]) -> MatchingEngine | None:
     """The engine of the newest valid snapshot, or None if there is none."""
+    found = load_latest_snapshot(data_dir)
+    return None if found is None else found[1]
+
+
+def load_latest_snapshot(
+    data_dir: str | os.PathLike[str],
+) -> tuple[EngineSnapshot, MatchingEngine] | None:
+    """The newest valid snapshot and its restored engine, or None if there is none."""
     for path in sorted(Path(data_dir).glob("snapshot-*.rms"), reverse=True):
         try:
-            return restore(read(path))
+            snap = read(path)
+            if snap.version != VERSION:
+                raise ValueError(f"{path}: snapshot version {snap.version}, this reads {VERSION}")
+            return snap, restore(snap)
         except ValueError as e:
-            warnings.warn(SnapshotDamaged(f"{e}; trying an older one"), stacklevel=2)
+            warnings.warn(SnapshotDamaged(f"{e}; trying an older one"), stacklevel=3)
     return None

@@ -116,16 +116,18 @@ def test_writer_continues_an_existing_journal(tmp_path: Path) -> None:
     assert list(JournalReader(tmp_path)) == [*records, (51, records[0][1])]
 
 
-def test_writer_refuses_a_gap_or_a_repeat(tmp_path: Path) -> None:
+def test_writer_takes_a_gap_but_refuses_a_repeat_or_a_step_back(tmp_path: Path) -> None:
     cmd = random_stream(random.Random(1), 1)[0]
     with JournalWriter(tmp_path) as writer:
         writer.append_batch([(1, cmd), (2, cmd)])
-        with pytest.raises(ValueError, match="record 1 of the batch has seq 5, expected 4"):
-            writer.append_batch([(3, cmd), (5, cmd)])
-        with pytest.raises(ValueError, match="seq 2, expected 3"):
+        with pytest.raises(ValueError, match="record 1 of the batch has seq 4, not above seq 5"):
+            writer.append_batch([(5, cmd), (4, cmd)])
+        with pytest.raises(ValueError, match="record 0 of the batch has seq 2, not above seq 2"):
             writer.append_batch([(2, cmd)])
-        writer.append_batch([(3, cmd)])  # a refused batch wrote nothing
-    assert [s for s, _ in JournalReader(tmp_path)] == [1, 2, 3]
+        writer.append_batch([(7, cmd), (9, cmd)])  # a refused batch wrote nothing; gaps are fine
+        writer.append_batch([(10_000, cmd)])
+    assert [s for s, _ in JournalReader(tmp_path)] == [1, 2, 7, 9, 10_000]
+    assert [s for s, _ in JournalReader(tmp_path, after_seq=8)] == [9, 10_000]
 
 
 def test_recover_rebuilds_the_engine(tmp_path: Path) -> None:

@@ -1,0 +1,150 @@
+"""The core's per-input stage chain: client order ids -> pre-trade -> matching.
+
+Pure and deterministic, like the engine: the live core and recovery (and
+``replay --format journal``) run the same code on the same sequenced inputs
+and so rebuild the same state and emit the same events. It has two halves,
+because the journal sits between them in the live core::
+
+    admit(seq, input) -> input'     before the journal: translate client order ids
+    apply(seq, input') -> events    after it: client-id rejects, pre-trade, matching
+
+``admit`` is the only step that reads or changes the registry, and the
+journal stores what it returns (the translated input), so replay runs
+``process = apply(admit(...))`` on journalled inputs and ends where the live
+core did: admitting an already translated input registers the same pair and
+changes nothing else. Rules (docs/PIPELINE.md, "Client order ids"):
+
+* NewOrder with ``order_id=0`` and a client id: gets ``order_id=seq`` and is
+  registered; if the account already used that client id it stays at
+  ``order_id=0`` and ``apply`` rejects it DUPLICATE_CLIENT_ORDER_ID.
+* Cancel / Replace with ``order_id=0`` and a client id: the registry's order
+  id, or, if unknown, left at 0 and rejected UNKNOWN_CLIENT_ORDER_ID.
+* Anything whose ``order_id`` is set passes untouched (a NewOrder with a
+  client id is registered, first one wins): CSV replay and the journal.
+
+Control inputs go to the pre-trade stage's ``control``; the commands it
+returns (a MassCancel for a kill switch) run through matching under the same
+seq. Without a stage they are logged and ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol, runtime_checkable
+
+import msgspec
+
+from engine.client_ids import ClientIds
+from engine.commands import Cancel, Input, KillSwitch, NewOrder, Replace, SetRiskLimits
+from engine.enums import CommandKind, RejectReason
+from engine.events import Event, Rejected
+from engine.matching import MatchingEngine
+from engine.pretrade import PreTradeStage
+
+log = logging.getLogger("ringmatch.core")
+
+NEW = CommandKind.NEW
+CANCEL = CommandKind.CANCEL
+REPLACE = CommandKind.REPLACE
+DUPLICATE_CLIENT_ORDER_ID = RejectReason.DUPLICATE_CLIENT_ORDER_ID
+UNKNOWN_CLIENT_ORDER_ID = RejectReason.UNKNOWN_CLIENT_ORDER_ID
+_replace = msgspec.structs.replace
+
+
+@runtime_checkable
+class StatefulStage(Protocol):
+    """A pre-trade stage whose state goes into snapshots (optional for a stage).
+
+    Without it, recovery from a snapshot starts the stage empty, and its later
+    decisions can differ from the live run's: a stage with state should have it.
+    """
+
+    def dump_state(self) -> bytes: ...
+
+    def load_state(self, data: bytes) -> None: ...
+
+
+class CoreLogic:
+    """The stage chain around one MatchingEngine; ``last_seq`` is the engine's."""
+
+    __slots__ = ("client_ids", "engine", "pretrade")
+
+    def __init__(
+        self,
+        engine: MatchingEngine | None = None,
+        client_ids: ClientIds | None = None,
+        pretrade: PreTradeStage | None = None,
+    ) -> None:
+        self.engine = MatchingEngine() if engine is None else engine
+        self.client_ids = ClientIds() if client_ids is None else client_ids
+        self.pretrade = pretrade
+
+    @property
+    def last_seq(self) -> int:
+        return self.engine.last_seq
+
+    def admit(self, seq: int, inp: Input) -> Input:
+        """Translate ``inp``'s client order id through the registry (see the module doc)."""
+        if isinstance(inp, NewOrder):
+            client = inp.client_order_id
+            if client:
+                if inp.order_id:
+                    self.client_ids.add(inp.account, client, inp.order_id)
+                elif self.client_ids.add(inp.account, client, seq):
+                    return _replace(inp, order_id=seq)
+        elif isinstance(inp, Cancel | Replace) and not inp.order_id and inp.client_order_id:
+            order_id = self.client_ids.lookup(inp.account, inp.client_order_id)
+            if order_id:
+                return _replace(inp, order_id=order_id)
+        return inp
+
+    def apply(self, seq: int, inp: Input) -> list[Event]:
+        """Run an admitted input: client-id rejects, then pre-trade, then matching."""
+        engine = self.engine
+        if seq <= engine.last_seq:
+            raise ValueError(f"seq {seq} is not after the last sequence number {engine.last_seq}")
+        stage = self.pretrade
+        if isinstance(inp, KillSwitch | SetRiskLimits):
+            if stage is None:
+                log.warning("seq %d: %r ignored: no pre-trade stage is configured", seq, inp)
+                return self._skip(seq, [])
+            out: list[Event] = []
+            for cmd in stage.control(inp, engine):
+                # Every command a control input causes runs under that input's seq;
+                # process() would refuse the second one (seq not after last_seq).
+                engine._apply(cmd, seq, out)
+            return self._skip(seq, out)
+        if isinstance(inp, NewOrder | Cancel | Replace):
+            if not inp.order_id and inp.client_order_id:
+                # admit() left it untranslated: a used (NEW) or unknown client id.
+                return self._skip(seq, [_client_id_reject(seq, inp)])
+            if stage is not None and isinstance(inp, NewOrder | Replace):
+                reason = stage.check(inp, engine)
+                if reason is not None:
+                    kind = NEW if isinstance(inp, NewOrder) else REPLACE
+                    rejected = Rejected(
+                        seq, kind, inp.order_id, inp.account, reason, inp.client_order_id
+                    )
+                    return self._skip(seq, [rejected])
+        events = engine.process(inp, seq)
+        if stage is not None:
+            stage.on_events(events)
+        return events
+
+    def _skip(self, seq: int, events: list[Event]) -> list[Event]:
+        """Finish an input matching did not see (whole): the seq is used all the same."""
+        self.engine.last_seq = seq
+        if self.pretrade is not None:
+            self.pretrade.on_events(events)
+        return events
+
+    def process(self, inp: Input, seq: int) -> list[Event]:
+        """``apply(admit(...))``: one input end to end (replay and recovery)."""
+        return self.apply(seq, self.admit(seq, inp))
+
+
+def _client_id_reject(seq: int, inp: NewOrder | Cancel | Replace) -> Rejected:
+    if isinstance(inp, NewOrder):
+        return Rejected(seq, NEW, 0, inp.account, DUPLICATE_CLIENT_ORDER_ID, inp.client_order_id)
+    kind = CANCEL if isinstance(inp, Cancel) else REPLACE
+    return Rejected(seq, kind, 0, inp.account, UNKNOWN_CLIENT_ORDER_ID, inp.client_order_id)
