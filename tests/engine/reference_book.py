@@ -96,9 +96,9 @@ class ReferenceBook:
         return [_view(o) for side in (Side.BUY, Side.SELL) for o in self._queue(symbol, side)]
 
     def depth(self, symbol: str, levels: int) -> Depth:
+        n = max(levels, 0)  # not a slice index: -1 must not mean "all but the last"
         return Depth(
-            bids=self._levels(symbol, Side.BUY)[:levels],
-            asks=self._levels(symbol, Side.SELL)[:levels],
+            bids=self._levels(symbol, Side.BUY)[:n], asks=self._levels(symbol, Side.SELL)[:n]
         )
 
     def bbo(self, symbol: str) -> BBO:

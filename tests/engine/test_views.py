@@ -70,6 +70,13 @@ def test_depth_is_aggregated_best_first_and_cut_at_levels(book: Any) -> None:
     assert book.depth(SYM, 1) == Depth([(100, 5)], [(101, 1)])
 
 
+@pytest.mark.parametrize("levels", [0, -1])
+def test_depth_of_no_levels_is_empty(book: Any, levels: int) -> None:
+    # The contract does not say; our reading: a count, never a slice index.
+    fill(book)
+    assert book.depth(SYM, levels) == Depth([], [])
+
+
 def test_l3_lists_bids_best_first_then_asks_best_first_in_queue_order(book: Any) -> None:
     fill(book)
     assert book.l3(SYM) == [
