@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from engine.commands import Cancel, Command, NewOrder, Replace
+from engine.commands import Cancel, Command, MassCancel, NewOrder, Replace
 from engine.enums import (
     CancelReason,
     CommandKind,
@@ -22,7 +22,16 @@ from engine.enums import (
     StpMode,
     TimeInForce,
 )
-from engine.events import Accepted, Cancelled, Event, Reduced, Rejected, Replaced, Trade
+from engine.events import (
+    Accepted,
+    Cancelled,
+    Event,
+    MassCancelled,
+    Reduced,
+    Rejected,
+    Replaced,
+    Trade,
+)
 from engine.views import BBO, BookOrder, Depth
 
 
@@ -78,6 +87,8 @@ class ReferenceBook:
             self._cancel(cmd, seq, events)
         elif isinstance(cmd, Replace):
             self._replace(cmd, seq, events)
+        elif isinstance(cmd, MassCancel):
+            self._mass_cancel(cmd, seq, events)
         else:
             raise TypeError(f"not a command: {cmd!r}")
         return events
@@ -150,7 +161,11 @@ class ReferenceBook:
     def _new(self, cmd: NewOrder, seq: int, events: list[Event]) -> None:
         reason = self._new_reject_reason(cmd)
         if reason is not None:
-            events.append(Rejected(seq, CommandKind.NEW, cmd.order_id, cmd.account, reason))
+            events.append(
+                Rejected(
+                    seq, CommandKind.NEW, cmd.order_id, cmd.account, reason, cmd.client_order_id
+                )
+            )
             return
         is_market = cmd.order_type is OrderType.MARKET
         tif = cmd.tif or (TimeInForce.IOC if is_market else TimeInForce.GTC)
@@ -178,6 +193,7 @@ class ReferenceBook:
                 tif,
                 order.price,
                 order.qty,
+                cmd.client_order_id,
             )
         )
         if order.post_only and self._would_cross(order):
@@ -317,10 +333,30 @@ class ReferenceBook:
         order, reason = self._target(cmd.order_id, cmd.account)
         if order is None:
             assert reason is not None
-            events.append(Rejected(seq, CommandKind.CANCEL, cmd.order_id, cmd.account, reason))
+            events.append(
+                Rejected(
+                    seq, CommandKind.CANCEL, cmd.order_id, cmd.account, reason, cmd.client_order_id
+                )
+            )
             return
         self._resting.remove(order)
         events.append(self._cancelled(seq, order, order.qty, CancelReason.USER))
+
+    # ----------------------------------------------------------- MASS CANCEL
+    def _mass_cancel(self, cmd: MassCancel, seq: int, events: list[Event]) -> None:
+        """Every resting order of the account (and symbol), oldest arrival first."""
+        doomed = sorted(
+            (
+                o
+                for o in self._resting
+                if o.account == cmd.account and cmd.symbol in (None, o.symbol)
+            ),
+            key=lambda o: o.arrival,
+        )
+        for o in doomed:
+            self._resting.remove(o)
+            events.append(self._cancelled(seq, o, o.qty, cmd.reason))
+        events.append(MassCancelled(seq, cmd.account, cmd.symbol, len(doomed), cmd.reason))
 
     def _target(self, order_id: int, account: str) -> tuple[_Order | None, RejectReason | None]:
         """The resting order a CANCEL or REPLACE names, or why there is none for it."""
@@ -339,7 +375,11 @@ class ReferenceBook:
         if order is not None:
             reason = self._replace_reject_reason(order, cmd)
         if reason is not None:
-            events.append(Rejected(seq, CommandKind.REPLACE, cmd.order_id, cmd.account, reason))
+            events.append(
+                Rejected(
+                    seq, CommandKind.REPLACE, cmd.order_id, cmd.account, reason, cmd.client_order_id
+                )
+            )
             return
         assert order is not None
         keep = cmd.price == order.price and cmd.qty <= order.qty

@@ -17,8 +17,8 @@ from typing import Protocol, TypeVar
 
 from hypothesis import strategies as st
 
-from engine.commands import Cancel, Command, NewOrder, Replace
-from engine.enums import OrderType, Side, StpMode, TimeInForce
+from engine.commands import Cancel, Command, MassCancel, NewOrder, Replace
+from engine.enums import CancelReason, OrderType, Side, StpMode, TimeInForce
 from engine.views import BookOrder
 from tests.engine.reference_book import ReferenceBook
 
@@ -29,6 +29,7 @@ BAD_PRICES = (0, -1)
 BAD_QTYS = (0, -1)
 TIFS = (None, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK)
 STP_MODES = tuple(StpMode)
+MASS_CANCEL_REASONS = (CancelReason.MASS_CANCEL, CancelReason.DISCONNECT, CancelReason.KILL_SWITCH)
 
 T = TypeVar("T")
 
@@ -98,8 +99,16 @@ class StreamGenerator:
             return self._new()
         if roll < 8:
             order_id, account, _ = self._target()
-            return Cancel(order_id, account, ts_ns=self._ts())
+            if self._c.chance(5):
+                symbol = self._c.pick((None, *SYMBOLS))
+                reason = self._c.pick(MASS_CANCEL_REASONS)
+                return MassCancel(account, symbol, reason, ts_ns=self._ts())
+            return Cancel(order_id, account, ts_ns=self._ts(), client_order_id=self._client_id())
         return self._replace()
+
+    def _client_id(self) -> int:
+        # Carried, never interpreted by the engine: echoed in Accepted and Rejected.
+        return self._c.integer(1, 9) if self._c.chance(20) else 0
 
     def _new(self) -> NewOrder:
         c = self._c
@@ -130,6 +139,7 @@ class StreamGenerator:
             post_only,
             stp,
             self._ts(),
+            self._client_id(),
         )
 
     def _new_id(self) -> int:
@@ -155,7 +165,9 @@ class StreamGenerator:
             opposite = bbo.ask_price if resting.side is Side.BUY else bbo.bid_price
             if opposite is not None and c.chance(35):
                 price = opposite  # crosses: trades, or is refused if post-only
-        return Replace(order_id, account, price, qty, ts_ns=self._ts())
+        return Replace(
+            order_id, account, price, qty, ts_ns=self._ts(), client_order_id=self._client_id()
+        )
 
     def _target(self) -> tuple[int, str, BookOrder | None]:
         """An id for a CANCEL or REPLACE, its owner mostly, and what rests of it."""

@@ -132,8 +132,19 @@ def test_the_model_streams_exercise_every_outcome() -> None:
         "replaced:kept=False",
         *(
             f"cancelled:{r}"
-            for r in ("USER", "IOC_REMAINDER", "MARKET_REMAINDER", "STP", "KILLED_FOK", "POST_ONLY")
+            for r in (
+                "USER",
+                "IOC_REMAINDER",
+                "MARKET_REMAINDER",
+                "STP",
+                "KILLED_FOK",
+                "POST_ONLY",
+                "MASS_CANCEL",
+                "DISCONNECT",
+                "KILL_SWITCH",
+            )
         ),
+        *(f"mass_cancelled:{r}" for r in ("MASS_CANCEL", "DISCONNECT", "KILL_SWITCH")),
         "reduced:STP",
         *(
             f"rejected:{r}"
