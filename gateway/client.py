@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import Future as ThreadFuture
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from gateway.messages import (
     Cancel,
@@ -168,7 +168,7 @@ class Client:
         transport, _ = await asyncio.wait_for(
             loop.create_connection(lambda: _ClientProtocol(client), host, port), timeout
         )
-        client.transport = transport = cast(asyncio.Transport, transport)
+        client.transport = transport
         transport.write(client.conn.send(Logon(account, token, 1, cancel_on_disconnect)))
         answer = await asyncio.wait_for(client._logon, timeout)
         if type(answer) is not LogonAccepted:

@@ -2,7 +2,8 @@
 
     [server]   host, port (order entry), feed_port (market data), data_dir, workers
     [journal]  fsync = "batch" | "interval" | "never"
-    [session]  heartbeat_s, timeout_s, logon_reject_delay_s, max_frame, max_outbound
+    [session]  heartbeat_s, timeout_s, logon_reject_delay_s, max_frame, max_outbound,
+               socket_sndbuf
     [[accounts]] name, token
     [[symbols]]  name, tick_size (a decimal string, for display only: the wire carries ticks)
 
@@ -47,6 +48,7 @@ class Session(_Table, frozen=True):
     logon_reject_delay_s: float = 0.2  # a wrong token waits this long before the close
     max_frame: int = 64 * 1024  # bytes of one frame body
     max_outbound: int = 4 * 1024 * 1024  # bytes queued for a slow reader before it is dropped
+    socket_sndbuf: int = 0  # SO_SNDBUF of each session's socket; 0: the kernel's autotuning
 
 
 class Account(_Table, frozen=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -227,7 +228,7 @@ async def _send_rows(
                     return
                 answered(sent_ns, future)
             else:
-                future.add_done_callback(lambda f, t=sent_ns: answered(t, f))
+                future.add_done_callback(functools.partial(answered, sent_ns))
                 outstanding.append(future)
         if not wait_ack:
             for client in sessions.clients.values():

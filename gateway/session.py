@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from typing import TYPE_CHECKING, Any, cast
 
@@ -65,7 +66,12 @@ class Session(asyncio.Protocol):
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
         self.transport = transport = cast(asyncio.Transport, transport)
         self.peer = transport.get_extra_info("peername")
-        limit = self.worker.config.session.max_outbound
+        settings = self.worker.config.session
+        if settings.socket_sndbuf:
+            # The kernel's buffer counts towards what a slow reader can hold up too.
+            sock = transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, settings.socket_sndbuf)
+        limit = settings.max_outbound
         transport.set_write_buffer_limits(high=limit, low=limit // 2)
         self.worker.session_opened(self)
 

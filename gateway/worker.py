@@ -59,6 +59,8 @@ class Worker:
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        if hasattr(self.link, "on_congested"):
+            self.link.on_congested = self._congested
         self.link.start(loop, self.on_events)
         self._tick()
 
@@ -119,6 +121,15 @@ class Worker:
         if account in self.cancel_on_disconnect:
             self.cancel_on_disconnect.discard(account)
             self._queue(MassCancel(account, None, CancelReason.DISCONNECT, time.time_ns()))
+
+    def _congested(self, congested: bool) -> None:
+        """The core is behind: stop reading the sessions until it catches up."""
+        for session in self.sessions:
+            if session.transport is not None and not session.transport.is_closing():
+                if congested:
+                    session.transport.pause_reading()
+                else:
+                    session.transport.resume_reading()
 
     # --- requests to the core ----------------------------------------------------------------
 

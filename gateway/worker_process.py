@@ -1,0 +1,42 @@
+"""``python -m gateway.worker_process WORKER.json``: one gateway worker process.
+
+Started by ``ringmatch serve`` (gateway.supervisor); prints ``listening PORT``
+once it accepts connections, runs until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections.abc import Sequence
+
+import msgspec
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from gateway.ring_link import RingLink
+    from gateway.server import run
+    from gateway.supervisor import WorkerConfig
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    if len(args) != 1:
+        print("usage: python -m gateway.worker_process WORKER.json", file=sys.stderr)
+        return 2
+    with open(args[0], "rb") as f:
+        spec = msgspec.json.decode(f.read(), type=WorkerConfig)
+
+    def ready(port: int) -> None:
+        gc.collect()
+        gc.freeze()  # what start-up built lives until exit: keep the collector off it
+        print(f"listening {port}", flush=True)
+
+    return run(
+        spec.config,
+        lambda: RingLink(spec.input_ring, spec.event_ring, spec.reader),
+        spec.port,
+        ready,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

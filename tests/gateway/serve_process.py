@@ -1,0 +1,110 @@
+"""``ringmatch serve`` as a real process on a free port, for the gateway's tests."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO
+
+from tests.conftest import REPO
+
+ACCOUNTS = {"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret"}
+SYMBOLS = ("AAPL", "MSFT")
+START_TIMEOUT = 30.0
+
+
+def write_config(
+    path: Path,
+    data_dir: Path,
+    session: dict[str, object],
+    symbols: tuple[str, ...] = SYMBOLS,
+    accounts: dict[str, str] = ACCOUNTS,
+) -> Path:
+    lines = [
+        "[server]",
+        'host = "127.0.0.1"',
+        "port = 0",
+        f'data_dir = "{data_dir}"',
+        "[journal]",
+        'fsync = "never"',
+        "[session]",
+        *(f"{key} = {value!r}" for key, value in session.items()),
+    ]
+    for name, token in accounts.items():
+        lines += ["[[accounts]]", f'name = "{name}"', f'token = "{token}"']
+    for symbol in symbols:
+        lines += ["[[symbols]]", f'name = "{symbol}"']
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class ServeProcess:
+    """Start ``serve`` and learn its port; ``stop()`` sends SIGTERM and checks the exit."""
+
+    def __init__(self, config: Path, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "serve", "--config", str(config), *args],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.stderr: list[str] = []
+        self._stderr_grew = threading.Condition()
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        threading.Thread(
+            target=self._read, args=(self.proc.stdout, self.lines), daemon=True
+        ).start()
+        threading.Thread(target=self._keep, args=(self.proc.stderr,), daemon=True).start()
+        self.port = self._wait_port()
+
+    @staticmethod
+    def _read(stream: IO[str], into: queue.Queue[str]) -> None:
+        for line in stream:
+            into.put(line)
+        into.put("")
+
+    def _keep(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._stderr_grew:
+                self.stderr.append(line)
+                self._stderr_grew.notify_all()
+
+    def wait_for_stderr(self, text: str, timeout: float = 10.0) -> bool:
+        """Whether a line holding ``text`` reaches stderr within ``timeout`` s."""
+        with self._stderr_grew:
+            return self._stderr_grew.wait_for(
+                lambda: any(text in line for line in self.stderr), timeout
+            )
+
+    def _wait_port(self) -> int:
+        while True:
+            try:
+                line = self.lines.get(timeout=START_TIMEOUT)
+            except queue.Empty:
+                self.proc.kill()
+                raise AssertionError(
+                    "serve did not start in time: " + "".join(self.stderr)
+                ) from None
+            if not line:
+                self.proc.wait()
+                raise AssertionError("serve exited at start: " + "".join(self.stderr))
+            if "order entry on" in line:
+                return int(line.rsplit(":", 1)[1])
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(30)
+
+    def __enter__(self) -> ServeProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.stop()
