@@ -1,10 +1,11 @@
 """The ``ringmatch`` command line.
 
-    ringmatch --version
+    ringmatch --version                 (and which core runs: compiled or pure Python)
     ringmatch replay FILE [--format {csv,lobster,journal}]
                           [--trades-out T.csv] [--book-out B.csv] [--events-out E.jsonl]
                           [--skip-bad] [--speed X]
                           [--orderbook PATH] [--levels N] [--resync]   (lobster only)
+    ringmatch bench core|e2e|replay|ring|ids|compare ...   (engine/bench/cli.py)
 
 Each replay format lives in its own module with ``run(args) -> int``, imported
 only when asked for, so a format that is missing or broken cannot stop another.
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 
 import engine
+from engine import build_info
 
 EXIT_USAGE = 2
 
@@ -32,7 +34,7 @@ _FORMAT_MODULES = {
 _LOBSTER_ONLY = ("orderbook", "levels", "resync")
 # Other rooms' subcommands: each module has add_subcommands(subparsers), and every
 # parser it adds sets ``run`` (args -> exit status) as a default.
-_SUBCOMMAND_MODULES = ("gateway.cli_serve", "gateway.cli_send")
+_SUBCOMMAND_MODULES = ("gateway.cli_serve", "gateway.cli_send", "engine.bench.cli")
 
 
 def version() -> str:
@@ -66,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ringmatch", description="An order-matching engine: price-time priority."
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version()}, {build_info.describe()}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     replay = commands.add_parser(

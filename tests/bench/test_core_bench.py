@@ -1,0 +1,55 @@
+"""``ringmatch bench core`` end to end on a small workload, and the core path switch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine import build_info
+from engine.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_core_writes_json_and_hgrm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["bench", "core", "--commands", "2000", "--runs", "2", "--out", str(tmp_path)]
+    assert main([*args, "--name", "small"]) == 0
+    table = capsys.readouterr().out
+    assert "commands/s (median, wall)" in table and "| process |" in table
+    data = json.loads((tmp_path / "small.json").read_text())
+    assert data["params"]["commands"] == 2000 and data["params"]["runs"] == 2
+    assert data["params"]["events_per_run"] >= 2000  # at least one event per command
+    assert data["latency_us"]["process"]["count"] == 2000
+    assert data["machine"]["compiled"] is build_info.compiled()
+    assert data["machine"]["cores"] == os.cpu_count()
+    assert (tmp_path / "small.process.hgrm").read_text().startswith("       Value")
+
+
+def version_with(env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "--version"],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_version_says_which_core_runs() -> None:
+    assert version_with({build_info.PURE_ENV: "1"}).endswith(
+        "pure-Python core (RINGMATCH_PURE=1)"
+        if any(build_info._extension(m) for m in build_info.COMPILED_MODULES)
+        else "pure-Python core (not compiled)"
+    )
+    line = version_with({build_info.PURE_ENV: "0"})
+    assert line.startswith("ringmatch ")
+    assert line.endswith("compiled core (mypyc)") == build_info.compiled()
