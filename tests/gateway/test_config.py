@@ -1,0 +1,87 @@
+"""The server's TOML: the issue's keys, unknown keys rejected by name, the embedded default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import DEFAULT, ConfigError, describe, load
+
+ISSUE_EXAMPLE = """
+[server]
+host = "127.0.0.1"
+port = 7001          # order entry
+feed_port = 7002     # market data
+data_dir = "data"
+workers = 1
+
+[journal]
+fsync = "batch"      # batch | interval | never
+
+[[accounts]]
+name = "alice"
+token = "alice-secret"
+
+[[symbols]]
+name = "AAPL"
+tick_size = "0.01"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "ringmatch.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_issue_example_loads(tmp_path: Path) -> None:
+    config = load(write(tmp_path, ISSUE_EXAMPLE))
+    assert (config.server.port, config.server.feed_port, config.journal.fsync) == (
+        7001,
+        7002,
+        "batch",
+    )
+    assert config.token_of("alice") == "alice-secret" and config.token_of("bob") is None
+    assert config.symbol_names() == {"AAPL"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[server]\nprot = 1\n", "server: Object contains unknown field `prot`"),
+        ("[serverz]\n", "Object contains unknown field `serverz`"),
+        (
+            "[[accounts]]\nname = 'a'\ntoken = 't'\nrole = 'x'\n",
+            "accounts[0]: Object contains unknown field `role`",
+        ),
+        ("[journal]\nfsync = 'sometimes'\n", "journal.fsync"),
+        ("[server]\nport = 'x'\n", "server.port: Expected `int`"),
+        ("[server]\nport = 70000\n", "server.port = 70000"),
+        ("[server]\nworkers = 0\n", "server.workers = 0"),
+        ("[[symbols]]\nname = 'A'\ntick_size = 'abc'\n", "symbols[0].tick_size"),
+        (
+            "[[accounts]]\nname = 'a'\ntoken = 't'\n[[accounts]]\nname = 'a'\ntoken = 'u'\n",
+            "accounts[1].name: 'a' appears twice",
+        ),
+        ("[server\n", "not valid TOML"),
+    ],
+)
+def test_bad_configs_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert message in str(caught.value)
+
+
+def test_no_file_means_the_embedded_default() -> None:
+    assert load(None) is DEFAULT
+    text = describe(DEFAULT, show_tokens=True)
+    assert "alice (token 'alice-secret')" in text and "ACME" in text
+    assert "alice-secret" not in describe(DEFAULT)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.toml: cannot read"):
+        load(tmp_path / "nope.toml")
