@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import engine.replay
-from engine import cli
+from engine import build_info, cli
 from engine.commands import NewOrder
 from engine.enums import OrderType, Side
 from engine.order_csv import HEADER
@@ -302,7 +302,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         cli.main(["--version"])
     assert done.value.code == 0
-    assert capsys.readouterr().out == f"ringmatch {cli.version()}\n"
+    # the version, then which core runs (compiled or pure: engine/build_info.py)
+    assert capsys.readouterr().out == f"ringmatch {cli.version()}, {build_info.describe()}\n"
     assert cli.version().count(".") == 2
 
 
