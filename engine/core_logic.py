@@ -30,12 +30,21 @@ seq. Without a stage they are logged and ignored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import msgspec
 
 from engine.client_ids import ClientIds
-from engine.commands import Cancel, Input, KillSwitch, NewOrder, Replace, SetRiskLimits
+from engine.commands import (
+    Cancel,
+    Input,
+    KillSwitch,
+    MassCancel,
+    NewOrder,
+    Replace,
+    SetRiskLimits,
+)
 from engine.enums import CommandKind, RejectReason
 from engine.events import Event, Rejected
 from engine.matching import MatchingEngine
@@ -141,6 +150,31 @@ class CoreLogic:
     def process(self, inp: Input, seq: int) -> list[Event]:
         """``apply(admit(...))``: one input end to end (replay and recovery)."""
         return self.apply(seq, self.admit(seq, inp))
+
+    def replay_batch(self, records: Sequence[tuple[int, Input]]) -> None:
+        """``process`` each journalled record, dropping the events: recovery's loop.
+
+        Journalled inputs are mostly already translated, and without a pre-trade
+        stage those go straight to the engine (a NEW's client id registered on
+        the way), skipping the checks that cannot apply: ~25% of replay time.
+        """
+        if self.pretrade is not None:
+            for seq, inp in records:
+                self.apply(seq, self.admit(seq, inp))
+            return
+        process = self.engine.process
+        add = self.client_ids.add
+        for seq, inp in records:
+            if isinstance(inp, (NewOrder, Cancel, Replace)):
+                if inp.order_id or not inp.client_order_id:
+                    if type(inp) is NewOrder and inp.client_order_id:
+                        add(inp.account, inp.client_order_id, inp.order_id)
+                    process(inp, seq)
+                    continue
+            elif type(inp) is MassCancel:
+                process(inp, seq)
+                continue
+            self.apply(seq, self.admit(seq, inp))
 
 
 def _client_id_reject(seq: int, inp: NewOrder | Cancel | Replace) -> Rejected:

@@ -32,6 +32,7 @@ import msgspec
 from engine.fsync_policy import FsyncPolicy
 from engine.journal_format import (
     BODY_DECODER,
+    HEAD_DECODER,
     FrameEncoder,
     JournalCorrupt,
     JournalError,
@@ -329,7 +330,20 @@ class JournalReader:
                 raise JournalCorrupt(
                     path, 0, f"segment named for seq {name_seq} follows seq {prev}"
                 )
+            # Where each batch's predecessor ended: frame n ends where frame n + 1 says.
+            befores = [_decode_before(f.body, path, f.offset) for f in frames] if after else []
             for n, frame in enumerate(frames):
+                if n + 1 < len(befores) and befores[n + 1] <= after and prev is not None:
+                    # Wholly at or before the starting point: check the chain, skip the rest.
+                    if befores[n] != prev:
+                        raise JournalCorrupt(
+                            path,
+                            frame.offset,
+                            f"a batch follows seq {prev}, but says the one before ended at "
+                            f"seq {befores[n]}: journalled batches are missing",
+                        )
+                    prev = befores[n + 1]
+                    continue
                 before, records = _decode(frame.body, path, frame.offset)
                 lo, hi = records[0][0], records[-1][0]
                 last = before
@@ -370,6 +384,16 @@ class JournalReader:
                 f"the journal in {self._dir} ends at seq {prev}, before the starting point "
                 f"{after}: journalled inputs are missing"
             )
+
+
+def _decode_before(body: memoryview, path: str, offset: int) -> int:
+    try:
+        before, _ = HEAD_DECODER.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise JournalCorrupt(
+            path, offset, f"batch passes its checksum but will not decode: {exc}"
+        ) from exc
+    return before
 
 
 def _decode(body: memoryview, path: str, offset: int) -> tuple[int, list[Record]]:

@@ -56,10 +56,14 @@ def replay_into(
 ) -> int:
     """Feed every journalled input after ``engine.last_seq`` to ``engine``; the last seq."""
     reader = JournalReader(data_dir, files=files, after_seq=engine.last_seq)
-    process = engine.process
-    for batch in reader.batches():
-        for seq, cmd in batch:
-            process(cmd, seq=seq)
+    if isinstance(engine, CoreLogic):
+        for batch in reader.batches():
+            engine.replay_batch(batch)
+    else:
+        process = engine.process
+        for batch in reader.batches():
+            for seq, cmd in batch:
+                process(cmd, seq)
     torn = reader.torn_tail
     if torn is not None:
         action = "cutting it off" if cut_torn_tail else "leaving it in place"

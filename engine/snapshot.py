@@ -13,7 +13,9 @@ body of an ``EngineSnapshot``.
 
 Version 2 adds the core's own state at the same seq: the client order id
 registry (engine.client_ids) and the pre-trade stage's opaque state, if it
-has any (engine.core_logic.StatefulStage). A version 1 file lacks them and is
+has any (engine.core_logic.StatefulStage); and the order in which the resting
+orders entered the book (a MassCancel cancels in that order, which the books'
+price-time queues alone do not give). A version 1 file lacks them and is
 refused (skipped with a warning): recovery then replays the journal from
 further back, which is slower but right.
 """
@@ -58,6 +60,7 @@ class EngineSnapshot(msgspec.Struct, array_like=True):
     books: list[BookSnapshot]
     client_ids: list[tuple[str, int, int]] = []  # (account, client order id, order id)
     pretrade: bytes | None = None  # the pre-trade stage's own state, if it keeps one
+    entry_order: list[int] = []  # resting order ids, oldest entry into the book first
 
 
 class SnapshotDamaged(UserWarning):
@@ -77,7 +80,14 @@ def take(
         books.append(BookSnapshot(symbol, _side(book.bids), _side(book.asks)))
     ids = [] if client_ids is None else list(client_ids.entries())
     return EngineSnapshot(
-        VERSION, engine.last_seq, engine._trade_id, sorted(engine._used_ids), books, ids, pretrade
+        VERSION,
+        engine.last_seq,
+        engine._trade_id,
+        sorted(engine._used_ids),
+        books,
+        ids,
+        pretrade,
+        list(engine._orders),  # a MassCancel cancels in this order
     )
 
 
@@ -102,6 +112,9 @@ def restore(snap: EngineSnapshot) -> MatchingEngine:
                 order = RestingOrder(s.qty, s.price, s.origin.account, s.origin)
                 side.add(order)
                 orders[s.origin.order_id] = order
+    if sorted(snap.entry_order) != sorted(orders):
+        raise ValueError("snapshot's entry order does not list exactly its resting orders")
+    engine._orders = {oid: orders[oid] for oid in snap.entry_order}
     return engine
 
 

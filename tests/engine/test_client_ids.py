@@ -123,6 +123,13 @@ def test_live_two_phase_equals_replay_of_the_journal(cmds, batch, rng: random.Ra
     replay_events = [e for s, inp in journalled for e in replayed.process(inp, s)]
     assert replay_events == live_events
     assert list(replayed.client_ids.entries()) == list(live.client_ids.entries())
+    # Recovery's fast loop ends in the same state.
+    fast = CoreLogic()
+    fast.replay_batch(journalled)
+    assert list(fast.client_ids.entries()) == list(live.client_ids.entries())
+    assert fast.last_seq == live.last_seq
+    for symbol in live.engine.symbols():
+        assert fast.engine.l3(symbol) == live.engine.l3(symbol)
 
 
 def test_registry_survives_recovery_and_snapshots(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 
 from engine import snapshot
 from engine.commands import NewOrder
+from engine.core_logic import CoreLogic
 from engine.enums import OrderType, Side
 from engine.journal import JournalWriter
 from engine.journal_recovery import recover
@@ -48,26 +49,29 @@ def test_recovery_starts_from_the_newest_snapshot_and_replays_the_rest(
 ) -> None:
     rng = random.Random(7)
     cmds = random_stream(rng, 3000)
-    clean = MatchingEngine()
+    # Recovery runs the journal through the core's stage chain (client ids before
+    # matching), so the reference does too.
+    clean = CoreLogic()
     writer = JournalWriter(tmp_path)
     for i in range(0, len(cmds), 100):
-        batch = cmds[i : i + 100]
-        writer.append_batch([(clean.last_seq + 1 + j, c) for j, c in enumerate(batch)])
-        clean.process_batch(batch)
+        batch = [(clean.last_seq + 1 + j, c) for j, c in enumerate(cmds[i : i + 100])]
+        writer.append_batch(batch)
+        for seq, cmd in batch:
+            clean.process(cmd, seq)
         if i == 1500:
-            snapshot.write(tmp_path, clean)
+            snapshot.write(tmp_path, clean.engine, clean.client_ids)
     writer.close()
     replayed: list[int] = []
-    real_process = MatchingEngine.process
+    real_replay = CoreLogic.replay_batch
 
-    def counting_process(self, cmd, seq=None):  # type: ignore[no-untyped-def]
-        replayed.append(seq)
-        return real_process(self, cmd, seq)
+    def counting_replay(self, records):  # type: ignore[no-untyped-def]
+        replayed.extend(seq for seq, _ in records)
+        return real_replay(self, records)
 
-    monkeypatch.setattr(MatchingEngine, "process", counting_process)
+    monkeypatch.setattr(CoreLogic, "replay_batch", counting_replay)
     recovered, last_seq = recover(tmp_path)
     assert last_seq == clean.last_seq == len(cmds)
-    assert state(recovered) == state(clean)
+    assert state(recovered) == state(clean.engine)
     # Only the journal after the snapshot (taken at seq 1600) was replayed.
     assert replayed == list(range(1601, len(cmds) + 1))
 
