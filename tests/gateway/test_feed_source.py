@@ -1,0 +1,97 @@
+"""The feed as an optional event-ring reader: lapped, it rebuilds from the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvloop
+
+from engine.codec import EVENT_SLOT, encode_events
+from engine.core_logic import CoreLogic
+from engine.event_ring import EventRing
+from engine.fsync_policy import FsyncPolicy
+from engine.journal import JournalWriter
+from engine.workload import standard_workload
+from gateway.feed_client import FeedClient
+from gateway.feed_server import FeedServer
+from gateway.feed_source import RingFeedSource, rebuild_books
+from risk.pretrade import PreTradeRisk
+from tests.engine import ring_workers as w
+
+
+@pytest.fixture
+def ring() -> Iterator[EventRing]:
+    prefix = w.fresh_prefix()
+    ring = EventRing.create(prefix, "events", 64, EVENT_SLOT, required=[False])
+    yield ring
+    ring.close()
+    assert w.leftovers(prefix) == []
+
+
+class Core:
+    """The core's order of work on real parts: journal, apply (risk + matching), publish."""
+
+    def __init__(self, data_dir: Path, ring: EventRing) -> None:
+        self.logic = CoreLogic(pretrade=PreTradeRisk())
+        self.journal = JournalWriter(data_dir, fsync=FsyncPolicy.never())
+        self.writer = ring.writer()
+        self.seq = 0
+
+    def run(self, cmds: list) -> None:  # type: ignore[type-arg]
+        for cmd in cmds:
+            self.seq += 1
+            self.journal.append_batch([(self.seq, cmd)])
+            self.writer.put_many(encode_events(self.logic.process(cmd, self.seq)))
+
+
+def test_rebuild_books_replays_the_journal_to_a_seq(tmp_path: Path, ring: EventRing) -> None:
+    core = Core(tmp_path, ring)
+    cmds = standard_workload(500, seed=2)
+    core.run(cmds[:300])
+    mid = {s: core.logic.engine.l3(s) for s in core.logic.engine.symbols()}
+    core.run(cmds[300:])
+    core.journal.sync()
+    assert rebuild_books(tmp_path, 300, PreTradeRisk) == mid
+
+
+def test_a_lapped_feed_rebuilds_and_subscribers_get_a_fresh_snapshot(
+    tmp_path: Path, ring: EventRing
+) -> None:
+    core = Core(tmp_path, ring)
+    cmds = standard_workload(4000, seed=5)
+    eng = core.logic.engine
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = FeedServer()
+        host, port = await server.start("127.0.0.1", 0)
+        client = await FeedClient.connect(host, port, ["AAPL"], 10)
+        await client.next_message()  # the first (empty) snapshot
+        # Its cursor is at 0 and 64 slots hold the last 64 events: it starts lapped.
+        core.run(cmds[:2000])
+        core.journal.sync()
+        source = RingFeedSource(ring, 0, tmp_path, server, loop, PreTradeRisk)
+        thread = threading.Thread(target=source.run)
+        thread.start()
+        try:
+            await loop.run_in_executor(None, source.rejoined.wait, 10)
+            core.run(cmds[2000:2010])
+            book = client.books["AAPL"]
+            depth = eng.depth("AAPL", 10)
+            while source.rebuilds == 0 or book.depth() != (depth.bids, depth.asks):
+                await client.next_message()
+        finally:
+            source.stop.set()
+            await loop.run_in_executor(None, thread.join)
+        assert source.rebuilds >= 1
+        client.close()
+        await server.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(asyncio.wait_for(main(), 30))
+    core.writer.close()
+    core.journal.close()
