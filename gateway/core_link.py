@@ -16,12 +16,9 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-import msgspec
-
-from engine.commands import Cancel, Command, MassCancel, NewOrder, Replace
-from engine.enums import CommandKind, RejectReason
-from engine.events import Event, Rejected
-from engine.matching import MatchingEngine
+from engine.commands import Command
+from engine.core_logic import CoreLogic
+from engine.events import Event
 
 OnEvents = Callable[[list[Event]], None]
 
@@ -35,18 +32,15 @@ class CoreLink(Protocol):
 
 
 class LocalCore:
-    """A matching engine in the worker's process, behind the CoreLink interface.
+    """The core's logic in the worker's own process, behind the CoreLink interface.
 
-    It does what the core does before matching: engine ids from a counter, a
-    client id unique per account (a second NEW with it is rejected), and a
-    Cancel/Replace's client id resolved to the engine id for its account.
-    Events are delivered on a later loop turn, as a ring would.
+    The same stage chain as the core process (engine.core_logic: client order
+    ids, then matching), minus the rings and the journal. Events are delivered
+    on a later loop turn, as the event ring would deliver them.
     """
 
     def __init__(self) -> None:
-        self.engine = MatchingEngine()
-        self.ids: dict[tuple[str, int], int] = {}
-        self._next_id = 1
+        self.logic = CoreLogic()
         self._seq = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._on_events: OnEvents | None = None
@@ -59,33 +53,8 @@ class LocalCore:
         events: list[Event] = []
         for command in commands:
             self._seq += 1
-            events.extend(self._apply(command, self._seq))
+            events += self.logic.process(command, self._seq)
         self._loop.call_soon(self._on_events, events)
-
-    def _apply(self, cmd: Command, seq: int) -> list[Event]:
-        if type(cmd) is MassCancel:
-            return self.engine.process(cmd, seq)
-        assert isinstance(cmd, NewOrder | Cancel | Replace)
-        key = (cmd.account, cmd.client_order_id)
-        if type(cmd) is NewOrder:
-            if key in self.ids:
-                return self._reject(
-                    cmd, seq, CommandKind.NEW, RejectReason.DUPLICATE_CLIENT_ORDER_ID
-                )
-            self.ids[key] = order_id = self._next_id
-            self._next_id += 1
-            return self.engine.process(msgspec.structs.replace(cmd, order_id=order_id), seq)
-        order_id = self.ids.get(key, 0)
-        if not order_id:
-            kind = CommandKind.CANCEL if type(cmd) is Cancel else CommandKind.REPLACE
-            return self._reject(cmd, seq, kind, RejectReason.UNKNOWN_CLIENT_ORDER_ID)
-        return self.engine.process(msgspec.structs.replace(cmd, order_id=order_id), seq)
-
-    def _reject(
-        self, cmd: NewOrder | Cancel | Replace, seq: int, kind: CommandKind, reason: RejectReason
-    ) -> list[Event]:
-        # Sequenced (and journalled, in the real core) though it changes nothing.
-        return [Rejected(seq, kind, 0, cmd.account, reason, cmd.client_order_id)]
 
     def close(self) -> None:
         self._on_events = None

@@ -16,6 +16,8 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.enums import OrderType, Side, TimeInForce
 from gateway.client import Client, LogonError
@@ -31,6 +33,8 @@ from gateway.messages import (
     MessageReject,
     NewOrder,
     Replace,
+    Sync,
+    Synced,
 )
 from gateway.protocol import NEED_DATA, Connection, Role
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
@@ -283,8 +287,6 @@ def test_a_bad_message_is_rejected_naming_the_field_and_the_session_goes_on(
         assert isinstance(reject, MessageReject)
         assert reject.field == field and reason in reject.reason
         raw.send(Heartbeat())  # the same session is still up: it answers a Sync
-        from gateway.messages import Sync, Synced
-
         raw.send(Sync(0))
         assert (await raw.until(Synced))[-1] == Synced(0)
         raw.writer.close()
@@ -442,3 +444,40 @@ def test_serve_reports_a_bad_config_by_key(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "server: Object contains unknown field `prot`" in done.stderr
+
+
+# --- fuzz against the live worker ------------------------------------------------------------
+
+
+_good_frame = st.sampled_from(
+    [
+        frame(msgspec.msgpack.encode([NEW])),
+        frame(msgspec.msgpack.encode([[3, 1], [6], [5, None]])),
+        frame(msgspec.msgpack.encode([[4, 1, 10, 2], [8, 0]])),
+    ]
+)
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(_good_frame))
+    for _ in range(draw(st.integers(0, 4))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    return bytes(data)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(st.binary(max_size=64), _mutated()), min_size=1, max_size=4))
+def test_random_and_mutated_frames_never_hurt_the_worker(
+    server: ServeProcess, chunks: list[bytes]
+) -> None:
+    async def main() -> None:
+        raw = await Raw.open(server.port)
+        assert type(await raw.logon("alice")) is LogonAccepted
+        for chunk in chunks:
+            raw.send_bytes(chunk)
+        raw.writer.close()
+        await proof_of_service(server.port)
+
+    run(main)
+    assert server.proc.poll() is None
