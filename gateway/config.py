@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import msgspec
 
+MAX_NAME = 64  # bytes of an account or symbol name (engine.codec's 256-byte input records)
+
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the file and the key."""
@@ -123,6 +125,9 @@ def _check(config: Config, where: str) -> Config:
         for index, name in enumerate(names):
             if not name:
                 raise bad(f"{kind}[{index}].name: empty")
+            if len(name.encode()) > MAX_NAME:
+                # Names ride in every ring record, whose slots are a fixed size.
+                raise bad(f"{kind}[{index}].name: longer than {MAX_NAME} bytes")
             if name in names[:index]:
                 raise bad(f"{kind}[{index}].name: {name!r} appears twice")
     for index, symbol in enumerate(config.symbols):

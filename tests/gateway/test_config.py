@@ -65,6 +65,7 @@ def test_the_issue_example_loads(tmp_path: Path) -> None:
             "accounts[1].name: 'a' appears twice",
         ),
         ("[server\n", "not valid TOML"),
+        (f"[[symbols]]\nname = '{'X' * 65}'\n", "symbols[0].name: longer than 64 bytes"),
     ],
 )
 def test_bad_configs_name_the_key(tmp_path: Path, text: str, message: str) -> None:
