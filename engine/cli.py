@@ -34,7 +34,13 @@ _FORMAT_MODULES = {
 _LOBSTER_ONLY = ("orderbook", "levels", "resync")
 # Other rooms' subcommands: each module has add_subcommands(subparsers), and every
 # parser it adds sets ``run`` (args -> exit status) as a default.
-_SUBCOMMAND_MODULES = ("gateway.cli_serve", "gateway.cli_send", "engine.bench.cli")
+_SUBCOMMAND_MODULES = (
+    "gateway.cli_serve",
+    "gateway.cli_send",
+    "engine.bench.cli",
+    "gateway.feed_cli",
+    "risk.cli",
+)
 
 
 def version() -> str:

@@ -1,0 +1,123 @@
+"""The post-trade risk consumer process: ``python -m risk.process RISK.json``.
+
+    event ring ──(reader k)──▶ thread ──▶ loop: RiskService.on_events ──▶ KillSwitch
+    admin socket (JSON lines) ─────────▶ loop: RiskService.handle     ──▶ control ring
+    SIGHUP ────────────────────────────▶ loop: RiskService.reload     ──▶ SetRiskLimits
+
+The control ring has one producer, this process, and only the loop thread
+writes it. The event-ring reader has its own thread (readers are single-threaded)
+and hands batches to the loop. On start it sends the file's limits
+(SetRiskLimits), then prints ``ready admin=PATH``. SIGTERM/SIGINT stop it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+import msgspec
+import uvloop
+
+from engine.codec import decode_events, encode_input
+from engine.commands import ControlCommand
+from engine.event_ring import EventRing, EventRingSpec
+from engine.events import Event
+from engine.ring import RingSpec, SpscRing
+from engine.ring_errors import ReaderCutOff
+from risk.admin import serve_admin
+from risk.limits import RiskConfigError
+from risk.service import RiskService
+
+log = logging.getLogger(__name__)
+
+
+class RiskProcessConfig(msgspec.Struct, frozen=True):
+    event_ring: str
+    reader: int
+    control_ring: str
+    admin_socket: str
+    config_path: str | None = None
+
+
+def _read_events(
+    ring: EventRing, index: int, deliver: Callable[[list[Event]], None], stop: threading.Event
+) -> None:
+    reader = ring.reader(index)
+    try:
+        while not stop.is_set():
+            try:
+                records = reader.get_many(timeout=0.2)
+            except ReaderCutOff as exc:  # only if configured optional: positions are now wrong
+                log.error("risk: %s; positions may be incomplete", exc)
+                reader.rejoin()
+                continue
+            if records:
+                deliver(decode_events(records))
+    finally:
+        reader.close()
+
+
+async def run(config: RiskProcessConfig) -> int:
+    loop = asyncio.get_running_loop()
+    events = EventRing.attach(EventRingSpec(config.event_ring))
+    control = SpscRing.attach(RingSpec(config.control_ring))
+    producer = control.producer()
+
+    def send_control(cmd: ControlCommand) -> None:
+        producer.put(encode_input(cmd))
+
+    try:
+        service = RiskService(config.config_path, send_control)
+    except RiskConfigError as exc:
+        print(f"ringmatch risk: {exc}", file=sys.stderr)
+        return 2
+    service.start()
+    stop = threading.Event()
+    done = asyncio.Event()
+
+    def deliver(batch: list[Event]) -> None:
+        loop.call_soon_threadsafe(service.on_events, batch)
+
+    def reload() -> None:
+        try:
+            service.reload()
+        except RiskConfigError as exc:
+            log.error("risk: reload refused, limits unchanged: %s", exc)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    loop.add_signal_handler(signal.SIGTERM, done.set)
+    loop.add_signal_handler(signal.SIGINT, done.set)
+    thread = threading.Thread(target=_read_events, args=(events, config.reader, deliver, stop))
+    thread.start()
+    server = await serve_admin(config.admin_socket, service.handle)
+    print(f"ready admin={config.admin_socket}", flush=True)
+    try:
+        await done.wait()
+    finally:
+        server.close()
+        stop.set()
+        await loop.run_in_executor(None, thread.join)
+        producer.close()
+        control.close()
+        events.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m risk.process RISK.json", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s risk %(message)s")
+    with open(args[0], "rb") as f:
+        config = msgspec.json.decode(f.read(), type=RiskProcessConfig)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(run(config))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""``ringmatch feed`` against a real feed server: JSON lines out, the live view's text."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from engine.matching import MatchingEngine
+from engine.workload import standard_workload
+from gateway.feed_cli import render
+from gateway.feed_client import SubscriberBook
+from gateway.feed_protocol import Snapshot, TradePrint
+from gateway.feed_server import FeedServer
+
+
+@pytest.fixture
+def feed() -> Iterator[tuple[int, MatchingEngine]]:
+    """A feed server on its own loop thread, its books loaded from 2,000 commands."""
+    loop = asyncio.new_event_loop()
+    server = FeedServer()
+    eng = MatchingEngine()
+    server.publish(eng.process_batch(standard_workload(2000, seed=9)))
+    port = loop.run_until_complete(server.start("127.0.0.1", 0))[1]
+    thread = threading.Thread(target=loop.run_forever)
+    thread.start()
+    yield port, eng
+    asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+    loop.close()
+
+
+def test_feed_writes_json_lines(
+    feed: tuple[int, MatchingEngine], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port, eng = feed
+    out = tmp_path / "md.jsonl"
+    argv = ["feed", "--port", str(port), "--symbol", "AAPL", "--symbol", "MSFT"]
+    assert main([*argv, "--levels", "3", "--out", str(out), "--count", "2"]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(m["type"], m["symbol"]) for m in lines] == [("snapshot", "AAPL"), ("snapshot", "MSFT")]
+    depth = eng.depth("AAPL", 3)
+    assert lines[0]["bids"] == [list(x) for x in depth.bids]
+    assert lines[0]["asks"] == [list(x) for x in depth.asks]
+    # not a terminal: the same lines on stdout
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert printed == lines
+
+
+def test_feed_needs_a_symbol_and_a_server(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["feed"]) == 2
+    assert "--symbol" in capsys.readouterr().err
+    assert main(["feed", "--port", "1", "--symbol", "X"]) == 2
+    assert "cannot connect to 127.0.0.1:1" in capsys.readouterr().err
+
+
+def test_render_shows_both_sides_and_trades() -> None:
+    book = SubscriberBook("X", 2)
+    book.on_message(Snapshot("X", 1, 2, [(99, 5), (98, 1)], [(101, 7)], 100))
+    text = render({"X": book}, [TradePrint("X", 2, 1, 100, 3, "BUY")])
+    assert "X  last 100  (seq 1)" in text
+    assert "         5         99 | 101        7" in text
+    assert "X 3 @ 100 (BUY)" in text
