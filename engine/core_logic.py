@@ -117,12 +117,8 @@ class CoreLogic:
             if stage is None:
                 log.warning("seq %d: %r ignored: no pre-trade stage is configured", seq, inp)
                 return self._skip(seq, [])
-            out: list[Event] = []
-            for cmd in stage.control(inp, engine):
-                # Every command a control input causes runs under that input's seq;
-                # process() would refuse the second one (seq not after last_seq).
-                engine._apply(cmd, seq, out)
-            return self._skip(seq, out)
+            # Every command a control input causes runs under that input's seq.
+            return self._skip(seq, engine.process_under(seq, stage.control(inp, engine)))
         if isinstance(inp, NewOrder | Cancel | Replace):
             if not inp.order_id and inp.client_order_id:
                 # admit() left it untranslated: a used (NEW) or unknown client id.

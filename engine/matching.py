@@ -99,6 +99,20 @@ class MatchingEngine:
         self.last_seq = seq
         return out
 
+    def process_under(self, seq: int, cmds: Iterable[Command]) -> list[Event]:
+        """Apply several commands that one input caused, all stamped ``seq``.
+
+        For the core's control inputs: a kill switch's mass cancels are one
+        sequenced input but several engine commands.
+        """
+        if seq <= self.last_seq:
+            raise ValueError(f"seq {seq} is not after the last sequence number {self.last_seq}")
+        out: list[Event] = []
+        for cmd in cmds:
+            self._apply(cmd, seq, out)
+        self.last_seq = seq
+        return out
+
     def process_batch(self, cmds: Iterable[Command]) -> list[Event]:
         """Apply commands in order with consecutive sequence numbers."""
         out: list[Event] = []

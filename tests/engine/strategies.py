@@ -103,7 +103,8 @@ class StreamGenerator:
                 symbol = self._c.pick((None, *SYMBOLS))
                 reason = self._c.pick(MASS_CANCEL_REASONS)
                 return MassCancel(account, symbol, reason, ts_ns=self._ts())
-            return Cancel(order_id, account, ts_ns=self._ts(), client_order_id=self._client_id())
+            client_id = self._client_id() if order_id > 0 else 0
+            return Cancel(order_id, account, ts_ns=self._ts(), client_order_id=client_id)
         return self._replace()
 
     def _client_id(self) -> int:
@@ -139,7 +140,9 @@ class StreamGenerator:
             post_only,
             stp,
             self._ts(),
-            self._client_id(),
+            # order_id 0 with a client id is how a gateway asks the core for an id;
+            # raw streams leave that to the core's own tests.
+            self._client_id() if order_id > 0 else 0,
         )
 
     def _new_id(self) -> int:
@@ -165,9 +168,8 @@ class StreamGenerator:
             opposite = bbo.ask_price if resting.side is Side.BUY else bbo.bid_price
             if opposite is not None and c.chance(35):
                 price = opposite  # crosses: trades, or is refused if post-only
-        return Replace(
-            order_id, account, price, qty, ts_ns=self._ts(), client_order_id=self._client_id()
-        )
+        client_id = self._client_id() if order_id > 0 else 0
+        return Replace(order_id, account, price, qty, ts_ns=self._ts(), client_order_id=client_id)
 
     def _target(self) -> tuple[int, str, BookOrder | None]:
         """An id for a CANCEL or REPLACE, its owner mostly, and what rests of it."""

@@ -8,12 +8,13 @@ import random
 import warnings
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.cli import main
-from engine.commands import Cancel, Command, NewOrder, Replace
+from engine.commands import Cancel, Command, MassCancel, NewOrder, Replace
 from engine.enums import OrderType, Side, StpMode, TimeInForce
 from engine.fsync_policy import FsyncPolicy
 from engine.journal import (
@@ -379,7 +380,13 @@ def test_a_failed_write_spends_the_writer() -> None:
 
 
 def test_replay_of_a_journal_matches_the_csv_replay(tmp_path: Path) -> None:
-    cmds = random_stream(random.Random(11), 3000)
+    # The order file has no row for a mass cancel and no column for a client order
+    # id: leave those out of this stream.
+    cmds = [
+        msgspec.structs.replace(c, client_order_id=0)
+        for c in random_stream(random.Random(11), 3000)
+        if not isinstance(c, MassCancel)
+    ]
     orders = tmp_path / "orders.csv"
     with open(orders, "w", newline="") as f:
         out = csv.writer(f, lineterminator="\n")
