@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,10 @@ class PlotUnavailable(RuntimeError):
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib
-
+    try:  # imported by name: mypy must pass where the extra is not installed
+        matplotlib = importlib.import_module("matplotlib")
         matplotlib.use("Agg")  # files only, never a window
-        import matplotlib.pyplot as plt
+        plt = importlib.import_module("matplotlib.pyplot")
     except ImportError:
         raise PlotUnavailable("charts need matplotlib: pip install 'ringmatch[plot]'") from None
     return plt
