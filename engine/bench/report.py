@@ -126,6 +126,11 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
+def file_slug(name: str) -> str:
+    """A histogram name made safe for a file name: "round trip @ 1,000/s" -> "round-trip-1000-s"."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name.replace(",", "")).strip("-") or "latency"
+
+
 def write(result: Result, out_dir: Path, stem: str | None = None) -> list[Path]:
     """Write ``STEM.json`` and ``STEM.NAME.hgrm`` per histogram; return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -134,7 +139,7 @@ def write(result: Result, out_dir: Path, stem: str | None = None) -> list[Path]:
     json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n")
     paths = [json_path]
     for name, hist in result.histograms.items():
-        hgrm = out_dir / f"{stem}.{name}.hgrm"
+        hgrm = out_dir / f"{stem}.{file_slug(name)}.hgrm"
         hgrm.write_text(hgrm_text(hist))
         paths.append(hgrm)
     return paths

@@ -97,3 +97,11 @@ def test_table_lists_every_figure() -> None:
     text = report.table(make_result())
     assert "| commands/s | 123,456 |" in text
     assert re.search(r"\| process \| 500\.\d+ \| 900\.\d+ \| 990\.\d+ \|", text)
+
+
+def test_histogram_names_become_safe_file_names(tmp_path: Path) -> None:
+    result = make_result()
+    result.add_latency("round trip @ 10,000/s", report.new_histogram())
+    paths = report.write(result, tmp_path, "r")
+    assert [p.name for p in paths] == ["r.json", "r.process.hgrm", "r.round-trip-10000-s.hgrm"]
+    assert all(p.parent == tmp_path for p in paths)
