@@ -36,7 +36,7 @@ from gateway.messages import (
     MessageReject,
     ServerMessage,
 )
-from gateway.session_state import Direction, State, next_state
+from gateway.session_state import Direction, State, moves
 
 HEADER = 4
 DEFAULT_MAX_FRAME = 64 * 1024
@@ -87,20 +87,21 @@ class Connection:
         "_decoder",
         "_encoder",
         "_in_dir",
+        "_in_moves",
         "_one_decoder",
         "_out_dir",
+        "_out_moves",
         "_pending",
+        "_state",
         "_types",
         "error",
         "max_frame",
         "role",
-        "state",
     )
 
     def __init__(self, role: Role, max_frame: int = DEFAULT_MAX_FRAME) -> None:
         self.role = role
         self.max_frame = max_frame
-        self.state = State.AWAIT_LOGON
         self.error: ProtocolError | None = None
         self._buf = bytearray()
         self._pending: deque[Any] = deque()
@@ -113,6 +114,19 @@ class Connection:
             self._in_dir, self._out_dir = Direction.TO_SERVER, Direction.TO_CLIENT
         else:
             self._in_dir, self._out_dir = Direction.TO_CLIENT, Direction.TO_SERVER
+        self.state = State.AWAIT_LOGON
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @state.setter
+    def state(self, state: State) -> None:
+        # The moves allowed from here, each way, looked up once per state change so
+        # that checking a message is one dict lookup by its type (session_state.moves).
+        self._state = state
+        self._in_moves = moves(state, self._in_dir)
+        self._out_moves = moves(state, self._out_dir)
 
     # --- receiving ---------------------------------------------------------------------------
 
@@ -202,12 +216,13 @@ class Connection:
                 if self.state is State.ACTIVE:
                     return event
                 raise self._fail(f"in state {self.state.value}: {event.reject.reason}")
-            after = next_state(self.state, self._in_dir, type(event))
+            after = self._in_moves.get(type(event))
             if after is None:
                 raise self._fail(
                     f"{type(event).__name__} is not allowed in state {self.state.value}"
                 )
-            self.state = after
+            if after is not self._state:
+                self.state = after
             return event
         if self.error is not None:
             raise self.error
@@ -216,15 +231,24 @@ class Connection:
     # --- sending -----------------------------------------------------------------------------
 
     def can_send(self, message: Any) -> bool:
-        return next_state(self.state, self._out_dir, type(message)) is not None
+        return type(message) in self._out_moves
+
+    def sendable(self, messages: Sequence[Any]) -> Sequence[Any]:
+        """Those of ``messages`` that ``can_send`` allows now (``messages`` itself if all)."""
+        allowed = self._out_moves
+        for message in messages:
+            if type(message) not in allowed:
+                return [m for m in messages if type(m) in allowed]
+        return messages
 
     def _advance(self, message: Any) -> None:
-        after = next_state(self.state, self._out_dir, type(message))
+        after = self._out_moves.get(type(message))
         if after is None:
             raise LocalProtocolError(
                 f"cannot send {type(message).__name__} in state {self.state.value}"
             )
-        self.state = after
+        if after is not self._state:
+            self.state = after
 
     def send(self, message: ClientMessage | ServerMessage) -> bytes:
         """The bytes of one frame holding ``message``."""
@@ -232,8 +256,13 @@ class Connection:
 
     def send_many(self, messages: Sequence[ClientMessage | ServerMessage]) -> bytes:
         """The bytes of as few frames as hold ``messages`` (split to respect max_frame)."""
+        allowed, state = self._out_moves, self._state
         for message in messages:
-            self._advance(message)
+            # Inline check for the common case (a report that keeps the state): a method
+            # call per message costs more than the lookup; anything else goes the long way.
+            if allowed.get(type(message)) is not state:
+                self._advance(message)
+                allowed, state = self._out_moves, self._state
         return self._frames(messages)
 
     def _frames(self, messages: Sequence[Any]) -> bytes:

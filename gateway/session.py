@@ -128,7 +128,7 @@ class Session(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return
         conn = self.conn
-        sendable = [m for m in messages if conn.can_send(m)]
+        sendable = conn.sendable(messages)
         if sendable:
             transport.write(conn.send_many(sendable))
             self.last_sent = time.monotonic()
