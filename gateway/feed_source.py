@@ -6,13 +6,13 @@
 A thread reads batches off the ring (``EventReader.get_many``), decodes them
 (engine.codec) and hands them to the server on its loop. The reader is
 *optional*: the core never waits for it. If it falls a whole ring behind it is
-cut off (``ReaderCutOff``); it then rejoins at the newest record, notes the seq
-``s`` of the first event it reads there, and rebuilds every book by replaying
-the journal (``rebuild_books``: the core's own stage chain, so the same
-pre-trade decisions) up to and including ``s`` (whose first events it may have
-missed), skipping ``s``'s events in the batch. The journal holds ``s`` already:
-the core journals before it publishes. Then every channel publishes a
-fresh snapshot (its seq steps on) and the batch at ``s`` is applied as usual.
+cut off (``ReaderCutOff``); it then rejoins at the newest record and rebuilds
+every book by replaying the journal as far as it is written (``rebuild_books``:
+the core's own stage chain, so the same pre-trade decisions), to some seq
+``J``, and drops the events it then reads up to ``J``. Nothing is missed: the
+core journals before it publishes, so whatever the rejoin skipped is in the
+journal, and whatever is published after ``J`` comes after the rejoin. Then
+every channel publishes a fresh snapshot (its seq steps on).
 """
 
 from __future__ import annotations
@@ -42,24 +42,27 @@ Books = dict[str, list[BookOrder]]
 
 def rebuild_books(
     data_dir: str | os.PathLike[str],
-    upto_seq: int,
+    upto_seq: int | None = None,
     make_stage: Callable[[], PreTradeStage | None] = lambda: None,
-) -> Books:
-    """Every symbol's resting orders after journalled input ``upto_seq``."""
+) -> tuple[Books, int]:
+    """Every symbol's resting orders after journalled input ``upto_seq`` (None: the
+    journal's end, as far as it is written now); and the seq they are as of."""
     stage = make_stage()
     logic = load_snapshot(data_dir, stage)
-    if logic is None or logic.last_seq > upto_seq:
+    if logic is None or (upto_seq is not None and logic.last_seq > upto_seq):
         logic = CoreLogic(pretrade=make_stage())
+    last = logic.last_seq
     for batch in JournalReader(data_dir, after_seq=logic.last_seq).batches():
         for seq, inp in batch:
-            if seq > upto_seq:
+            if upto_seq is not None and seq > upto_seq:
                 break
             logic.process(inp, seq)
+            last = seq
         else:
             continue
         break
     eng = logic.engine
-    return {s: eng.l3(s) for s in eng.symbols()}
+    return {s: eng.l3(s) for s in eng.symbols()}, last
 
 
 def load_books(server: FeedServer, books: Books) -> None:
@@ -80,7 +83,9 @@ class RingFeedSource:
         server: FeedServer,
         loop: asyncio.AbstractEventLoop,
         make_stage: Callable[[], PreTradeStage | None] = lambda: None,
+        also: Callable[[list[Event]], object] | None = None,
     ) -> None:
+        self.also = also  # called on the reading thread with each batch (Redis Streams)
         self.ring = ring
         self.index = index
         self.reader: EventReader | None = (
@@ -95,6 +100,11 @@ class RingFeedSource:
         self.rejoined = threading.Event()  # set at each rejoin after a cut-off (monitoring, tests)
 
     def _deliver(self, events: list[Event]) -> None:
+        if self.also is not None:
+            try:
+                self.also(events)
+            except Exception:  # an outside publisher must never stop the feed
+                log.exception("feed: publishing a batch elsewhere failed")
         self.loop.call_soon_threadsafe(self.server.publish, events)
 
     def run(self) -> None:
@@ -106,37 +116,32 @@ class RingFeedSource:
             reader.close()
 
     def _loop(self, reader: EventReader) -> None:
+        skip_upto = 0  # after a rebuild: events the rebuilt books already hold
         while not self.stop.is_set():
             try:
                 records = reader.get_many(timeout=0.2)
             except ReaderCutOff as exc:
                 log.warning("feed: %s; rebuilding the books from the journal", exc)
-                self._rebuild(reader)
+                skip_upto = self._rebuild(reader)
                 continue
             if records:
-                self._deliver(decode_events(records))
+                events = decode_events(records)
+                if skip_upto:
+                    events = [e for e in events if e.seq > skip_upto]
+                    if events:
+                        skip_upto = 0
+                self._deliver(events)
 
-    def _rebuild(self, reader: EventReader) -> None:
+    def _rebuild(self, reader: EventReader) -> int:
+        """Rejoin, rebuild from the whole journal as written now; the seq rebuilt to.
+
+        Rejoining first matters: every event the rejoin skipped was published, so
+        journalled, before the journal is read; every event after the rebuilt seq
+        is published after the rejoin, so the reader will see it.
+        """
         reader.rejoin()
-        self.rejoined.set()
-        while not self.stop.is_set():
-            try:
-                records = reader.get_many(timeout=0.2)
-            except ReaderCutOff:
-                reader.rejoin()
-                continue
-            if records:
-                break
-        else:
-            return
-        events = decode_events(records)
-        # The first seq we see may be a command whose first events were lost: rebuild
-        # up to and including it from the journal, and skip its events here. (Seq 0,
-        # unsequenced rejects, may come first: they change no book.)
-        seen = next((e.seq for e in events if e.seq), None)
-        if seen is None:
-            return self._rebuild(reader)
-        books = rebuild_books(self.data_dir, seen, self.make_stage)
+        books, last = rebuild_books(self.data_dir, None, self.make_stage)
         self.rebuilds += 1
+        self.rejoined.set()
         self.loop.call_soon_threadsafe(load_books, self.server, books)
-        self._deliver([e for e in events if e.seq > seen])
+        return last

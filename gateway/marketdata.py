@@ -159,7 +159,8 @@ class MarketData:
         orders = self._orders
         for ev in events:
             if ev.seq != self._seq:
-                self._rest_pending()
+                for symbol in self._rest_pending():
+                    touched.setdefault(symbol, [])
                 self._seq = ev.seq
             if type(ev) is Trade:
                 book = self.book(ev.symbol)
@@ -195,7 +196,8 @@ class MarketData:
                     else:  # it re-enters as an incoming order: rests once matching is over
                         o.resting = False
                         self._pending.append(o)
-        touched.update((s, touched.get(s, [])) for s in self._rest_pending())
+        for symbol in self._rest_pending():
+            touched.setdefault(symbol, [])
         return self._incrementals(touched)
 
     def _take(self, order_id: int, qty: int, book: SymbolBook | None) -> None:

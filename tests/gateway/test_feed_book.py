@@ -17,9 +17,12 @@ DEPTHS = (1, 2, 10)
 
 
 @settings(max_examples=60, deadline=None)
-@given(cmds=command_streams(), late=st.integers(0, 80))
-def test_snapshot_plus_incrementals_equal_the_engine_depth(cmds: list[Command], late: int) -> None:
-    """After every command, every subscriber's book is the engine's depth at its levels.
+@given(cmds=command_streams(), late=st.integers(0, 80), batch=st.integers(1, 8))
+def test_snapshot_plus_incrementals_equal_the_engine_depth(
+    cmds: list[Command], late: int, batch: int
+) -> None:
+    """After every batch of ``batch`` commands (as the ring delivers them), every
+    subscriber's book is the engine's depth at its levels.
 
     Subscribers join at the start and (``late``) part-way through, from a snapshot.
     """
@@ -34,10 +37,10 @@ def test_snapshot_plus_incrementals_equal_the_engine_depth(cmds: list[Command], 
                 assert book.on_message(md.snapshot(symbol, levels)) is None
 
     join()
-    for i, cmd in enumerate(cmds):
-        if i == late:
+    for i in range(0, len(cmds), batch):
+        if i <= late < i + batch:
             join()
-        for key, msgs in md.on_events(eng.process(cmd)).items():
+        for key, msgs in md.on_events(eng.process_batch(cmds[i : i + batch])).items():
             for msg in msgs:
                 assert subs[key].on_message(msg) is None  # never a gap
         for (symbol, levels), book in subs.items():

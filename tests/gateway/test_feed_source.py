@@ -55,7 +55,11 @@ def test_rebuild_books_replays_the_journal_to_a_seq(tmp_path: Path, ring: EventR
     mid = {s: core.logic.engine.l3(s) for s in core.logic.engine.symbols()}
     core.run(cmds[300:])
     core.journal.sync()
-    assert rebuild_books(tmp_path, 300, PreTradeRisk) == mid
+    assert rebuild_books(tmp_path, 300, PreTradeRisk) == (mid, 300)
+    books, last = rebuild_books(tmp_path, None, PreTradeRisk)
+    assert last == 500 and books == {
+        s: core.logic.engine.l3(s) for s in core.logic.engine.symbols()
+    }
 
 
 def test_a_lapped_feed_rebuilds_and_subscribers_get_a_fresh_snapshot(
@@ -95,3 +99,53 @@ def test_a_lapped_feed_rebuilds_and_subscribers_get_a_fresh_snapshot(
         runner.run(asyncio.wait_for(main(), 30))
     core.writer.close()
     core.journal.close()
+
+
+def test_the_feed_process_serves_the_ring(tmp_path: Path, ring: EventRing) -> None:
+    """python -m gateway.feed_process, on the ring: a subscriber follows the core."""
+    import subprocess
+    import sys
+
+    import msgspec
+
+    from gateway.feed_process import FeedProcessConfig
+
+    core = Core(tmp_path, ring)
+    cmds = standard_workload(600, seed=8)
+    spec = FeedProcessConfig(
+        event_ring=ring.spec.name, reader=0, data_dir=str(tmp_path), port=0, pretrade=None
+    )
+    path = tmp_path / "feed.json"
+    path.write_bytes(msgspec.json.encode(spec))
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.feed_process", str(path)],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("listening "), line
+        port = int(line.split()[1])
+
+        async def main() -> None:
+            client = await FeedClient.connect("127.0.0.1", port, ["NVDA"], 3)
+            await client.next_message()  # the snapshot: subscribed before the core runs
+            for start in range(0, len(cmds), 8):  # a few commands: their events fit 64 slots
+                core.run(cmds[start : start + 8])
+                book = client.books["NVDA"]
+                depth = eng.depth("NVDA", 3)
+                while book.depth() != (depth.bids, depth.asks):
+                    await client.next_message()
+            client.close()
+
+        eng = core.logic.engine
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(asyncio.wait_for(main(), 30))
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+        core.writer.close()
+        core.journal.close()

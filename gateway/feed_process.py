@@ -1,0 +1,96 @@
+"""The market-data feed process: ``python -m gateway.feed_process FEED.json``.
+
+    event ring ──(optional reader k)──▶ RingFeedSource thread ──▶ loop: FeedServer ──▶ TCP
+                                                      └─▶ RedisEventPublisher (if redis_url)
+
+Prints ``listening PORT`` once the server is up; SIGTERM/SIGINT stop it.
+``pretrade`` names the core's pre-trade stage factory (as in engine.pipeline's
+CoreConfig), which a rebuild from the journal needs to decide as the core did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+import msgspec
+import uvloop
+
+from engine.event_ring import EventRing, EventRingSpec
+from engine.events import Event
+from engine.pretrade import PreTradeStage
+from gateway.feed_redis import RedisEventPublisher
+from gateway.feed_server import FeedServer
+from gateway.feed_source import RingFeedSource
+
+
+class FeedProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
+    event_ring: str
+    reader: int
+    data_dir: str
+    host: str = "127.0.0.1"
+    port: int = 7002
+    max_queued: int = 1 << 20  # bytes unread by one subscriber before it is cut off
+    pretrade: str | None = None  # "module:factory", as the core's
+    redis_url: str | None = None
+    redis_maxlen: int = 100_000
+
+
+def _factory(spec: str | None) -> Callable[[], PreTradeStage | None]:
+    if spec is None:
+        return lambda: None
+    module, _, name = spec.partition(":")
+    made: Callable[[], PreTradeStage | None] = getattr(importlib.import_module(module), name)
+    return made
+
+
+async def run(config: FeedProcessConfig) -> int:
+    loop = asyncio.get_running_loop()
+    ring = EventRing.attach(EventRingSpec(config.event_ring))
+    server = FeedServer(max_queued=config.max_queued)
+    _, port = await server.start(config.host, config.port)
+    redis = None
+    also: Callable[[list[Event]], object] | None = None
+    if config.redis_url:
+        redis = RedisEventPublisher.from_url(config.redis_url, config.redis_maxlen)
+        also = redis.publish
+    source = RingFeedSource(
+        ring, config.reader, config.data_dir, server, loop, _factory(config.pretrade), also
+    )
+    thread = threading.Thread(target=source.run)
+    thread.start()
+    done = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, done.set)
+    loop.add_signal_handler(signal.SIGINT, done.set)
+    print(f"listening {port}", flush=True)
+    try:
+        await done.wait()
+    finally:
+        source.stop.set()
+        await loop.run_in_executor(None, thread.join)
+        await server.close()
+        if redis is not None:
+            redis.close()
+        ring.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m gateway.feed_process FEED.json", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s feed %(message)s")
+    with open(args[0], "rb") as f:
+        config = msgspec.json.decode(f.read(), type=FeedProcessConfig)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(run(config))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
