@@ -122,18 +122,18 @@ class MatchingEngine:
         seq = self.last_seq
         for cmd in cmds:
             kind = type(cmd)
-            if kind is NewOrder:
-                new(cmd, seq + 1, out)  # type: ignore[arg-type]
-            elif kind is Cancel:
-                cancel(cmd, seq + 1, out)  # type: ignore[arg-type]
-            elif kind is Replace:
-                replace(cmd, seq + 1, out)  # type: ignore[arg-type]
-            elif kind is MassCancel:
-                self._mass_cancel(cmd, seq + 1, out)  # type: ignore[arg-type]
-            else:
-                self.last_seq = seq
-                raise TypeError(f"not a command: {cmd!r}")
             seq += 1
+            if kind is NewOrder:
+                new(cmd, seq, out)  # type: ignore[arg-type]
+            elif kind is Cancel:
+                cancel(cmd, seq, out)  # type: ignore[arg-type]
+            elif kind is Replace:
+                replace(cmd, seq, out)  # type: ignore[arg-type]
+            elif kind is MassCancel:
+                self._mass_cancel(cmd, seq, out)  # type: ignore[arg-type]
+            else:
+                self.last_seq = seq - 1
+                raise TypeError(f"not a command: {cmd!r}")
         self.last_seq = seq
         return out
 
@@ -193,6 +193,7 @@ class MatchingEngine:
         book = self._books.get(symbol)
         if book is None:
             book = self._books[symbol] = OrderBook(symbol)
+        # A limit order's key on its own side is -limit_key (see engine.book).
         if side is BUY:
             own = book.bids
             opp = book.asks
@@ -217,7 +218,7 @@ class MatchingEngine:
         if tif is GTC:
             assert price is not None
             # BookSide.add, inlined: resting a new order is the commonest path.
-            key = own.sign * price
+            key = -limit_key
             level = own.levels.get(key)
             if level is None:
                 level = own.levels[key] = Level()
@@ -376,14 +377,27 @@ class MatchingEngine:
         if order is None or order.account != c.account:
             self._reject_order(CANCEL, c, seq, out)
             return
-        origin = order.origin
-        side = origin.side
-        book = self._books[origin.symbol]
-        (book.bids if side is BUY else book.asks).remove(order)
         del self._orders[oid]
-        out.append(
-            Cancelled(seq, oid, order.account, origin.symbol, side, order.price, order.qty, C_USER)
-        )
+        origin = order.origin
+        symbol = origin.symbol
+        side = origin.side
+        price = order.price
+        qty = order.qty
+        # BookSide.remove, inlined: a cancel is the second commonest command.
+        book = self._books[symbol]
+        if side is BUY:
+            own = book.bids
+            key = price
+        else:
+            own = book.asks
+            key = -price
+        level = own.levels[key]
+        del level[oid]
+        if level:
+            level.qty -= qty
+        else:
+            own.drop_level(key)
+        out.append(Cancelled(seq, oid, order.account, symbol, side, price, qty, C_USER))
 
     # -- REPLACE ---------------------------------------------------------------
 
