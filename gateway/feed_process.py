@@ -4,6 +4,10 @@
                                                       └─▶ RedisEventPublisher (if redis_url)
 
 Prints ``listening PORT`` once the server is up; SIGTERM/SIGINT stop it.
+With ``start_seq`` (the core's recovered seq, ``ready last_seq=N``) the books
+are first rebuilt from the journal up to it, so after a restart subscribers get
+the resting orders the core recovered; the ring, new with each ``serve``, then
+carries on exactly after N.
 ``pretrade`` names the core's pre-trade stage factory (as in engine.pipeline's
 CoreConfig), which a rebuild from the journal needs to decide as the core did.
 """
@@ -26,7 +30,7 @@ from engine.events import Event
 from engine.pretrade import PreTradeStage
 from gateway.feed_redis import RedisEventPublisher
 from gateway.feed_server import FeedServer
-from gateway.feed_source import RingFeedSource
+from gateway.feed_source import RingFeedSource, load_books, rebuild_books
 
 
 class FeedProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,6 +43,7 @@ class FeedProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
     pretrade: str | None = None  # "module:factory", as the core's
     redis_url: str | None = None
     redis_maxlen: int = 100_000
+    start_seq: int | None = None  # rebuild the books from the journal up to it first
 
 
 def _factory(spec: str | None) -> Callable[[], PreTradeStage | None]:
@@ -53,6 +58,9 @@ async def run(config: FeedProcessConfig) -> int:
     loop = asyncio.get_running_loop()
     ring = EventRing.attach(EventRingSpec(config.event_ring))
     server = FeedServer(max_queued=config.max_queued)
+    if config.start_seq:
+        books, _ = rebuild_books(config.data_dir, config.start_seq, _factory(config.pretrade))
+        load_books(server, books)
     _, port = await server.start(config.host, config.port)
     redis = None
     also: Callable[[list[Event]], object] | None = None

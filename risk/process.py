@@ -6,7 +6,9 @@
 
 The control ring has one producer, this process, and only the loop thread
 writes it. The event-ring reader has its own thread (readers are single-threaded)
-and hands batches to the loop. On start it sends the file's limits
+and hands batches to the loop. On start it rebuilds positions from the journal
+in ``data_dir`` up to ``replay_upto`` (risk/journal_replay.py; the core's
+recovered seq, so the ring carries on exactly after it), sends the file's limits
 (SetRiskLimits), then prints ``ready admin=PATH``. SIGTERM/SIGINT stop it.
 """
 
@@ -29,6 +31,7 @@ from engine.events import Event
 from engine.ring import RingSpec, SpscRing
 from engine.ring_errors import ReaderCutOff
 from risk.admin import serve_admin
+from risk.journal_replay import replay_journal
 from risk.limits import RiskConfigError
 from risk.service import RiskService
 
@@ -41,6 +44,8 @@ class RiskProcessConfig(msgspec.Struct, frozen=True):
     control_ring: str
     admin_socket: str
     config_path: str | None = None
+    data_dir: str | None = None  # the core's journal, replayed at start (None: start empty)
+    replay_upto: int | None = None  # the core's last seq at its start (None: the whole journal)
 
 
 def _read_events(
@@ -75,6 +80,9 @@ async def run(config: RiskProcessConfig) -> int:
     except RiskConfigError as exc:
         print(f"ringmatch risk: {exc}", file=sys.stderr)
         return 2
+    if config.data_dir is not None:
+        last = replay_journal(service, config.data_dir, config.replay_upto)
+        log.info("risk: positions rebuilt from the journal up to seq %d", last)
     service.start()
     stop = threading.Event()
     done = asyncio.Event()

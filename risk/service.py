@@ -5,6 +5,7 @@
     service.on_events(events)               # every batch off the event ring
     service.handle({"op": "state"})         # an admin request (risk/admin.py serves them)
     service.reload()                        # SIGHUP: re-read the file, send SetRiskLimits
+    with service.replaying(): ...           # journal replay at start: nothing is sent
 
 Every change of limits goes to the core as a SetRiskLimits control input, so
 it is journalled and replay applies the limits that were in force at each
@@ -21,8 +22,9 @@ Admin requests (JSON objects; every answer has ``ok``, and ``error`` when not ok
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -47,6 +49,7 @@ class RiskService:
         config = RiskConfig() if config_path is None else limits.load_toml(config_path)
         self.monitor = RiskMonitor(config, self._kill_from_monitor)
         self.kill_switches: dict[str, str] = {}  # account (or GLOBAL) -> why, as set from here
+        self._replaying = False
 
     @property
     def config(self) -> RiskConfig:
@@ -61,7 +64,27 @@ class RiskService:
     def _kill_from_monitor(self, cmd: KillSwitch) -> None:
         assert cmd.account is not None
         self.kill_switches[cmd.account] = cmd.why
-        self._send(cmd)
+        if not self._replaying:  # replayed breaches were sent, and journalled, back then
+            self._send(cmd)
+
+    @contextlib.contextmanager
+    def replaying(self) -> Iterator[None]:
+        """While rebuilding from the journal: track everything, send nothing."""
+        self._replaying = True
+        try:
+            yield
+        finally:
+            self._replaying = False
+
+    def note_kill(self, cmd: KillSwitch) -> None:
+        """A journalled kill switch (replay): remember it as ``kill`` would have."""
+        key = GLOBAL if cmd.account is None else cmd.account
+        if cmd.on:
+            self.kill_switches[key] = cmd.why or "admin"
+        else:
+            self.kill_switches.pop(key, None)
+            if cmd.account is not None:
+                self.monitor.rearm(cmd.account)
 
     def reload(self) -> str:
         """Re-read the limits file and send them; what happened (raises RiskConfigError)."""
