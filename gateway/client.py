@@ -14,7 +14,8 @@ quiet for the server's interval.
 ``request`` matches the answer to the request: for a NewOrder, the ACCEPTED or
 REJECTED report of its client order id (or a MessageReject naming that id);
 for a Cancel, its CANCELLED (USER) or REJECTED report; for a Replace, its
-REPLACED or REJECTED report; for a MassCancel, the MassCancelDone.
+REPLACED or REJECTED report; for a MassCancel, the MassCancelDone; for a
+RiskQuery, the RiskState of its request id.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from gateway.messages import (
     MessageReject,
     NewOrder,
     Replace,
+    RiskQuery,
+    RiskState,
     ServerMessage,
     Sync,
     Synced,
@@ -50,8 +53,8 @@ from gateway.messages import (
 from gateway.protocol import DEFAULT_MAX_FRAME, NEED_DATA, Connection, ProtocolError, Role
 
 T = TypeVar("T")
-Answer = ExecutionReport | MessageReject | MassCancelDone
-_Key = tuple[str, int]  # (request kind, client order id)
+Answer = ExecutionReport | MessageReject | MassCancelDone | RiskState
+_Key = tuple[str, int]  # (request kind, client order id or risk request id)
 
 _CLOSED = object()
 
@@ -78,6 +81,8 @@ def _request_key(message: ClientMessage) -> _Key | None:
         return (kind.__name__, message.client_order_id)  # type: ignore[union-attr]
     if kind is MassCancel:
         return ("MassCancel", 0)
+    if kind is RiskQuery:
+        return ("RiskQuery", message.request_id)  # type: ignore[union-attr]
     return None
 
 
@@ -107,6 +112,9 @@ def _answer_key(message: ServerMessage) -> _Key | None:
     if kind is MassCancelDone:
         assert isinstance(message, MassCancelDone)
         return ("MassCancel", 0) if message.reason == "MASS_CANCEL" else None
+    if kind is RiskState:
+        assert isinstance(message, RiskState)
+        return ("RiskQuery", message.request_id)
     return None
 
 

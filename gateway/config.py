@@ -3,8 +3,10 @@
     [server]   host, port (order entry), feed_port (market data), data_dir, workers
     [journal]  fsync = "batch" | "interval" | "never"
     [session]  heartbeat_s, timeout_s, logon_reject_delay_s, max_frame, max_outbound,
-               socket_sndbuf
-    [[accounts]] name, token
+               socket_sndbuf, max_msgs_per_s (requests per second per session; 0: no throttle)
+    [feed]     max_queued (bytes unread before a subscriber is cut off), redis_url, redis_maxlen
+    [risk]     the limits (risk/limits.py), checked here so a bad file fails at start
+    [[accounts]] name, token, admin (may read and change the risk state over the protocol)
     [[symbols]]  name, tick_size (a decimal string, for display only: the wire carries ticks)
 
 Every table and key but the accounts' and symbols' own fields has a default;
@@ -15,6 +17,7 @@ with no file at all, ``DEFAULT`` is used (and ``serve`` prints it).
 from __future__ import annotations
 
 import decimal
+import json
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -51,11 +54,22 @@ class Session(_Table, frozen=True):
     max_frame: int = 64 * 1024  # bytes of one frame body
     max_outbound: int = 4 * 1024 * 1024  # bytes queued for a slow reader before it is dropped
     socket_sndbuf: int = 0  # SO_SNDBUF of each session's socket; 0: the kernel's autotuning
+    # Requests (orders, cancels, replaces, mass cancels, risk queries) per second per
+    # session, a token bucket with a second's worth of burst; the excess is rejected
+    # THROTTLED. 0: no throttle (the default: a benchmark client must not be capped).
+    max_msgs_per_s: int = 0
+
+
+class Feed(_Table, frozen=True):
+    max_queued: int = 1 << 20  # bytes unread by one subscriber before it is cut off
+    redis_url: str | None = None  # also publish to Redis Streams (one stream per symbol)
+    redis_maxlen: int = 100_000  # entries kept per stream (XADD MAXLEN ~)
 
 
 class Account(_Table, frozen=True):
     name: str
     token: str
+    admin: bool = False  # its sessions may send RiskQuery (docs/PROTOCOL.md)
 
 
 class Symbol(_Table, frozen=True):
@@ -67,9 +81,10 @@ class Config(_Table, frozen=True):
     server: Server = Server()
     journal: Journal = Journal()
     session: Session = Session()
+    feed: Feed = Feed()
     accounts: list[Account] = []
     symbols: list[Symbol] = []
-    risk: dict[str, Any] = {}  # the risk room's own table, checked by risk/ itself
+    risk: dict[str, Any] = {}  # the risk room's own table, checked by risk.limits
 
     def token_of(self, account: str) -> str | None:
         for entry in self.accounts:
@@ -95,9 +110,15 @@ _DEMO_ACCOUNTS = (
 )
 DEFAULT = Config(
     server=Server(data_dir="ringmatch-data"),
-    # The accounts and symbols of examples/orders.csv, so that it can be sent as it is.
-    accounts=[Account(name, f"{name}-secret") for name in _DEMO_ACCOUNTS],
+    # The accounts and symbols of examples/orders.csv, so that it can be sent as it is;
+    # "admin" may read the risk state over the protocol.
+    accounts=[
+        *(Account(name, f"{name}-secret") for name in _DEMO_ACCOUNTS),
+        Account("admin", "admin-secret", admin=True),
+    ],
     symbols=[Symbol("ACME"), Symbol("BOLT"), Symbol("AAPL"), Symbol("BTC-USD", "0.5")],
+    # Generous demo limits: they show the risk stage working without getting in the way.
+    risk={"max_order_qty": 1_000_000, "max_open_orders": 100_000},
 )
 
 
@@ -118,6 +139,18 @@ def _check(config: Config, where: str) -> Config:
     for key in ("max_frame", "max_outbound"):
         if getattr(session, key) < 64:
             raise bad(f"session.{key} = {getattr(session, key)}: must be >= 64 bytes")
+    if session.max_msgs_per_s < 0:
+        raise bad(f"session.max_msgs_per_s = {session.max_msgs_per_s}: must be >= 0 (0: off)")
+    if config.feed.max_queued < 1024:
+        raise bad(f"feed.max_queued = {config.feed.max_queued}: must be >= 1024 bytes")
+    if config.feed.redis_maxlen < 1:
+        raise bad(f"feed.redis_maxlen = {config.feed.redis_maxlen}: must be >= 1")
+    from risk.limits import RiskConfigError, from_table
+
+    try:
+        from_table(config.risk)
+    except RiskConfigError as exc:
+        raise bad(str(exc)) from None
     for kind, names in (
         ("accounts", [a.name for a in config.accounts]),
         ("symbols", [s.name for s in config.symbols]),
@@ -173,11 +206,37 @@ def describe(config: Config, show_tokens: bool = False) -> str:
         f"listening on {server.host}:{server.port} (order entry), feed port {server.feed_port}",
         f"data directory {Path(server.data_dir).resolve()}, journal fsync {config.journal.fsync}",
         f"workers {server.workers}; heartbeat {config.session.heartbeat_s} s, "
-        f"timeout {config.session.timeout_s} s",
+        f"timeout {config.session.timeout_s} s; throttle "
+        + (
+            f"{config.session.max_msgs_per_s} requests/s"
+            if config.session.max_msgs_per_s
+            else "off"
+        ),
+        "risk limits: " + _risk_summary(config.risk),
         "accounts: "
         + ", ".join(
-            f"{a.name} (token {a.token!r})" if show_tokens else a.name for a in config.accounts
+            (f"{a.name} (token {a.token!r})" if show_tokens else a.name)
+            + (" [admin]" if a.admin else "")
+            for a in config.accounts
         ),
         "symbols: " + ", ".join(f"{s.name} (tick {s.tick_size})" for s in config.symbols),
     ]
     return "\n".join(lines)
+
+
+def _risk_summary(table: dict[str, Any]) -> str:
+    scalars = [f"{k} = {v}" for k, v in table.items() if k != "accounts"]
+    overrides = len(table.get("accounts", []))
+    if overrides:
+        scalars.append(f"{overrides} account override(s)")
+    return ", ".join(scalars) or "none"
+
+
+def risk_toml(table: dict[str, Any]) -> str:
+    """The embedded default's ``[risk]`` table as TOML (the risk process reads a file)."""
+    lines = ["[risk]"]
+    lines += [f"{k} = {v}" for k, v in table.items() if k != "accounts"]
+    for override in table.get("accounts", []):
+        lines.append("[[risk.accounts]]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in override.items()]
+    return "\n".join(lines) + "\n"

@@ -2,7 +2,7 @@
 
 Each message is a msgpack array ``[tag, field1, field2, ...]`` (fields in the
 order declared here); the tag is a small integer. Client to server tags are
-1..8, server to client 11..16; Heartbeat (6) and Logout (7) go both ways.
+1..9, server to client 11..17; Heartbeat (6) and Logout (7) go both ways.
 docs/PROTOCOL.md shows the bytes.
 
 Enums travel as their string values ("BUY", "GTC", ...), the shared schema's
@@ -13,6 +13,7 @@ no account field on an order: the session's account (from its Logon) is used.
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import msgspec
 
@@ -89,6 +90,23 @@ class Sync(_Message, frozen=True, tag=8):
     """
 
     seq: int
+
+
+class RiskQuery(_Message, frozen=True, tag=9):
+    """An admin account's request to the risk process; answered by a RiskState.
+
+    ``op``: "state" (positions, P&L, kill switches, limits), "kill" (switch
+    ``account``'s kill switch, or the global one when None, ``on`` or off;
+    ``cancel_orders``: also cancel its resting orders), or "reload" (re-read the
+    limits from the configuration file). ``request_id`` comes back in the answer.
+    """
+
+    request_id: int
+    op: str = "state"
+    account: str | None = None
+    on: bool = True
+    cancel_orders: bool = True
+    why: str = ""
 
 
 # --- server to client ----------------------------------------------------------------------
@@ -174,7 +192,23 @@ class Synced(_Message, frozen=True, tag=16):
     seq: int
 
 
-ClientMessage = Logon | NewOrder | Cancel | Replace | MassCancel | Heartbeat | Logout | Sync
+class RiskState(_Message, frozen=True, tag=17):
+    """The answer to RiskQuery ``request_id``: ``ok``, else ``error`` says why.
+
+    ``state`` is the risk process's answer as a map (for "state": ``accounts``,
+    ``last_prices``, ``kill_switches``, ``limits``; see docs/PROTOCOL.md). It nests
+    only maps, lists and scalars, never a cycle, so gc=False stays safe.
+    """
+
+    request_id: int
+    ok: bool
+    error: str = ""
+    state: dict[str, Any] = {}
+
+
+ClientMessage = (
+    Logon | NewOrder | Cancel | Replace | MassCancel | Heartbeat | Logout | Sync | RiskQuery
+)
 ServerMessage = (
     LogonAccepted
     | LogonRejected
@@ -182,6 +216,7 @@ ServerMessage = (
     | MessageReject
     | MassCancelDone
     | Synced
+    | RiskState
     | Heartbeat
     | Logout
 )
@@ -189,7 +224,7 @@ Message = ClientMessage | ServerMessage
 
 CLIENT_TYPES: dict[int, type[msgspec.Struct]] = {
     t.__struct_config__.tag: t  # type: ignore[misc]
-    for t in (Logon, NewOrder, Cancel, Replace, MassCancel, Heartbeat, Logout, Sync)
+    for t in (Logon, NewOrder, Cancel, Replace, MassCancel, Heartbeat, Logout, Sync, RiskQuery)
 }
 SERVER_TYPES: dict[int, type[msgspec.Struct]] = {
     t.__struct_config__.tag: t  # type: ignore[misc]
@@ -200,6 +235,7 @@ SERVER_TYPES: dict[int, type[msgspec.Struct]] = {
         MessageReject,
         MassCancelDone,
         Synced,
+        RiskState,
         Heartbeat,
         Logout,
     )

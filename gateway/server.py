@@ -40,10 +40,11 @@ async def serve(
     port: int,
     stop: asyncio.Event,
     ready: Callable[[int], None] | None = None,
+    risk_socket: str | None = None,
 ) -> Worker:
     """Serve until ``stop`` is set; ``ready(port)`` once listening."""
     loop = asyncio.get_running_loop()
-    worker = Worker(config, link)
+    worker = Worker(config, link, risk_socket)
     worker.start(loop)
     sock = listener(config.server.host, port)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -66,6 +67,7 @@ def run(
     link_factory: Callable[[], CoreLink],
     port: int,
     ready: Callable[[int], None] | None = None,
+    risk_socket: str | None = None,
 ) -> int:
     """A worker process's main: uvloop, signals, serve until told to stop. Exit status."""
     import uvloop
@@ -75,7 +77,7 @@ def run(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(config, link_factory(), port, stop, ready)
+        await serve(config, link_factory(), port, stop, ready, risk_socket)
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
     uvloop.run(main())

@@ -25,11 +25,13 @@ from gateway.messages import (
     MessageReject,
     NewOrder,
     Replace,
+    RiskQuery,
     ServerMessage,
     Sync,
 )
 from gateway.protocol import NEED_DATA, BadMessage, Connection, ProtocolError, Role
 from gateway.session_state import State
+from risk.throttle import Throttle
 
 if TYPE_CHECKING:
     from gateway.worker import Worker
@@ -37,16 +39,21 @@ if TYPE_CHECKING:
 log = logging.getLogger("ringmatch.gateway")
 
 _REQUESTS = (NewOrder, Cancel, Replace, MassCancel)
+# What the throttle counts: messages that cost the core or the risk process. Heartbeat,
+# Sync and Logout are not counted (refusing a heartbeat or a goodbye helps nobody).
+_THROTTLED = frozenset((*_REQUESTS, RiskQuery))
 
 
 class Session(asyncio.Protocol):
     __slots__ = (
         "account",
+        "admin",
         "cancel_on_disconnect",
         "conn",
         "last_received",
         "last_sent",
         "peer",
+        "throttle",
         "transport",
         "worker",
     )
@@ -55,7 +62,10 @@ class Session(asyncio.Protocol):
         self.worker = worker
         self.conn = Connection(Role.SERVER, worker.config.session.max_frame)
         self.account: str | None = None
+        self.admin = False  # set at logon: the account may send RiskQuery
         self.cancel_on_disconnect = False
+        rate = worker.config.session.max_msgs_per_s
+        self.throttle = Throttle(rate) if rate else None
         self.transport: asyncio.Transport | None = None
         self.peer: Any = None
         self.last_received = self.last_sent = time.monotonic()
@@ -106,6 +116,10 @@ class Session(asyncio.Protocol):
 
     def _handle(self, event: Any) -> None:
         kind = type(event)
+        throttle = self.throttle
+        if throttle is not None and kind in _THROTTLED and not throttle.allow():
+            self.worker.throttled(self, event)
+            return
         if kind in _REQUESTS:
             assert self.account is not None  # the state table allows requests only once on
             self.worker.request(self, event)
@@ -113,6 +127,8 @@ class Session(asyncio.Protocol):
             pass  # last_received is all it is for
         elif kind is Sync:
             self.worker.sync(self, event.seq)
+        elif kind is RiskQuery:
+            self.worker.risk_query(self, event)
         elif kind is BadMessage:
             self.send(event.reject)
         elif kind is Logon:

@@ -31,6 +31,8 @@ from gateway.messages import (
     MessageReject,
     NewOrder,
     Replace,
+    RiskQuery,
+    RiskState,
     Sync,
     Synced,
 )
@@ -57,14 +59,15 @@ TRANSITIONS: dict[tuple[State, Direction, type], State] = {
     (_PENDING, _DOWN, LogonAccepted): _ACTIVE,
     (_PENDING, _DOWN, LogonRejected): _CLOSED,
     **{
-        (_ACTIVE, _UP, t): _ACTIVE for t in (NewOrder, Cancel, Replace, MassCancel, Heartbeat, Sync)
+        (_ACTIVE, _UP, t): _ACTIVE
+        for t in (NewOrder, Cancel, Replace, MassCancel, Heartbeat, Sync, RiskQuery)
     },
     (_ACTIVE, _UP, Logout): _OUT,
     # Reports keep flowing while a client-asked logout is answered.
     **{
         (s, _DOWN, t): s
         for s in (_ACTIVE, _OUT)
-        for t in (ExecutionReport, MessageReject, MassCancelDone, Synced, Heartbeat)
+        for t in (ExecutionReport, MessageReject, MassCancelDone, Synced, RiskState, Heartbeat)
     },
     **{(s, _DOWN, Logout): _CLOSED for s in State},
 }

@@ -11,6 +11,7 @@ frame per session per batch of events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import time
@@ -19,16 +20,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.commands import Command, MassCancel
-from engine.enums import CancelReason
+from engine.enums import CancelReason, RejectReason
 from engine.events import Event
 from gateway.config import Config
 from gateway.core_link import CoreLink
 from gateway.messages import (
     PROTOCOL_VERSION,
+    Cancel,
+    ExecType,
+    ExecutionReport,
     Logon,
     LogonAccepted,
     LogonRejected,
     MessageReject,
+    NewOrder,
+    Replace,
+    RiskQuery,
+    RiskState,
     ServerMessage,
     Synced,
 )
@@ -38,12 +46,15 @@ from gateway.translate import ReportBook, Request, to_command
 log = logging.getLogger("ringmatch.gateway")
 
 _NO_TOKEN = b"\x00" * 32  # compared against for an unknown account, so timing says nothing
+_THROTTLED = RejectReason.THROTTLED.value
 
 
 class Worker:
-    def __init__(self, config: Config, link: CoreLink) -> None:
+    def __init__(self, config: Config, link: CoreLink, risk_socket: str | None = None) -> None:
         self.config = config
         self.link = link
+        self.risk_socket = risk_socket  # the risk process's admin socket (None: no risk process)
+        self.admins = frozenset(a.name for a in config.accounts if a.admin)
         self.symbols = config.symbol_names()
         self.tokens = {a.name: a.token.encode() for a in config.accounts}
         self.book = ReportBook()
@@ -98,6 +109,7 @@ class Worker:
             return
         account = logon.account
         session.account = account
+        session.admin = account in self.admins
         session.cancel_on_disconnect = logon.cancel_on_disconnect
         self.by_account.setdefault(account, set()).add(session)
         if logon.cancel_on_disconnect:
@@ -142,6 +154,43 @@ class Worker:
             return
         assert not isinstance(command, MessageReject)
         self._queue(command)
+
+    def throttled(self, session: Session, request: Any) -> None:
+        """Answer a request over the session's rate: rejected here, the core never sees it."""
+        self.stats["throttled"] += 1
+        kind = type(request)
+        answer: ServerMessage
+        if kind is RiskQuery:
+            rate = self.config.session.max_msgs_per_s
+            answer = RiskState(request.request_id, False, f"{_THROTTLED}: over {rate} requests/s")
+        elif kind is NewOrder:
+            answer = _reject(request.client_order_id, "NEW", request.symbol, request)
+        elif kind is Replace:
+            answer = _reject(request.client_order_id, "REPLACE", "", request)
+        elif kind is Cancel:
+            answer = _reject(request.client_order_id, "CANCEL", "", None)
+        else:  # MassCancel
+            answer = _reject(0, "MASS_CANCEL", request.symbol or "", None)
+        session.send(answer)
+
+    def risk_query(self, session: Session, query: RiskQuery) -> None:
+        """Ask the risk process for an admin session; the answer comes back as a RiskState."""
+        if not session.admin:
+            why = f"account {session.account!r} is not an admin account (admin = true in config)"
+            session.send(RiskState(query.request_id, False, why))
+            return
+        if self.risk_socket is None:
+            session.send(RiskState(query.request_id, False, "no risk process in this server"))
+            return
+        request: dict[str, Any] = {"op": query.op}
+        if query.op == "kill":
+            request.update(
+                account=query.account, on=query.on, cancel_orders=query.cancel_orders, why=query.why
+            )
+        assert self._loop is not None
+        # The admin socket is a blocking client: keep it off the loop every session shares.
+        future = self._loop.run_in_executor(None, _ask_risk, self.risk_socket, request)
+        future.add_done_callback(lambda done: _answer_risk(session, query.request_id, done))
 
     def _queue(self, command: Command) -> None:
         if not self._pending:
@@ -191,3 +240,31 @@ class Worker:
             session.drop("server shutting down")
         self._flush()
         self.link.close()
+
+
+def _reject(
+    cid: int, request: str, symbol: str, order: NewOrder | Replace | None
+) -> ExecutionReport:
+    """A gateway-made REJECTED report (seq 0: no core input was used)."""
+    side = order.side if type(order) is NewOrder else None
+    price = order.price if order is not None else None
+    return ExecutionReport(
+        0, ExecType.REJECTED, 0, cid, symbol, side, price, None, 0, 0, 0, 0, _THROTTLED, request
+    )
+
+
+def _ask_risk(path: str, request: dict[str, Any]) -> dict[str, Any]:
+    from risk.admin import query
+
+    try:
+        return query(path, request)
+    except (OSError, ValueError) as exc:
+        return {"ok": False, "error": f"the risk process did not answer: {exc}"}
+
+
+def _answer_risk(session: Session, request_id: int, done: asyncio.Future[dict[str, Any]]) -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        answer = dict(done.result())
+        ok = bool(answer.pop("ok", False))
+        error = str(answer.pop("error", ""))
+        session.send(RiskState(request_id, ok, error, answer))

@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lambda: RingLink(spec.input_ring, spec.event_ring, spec.reader),
         spec.port,
         ready,
+        spec.risk_socket,
     )
 
 
