@@ -1,9 +1,11 @@
 """``ringmatch serve [--config F] [--workers N] [--port P]``: the order-entry server.
 
 Prints what it chose (the configuration, the embedded default when no file is
-given), then ``ringmatch: order entry on HOST:PORT`` once it accepts
-connections (tests and scripts wait for that line), and runs until SIGTERM or
-SIGINT. Exit status: 0 stopped cleanly, 2 bad configuration or usage.
+given), then ``ringmatch: market data on HOST:PORT`` and ``ringmatch: order
+entry on HOST:PORT`` (the last line once everything accepts connections: tests
+and scripts wait for it), and runs until SIGTERM or SIGINT. SIGHUP reloads the
+risk limits from the file. Exit status: 0 stopped cleanly, 1 a process of the
+server failed, 2 bad configuration or usage.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ def announce(host: str, port: int) -> None:
     print(f"ringmatch: order entry on {host}:{port}", flush=True)
 
 
+def announce_feed(host: str, port: int) -> None:
+    print(f"ringmatch: market data on {host}:{port}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     import msgspec
 
@@ -75,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_in_process(config)
     from gateway.supervisor import run_pipeline
 
-    return run_pipeline(config)
+    return run_pipeline(config, args.config)
 
 
 def _run_in_process(config: Any) -> int:

@@ -1,17 +1,28 @@
-"""``serve``'s process tree: the rings, the core process, N gateway worker processes.
+"""``serve``'s process tree: the rings, the core, risk, the feed, N gateway workers.
 
-    supervisor ── creates (owns) the rings: one input ring per worker, the event ring
-       ├─▶ core     python -m engine.pipeline CORE.json       ("ready last_seq=N")
+    supervisor ── creates (owns) the rings: one input ring per worker, control, events
+       ├─▶ core     python -m engine.pipeline CORE.json      ("ready last_seq=N")
+       ├─▶ risk     python -m risk.process RISK.json         ("ready admin=PATH")
+       ├─▶ feed     python -m gateway.feed_process FEED.json ("listening PORT")
        └─▶ worker k python -m gateway.worker_process WORKER.json ("listening PORT")
+
+Event-ring readers: worker k is reader k (required), risk is reader ``workers``
+(required: positions must see every trade), the feed reader ``workers + 1``
+(optional: a feed that lags is cut off and rebuilds, the core never waits for
+it). The core runs the pre-trade stage ``risk.pretrade:PreTradeRisk``; the
+risk process feeds it limits and kill switches through the control ring. Risk
+and the feed rebuild their state from the journal up to the core's recovered
+seq N before reading the (new) event ring, which carries on after N.
 
 Workers share the port with SO_REUSEPORT. With port 0 the supervisor first binds
 a free port itself (SO_REUSEPORT, never listening) and hands it to every worker.
 Children run in their own process group, so a terminal's Ctrl-C reaches only
 the supervisor, which stops them in order: workers first (they say goodbye to
-their sessions and hand their last commands to the core), then the core (it
-drains the rings and closes the journal), then the rings go. A child that dies
-on its own stops the whole server (exit 1): the core cannot go on without a
-required event-ring reader.
+their sessions and hand their last commands to the core), then the feed and
+risk, then the core (it drains the rings and closes the journal), then the
+rings go. SIGHUP is passed to the risk process, which reloads the limits. A
+child that dies on its own stops the whole server (exit 1): the core cannot go
+on without a required event-ring reader.
 """
 
 from __future__ import annotations
@@ -25,9 +36,10 @@ from pathlib import Path
 
 import msgspec
 
-from gateway.config import Config
+from gateway.config import Config, risk_toml
 
 _FSYNC = {"batch": "every-batch", "interval": "every 5ms", "never": "never"}
+PRETRADE = "risk.pretrade:PreTradeRisk"
 STOP_TIMEOUT = 10.0
 
 
@@ -39,6 +51,7 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     event_ring: str
     reader: int
     port: int
+    risk_socket: str | None = None  # the risk process's admin socket, for RiskQuery
 
 
 def _say(message: str) -> None:
@@ -76,37 +89,90 @@ def _free_port(host: str) -> tuple[int, object]:
     return sock.getsockname()[1], sock
 
 
-def run_pipeline(config: Config) -> int:
+def run_pipeline(config: Config, config_path: str | None = None) -> int:
     from engine.pipeline import create_rings
-    from gateway.cli_serve import announce
+    from gateway.cli_serve import announce, announce_feed
+    from gateway.feed_process import FeedProcessConfig
+    from risk.process import RiskProcessConfig
 
     server = config.server
     data_dir = Path(server.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    if config_path is None:
+        # The risk process reads its limits from a file (and re-reads it on SIGHUP):
+        # the embedded default's are written out for it, where the operator can edit them.
+        config_path = str(data_dir / "risk-default.toml")
+        Path(config_path).write_text(risk_toml(config.risk))
+        _say(f"risk limits in {Path(config_path).resolve()} (edit, then SIGHUP to reload)")
     port, holder = server.port, None
     if port == 0:
         port, holder = _free_port(server.host)
     workers = server.workers
-    rings = create_rings(f"rm{os.getpid()}", workers, [True] * workers)
-    core_config = rings.core_config(str(data_dir), fsync=_FSYNC[config.journal.fsync])
+    risk_reader, feed_reader = workers, workers + 1
+    rings = create_rings(f"rm{os.getpid()}", workers, [True] * workers + [True, False])
+    core_config = rings.core_config(
+        str(data_dir), fsync=_FSYNC[config.journal.fsync], pretrade=PRETRADE
+    )
     core_json = data_dir / "core.json"
     core_json.write_bytes(msgspec.json.encode(core_config))
+    risk_socket = str((data_dir / "risk.sock").resolve())
     children: list[subprocess.Popen[str]] = []
+    risk: subprocess.Popen[str] | None = None
     stop = threading.Event()
     status = 0
 
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
 
+    def on_hangup(signum: int, frame: object) -> None:
+        if risk is not None and risk.poll() is None:
+            risk.send_signal(signal.SIGHUP)
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_hangup)
     try:
         core, line = _spawn(["-m", "engine.pipeline", str(core_json)], "ready", "the core")
         children.append(core)
         _say(f"core running ({line})")
+        start_seq = int(line.rpartition("=")[2])
+        risk_spec = RiskProcessConfig(
+            rings.events.spec.name,
+            risk_reader,
+            rings.control.spec.name,
+            risk_socket,
+            str(Path(config_path).resolve()),
+            data_dir=str(data_dir),
+            replay_upto=start_seq,
+        )
+        risk_json = data_dir / "risk.json"
+        risk_json.write_bytes(msgspec.json.encode(risk_spec))
+        risk, _ = _spawn(["-m", "risk.process", str(risk_json)], "ready admin=", "risk")
+        children.append(risk)
+        _say(f"risk running (admin socket {risk_socket})")
+        feed = config.feed
+        feed_spec = FeedProcessConfig(
+            event_ring=rings.events.spec.name,
+            reader=feed_reader,
+            data_dir=str(data_dir),
+            host=server.host,
+            port=server.feed_port,
+            max_queued=feed.max_queued,
+            pretrade=PRETRADE,
+            redis_url=feed.redis_url,
+            redis_maxlen=feed.redis_maxlen,
+            start_seq=start_seq,
+        )
+        feed_json = data_dir / "feed.json"
+        feed_json.write_bytes(msgspec.json.encode(feed_spec))
+        proc, line = _spawn(["-m", "gateway.feed_process", str(feed_json)], "listening", "the feed")
+        children.append(proc)
+        announce_feed(server.host, int(line.split()[1]))
         for k in range(workers):
             worker_json = data_dir / f"worker{k}.json"
-            spec = WorkerConfig(config, rings.inputs[k].spec.name, rings.events.spec.name, k, port)
+            spec = WorkerConfig(
+                config, rings.inputs[k].spec.name, rings.events.spec.name, k, port, risk_socket
+            )
             worker_json.write_bytes(msgspec.json.encode(spec))
             proc, _ = _spawn(
                 ["-m", "gateway.worker_process", str(worker_json)], "listening", f"worker {k}"
@@ -118,7 +184,8 @@ def run_pipeline(config: Config) -> int:
         _say(str(exc))
         status = 1
     finally:
-        # Workers first (their last commands reach the core), then the core.
+        # Workers first (their last commands reach the core), then the feed and risk,
+        # then the core (it drains what they left and closes the journal).
         for proc in reversed(children):
             _stop(proc)
         rings.close()

@@ -23,11 +23,15 @@ def write_config(
     session: dict[str, object],
     symbols: tuple[str, ...] = SYMBOLS,
     accounts: dict[str, str] = ACCOUNTS,
+    extra: str = "",
+    admins: tuple[str, ...] = (),
 ) -> Path:
+    """A serve configuration on free ports; ``extra``: more TOML (a [risk] table...)."""
     lines = [
         "[server]",
         'host = "127.0.0.1"',
         "port = 0",
+        "feed_port = 0",
         f'data_dir = "{data_dir}"',
         "[journal]",
         'fsync = "never"',
@@ -36,9 +40,11 @@ def write_config(
     ]
     for name, token in accounts.items():
         lines += ["[[accounts]]", f'name = "{name}"', f'token = "{token}"']
+        if name in admins:
+            lines.append("admin = true")
     for symbol in symbols:
         lines += ["[[symbols]]", f'name = "{symbol}"']
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n" + extra)
     return path
 
 
@@ -61,6 +67,7 @@ class ServeProcess:
             target=self._read, args=(self.proc.stdout, self.lines), daemon=True
         ).start()
         threading.Thread(target=self._keep, args=(self.proc.stderr,), daemon=True).start()
+        self.feed_port = 0
         self.port = self._wait_port()
 
     @staticmethod
@@ -94,6 +101,8 @@ class ServeProcess:
             if not line:
                 self.proc.wait()
                 raise AssertionError("serve exited at start: " + "".join(self.stderr))
+            if "market data on" in line:
+                self.feed_port = int(line.rsplit(":", 1)[1])
             if "order entry on" in line:
                 return int(line.rsplit(":", 1)[1])
 
