@@ -1,4 +1,4 @@
-"""``ringmatch serve [--config F] [--workers N] [--port P]``: the order-entry server.
+"""``ringmatch serve [--config F] [--workers N] [--port P] [--feed-port P]``: the server.
 
 Prints what it chose (the configuration, the embedded default when no file is
 given), then ``ringmatch: market data on HOST:PORT`` and ``ringmatch: order
@@ -24,6 +24,9 @@ def add_subcommands(subparsers: Any) -> None:
     serve.add_argument("--config", metavar="F", help="the TOML configuration (default: built in)")
     serve.add_argument("--workers", type=_positive, metavar="N", help="gateway worker processes")
     serve.add_argument("--port", type=int, metavar="P", help="order-entry port (0: any free one)")
+    serve.add_argument(
+        "--feed-port", type=int, metavar="P", help="market-data port (0: any free one)"
+    )
     serve.add_argument(
         "--in-process",
         action="store_true",
@@ -70,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["workers"] = args.workers
     if args.port is not None:
         overrides["port"] = args.port
+    if args.feed_port is not None:
+        overrides["feed_port"] = args.feed_port
     if overrides:
         config = msgspec.structs.replace(
             config, server=msgspec.structs.replace(server, **overrides)

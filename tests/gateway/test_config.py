@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import DEFAULT, ConfigError, describe, load
+from gateway.config import DEFAULT, ConfigError, describe, load, risk_toml
 
 ISSUE_EXAMPLE = """
 [server]
@@ -66,6 +66,12 @@ def test_the_issue_example_loads(tmp_path: Path) -> None:
         ),
         ("[server\n", "not valid TOML"),
         (f"[[symbols]]\nname = '{'X' * 65}'\n", "symbols[0].name: longer than 64 bytes"),
+        ("[session]\nmax_msgs_per_s = -1\n", "session.max_msgs_per_s = -1"),
+        ("[feed]\nmax_queued = 10\n", "feed.max_queued = 10"),
+        ("[feed]\nredis = 'x'\n", "feed: Object contains unknown field `redis`"),
+        ("[risk]\nmax_order_qty = -1\n", "risk.max_order_qty"),
+        ("[risk]\nmax_qty = 1\n", "unknown field `max_qty`"),
+        ("[[accounts]]\nname = 'a'\ntoken = 't'\nadmin = 'yes'\n", "accounts[0].admin"),
     ],
 )
 def test_bad_configs_name_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -86,3 +92,25 @@ def test_no_file_means_the_embedded_default() -> None:
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope\.toml: cannot read"):
         load(tmp_path / "nope.toml")
+
+
+def test_feed_risk_admin_and_throttle_keys(tmp_path: Path) -> None:
+    text = (
+        "[session]\nmax_msgs_per_s = 50\n"
+        "[feed]\nredis_url = 'redis://127.0.0.1:1'\nredis_maxlen = 10\n"
+        "[[accounts]]\nname = 'root'\ntoken = 't'\nadmin = true\n"
+        "[[accounts]]\nname = 'bob'\ntoken = 'u'\n"
+        "[risk]\nmax_order_qty = 7\n[[risk.accounts]]\naccount = 'bob'\nmax_loss = 3\n"
+    )
+    config = load(write(tmp_path, text))
+    assert config.session.max_msgs_per_s == 50
+    assert (config.feed.redis_url, config.feed.redis_maxlen) == ("redis://127.0.0.1:1", 10)
+    assert [a.admin for a in config.accounts] == [True, False]
+    assert "root [admin]" in describe(config) and "throttle 50 requests/s" in describe(config)
+    assert "max_order_qty = 7, 1 account override(s)" in describe(config)
+    # The embedded default's limits go to the risk process as a file: same limits back.
+    from risk.limits import from_table, load_toml
+
+    written = tmp_path / "risk.toml"
+    written.write_text(risk_toml(config.risk))
+    assert load_toml(str(written)) == from_table(config.risk)
