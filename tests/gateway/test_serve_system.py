@@ -203,8 +203,10 @@ def test_ringmatch_risk_prints_positions_after_fills(server: Server) -> None:
 def test_ringmatch_feed_gets_a_snapshot_then_the_trade(server: Server, tmp_path: Path) -> None:
     out = tmp_path / "feed.jsonl"
     feed = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "feed", "--port", str(server.feed_port)]
-        + ["--symbol", "FEED", "--levels", "3", "--out", str(out), "--count", "50"],
+        [
+            *(sys.executable, "-m", "engine.cli", "feed", "--port", str(server.feed_port)),
+            *("--symbol", "FEED", "--levels", "3", "--out", str(out)),
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
