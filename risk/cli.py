@@ -1,10 +1,14 @@
 """``ringmatch risk``: ask the running server's risk process, over its admin socket.
 
-    ringmatch risk [--socket PATH]                  the state: positions, P&L, kill switches
+    ringmatch risk [--socket PATH | --config FILE]  the state: positions, P&L, kill switches
     ringmatch risk --kill ACCOUNT|'*' [--keep-orders] [--why TEXT]
     ringmatch risk --release ACCOUNT|'*'            switch a kill switch off (re-arms limits)
     ringmatch risk --reload                         re-read the limits (as SIGHUP)
     ... [--json]                                    the raw answer instead of a table
+
+The socket is ``DATA_DIR/risk.sock`` of the server: ``--config`` names the
+server's TOML to find it; without either, ``data/risk.sock``, or the built-in
+configuration's ``ringmatch-data/risk.sock`` when only that one exists.
 
 Exit status: 0 done, 1 the server refused (its reason on stderr), 2 usage or
 no server at the socket.
@@ -14,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
 from risk.admin import query
 
 DEFAULT_SOCKET = "data/risk.sock"
+BUILT_IN_SOCKET = "ringmatch-data/risk.sock"  # serve with no --config (gateway.config.DEFAULT)
 
 
 def add_subcommands(commands: Any) -> None:
@@ -28,7 +34,9 @@ def add_subcommands(commands: Any) -> None:
         help="show or change the running server's risk state",
         description="Ask the running server's risk process (its admin socket).",
     )
-    p.add_argument("--socket", default=DEFAULT_SOCKET, help=f"default {DEFAULT_SOCKET}")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--socket", help=f"the admin socket (default {DEFAULT_SOCKET})")
+    where.add_argument("--config", metavar="FILE", help="the server's TOML: its data_dir's socket")
     act = p.add_mutually_exclusive_group()
     act.add_argument("--kill", metavar="ACCOUNT", help="switch a kill switch on ('*': global)")
     act.add_argument("--release", metavar="ACCOUNT", help="switch a kill switch off")
@@ -43,7 +51,26 @@ def _account(name: str) -> str | None:
     return None if name == "*" else name
 
 
+def _socket(args: argparse.Namespace) -> str:
+    if args.socket:
+        return str(args.socket)
+    if args.config:
+        from gateway.config import load
+
+        return os.path.join(load(args.config).server.data_dir, "risk.sock")
+    if not os.path.exists(DEFAULT_SOCKET) and os.path.exists(BUILT_IN_SOCKET):
+        return BUILT_IN_SOCKET
+    return DEFAULT_SOCKET
+
+
 def run(args: argparse.Namespace) -> int:
+    from gateway.config import ConfigError
+
+    try:
+        args.socket = _socket(args)
+    except ConfigError as exc:
+        print(f"ringmatch risk: {exc}", file=sys.stderr)
+        return 2
     if args.kill is not None:
         request: dict[str, Any] = {
             "op": "kill",

@@ -193,7 +193,7 @@ def test_reload_changes_the_limits_of_the_running_server(server: Server) -> None
 def test_ringmatch_risk_prints_positions_after_fills(server: Server) -> None:
     run(lambda: trade(server, "POS", "bob", "carol", 250, 4))
     server.wait_position("carol", "POS", 4)
-    done = cli("risk", "--socket", server.socket)
+    done = cli("risk", "--config", str(server.config))  # finds data_dir/risk.sock
     assert done.returncode == 0, done.stderr
     rows = [line.split() for line in done.stdout.splitlines()]
     assert ["bob", "POS", "-4", "250.00", "0.00"] in rows
