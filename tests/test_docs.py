@@ -25,3 +25,17 @@ def test_the_api_example_prints_what_the_readme_shows() -> None:
     expected = (REPO / "examples" / "api_example.out").read_text()
     assert done.stdout == expected
     assert f"```\n{expected}```" in (REPO / "README.md").read_text()
+
+
+def test_the_readme_configuration_loads(tmp_path: Path) -> None:
+    """The README's TOML blocks together are one valid server configuration."""
+    import re
+
+    from gateway.config import load
+
+    blocks = re.findall(r"```toml\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    assert len(blocks) == 2
+    path = tmp_path / "ringmatch.toml"
+    path.write_text("\n".join(blocks))
+    config = load(path)
+    assert [a.name for a in config.accounts] == ["alice", "ops"]
