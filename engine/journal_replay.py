@@ -25,11 +25,11 @@ from contextlib import ExitStack
 from typing import TextIO
 
 from engine.core_logic import CoreLogic
-from engine.events import Event, Rejected, Trade
+from engine.events import Event
 from engine.journal import JournalError, JournalReader, Record
 from engine.outputs import EventWriter, OrderNames, TradeWriter, write_book
 from engine.pacing import Pacer
-from engine.replay import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, ReplayStats
+from engine.replay import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, ReplayStats, record
 
 
 def _replay(
@@ -43,26 +43,14 @@ def _replay(
 ) -> None:
     """engine.replay.replay, with each input's own seq and through the core's logic."""
     process = logic.process
-    rejected = stats.rejected
     for batch in batches:
         events: list[Event] = []
         for seq, inp in batch:
             if pacer is not None:
                 pacer.wait_until(inp.ts_ns)
             events += process(inp, seq)
-        stats.commands += len(batch)
         names.learn(events)
-        trades: list[Trade] = []
-        for event in events:
-            if type(event) is Trade:
-                trades.append(event)
-            elif type(event) is Rejected:
-                rejected[event.reason] += 1
-        stats.trades += len(trades)
-        if trades_out is not None:
-            trades_out.write(trades)
-        if events_out is not None:
-            events_out.write(events)
+        record(events, len(batch), stats, trades_out, events_out)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from typing import TextIO
 
 from engine.commands import Command
 from engine.enums import RejectReason
-from engine.events import Rejected, Trade
+from engine.events import Event, Rejected, Trade
 from engine.matching import MatchingEngine
 from engine.order_csv import OrderFileError, OrderReader, open_order_file
 from engine.outputs import EventWriter, TradeWriter, write_book
@@ -55,22 +55,32 @@ def replay(
 ) -> None:
     """Feed every batch to the engine, counting and writing what it emits."""
     process_batch = engine.process_batch
-    rejected = stats.rejected
     for batch in batches:
-        events = process_batch(batch)
-        stats.commands += len(batch)
-        trades: list[Trade] = []
-        for event in events:
-            # `type() is`, not isinstance(): exact types, and faster on this per-event path
-            if type(event) is Trade:
-                trades.append(event)
-            elif type(event) is Rejected:
-                rejected[event.reason] += 1
-        stats.trades += len(trades)
-        if trades_out is not None:
-            trades_out.write(trades)
-        if events_out is not None:
-            events_out.write(events)
+        record(process_batch(batch), len(batch), stats, trades_out, events_out)
+
+
+def record(
+    events: list[Event],
+    commands: int,
+    stats: ReplayStats,
+    trades_out: TradeWriter | None,
+    events_out: EventWriter | None,
+) -> None:
+    """Count one batch's ``commands`` and ``events`` and write them to the outputs."""
+    stats.commands += commands
+    rejected = stats.rejected
+    trades: list[Trade] = []
+    for event in events:
+        # `type() is`, not isinstance(): exact types, and faster on this per-event path
+        if type(event) is Trade:
+            trades.append(event)
+        elif type(event) is Rejected:
+            rejected[event.reason] += 1
+    stats.trades += len(trades)
+    if trades_out is not None:
+        trades_out.write(trades)
+    if events_out is not None:
+        events_out.write(events)
 
 
 def paced(batches: Iterable[list[Command]], pacer: Pacer) -> Iterator[list[Command]]:
