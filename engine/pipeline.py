@@ -97,7 +97,7 @@ def create_rings(
     """One input ring per gateway worker, the control ring, the event ring.
 
     ``event_readers[k]``: whether event reader k is required (gates the core:
-    gateway workers, risk) or optional (market data; cut off if it lags).
+    gateway workers) or optional (risk, market data; cut off if it lags).
     Leftovers of a dead run with the same prefix are removed first.
     """
     cleanup_stale(prefix)

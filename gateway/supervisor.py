@@ -7,9 +7,10 @@
        └─▶ worker k python -m gateway.worker_process WORKER.json ("listening PORT")
 
 Event-ring readers: worker k is reader k (required), risk is reader ``workers``
-(required: positions must see every trade), the feed reader ``workers + 1``
-(optional: a feed that lags is cut off and rebuilds, the core never waits for
-it). The core runs the pre-trade stage ``risk.pretrade:PreTradeRisk``; the
+and the feed reader ``workers + 1``, both optional: the core never waits for
+them. Risk that lags a whole ring is cut off and catches up from the journal, so
+its positions still count every trade once; a feed is cut off and rebuilds its
+books. The core runs the pre-trade stage ``risk.pretrade:PreTradeRisk``; the
 risk process feeds it limits and kill switches through the control ring. Risk
 and the feed rebuild their state from the journal up to the core's recovered
 seq N before reading the (new) event ring, which carries on after N.
@@ -22,7 +23,7 @@ their sessions and hand their last commands to the core), then the feed and
 risk, then the core (it drains the rings and closes the journal), then the
 rings go. SIGHUP is passed to the risk process, which reloads the limits. A
 child that dies on its own stops the whole server (exit 1): the core cannot go
-on without a required event-ring reader.
+on without a required event-ring reader, nor safely without post-trade risk.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def run_pipeline(config: Config, config_path: str | None = None) -> int:
         port, holder = _free_port(server.host)
     workers = server.workers
     risk_reader, feed_reader = workers, workers + 1
-    rings = create_rings(f"rm{os.getpid()}", workers, [True] * workers + [True, False])
+    rings = create_rings(f"rm{os.getpid()}", workers, [True] * workers + [False, False])
     core_config = rings.core_config(
         str(data_dir), fsync=_FSYNC[config.journal.fsync], pretrade=PRETRADE
     )

@@ -1,6 +1,7 @@
-"""Positions after a restart: the risk consumer rebuilds its state from the journal.
+"""Positions from the journal: after a restart, and after a cut-off from the event ring.
 
-    replay_journal(service, data_dir, upto_seq)    # before reading the event ring
+    replay_journal(service, data_dir, upto_seq)    # at start, before reading the event ring
+    replay_after(data_dir, seq, count, deliver)    # cut off: the events the ring skipped
 
 The risk process starts empty, but the journal holds every input since the
 first start (it is never pruned; snapshots hold books, not P&L). Replaying it
@@ -14,15 +15,27 @@ N only in the journal; nothing is counted twice or missed. Kill switches seen
 in the journal are noted (and a later "off" re-arms the account's post-trade
 limits), but nothing is sent: those commands were journalled, so applied, the
 first time.
+
+``replay_after`` is the catch-up of a consumer that the event ring cut off (it
+is an optional reader, so the core never waits for it): the events of every
+journalled input after the ones it has counted (all of the seqs before ``seq``
+and the first ``count`` events of ``seq``: events of one input are
+deterministic, so the replay's first ``count`` are the ones it saw), as far
+as the journal is written. It starts from the newest snapshot before ``seq``
+when there is one (books, client ids and pre-trade state: all it needs to
+produce the same events), else from the journal's start.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from engine.commands import KillSwitch
 from engine.core_logic import CoreLogic
+from engine.events import Event
 from engine.journal import JournalReader
+from engine.journal_recovery import load_snapshot
 from risk.pretrade import PreTradeRisk
 from risk.service import RiskService
 
@@ -45,4 +58,31 @@ def replay_journal(
                 if type(inp) is KillSwitch:
                     service.note_kill(inp)
                 last = seq
+    return last
+
+
+def replay_after(
+    data_dir: str | os.PathLike[str],
+    seq: int,
+    count: int,
+    deliver: Callable[[list[Event]], object],
+) -> int:
+    """``deliver`` the events of journalled inputs after the first ``count`` of ``seq``,
+    one list per journal batch (none empty), as far as the journal is written now;
+    the last seq in the journal (``seq`` or more: what was counted was journalled)."""
+    logic = load_snapshot(data_dir, PreTradeRisk())
+    if logic is None or logic.last_seq >= seq:
+        logic = CoreLogic(pretrade=PreTradeRisk())
+    last = max(seq, logic.last_seq)
+    for batch in JournalReader(data_dir, after_seq=logic.last_seq).batches():
+        out: list[Event] = []
+        for s, inp in batch:
+            events = logic.process(inp, s)
+            if s > seq:
+                out += events
+            elif s == seq:
+                out += events[count:]
+            last = max(last, s)
+        if out:
+            deliver(out)
     return last

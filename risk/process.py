@@ -10,6 +10,11 @@ and hands batches to the loop. On start it rebuilds positions from the journal
 in ``data_dir`` up to ``replay_upto`` (risk/journal_replay.py; the core's
 recovered seq, so the ring carries on exactly after it), sends the file's limits
 (SetRiskLimits), then prints ``ready admin=PATH``. SIGTERM/SIGINT stop it.
+
+It is an optional reader of the event ring: the core never waits for it. If it
+stalls for a whole ring's worth of events it is cut off, rejoins and catches up
+from the journal (risk/event_source.py), logging both; without ``data_dir`` a
+cut-off loses trades, which is logged as an error.
 """
 
 from __future__ import annotations
@@ -19,18 +24,17 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
 
 import msgspec
 import uvloop
 
-from engine.codec import decode_events, encode_input
+from engine.codec import encode_input
 from engine.commands import ControlCommand
 from engine.event_ring import EventRing, EventRingSpec
 from engine.events import Event
 from engine.ring import RingSpec, SpscRing
-from engine.ring_errors import ReaderCutOff
 from risk.admin import serve_admin
+from risk.event_source import RiskEventSource
 from risk.journal_replay import replay_journal
 from risk.limits import RiskConfigError
 from risk.service import RiskService
@@ -48,24 +52,6 @@ class RiskProcessConfig(msgspec.Struct, frozen=True):
     replay_upto: int | None = None  # the core's last seq at its start (None: the whole journal)
 
 
-def _read_events(
-    ring: EventRing, index: int, deliver: Callable[[list[Event]], None], stop: threading.Event
-) -> None:
-    reader = ring.reader(index)
-    try:
-        while not stop.is_set():
-            try:
-                records = reader.get_many(timeout=0.2)
-            except ReaderCutOff as exc:  # only if configured optional: positions are now wrong
-                log.error("risk: %s; positions may be incomplete", exc)
-                reader.rejoin()
-                continue
-            if records:
-                deliver(decode_events(records))
-    finally:
-        reader.close()
-
-
 async def run(config: RiskProcessConfig) -> int:
     loop = asyncio.get_running_loop()
     events = EventRing.attach(EventRingSpec(config.event_ring))
@@ -80,11 +66,11 @@ async def run(config: RiskProcessConfig) -> int:
     except RiskConfigError as exc:
         print(f"ringmatch risk: {exc}", file=sys.stderr)
         return 2
+    last = 0
     if config.data_dir is not None:
         last = replay_journal(service, config.data_dir, config.replay_upto)
         log.info("risk: positions rebuilt from the journal up to seq %d", last)
     service.start()
-    stop = threading.Event()
     done = asyncio.Event()
 
     def deliver(batch: list[Event]) -> None:
@@ -99,7 +85,8 @@ async def run(config: RiskProcessConfig) -> int:
     loop.add_signal_handler(signal.SIGHUP, reload)
     loop.add_signal_handler(signal.SIGTERM, done.set)
     loop.add_signal_handler(signal.SIGINT, done.set)
-    thread = threading.Thread(target=_read_events, args=(events, config.reader, deliver, stop))
+    source = RiskEventSource(events, config.reader, deliver, config.data_dir, last)
+    thread = threading.Thread(target=source.run)
     thread.start()
     server = await serve_admin(config.admin_socket, service.handle)
     print(f"ready admin={config.admin_socket}", flush=True)
@@ -107,7 +94,7 @@ async def run(config: RiskProcessConfig) -> int:
         await done.wait()
     finally:
         server.close()
-        stop.set()
+        source.stop.set()
         await loop.run_in_executor(None, thread.join)
         producer.close()
         control.close()

@@ -13,7 +13,8 @@ point. A bad file is reported and changes nothing, anywhere.
 
 Admin requests (JSON objects; every answer has ``ok``, and ``error`` when not ok):
 - ``{"op": "state"}``: positions and P&L per account and symbol, tripped
-  accounts, the kill switches this service has set, the limits in force;
+  accounts, the kill switches this service has set, the limits in force, and
+  ``seq``: the seq of the last event counted (0: none yet);
 - ``{"op": "kill", "account": A or null, "on": true|false, "cancel_orders":
   true, "why": "..."}``: a kill switch through the core (null: the global one);
   switching an account's off also re-arms its post-trade limits;
@@ -50,6 +51,7 @@ class RiskService:
         self.monitor = RiskMonitor(config, self._kill_from_monitor)
         self.kill_switches: dict[str, str] = {}  # account (or GLOBAL) -> why, as set from here
         self._replaying = False
+        self.seq = 0  # of the last event counted
 
     @property
     def config(self) -> RiskConfig:
@@ -60,6 +62,8 @@ class RiskService:
 
     def on_events(self, events: Sequence[Event]) -> None:
         self.monitor.on_events(events)
+        if events:  # max: a seq-0 event (never sequenced) may come last
+            self.seq = max(self.seq, events[-1].seq)
 
     def _kill_from_monitor(self, cmd: KillSwitch) -> None:
         assert cmd.account is not None
@@ -125,6 +129,7 @@ class RiskService:
                 **self.monitor.state(),
                 "kill_switches": dict(sorted(self.kill_switches.items())),
                 "limits": msgspec.to_builtins(self.config),
+                "seq": self.seq,
             }
         if op == "kill":
             account = request.get("account")

@@ -1,0 +1,137 @@
+"""Where the risk consumer's events come from: the event ring as an optional reader, and
+the journal for whatever the ring made it miss.
+
+    source = RiskEventSource(ring, index, deliver, data_dir, after_seq=N)
+    threading.Thread(target=source.run).start()     # source.stop.set() ends it
+
+The reader is *optional*, so a risk process that stalls never stops the core:
+once it falls a whole ring behind, its next read raises ``ReaderCutOff``. It
+then rejoins at the newest record and catches up from the journal
+(``risk.journal_replay.replay_after``): the events of every input after the
+last event it delivered, as far as the journal is written, to some seq ``J``;
+then it drops the ring events up to ``J``. Nothing is counted twice or missed:
+the core journals before it publishes, so everything the rejoin skipped is in
+the journal, and everything published after ``J`` comes after the rejoin.
+
+Caught-up events go to ``deliver`` like ring events, so a limit breached during
+the gap still switches the account off (late, but it does). ``deliver`` is
+called on this thread; it hands the batch to the service's loop.
+
+The mark (``seq``, ``count``): every event of seqs before ``seq`` and the first
+``count`` of ``seq`` have been delivered (a cut-off can fall between the events
+of one input). Seq 0 events (never sequenced, never journalled) are not counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+
+from engine.codec import decode_events
+from engine.event_reader import EventReader
+from engine.event_ring import EventRing
+from engine.events import Event
+from engine.ring_errors import ReaderCutOff
+from risk.journal_replay import replay_after
+
+log = logging.getLogger(__name__)
+
+ALL = sys.maxsize  # a mark's count meaning "every event of that seq"
+
+
+class RiskEventSource:
+    def __init__(
+        self,
+        ring: EventRing,
+        index: int,
+        deliver: Callable[[list[Event]], object],
+        data_dir: str | os.PathLike[str] | None,
+        after_seq: int = 0,
+    ) -> None:
+        self.ring = ring
+        self.index = index
+        self.deliver = deliver
+        self.data_dir = data_dir  # None: no journal, a cut-off loses events (logged)
+        self.mark_seq, self.mark_count = after_seq, ALL  # the start replay covered after_seq
+        self.skip_upto = after_seq  # ring events up to it are already counted
+        self.stop = threading.Event()
+        self.catch_ups = 0
+
+    def run(self) -> None:
+        """The reading thread's body, until ``stop`` is set (readers are single-threaded)."""
+        reader = self.ring.reader(self.index)
+        try:
+            self._loop(reader)
+        finally:
+            reader.close()
+
+    def _loop(self, reader: EventReader) -> None:
+        while not self.stop.is_set():
+            try:
+                records = reader.get_many(timeout=0.2)
+            except ReaderCutOff as exc:
+                self._catch_up(reader, exc)
+                continue
+            if not records:
+                continue
+            events = decode_events(records)
+            if self.skip_upto:
+                events = [e for e in events if e.seq > self.skip_upto]
+                if not events:
+                    continue
+                self.skip_upto = 0
+            self._advance(events)
+            self.deliver(events)
+
+    def _advance(self, events: list[Event]) -> None:
+        """Move the mark past ``events`` (in seq order, seq 0 anywhere)."""
+        last, tail, whole = 0, 0, True
+        for ev in reversed(events):
+            s = ev.seq
+            if s == 0:
+                continue
+            if last == 0:
+                last = s
+            elif s != last:
+                whole = False
+                break
+            tail += 1
+        if last == 0:
+            return
+        if whole and last == self.mark_seq:
+            self.mark_count = min(ALL, self.mark_count + tail)
+        else:
+            self.mark_seq, self.mark_count = last, tail
+
+    def _catch_up(self, reader: EventReader, exc: ReaderCutOff) -> None:
+        if self.data_dir is None:
+            reader.rejoin()
+            log.error("risk: %s; no journal to catch up from: positions are incomplete", exc)
+            return
+        # Rejoin first: what it skips was published, so journalled, before the journal is read.
+        reader.rejoin()
+        log.warning(
+            "risk: %s; catching up from the journal after event %d of seq %d",
+            exc,
+            self.mark_count,
+            self.mark_seq,
+        )
+        replayed = 0
+
+        def count_and_deliver(events: list[Event]) -> None:
+            nonlocal replayed
+            replayed += len(events)
+            self.deliver(events)
+
+        last = replay_after(self.data_dir, self.mark_seq, self.mark_count, count_and_deliver)
+        self.mark_seq, self.mark_count = last, ALL
+        self.skip_upto = last
+        self.catch_ups += 1
+        log.warning(
+            "risk: positions caught up from the journal to seq %d (%d events replayed)",
+            last,
+            replayed,
+        )
