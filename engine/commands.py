@@ -94,6 +94,47 @@ class SetRiskLimits(msgspec.Struct, frozen=True, array_like=True, gc=False, tag=
     ts_ns: int = 0
 
 
+class SessionOpened(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="session_opened"):
+    """Session input: ``account`` logged on as session ``session`` of gateway worker ``worker``.
+
+    The core counts an account's live sessions across every worker from these
+    (engine.sessions), so that cancel-on-disconnect fires when the account's
+    last session anywhere ends, not its last one on one worker.
+    ``cancel_on_disconnect``: the session asked for it at logon.
+    """
+
+    account: str
+    worker: int
+    session: int
+    cancel_on_disconnect: bool = False
+    ts_ns: int = 0
+
+
+class SessionClosed(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="session_closed"):
+    """Session input: session ``session`` of worker ``worker`` (``account``'s) has ended."""
+
+    account: str
+    worker: int
+    session: int
+    ts_ns: int = 0
+
+
+class WorkerStarted(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="worker_started"):
+    """Session input: gateway worker ``worker`` (of ``workers``) has started, with no sessions.
+
+    A worker's first input. Sessions the core still counts for that worker (or
+    for a worker number ``>= workers``, which this server no longer runs) are
+    left over from a worker or a server that stopped without saying so: they
+    are closed as if each had sent SessionClosed.
+    """
+
+    worker: int
+    workers: int
+    ts_ns: int = 0
+
+
 Command = NewOrder | Cancel | Replace | MassCancel
 ControlCommand = KillSwitch | SetRiskLimits
-Input = Command | ControlCommand  # everything the core sequences and journals
+SessionInput = SessionOpened | SessionClosed | WorkerStarted
+GatewayInput = Command | SessionInput  # what a gateway worker puts on its input ring
+Input = Command | ControlCommand | SessionInput  # everything the core sequences and journals

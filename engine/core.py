@@ -12,9 +12,11 @@ One turn of the loop (``Core.step``), Disruptor style, on whatever is there::
 
 Inputs the allocator could not sequence (Redis down and the block spent) are
 not journalled: a client command gets ``Rejected(seq=0, SEQUENCE_UNAVAILABLE)``
-at once, a control input is held and tried again on the next turn. A record
-that does not decode, or a control input on a gateway's ring, is logged and
-dropped (the gateway validates; getting here is a gateway bug, not a client's).
+at once, a control or session input is held and tried again on the next turn.
+A record that does not decode, a control input on a gateway's ring, or a
+session input on any ring but its own worker's (input ring k is worker k's)
+is logged and dropped (the gateway validates; getting here is a gateway bug,
+not a client's).
 
 Signals (installed by ``run``): SIGTERM and SIGINT stop taking new input,
 drain what the rings hold, close the journal (synced) and, if configured,
@@ -41,7 +43,11 @@ from engine.commands import (
     MassCancel,
     NewOrder,
     Replace,
+    SessionClosed,
+    SessionInput,
+    SessionOpened,
     SetRiskLimits,
+    WorkerStarted,
 )
 from engine.core_logic import CoreLogic
 from engine.enums import CommandKind, RejectReason
@@ -104,7 +110,8 @@ class Core:
         self.snapshot_wanted = False
         self.sequenced = 0  # inputs sequenced since start (for the log and the tests)
         self._since_snapshot = 0
-        self._held: list[ControlCommand] = []  # control inputs waiting for a seq
+        # Control and session inputs waiting for a seq: never dropped, never rejected.
+        self._held: list[ControlCommand | SessionInput] = []
 
     # -- one turn -------------------------------------------------------------------
 
@@ -131,7 +138,9 @@ class Core:
         for inp, seq in zip(inputs, seqs, strict=True):
             if seq is not None:
                 records_out.append((seq, admit(seq, inp)))
-            elif isinstance(inp, KillSwitch | SetRiskLimits):
+            elif isinstance(
+                inp, KillSwitch | SetRiskLimits | SessionOpened | SessionClosed | WorkerStarted
+            ):
                 self._held.append(inp)
             else:
                 unsequenced.append(_unsequenced_reject(inp))
@@ -159,6 +168,12 @@ class Core:
                 continue
             if not control and isinstance(inp, KillSwitch | SetRiskLimits):
                 log.error("input ring %d: dropped a control input from a gateway: %r", index, inp)
+                continue
+            if isinstance(inp, SessionOpened | SessionClosed | WorkerStarted) and (
+                control or inp.worker != index
+            ):
+                # The session table trusts a worker's number: only its own ring may name it.
+                log.error("input ring %d: dropped another worker's session input: %r", index, inp)
                 continue
             out.append(inp)
 

@@ -25,6 +25,10 @@ changes nothing else. Rules (docs/PIPELINE.md, "Client order ids"):
 Control inputs go to the pre-trade stage's ``control``; the commands it
 returns (a MassCancel for a kill switch) run through matching under the same
 seq. Without a stage they are logged and ignored.
+
+Session inputs (SessionOpened, SessionClosed, WorkerStarted) go to the
+session table (engine.sessions); when one ends an armed account's last live
+session, ``MassCancel(account, reason=DISCONNECT)`` runs under its seq.
 """
 
 from __future__ import annotations
@@ -43,12 +47,16 @@ from engine.commands import (
     MassCancel,
     NewOrder,
     Replace,
+    SessionClosed,
+    SessionOpened,
     SetRiskLimits,
+    WorkerStarted,
 )
-from engine.enums import CommandKind, RejectReason
+from engine.enums import CancelReason, CommandKind, RejectReason
 from engine.events import Event, Rejected
 from engine.matching import MatchingEngine
 from engine.pretrade import PreTradeStage
+from engine.sessions import SessionTable
 
 log = logging.getLogger("ringmatch.core")
 
@@ -57,6 +65,7 @@ CANCEL = CommandKind.CANCEL
 REPLACE = CommandKind.REPLACE
 DUPLICATE_CLIENT_ORDER_ID = RejectReason.DUPLICATE_CLIENT_ORDER_ID
 UNKNOWN_CLIENT_ORDER_ID = RejectReason.UNKNOWN_CLIENT_ORDER_ID
+DISCONNECT = CancelReason.DISCONNECT
 _replace = msgspec.structs.replace
 
 
@@ -76,17 +85,19 @@ class StatefulStage(Protocol):
 class CoreLogic:
     """The stage chain around one MatchingEngine; ``last_seq`` is the engine's."""
 
-    __slots__ = ("client_ids", "engine", "pretrade")
+    __slots__ = ("client_ids", "engine", "pretrade", "sessions")
 
     def __init__(
         self,
         engine: MatchingEngine | None = None,
         client_ids: ClientIds | None = None,
         pretrade: PreTradeStage | None = None,
+        sessions: SessionTable | None = None,
     ) -> None:
         self.engine = MatchingEngine() if engine is None else engine
         self.client_ids = ClientIds() if client_ids is None else client_ids
         self.pretrade = pretrade
+        self.sessions = SessionTable() if sessions is None else sessions
 
     @property
     def last_seq(self) -> int:
@@ -119,6 +130,11 @@ class CoreLogic:
                 return self._skip(seq, [])
             # Every command a control input causes runs under that input's seq.
             return self._skip(seq, engine.process_under(seq, stage.control(inp, engine)))
+        if isinstance(inp, SessionOpened | SessionClosed | WorkerStarted):
+            # The account's last session anywhere has ended: its orders go, under this seq.
+            ts = inp.ts_ns
+            cancels = [MassCancel(a, None, DISCONNECT, ts) for a in self.sessions.apply(inp)]
+            return self._skip(seq, engine.process_under(seq, cancels))
         if isinstance(inp, NewOrder | Cancel | Replace):
             if not inp.order_id and inp.client_order_id:
                 # admit() left it untranslated: a used (NEW) or unknown client id.

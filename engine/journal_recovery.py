@@ -32,6 +32,7 @@ from engine.journal import JournalReader
 from engine.journal_fs import OS_FILES, FileLayer
 from engine.matching import MatchingEngine
 from engine.pretrade import PreTradeStage
+from engine.sessions import SessionTable
 
 
 class TornTailWarning(UserWarning):
@@ -110,11 +111,13 @@ def load_snapshot(
     snap, engine = found
     if isinstance(pretrade, StatefulStage) and snap.pretrade is not None:
         pretrade.load_state(snap.pretrade)
-    return CoreLogic(engine, ClientIds(snap.client_ids), pretrade)
+    sessions = SessionTable(snap.sessions, snap.armed)
+    return CoreLogic(engine, ClientIds(snap.client_ids), pretrade, sessions)
 
 
 def write_snapshot(data_dir: str | os.PathLike[str], logic: CoreLogic) -> str:
-    """Snapshot the core's logic (engine, registry, pre-trade state) durably; the path."""
+    """Snapshot the core's logic (engine, registry, pre-trade state, sessions) durably;
+    the path."""
     stage = logic.pretrade
     state = stage.dump_state() if isinstance(stage, StatefulStage) else None
-    return str(snapshot.write(data_dir, logic.engine, logic.client_ids, state))
+    return str(snapshot.write(data_dir, logic.engine, logic.client_ids, state, logic.sessions))

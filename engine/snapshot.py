@@ -18,6 +18,10 @@ orders entered the book (a MassCancel cancels in that order, which the books'
 price-time queues alone do not give). A version 1 file lacks them and is
 refused (skipped with a warning): recovery then replays the journal from
 further back, which is slower but right.
+
+Also in version 2, as trailing fields a file written before them lacks (and
+then reads as empty, which is what the core held then): the live sessions per
+account and the accounts armed for cancel-on-disconnect (engine.sessions).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from engine.book import BookSide, OrderBook, RestingOrder
 from engine.client_ids import ClientIds
 from engine.commands import NewOrder
 from engine.matching import MatchingEngine
+from engine.sessions import SessionTable
 
 MAGIC = b"RMS1"
 HEADER = struct.Struct("<4sIQ")
@@ -61,6 +66,8 @@ class EngineSnapshot(msgspec.Struct, array_like=True):
     client_ids: list[tuple[str, int, int]] = []  # (account, client order id, order id)
     pretrade: bytes | None = None  # the pre-trade stage's own state, if it keeps one
     entry_order: list[int] = []  # resting order ids, oldest entry into the book first
+    sessions: list[tuple[str, int, int]] = []  # live (account, worker, session)
+    armed: list[str] = []  # accounts whose last session's end cancels their orders
 
 
 class SnapshotDamaged(UserWarning):
@@ -71,9 +78,10 @@ def take(
     engine: MatchingEngine,
     client_ids: ClientIds | None = None,
     pretrade: bytes | None = None,
+    sessions: SessionTable | None = None,
 ) -> EngineSnapshot:
     """Capture ``engine``'s state (books in priority order, ids used, counters),
-    and the core's registry and pre-trade state at the same seq, if given."""
+    and the core's registry, pre-trade state and session table at the same seq."""
     books = []
     for symbol in engine.symbols():
         book = engine._books[symbol]
@@ -88,6 +96,8 @@ def take(
         ids,
         pretrade,
         list(engine._orders),  # a MassCancel cancels in this order
+        [] if sessions is None else sessions.entries(),
+        [] if sessions is None else sessions.armed(),
     )
 
 
@@ -127,9 +137,10 @@ def write(
     engine: MatchingEngine,
     client_ids: ClientIds | None = None,
     pretrade: bytes | None = None,
+    sessions: SessionTable | None = None,
 ) -> Path:
     """Write a snapshot of ``engine`` (and the core's state, see ``take``) durably."""
-    body = msgspec.msgpack.encode(take(engine, client_ids, pretrade))
+    body = msgspec.msgpack.encode(take(engine, client_ids, pretrade, sessions))
     path = snapshot_path(data_dir, engine.last_seq)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as f:

@@ -144,6 +144,7 @@ class Client:
         self.transport: asyncio.Transport | None = None
         self.closed_reason: str | None = None
         self.heartbeat_s = 1.0
+        self.logon: LogonAccepted | None = None  # the server's answer to our Logon
         self._loop = asyncio.get_running_loop()
         self._outgoing: list[ClientMessage] = []
         self._reports: asyncio.Queue[Any] = asyncio.Queue()
@@ -183,6 +184,7 @@ class Client:
             transport.close()
             raise LogonError(getattr(answer, "reason", "") or "closed before answering")
         assert isinstance(answer, LogonAccepted)
+        client.logon = answer  # names the session in the server: its worker and number
         client.heartbeat_s = answer.heartbeat_s
         client._heartbeat = loop.call_later(client.heartbeat_s / 2, client._beat)
         return client

@@ -1,7 +1,7 @@
 """How a gateway worker talks to the core: submit commands, receive every event.
 
     link.start(loop, on_events)    # on_events(list[Event]) runs on the loop, in core order
-    link.submit([cmd, ...])        # a batch of commands, in order
+    link.submit([inp, ...])        # a batch of commands and session inputs, in order
     link.close()
 
 Two implementations: ``LocalCore`` (below: a MatchingEngine in this very
@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from engine.commands import Command
+from engine.commands import GatewayInput
 from engine.core_logic import CoreLogic
 from engine.events import Event
 
@@ -26,7 +26,7 @@ OnEvents = Callable[[list[Event]], None]
 class CoreLink(Protocol):
     def start(self, loop: asyncio.AbstractEventLoop, on_events: OnEvents) -> None: ...
 
-    def submit(self, commands: Sequence[Command]) -> None: ...
+    def submit(self, commands: Sequence[GatewayInput]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -48,7 +48,7 @@ class LocalCore:
     def start(self, loop: asyncio.AbstractEventLoop, on_events: OnEvents) -> None:
         self._loop, self._on_events = loop, on_events
 
-    def submit(self, commands: Sequence[Command]) -> None:
+    def submit(self, commands: Sequence[GatewayInput]) -> None:
         assert self._loop is not None and self._on_events is not None, "start() first"
         events: list[Event] = []
         for command in commands:

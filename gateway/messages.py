@@ -113,11 +113,17 @@ class RiskQuery(_Message, frozen=True, tag=9):
 
 
 class LogonAccepted(_Message, frozen=True, tag=11):
-    """The session is open: heartbeat every ``heartbeat_s``; silent past ``timeout_s``: closed."""
+    """The session is open: heartbeat every ``heartbeat_s``; silent past ``timeout_s``: closed.
+
+    ``worker`` and ``session`` name the session in the server (its gateway worker,
+    and its number there): the journal's SessionOpened/SessionClosed carry both.
+    """
 
     account: str
     heartbeat_s: float
     timeout_s: float
+    worker: int = 0
+    session: int = 0
 
 
 class LogonRejected(_Message, frozen=True, tag=12):

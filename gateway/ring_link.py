@@ -30,7 +30,7 @@ import os
 from collections.abc import Callable, Sequence
 
 from engine.codec import decode_events, encode_inputs
-from engine.commands import Command
+from engine.commands import GatewayInput
 from engine.event_ring import SLEEPING, EventRing, EventRingSpec, reader_word
 from engine.ring import RingSpec, SpscRing
 from engine.wait import SpinThenBlock, full_fence
@@ -62,7 +62,7 @@ class RingLink:
         loop.add_reader(self._bell_fd, self._rung)
         loop.call_soon(self._drain)
 
-    def submit(self, commands: Sequence[Command]) -> None:
+    def submit(self, commands: Sequence[GatewayInput]) -> None:
         self._backlog += encode_inputs(commands)
         self._push()
 

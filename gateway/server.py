@@ -41,10 +41,11 @@ async def serve(
     stop: asyncio.Event,
     ready: Callable[[int], None] | None = None,
     risk_socket: str | None = None,
+    worker_id: int = 0,
 ) -> Worker:
     """Serve until ``stop`` is set; ``ready(port)`` once listening."""
     loop = asyncio.get_running_loop()
-    worker = Worker(config, link, risk_socket)
+    worker = Worker(config, link, risk_socket, worker_id)
     worker.start(loop)
     sock = listener(config.server.host, port)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -68,6 +69,7 @@ def run(
     port: int,
     ready: Callable[[int], None] | None = None,
     risk_socket: str | None = None,
+    worker_id: int = 0,
 ) -> int:
     """A worker process's main: uvloop, signals, serve until told to stop. Exit status."""
     import uvloop
@@ -77,7 +79,7 @@ def run(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(config, link_factory(), port, stop, ready, risk_socket)
+        await serve(config, link_factory(), port, stop, ready, risk_socket, worker_id)
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
     uvloop.run(main())

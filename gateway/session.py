@@ -53,6 +53,7 @@ class Session(asyncio.Protocol):
         "last_received",
         "last_sent",
         "peer",
+        "session_id",
         "throttle",
         "transport",
         "worker",
@@ -64,6 +65,7 @@ class Session(asyncio.Protocol):
         self.account: str | None = None
         self.admin = False  # set at logon: the account may send RiskQuery
         self.cancel_on_disconnect = False
+        self.session_id = 0  # its number in the worker, given at logon (0: not logged on)
         rate = worker.config.session.max_msgs_per_s
         self.throttle = Throttle(rate) if rate else None
         self.transport: asyncio.Transport | None = None

@@ -6,6 +6,12 @@
 Commands from all sessions are gathered during one turn of the event loop and
 submitted as one batch; reports are gathered per session and written as one
 frame per session per batch of events.
+
+Sessions are the core's business too: the worker sends WorkerStarted when it
+starts, SessionOpened at each logon and SessionClosed when a logged-on session
+ends (however it ends, including the worker's own shutdown), in the same input
+stream as the commands. The core counts each account's sessions across every
+worker and runs cancel-on-disconnect when the last one ends (engine.sessions).
 """
 
 from __future__ import annotations
@@ -13,14 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import itertools
 import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from engine.commands import Command, MassCancel
-from engine.enums import CancelReason, RejectReason
+from engine.commands import GatewayInput, SessionClosed, SessionOpened, WorkerStarted
+from engine.enums import RejectReason
 from engine.events import Event
 from gateway.config import Config
 from gateway.core_link import CoreLink
@@ -50,9 +57,16 @@ _THROTTLED = RejectReason.THROTTLED.value
 
 
 class Worker:
-    def __init__(self, config: Config, link: CoreLink, risk_socket: str | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        link: CoreLink,
+        risk_socket: str | None = None,
+        worker_id: int = 0,
+    ) -> None:
         self.config = config
         self.link = link
+        self.worker_id = worker_id  # k of k in 0..workers-1: its input ring is the core's ring k
         self.risk_socket = risk_socket  # the risk process's admin socket (None: no risk process)
         self.admins = frozenset(a.name for a in config.accounts if a.admin)
         self.symbols = config.symbol_names()
@@ -60,9 +74,10 @@ class Worker:
         self.book = ReportBook()
         self.sessions: set[Session] = set()
         self.by_account: dict[str, set[Session]] = {}
-        self.cancel_on_disconnect: set[str] = set()  # accounts whose last drop cancels
         self.stats: Counter[str] = Counter()
-        self._pending: list[Command] = []
+        self._session_ids = itertools.count(1)
+        self._pending: list[GatewayInput] = []
+        self._closed = False
         self.last_seq = 0  # of the newest event passed on
         self._syncs: list[tuple[int, Session]] = []  # parked until last_seq reaches them
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -73,6 +88,8 @@ class Worker:
         if hasattr(self.link, "on_congested"):
             self.link.on_congested = self._congested
         self.link.start(loop, self.on_events)
+        # First on the ring: sessions the core still counts for this worker are a past run's.
+        self._queue(WorkerStarted(self.worker_id, self.config.server.workers, time.time_ns()))
         self._tick()
 
     def _tick(self) -> None:
@@ -110,12 +127,13 @@ class Worker:
         account = logon.account
         session.account = account
         session.admin = account in self.admins
-        session.cancel_on_disconnect = logon.cancel_on_disconnect
+        session.cancel_on_disconnect = cod = logon.cancel_on_disconnect
+        session.session_id = sid = next(self._session_ids)
         self.by_account.setdefault(account, set()).add(session)
-        if logon.cancel_on_disconnect:
-            self.cancel_on_disconnect.add(account)
+        # Before any of the session's requests, on the same ring: the core counts it first.
+        self._queue(SessionOpened(account, self.worker_id, sid, cod, time.time_ns()))
         s = self.config.session
-        session.send(LogonAccepted(account, s.heartbeat_s, s.timeout_s))
+        session.send(LogonAccepted(account, s.heartbeat_s, s.timeout_s, self.worker_id, sid))
 
     def session_closed(self, session: Session) -> None:
         self.sessions.discard(session)
@@ -124,15 +142,13 @@ class Worker:
         if account is None:
             return
         peers = self.by_account.get(account)
-        if peers is None:
-            return
+        if peers is None or session not in peers:
+            return  # never logged on, or already closed to the core (shutdown)
         peers.discard(session)
-        if peers:
-            return
-        del self.by_account[account]
-        if account in self.cancel_on_disconnect:
-            self.cancel_on_disconnect.discard(account)
-            self._queue(MassCancel(account, None, CancelReason.DISCONNECT, time.time_ns()))
+        if not peers:
+            del self.by_account[account]
+        # The core decides whether this was the account's last session anywhere.
+        self._queue(SessionClosed(account, self.worker_id, session.session_id, time.time_ns()))
 
     def _congested(self, congested: bool) -> None:
         """The core is behind: stop reading the sessions until it catches up."""
@@ -192,7 +208,9 @@ class Worker:
         future = self._loop.run_in_executor(None, _ask_risk, self.risk_socket, request)
         future.add_done_callback(lambda done: _answer_risk(session, query.request_id, done))
 
-    def _queue(self, command: Command) -> None:
+    def _queue(self, command: GatewayInput) -> None:
+        if self._closed:
+            return  # the link is closed: what a closing session would say is already sent
         if not self._pending:
             assert self._loop is not None
             self._loop.call_soon(self._flush)
@@ -238,7 +256,12 @@ class Worker:
             self._ticker.cancel()
         for session in list(self.sessions):
             session.drop("server shutting down")
+        # The sessions' ends reach the core now, in the last batch: connection_lost
+        # comes on a later loop turn, after the link is closed.
+        for session in list(self.sessions):
+            self.session_closed(session)
         self._flush()
+        self._closed = True
         self.link.close()
 
 

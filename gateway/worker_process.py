@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec.port,
         ready,
         spec.risk_socket,
+        spec.reader,  # worker k is event reader k and writes input ring k (gateway.supervisor)
     )
 
 
