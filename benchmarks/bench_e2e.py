@@ -11,6 +11,11 @@
                  *scheduled* time to its ACCEPTED, so a stall is charged to every
                  order it delayed (no coordinated omission); between orders the
                  generator sleeps in select(), it does not spin
+    engine share: with the latency probe on (gateway/latency_probe.py; on when this
+                 module starts the server), the worker's own time per order of a
+                 round-trip run, from its frame read to its first report written
+                 (ring, core and both gateway hops, no TCP, no client); warm-up
+                 orders included
 
 Every order is a limit IOC far from any price (ACCEPTED, then CANCELLED for the
 remainder): the book never grows, each order costs the same. The server runs
@@ -43,6 +48,7 @@ import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any, NamedTuple, cast
 
 if __package__ in (None, ""):  # run as a script: make the repo root importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -52,13 +58,20 @@ SPAWN = multiprocessing.get_context("spawn")
 ACCOUNT, TOKEN, SYMBOL = "bench", "bench", "BENCH"
 WINDOW = 4096  # orders in flight in the saturation run
 WARMUP_S = 0.5
+# The latency probe's directory of each server started here (the worker writes there).
+_PROBE_DIRS: dict[tuple[str, int], Path] = {}
 
 
 @contextlib.contextmanager
 def server(
-    host: str | None = None, port: int | None = None, fsync: str = "never", workers: int = 1
+    host: str | None = None,
+    port: int | None = None,
+    fsync: str = "never",
+    workers: int = 1,
+    probe: bool = True,
 ) -> Iterator[tuple[str, int]]:
-    """A ``ringmatch serve`` of our own (or the running one at host:port)."""
+    """A ``ringmatch serve`` of our own (or the running one at host:port); ``probe``:
+    with the latency probe on (RINGMATCH_LATENCY_PROBE=1 in its environment)."""
     if host is not None and port is not None:
         yield host, port
         return
@@ -71,6 +84,10 @@ def server(
             f'[[accounts]]\nname = "{ACCOUNT}"\ntoken = "{TOKEN}"\n'
             f'[[symbols]]\nname = "{SYMBOL}"\n'
         )
+        from gateway.latency_probe import DIRECTORY, ENV
+
+        env = dict(os.environ)
+        env[ENV] = "1" if probe else "0"
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -86,12 +103,19 @@ def server(
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            env=env,
         )
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
                 if "order entry on" in line:
-                    yield "127.0.0.1", int(line.rsplit(":", 1)[1])
+                    at = ("127.0.0.1", int(line.rsplit(":", 1)[1]))
+                    if probe:
+                        _PROBE_DIRS[at] = Path(tmp) / "data" / DIRECTORY
+                    try:
+                        yield at
+                    finally:
+                        _PROBE_DIRS.pop(at, None)
                     break
             else:
                 raise RuntimeError("ringmatch serve exited before it listened")
@@ -225,7 +249,7 @@ def _fine_timer_slack() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(29, 1, 0, 0, 0)  # PR_SET_TIMERSLACK
 
 
-def _open_loop(host: str, port: int, rate: float, seconds: float) -> tuple[float, list[int]]:
+def _open_loop(host: str, port: int, rate: float, seconds: float) -> tuple[float, list[int], int]:
     from gateway.messages import ExecType, ExecutionReport
 
     accepted = ExecType.ACCEPTED
@@ -261,7 +285,7 @@ def _open_loop(host: str, port: int, rate: float, seconds: float) -> tuple[float
                     samples.append(now - (start + i * interval_ns))
     elapsed = (time.perf_counter_ns() - start) / 1e9
     wire.close()
-    return total / elapsed, samples
+    return total / elapsed, samples, first
 
 
 def _in_process(conn: Connection, kind: str, args: tuple[object, ...]) -> None:
@@ -291,10 +315,21 @@ def saturation(host: str, port: int, seconds: float) -> float:
     return result
 
 
-def round_trips(host: str, port: int, rate: float, seconds: float) -> tuple[float, list[int]]:
-    """Open loop at ``rate``: (achieved rate, round trips in ns from each scheduled time)."""
-    achieved, samples = _spawned("round_trips", host, port, rate, seconds)  # type: ignore[misc]
-    return achieved, samples
+class RoundTrips(NamedTuple):
+    achieved: float  # orders/s
+    samples: list[int]  # round trips, ns from each scheduled send time, warm-up left out
+    engine_share: Any  # HdrHistogram of gateway in -> report out (ns), None without the probe
+
+
+def round_trips(host: str, port: int, rate: float, seconds: float) -> RoundTrips:
+    """Open loop at ``rate``: the achieved rate, the round trips, the engine's share."""
+    from gateway.latency_probe import read
+
+    result = _spawned("round_trips", host, port, rate, seconds)
+    achieved, samples, first = cast(tuple[float, list[int], int], result)
+    probe_dir = _PROBE_DIRS.get((host, port))
+    share = read(probe_dir, ACCOUNT, first) if probe_dir is not None else None
+    return RoundTrips(achieved, samples, share)
 
 
 def _percentiles(samples: list[int]) -> str:
@@ -309,6 +344,16 @@ def _percentiles(samples: list[int]) -> str:
     )
 
 
+def _hist_percentiles(hist: Any) -> str:
+    def at(q: float) -> float:
+        return float(hist.get_value_at_percentile(q)) / 1000
+
+    return (
+        f"p50 {at(50):8,.1f} us  p99 {at(99):8,.1f} us  p99.9 {at(99.9):8,.1f} us  "
+        f"max {hist.get_max_value() / 1000:8,.1f} us  ({hist.get_total_count():,} orders)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--host")
@@ -317,13 +362,16 @@ def main() -> None:
     parser.add_argument("--rates", default="1000,10000")
     parser.add_argument("--fsync", default="never", choices=("batch", "interval", "never"))
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--no-probe", action="store_true", help="latency probe off")
     args = parser.parse_args()
     print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cpus")
-    with server(args.host, args.port, args.fsync, args.workers) as (host, port):
+    with server(args.host, args.port, args.fsync, args.workers, not args.no_probe) as (host, port):
         print(f"saturation      {saturation(host, port, args.seconds):12,.0f} orders/s")
         for rate in (float(r) for r in args.rates.split(",") if r):
-            achieved, samples = round_trips(host, port, rate, args.seconds)
+            achieved, samples, share = round_trips(host, port, rate, args.seconds)
             print(f"@ {rate:>9,.0f}/s  (achieved {achieved:9,.0f}/s)  {_percentiles(samples)}")
+            if share is not None:
+                print(f"  engine share (gateway in -> report out)  {_hist_percentiles(share)}")
 
 
 if __name__ == "__main__":

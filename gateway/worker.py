@@ -31,6 +31,7 @@ from engine.enums import RejectReason
 from engine.events import Event
 from gateway.config import Config
 from gateway.core_link import CoreLink
+from gateway.latency_probe import LatencyProbe
 from gateway.messages import (
     PROTOCOL_VERSION,
     Cancel,
@@ -66,6 +67,8 @@ class Worker:
     ) -> None:
         self.config = config
         self.link = link
+        # RINGMATCH_LATENCY_PROBE=1: time each order from its frame in to its first report out
+        self.probe = LatencyProbe.from_env(config.server.data_dir)
         self.worker_id = worker_id  # k of k in 0..workers-1: its input ring is the core's ring k
         self.risk_socket = risk_socket  # the risk process's admin socket (None: no risk process)
         self.admins = frozenset(a.name for a in config.accounts if a.admin)
@@ -136,6 +139,8 @@ class Worker:
         session.send(LogonAccepted(account, s.heartbeat_s, s.timeout_s, self.worker_id, sid))
 
     def session_closed(self, session: Session) -> None:
+        if self.probe is not None:
+            self.probe.closed(session)
         self.sessions.discard(session)
         self._syncs = [(seq, s) for seq, s in self._syncs if s is not session]
         account = session.account
@@ -170,6 +175,8 @@ class Worker:
             return
         assert not isinstance(command, MessageReject)
         self._queue(command)
+        if self.probe is not None:
+            self.probe.received(session, request)
 
     def throttled(self, session: Session, request: Any) -> None:
         """Answer a request over the session's rate: rejected here, the core never sees it."""
@@ -232,6 +239,8 @@ class Worker:
                 by_session.setdefault(session, []).append(report)
         for session, reports in by_session.items():
             session.send_many(reports)
+            if self.probe is not None:
+                self.probe.written(session, reports)
         if events:
             self.last_seq = max(self.last_seq, events[-1].seq)
             if self._syncs:

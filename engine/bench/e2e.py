@@ -4,13 +4,16 @@ The load generation lives in benchmarks/bench_e2e.py (the gateway's helpers own
 it); this module only turns its samples into a result. The contract it expects
 from ``benchmarks.bench_e2e``:
 
-    server(host, port) -> context manager   starts a server, or targets a running one
-                                            when host/port are given; yields (host, port)
+    server(host, port, probe=...) -> context manager
+        starts a server (with the latency probe on when ``probe``), or targets a
+        running one when host/port are given; yields (host, port)
     saturation(host, port, seconds) -> float
         orders/s with batched frames, from a separate load-generator process
-    round_trips(host, port, rate, seconds) -> tuple[float, list[int]]
-        open loop at ``rate`` orders/s: (achieved rate, round-trip ns per order,
-        counted from each order's *scheduled* send time: coordinated omission corrected)
+    round_trips(host, port, rate, seconds) -> (achieved, samples, engine_share)
+        open loop at ``rate`` orders/s: achieved rate, round-trip ns per order
+        (counted from each order's *scheduled* send time: coordinated omission
+        corrected), and an HdrHistogram of the engine's share per order, gateway in
+        to report out (gateway/latency_probe.py), or None without the probe
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rates", default="1000,10000,50000", help="offered rates for the round-trip runs"
     )
+    parser.add_argument(
+        "--no-probe",
+        action="store_true",
+        help="no latency probe in the server started (no engine-share figures)",
+    )
 
 
 def run(opts: argparse.Namespace) -> report.Result:
@@ -44,14 +52,24 @@ def run(opts: argparse.Namespace) -> report.Result:
         params={"seconds": opts.seconds, "rates": rates, "host": opts.host, "port": opts.port},
         machine=machine.describe(),
     )
-    with bench.server(opts.host, opts.port) as (host, port):
+    probe = not opts.no_probe
+    with bench.server(opts.host, opts.port, probe=probe) as (host, port):
         result.throughput["orders/s, saturation"] = bench.saturation(host, port, opts.seconds)
         for rate in progress(rates, desc="offered rates", unit="rate"):
-            achieved, samples = bench.round_trips(host, port, rate, opts.seconds)
+            achieved, samples, share = bench.round_trips(host, port, rate, opts.seconds)
             hist = report.new_histogram()
             report.record_all(hist, samples)
             name = f"round trip @ {rate:,.0f}/s"
             result.add_latency(name, hist)
             result.rate_points.append((achieved, result.latency[name]))
+            if share is not None:
+                result.add_latency(
+                    f"engine share (gateway in -> report out) @ {rate:,.0f}/s", share
+                )
     result.notes.append("round trips counted from the scheduled send time (open loop)")
+    if probe and opts.host is None:
+        result.notes.append(
+            "engine share: the gateway worker's time per order from its frame read to its"
+            " first report written (RINGMATCH_LATENCY_PROBE=1), warm-up orders included"
+        )
     return result
