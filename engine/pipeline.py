@@ -33,6 +33,7 @@ from engine.fsync_policy import FsyncPolicy
 from engine.journal import JournalWriter
 from engine.journal_recovery import recover_core
 from engine.pretrade import PreTradeStage
+from engine.process_config import config_from_argv
 from engine.ring import RingSpec, SpscRing
 from engine.sequence import (
     DEFAULT_BLOCK_SIZE,
@@ -213,15 +214,10 @@ def _load_pretrade(spec: str | None) -> PreTradeStage | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m engine.pipeline CONFIG.json``: the core process."""
-    args = sys.argv[1:] if argv is None else list(argv)
-    if len(args) != 1:
-        print("usage: python -m engine.pipeline CONFIG.json", file=sys.stderr)
-        return 2
+    config = config_from_argv(argv, "engine.pipeline", CoreConfig)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s core %(levelname)s %(message)s"
     )
-    with open(args[0], "rb") as f:
-        config = msgspec.json.decode(f.read(), type=CoreConfig)
 
     def ready(last_seq: int) -> None:
         print(f"ready last_seq={last_seq}", flush=True)

@@ -28,6 +28,7 @@ import uvloop
 from engine.event_ring import EventRing, EventRingSpec
 from engine.events import Event
 from engine.pretrade import PreTradeStage
+from engine.process_config import config_from_argv
 from gateway.feed_redis import RedisEventPublisher
 from gateway.feed_server import FeedServer
 from gateway.feed_source import RingFeedSource, load_books, rebuild_books
@@ -89,13 +90,8 @@ async def run(config: FeedProcessConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m gateway.feed_process FEED.json", file=sys.stderr)
-        return 2
+    config = config_from_argv(argv, "gateway.feed_process", FeedProcessConfig)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s feed %(message)s")
-    with open(args[0], "rb") as f:
-        config = msgspec.json.decode(f.read(), type=FeedProcessConfig)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(run(config))
 

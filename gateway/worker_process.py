@@ -10,7 +10,7 @@ import gc
 import sys
 from collections.abc import Sequence
 
-import msgspec
+from engine.process_config import config_from_argv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,12 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gateway.server import run
     from gateway.supervisor import WorkerConfig
 
-    args = sys.argv[1:] if argv is None else list(argv)
-    if len(args) != 1:
-        print("usage: python -m gateway.worker_process WORKER.json", file=sys.stderr)
-        return 2
-    with open(args[0], "rb") as f:
-        spec = msgspec.json.decode(f.read(), type=WorkerConfig)
+    spec = config_from_argv(argv, "gateway.worker_process", WorkerConfig)
 
     def ready(port: int) -> None:
         gc.collect()

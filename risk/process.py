@@ -32,6 +32,7 @@ from engine.codec import encode_input
 from engine.commands import ControlCommand
 from engine.event_ring import EventRing, EventRingSpec
 from engine.events import Event
+from engine.process_config import config_from_argv
 from engine.ring import RingSpec, SpscRing
 from risk.admin import serve_admin
 from risk.event_source import RiskEventSource
@@ -103,13 +104,8 @@ async def run(config: RiskProcessConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m risk.process RISK.json", file=sys.stderr)
-        return 2
+    config = config_from_argv(argv, "risk.process", RiskProcessConfig)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s risk %(message)s")
-    with open(args[0], "rb") as f:
-        config = msgspec.json.decode(f.read(), type=RiskProcessConfig)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(run(config))
 
