@@ -22,14 +22,21 @@ import sys
 import time
 from collections.abc import Iterable
 from contextlib import ExitStack
-from typing import TextIO
 
 from engine.core_logic import CoreLogic
 from engine.events import Event
 from engine.journal import JournalError, JournalReader, Record
 from engine.outputs import EventWriter, OrderNames, TradeWriter, write_book
 from engine.pacing import Pacer
-from engine.replay import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, ReplayStats, record
+from engine.replay import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ReplayStats,
+    open_text,
+    record,
+    say,
+)
 
 
 def _replay(
@@ -63,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
     status, stopped = EXIT_OK, ""
     with ExitStack() as stack:
         try:
-            trades_out = _open_text(stack, args.trades_out)
+            trades_out = open_text(stack, args.trades_out)
             events_out = None
             if args.events_out is not None:
                 events_out = stack.enter_context(open(args.events_out, "wb"))
-            book_out = _open_text(stack, args.book_out)
+            book_out = open_text(stack, args.book_out)
         except OSError as exc:
-            _say(f"cannot write {exc.filename}: {exc.strerror or exc}")
+            say(f"cannot write {exc.filename}: {exc.strerror or exc}")
             return EXIT_BAD_INPUT
         speed = getattr(args, "speed", None)
         try:
@@ -83,15 +90,15 @@ def run(args: argparse.Namespace) -> int:
                 Pacer(speed) if speed is not None else None,
             )
         except OSError as exc:
-            _say(f"cannot read {exc.filename or args.file}: {exc.strerror or exc}")
+            say(f"cannot read {exc.filename or args.file}: {exc.strerror or exc}")
             return EXIT_BAD_INPUT
         except JournalError as exc:
-            _say(str(exc))
+            say(str(exc))
             status, stopped = EXIT_BAD_INPUT, f"stopped after seq {reader.last_seq}"
         except KeyboardInterrupt:
             status, stopped = EXIT_INTERRUPTED, "interrupted"
         if reader.torn_tail is not None:
-            _say(f"warning: {reader.torn_tail.describe()}; replayed up to it")
+            say(f"warning: {reader.torn_tail.describe()}; replayed up to it")
         if book_out is not None:
             write_book(logic.engine, book_out, names)
     seconds = time.perf_counter() - started
@@ -110,13 +117,3 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return status
-
-
-def _open_text(stack: ExitStack, path: str | None) -> TextIO | None:
-    if path is None:
-        return None
-    return stack.enter_context(open(path, "w", encoding="utf-8", newline=""))
-
-
-def _say(message: str) -> None:
-    print(f"ringmatch: {message}", file=sys.stderr)

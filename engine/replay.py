@@ -98,16 +98,16 @@ def run(args: argparse.Namespace) -> int:
         try:
             source = stack.enter_context(open_order_file(args.file))
         except OSError as exc:
-            _say(f"cannot read {args.file}: {exc.strerror or exc}")
+            say(f"cannot read {args.file}: {exc.strerror or exc}")
             return EXIT_BAD_INPUT
         try:
-            trades_out = _open_text(stack, args.trades_out)
+            trades_out = open_text(stack, args.trades_out)
             events_out = None
             if args.events_out is not None:
                 events_out = stack.enter_context(open(args.events_out, "wb"))
-            book_out = _open_text(stack, args.book_out)
+            book_out = open_text(stack, args.book_out)
         except OSError as exc:
-            _say(f"cannot write {exc.filename}: {exc.strerror or exc}")
+            say(f"cannot write {exc.filename}: {exc.strerror or exc}")
             return EXIT_BAD_INPUT
 
         def skip(error: OrderFileError) -> None:
@@ -142,13 +142,15 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def _open_text(stack: ExitStack, path: str | None) -> TextIO | None:
+def open_text(stack: ExitStack, path: str | None) -> TextIO | None:
+    """An output file opened for the replay's lifetime, or None if not asked for."""
     if path is None:
         return None
     return stack.enter_context(open(path, "w", encoding="utf-8", newline=""))
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
+    """A message to the user on stderr, named for the command."""
     print(f"ringmatch: {message}", file=sys.stderr)
 
 
