@@ -91,7 +91,7 @@ def test_off_unless_the_environment_says_1(monkeypatch: pytest.MonkeyPatch) -> N
         LatencyProbe.from_env("data")
 
 
-def test_a_real_serve_records_each_order_below_its_round_trip(
+def test_a_real_serve_records_each_order_and_the_share_is_inside_the_round_trip(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(ENV, "1")  # inherited by serve and its worker
@@ -122,7 +122,8 @@ def test_a_real_serve_records_each_order_below_its_round_trip(
     hist = read(data / "latency-probe", ACCOUNT, first, timeout_s=0)
     assert hist.get_total_count() == sent == 200
     assert hist.get_min_value() > 0
-    # Each order's share is part of its round trip, so no share exceeds the longest one
-    # (the histogram's max is its bucket's top: 3 significant digits).
-    assert hist.get_max_value() <= max(round_trips) * 1.001
+    # The share is the inner part of a round trip, so it is shorter in the middle of
+    # the distribution. Not sample by sample: the worker reads its clock after its
+    # write returns, and on two cores the client can receive and read its own clock
+    # first, so one share may overrun its round trip by a scheduling delay.
     assert hist.get_value_at_percentile(50) < sorted(round_trips)[len(round_trips) // 2]
