@@ -12,9 +12,11 @@ accepts for processing (not one the gateway rejects or throttles):
   ``last_received`` (``time.monotonic()``, set first thing in data_received; on
   Linux monotonic and perf_counter are the same CLOCK_MONOTONIC, so no second
   clock read is added to the input path);
-- out: ``time.monotonic_ns()`` right after the worker wrote a batch of reports to
-  the session's transport, once per session per batch; an order's sample is
-  taken at its first report (ACCEPTED or REJECTED).
+- out: ``time.monotonic_ns()`` right before the worker writes a batch of reports
+  to the session's transport, once per session per batch (before, so that the
+  share stays inside the client's round trip: after the write the client may
+  read its clock first); an order's sample is taken at its first report
+  (ACCEPTED or REJECTED).
 
 hdrh is pure Python (~4.5 us per ``record_value``, half of what the worker spends
 on an order), so the hot path only appends the difference to an int64 array;
@@ -90,8 +92,8 @@ class LatencyProbe:
         received_ns = round(session.last_received * 1e9)
         self._pending[account, request.client_order_id] = (received_ns, share)
 
-    def written(self, session: Session, reports: list[ServerMessage]) -> None:
-        """``reports`` were just written to ``session``: a probed order's first is a sample."""
+    def writing(self, session: Session, reports: list[ServerMessage]) -> None:
+        """``reports`` are being written to ``session``: a probed order's first is a sample."""
         pending = self._pending
         if not pending or session.transport is None:
             return

@@ -238,9 +238,11 @@ class Worker:
             for session in by_account.get(account, ()):
                 by_session.setdefault(session, []).append(report)
         for session, reports in by_session.items():
-            session.send_many(reports)
             if self.probe is not None:
-                self.probe.written(session, reports)
+                # Stamped before the write: once written, the client may read the
+                # reports, and its own clock, before this process runs again.
+                self.probe.writing(session, reports)
+            session.send_many(reports)
         if events:
             self.last_seq = max(self.last_seq, events[-1].seq)
             if self._syncs:
