@@ -33,7 +33,7 @@ from engine.replay import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     ReplayStats,
-    open_text,
+    open_outputs,
     record,
     say,
 )
@@ -69,15 +69,10 @@ def run(args: argparse.Namespace) -> int:
     stats = ReplayStats()
     status, stopped = EXIT_OK, ""
     with ExitStack() as stack:
-        try:
-            trades_out = open_text(stack, args.trades_out)
-            events_out = None
-            if args.events_out is not None:
-                events_out = stack.enter_context(open(args.events_out, "wb"))
-            book_out = open_text(stack, args.book_out)
-        except OSError as exc:
-            say(f"cannot write {exc.filename}: {exc.strerror or exc}")
+        outputs = open_outputs(stack, args)
+        if outputs is None:
             return EXIT_BAD_INPUT
+        trades_out, events_out, book_out = outputs
         speed = getattr(args, "speed", None)
         try:
             _replay(

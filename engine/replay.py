@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from engine.commands import Command
 from engine.enums import RejectReason
@@ -100,15 +100,10 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             say(f"cannot read {args.file}: {exc.strerror or exc}")
             return EXIT_BAD_INPUT
-        try:
-            trades_out = open_text(stack, args.trades_out)
-            events_out = None
-            if args.events_out is not None:
-                events_out = stack.enter_context(open(args.events_out, "wb"))
-            book_out = open_text(stack, args.book_out)
-        except OSError as exc:
-            say(f"cannot write {exc.filename}: {exc.strerror or exc}")
+        outputs = open_outputs(stack, args)
+        if outputs is None:
             return EXIT_BAD_INPUT
+        trades_out, events_out, book_out = outputs
 
         def skip(error: OrderFileError) -> None:
             print(error, file=sys.stderr)
@@ -140,6 +135,23 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     print(_summary(args.file, reader, stats, seconds, stopped), file=sys.stderr)
     return status
+
+
+def open_outputs(
+    stack: ExitStack, args: argparse.Namespace
+) -> tuple[TextIO | None, BinaryIO | None, TextIO | None] | None:
+    """The trades, events and book outputs asked for (each None if not), open for the
+    replay's lifetime; None, after saying why, if one cannot be written."""
+    try:
+        trades_out = open_text(stack, args.trades_out)
+        events_out = None
+        if args.events_out is not None:
+            events_out = stack.enter_context(open(args.events_out, "wb"))  # noqa: SIM115 (on the stack)
+        book_out = open_text(stack, args.book_out)
+    except OSError as exc:
+        say(f"cannot write {exc.filename}: {exc.strerror or exc}")
+        return None
+    return trades_out, events_out, book_out
 
 
 def open_text(stack: ExitStack, path: str | None) -> TextIO | None:
