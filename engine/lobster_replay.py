@@ -39,6 +39,7 @@ from typing import IO, TextIO
 
 from tqdm import tqdm  # type: ignore[import-untyped]
 
+from engine import outputs
 from engine.commands import Cancel, Command, NewOrder, Replace
 from engine.enums import OrderType, Side, StpMode, TimeInForce
 from engine.events import Event, Rejected, Trade
@@ -62,19 +63,9 @@ REAL_ACCOUNT = "lobster"
 SYNTHETIC_ACCOUNT = "lobster-synthetic"
 """Owner of the liquidity the replay invents: the seed and resync orders."""
 
-TRADES_HEADER = (
-    "ts_ns",
-    "kind",
-    "trade_id",
-    "symbol",
-    "price",
-    "qty",
-    "maker_order_id",
-    "taker_order_id",
-    "maker_account",
-    "taker_account",
-    "taker_side",
-)
+# The CSV replay's trade columns, after the two a LOBSTER trade needs: its file time
+# and its kind (visible, hidden or cross).
+TRADES_HEADER = ("ts_ns", "kind", *outputs.TRADES_HEADER)
 MISMATCHES_SHOWN = 10
 CHUNK = 4096  # rows per engine batch (when nothing needs the book row by row) and per
 # progress-bar update
