@@ -16,7 +16,6 @@ import re
 import select
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -48,13 +47,13 @@ from risk.process import RiskProcessConfig
 from tests.engine import ring_workers as w
 from tests.engine.test_core_process import (
     DEADLINE,
-    REPO,
     gateway_stream,
     read_until,
     ready_seq,
     start_core,
     stop,
 )
+from tests.risk.test_risk_process import start_risk_process
 
 CAPACITY = 64  # event-ring slots: a few hundred orders lap the risk reader many times
 
@@ -148,18 +147,8 @@ def test_a_stopped_risk_process_never_blocks_the_core_and_catches_up(
             data_dir=str(data_dir),
             replay_upto=start,
         )
-        spec_path = tmp_path / "risk.json"
-        spec_path.write_bytes(msgspec.json.encode(spec))
-        risk = subprocess.Popen(
-            [sys.executable, "-m", "risk.process", str(spec_path)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        risk = start_risk_process(tmp_path, spec, stderr=subprocess.PIPE)
         procs.append(risk)
-        assert risk.stdout is not None
-        assert risk.stdout.readline().startswith("ready admin=")
         gateway = Gateway(rings.inputs[0].producer(), rings.events.reader(0))
         stream = gateway_stream(11, 900, 0)
 

@@ -87,6 +87,28 @@ class Gateway:
         pytest.fail(f"an order of {qty} was never rejected")
 
 
+def start_risk_process(
+    tmp_path: Path, spec: RiskProcessConfig, *, stderr: int | None = None
+) -> subprocess.Popen[str]:
+    """``python -m risk.process`` on ``spec``, returned once it says it is ready."""
+    spec_path = tmp_path / "risk.json"
+    spec_path.write_bytes(msgspec.json.encode(spec))
+    risk = subprocess.Popen(
+        [sys.executable, "-m", "risk.process", str(spec_path)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+    assert risk.stdout is not None
+    ready = risk.stdout.readline()
+    if not ready.startswith("ready admin="):
+        risk.kill()
+        risk.wait()
+        pytest.fail(f"the risk process did not get ready: {ready!r}")
+    return risk
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[Gateway, subprocess.Popen[str], Path, str]]:
     rings = create_rings(f"rmt-{uuid.uuid4().hex[:8]}", 1, [True, True])
@@ -101,17 +123,8 @@ def server(tmp_path: Path) -> Iterator[tuple[Gateway, subprocess.Popen[str], Pat
         spec = RiskProcessConfig(
             rings.events.spec.name, 1, rings.control.spec.name, sock, str(config)
         )
-        spec_path = tmp_path / "risk.json"
-        spec_path.write_bytes(msgspec.json.encode(spec))
-        risk = subprocess.Popen(
-            [sys.executable, "-m", "risk.process", str(spec_path)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        risk = start_risk_process(tmp_path, spec)
         procs.append(risk)
-        assert risk.stdout is not None
-        assert risk.stdout.readline().startswith("ready admin=")
         gateway = Gateway(rings.inputs[0].producer(), rings.events.reader(0))
         yield gateway, risk, config, sock
     finally:
