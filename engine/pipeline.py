@@ -25,8 +25,10 @@ from dataclasses import dataclass
 
 import msgspec
 
+from engine import lifeline
 from engine.codec import EVENT_SLOT, INPUT_SLOT
 from engine.core import Core
+from engine.datadir_lock import DEFAULT_WAIT_S, DataDirLock, DataDirLocked
 from engine.event_ring import EventRing, EventRingSpec
 from engine.fan_in import FanIn
 from engine.fsync_policy import FsyncPolicy
@@ -42,7 +44,7 @@ from engine.sequence import (
     RedisBlockSequence,
     SequenceAllocator,
 )
-from engine.shm import cleanup_stale
+from engine.shm import cleanup_stale, remove_run
 
 log = logging.getLogger("ringmatch.core")
 
@@ -62,6 +64,12 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
     redis_key: str = DEFAULT_KEY
     redis_block: int = DEFAULT_BLOCK_SIZE
     pretrade: str | None = None  # "module:factory", a callable returning a PreTradeStage
+    # The data directory's lock (engine.datadir_lock): a descriptor the supervisor
+    # took it through and passed down, or None to take it here, waiting up to
+    # lock_wait s for a holder.
+    lock_fd: int | None = None
+    lock_wait: float = DEFAULT_WAIT_S
+    supervisor_pid: int | None = None
 
 
 @dataclass
@@ -94,14 +102,20 @@ def create_rings(
     *,
     input_capacity: int = 4096,
     event_capacity: int = 16384,
+    owned: bool = False,
 ) -> PipelineRings:
     """One input ring per gateway worker, the control ring, the event ring.
 
     ``event_readers[k]``: whether event reader k is required (gates the core:
     gateway workers) or optional (risk, market data; cut off if it lags).
-    Leftovers of a dead run with the same prefix are removed first.
+    Leftovers of a dead run with the same prefix are removed first: those of
+    dead pids, or with ``owned`` (the caller holds the data directory's lock,
+    which the prefix is named after) every one of them.
     """
-    cleanup_stale(prefix)
+    if owned:
+        remove_run(prefix)
+    else:
+        cleanup_stale(prefix)
     inputs = [SpscRing.create(prefix, f"in{k}", input_capacity, INPUT_SLOT) for k in range(workers)]
     control = SpscRing.create(prefix, "control", 1024, INPUT_SLOT)
     events = EventRing.create(prefix, "events", event_capacity, EVENT_SLOT, event_readers)
@@ -187,6 +201,9 @@ def build_core(config: CoreConfig, *, wake_fd: int | None = None) -> Core:
 
 def run_core(config: CoreConfig, ready: Callable[[int], None] | None = None) -> int:
     """Build the core and run it until SIGTERM/SIGINT; the exit status."""
+    # 0. The data directory is ours before anything in it is read or written
+    #    (recovery may cut a torn tail): one core per directory, for its whole life.
+    lock = lock_data_dir(config)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     try:
@@ -200,6 +217,16 @@ def run_core(config: CoreConfig, ready: Callable[[int], None] | None = None) -> 
     finally:
         os.close(wake_r)
         os.close(wake_w)
+        lock.release()
+
+
+def lock_data_dir(config: CoreConfig) -> DataDirLock:
+    """The data directory's lock: adopted from the supervisor, or taken (bounded wait)."""
+    if config.lock_fd is not None:
+        return DataDirLock.adopt(config.data_dir, config.lock_fd, parent=config.supervisor_pid)
+    return DataDirLock.acquire(
+        config.data_dir, wait=config.lock_wait, say=lambda text: log.warning("%s", text)
+    )
 
 
 def _load_pretrade(spec: str | None) -> PreTradeStage | None:
@@ -213,7 +240,11 @@ def _load_pretrade(spec: str | None) -> PreTradeStage | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m engine.pipeline CONFIG.json``: the core process."""
+    """``python -m engine.pipeline CONFIG.json``: the core process.
+
+    Exit status 1, having changed nothing, when another core holds the data directory.
+    """
+    lifeline.attach()  # started by serve: never outlive it
     config = config_from_argv(argv, "engine.pipeline", CoreConfig)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s core %(levelname)s %(message)s"
@@ -222,7 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     def ready(last_seq: int) -> None:
         print(f"ready last_seq={last_seq}", flush=True)
 
-    return run_core(config, ready)
+    try:
+        return run_core(config, ready)
+    except DataDirLocked as exc:
+        print(f"ringmatch core: {exc}", file=sys.stderr, flush=True)
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,6 +10,14 @@ pid which process created them. That gives the crash story without any daemon:
   /dev/shm until then), and create-or-replace means a leftover with our own
   name (pid reuse) never makes creation fail.
 
+``serve`` names its segments from its data directory (``run_prefix``), not from
+its pid, and creates them only while it holds the directory's lock
+(engine.datadir_lock): every segment with that prefix is then a leftover of an
+earlier run on the same directory, whatever its pid says, and
+``remove_run(prefix)`` removes them all before the new ones are made. A second
+server on the same directory never gets that far, so it never touches the
+first one's segments.
+
 Python's ``multiprocessing.resource_tracker`` is kept out of it on purpose. In
 3.11/3.12 ``SharedMemory`` registers a segment with the tracker even when it only
 attaches (gh-82300), so an attaching process that exits makes its tracker unlink
@@ -130,6 +138,16 @@ def cleanup_stale(prefix: str) -> list[str]:
         if not pid_alive(int(parts[1])) and _unlink_path(path):
             removed.append(path.name)
     return removed
+
+
+def remove_run(prefix: str) -> list[str]:
+    """Remove every /dev/shm entry ``{prefix}.*`` (segments and doorbells); their names.
+
+    Only for a caller that owns the prefix outright: ``serve`` under its data
+    directory's lock, where any such entry is a dead run's.
+    """
+    segment_name(prefix, "x")  # validates the prefix
+    return [path.name for path in sorted(SHM_DIR.glob(f"{prefix}.*")) if _unlink_path(path)]
 
 
 class Segment:

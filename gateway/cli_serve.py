@@ -5,7 +5,8 @@ given), then ``ringmatch: market data on HOST:PORT`` and ``ringmatch: order
 entry on HOST:PORT`` (the last line once everything accepts connections: tests
 and scripts wait for it), and runs until SIGTERM or SIGINT. SIGHUP reloads the
 risk limits from the file. Exit status: 0 stopped cleanly, 1 a process of the
-server failed, 2 bad configuration or usage.
+server failed (or the data directory or a port is another server's), 2 bad
+configuration or usage.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ def add_subcommands(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, metavar="P", help="order-entry port (0: any free one)")
     serve.add_argument(
         "--feed-port", type=int, metavar="P", help="market-data port (0: any free one)"
+    )
+    serve.add_argument(
+        "--lock-wait",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait for another server's lock on the data directory (default 10)",
     )
     serve.add_argument(
         "--in-process",
@@ -86,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_in_process(config)
     from gateway.supervisor import run_pipeline
 
-    return run_pipeline(config, args.config)
+    return run_pipeline(config, args.config, args.lock_wait)
 
 
 def _run_in_process(config: Any) -> int:

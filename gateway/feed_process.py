@@ -25,6 +25,7 @@ from collections.abc import Callable
 import msgspec
 import uvloop
 
+from engine import lifeline
 from engine.event_ring import EventRing, EventRingSpec
 from engine.events import Event
 from engine.pretrade import PreTradeStage
@@ -40,6 +41,7 @@ class FeedProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str
     host: str = "127.0.0.1"
     port: int = 7002
+    listen_fd: int | None = None  # the supervisor's listening socket (None: bind port itself)
     max_queued: int = 1 << 20  # bytes unread by one subscriber before it is cut off
     pretrade: str | None = None  # "module:factory", as the core's
     redis_url: str | None = None
@@ -62,7 +64,7 @@ async def run(config: FeedProcessConfig) -> int:
     if config.start_seq:
         books, _ = rebuild_books(config.data_dir, config.start_seq, _factory(config.pretrade))
         load_books(server, books)
-    _, port = await server.start(config.host, config.port)
+    _, port = await server.start(config.host, config.port, config.listen_fd)
     redis = None
     also: Callable[[list[Event]], object] | None = None
     if config.redis_url:
@@ -90,6 +92,7 @@ async def run(config: FeedProcessConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    lifeline.attach()  # started by serve: never outlive it
     config = config_from_argv(argv, "gateway.feed_process", FeedProcessConfig)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s feed %(message)s")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

@@ -128,9 +128,14 @@ class FeedServer:
         self.cut_offs = 0
         self._server: asyncio.Server | None = None
 
-    async def start(self, host: str, port: int) -> tuple[str, int]:
+    async def start(self, host: str, port: int, listen_fd: int | None = None) -> tuple[str, int]:
+        """Listen on ``host:port``, or accept on the listening socket ``listen_fd``."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: Subscriber(self), host, port)
+        if listen_fd is not None:
+            sock = socket.socket(fileno=listen_fd)
+            self._server = await loop.create_server(lambda: Subscriber(self), sock=sock)
+        else:
+            self._server = await loop.create_server(lambda: Subscriber(self), host, port)
         sock = self._server.sockets[0].getsockname()
         return sock[0], sock[1]
 

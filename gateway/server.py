@@ -1,9 +1,11 @@
 """A gateway worker process: a uvloop event loop serving order entry on a shared port.
 
-Every worker listens on the same host and port with SO_REUSEPORT, so the kernel
-spreads connections across them; each has its own link to the core. SIGTERM
-and SIGINT close the listener, tell every session why (a Logout), hand the last
-commands to the core and stop.
+Under ``serve`` every worker accepts on the one listening socket the supervisor
+bound (handed down as a file descriptor), so the port is this server's alone
+and connections spread across the workers; each has its own link to the core.
+Started alone (tests, ``serve --in-process``) a worker binds the port itself.
+SIGTERM and SIGINT close the listener, tell every session why (a Logout), hand
+the last commands to the core and stop.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ from gateway.worker import Worker
 log = logging.getLogger("ringmatch.gateway")
 
 
-def listener(host: str, port: int) -> socket.socket:
-    """A socket bound with SO_REUSEPORT (port 0: a free one; read it with getsockname)."""
+def listener(host: str, port: int, listen_fd: int | None = None) -> socket.socket:
+    """The listening socket: the one handed down as ``listen_fd``, or a new one bound to
+    ``host:port`` (port 0: a free one; read it with getsockname), never SO_REUSEPORT:
+    a port taken by another server must fail to bind, not be shared with it."""
+    if listen_fd is not None:
+        return socket.socket(fileno=listen_fd)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
 
@@ -42,12 +47,13 @@ async def serve(
     ready: Callable[[int], None] | None = None,
     risk_socket: str | None = None,
     worker_id: int = 0,
+    listen_fd: int | None = None,
 ) -> Worker:
     """Serve until ``stop`` is set; ``ready(port)`` once listening."""
     loop = asyncio.get_running_loop()
     worker = Worker(config, link, risk_socket, worker_id)
     worker.start(loop)
-    sock = listener(config.server.host, port)
+    sock = listener(config.server.host, port, listen_fd)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     server = await loop.create_server(lambda: Session(worker), sock=sock, backlog=1024)
     if ready is not None:
@@ -70,6 +76,7 @@ def run(
     ready: Callable[[int], None] | None = None,
     risk_socket: str | None = None,
     worker_id: int = 0,
+    listen_fd: int | None = None,
 ) -> int:
     """A worker process's main: uvloop, signals, serve until told to stop. Exit status."""
     import uvloop
@@ -79,7 +86,7 @@ def run(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(config, link_factory(), port, stop, ready, risk_socket, worker_id)
+        await serve(config, link_factory(), port, stop, ready, risk_socket, worker_id, listen_fd)
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
     uvloop.run(main())

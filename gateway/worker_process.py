@@ -14,10 +14,12 @@ from engine.process_config import config_from_argv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from engine import lifeline
     from gateway.ring_link import RingLink
     from gateway.server import run
     from gateway.supervisor import WorkerConfig
 
+    lifeline.attach()  # started by serve: never outlive it
     spec = config_from_argv(argv, "gateway.worker_process", WorkerConfig)
 
     def ready(port: int) -> None:
@@ -32,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ready,
         spec.risk_socket,
         spec.reader,  # worker k is event reader k and writes input ring k (gateway.supervisor)
+        spec.listen_fd,
     )
 
 

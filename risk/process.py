@@ -28,6 +28,7 @@ import threading
 import msgspec
 import uvloop
 
+from engine import lifeline
 from engine.codec import encode_input
 from engine.commands import ControlCommand
 from engine.event_ring import EventRing, EventRingSpec
@@ -104,6 +105,7 @@ async def run(config: RiskProcessConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    lifeline.attach()  # started by serve: never outlive it
     config = config_from_argv(argv, "risk.process", RiskProcessConfig)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s risk %(message)s")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from engine.enums import OrderType, Side
+from engine.shm import run_prefix
 from gateway.client import Client
 from gateway.messages import (
     Cancel,
@@ -346,7 +347,8 @@ def test_serve_without_a_config_runs_the_default_and_stops_clean(tmp_path: Path)
         if "order entry on" in line:
             break
     assert any("market data on" in line for line in lines), lines
-    shm_before = {n for n in os.listdir("/dev/shm") if n.startswith(f"rm{proc.pid}.")}
+    prefix = run_prefix(tmp_path / "ringmatch-data")  # named from the data directory
+    shm_before = {n for n in os.listdir("/dev/shm") if n.startswith(f"{prefix}.")}
     assert shm_before, "the rings are in /dev/shm while serving"
     found = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
     children = [int(pid) for pid in found.stdout.split()]
@@ -356,6 +358,6 @@ def test_serve_without_a_config_runs_the_default_and_stops_clean(tmp_path: Path)
     assert proc.returncode == 0, err
     assert "built-in demo configuration" in err and "risk limits: max_order_qty" in err
     assert (tmp_path / "ringmatch-data" / "risk-default.toml").is_file()
-    assert not {n for n in os.listdir("/dev/shm") if n.startswith(f"rm{proc.pid}.")}
+    assert not {n for n in os.listdir("/dev/shm") if n.startswith(f"{prefix}.")}
     # Every child stopped and reaped by serve before it exited (none left to init).
     assert not [pid for pid in children if os.path.exists(f"/proc/{pid}")]
