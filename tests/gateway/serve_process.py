@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from tests.conftest import REPO
+from tests.process_tree import alive, descendants, kill_tree, wait_gone
 
 ACCOUNTS = {"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret"}
 SYMBOLS = ("AAPL", "MSFT")
@@ -49,7 +50,12 @@ def write_config(
 
 
 class ServeProcess:
-    """Start ``serve`` and learn its port; ``stop()`` sends SIGTERM and checks the exit."""
+    """Start ``serve`` and learn its port; ``stop()`` sends SIGTERM and checks the exit.
+
+    ``pids`` is the whole tree once it is up: the supervisor, then its children.
+    On a failed start, and on leaving the ``with`` block while anything of it
+    still runs, the whole tree is killed, never just the supervisor.
+    """
 
     def __init__(self, config: Path, *args: str) -> None:
         self.proc = subprocess.Popen(
@@ -68,7 +74,20 @@ class ServeProcess:
         ).start()
         threading.Thread(target=self._keep, args=(self.proc.stderr,), daemon=True).start()
         self.feed_port = 0
-        self.port = self._wait_port()
+        self.pids: list[int] = [self.proc.pid]
+        try:
+            self.port = self._wait_port()
+        except BaseException:
+            self.kill_tree()
+            raise
+        self.pids = [self.proc.pid, *descendants(self.proc.pid)]
+
+    def kill_tree(self) -> None:
+        """SIGKILL the supervisor and every process it started, and reap them."""
+        tree = [*self.pids, *descendants(self.proc.pid)]
+        stuck = kill_tree(self.proc.pid) + wait_gone(tree, 10.0)
+        self.proc.wait(10)
+        assert not stuck, f"processes of serve would not die: {stuck}"
 
     @staticmethod
     def _read(stream: IO[str], into: queue.Queue[str]) -> None:
@@ -94,7 +113,6 @@ class ServeProcess:
             try:
                 line = self.lines.get(timeout=START_TIMEOUT)
             except queue.Empty:
-                self.proc.kill()
                 raise AssertionError(
                     "serve did not start in time: " + "".join(self.stderr)
                 ) from None
@@ -107,13 +125,25 @@ class ServeProcess:
                 return int(line.rsplit(":", 1)[1])
 
     def stop(self) -> int:
+        """SIGTERM the supervisor; its status once it and all its children are gone."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(30)
+        try:
+            status = self.proc.wait(30)
+        finally:
+            left = wait_gone(self.pids, 10.0)
+            if left:
+                self.kill_tree()
+        assert not left, f"serve stopped but left processes running: {left}"
+        return status
 
     def __enter__(self) -> ServeProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc.poll() is None:
-            self.stop()
+        try:
+            if self.proc.poll() is None:
+                self.stop()
+        finally:
+            if any(map(alive, self.pids)):
+                self.kill_tree()
