@@ -41,6 +41,7 @@ from gateway.messages import (
 )
 from tests.conftest import REPO
 from tests.gateway.serve_process import ServeProcess, write_config
+from tests.process_tree import kill_tree
 
 ACCOUNTS = {"alice": "a-secret", "bob": "b-secret", "carol": "c-secret", "root": "r-secret"}
 SYMBOLS = ("LIM", "POS", "FEED", "THR", "ADM", "RST")
@@ -340,24 +341,29 @@ def test_serve_without_a_config_runs_the_default_and_stops_clean(tmp_path: Path)
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if "order entry on" in line:
-            break
-    assert any("market data on" in line for line in lines), lines
-    prefix = run_prefix(tmp_path / "ringmatch-data")  # named from the data directory
-    shm_before = {n for n in os.listdir("/dev/shm") if n.startswith(f"{prefix}.")}
-    assert shm_before, "the rings are in /dev/shm while serving"
-    found = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
-    children = [int(pid) for pid in found.stdout.split()]
-    assert len(children) == 4  # core, risk, feed, one worker
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert "built-in demo configuration" in err and "risk limits: max_order_qty" in err
-    assert (tmp_path / "ringmatch-data" / "risk-default.toml").is_file()
-    assert not {n for n in os.listdir("/dev/shm") if n.startswith(f"{prefix}.")}
-    # Every child stopped and reaped by serve before it exited (none left to init).
-    assert not [pid for pid in children if os.path.exists(f"/proc/{pid}")]
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "order entry on" in line:
+                break
+        assert any("market data on" in line for line in lines), lines
+        prefix = run_prefix(tmp_path / "ringmatch-data")  # named from the data directory
+        shm_before = {n for n in os.listdir("/dev/shm") if n.startswith(f"{prefix}.")}
+        assert shm_before, "the rings are in /dev/shm while serving"
+        found = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+        children = [int(pid) for pid in found.stdout.split()]
+        assert len(children) == 4  # core, risk, feed, one worker
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "built-in demo configuration" in err and "risk limits: max_order_qty" in err
+        assert (tmp_path / "ringmatch-data" / "risk-default.toml").is_file()
+        assert not {n for n in os.listdir("/dev/shm") if n.startswith(f"{prefix}.")}
+        # Every child stopped and reaped by serve before it exited (none left to init).
+        assert not [pid for pid in children if os.path.exists(f"/proc/{pid}")]
+    finally:
+        if proc.poll() is None:  # a failed check must not leak the server into the run
+            kill_tree(proc.pid)
+            proc.wait()

@@ -1,0 +1,111 @@
+"""One server per data directory and per port: a second one is refused and changes nothing.
+
+    serve A (data dir D, ports P, F) ── running, with a journal and a snapshot
+    serve B on D              ─▶ waits --lock-wait s, exit 1 naming D and A's core
+    bare core on D            ─▶ the same
+    serve C on P (or F), dir E ─▶ exit 1 at once naming the port; E holds no journal
+
+Afterwards every file of D and every shared-memory segment of A is byte for
+byte what it was, and A still serves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+
+from engine.enums import OrderType, Side
+from engine.pipeline import CoreConfig
+from engine.shm import SHM_DIR, run_prefix
+from gateway.client import BlockingClient
+from gateway.messages import ExecType, NewOrder
+from tests.conftest import REPO
+from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
+
+LOCK_WAIT = "1"
+
+
+def _fingerprint(data: Path) -> dict[str, str]:
+    """Every file of the data directory and every segment of its run, by content hash."""
+    # Regular files only: the rings' doorbells are FIFOs (a read would block), the
+    # risk admin socket is a socket.
+    files = [*data.rglob("*"), *SHM_DIR.glob(f"{run_prefix(data)}.*")]
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(files)
+        if stat.S_ISREG(p.lstat().st_mode)
+    }
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+
+
+def _accepted(port: int) -> int:
+    with BlockingClient.connect("127.0.0.1", port, "alice", ACCOUNTS["alice"]) as client:
+        answer = client.request(NewOrder(1, "AAPL", Side.BUY, OrderType.LIMIT, 100, 5))
+        assert answer.exec_type is ExecType.ACCEPTED, answer  # type: ignore[union-attr]
+        return answer.seq  # type: ignore[union-attr]
+
+
+def test_a_second_server_or_core_on_a_live_data_dir_is_refused_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    config = write_config(tmp_path / "a.toml", data, {"heartbeat_s": 5.0})
+    with ServeProcess(config) as first:
+        _accepted(first.port)
+        core_pid = first.pids[1]
+        before = _fingerprint(data)
+        assert any(name.endswith(".journal") for name in before)
+
+        second = _run(
+            "-m", "engine.cli", "serve", "--config", str(config), "--lock-wait", LOCK_WAIT
+        )
+        assert second.returncode == 1, second.stderr
+        last = second.stderr.strip().splitlines()[-1]
+        assert f"data directory {data} is in use by pid {core_pid}" in last, last
+        assert "waiting up to 1 s" in second.stderr  # it said whose lock it waited for
+
+        bare = tmp_path / "core.json"
+        bare.write_bytes(
+            msgspec.json.encode(
+                CoreConfig(data_dir=str(data), input_rings=[], event_ring="nosuch", lock_wait=1.0)
+            )
+        )
+        core = _run("-m", "engine.pipeline", str(bare))
+        assert core.returncode == 1, core.stderr
+        assert f"data directory {data} is in use by pid {core_pid}" in core.stderr
+
+        assert _fingerprint(data) == before
+        with BlockingClient.connect("127.0.0.1", first.port, "bob", ACCOUNTS["bob"]) as client:
+            client.request(NewOrder(1, "AAPL", Side.SELL, OrderType.LIMIT, 100, 5))
+        assert first.stop() == 0
+
+
+def test_a_second_server_on_a_taken_port_fails_at_once_naming_it(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "a.toml", tmp_path / "a", {"heartbeat_s": 5.0})
+    with ServeProcess(config) as first:
+        for which, port in (("order-entry", first.port), ("market-data", first.feed_port)):
+            other = tmp_path / which
+            text = write_config(tmp_path / f"{which}.toml", other, {"heartbeat_s": 5.0})
+            key = "port" if which == "order-entry" else "feed_port"
+            text.write_text(text.read_text().replace(f"\n{key} = 0\n", f"\n{key} = {port}\n"))
+            refused = _run("-m", "engine.cli", "serve", "--config", str(text))
+            assert refused.returncode == 1, refused.stderr
+            last = refused.stderr.strip().splitlines()[-1]
+            assert last == (
+                f"ringmatch: {which} port 127.0.0.1:{port}: Address already in use: "
+                "another server holds it; not starting"
+            ), refused.stderr
+            assert not list(other.glob("*.journal")) and not list(other.glob("snapshot-*"))
+            assert not list(SHM_DIR.glob(f"{run_prefix(other)}.*"))
+        _accepted(first.port)  # the first server never noticed
+        assert first.stop() == 0
