@@ -9,7 +9,8 @@ matching.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from engine.commands import Command, ControlCommand, NewOrder, Replace
@@ -30,3 +31,18 @@ class PreTradeStage(Protocol):
     def control(self, cmd: ControlCommand, engine: MatchingEngine) -> list[Command]:
         """Apply a control input; return engine commands it causes (e.g. MassCancel)."""
         ...
+
+
+StageFactory = Callable[[], PreTradeStage | None]
+
+
+def stage_factory(spec: str | None) -> StageFactory:
+    """The factory ``"module:factory"`` names (the core's ``pretrade`` setting), called
+    once per stage wanted; None: no stage. Imported now, so a bad name fails at start."""
+    if spec is None:
+        return lambda: None
+    module_name, _, name = spec.partition(":")
+    if not name:
+        raise ValueError(f"pretrade {spec!r}: expected module:factory")
+    made: StageFactory = getattr(importlib.import_module(module_name), name)
+    return made
