@@ -53,6 +53,11 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     reader: int
     port: int
     risk_socket: str | None = None  # the risk process's admin socket, for RiskQuery
+    # The ReportBook is rebuilt from the journal in data_dir up to start_seq (the core's
+    # "ready last_seq=N"), through the core's pre-trade stage: see gateway.worker_process.
+    data_dir: str | None = None
+    start_seq: int | None = None
+    pretrade: str | None = None  # "module:factory", as the core's
 
 
 def _say(message: str) -> None:
@@ -172,7 +177,15 @@ def run_pipeline(config: Config, config_path: str | None = None) -> int:
         for k in range(workers):
             worker_json = data_dir / f"worker{k}.json"
             spec = WorkerConfig(
-                config, rings.inputs[k].spec.name, rings.events.spec.name, k, port, risk_socket
+                config,
+                rings.inputs[k].spec.name,
+                rings.events.spec.name,
+                k,
+                port,
+                risk_socket,
+                str(data_dir),
+                start_seq,
+                PRETRADE,
             )
             worker_json.write_bytes(msgspec.json.encode(spec))
             proc, _ = _spawn(
