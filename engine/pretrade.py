@@ -2,9 +2,10 @@
 
 The core calls the stage right before matching, on the core's own thread (it is
 the single writer, so the stage needs no locks). The engine room defines only
-this protocol; ``risk`` implements it, and the wiring (``ringmatch serve``)
-passes an implementation to the core. With none, every order goes straight to
-matching.
+this protocol (and ``stage_factory``, which finds an implementation by name);
+``risk`` implements it, and the wiring (``ringmatch serve``) names an
+implementation to the core, and to whatever replays the journal as the core
+did. With none, every order goes straight to matching.
 """
 
 from __future__ import annotations
