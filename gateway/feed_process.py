@@ -15,7 +15,6 @@ CoreConfig), which a rebuild from the journal needs to decide as the core did.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 import sys
@@ -28,7 +27,7 @@ import uvloop
 from engine import lifeline
 from engine.event_ring import EventRing, EventRingSpec
 from engine.events import Event
-from engine.pretrade import PreTradeStage
+from engine.pretrade import stage_factory
 from engine.process_config import config_from_argv
 from gateway.feed_redis import RedisEventPublisher
 from gateway.feed_server import FeedServer
@@ -49,20 +48,12 @@ class FeedProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
     start_seq: int | None = None  # rebuild the books from the journal up to it first
 
 
-def _factory(spec: str | None) -> Callable[[], PreTradeStage | None]:
-    if spec is None:
-        return lambda: None
-    module, _, name = spec.partition(":")
-    made: Callable[[], PreTradeStage | None] = getattr(importlib.import_module(module), name)
-    return made
-
-
 async def run(config: FeedProcessConfig) -> int:
     loop = asyncio.get_running_loop()
     ring = EventRing.attach(EventRingSpec(config.event_ring))
     server = FeedServer(max_queued=config.max_queued)
     if config.start_seq:
-        books, _ = rebuild_books(config.data_dir, config.start_seq, _factory(config.pretrade))
+        books, _ = rebuild_books(config.data_dir, config.start_seq, stage_factory(config.pretrade))
         load_books(server, books)
     _, port = await server.start(config.host, config.port, config.listen_fd)
     redis = None
@@ -71,7 +62,7 @@ async def run(config: FeedProcessConfig) -> int:
         redis = RedisEventPublisher.from_url(config.redis_url, config.redis_maxlen)
         also = redis.publish
     source = RingFeedSource(
-        ring, config.reader, config.data_dir, server, loop, _factory(config.pretrade), also
+        ring, config.reader, config.data_dir, server, loop, stage_factory(config.pretrade), also
     )
     thread = threading.Thread(target=source.run)
     thread.start()

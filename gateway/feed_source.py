@@ -28,7 +28,7 @@ from engine.core_logic import CoreLogic
 from engine.event_reader import EventReader
 from engine.event_ring import EventRing
 from engine.events import Event
-from engine.journal import JournalReader
+from engine.journal_events import journal_events
 from engine.journal_recovery import load_snapshot
 from engine.pretrade import PreTradeStage
 from engine.ring_errors import ReaderCutOff
@@ -51,18 +51,10 @@ def rebuild_books(
     logic = load_snapshot(data_dir, stage)
     if logic is None or (upto_seq is not None and logic.last_seq > upto_seq):
         logic = CoreLogic(pretrade=make_stage())
-    last = logic.last_seq
-    for batch in JournalReader(data_dir, after_seq=logic.last_seq).batches():
-        for seq, inp in batch:
-            if upto_seq is not None and seq > upto_seq:
-                break
-            logic.process(inp, seq)
-            last = seq
-        else:
-            continue
-        break
+    for _ in journal_events(data_dir, logic, upto_seq):
+        pass
     eng = logic.engine
-    return {s: eng.l3(s) for s in eng.symbols()}, last
+    return {s: eng.l3(s) for s in eng.symbols()}, logic.last_seq
 
 
 def load_books(server: FeedServer, books: Books) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from gateway.config import Config
 from gateway.core_link import CoreLink
 from gateway.session import Session
+from gateway.translate import ReportBook
 from gateway.worker import Worker
 
 log = logging.getLogger("ringmatch.gateway")
@@ -48,10 +49,11 @@ async def serve(
     risk_socket: str | None = None,
     worker_id: int = 0,
     listen_fd: int | None = None,
+    book: ReportBook | None = None,
 ) -> Worker:
     """Serve until ``stop`` is set; ``ready(port)`` once listening."""
     loop = asyncio.get_running_loop()
-    worker = Worker(config, link, risk_socket, worker_id)
+    worker = Worker(config, link, risk_socket, worker_id, book)
     worker.start(loop)
     sock = listener(config.server.host, port, listen_fd)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -77,6 +79,7 @@ def run(
     risk_socket: str | None = None,
     worker_id: int = 0,
     listen_fd: int | None = None,
+    book: ReportBook | None = None,
 ) -> int:
     """A worker process's main: uvloop, signals, serve until told to stop. Exit status."""
     import uvloop
@@ -86,7 +89,9 @@ def run(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(config, link_factory(), port, stop, ready, risk_socket, worker_id, listen_fd)
+        await serve(
+            config, link_factory(), port, stop, ready, risk_socket, worker_id, listen_fd, book
+        )
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
     uvloop.run(main())

@@ -71,6 +71,11 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     reader: int
     port: int
     risk_socket: str | None = None  # the risk process's admin socket, for RiskQuery
+    # The ReportBook is rebuilt from the journal in data_dir up to start_seq (the core's
+    # "ready last_seq=N"), through the core's pre-trade stage: see gateway.worker_process.
+    data_dir: str | None = None
+    start_seq: int | None = None
+    pretrade: str | None = None  # "module:factory", as the core's
     listen_fd: int | None = None  # the supervisor's listening socket (None: bind port itself)
 
 
@@ -302,6 +307,9 @@ def _run_children(
                 k,
                 port,
                 risk_socket,
+                str(data_dir),
+                start_seq,
+                PRETRADE,
                 listen_fd=order_sock.fileno(),
             )
             worker_json.write_bytes(msgspec.json.encode(spec))

@@ -11,14 +11,20 @@ Outbound, ``ReportBook`` follows every order through the events (the engine id
 to the client id and account from Accepted; cumulative and leaves quantity from
 Trade, Cancelled, Reduced, Replaced) and makes the execution reports, each
 addressed to the account that owns the order: a trade gives two, one per side.
+What it knows must cover every order that can still have a report, so a worker
+that starts after the core has run (a restart: the event ring is new and
+carries only what comes after the core's recovered seq) first rebuilds its
+book from the journal up to that seq (``rebuild_report_book``).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 
 from engine import commands as core
+from engine.core_logic import CoreLogic
 from engine.enums import CancelReason, Side
 from engine.events import (
     Accepted,
@@ -29,6 +35,8 @@ from engine.events import (
     Replaced,
     Trade,
 )
+from engine.journal_events import journal_events
+from engine.pretrade import StageFactory
 from gateway.messages import (
     Cancel,
     ExecType,
@@ -129,17 +137,26 @@ Addressed = tuple[str, Report]  # (account, report)
 
 
 class ReportBook:
-    """Turns the core's events into execution reports, tracking every live order."""
+    """Turns the core's events into execution reports, tracking every live order.
 
-    __slots__ = ("orders",)
+    ``seq``: every event up to it has been followed. ``strangers`` counts the
+    reports made for an order it never saw accepted (so without its client id
+    or cumulative quantity): none once the book is rebuilt from the journal at
+    start (``rebuild_report_book``), which a worker does after a restart.
+    """
+
+    __slots__ = ("orders", "seq", "strangers")
 
     def __init__(self) -> None:
         self.orders: dict[int, OrderState] = {}
+        self.seq = 0
+        self.strangers = 0
 
     def reports(self, events: Iterable[object]) -> list[Addressed]:
         """Every report the events give, in event order, with the account each belongs to."""
         out: list[Addressed] = []
         orders = self.orders
+        event: object = None
         for event in events:
             kind = type(event)
             if kind is Trade:
@@ -166,7 +183,7 @@ class ReportBook:
                 )
             elif kind is Cancelled:
                 assert isinstance(event, Cancelled)
-                state = orders.pop(event.order_id, None) or _stranger(event)
+                state = orders.pop(event.order_id, None) or self._stranger(event)
                 state.leaves = 0
                 exec_type = (
                     ExecType.KILLED
@@ -208,14 +225,14 @@ class ReportBook:
                 )
             elif kind is Replaced:
                 assert isinstance(event, Replaced)
-                state = orders.get(event.order_id) or _stranger(event)
+                state = orders.get(event.order_id) or self._stranger(event)
                 state.price, state.leaves = event.price, event.qty
                 out.append(
                     (state.account, _report(event.seq, ExecType.REPLACED, event.order_id, state))
                 )
             elif kind is Reduced:
                 assert isinstance(event, Reduced)
-                state = orders.get(event.order_id) or _stranger(event)
+                state = orders.get(event.order_id) or self._stranger(event)
                 state.leaves = event.leaves
                 out.append(
                     (
@@ -237,11 +254,15 @@ class ReportBook:
                         MassCancelDone(event.seq, event.symbol, event.count, event.reason.value),
                     )
                 )
+        last = getattr(event, "seq", 0)  # the last event's; 0 if there was none
+        if last > self.seq:
+            self.seq = last
         return out
 
     def _fill(self, out: list[Addressed], trade: Trade, order_id: int, leaves: int) -> None:
         state = self.orders.get(order_id)
-        if state is None:  # accepted before this worker started: report what we can
+        if state is None:  # never seen accepted: report what we can
+            self.strangers += 1
             is_maker = order_id == trade.maker_order_id
             account = trade.maker_account if is_maker else trade.taker_account
             side = trade.taker_side
@@ -272,10 +293,34 @@ class ReportBook:
             )
         )
 
+    def _stranger(self, event: Cancelled | Replaced | Reduced) -> OrderState:
+        """An order this book never saw accepted: its id is all we have."""
+        self.strangers += 1
+        return OrderState(event.account, 0, event.symbol, event.side, event.price, 0)
 
-def _stranger(event: Cancelled | Replaced | Reduced) -> OrderState:
-    """An order this worker never saw accepted (it started later): its id is all we have."""
-    return OrderState(event.account, 0, event.symbol, event.side, event.price, 0)
+
+def rebuild_report_book(
+    data_dir: str | os.PathLike[str],
+    upto_seq: int,
+    make_stage: StageFactory = lambda: None,
+) -> ReportBook:
+    """The ReportBook of a worker that had followed every event of the journalled
+    inputs up to ``upto_seq`` (the core's recovered seq): every live order's client
+    id, account, symbol, side, price, cumulative and leaves quantity.
+
+    The whole journal runs through a fresh copy of the core's stage chain
+    (engine.journal_events; ``make_stage`` makes the core's pre-trade stage, so
+    the same rejects), from its first input: a snapshot holds no cumulative
+    quantities, and the journal is never pruned. Its ``seq`` is the last seq run:
+    ``upto_seq``, unless the journal ends before it.
+    """
+    book = ReportBook()
+    logic = CoreLogic(pretrade=make_stage())
+    follow = book.reports
+    for events in journal_events(data_dir, logic, upto_seq):
+        follow(events)
+    book.seq = max(book.seq, logic.last_seq)
+    return book
 
 
 def _report(

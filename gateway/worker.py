@@ -64,6 +64,7 @@ class Worker:
         link: CoreLink,
         risk_socket: str | None = None,
         worker_id: int = 0,
+        book: ReportBook | None = None,
     ) -> None:
         self.config = config
         self.link = link
@@ -74,14 +75,15 @@ class Worker:
         self.admins = frozenset(a.name for a in config.accounts if a.admin)
         self.symbols = config.symbol_names()
         self.tokens = {a.name: a.token.encode() for a in config.accounts}
-        self.book = ReportBook()
+        # Rebuilt from the journal after a restart (gateway.worker_process), else empty.
+        self.book = ReportBook() if book is None else book
         self.sessions: set[Session] = set()
         self.by_account: dict[str, set[Session]] = {}
         self.stats: Counter[str] = Counter()
         self._session_ids = itertools.count(1)
         self._pending: list[GatewayInput] = []
         self._closed = False
-        self.last_seq = 0  # of the newest event passed on
+        self.last_seq = self.book.seq  # of the newest event passed on (or rebuilt from)
         self._syncs: list[tuple[int, Session]] = []  # parked until last_seq reaches them
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.TimerHandle | None = None

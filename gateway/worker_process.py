@@ -2,6 +2,13 @@
 
 Started by ``ringmatch serve`` (gateway.supervisor); prints ``listening PORT``
 once it accepts connections, runs until SIGTERM or SIGINT.
+
+With ``start_seq`` (the core's recovered seq, ``ready last_seq=N``) it first
+rebuilds its ReportBook from the journal in ``data_dir`` up to N, through the
+core's stage chain with the core's pre-trade stage (``pretrade``), before it
+reads the event ring or listens: the ring, new with each ``serve``, carries on
+after N, so every order accepted before a restart is still reported with its
+client order id and its cumulative and leaves quantities.
 """
 
 from __future__ import annotations
@@ -15,12 +22,17 @@ from engine.process_config import config_from_argv
 
 def main(argv: Sequence[str] | None = None) -> int:
     from engine import lifeline
+    from engine.pretrade import stage_factory
     from gateway.ring_link import RingLink
     from gateway.server import run
     from gateway.supervisor import WorkerConfig
+    from gateway.translate import ReportBook, rebuild_report_book
 
     lifeline.attach()  # started by serve: never outlive it
     spec = config_from_argv(argv, "gateway.worker_process", WorkerConfig)
+    book: ReportBook | None = None
+    if spec.start_seq and spec.data_dir is not None:
+        book = rebuild_report_book(spec.data_dir, spec.start_seq, stage_factory(spec.pretrade))
 
     def ready(port: int) -> None:
         gc.collect()
@@ -35,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec.risk_socket,
         spec.reader,  # worker k is event reader k and writes input ring k (gateway.supervisor)
         spec.listen_fd,
+        book,
     )
 
 
