@@ -5,11 +5,18 @@ the single writer, so the stage needs no locks). The engine room defines only
 this protocol; ``risk`` implements it, and the wiring (``ringmatch serve``)
 passes an implementation to the core. With none, every order goes straight to
 matching.
+
+A stage is named by a spec, "module:factory" (a callable returning a stage), in
+the core's configuration and in the journal (engine.commands.StageChain).
+``make_stage`` is the one place a spec becomes a stage; how a spec resolves to
+a factory is its ``resolve`` argument (default: import the module), so that a
+caller can supply its own table of stages instead of importing by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from engine.commands import Command, ControlCommand, NewOrder, Replace
@@ -30,3 +37,23 @@ class PreTradeStage(Protocol):
     def control(self, cmd: ControlCommand, engine: MatchingEngine) -> list[Command]:
         """Apply a control input; return engine commands it causes (e.g. MassCancel)."""
         ...
+
+
+StageFactory = Callable[[], PreTradeStage]
+StageResolver = Callable[[str], StageFactory]
+
+
+def import_factory(spec: str) -> StageFactory:
+    """The default resolver: ``"module:factory"``, imported."""
+    module_name, _, name = spec.partition(":")
+    if not module_name or not name:
+        raise ValueError(f"pre-trade stage {spec!r}: expected module:factory")
+    factory: StageFactory = getattr(importlib.import_module(module_name), name)
+    return factory
+
+
+def make_stage(spec: str | None, resolve: StageResolver = import_factory) -> PreTradeStage | None:
+    """A new stage for ``spec`` (None: no stage), its factory found by ``resolve``."""
+    if spec is None:
+        return None
+    return resolve(spec)()
