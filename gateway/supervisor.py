@@ -112,7 +112,10 @@ def run_pipeline(config: Config, config_path: str | None = None) -> int:
     risk_reader, feed_reader = workers, workers + 1
     rings = create_rings(f"rm{os.getpid()}", workers, [True] * workers + [False, False])
     core_config = rings.core_config(
-        str(data_dir), fsync=_FSYNC[config.journal.fsync], pretrade=PRETRADE
+        str(data_dir),
+        fsync=_FSYNC[config.journal.fsync],
+        pretrade=PRETRADE,
+        skip_seqs=server.skip_seqs,
     )
     core_json = data_dir / "core.json"
     core_json.write_bytes(msgspec.json.encode(core_config))
