@@ -175,13 +175,7 @@ class CoreLogic:
         if seq <= engine.last_seq:
             raise ValueError(f"seq {seq} is not after the last sequence number {engine.last_seq}")
         stage = self.pretrade
-        if isinstance(inp, KillSwitch | SetRiskLimits | StageChain | SkipInput):
-            if type(inp) is StageChain:
-                self.switch_stage(inp.pretrade)
-                return self._skip(seq, [])
-            if type(inp) is SkipInput:
-                return self._skip(seq, [])  # it took effect before: see ``skipped``
-            assert isinstance(inp, KillSwitch | SetRiskLimits)
+        if isinstance(inp, KillSwitch | SetRiskLimits):
             if stage is None:
                 log.warning("seq %d: %r ignored: no pre-trade stage is configured", seq, inp)
                 return self._skip(seq, [])
@@ -204,6 +198,11 @@ class CoreLogic:
                         seq, kind, inp.order_id, inp.account, reason, inp.client_order_id
                     )
                     return self._skip(seq, [rejected])
+        elif isinstance(inp, StageChain | SkipInput):  # here, not first: off the orders' path
+            if type(inp) is StageChain:
+                self.switch_stage(inp.pretrade)
+            # A SkipInput did its work before its seq: see ``skipped``.
+            return self._skip(seq, [])
         events = engine.process(inp, seq)
         if stage is not None:
             stage.on_events(events)
@@ -252,8 +251,9 @@ class CoreLogic:
         add = self.client_ids.add
         seq = 0  # the record being replayed, for InputFailed
         inp: Input | None = None
+        rest = iter(records)
         try:
-            for i, (seq, inp) in enumerate(records):
+            for seq, inp in rest:
                 if isinstance(inp, (NewOrder, Cancel, Replace)):
                     if inp.order_id or not inp.client_order_id:
                         if type(inp) is NewOrder and inp.client_order_id:
@@ -265,7 +265,7 @@ class CoreLogic:
                     continue
                 self.apply(seq, self.admit(seq, inp))
                 if self.pretrade is not None:  # a StageChain switched a stage in
-                    self.replay_batch(records[i + 1 :])
+                    self.replay_batch(list(rest))
                     return
         except InputFailed:
             raise  # from the rest of the batch, after a StageChain
