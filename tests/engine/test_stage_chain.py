@@ -15,12 +15,17 @@ import pytest
 from engine import journal_replay, snapshot
 from engine.codec import decode_events, encode_inputs
 from engine.commands import Input, NewOrder, SetRiskLimits, SkipInput, StageChain
+from engine.core import Core
 from engine.core_logic import CoreLogic
 from engine.enums import OrderType, RejectReason, Side
+from engine.event_ring import EventRing, EventRingSpec
 from engine.events import Accepted, Event, Rejected, event_to_dict
+from engine.fan_in import FanIn
 from engine.journal import JournalReader, JournalWriter
 from engine.journal_recovery import load_snapshot, recover_core, write_snapshot
 from engine.pipeline import PipelineRings, build_core, create_rings
+from engine.ring import RingSpec, SpscRing
+from engine.sequence import LocalSequence
 from tests.engine.marker_stage import SPEC, MarkerStage
 
 
@@ -162,3 +167,36 @@ def test_core_inputs_on_a_ring_are_dropped(
         gateway.close()
     assert caplog.text.count("dropped an input only the core journals") == 2
     assert [type(i) for _, i in JournalReader(tmp_path)] == [NewOrder]
+
+
+def test_a_held_stage_chain_goes_first_in_the_first_batch_that_gets_seqs(
+    rings: PipelineRings, tmp_path: Path
+) -> None:
+    """With no seq to be had at start (Redis down), build_core leaves its StageChain to
+    the loop, which sequences it before anything else it takes."""
+    reader = rings.events.reader(0)
+    gateway = rings.inputs[0].producer()
+    sources = FanIn([SpscRing.attach(RingSpec(rings.inputs[0].spec.name))])
+    events_ring = EventRing.attach(EventRingSpec(rings.events.spec.name))
+    core = Core(
+        sources,
+        LocalSequence(),
+        JournalWriter(tmp_path),
+        CoreLogic(),
+        events_ring,
+        str(tmp_path),
+        snapshot_on_exit=False,
+        held=[StageChain(SPEC)],
+    )
+    try:
+        gateway.put_many(encode_inputs([order(1, qty=11), order(2)]))
+        assert core.step(timeout=5.0) == 3
+        assert [type(e) for e in decode_events(reader.get_many(timeout=0))] == [Rejected, Accepted]
+    finally:
+        core.close()
+        gateway.close()
+    assert [(s, type(i)) for s, i in JournalReader(tmp_path)] == [
+        (1, StageChain),
+        (2, NewOrder),
+        (3, NewOrder),
+    ]
