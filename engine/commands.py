@@ -93,6 +93,15 @@ class SetRiskLimits(msgspec.Struct, frozen=True, array_like=True, gc=False, tag=
     payload: bytes
     ts_ns: int = 0
 
+    def __repr__(self) -> str:
+        # Shown in logs and halt messages: the payload decoded (it is msgpack; the
+        # engine reads it as plain data, not as risk's schema), never as raw bytes.
+        try:
+            limits = repr(msgspec.msgpack.decode(self.payload))
+        except msgspec.DecodeError:
+            limits = f"<{len(self.payload)} bytes, not msgpack>"
+        return f"SetRiskLimits(limits={limits}, ts_ns={self.ts_ns})"
+
 
 class SessionOpened(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="session_opened"):
     """Session input: ``account`` logged on as session ``session`` of gateway worker ``worker``.
@@ -133,8 +142,38 @@ class WorkerStarted(msgspec.Struct, frozen=True, array_like=True, gc=False, tag=
     ts_ns: int = 0
 
 
+class StageChain(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="stage_chain"):
+    """Core input: from this seq on, the pre-trade stage is the one ``pretrade`` names
+    (a "module:factory" spec, as in the core's configuration; None: no stage).
+
+    The core journals it itself, as the first input of a run whose configured
+    stage differs from the one the journal last named, and switches to a new,
+    empty stage (engine.core_logic). Recovery, ``replay --format journal`` and
+    the feed's and risk's rebuilds switch at the same seq, so they run the stage
+    the live core ran whatever the configuration says now. Until a journal's
+    first StageChain there is no stage (journals written before it existed).
+    """
+
+    pretrade: str | None
+    ts_ns: int = 0
+
+
+class SkipInput(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="skip_input"):
+    """Core input: the journalled input at ``seq`` is never applied (``serve --skip-seq``).
+
+    Journalled by the core after the input it names (the one that halted it),
+    but it takes effect before it: every reader of the journal looks ahead for
+    SkipInputs (engine.journal_recovery.journalled_skips) and steps over that
+    seq, so recovery and replay skip it the same way from then on.
+    """
+
+    seq: int
+    ts_ns: int = 0
+
+
 Command = NewOrder | Cancel | Replace | MassCancel
 ControlCommand = KillSwitch | SetRiskLimits
 SessionInput = SessionOpened | SessionClosed | WorkerStarted
+CoreInput = StageChain | SkipInput  # journalled by the core itself, never taken from a ring
 GatewayInput = Command | SessionInput  # what a gateway worker puts on its input ring
-Input = Command | ControlCommand | SessionInput  # everything the core sequences and journals
+Input = Command | ControlCommand | SessionInput | CoreInput  # all the core sequences and journals

@@ -22,7 +22,18 @@ Signals (installed by ``run``): SIGTERM and SIGINT stop taking new input,
 drain what the rings hold, close the journal (synced) and, if configured,
 write a snapshot; ``run`` then returns 0. SIGUSR1 writes a snapshot at the end
 of the current turn. Snapshots are also written every ``snapshot_every``
-sequenced inputs. docs/PIPELINE.md is the contract; engine.pipeline wires it.
+sequenced inputs (a snapshot that cannot be written is logged; the journal
+holds everything). docs/PIPELINE.md is the contract; engine.pipeline wires it.
+
+Halts (docs/PIPELINE.md, "Halts"): ``step`` raises CoreHalted, and ``run``
+reports it on stderr (one line, then a traceback if it is a bug) and returns
+its status, without draining, syncing through a failed journal or writing a
+snapshot of a state that may be half changed:
+
+* an input whose ``apply`` raises (EXIT_HALTED): the events of the inputs
+  before it in its batch are published, none after it, the journal is synced;
+* a failed journal write or sync (EXIT_JOURNAL_FAILED): nothing of the batch
+  is published.
 """
 
 from __future__ import annotations
@@ -30,14 +41,17 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterable, Sequence
 from types import FrameType
 
 from engine.codec import DecodeError, decode_input, encode_events
 from engine.commands import (
     Cancel,
     ControlCommand,
+    CoreInput,
     Input,
     KillSwitch,
     MassCancel,
@@ -47,6 +61,8 @@ from engine.commands import (
     SessionInput,
     SessionOpened,
     SetRiskLimits,
+    SkipInput,
+    StageChain,
     WorkerStarted,
 )
 from engine.core_logic import CoreLogic
@@ -73,6 +89,28 @@ PUBLISH_TIMEOUT = 1.0
 """How long one try to publish waits for a required reader before the loop looks
 at its stop flag (and tries again: events are never dropped while running)."""
 
+EXIT_HALTED = 3
+"""The core's exit status when an input could not be applied (live, or in recovery)."""
+EXIT_JOURNAL_FAILED = 4
+"""The core's exit status when a journal write or sync failed."""
+
+Held = ControlCommand | SessionInput | CoreInput
+"""Inputs that wait for a seq rather than be rejected when none is to be had."""
+
+
+class CoreHalted(Exception):
+    """The core stopped on a failure: ``status`` to exit with, ``str()`` the one-line
+    report, ``detail`` a traceback when the cause is a bug ("" otherwise)."""
+
+    def __init__(self, message: str, status: int, detail: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+    def report(self) -> str:
+        """What the process prints on stderr."""
+        return f"ringmatch core: {self}\n{self.detail}".rstrip("\n") + "\n"
+
 
 class Core:
     """The run loop. ``control_ring`` is the FanIn index of the control ring (or None).
@@ -94,6 +132,7 @@ class Core:
         max_batch: int = 1024,
         snapshot_every: int = 0,
         snapshot_on_exit: bool = True,
+        held: Iterable[Held] = (),
     ) -> None:
         self.sources = sources
         self.sequence = sequence
@@ -109,9 +148,11 @@ class Core:
         self.stopping = False
         self.snapshot_wanted = False
         self.sequenced = 0  # inputs sequenced since start (for the log and the tests)
+        self.halted: CoreHalted | None = None
         self._since_snapshot = 0
-        # Control and session inputs waiting for a seq: never dropped, never rejected.
-        self._held: list[ControlCommand | SessionInput] = []
+        # Control, session and core inputs waiting for a seq: never dropped, never
+        # rejected; they go first in the next batch.
+        self._held: list[Held] = list(held)
 
     # -- one turn -------------------------------------------------------------------
 
@@ -119,7 +160,10 @@ class Core:
         """Run one batch (waiting up to ``timeout`` s for one); how many inputs it took."""
         polled = self.sources.poll(self.max_batch)
         if not polled and not self._held:
-            self.journal.sync_if_due()  # the idle path of a timed fsync policy
+            try:
+                self.journal.sync_if_due()  # the idle path of a timed fsync policy
+            except Exception as exc:
+                raise self._journal_halt(exc, None) from exc
             if self.snapshot_wanted:
                 self.snapshot()
             if timeout != 0 and self.sources.wait(timeout):
@@ -138,17 +182,23 @@ class Core:
         for inp, seq in zip(inputs, seqs, strict=True):
             if seq is not None:
                 records_out.append((seq, admit(seq, inp)))
-            elif isinstance(
-                inp, KillSwitch | SetRiskLimits | SessionOpened | SessionClosed | WorkerStarted
-            ):
-                self._held.append(inp)
-            else:
+            elif isinstance(inp, NewOrder | Cancel | Replace | MassCancel):
                 unsequenced.append(_unsequenced_reject(inp))
-        self.journal.append_batch(records_out)  # returns once journalled: acks may go
+            else:
+                self._held.append(inp)
+        try:
+            self.journal.append_batch(records_out)  # returns once journalled: acks may go
+        except Exception as exc:
+            raise self._journal_halt(exc, records_out) from exc
         apply = self.logic.apply
         events = unsequenced
-        for seq, inp in records_out:
-            events += apply(seq, inp)
+        at, one = 0, None  # the input being applied, for the halt
+        try:
+            for at, one in records_out:
+                events += apply(at, one)
+        except Exception as exc:
+            assert one is not None
+            raise self._apply_halt(exc, at, one, events, records_out) from exc
         self._publish(events)
         self.sequenced += len(records_out)
         self._since_snapshot += len(records_out)
@@ -168,6 +218,9 @@ class Core:
                 continue
             if not control and isinstance(inp, KillSwitch | SetRiskLimits):
                 log.error("input ring %d: dropped a control input from a gateway: %r", index, inp)
+                continue
+            if isinstance(inp, StageChain | SkipInput):
+                log.error("input ring %d: dropped an input only the core journals: %r", index, inp)
                 continue
             if isinstance(inp, SessionOpened | SessionClosed | WorkerStarted) and (
                 control or inp.worker != index
@@ -212,12 +265,74 @@ class Core:
                     "event ring full for %.1f s: a required reader is behind", PUBLISH_TIMEOUT
                 )
 
-    def snapshot(self) -> str:
-        """Write a snapshot of the core's state now (between batches); its path."""
+    # -- halts ----------------------------------------------------------------------
+
+    def _apply_halt(
+        self,
+        exc: Exception,
+        seq: int,
+        inp: Input,
+        events: list[Event],
+        batch: list[tuple[int, Input]],
+    ) -> CoreHalted:
+        """The input at ``seq`` raised in ``apply``: publish the events of the inputs
+        before it (journalled, and what recovery rebuilds up to it), none after,
+        sync the journal; the halt to raise."""
+        self.stopping = True  # the publish gives up on a reader that does not read
+        self._publish(events)
+        after = sum(1 for s, _ in batch if s > seq)
+        before = len(batch) - after - 1
+        synced = "the journal is synced"
+        try:
+            self.journal.sync()
+        except Exception as sync_exc:
+            synced = f"syncing the journal failed too: {self.journal.failure or sync_exc!r}"
+        self.halted = CoreHalted(
+            f"halted at seq {seq}: {inp!r} could not be applied: {type(exc).__name__}: {exc}; "
+            f"the events of the {before} input(s) before it in its batch were published, none "
+            f"of it or the {after} after it; {synced}. Recovery stops before seq {seq} and the "
+            f"core refuses to start until it is run with --skip-seq {seq} "
+            f"(ringmatch serve --skip-seq {seq})",
+            EXIT_HALTED,
+            "".join(traceback.format_exception(exc)),
+        )
+        return self.halted
+
+    def _journal_halt(self, exc: Exception, batch: list[tuple[int, Input]] | None) -> CoreHalted:
+        """A journal write or sync failed: nothing of ``batch`` is published; the halt.
+
+        Under a timed or no fsync policy, inputs acknowledged before the failure
+        may not be on stable storage: said so (``batch`` None: the idle path's sync).
+        """
+        self.stopping = True
+        journal = self.journal
+        failure = journal.failure
+        detail = ""
+        if failure is None:  # not an I/O error: a bug (a seq out of order)
+            failure = f"journal append failed: {type(exc).__name__}: {exc}"
+            detail = "".join(traceback.format_exception(exc))
+        what = "nothing of the failed batch was acknowledged" if batch else "no batch in hand"
+        acked = self.logic.last_seq  # every input applied before the failed batch was published
+        if journal.durable_seq < acked:
+            what += (
+                f"; under the fsync policy {journal.policy} the inputs after seq "
+                f"{journal.durable_seq} (to seq {acked}) were acknowledged before they were "
+                "synced, and may not be on stable storage"
+            )
+        self.halted = CoreHalted(f"{failure}: halted, {what}", EXIT_JOURNAL_FAILED, detail)
+        return self.halted
+
+    def snapshot(self) -> str | None:
+        """Write a snapshot of the core's state now (between batches); its path, or
+        None if it could not be written (logged: the journal holds everything)."""
         self.snapshot_wanted = False
         self._since_snapshot = 0
         started = time.perf_counter()
-        path = write_snapshot(self.data_dir, self.logic)
+        try:
+            path = write_snapshot(self.data_dir, self.logic)
+        except OSError as exc:
+            log.error("snapshot at seq %d not written: %s", self.logic.last_seq, exc)
+            return None
         log.info(
             "snapshot at seq %d: %s (%.3f s)",
             self.logic.last_seq,
@@ -235,14 +350,19 @@ class Core:
         signals are written to it so that they end a wait at once.
         """
         previous = self._install_signals(wake_fd_w)
+        status = 0
         try:
             while not self.stopping:
                 self.step(timeout=None)
             self._drain()
+        except CoreHalted as halt:
+            sys.stderr.write(halt.report())
+            sys.stderr.flush()
+            status = halt.status
         finally:
             self._restore_signals(previous)
         self.close()
-        return 0
+        return status
 
     def _drain(self) -> None:
         """Take what the rings hold now, and no more than a ring's worth from each."""
@@ -259,9 +379,10 @@ class Core:
         )
 
     def close(self) -> None:
-        """Close the journal (synced), snapshot if configured, release the rings."""
+        """Close the journal (synced, unless it failed), snapshot if configured (not
+        after a halt: the state may be half changed), release the rings."""
         self.journal.close()
-        if self.snapshot_on_exit and self.sequenced:
+        if self.snapshot_on_exit and self.sequenced and self.halted is None:
             self.snapshot()
         self.sequence.close()
         self.events.close()

@@ -26,6 +26,21 @@ Control inputs go to the pre-trade stage's ``control``; the commands it
 returns (a MassCancel for a kill switch) run through matching under the same
 seq. Without a stage they are logged and ignored.
 
+The stage itself is chosen by the journal: a ``StageChain(spec)`` input
+replaces it, from its seq on, with a new one made by
+``engine.pretrade.make_stage(spec, resolve)`` (``resolve``: the caller's,
+default import by name); a spec equal to the current one changes nothing.
+The new stage starts empty (it sees the events from its seq on), in the live
+core as in every replay. A ``SkipInput`` does nothing at its own seq: the seq
+it names is in ``skipped`` (filled by whoever replays the journal, from
+engine.journal_recovery.journalled_skips) and ``process`` / ``replay_batch``
+step over it, using up the seq and changing nothing else.
+
+An input whose processing raises is a bug (every command is validated before
+its first mutation), and the state may be half changed: ``process`` and
+``replay_batch`` raise InputFailed naming the seq and the input, and the
+caller must not go on from that state (docs/PIPELINE.md, "Halts").
+
 Session inputs (SessionOpened, SessionClosed, WorkerStarted) go to the
 session table (engine.sessions); when one ends an armed account's last live
 session, ``MassCancel(account, reason=DISCONNECT)`` runs under its seq.
@@ -50,12 +65,14 @@ from engine.commands import (
     SessionClosed,
     SessionOpened,
     SetRiskLimits,
+    SkipInput,
+    StageChain,
     WorkerStarted,
 )
 from engine.enums import CancelReason, CommandKind, RejectReason
 from engine.events import Event, Rejected
 from engine.matching import MatchingEngine
-from engine.pretrade import PreTradeStage
+from engine.pretrade import PreTradeStage, StageResolver, import_factory, make_stage
 from engine.sessions import SessionTable
 
 log = logging.getLogger("ringmatch.core")
@@ -67,6 +84,21 @@ DUPLICATE_CLIENT_ORDER_ID = RejectReason.DUPLICATE_CLIENT_ORDER_ID
 UNKNOWN_CLIENT_ORDER_ID = RejectReason.UNKNOWN_CLIENT_ORDER_ID
 DISCONNECT = CancelReason.DISCONNECT
 _replace = msgspec.structs.replace
+
+
+class InputFailed(Exception):
+    """Processing the input at ``seq`` raised (``__cause__``): a bug, never a reject.
+
+    The state it was applied to may be half changed: do not go on from it.
+    """
+
+    def __init__(self, seq: int, inp: Input, cause: BaseException) -> None:
+        super().__init__(
+            f"seq {seq}: {inp!r} could not be applied: {type(cause).__name__}: {cause}"
+        )
+        self.seq = seq
+        self.input = inp
+        self.cause = cause
 
 
 @runtime_checkable
@@ -83,9 +115,15 @@ class StatefulStage(Protocol):
 
 
 class CoreLogic:
-    """The stage chain around one MatchingEngine; ``last_seq`` is the engine's."""
+    """The stage chain around one MatchingEngine; ``last_seq`` is the engine's.
 
-    __slots__ = ("client_ids", "engine", "pretrade", "sessions")
+    ``chain`` is the spec of the stage in ``pretrade`` as the journal named it
+    (None: none named; a stage given directly is kept until a StageChain names
+    another); ``resolve`` finds a StageChain's factory; ``skipped``: seqs that
+    ``process`` and ``replay_batch`` step over.
+    """
+
+    __slots__ = ("chain", "client_ids", "engine", "pretrade", "resolve", "sessions", "skipped")
 
     def __init__(
         self,
@@ -93,11 +131,24 @@ class CoreLogic:
         client_ids: ClientIds | None = None,
         pretrade: PreTradeStage | None = None,
         sessions: SessionTable | None = None,
+        *,
+        chain: str | None = None,
+        resolve: StageResolver = import_factory,
+        skipped: frozenset[int] = frozenset(),
     ) -> None:
         self.engine = MatchingEngine() if engine is None else engine
         self.client_ids = ClientIds() if client_ids is None else client_ids
         self.pretrade = pretrade
         self.sessions = SessionTable() if sessions is None else sessions
+        self.chain = chain
+        self.resolve = resolve
+        self.skipped = skipped
+
+    def switch_stage(self, spec: str | None) -> None:
+        """From now on, a new stage made from ``spec`` (unless it is the current one)."""
+        if spec != self.chain:
+            self.pretrade = make_stage(spec, self.resolve)
+            self.chain = spec
 
     @property
     def last_seq(self) -> int:
@@ -147,6 +198,11 @@ class CoreLogic:
                         seq, kind, inp.order_id, inp.account, reason, inp.client_order_id
                     )
                     return self._skip(seq, [rejected])
+        elif isinstance(inp, StageChain | SkipInput):  # here, not first: off the orders' path
+            if type(inp) is StageChain:
+                self.switch_stage(inp.pretrade)
+            # A SkipInput did its work before its seq: see ``skipped``.
+            return self._skip(seq, [])
         events = engine.process(inp, seq)
         if stage is not None:
             stage.on_events(events)
@@ -159,9 +215,22 @@ class CoreLogic:
             self.pretrade.on_events(events)
         return events
 
+    def skip(self, seq: int) -> list[Event]:
+        """Step over the input at ``seq`` (one in ``skipped``): its seq is used, nothing else."""
+        if seq <= self.engine.last_seq:
+            raise ValueError(f"seq {seq} is not after the last sequence number {self.last_seq}")
+        self.engine.last_seq = seq
+        return []
+
     def process(self, inp: Input, seq: int) -> list[Event]:
-        """``apply(admit(...))``: one input end to end (replay and recovery)."""
-        return self.apply(seq, self.admit(seq, inp))
+        """``apply(admit(...))``: one input end to end (replay and recovery); a seq
+        in ``skipped`` is stepped over. InputFailed if it raises."""
+        if seq in self.skipped:
+            return self.skip(seq)
+        try:
+            return self.apply(seq, self.admit(seq, inp))
+        except Exception as exc:
+            raise InputFailed(seq, inp, exc) from exc
 
     def replay_batch(self, records: Sequence[tuple[int, Input]]) -> None:
         """``process`` each journalled record, dropping the events: recovery's loop.
@@ -169,24 +238,40 @@ class CoreLogic:
         Journalled inputs are mostly already translated, and without a pre-trade
         stage those go straight to the engine (a NEW's client id registered on
         the way), skipping the checks that cannot apply: ~25% of replay time.
+        InputFailed if one raises.
         """
-        if self.pretrade is not None:
-            for seq, inp in records:
-                self.apply(seq, self.admit(seq, inp))
+        skipped = self.skipped
+        if self.pretrade is not None or (
+            skipped and records and any(records[0][0] <= s <= records[-1][0] for s in skipped)
+        ):
+            for at, one in records:
+                self.process(one, at)
             return
         process = self.engine.process
         add = self.client_ids.add
-        for seq, inp in records:
-            if isinstance(inp, (NewOrder, Cancel, Replace)):
-                if inp.order_id or not inp.client_order_id:
-                    if type(inp) is NewOrder and inp.client_order_id:
-                        add(inp.account, inp.client_order_id, inp.order_id)
+        seq = 0  # the record being replayed, for InputFailed
+        inp: Input | None = None
+        rest = iter(records)
+        try:
+            for seq, inp in rest:
+                if isinstance(inp, (NewOrder, Cancel, Replace)):
+                    if inp.order_id or not inp.client_order_id:
+                        if type(inp) is NewOrder and inp.client_order_id:
+                            add(inp.account, inp.client_order_id, inp.order_id)
+                        process(inp, seq)
+                        continue
+                elif type(inp) is MassCancel:
                     process(inp, seq)
                     continue
-            elif type(inp) is MassCancel:
-                process(inp, seq)
-                continue
-            self.apply(seq, self.admit(seq, inp))
+                self.apply(seq, self.admit(seq, inp))
+                if self.pretrade is not None:  # a StageChain switched a stage in
+                    self.replay_batch(list(rest))
+                    return
+        except InputFailed:
+            raise  # from the rest of the batch, after a StageChain
+        except Exception as exc:
+            assert inp is not None
+            raise InputFailed(seq, inp, exc) from exc
 
 
 def _client_id_reject(seq: int, inp: NewOrder | Cancel | Replace) -> Rejected:

@@ -15,6 +15,8 @@ returns once that is done. Group commit: one write and at most one fsync per
 batch, however many inputs it carries. If a write or sync fails the writer is
 spent (every later call raises): after a failed fsync the kernel may have
 dropped the dirty pages, so the only safe way on is a restart and recovery.
+``failure`` then says which operation on which file failed, and how
+(``journal write failed: PATH: [Errno 28] No space left on device``).
 
 The bytes on disk are described in engine.journal_format; recovery (replaying
 into an engine, cutting off a torn tail) is engine.journal_recovery.
@@ -22,6 +24,7 @@ into an engine, cutting off a torn tail) is engine.journal_recovery.
 
 from __future__ import annotations
 
+import bisect
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -52,6 +55,7 @@ __all__ = [
     "Record",
     "TornTail",
     "list_segments",
+    "records_containing",
 ]
 
 SEGMENT_BYTES = 64 << 20
@@ -91,12 +95,14 @@ class JournalWriter:
         "_clock",
         "_dir",
         "_dir_dirty",
+        "_doing",
         "_encoder",
         "_failed",
         "_file",
         "_files",
         "_interval_ns",
         "_last_sync_ns",
+        "_path",
         "_segment_bytes",
         "_segment_name_seq",
         "_size",
@@ -124,7 +130,9 @@ class JournalWriter:
         self.policy = fsync
         self._interval_ns = fsync.interval_ns
         self._failed: str | None = None
+        self._doing = ("open", self._dir)  # the operation under way and its file, for failure
         self._file: AppendFile | None = None
+        self._path = ""  # the current segment's
         self._size = 0  # bytes in the current segment
         self._synced = 0  # of which known to be on stable storage
         self._segment_name_seq = 0  # the seq the current segment is named for
@@ -138,6 +146,16 @@ class JournalWriter:
         self.durable_seq = self.last_seq
         """The last seq known to be on stable storage (== last_seq after each sync)."""
         self._last_sync_ns = clock()
+
+    @property
+    def failure(self) -> str | None:
+        """Why the writer is spent: what failed, on which file, how (or "closed");
+        None while it works."""
+        return self._failed
+
+    def _fail(self, exc: BaseException) -> None:
+        what, path = self._doing
+        self._failed = f"journal {what} failed: {path}: {exc}"
 
     @property
     def seq_floor(self) -> int:
@@ -156,6 +174,7 @@ class JournalWriter:
                 "recovery has not cut off; run recover() before opening the writer"
             )
         self._file = self._files.open_append(path)
+        self._path = path
         # What is there may still be only in the page cache (a process crash under
         # a lax policy): sync it so that new frames can rightly call it synced.
         self._file.sync()
@@ -201,6 +220,7 @@ class JournalWriter:
                 self._start_segment(first)
             assert self._file is not None
             frame = self._encoder.encode(records, self._synced, self.last_seq)
+            self._doing = ("write", self._path)
             self._file.write(frame)
             self._size += len(frame)
             self.last_seq = records[-1][0]
@@ -210,7 +230,7 @@ class JournalWriter:
             ):
                 self._sync()
         except BaseException as exc:
-            self._failed = repr(exc)
+            self._fail(exc)
             raise
 
     def sync_if_due(self) -> None:
@@ -231,14 +251,16 @@ class JournalWriter:
         try:
             self._sync()
         except BaseException as exc:
-            self._failed = repr(exc)
+            self._fail(exc)
             raise
 
     def _sync(self) -> None:
         assert self._file is not None
+        self._doing = ("sync", self._path)
         self._file.sync()
         if self._dir_dirty:
             # a new segment's name is durable only once its directory is synced
+            self._doing = ("directory sync", self._dir)
             self._files.sync_dir(self._dir)
             self._dir_dirty = False
         self._synced = self._size
@@ -252,7 +274,9 @@ class JournalWriter:
             self._sync()
             self._file.close()
         path = os.path.join(self._dir, segment_name(first_seq))
+        self._doing = ("create", path)
         self._file = self._files.open_append(path)
+        self._path = path
         self._size = self._synced = 0
         self._segment_name_seq = first_seq
         self._dir_dirty = True
@@ -384,6 +408,35 @@ class JournalReader:
                 f"the journal in {self._dir} ends at seq {prev}, before the starting point "
                 f"{after}: journalled inputs are missing"
             )
+
+
+def records_containing(
+    data_dir: str | os.PathLike[str], marker: bytes, *, files: FileLayer = OS_FILES
+) -> Iterator[Record]:
+    """The records of every whole journalled batch whose bytes contain ``marker``.
+
+    A quick look-ahead for rare inputs (engine.journal_recovery.journalled_skips):
+    each segment is searched as raw bytes and only the frames that hold the
+    marker are decoded, so this costs a read of the journal, not a decode.
+    Frames are taken as the reader takes them (a torn tail's are not);
+    ``marker`` may also match inside another input (a name), so callers check
+    what they get. Consistency is the reader's to check, not this.
+    """
+    segments = list_segments(files, os.fspath(data_dir))
+    for i, (_, path) in enumerate(segments):
+        data = files.read(path)
+        at = data.find(marker)
+        if at < 0:
+            continue
+        found = []  # where the marker is in the segment
+        while at >= 0:
+            found.append(at)
+            at = data.find(marker, at + 1)
+        frames, _ = scan_segment(data, path, last=i == len(segments) - 1)
+        for frame in frames:
+            k = bisect.bisect_left(found, frame.offset)
+            if k < len(found) and found[k] < frame.end:
+                yield from _decode(frame.body, path, frame.offset)[1]
 
 
 def _decode_before(body: memoryview, path: str, offset: int) -> int:

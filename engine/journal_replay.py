@@ -2,11 +2,18 @@
 
 The same outputs as the CSV replay (engine.replay, engine.outputs), from the
 inputs a core journalled. They run through engine.core_logic, as in the live
-core (client order ids, then matching; no pre-trade stage: control inputs are
-reported and ignored), with each input's journalled seq, so ``--events-out``
-is the event stream the core published. Orders that have a client order id
-are named by it in ``--trades-out`` and ``--book-out``, so a file sent over
-TCP and the same file replayed as CSV give the same outputs.
+core (client order ids, the pre-trade stage the journal names in its
+StageChain inputs, matching; until the first StageChain, as in a journal
+written before they existed, no stage: control inputs are reported and
+ignored), with each input's journalled seq, skipping the seqs its SkipInputs
+name, so ``--events-out`` is the event stream the core published for every
+sequenced input. Orders that have a client order id are named by it in
+``--trades-out`` and ``--book-out``, so a file sent over TCP and the same file
+replayed as CSV give the same outputs.
+
+An input that cannot be applied (it halted the live core, which was not yet
+told to skip it) stops the replay with status 2, naming it, after the
+outputs of everything before it.
 
 Read-only: a torn tail is reported on stderr and left in place (recovery,
 not replay, cuts it off); a damaged journal stops the
@@ -23,9 +30,10 @@ import time
 from collections.abc import Iterable
 from contextlib import ExitStack
 
-from engine.core_logic import CoreLogic
+from engine.core_logic import CoreLogic, InputFailed
 from engine.events import Event
 from engine.journal import JournalError, JournalReader, Record
+from engine.journal_recovery import start_logic
 from engine.outputs import EventWriter, OrderNames, TradeWriter, write_book
 from engine.pacing import Pacer
 from engine.replay import (
@@ -52,19 +60,27 @@ def _replay(
     process = logic.process
     for batch in batches:
         events: list[Event] = []
-        for seq, inp in batch:
-            if pacer is not None:
-                pacer.wait_until(inp.ts_ns)
-            events += process(inp, seq)
-        names.learn(events)
-        record(events, len(batch), stats, trades_out, events_out)
+        try:
+            for seq, inp in batch:
+                if pacer is not None:
+                    pacer.wait_until(inp.ts_ns)
+                events += process(inp, seq)
+        finally:  # what ran before a failed input is written out
+            names.learn(events)
+            record(events, len(batch), stats, trades_out, events_out)
 
 
 def run(args: argparse.Namespace) -> int:
     """Replay the journal in ``args.file``; the exit status (0, 2 bad input, 130)."""
     started = time.perf_counter()
     reader = JournalReader(args.file)
-    logic = CoreLogic()
+    try:
+        logic = start_logic(args.file, snapshot=False)  # the journal's skips, looked ahead
+    except OSError as exc:
+        say(f"cannot read {exc.filename or args.file}: {exc.strerror or exc}")
+        return EXIT_BAD_INPUT
+    except JournalError:
+        logic = CoreLogic()  # damaged: the replay below stops there, and says so
     names = OrderNames()
     stats = ReplayStats()
     status, stopped = EXIT_OK, ""
@@ -90,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         except JournalError as exc:
             say(str(exc))
             status, stopped = EXIT_BAD_INPUT, f"stopped after seq {reader.last_seq}"
+        except InputFailed as exc:
+            say(f"{exc}; it is not skipped in the journal (the core halted there)")
+            status, stopped = EXIT_BAD_INPUT, f"stopped before seq {exc.seq}"
         except KeyboardInterrupt:
             status, stopped = EXIT_INTERRUPTED, "interrupted"
         if reader.torn_tail is not None:
@@ -103,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         "\n".join(
             [
                 f"replay of journal {args.file}" + (f": {stopped}" if stopped else ""),
-                f"  inputs      {stats.commands:,}",
+                f"  inputs      {stats.commands:,}"
+                + (f" ({len(logic.skipped):,} skipped)" if logic.skipped else ""),
                 f"  rejected    {rejected:,}",
                 f"  trades      {stats.trades:,}",
                 f"  speed       {rate:,.0f} inputs/s ({seconds:.3f} s)",

@@ -9,16 +9,23 @@ Two halves, because two processes build them:
   and ``run_core`` turns the loop until SIGTERM. ``python -m engine.pipeline
   CONFIG.json`` is that process (it prints ``ready last_seq=N`` once it runs).
 
+Exit status of the core process: 0 stopped cleanly; 2 bad usage or a
+``skip_seqs`` entry that names no failed input; 3 (core.EXIT_HALTED) an input
+could not be applied, live (halted) or in recovery (refused to start: the
+error names the seq and says how to skip it); 4 (core.EXIT_JOURNAL_FAILED) a
+journal write or sync failed; 1 anything else (a traceback).
+
 docs/PIPELINE.md draws the topology and states the contract.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
 import os
 import sys
+import time
+import traceback
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,15 +34,17 @@ import msgspec
 
 from engine import lifeline
 from engine.codec import EVENT_SLOT, INPUT_SLOT
-from engine.core import Core
+from engine.commands import Input, SkipInput, StageChain
+from engine.core import EXIT_HALTED, EXIT_JOURNAL_FAILED, Core, CoreHalted
+from engine.core_logic import CoreLogic, InputFailed
 from engine.datadir_lock import DEFAULT_WAIT_S, DataDirLock, DataDirLocked
 from engine.event_ring import EventRing, EventRingSpec
 from engine.fan_in import FanIn
 from engine.fsync_policy import FsyncPolicy
 from engine.journal import JournalWriter
-from engine.journal_recovery import recover_core
-from engine.pretrade import PreTradeStage
-from engine.process_config import config_from_argv
+from engine.journal_recovery import SkipRefused, run_recovery
+from engine.pretrade import StageResolver, import_factory, make_stage
+from engine.process_config import EXIT_USAGE, config_from_argv
 from engine.ring import RingSpec, SpscRing
 from engine.sequence import (
     DEFAULT_BLOCK_SIZE,
@@ -43,6 +52,7 @@ from engine.sequence import (
     LocalSequence,
     RedisBlockSequence,
     SequenceAllocator,
+    SequenceUnavailable,
 )
 from engine.shm import cleanup_stale, remove_run
 
@@ -70,6 +80,19 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
     lock_fd: int | None = None
     lock_wait: float = DEFAULT_WAIT_S
     supervisor_pid: int | None = None
+    # Journalled inputs not to apply (``serve --skip-seq``): each must be the seq of
+    # an input that fails in recovery (or one the journal already skips).
+    skip_seqs: list[int] = []
+
+
+class StartRefused(Exception):
+    """The core will not start (recovery met an input it cannot apply, or a bad
+    ``skip_seqs``): ``str()`` says why and what to do, ``status`` is the exit status."""
+
+    def __init__(self, message: str, status: int, detail: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
 
 
 @dataclass
@@ -122,8 +145,15 @@ def create_rings(
     return PipelineRings(inputs, control, events)
 
 
-def build_core(config: CoreConfig, *, wake_fd: int | None = None) -> Core:
-    """The core, stage by stage; recovery runs here, before the first input is taken."""
+def build_core(
+    config: CoreConfig, *, wake_fd: int | None = None, resolve: StageResolver = import_factory
+) -> Core:
+    """The core, stage by stage; recovery runs here, before the first input is taken.
+
+    StartRefused if recovery meets an input it cannot apply (or ``skip_seqs`` is
+    wrong); CoreHalted if the journal cannot be written at start. ``resolve``
+    finds a pre-trade stage's factory from its spec (engine.pretrade).
+    """
     os.makedirs(config.data_dir, exist_ok=True)
     # 1. Input rings: one per gateway worker, then the control ring, all in one FanIn.
     names = list(config.input_rings)
@@ -151,9 +181,11 @@ def build_core(config: CoreConfig, *, wake_fd: int | None = None) -> Core:
             )
 
         # 2. Core logic, recovered: newest valid snapshot, then the journal after it,
-        #    through the same stage chain (client ids -> pre-trade -> matching) as live.
-        pretrade = _load_pretrade(config.pretrade)
-        logic, last_seq = recover_core(config.data_dir, pretrade)
+        #    through the stage chain the journal names (client ids -> pre-trade ->
+        #    matching), as live. The configured stage is made once first, so that a
+        #    bad spec stops the start before anything names it in the journal.
+        make_stage(config.pretrade, resolve)
+        logic, last_seq, newly_skipped = _recover(config, resolve)
 
         # 3. Journal: carries on after the last whole batch (recovery cut any torn tail).
         journal = JournalWriter(
@@ -179,11 +211,18 @@ def build_core(config: CoreConfig, *, wake_fd: int | None = None) -> Core:
                 )
             sequence = redis_seq
 
-        # 5. Fan-in over the input rings; the event ring is written by the core alone.
+        # 5. The core's own inputs, first in this run: a SkipInput for each seq the
+        #    operator's skip_seqs skipped, and a StageChain if the configured stage is
+        #    not the one the journal last named. Journalled before ``ready``, so that
+        #    risk and the feed, which rebuild from the journal up to the ready seq,
+        #    see the skips.
+        held = _journal_core_inputs(config, logic, journal, sequence, newly_skipped)
+
+        # 6. Fan-in over the input rings; the event ring is written by the core alone.
         sources = FanIn(rings, wake_fd=wake_fd)
         undo.pop_all()
 
-    # 6. The run loop.
+    # 7. The run loop.
     log.info("recovered to seq %d; sequencing after %d", last_seq, floor)
     return Core(
         sources,
@@ -196,7 +235,70 @@ def build_core(config: CoreConfig, *, wake_fd: int | None = None) -> Core:
         max_batch=config.max_batch,
         snapshot_every=config.snapshot_every,
         snapshot_on_exit=config.snapshot_on_exit,
+        held=held,
     )
+
+
+def _recover(config: CoreConfig, resolve: StageResolver) -> tuple[CoreLogic, int, list[int]]:
+    try:
+        logic, last_seq, newly_skipped = run_recovery(
+            config.data_dir, config.skip_seqs, resolve=resolve
+        )
+    except InputFailed as failed:
+        raise StartRefused(
+            f"cannot start: recovery stopped before seq {failed.seq}: {failed.input!r} could "
+            f"not be applied ({type(failed.cause).__name__}: {failed.cause}). It is the input "
+            f"that halted the core. To start without it, run with --skip-seq {failed.seq} "
+            f"(ringmatch serve --skip-seq {failed.seq}): the core then journals that the seq "
+            f"is skipped, and recovery and replay skip it from then on",
+            EXIT_HALTED,
+            "".join(traceback.format_exception(failed.cause)),
+        ) from failed
+    except SkipRefused as refused:
+        raise StartRefused(f"cannot start: {refused}", EXIT_USAGE) from refused
+    for seq in newly_skipped:
+        log.warning("seq %d skipped, as --skip-seq asked: it is journalled as skipped", seq)
+    return logic, last_seq, newly_skipped
+
+
+def _journal_core_inputs(
+    config: CoreConfig,
+    logic: CoreLogic,
+    journal: JournalWriter,
+    sequence: SequenceAllocator,
+    newly_skipped: list[int],
+) -> list[SkipInput | StageChain]:
+    """Journal and apply the core's own first inputs; those left to hold (no seq yet)."""
+    now = time.time_ns()
+    own: list[SkipInput | StageChain] = [SkipInput(seq, now) for seq in newly_skipped]
+    if config.pretrade != logic.chain:
+        own.append(StageChain(config.pretrade, now))
+    if not own:
+        return []
+    try:
+        seqs = sequence.next_block(len(own))
+    except (SequenceUnavailable, ValueError) as exc:
+        if newly_skipped:
+            # Recovery already stepped over these seqs: running on without saying so in
+            # the journal would leave every later replay to fail where this one skipped.
+            raise StartRefused(
+                f"cannot start: no sequence number to journal the skip of seq(s) "
+                f"{newly_skipped} with ({exc}); try again once the sequencer is back",
+                1,
+            ) from exc
+        # A StageChain only: held, it goes first in the first batch that gets seqs.
+        return list(own)
+    records: list[tuple[int, Input]] = list(zip(seqs, own, strict=True))
+    try:
+        journal.append_batch(records)
+    except Exception as exc:
+        raise CoreHalted(
+            f"{journal.failure or repr(exc)}: halted at start, nothing was acknowledged",
+            EXIT_JOURNAL_FAILED,
+        ) from exc
+    for seq, inp in records:
+        logic.apply(seq, inp)
+    return []
 
 
 def run_core(config: CoreConfig, ready: Callable[[int], None] | None = None) -> int:
@@ -229,16 +331,6 @@ def lock_data_dir(config: CoreConfig) -> DataDirLock:
     )
 
 
-def _load_pretrade(spec: str | None) -> PreTradeStage | None:
-    if spec is None:
-        return None
-    module_name, _, factory = spec.partition(":")
-    if not factory:
-        raise ValueError(f"pretrade {spec!r}: expected module:factory")
-    stage: PreTradeStage = getattr(importlib.import_module(module_name), factory)()
-    return stage
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m engine.pipeline CONFIG.json``: the core process.
 
@@ -258,6 +350,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataDirLocked as exc:
         print(f"ringmatch core: {exc}", file=sys.stderr, flush=True)
         return 1
+    except (StartRefused, CoreHalted) as stopped:
+        detail = stopped.detail.rstrip("\n")
+        print(f"ringmatch core: {stopped}" + (f"\n{detail}" if detail else ""), file=sys.stderr)
+        return stopped.status
 
 
 if __name__ == "__main__":

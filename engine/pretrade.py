@@ -2,10 +2,15 @@
 
 The core calls the stage right before matching, on the core's own thread (it is
 the single writer, so the stage needs no locks). The engine room defines only
-this protocol (and ``stage_factory``, which finds an implementation by name);
-``risk`` implements it, and the wiring (``ringmatch serve``) names an
-implementation to the core, and to whatever replays the journal as the core
-did. With none, every order goes straight to matching.
+this protocol; ``risk`` implements it, and the wiring (``ringmatch serve``)
+passes an implementation to the core. With none, every order goes straight to
+matching.
+
+A stage is named by a spec, "module:factory" (a callable returning a stage), in
+the core's configuration and in the journal (engine.commands.StageChain).
+``make_stage`` is the one place a spec becomes a stage; how a spec resolves to
+a factory is its ``resolve`` argument (default: import the module), so that a
+caller can supply its own table of stages instead of importing by name.
 """
 
 from __future__ import annotations
@@ -34,16 +39,21 @@ class PreTradeStage(Protocol):
         ...
 
 
-StageFactory = Callable[[], PreTradeStage | None]
+StageFactory = Callable[[], PreTradeStage]
+StageResolver = Callable[[str], StageFactory]
 
 
-def stage_factory(spec: str | None) -> StageFactory:
-    """The factory ``"module:factory"`` names (the core's ``pretrade`` setting), called
-    once per stage wanted; None: no stage. Imported now, so a bad name fails at start."""
-    if spec is None:
-        return lambda: None
+def import_factory(spec: str) -> StageFactory:
+    """The default resolver: ``"module:factory"``, imported."""
     module_name, _, name = spec.partition(":")
-    if not name:
-        raise ValueError(f"pretrade {spec!r}: expected module:factory")
-    made: StageFactory = getattr(importlib.import_module(module_name), name)
-    return made
+    if not module_name or not name:
+        raise ValueError(f"pre-trade stage {spec!r}: expected module:factory")
+    factory: StageFactory = getattr(importlib.import_module(module_name), name)
+    return factory
+
+
+def make_stage(spec: str | None, resolve: StageResolver = import_factory) -> PreTradeStage | None:
+    """A new stage for ``spec`` (None: no stage), its factory found by ``resolve``."""
+    if spec is None:
+        return None
+    return resolve(spec)()

@@ -21,7 +21,12 @@ further back, which is slower but right.
 
 Also in version 2, as trailing fields a file written before them lacks (and
 then reads as empty, which is what the core held then): the live sessions per
-account and the accounts armed for cancel-on-disconnect (engine.sessions).
+account and the accounts armed for cancel-on-disconnect (engine.sessions);
+and the spec of the pre-trade stage the journal had named by that seq
+(engine.commands.StageChain; None: none), whose state ``pretrade`` is. A file
+without it but with stage state was written before snapshots named their
+stage: engine.journal_recovery refuses it (replaying the journal from further
+back), since the journal before it names no stage.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class EngineSnapshot(msgspec.Struct, array_like=True):
     entry_order: list[int] = []  # resting order ids, oldest entry into the book first
     sessions: list[tuple[str, int, int]] = []  # live (account, worker, session)
     armed: list[str] = []  # accounts whose last session's end cancels their orders
+    stage_chain: str | None = None  # the pre-trade stage's spec, as the journal named it
 
 
 class SnapshotDamaged(UserWarning):
@@ -79,9 +85,11 @@ def take(
     client_ids: ClientIds | None = None,
     pretrade: bytes | None = None,
     sessions: SessionTable | None = None,
+    stage_chain: str | None = None,
 ) -> EngineSnapshot:
     """Capture ``engine``'s state (books in priority order, ids used, counters),
-    and the core's registry, pre-trade state and session table at the same seq."""
+    and the core's registry, pre-trade stage (spec and state) and session table
+    at the same seq."""
     books = []
     for symbol in engine.symbols():
         book = engine._books[symbol]
@@ -98,6 +106,7 @@ def take(
         list(engine._orders),  # a MassCancel cancels in this order
         [] if sessions is None else sessions.entries(),
         [] if sessions is None else sessions.armed(),
+        stage_chain,
     )
 
 
@@ -138,17 +147,22 @@ def write(
     client_ids: ClientIds | None = None,
     pretrade: bytes | None = None,
     sessions: SessionTable | None = None,
+    stage_chain: str | None = None,
 ) -> Path:
     """Write a snapshot of ``engine`` (and the core's state, see ``take``) durably."""
-    body = msgspec.msgpack.encode(take(engine, client_ids, pretrade, sessions))
+    body = msgspec.msgpack.encode(take(engine, client_ids, pretrade, sessions, stage_chain))
     path = snapshot_path(data_dir, engine.last_seq)
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        f.write(HEADER.pack(MAGIC, zlib.crc32(body), len(body)))
-        f.write(body)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(HEADER.pack(MAGIC, zlib.crc32(body), len(body)))
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk: leave no half file taking up room
+        raise
     dir_fd = os.open(data_dir, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

@@ -1,5 +1,6 @@
-"""``ringmatch serve [--config F] [--workers N] [--port P] [--feed-port P]``: the server.
+"""``ringmatch serve [--config F] [--workers N] [--port P] [--feed-port P] [--skip-seq SEQ]``.
 
+The server.
 Prints what it chose (the configuration, the embedded default when no file is
 given), then ``ringmatch: market data on HOST:PORT`` and ``ringmatch: order
 entry on HOST:PORT`` (the last line once everything accepts connections: tests
@@ -7,6 +8,11 @@ and scripts wait for it), and runs until SIGTERM or SIGINT. SIGHUP reloads the
 risk limits from the file. Exit status: 0 stopped cleanly, 1 a process of the
 server failed (or the data directory or a port is another server's), 2 bad
 configuration or usage.
+
+``--skip-seq SEQ`` (repeatable): start although the journalled input at SEQ
+cannot be applied (the one that halted the core, which then refuses to start
+and names it); the core journals the skip, so later starts and replays skip
+it without the flag (docs/PIPELINE.md, "Halts").
 """
 
 from __future__ import annotations
@@ -34,6 +40,14 @@ def add_subcommands(subparsers: Any) -> None:
         default=10.0,
         metavar="S",
         help="seconds to wait for another server's lock on the data directory (default 10)",
+    )
+    serve.add_argument(
+        "--skip-seq",
+        type=_positive,
+        action="append",
+        metavar="SEQ",
+        help="do not apply the journalled input at SEQ, the one that halted the core "
+        "(repeatable; journalled, so needed once)",
     )
     serve.add_argument(
         "--in-process",
@@ -83,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     if args.feed_port is not None:
         overrides["feed_port"] = args.feed_port
+    if args.skip_seq:
+        overrides["skip_seqs"] = sorted(set(args.skip_seq))
     if overrides:
         config = msgspec.structs.replace(
             config, server=msgspec.structs.replace(server, **overrides)

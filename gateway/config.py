@@ -41,6 +41,8 @@ class Server(_Table, frozen=True):
     feed_port: int = 7002
     data_dir: str = "data"
     workers: int = 1
+    # Journalled inputs the core must not apply: ``serve --skip-seq`` sets it.
+    skip_seqs: list[int] = []
 
 
 class Journal(_Table, frozen=True):

@@ -8,8 +8,9 @@ With ``start_seq`` (the core's recovered seq, ``ready last_seq=N``) the books
 are first rebuilt from the journal up to it, so after a restart subscribers get
 the resting orders the core recovered; the ring, new with each ``serve``, then
 carries on exactly after N.
-``pretrade`` names the core's pre-trade stage factory (as in engine.pipeline's
-CoreConfig), which a rebuild from the journal needs to decide as the core did.
+A rebuild from the journal runs the pre-trade stage the journal names
+(engine.commands.StageChain), so it decides as the core did; ``pretrade`` is
+no longer read (kept so that a supervisor that still sends it is understood).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import uvloop
 from engine import lifeline
 from engine.event_ring import EventRing, EventRingSpec
 from engine.events import Event
-from engine.pretrade import stage_factory
 from engine.process_config import config_from_argv
 from gateway.feed_redis import RedisEventPublisher
 from gateway.feed_server import FeedServer
@@ -42,7 +42,7 @@ class FeedProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 7002
     listen_fd: int | None = None  # the supervisor's listening socket (None: bind port itself)
     max_queued: int = 1 << 20  # bytes unread by one subscriber before it is cut off
-    pretrade: str | None = None  # "module:factory", as the core's
+    pretrade: str | None = None  # unused: the journal names the stage (StageChain)
     redis_url: str | None = None
     redis_maxlen: int = 100_000
     start_seq: int | None = None  # rebuild the books from the journal up to it first
@@ -53,7 +53,7 @@ async def run(config: FeedProcessConfig) -> int:
     ring = EventRing.attach(EventRingSpec(config.event_ring))
     server = FeedServer(max_queued=config.max_queued)
     if config.start_seq:
-        books, _ = rebuild_books(config.data_dir, config.start_seq, stage_factory(config.pretrade))
+        books, _ = rebuild_books(config.data_dir, config.start_seq)
         load_books(server, books)
     _, port = await server.start(config.host, config.port, config.listen_fd)
     redis = None
@@ -61,9 +61,7 @@ async def run(config: FeedProcessConfig) -> int:
     if config.redis_url:
         redis = RedisEventPublisher.from_url(config.redis_url, config.redis_maxlen)
         also = redis.publish
-    source = RingFeedSource(
-        ring, config.reader, config.data_dir, server, loop, stage_factory(config.pretrade), also
-    )
+    source = RingFeedSource(ring, config.reader, config.data_dir, server, loop, also=also)
     thread = threading.Thread(target=source.run)
     thread.start()
     done = asyncio.Event()

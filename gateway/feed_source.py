@@ -1,6 +1,6 @@
 """Where the feed's events come from: the event ring, as an optional reader.
 
-    source = RingFeedSource(ring, index, data_dir, server, loop, make_stage=PreTradeRisk)
+    source = RingFeedSource(ring, index, data_dir, server, loop)
     threading.Thread(target=source.run, daemon=True).start()
 
 A thread reads batches off the ring (``EventReader.get_many``), decodes them
@@ -8,7 +8,8 @@ A thread reads batches off the ring (``EventReader.get_many``), decodes them
 *optional*: the core never waits for it. If it falls a whole ring behind it is
 cut off (``ReaderCutOff``); it then rejoins at the newest record and rebuilds
 every book by replaying the journal as far as it is written (``rebuild_books``:
-the core's own stage chain, so the same pre-trade decisions), to some seq
+the core's own stage chain as the journal names it, skips included, so the
+same pre-trade decisions; ``resolve`` finds a stage's factory), to some seq
 ``J``, and drops the events it then reads up to ``J``. Nothing is missed: the
 core journals before it publishes, so whatever the rejoin skipped is in the
 journal, and whatever is published after ``J`` comes after the rejoin. Then
@@ -24,13 +25,12 @@ import threading
 from collections.abc import Callable
 
 from engine.codec import decode_events
-from engine.core_logic import CoreLogic
 from engine.event_reader import EventReader
 from engine.event_ring import EventRing
 from engine.events import Event
 from engine.journal_events import journal_events
-from engine.journal_recovery import load_snapshot
-from engine.pretrade import PreTradeStage
+from engine.journal_recovery import start_logic
+from engine.pretrade import StageResolver, import_factory
 from engine.ring_errors import ReaderCutOff
 from engine.views import BookOrder
 from gateway.feed_server import FeedServer
@@ -43,14 +43,11 @@ Books = dict[str, list[BookOrder]]
 def rebuild_books(
     data_dir: str | os.PathLike[str],
     upto_seq: int | None = None,
-    make_stage: Callable[[], PreTradeStage | None] = lambda: None,
+    resolve: StageResolver = import_factory,
 ) -> tuple[Books, int]:
     """Every symbol's resting orders after journalled input ``upto_seq`` (None: the
     journal's end, as far as it is written now); and the seq they are as of."""
-    stage = make_stage()
-    logic = load_snapshot(data_dir, stage)
-    if logic is None or (upto_seq is not None and logic.last_seq > upto_seq):
-        logic = CoreLogic(pretrade=make_stage())
+    logic = start_logic(data_dir, resolve=resolve, upto=upto_seq)
     for _ in journal_events(data_dir, logic, upto_seq):
         pass
     eng = logic.engine
@@ -74,7 +71,7 @@ class RingFeedSource:
         data_dir: str | os.PathLike[str],
         server: FeedServer,
         loop: asyncio.AbstractEventLoop,
-        make_stage: Callable[[], PreTradeStage | None] = lambda: None,
+        resolve: StageResolver = import_factory,
         also: Callable[[list[Event]], object] | None = None,
     ) -> None:
         self.also = also  # called on the reading thread with each batch (Redis Streams)
@@ -86,7 +83,7 @@ class RingFeedSource:
         self.data_dir = data_dir
         self.server = server
         self.loop = loop
-        self.make_stage = make_stage
+        self.resolve = resolve
         self.stop = threading.Event()
         self.rebuilds = 0
         self.rejoined = threading.Event()  # set at each rejoin after a cut-off (monitoring, tests)
@@ -132,7 +129,7 @@ class RingFeedSource:
         is published after the rejoin, so the reader will see it.
         """
         reader.rejoin()
-        books, last = rebuild_books(self.data_dir, None, self.make_stage)
+        books, last = rebuild_books(self.data_dir, None, self.resolve)
         self.rebuilds += 1
         self.rejoined.set()
         self.loop.call_soon_threadsafe(load_books, self.server, books)

@@ -72,10 +72,10 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     port: int
     risk_socket: str | None = None  # the risk process's admin socket, for RiskQuery
     # The ReportBook is rebuilt from the journal in data_dir up to start_seq (the core's
-    # "ready last_seq=N"), through the core's pre-trade stage: see gateway.worker_process.
+    # "ready last_seq=N"), through the stage chain the journal names: see
+    # gateway.worker_process.
     data_dir: str | None = None
     start_seq: int | None = None
-    pretrade: str | None = None  # "module:factory", as the core's
     listen_fd: int | None = None  # the supervisor's listening socket (None: bind port itself)
 
 
@@ -235,6 +235,7 @@ def _run_children(
         pretrade=PRETRADE,
         lock_fd=lock.fd,
         supervisor_pid=os.getpid(),
+        skip_seqs=server.skip_seqs,
     )
     core_json = data_dir / "core.json"
     core_json.write_bytes(msgspec.json.encode(core_config))
@@ -284,7 +285,6 @@ def _run_children(
             port=feed_port,
             listen_fd=feed_sock.fileno(),
             max_queued=feed.max_queued,
-            pretrade=PRETRADE,
             redis_url=feed.redis_url,
             redis_maxlen=feed.redis_maxlen,
             start_seq=start_seq,
@@ -309,7 +309,6 @@ def _run_children(
                 risk_socket,
                 str(data_dir),
                 start_seq,
-                PRETRADE,
                 listen_fd=order_sock.fileno(),
             )
             worker_json.write_bytes(msgspec.json.encode(spec))

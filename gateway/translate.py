@@ -24,7 +24,6 @@ import time
 from collections.abc import Iterable
 
 from engine import commands as core
-from engine.core_logic import CoreLogic
 from engine.enums import CancelReason, Side
 from engine.events import (
     Accepted,
@@ -36,7 +35,8 @@ from engine.events import (
     Trade,
 )
 from engine.journal_events import journal_events
-from engine.pretrade import StageFactory
+from engine.journal_recovery import start_logic
+from engine.pretrade import StageResolver, import_factory
 from gateway.messages import (
     Cancel,
     ExecType,
@@ -302,20 +302,21 @@ class ReportBook:
 def rebuild_report_book(
     data_dir: str | os.PathLike[str],
     upto_seq: int,
-    make_stage: StageFactory = lambda: None,
+    resolve: StageResolver = import_factory,
 ) -> ReportBook:
     """The ReportBook of a worker that had followed every event of the journalled
     inputs up to ``upto_seq`` (the core's recovered seq): every live order's client
     id, account, symbol, side, price, cumulative and leaves quantity.
 
     The whole journal runs through a fresh copy of the core's stage chain
-    (engine.journal_events; ``make_stage`` makes the core's pre-trade stage, so
-    the same rejects), from its first input: a snapshot holds no cumulative
-    quantities, and the journal is never pruned. Its ``seq`` is the last seq run:
-    ``upto_seq``, unless the journal ends before it.
+    (engine.journal_events), from its first input, switching pre-trade stage where
+    the journal does (``resolve`` finds a stage by its journalled name) and
+    stepping over the seqs it skips, so the same rejects: a snapshot holds no
+    cumulative quantities, and the journal is never pruned. Its ``seq`` is the last
+    seq run: ``upto_seq``, unless the journal ends before it.
     """
     book = ReportBook()
-    logic = CoreLogic(pretrade=make_stage())
+    logic = start_logic(data_dir, resolve=resolve, snapshot=False, upto=upto_seq)
     follow = book.reports
     for events in journal_events(data_dir, logic, upto_seq):
         follow(events)

@@ -22,7 +22,6 @@ from engine.process_config import config_from_argv
 
 def main(argv: Sequence[str] | None = None) -> int:
     from engine import lifeline
-    from engine.pretrade import stage_factory
     from gateway.ring_link import RingLink
     from gateway.server import run
     from gateway.supervisor import WorkerConfig
@@ -32,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec = config_from_argv(argv, "gateway.worker_process", WorkerConfig)
     book: ReportBook | None = None
     if spec.start_seq and spec.data_dir is not None:
-        book = rebuild_report_book(spec.data_dir, spec.start_seq, stage_factory(spec.pretrade))
+        book = rebuild_report_book(spec.data_dir, spec.start_seq)
 
     def ready(port: int) -> None:
         gc.collect()

@@ -5,9 +5,11 @@
 
 The risk process starts empty, but the journal holds every input since the
 first start (it is never pruned; snapshots hold books, not P&L). Replaying it
-through the core's own stage chain (engine.core_logic with risk.pretrade, so
-the same pre-trade decisions, from the journalled SetRiskLimits) gives the
-same events the core published, hence the same trades, positions and P&L.
+through the core's own stage chain (engine.core_logic with the pre-trade stage
+the journal names in its StageChain inputs, so the same pre-trade decisions,
+from the journalled SetRiskLimits; skipping the seqs its SkipInputs name)
+gives the same events the core published, hence the same trades, positions
+and P&L.
 
 ``upto_seq`` is the core's ``ready last_seq=N``: the event ring is new with
 each ``serve``, so everything after N arrives on the ring and everything up to
@@ -32,11 +34,9 @@ import os
 from collections.abc import Callable
 
 from engine.commands import KillSwitch
-from engine.core_logic import CoreLogic
 from engine.events import Event
 from engine.journal import JournalReader
-from engine.journal_recovery import load_snapshot
-from risk.pretrade import PreTradeRisk
+from engine.journal_recovery import start_logic
 from risk.service import RiskService
 
 
@@ -47,7 +47,7 @@ def replay_journal(
     the last seq replayed (0: an empty journal)."""
     if not os.path.isdir(data_dir):
         return 0
-    logic = CoreLogic(pretrade=PreTradeRisk())
+    logic = start_logic(data_dir, snapshot=False)
     last = 0
     with service.replaying():
         for batch in JournalReader(data_dir).batches():
@@ -70,9 +70,7 @@ def replay_after(
     """``deliver`` the events of journalled inputs after the first ``count`` of ``seq``,
     one list per journal batch (none empty), as far as the journal is written now;
     the last seq in the journal (``seq`` or more: what was counted was journalled)."""
-    logic = load_snapshot(data_dir, PreTradeRisk())
-    if logic is None or logic.last_seq >= seq:
-        logic = CoreLogic(pretrade=PreTradeRisk())
+    logic = start_logic(data_dir, upto=seq - 1)
     last = max(seq, logic.last_seq)
     for batch in JournalReader(data_dir, after_seq=logic.last_seq).batches():
         out: list[Event] = []

@@ -6,7 +6,11 @@ cache and a list of pending writes; ``sync`` puts them on disk. A new file's
 name is on disk only after ``sync_dir`` of its directory.
 
 ``crash_at=N`` makes the Nth I/O call raise SimulatedCrash (before doing
-anything), and every call after it too. ``crash(rng)`` then plays the crash:
+anything), and every call after it too. ``fail(what, errno, nth)`` makes the
+nth coming call of one kind ("write", "sync": how the call's description
+starts) raise ``OSError(errno)`` instead, as a full disk (ENOSPC) or a failed
+device (EIO) does, without doing anything; the calls after it work (the
+journal writer must not make any: it is spent). ``crash(rng)`` then plays the crash:
 each pending write, sector by sector, is applied, dropped (a hole, read back as
 zeros if a later sector lands) or garbled (random bytes); each file whose name
 was never synced survives or vanishes. After it the layer works again, holding
@@ -56,6 +60,12 @@ class FaultyFiles:
         self.calls = 0
         self.crash_at = crash_at
         self.crashed = False
+        self._fail: tuple[str, int, int] | None = None  # (kind, errno, calls of it to go)
+        self.failed: list[str] = []  # the calls made to fail
+
+    def fail(self, what: str, errno: int, nth: int = 1) -> None:
+        """Make the ``nth`` coming I/O call of kind ``what`` raise OSError(errno)."""
+        self._fail = (what, errno, nth)
 
     def io(self, what: str) -> None:
         """Count one I/O call; raise if this is the one to crash at (or after it)."""
@@ -65,6 +75,14 @@ class FaultyFiles:
         if self.calls == self.crash_at:
             self.crashed = True
             raise SimulatedCrash(f"crash at I/O call {self.calls}: {what}")
+        if self._fail is not None and what.startswith(self._fail[0]):
+            kind, code, left = self._fail
+            if left > 1:
+                self._fail = (kind, code, left - 1)
+            else:
+                self._fail = None
+                self.failed.append(what)
+                raise OSError(code, os.strerror(code))
 
     # -- FileLayer -------------------------------------------------------------
 

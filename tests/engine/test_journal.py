@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 import warnings
 from pathlib import Path
 
@@ -372,7 +373,9 @@ def test_a_failed_write_spends_the_writer() -> None:
     cmd = random_stream(random.Random(1), 1)[0]
     with pytest.raises(OSError, match="Input/output error"):
         writer.append_batch([(1, cmd)])
-    with pytest.raises(JournalError, match="failed earlier: OSError"):
+    failure = r"journal write failed: /j/00000000000000000001\.journal: \[Errno 5\] Input/output"
+    assert writer.failure is not None and re.match(failure, writer.failure)
+    with pytest.raises(JournalError, match=f"failed earlier: {failure}"):
         writer.append_batch([(1, cmd)])
 
 

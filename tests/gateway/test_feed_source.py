@@ -11,6 +11,7 @@ import pytest
 import uvloop
 
 from engine.codec import EVENT_SLOT, encode_events
+from engine.commands import SetRiskLimits, StageChain
 from engine.core_logic import CoreLogic
 from engine.event_ring import EventRing
 from engine.fsync_policy import FsyncPolicy
@@ -19,6 +20,8 @@ from engine.workload import standard_workload
 from gateway.feed_client import FeedClient
 from gateway.feed_server import FeedServer
 from gateway.feed_source import RingFeedSource, rebuild_books
+from risk.limits import RiskConfig
+from risk.limits import encode as encode_limits
 from risk.pretrade import PreTradeRisk
 from tests.engine import ring_workers as w
 
@@ -33,13 +36,20 @@ def ring() -> Iterator[EventRing]:
 
 
 class Core:
-    """The core's order of work on real parts: journal, apply (risk + matching), publish."""
+    """The core's order of work on real parts: journal, apply (risk + matching), publish.
+
+    Its first inputs are the core's: the stage it runs (StageChain), then limits that
+    reject about half the workload's orders, so a rebuild must run the same stage.
+    """
 
     def __init__(self, data_dir: Path, ring: EventRing) -> None:
-        self.logic = CoreLogic(pretrade=PreTradeRisk())
+        self.logic = CoreLogic()
         self.journal = JournalWriter(data_dir, fsync=FsyncPolicy.never())
         self.writer = ring.writer()
         self.seq = 0
+        limits = SetRiskLimits(encode_limits(RiskConfig(max_order_qty=50)))
+        self.run([StageChain("risk.pretrade:PreTradeRisk"), limits])
+        assert isinstance(self.logic.pretrade, PreTradeRisk)
 
     def run(self, cmds: list) -> None:  # type: ignore[type-arg]
         for cmd in cmds:
@@ -55,9 +65,9 @@ def test_rebuild_books_replays_the_journal_to_a_seq(tmp_path: Path, ring: EventR
     mid = {s: core.logic.engine.l3(s) for s in core.logic.engine.symbols()}
     core.run(cmds[300:])
     core.journal.sync()
-    assert rebuild_books(tmp_path, 300, PreTradeRisk) == (mid, 300)
-    books, last = rebuild_books(tmp_path, None, PreTradeRisk)
-    assert last == 500 and books == {
+    assert rebuild_books(tmp_path, 302) == (mid, 302)
+    books, last = rebuild_books(tmp_path, None)
+    assert last == 502 and books == {
         s: core.logic.engine.l3(s) for s in core.logic.engine.symbols()
     }
 
@@ -78,7 +88,7 @@ def test_a_lapped_feed_rebuilds_and_subscribers_get_a_fresh_snapshot(
         # Its cursor is at 0 and 64 slots hold the last 64 events: it starts lapped.
         core.run(cmds[:2000])
         core.journal.sync()
-        source = RingFeedSource(ring, 0, tmp_path, server, loop, PreTradeRisk)
+        source = RingFeedSource(ring, 0, tmp_path, server, loop)
         thread = threading.Thread(target=source.run)
         thread.start()
         try:

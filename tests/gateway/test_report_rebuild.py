@@ -30,6 +30,7 @@ from engine.commands import (
     SessionClosed,
     SessionOpened,
     SetRiskLimits,
+    StageChain,
 )
 from engine.core_logic import CoreLogic
 from engine.enums import OrderType, Side, StpMode
@@ -40,8 +41,9 @@ from engine.journal_recovery import recover_core, write_snapshot
 from gateway.messages import ExecType, ExecutionReport
 from gateway.translate import Addressed, ReportBook, rebuild_report_book
 from risk import limits
-from risk.pretrade import PreTradeRisk
 from tests.engine.strategies import ACCOUNTS, command_streams
+
+PRETRADE = "risk.pretrade:PreTradeRisk"  # the spec serve's core journals
 
 # Tight enough that the stage rejects some of the generated orders (qty 1..10).
 LIMITS = SetRiskLimits(limits.encode(limits.RiskConfig(max_order_qty=8, max_open_orders=7)))
@@ -134,20 +136,23 @@ def check_rebuild(
     """Run the model, assert the rebuilt book is the reference's; the rebuilt book's
     reports after the split, and the events they came from."""
     reference = ReportBook()
-    logic = CoreLogic(pretrade=PreTradeRisk())
+    logic = CoreLogic()
+    # As the live core does: its first input names its pre-trade stage (StageChain).
+    batches = [[StageChain(PRETRADE)], *batches]
+    split += 1
     with JournalWriter(data, fsync=FsyncPolicy.never()) as journal:
         before, split_seq = run_core(logic, journal, batches[:split], 0)
     write_snapshot(data, logic)  # the core's snapshot on exit
     follow(reference, before)
     at_split = state(reference)
 
-    restarted, last = recover_core(data, PreTradeRisk())
+    restarted, last = recover_core(data)
     assert last == split_seq
     with JournalWriter(data, fsync=FsyncPolicy.never(), start_after=last) as journal:
         after, _ = run_core(restarted, journal, batches[split:], split_seq)
     expected = follow(reference, after)
 
-    rebuilt = rebuild_report_book(data, split_seq, PreTradeRisk)
+    rebuilt = rebuild_report_book(data, split_seq)
     assert state(rebuilt) == at_split
     assert rebuilt.seq == split_seq
     got = follow(rebuilt, after)

@@ -28,13 +28,12 @@ from typing import Any
 import msgspec
 
 from engine.commands import Command, Replace
-from engine.core_logic import CoreLogic
 from engine.journal_events import journal_events
+from engine.journal_recovery import start_logic
 from engine.matching import MatchingEngine
 from engine.order_csv import HEADER, command_to_row, parse_row
 from engine.workload import SYMBOLS
 from gateway.translate import ReportBook
-from risk.pretrade import PreTradeRisk
 from tests.gateway.serve_process import ServeProcess, write_config
 from tests.gateway.test_send import ACCOUNTS, order_file, replay_outputs, ringmatch
 
@@ -150,7 +149,7 @@ def reference_reports(data: Path) -> Counter[str]:
     """Every report a worker that had followed the core from its first input would make:
     the journal through the core's stage chain, into one ReportBook."""
     book = ReportBook()
-    logic = CoreLogic(pretrade=PreTradeRisk())
+    logic = start_logic(data, snapshot=False)  # the stage chain the journal names
     made: Counter[str] = Counter()
     for events in journal_events(data, logic):
         for account, report in book.reports(events):
