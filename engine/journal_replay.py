@@ -15,7 +15,9 @@ An input that cannot be applied (it halted the live core, which was not yet
 told to skip it) stops the replay with status 2, naming it, after the
 outputs of everything before it.
 
-Read-only: a torn tail is reported on stderr and left in place (recovery,
+Read-only, and never takes the data directory's lock: a directory a running
+core holds is replayed as far as it is written, with a line saying it is
+live. A torn tail is reported on stderr and left in place (recovery,
 not replay, cuts it off); a damaged journal stops the
 replay with status 2, after the segments before the damaged one have run and
 their outputs have been written (each segment is checked whole before any of
@@ -31,6 +33,7 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 
 from engine.core_logic import CoreLogic, InputFailed
+from engine.datadir_lock import holder
 from engine.events import Event
 from engine.journal import JournalError, JournalReader, Record
 from engine.journal_recovery import start_logic
@@ -73,6 +76,11 @@ def _replay(
 def run(args: argparse.Namespace) -> int:
     """Replay the journal in ``args.file``; the exit status (0, 2 bad input, 130)."""
     started = time.perf_counter()
+    live = holder(args.file)
+    if live is not None:
+        # Read as it is, never locked or changed: the live core's appends after
+        # this point are simply not seen, and a frame it is writing reads as a torn tail.
+        say(f"{args.file} is live (locked by {live}): replaying the journal as written so far")
     reader = JournalReader(args.file)
     try:
         logic = start_logic(args.file, snapshot=False)  # the journal's skips, looked ahead

@@ -3,6 +3,7 @@
     serve A (data dir D, ports P, F) ── running, with a journal and a snapshot
     serve B on D              ─▶ waits --lock-wait s, exit 1 naming D and A's core
     bare core on D            ─▶ the same
+    replay --format journal D ─▶ replays, saying D is live, without the lock
     serve C on P (or F), dir E ─▶ exit 1 at once naming the port; E holds no journal
 
 Afterwards every file of D and every shared-memory segment of A is byte for
@@ -83,6 +84,11 @@ def test_a_second_server_or_core_on_a_live_data_dir_is_refused_and_changes_nothi
         core = _run("-m", "engine.pipeline", str(bare))
         assert core.returncode == 1, core.stderr
         assert f"data directory {data} is in use by pid {core_pid}" in core.stderr
+
+        replay = _run("-m", "engine.cli", "replay", str(data), "--format", "journal")
+        assert replay.returncode == 0, replay.stderr
+        assert f"{data} is live (locked by pid {core_pid}" in replay.stderr
+        assert "inputs      " in replay.stderr  # it replayed all the same
 
         assert _fingerprint(data) == before
         with BlockingClient.connect("127.0.0.1", first.port, "bob", ACCOUNTS["bob"]) as client:

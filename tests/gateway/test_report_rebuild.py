@@ -191,9 +191,10 @@ def test_an_order_from_before_the_restart_keeps_its_client_id_and_quantities(
 ) -> None:
     none = StpMode.NONE
     before = [
-        [LIMITS, limit(7, "acct-1", Side.SELL, 100, 8, none)],  # seq 2: acct-1's 7
+        # (seq 1 is the StageChain check_rebuild puts first, as the live core does)
+        [LIMITS, limit(7, "acct-1", Side.SELL, 100, 8, none)],  # seq 3: acct-1's 7
         [limit(3, "acct-2", Side.BUY, 100, 3, none)],  # fills 3 of it
-        [limit(9, "acct-1", Side.SELL, 101, 5, none)],  # seq 4: acct-1's 9 rests
+        [limit(9, "acct-1", Side.SELL, 101, 5, none)],  # seq 5: acct-1's 9 rests
     ]
     after = [
         [limit(4, "acct-1", Side.BUY, 101, 2, StpMode.DECREMENT)],  # meets 7: both lose 2
@@ -203,22 +204,22 @@ def test_an_order_from_before_the_restart_keeps_its_client_id_and_quantities(
         [MassCancel("acct-1")],  # cancels 9
     ]
     reports, events = check_rebuild(tmp_path, before + after, len(before))
-    assert of(reports, 2) == [
+    assert of(reports, 3) == [
         (ExecType.REDUCED, 7, 3, 3),
         (ExecType.REPLACED, 7, 3, 4),
         (ExecType.PARTIALLY_FILLED, 7, 4, 3),
         (ExecType.CANCELLED, 7, 4, 0),
     ]
-    assert of(reports, 4) == [(ExecType.CANCELLED, 9, 0, 0)]
+    assert of(reports, 5) == [(ExecType.CANCELLED, 9, 0, 0)]
     # A book that knows only the events since the restart (the worker before the
     # rebuild) can name neither order nor count what 7 had filled.
     fresh = ReportBook()
     stale = follow(fresh, events)
-    assert of(stale, 2) == [
+    assert of(stale, 3) == [
         (ExecType.REDUCED, 0, 0, 3),
         (ExecType.REPLACED, 0, 0, 4),
         (ExecType.PARTIALLY_FILLED, 0, 1, 3),
         (ExecType.CANCELLED, 0, 0, 0),
     ]
-    assert of(stale, 4) == [(ExecType.CANCELLED, 0, 0, 0)]
+    assert of(stale, 5) == [(ExecType.CANCELLED, 0, 0, 0)]
     assert fresh.strangers == 5
