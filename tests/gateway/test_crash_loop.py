@@ -14,7 +14,8 @@ process of the server in one ``kill`` (5 times each), then checks:
   is waited for through a pidfd: a child that outlived its supervisor fails);
 * every order whose ACCEPTED report the client saw is in the journal, and the
   journal's client commands are exactly the file's first rows, in order;
-* the shared memory of the killed run is gone once the next run is up.
+* the shared memory of the killed run is gone once the next run is up (and
+  at once, when the supervisor survived to stop the server itself).
 
 The next ``serve`` is started right after the kill, while the old core may
 still be draining, so it also goes through the data directory's lock wait. It
@@ -168,8 +169,11 @@ def _crash_loop(tmp_path: Path, victims_of: list[str], seed: int) -> None:
             expected = -signal.SIGKILL if victim in ("supervisor", "all") else 1
             assert status == expected, f"life {life}: serve exited {status} {where}"
             if victim not in ("supervisor", "all"):
+                # The supervisor saw its child die: it names it, and its stop leaves nothing.
                 said = "".join(server.stderr)
                 assert f"(pid {roles[victim]}) was killed by SIGKILL" in said, said
+                assert not wait_gone(list(roles.values()), 10.0), f"life {life}: {where}"
+                assert not list(SHM_DIR.glob(f"{run_prefix(data)}.*")), f"life {life}: {where}"
             old_pids, old_segments = (
                 list(roles.values()),
                 set(SHM_DIR.glob(f"{run_prefix(data)}.*")),
