@@ -1,7 +1,11 @@
-"""Build hook: nothing is compiled today; everything about the package is in pyproject.toml.
+"""Build hook: the list of packages; everything else about the package is in pyproject.toml.
 
-The mypyc build of ``engine.book`` and ``engine.matching`` is gone: measured here
-it ran the core *slower* than CPython 3.11 runs the sources (benchmarks/README.md,
+pyproject.toml maps the folders engine/, gateway/, risk/ and benchmarks/ to
+``ringmatch.engine`` and so on (setuptools package-dir); this file finds every
+package below them, so a new sub-package needs no edit here.
+
+The mypyc build of engine/book.py and engine/matching.py is gone: measured
+here it ran the core *slower* than CPython 3.11 runs the sources (benchmarks/README.md,
 "Compiled core (mypyc) vs pure Python"), and the compiled kernel of records
 replaces it. What remains deletes the modules an earlier editable install
 compiled into the source tree, which Python would otherwise still import in
@@ -28,5 +32,23 @@ def remove_old_builds() -> None:
         old.unlink()
 
 
+ROOMS = {
+    "ringmatch": "ringmatch",
+    "ringmatch.engine": "engine",
+    "ringmatch.gateway": "gateway",
+    "ringmatch.risk": "risk",
+    "ringmatch.benchmarks": "benchmarks",
+}
+
+
+def packages() -> list[str]:
+    found = []
+    for name, folder in ROOMS.items():
+        for init in sorted((HERE / folder).rglob("__init__.py")):
+            rel = init.parent.relative_to(HERE / folder)
+            found.append(".".join([name, *rel.parts]))
+    return found
+
+
 remove_old_builds()
-setup()
+setup(packages=packages())

@@ -1,6 +1,7 @@
 """The core's throughput on the standard workload (issue 2's benchmark).
 
-    parent: engine.workload.standard_workload(1,000,000, seed 1), generated before timing
+    parent: standard_workload(1,000,000, seed 1) (ringmatch.benchmarks.workload),
+            generated before timing
       └─▶ 5 fresh interpreters, each: MatchingEngine().process_batch(all 1,000,000)
       └─▶ 1 fresh interpreter: process(cmd) per command, each timed (latency)
 
@@ -19,7 +20,7 @@ import sys
 if __package__ in (None, ""):  # run as a script: make the repo root importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from engine.cli import main
+from ringmatch.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["bench", "core", "--commands", "1000000", "--runs", "5", *sys.argv[1:]]))

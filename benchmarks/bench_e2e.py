@@ -22,7 +22,7 @@ remainder): the book never grows, each order costs the same. The server runs
 with fsync "never" unless --fsync says otherwise (an fsync per batch measures
 the disk, not the pipeline).
 
-Run:  .venv/bin/python -m benchmarks.bench_e2e [--seconds 5] [--rates 1000,10000]
+Run:  .venv/bin/python -m ringmatch.benchmarks.bench_e2e [--seconds 5] [--rates 1000,10000]
       [--host H --port P]   (target a running server; its config must know
                              account "bench" with token "bench")
 Also the engine of ``ringmatch bench e2e`` (engine/bench/e2e.py): ``server``,
@@ -84,7 +84,7 @@ def server(
             f'[[accounts]]\nname = "{ACCOUNT}"\ntoken = "{TOKEN}"\n'
             f'[[symbols]]\nname = "{SYMBOL}"\n'
         )
-        from gateway.latency_probe import DIRECTORY, ENV
+        from ringmatch.gateway.server.latency_probe import DIRECTORY, ENV
 
         env = dict(os.environ)
         env[ENV] = "1" if probe else "0"
@@ -92,7 +92,7 @@ def server(
             [
                 sys.executable,
                 "-m",
-                "engine.cli",
+                "ringmatch.cli",
                 "serve",
                 "--config",
                 str(config),
@@ -128,7 +128,7 @@ class _Wire:
     """The load generator's end of one session: a blocking socket, lean on purpose.
 
     The generator shares 2 cores with the worker and the core, so every microsecond
-    it spends per order is taken from the pipeline it measures (gateway.client
+    it spends per order is taken from the pipeline it measures (ringmatch.gateway.client.client
     costs ~13 us/order: a state-table check per message, a queue of every report,
     a loop turn per read). Here an order is a pre-encoded template with the client
     id patched in (no Struct, no encoder per order), several orders leave as one
@@ -138,9 +138,13 @@ class _Wire:
 
     def __init__(self, host: str, port: int) -> None:
         import msgspec
-
-        from engine.enums import OrderType, Side, TimeInForce
-        from gateway.messages import Logon, LogonAccepted, NewOrder, ServerMessage
+        from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
+        from ringmatch.gateway.protocol.messages import (
+            Logon,
+            LogonAccepted,
+            NewOrder,
+            ServerMessage,
+        )
 
         self.sock = socket.create_connection((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -211,7 +215,7 @@ def _first_id() -> int:
 
 
 def _saturate(host: str, port: int, seconds: float) -> float:
-    from gateway.messages import ExecType, ExecutionReport
+    from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport
 
     accepted = ExecType.ACCEPTED
     wire = _Wire(host, port)
@@ -250,7 +254,7 @@ def _fine_timer_slack() -> None:
 
 
 def _open_loop(host: str, port: int, rate: float, seconds: float) -> tuple[float, list[int], int]:
-    from gateway.messages import ExecType, ExecutionReport
+    from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport
 
     accepted = ExecType.ACCEPTED
     _fine_timer_slack()
@@ -323,7 +327,7 @@ class RoundTrips(NamedTuple):
 
 def round_trips(host: str, port: int, rate: float, seconds: float) -> RoundTrips:
     """Open loop at ``rate``: the achieved rate, the round trips, the engine's share."""
-    from gateway.latency_probe import read
+    from ringmatch.gateway.server.latency_probe import read
 
     result = _spawned("round_trips", host, port, rate, seconds)
     achieved, samples, first = cast(tuple[float, list[int], int], result)

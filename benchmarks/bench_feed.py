@@ -3,10 +3,10 @@
     events (pre-computed) ──▶ FeedServer.publish ──▶ MarketData ──▶ frames ──TCP──▶ N subscribers
                                                                                 (own process each)
 
-The standard workload (engine.workload) is run through a MatchingEngine first;
+The standard workload (ringmatch.benchmarks.workload) is run through a MatchingEngine first;
 its events are then published in batches of 100 to a uvloop FeedServer, every
 subscriber asking for all 8 symbols at 5 levels. Each subscriber is its own
-process that decodes every frame (gateway.feed_protocol) and counts it. Timed:
+process that decodes every frame (ringmatch.gateway.feed.protocol) and counts it. Timed:
 from the first publish to the last subscriber's last message. Reported:
 messages/s delivered in total and per subscriber, and the server's CPU time
 per published event.
@@ -26,14 +26,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import uvloop
-
-from engine.matching import MatchingEngine
-from engine.workload import SYMBOLS, standard_workload
-from gateway.feed_server import FeedServer
+from ringmatch.benchmarks.workload import SYMBOLS, standard_workload
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.gateway.feed.server import FeedServer
 
 SUBSCRIBER = """
 import socket, sys
-from gateway.feed_protocol import FeedProtocol, ServerMessage, Subscribe, frame
+from ringmatch.gateway.feed.protocol import FeedProtocol, ServerMessage, Subscribe, frame
 port, symbols, expected = int(sys.argv[1]), sys.argv[2].split(","), int(sys.argv[3])
 s = socket.create_connection(("127.0.0.1", port))
 s.sendall(frame(Subscribe(symbols, 5)))
@@ -99,7 +98,7 @@ def main() -> int:
     batches = [eng.process_batch(cmds[i : i + 100]) for i in range(0, n, 100)]
     events = sum(len(b) for b in batches)
     # How many messages one all-symbols subscriber gets (a dry run of the same stream).
-    from gateway.marketdata import MarketData
+    from ringmatch.gateway.feed.marketdata import MarketData
 
     md = MarketData()
     for s in SYMBOLS:

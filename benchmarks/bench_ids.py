@@ -30,12 +30,13 @@ import redis
 if __package__ in (None, ""):  # run as a script: make the repo root importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from engine.sequence import (
+from ringmatch.engine.core.sequence import (
     LocalSequence,
     RedisBlockSequence,
     SequenceAllocator,
     SequenceUnavailable,
 )
+
 from tests.redis_server import RedisServer, find_redis_server
 
 REPEATS = 5  # best of: the machine is shared, the minimum is the least disturbed run

@@ -3,7 +3,7 @@
     core ──append_batch(batch of B records)──▶ JournalWriter ──write (+fsync)──▶ segment files
     segment files ──JournalReader──▶ decode ──▶ MatchingEngine.process(cmd, seq=seq)  (recover)
 
-1. Append: the standard workload (engine.workload) journalled in batches of 64
+1. Append: the standard workload (ringmatch.benchmarks.workload) journalled in batches of 64
    and 256 at each fsync policy; records/s, batches/s and MB/s. Each run stops
    after --records records or --seconds seconds, whichever comes first (an
    fsync per batch on a slow disk would otherwise take minutes).
@@ -32,11 +32,11 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.commands import Command
-from engine.fsync_policy import FsyncPolicy
-from engine.journal import JournalReader, JournalWriter, Record
-from engine.journal_recovery import recover
-from engine.workload import standard_workload
+from ringmatch.benchmarks.workload import standard_workload
+from ringmatch.engine.core.recovery import recover
+from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+from ringmatch.engine.journal.log import JournalReader, JournalWriter, Record
+from ringmatch.engine.schema.commands import Command
 
 POLICIES = (FsyncPolicy.every_batch(), FsyncPolicy.every_ms(5), FsyncPolicy.never())
 BATCH_SIZES = (64, 256)

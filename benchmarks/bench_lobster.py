@@ -4,7 +4,7 @@
     (+ with --orderbook: orderbook file ──numpy──▶ rows; after every message the
        engine's top of book is compared with the recorded row, resync on mismatch)
 
-Each run is a whole ``engine.lobster_replay.run`` (reading, checking, converting,
+Each run is a whole ``ringmatch.engine.replay.lobster_replay.run`` (reading, checking, converting,
 matching, the summary) in a fresh subprocess, timed from the call to its return;
 interpreter start-up and imports are left out. Reported: the median and the best
 of --runs runs (and the median by CPU time, steadier on a shared machine), for the
@@ -32,7 +32,7 @@ ORDERBOOK = "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv"
 ONE_RUN = """
 import argparse, io, json, sys, time
 sys.path.insert(0, {repo!r})
-from engine.lobster_replay import run
+from ringmatch.engine.replay.lobster_replay import run
 args = argparse.Namespace(file={file!r}, orderbook={orderbook!r}, levels=1, resync={resync!r},
     book_out=None, trades_out=None, events_out=None, speed=None, skip_bad=False)
 start, cpu = time.perf_counter(), time.process_time()

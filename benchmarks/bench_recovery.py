@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 CHILD = """
 import json, sys, time
-from engine.journal_recovery import recover_core
+from ringmatch.engine.core.recovery import recover_core
 wall, cpu = time.perf_counter(), time.process_time()
 logic, last = recover_core(sys.argv[1])
 print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
@@ -37,11 +37,11 @@ print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time()
 
 
 def build(data_dir: Path, n: int, snapshot_at: int | None) -> None:
-    from engine.core_logic import CoreLogic
-    from engine.fsync_policy import FsyncPolicy
-    from engine.journal import JournalWriter
-    from engine.journal_recovery import write_snapshot
-    from engine.workload import standard_workload
+    from ringmatch.benchmarks.workload import standard_workload
+    from ringmatch.engine.core.recovery import write_snapshot
+    from ringmatch.engine.core.stages import CoreLogic
+    from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+    from ringmatch.engine.journal.log import JournalWriter
 
     cmds = standard_workload(n)
     logic = CoreLogic()

@@ -30,14 +30,14 @@ sys.path.insert(0, str(REPO))
 
 CHILD = """
 import json, sys, time
-from risk.pretrade import PreTradeRisk
+from ringmatch.risk.pretrade import PreTradeRisk
 wall, cpu = time.perf_counter(), time.process_time()
 if sys.argv[2] == "worker":
-    from gateway.translate import rebuild_report_book
+    from ringmatch.gateway.server.translate import rebuild_report_book
     book = rebuild_report_book(sys.argv[1], int(sys.argv[3]), PreTradeRisk)
     live = len(book.orders)
 else:
-    from engine.journal_recovery import recover_core
+    from ringmatch.engine.core.recovery import recover_core
     logic, _ = recover_core(sys.argv[1], PreTradeRisk())
     live = sum(len(logic.engine.l3(s)) for s in logic.engine.symbols())
 print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
@@ -46,12 +46,12 @@ print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time()
 
 
 def build(data_dir: Path, n: int) -> None:
-    from engine.commands import Cancel, NewOrder
-    from engine.core_logic import CoreLogic
-    from engine.fsync_policy import FsyncPolicy
-    from engine.journal import JournalWriter
-    from engine.workload import standard_workload
-    from risk.pretrade import PreTradeRisk
+    from ringmatch.benchmarks.workload import standard_workload
+    from ringmatch.engine.core.stages import CoreLogic
+    from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+    from ringmatch.engine.journal.log import JournalWriter
+    from ringmatch.engine.schema.commands import Cancel, NewOrder
+    from ringmatch.risk.pretrade import PreTradeRisk
 
     replace = msgspec.structs.replace
     logic = CoreLogic(pretrade=PreTradeRisk())

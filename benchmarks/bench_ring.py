@@ -8,7 +8,7 @@
                  perf_counter_ns() on arrival (CLOCK_MONOTONIC is system-wide, so
                  the two clocks agree on one machine)
 
-Run:  .venv/bin/python -m benchmarks.bench_ring            (or python benchmarks/bench_ring.py)
+Run:  .venv/bin/python -m ringmatch.benchmarks.bench_ring  (or python benchmarks/bench_ring.py)
       --records 2000000 --batches 1,16,64,256 --latency-records 20000 --rate 20000
 Each measurement runs in fresh spawned processes.
 """
@@ -28,8 +28,8 @@ from multiprocessing.connection import Connection
 if __package__ in (None, ""):  # run as a script: make the repo root importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from engine.ring import RingSpec, SpscRing
-from engine.shm import cleanup_stale
+from ringmatch.engine.rings.shm import cleanup_stale
+from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 
 SPAWN = multiprocessing.get_context("spawn")
 PREFIX = "rmbench"
@@ -140,7 +140,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     cleanup_stale(PREFIX)
 
-    command = ["python -m benchmarks.bench_ring", *(sys.argv[1:] if argv is None else argv)]
+    command = [
+        "python -m ringmatch.benchmarks.bench_ring",
+        *(sys.argv[1:] if argv is None else argv),
+    ]
     print(f"# {' '.join(command)}")
     print(
         f"# Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs,"

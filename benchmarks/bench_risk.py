@@ -3,7 +3,7 @@
     cmds ──▶ PreTradeRisk.check ──▶ MatchingEngine.process ──▶ PreTradeRisk.on_events
              (NEW/REPLACE only)                                  (every event)
 
-The standard workload (engine.workload: 60% passive limits, 30% cancels, 10%
+The standard workload (ringmatch.benchmarks.workload: 60% passive limits, 30% cancels, 10%
 marketable, 8 symbols, 100 accounts) run three ways, one command at a time as
 the core does:
 
@@ -30,11 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.commands import Command, NewOrder, Replace
-from engine.matching import MatchingEngine
-from engine.workload import standard_workload
-from risk.limits import RiskConfig
-from risk.pretrade import PreTradeRisk
+from ringmatch.benchmarks.workload import standard_workload
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.schema.commands import Command, NewOrder, Replace
+from ringmatch.risk.limits import RiskConfig
+from ringmatch.risk.pretrade import PreTradeRisk
 
 LOOSE = RiskConfig(
     max_order_qty=1_000,

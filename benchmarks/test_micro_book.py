@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from engine.commands import Cancel, NewOrder, Replace
-from engine.enums import OrderType, Side, TimeInForce
-from engine.matching import MatchingEngine
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.schema.commands import Cancel, NewOrder, Replace
+from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
 
 MID = 10_000
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-
-from engine.commands import Cancel, Command, NewOrder
-from engine.enums import OrderType, Side, TimeInForce
-from engine.events import Accepted, Event, Trade
+from ringmatch.engine.schema.commands import Cancel, Command, NewOrder
+from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
+from ringmatch.engine.schema.events import Accepted, Event, Trade
 
 NEW = NewOrder(123456, "acct042", "AAPL", Side.BUY, OrderType.LIMIT, 10_005, 42)
 CANCEL = Cancel(123456, "acct042")

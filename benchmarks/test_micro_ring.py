@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from engine.ring import SpscRing
+from ringmatch.engine.rings.spsc_ring import SpscRing
 
 RECORD = bytes(range(32))
 

@@ -24,7 +24,9 @@ from typing import Any, Literal
 
 import msgspec
 
-MAX_NAME = 64  # bytes of an account or symbol name (engine.codec's 256-byte input records)
+MAX_NAME = (
+    64  # bytes of an account or symbol name (ringmatch.engine.rings.codec's 256-byte input records)
+)
 
 
 class ConfigError(ValueError):
@@ -86,7 +88,7 @@ class Config(_Table, frozen=True):
     feed: Feed = Feed()
     accounts: list[Account] = []
     symbols: list[Symbol] = []
-    risk: dict[str, Any] = {}  # the risk room's own table, checked by risk.limits
+    risk: dict[str, Any] = {}  # the risk room's own table, checked by ringmatch.risk.limits
 
     def token_of(self, account: str) -> str | None:
         for entry in self.accounts:
@@ -147,7 +149,7 @@ def _check(config: Config, where: str) -> Config:
         raise bad(f"feed.max_queued = {config.feed.max_queued}: must be >= 1024 bytes")
     if config.feed.redis_maxlen < 1:
         raise bad(f"feed.redis_maxlen = {config.feed.redis_maxlen}: must be >= 1")
-    from risk.limits import RiskConfigError, from_table
+    from ringmatch.risk.limits import RiskConfigError, from_table
 
     try:
         from_table(config.risk)

@@ -7,7 +7,7 @@ the journal for whatever the ring made it miss.
 The reader is *optional*, so a risk process that stalls never stops the core:
 once it falls a whole ring behind, its next read raises ``ReaderCutOff``. It
 then rejoins at the newest record and catches up from the journal
-(``risk.journal_replay.replay_after``): the events of every input after the
+(``ringmatch.risk.rebuild.replay_after``): the events of every input after the
 last event it delivered, as far as the journal is written, to some seq ``J``;
 then it drops the ring events up to ``J``. Nothing is counted twice or missed:
 the core journals before it publishes, so everything the rejoin skipped is in
@@ -30,12 +30,12 @@ import sys
 import threading
 from collections.abc import Callable
 
-from engine.codec import decode_events
-from engine.event_reader import EventReader
-from engine.event_ring import EventRing
-from engine.events import Event
-from engine.ring_errors import ReaderCutOff
-from risk.journal_replay import replay_after
+from ringmatch.engine.rings.codec import decode_events
+from ringmatch.engine.rings.errors import ReaderCutOff
+from ringmatch.engine.rings.event_reader import EventReader
+from ringmatch.engine.rings.event_ring import EventRing
+from ringmatch.engine.schema.events import Event
+from ringmatch.risk.rebuild import replay_after
 
 log = logging.getLogger(__name__)
 

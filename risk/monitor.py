@@ -21,10 +21,10 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from engine.commands import KillSwitch
-from engine.events import Event, Trade
-from risk.limits import RiskConfig
-from risk.positions import PositionBook
+from ringmatch.engine.schema.commands import KillSwitch
+from ringmatch.engine.schema.events import Event, Trade
+from ringmatch.risk.limits import RiskConfig
+from ringmatch.risk.positions import PositionBook
 
 log = logging.getLogger(__name__)
 

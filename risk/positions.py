@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from engine.enums import Side
-from engine.events import Trade
+from ringmatch.engine.schema.enums import Side
+from ringmatch.engine.schema.events import Trade
 
 BUY = Side.BUY
 

@@ -31,8 +31,8 @@ import logging
 from collections.abc import Sequence
 
 import msgspec
-
-from engine.commands import (
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.schema.commands import (
     Command,
     ControlCommand,
     KillSwitch,
@@ -41,11 +41,10 @@ from engine.commands import (
     Replace,
     SetRiskLimits,
 )
-from engine.enums import CancelReason, OrderType, RejectReason, Side, TimeInForce
-from engine.events import Accepted, Cancelled, Event, Reduced, Replaced, Trade
-from engine.matching import MatchingEngine
-from risk import limits
-from risk.limits import LimitSet, RiskConfig
+from ringmatch.engine.schema.enums import CancelReason, OrderType, RejectReason, Side, TimeInForce
+from ringmatch.engine.schema.events import Accepted, Cancelled, Event, Reduced, Replaced, Trade
+from ringmatch.risk import limits
+from ringmatch.risk.limits import LimitSet, RiskConfig
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +111,7 @@ class LiveOrder:
 
 
 class PreTradeRisk:
-    """A PreTradeStage (engine.pretrade): limits, kill switches, open orders, exposure."""
+    """A PreTradeStage (engine.core.pretrade_hook): limits, kill switches, open orders, exposure."""
 
     __slots__ = ("_accounts", "_cache", "_global_kill", "_killed", "_last", "_orders", "config")
 
@@ -325,7 +324,7 @@ class PreTradeRisk:
         holders = sorted(a for a, s in self._accounts.items() if s.open_orders > 0)
         return [MassCancel(a, None, CancelReason.KILL_SWITCH, cmd.ts_ns) for a in holders]
 
-    # -- snapshots (engine.core_logic.StatefulStage) ------------------------------------
+    # -- snapshots (ringmatch.engine.core.stages.StatefulStage) ------------------------------------
 
     def dump_state(self) -> bytes:
         orders = [

@@ -1,4 +1,4 @@
-"""The post-trade risk consumer process: ``python -m risk.process RISK.json``.
+"""The post-trade risk consumer process: ``python -m ringmatch.risk.process RISK.json``.
 
     event ring ──(reader k)──▶ thread ──▶ loop: RiskService.on_events ──▶ KillSwitch
     admin socket (JSON lines) ─────────▶ loop: RiskService.handle     ──▶ control ring
@@ -27,19 +27,18 @@ import threading
 
 import msgspec
 import uvloop
-
-from engine import lifeline
-from engine.codec import encode_input
-from engine.commands import ControlCommand
-from engine.event_ring import EventRing, EventRingSpec
-from engine.events import Event
-from engine.process_config import config_from_argv
-from engine.ring import RingSpec, SpscRing
-from risk.admin import serve_admin
-from risk.event_source import RiskEventSource
-from risk.journal_replay import replay_journal
-from risk.limits import RiskConfigError
-from risk.service import RiskService
+from ringmatch.engine.process import lifeline
+from ringmatch.engine.process.admin_socket import serve_admin
+from ringmatch.engine.process.child_config import config_from_argv
+from ringmatch.engine.rings.codec import encode_input
+from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
+from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
+from ringmatch.engine.schema.commands import ControlCommand
+from ringmatch.engine.schema.events import Event
+from ringmatch.risk.event_source import RiskEventSource
+from ringmatch.risk.limits import RiskConfigError
+from ringmatch.risk.rebuild import replay_journal
+from ringmatch.risk.service import RiskService
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ async def run(config: RiskProcessConfig) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     lifeline.attach()  # started by serve: never outlive it
-    config = config_from_argv(argv, "risk.process", RiskProcessConfig)
+    config = config_from_argv(argv, "ringmatch.risk.process", RiskProcessConfig)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s risk %(message)s")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(run(config))

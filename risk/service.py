@@ -29,12 +29,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import msgspec
-
-from engine.commands import ControlCommand, KillSwitch, SetRiskLimits
-from engine.events import Event
-from risk import limits
-from risk.limits import RiskConfig, RiskConfigError
-from risk.monitor import RiskMonitor
+from ringmatch.engine.schema.commands import ControlCommand, KillSwitch, SetRiskLimits
+from ringmatch.engine.schema.events import Event
+from ringmatch.risk import limits
+from ringmatch.risk.limits import RiskConfig, RiskConfigError
+from ringmatch.risk.monitor import RiskMonitor
 
 log = logging.getLogger(__name__)
 

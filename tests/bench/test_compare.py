@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.cli import main
+from ringmatch.cli import main
 
 
 def result(tp: float, p99: float) -> dict[str, Any]:

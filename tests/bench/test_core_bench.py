@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from ringmatch.engine import build_info
 
-from engine import build_info
-from engine.cli import main
+from ringmatch.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,7 @@ def test_bench_core_writes_json_and_hgrm(
 
 def version_with(env: dict[str, str]) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "--version"],
+        [sys.executable, "-m", "ringmatch.cli", "--version"],
         cwd=REPO,
         env={**os.environ, **env},
         capture_output=True,

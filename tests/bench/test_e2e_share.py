@@ -9,9 +9,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from engine.bench import e2e, report
-from gateway.latency_probe import histogram
+from ringmatch.benchmarks.harness import e2e, report
+from ringmatch.gateway.server.latency_probe import histogram
 
 
 def _fake_bench(probe_seen: list[bool], with_share: bool) -> Any:

@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from engine.bench import report
+from ringmatch.benchmarks.harness import report
 
 
 def uniform_us(n: int) -> list[int]:

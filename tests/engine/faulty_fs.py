@@ -1,6 +1,6 @@
 """A file layer that crashes on cue, after SQLite's test6.c.
 
-It implements engine.journal_fs.FileLayer in memory and keeps, per file, what
+It implements ringmatch.engine.journal.files.FileLayer in memory and keeps, per file, what
 reads see (the page cache) apart from what is on "disk". Writes go to the
 cache and a list of pending writes; ``sync`` puts them on disk. A new file's
 name is on disk only after ``sync_dir`` of its directory.
@@ -24,7 +24,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from engine.journal_fs import AppendFile, Bytes
+from ringmatch.engine.journal.files import AppendFile, Bytes
 
 SECTOR = 512
 CRASH_MODES = ("apply", "drop", "garble")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.commands import Command, ControlCommand, NewOrder, Replace
-from engine.enums import RejectReason
-from engine.events import Event
-from engine.matching import MatchingEngine
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.schema.commands import Command, ControlCommand, NewOrder, Replace
+from ringmatch.engine.schema.enums import RejectReason
+from ringmatch.engine.schema.events import Event
 
 POISON = "poison"
 SPEC = "tests.engine.marker_stage:MarkerStage"

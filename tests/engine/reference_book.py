@@ -12,8 +12,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from engine.commands import Cancel, Command, MassCancel, NewOrder, Replace
-from engine.enums import (
+from ringmatch.engine.schema.commands import Cancel, Command, MassCancel, NewOrder, Replace
+from ringmatch.engine.schema.enums import (
     CancelReason,
     CommandKind,
     OrderType,
@@ -22,7 +22,7 @@ from engine.enums import (
     StpMode,
     TimeInForce,
 )
-from engine.events import (
+from ringmatch.engine.schema.events import (
     Accepted,
     Cancelled,
     Event,
@@ -32,7 +32,7 @@ from engine.events import (
     Replaced,
     Trade,
 )
-from engine.views import BBO, BookOrder, Depth
+from ringmatch.engine.schema.views import BBO, BookOrder, Depth
 
 
 @dataclass

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from engine.event_ring import EventRing, EventRingSpec
-from engine.ring import RingSpec, SpscRing
-from engine.shm import SHM_DIR
-from engine.wait import SpinThenBlock
+from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
+from ringmatch.engine.rings.shm import SHM_DIR
+from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
+from ringmatch.engine.rings.wait import SpinThenBlock
 
 # Record i: its sequence number, then a tail whose length and bytes depend on i,
 # so a lost, duplicated, reordered or torn record cannot compare equal.

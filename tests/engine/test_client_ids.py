@@ -8,14 +8,14 @@ from pathlib import Path
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ringmatch.engine.core.client_ids import ClientIds
+from ringmatch.engine.core.recovery import load_snapshot, recover_core, write_snapshot
+from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.journal.log import JournalWriter
+from ringmatch.engine.schema.commands import Cancel, Input, NewOrder, Replace
+from ringmatch.engine.schema.enums import CommandKind, OrderType, RejectReason, Side
+from ringmatch.engine.schema.events import Accepted, Cancelled, Event, Rejected, Replaced
 
-from engine.client_ids import ClientIds
-from engine.commands import Cancel, Input, NewOrder, Replace
-from engine.core_logic import CoreLogic
-from engine.enums import CommandKind, OrderType, RejectReason, Side
-from engine.events import Accepted, Cancelled, Event, Rejected, Replaced
-from engine.journal import JournalWriter
-from engine.journal_recovery import load_snapshot, recover_core, write_snapshot
 from tests.engine.strategies import command_streams
 
 NEW, CANCEL, REPLACE = CommandKind.NEW, CommandKind.CANCEL, CommandKind.REPLACE

@@ -8,7 +8,7 @@
 
 In this process (the core's own objects over real rings, the journal on the
 fault-injecting file layer of faulty_fs.py), then with real core processes
-(``python -m engine.pipeline``), and once on a real tmpfs that fills up.
+(``python -m ringmatch.engine.core.pipeline``), and once on a real tmpfs that fills up.
 Nothing waits by sleeping: the tests block on the event ring, on ready lines
 and on process exits, with deadlines.
 """
@@ -30,34 +30,40 @@ from pathlib import Path
 
 import msgspec
 import pytest
-
-from engine.codec import decode_events, encode_inputs
-from engine.commands import Input, NewOrder, SkipInput, StageChain
-from engine.core import EXIT_HALTED, EXIT_JOURNAL_FAILED, Core, CoreHalted
-from engine.core_logic import CoreLogic, InputFailed
-from engine.enums import OrderType, Side
-from engine.event_reader import EventReader
-from engine.event_ring import EventRing, EventRingSpec
-from engine.events import Event, Trade, event_to_dict
-from engine.fan_in import FanIn
-from engine.fsync_policy import FsyncPolicy
-from engine.journal import JournalReader, JournalWriter, Record
-from engine.journal_recovery import (
+from ringmatch.engine.core.loop import EXIT_HALTED, EXIT_JOURNAL_FAILED, Core, CoreHalted
+from ringmatch.engine.core.pipeline import (
+    CoreConfig,
+    PipelineRings,
+    StartRefused,
+    build_core,
+    create_rings,
+)
+from ringmatch.engine.core.recovery import (
     SkipRefused,
     load_snapshot,
     recover_core,
     run_recovery,
 )
-from engine.pipeline import CoreConfig, PipelineRings, StartRefused, build_core, create_rings
-from engine.ring import RingSpec, SpscRing
-from engine.sequence import LocalSequence
+from ringmatch.engine.core.sequence import LocalSequence
+from ringmatch.engine.core.stages import CoreLogic, InputFailed
+from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+from ringmatch.engine.journal.log import JournalReader, JournalWriter, Record
+from ringmatch.engine.rings.codec import decode_events, encode_inputs
+from ringmatch.engine.rings.event_reader import EventReader
+from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
+from ringmatch.engine.rings.fan_in import FanIn
+from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
+from ringmatch.engine.schema.commands import Input, NewOrder, SkipInput, StageChain
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.engine.schema.events import Event, Trade, event_to_dict
+
 from tests.conftest import need
 from tests.engine.faulty_fs import FaultyFiles
 from tests.engine.marker_stage import POISON, SPEC
 
 REPO = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0
-REPLAY = [sys.executable, "-m", "engine.cli", "replay"]
+REPLAY = [sys.executable, "-m", "ringmatch.cli", "replay"]
 
 
 def order(client: int, account: str = "a", side: Side = Side.BUY, price: int = 100) -> NewOrder:
@@ -317,14 +323,14 @@ def test_under_a_lax_policy_the_halt_says_what_was_acknowledged_unsynced(
 
 
 class CoreProcess:
-    """``python -m engine.pipeline CORE.json`` with its stdout and stderr captured."""
+    """``python -m ringmatch.engine.core.pipeline CORE.json``, stdout and stderr captured."""
 
     def __init__(self, rings: PipelineRings, data: Path, **options: object) -> None:
         config = rings.core_config(str(data), **options)
         path = data.parent / f"core-{uuid.uuid4().hex[:6]}.json"
         path.write_bytes(msgspec.json.encode(config))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.pipeline", str(path)],
+            [sys.executable, "-m", "ringmatch.engine.core.pipeline", str(path)],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -7,10 +7,16 @@ import random
 from pathlib import Path
 
 import pytest
+from ringmatch.engine.journal.files import OS_FILES
+from ringmatch.engine.journal.log import (
+    JournalCorrupt,
+    JournalError,
+    JournalReader,
+    JournalWriter,
+    list_segments,
+)
+from ringmatch.engine.schema.commands import KillSwitch, SetRiskLimits
 
-from engine.commands import KillSwitch, SetRiskLimits
-from engine.journal import JournalCorrupt, JournalError, JournalReader, JournalWriter, list_segments
-from engine.journal_fs import OS_FILES
 from tests.engine.strategies import random_stream
 
 

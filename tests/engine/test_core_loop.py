@@ -8,9 +8,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-
-from engine.codec import decode_events, encode_input, encode_inputs
-from engine.commands import (
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.core.loop import Core
+from ringmatch.engine.core.pipeline import PipelineRings, create_rings
+from ringmatch.engine.core.recovery import recover_core
+from ringmatch.engine.core.sequence import LocalSequence, SequenceUnavailable
+from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.journal.log import JournalReader, JournalWriter
+from ringmatch.engine.rings.codec import decode_events, encode_input, encode_inputs
+from ringmatch.engine.rings.event_reader import EventReader
+from ringmatch.engine.rings.fan_in import FanIn
+from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
+from ringmatch.engine.schema.commands import (
     Cancel,
     Command,
     ControlCommand,
@@ -20,18 +29,8 @@ from engine.commands import (
     Replace,
     SetRiskLimits,
 )
-from engine.core import Core
-from engine.core_logic import CoreLogic
-from engine.enums import CancelReason, CommandKind, OrderType, RejectReason, Side
-from engine.event_reader import EventReader
-from engine.events import Cancelled, Event, MassCancelled, Rejected
-from engine.fan_in import FanIn
-from engine.journal import JournalReader, JournalWriter
-from engine.journal_recovery import recover_core
-from engine.matching import MatchingEngine
-from engine.pipeline import PipelineRings, create_rings
-from engine.ring import RingSpec, SpscRing
-from engine.sequence import LocalSequence, SequenceUnavailable
+from ringmatch.engine.schema.enums import CancelReason, CommandKind, OrderType, RejectReason, Side
+from ringmatch.engine.schema.events import Cancelled, Event, MassCancelled, Rejected
 
 
 def buy(client: int, account: str = "a", price: int = 100) -> NewOrder:

@@ -25,16 +25,16 @@ from collections import defaultdict
 from pathlib import Path
 
 import msgspec
+from ringmatch.engine.core.pipeline import PipelineRings, create_rings
+from ringmatch.engine.core.recovery import load_snapshot, recover_core
+from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.journal.log import JournalReader, Record
+from ringmatch.engine.rings.codec import decode_events, encode_inputs
+from ringmatch.engine.rings.event_reader import EventReader
+from ringmatch.engine.schema.commands import Cancel, Command, Input, NewOrder, Replace
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.engine.schema.events import Event
 
-from engine.codec import decode_events, encode_inputs
-from engine.commands import Cancel, Command, Input, NewOrder, Replace
-from engine.core_logic import CoreLogic
-from engine.enums import OrderType, Side
-from engine.event_reader import EventReader
-from engine.events import Event
-from engine.journal import JournalReader, Record
-from engine.journal_recovery import load_snapshot, recover_core
-from engine.pipeline import PipelineRings, create_rings
 from tests.engine.strategies import random_stream
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,8 +54,8 @@ def gateway_stream(seed: int, n: int, producer: int) -> list[Command]:
 
 PRODUCER = """
 import sys
-from engine.codec import encode_inputs
-from engine.ring import RingSpec, SpscRing
+from ringmatch.engine.rings.codec import encode_inputs
+from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from tests.engine.test_core_process import gateway_stream
 
 name, seed, n, producer = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -74,7 +74,7 @@ def start_core(rings: PipelineRings, data_dir: Path, **options: object) -> subpr
     path = data_dir.parent / f"core-{uuid.uuid4().hex[:6]}.json"
     path.write_bytes(msgspec.json.encode(config))
     core = subprocess.Popen(
-        [sys.executable, "-m", "engine.pipeline", str(path)],
+        [sys.executable, "-m", "ringmatch.engine.core.pipeline", str(path)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

@@ -9,12 +9,13 @@ import random
 from pathlib import Path
 
 import msgspec
+from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.journal.log import JournalWriter
+from ringmatch.engine.replay import csv_replay as replay
+from ringmatch.engine.replay import journal_replay
+from ringmatch.engine.replay.order_csv import COLUMNS, command_to_row
+from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
 
-from engine import journal_replay, replay
-from engine.commands import Cancel, Command, NewOrder, Replace
-from engine.core_logic import CoreLogic
-from engine.journal import JournalWriter
-from engine.order_csv import COLUMNS, command_to_row
 from tests.engine.strategies import random_stream
 
 

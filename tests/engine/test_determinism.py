@@ -7,11 +7,11 @@ import random
 
 import msgspec
 import pytest
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.schema.commands import Command, NewOrder
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.engine.schema.events import Event
 
-from engine.commands import Command, NewOrder
-from engine.enums import OrderType, Side
-from engine.events import Event
-from engine.matching import MatchingEngine
 from tests.engine.strategies import SYMBOLS, random_stream
 
 SEEDS = (11, 12)

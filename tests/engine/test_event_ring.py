@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from ringmatch.engine.rings.errors import ReaderCutOff, RingFull
+from ringmatch.engine.rings.event_ring import CLAIMED, EventRing, EventRingSpec
 
-from engine.event_ring import CLAIMED, EventRing, EventRingSpec
-from engine.ring_errors import ReaderCutOff, RingFull
 from tests.engine import ring_workers as w
 
 

@@ -13,12 +13,12 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine.cli import main
-from engine.commands import Cancel, Command, MassCancel, NewOrder, Replace
-from engine.enums import OrderType, Side, StpMode, TimeInForce
-from engine.fsync_policy import FsyncPolicy
-from engine.journal import (
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.core.recovery import TornTailWarning, recover
+from ringmatch.engine.journal.files import OS_FILES, AppendFile
+from ringmatch.engine.journal.format import HEADER_SIZE, segment_name
+from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+from ringmatch.engine.journal.log import (
     JournalCorrupt,
     JournalError,
     JournalReader,
@@ -26,11 +26,11 @@ from engine.journal import (
     Record,
     list_segments,
 )
-from engine.journal_format import HEADER_SIZE, segment_name
-from engine.journal_fs import OS_FILES, AppendFile
-from engine.journal_recovery import TornTailWarning, recover
-from engine.matching import MatchingEngine
-from engine.order_csv import COLUMNS, command_to_row
+from ringmatch.engine.replay.order_csv import COLUMNS, command_to_row
+from ringmatch.engine.schema.commands import Cancel, Command, MassCancel, NewOrder, Replace
+from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
+
+from ringmatch.cli import main
 from tests.engine.faulty_fs import FaultyFiles
 from tests.engine.strategies import random_stream
 

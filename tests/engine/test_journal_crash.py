@@ -15,12 +15,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.core.recovery import TornTailWarning, recover, replay_into
+from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+from ringmatch.engine.journal.log import JournalReader, JournalWriter, Record
+from ringmatch.engine.schema.commands import Command
 
-from engine.commands import Command
-from engine.fsync_policy import FsyncPolicy
-from engine.journal import JournalReader, JournalWriter, Record
-from engine.journal_recovery import TornTailWarning, recover, replay_into
-from engine.matching import MatchingEngine
 from tests.engine.faulty_fs import FaultyFiles, SimulatedCrash
 from tests.engine.strategies import random_stream
 
@@ -156,7 +156,7 @@ def test_crash_during_recovery(seed: int) -> None:
 
 CHILD = """
 import random, sys
-from engine.journal import JournalWriter
+from ringmatch.engine.journal.log import JournalWriter
 from tests.engine.strategies import random_stream
 
 data_dir, seed, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

@@ -1,4 +1,4 @@
-"""A child tied to its supervisor (engine.lifeline) stops when the supervisor is SIGKILLed.
+"""A child tied to its supervisor (engine.process.lifeline) stops when the supervisor is killed.
 
     test ─▶ supervisor (python; holds the lifeline's write end) ─▶ [sh ─▶] child
               └─ kill -9 ──────────────────────────────────────────────▶ child must go
@@ -17,13 +17,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.lifeline import ENV_FD, ENV_PID
+from ringmatch.engine.process.lifeline import ENV_FD, ENV_PID
+
 from tests.conftest import REPO
 from tests.process_tree import kill_tree, wait_gone
 
 # The child: stops on SIGTERM with status 7 (its "clean stop"), else waits forever.
 CHILD = (
-    "import signal, sys; from engine import lifeline; "
+    "import signal, sys; from ringmatch.engine.process import lifeline; "
     "signal.signal(signal.SIGTERM, lambda *a: sys.exit(7)); "
     "lifeline.attach(); print('up', flush=True); "
     "[signal.pause() for _ in iter(int, 1)]"

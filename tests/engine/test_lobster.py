@@ -8,10 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
-
-from engine.enums import Side
-from engine.lobster import SYNTHETIC_ID_BASE, LobsterFileError, read_messages, read_orderbook
-from engine.lobster_replay import SYNTHETIC_ACCOUNT, LobsterReplay, run
+from ringmatch.engine.replay.lobster import (
+    SYNTHETIC_ID_BASE,
+    LobsterFileError,
+    read_messages,
+    read_orderbook,
+)
+from ringmatch.engine.replay.lobster_replay import SYNTHETIC_ACCOUNT, LobsterReplay, run
+from ringmatch.engine.schema.enums import Side
 
 BUY, SELL = Side.BUY, Side.SELL
 EMPTY = "9999999999,0,-9999999999,0"

@@ -8,8 +8,8 @@ import io
 import re
 from pathlib import Path
 
-from engine.lobster import read_messages
-from engine.lobster_replay import run
+from ringmatch.engine.replay.lobster import read_messages
+from ringmatch.engine.replay.lobster_replay import run
 
 AMZN = "AMZN_2012-06-21_34200000_57600000_{}_1.csv"
 

@@ -10,10 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine.commands import Cancel, Command, NewOrder, Replace
-from engine.enums import OrderType, Side, StpMode, TimeInForce
-from engine.order_csv import (
+from ringmatch.engine.replay.order_csv import (
     HEADER,
     OnBadRow,
     OrderFileError,
@@ -25,6 +22,8 @@ from engine.order_csv import (
     open_order_file,
     parse_row,
 )
+from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
+from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 
 
 def row(text: str) -> list[str]:

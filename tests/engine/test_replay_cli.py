@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import ringmatch.engine.replay.csv_replay
+from ringmatch.engine import build_info
+from ringmatch.engine.replay.order_csv import HEADER
+from ringmatch.engine.replay.pacing import Pacer
+from ringmatch.engine.schema.commands import NewOrder
+from ringmatch.engine.schema.enums import OrderType, Side
 
-import engine.replay
-from engine import build_info, cli
-from engine.commands import NewOrder
-from engine.enums import OrderType, Side
-from engine.order_csv import HEADER
-from engine.pacing import Pacer
+from ringmatch import cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -169,7 +170,7 @@ def test_outputs_of_a_small_file_are_exactly_the_hand_checked_ones(
 
 
 def test_batches_do_not_change_the_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine.replay, "BATCH_SIZE", 3)
+    monkeypatch.setattr(ringmatch.engine.replay.csv_replay, "BATCH_SIZE", 3)
     assert replay(tmp_path, write(tmp_path, SMALL)) == 0
     assert (tmp_path / "t.csv").read_text() == SMALL_TRADES
     assert (tmp_path / "b.csv").read_text() == SMALL_BOOK
@@ -193,7 +194,7 @@ def test_bad_row_stops_with_status_2_after_writing_the_rows_before_it(
     monkeypatch: pytest.MonkeyPatch,
     batch_size: int,
 ) -> None:
-    monkeypatch.setattr(engine.replay, "BATCH_SIZE", batch_size)
+    monkeypatch.setattr(ringmatch.engine.replay.csv_replay, "BATCH_SIZE", batch_size)
     source = write(tmp_path, BAD_AT_4)
     assert replay(tmp_path, source) == 2
     err = capsys.readouterr().err
@@ -281,7 +282,7 @@ def test_cli_runs_as_a_module_in_a_subprocess(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "engine.cli",
+            "ringmatch.cli",
             "replay",
             str(source),
             "--book-out",
@@ -407,7 +408,9 @@ def test_speed_paces_each_command_by_its_timestamp(
 
     # A fake clock: the replay's own Pacer, with the clock and sleep injected.
     monkeypatch.setattr(
-        engine.replay, "Pacer", lambda speed: Pacer(speed, clock=lambda: now[0], sleep=sleep)
+        ringmatch.engine.replay.csv_replay,
+        "Pacer",
+        lambda speed: Pacer(speed, clock=lambda: now[0], sleep=sleep),
     )
     rows = [
         f"{ts},NEW,{i},a,XYZ,BUY,LIMIT,GTC,100,1,0,NONE"
@@ -425,6 +428,8 @@ def test_paced_hands_out_one_command_at_a_time_after_its_wait() -> None:
     def order(ts: int) -> NewOrder:
         return NewOrder(ts, "a", "S", Side.BUY, OrderType.LIMIT, 1, 1, ts_ns=ts)
 
-    for batch in engine.replay.paced([[order(1), order(2)], [order(5)]], pacer):
+    for batch in ringmatch.engine.replay.csv_replay.paced(
+        [[order(1), order(2)], [order(5)]], pacer
+    ):
         log.append([c.order_id for c in batch])
     assert log == [[1], ("sleep", 1e-9), [2], ("sleep", 4e-9), [5]]

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from engine.commands import Cancel, Command, NewOrder, Replace
-from engine.enums import (
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
+from ringmatch.engine.schema.enums import (
     CancelReason,
     CommandKind,
     OrderType,
@@ -21,8 +21,16 @@ from engine.enums import (
     StpMode,
     TimeInForce,
 )
-from engine.events import Accepted, Cancelled, Event, Reduced, Rejected, Replaced, Trade
-from engine.matching import MatchingEngine
+from ringmatch.engine.schema.events import (
+    Accepted,
+    Cancelled,
+    Event,
+    Reduced,
+    Rejected,
+    Replaced,
+    Trade,
+)
+
 from tests.engine.reference_book import ReferenceBook
 
 BUY, SELL = Side.BUY, Side.SELL

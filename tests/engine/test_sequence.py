@@ -22,8 +22,8 @@ import pytest
 import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ringmatch.engine.core.sequence import LocalSequence, RedisBlockSequence, SequenceUnavailable
 
-from engine.sequence import LocalSequence, RedisBlockSequence, SequenceUnavailable
 from tests.conftest import REPO, need
 from tests.redis_server import RedisServer, find_redis_server, free_port
 
@@ -327,7 +327,7 @@ def test_next_block_across_blocks_is_all_or_none(redis_url: str) -> None:
 
 NODE = """
 import sys
-from engine.sequence import RedisBlockSequence, SequenceUnavailable
+from ringmatch.engine.core.sequence import RedisBlockSequence, SequenceUnavailable
 url, key, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 seq = RedisBlockSequence.from_url(url, key, block_size=10, prefetch_at=0.5)
 assert seq.wait_block(5)

@@ -11,9 +11,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine.codec import encode_inputs
-from engine.commands import (
+from ringmatch.engine.core.pipeline import PipelineRings, create_rings
+from ringmatch.engine.core.recovery import load_snapshot, recover_core, write_snapshot
+from ringmatch.engine.core.sequence import LocalSequence
+from ringmatch.engine.core.sessions import SessionTable
+from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+from ringmatch.engine.journal.log import JournalReader, JournalWriter
+from ringmatch.engine.rings.codec import encode_inputs
+from ringmatch.engine.schema.commands import (
     Input,
     NewOrder,
     SessionClosed,
@@ -21,15 +27,9 @@ from engine.commands import (
     SessionOpened,
     WorkerStarted,
 )
-from engine.core_logic import CoreLogic
-from engine.enums import CancelReason, OrderType, Side
-from engine.events import Cancelled, Event, MassCancelled
-from engine.fsync_policy import FsyncPolicy
-from engine.journal import JournalReader, JournalWriter
-from engine.journal_recovery import load_snapshot, recover_core, write_snapshot
-from engine.pipeline import PipelineRings, create_rings
-from engine.sequence import LocalSequence
-from engine.sessions import SessionTable
+from ringmatch.engine.schema.enums import CancelReason, OrderType, Side
+from ringmatch.engine.schema.events import Cancelled, Event, MassCancelled
+
 from tests.engine.test_core_loop import Dry, make_core, take
 
 DISCONNECT = CancelReason.DISCONNECT

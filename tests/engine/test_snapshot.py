@@ -9,14 +9,14 @@ from pathlib import Path
 import msgspec
 import pytest
 from hypothesis import given, settings
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.core import snapshot
+from ringmatch.engine.core.recovery import recover
+from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.journal.log import JournalWriter
+from ringmatch.engine.schema.commands import NewOrder
+from ringmatch.engine.schema.enums import OrderType, Side
 
-from engine import snapshot
-from engine.commands import NewOrder
-from engine.core_logic import CoreLogic
-from engine.enums import OrderType, Side
-from engine.journal import JournalWriter
-from engine.journal_recovery import recover
-from engine.matching import MatchingEngine
 from tests.engine.strategies import command_streams, random_stream
 
 

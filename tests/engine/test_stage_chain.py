@@ -11,21 +11,22 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from ringmatch.engine.core import snapshot
+from ringmatch.engine.core.loop import Core
+from ringmatch.engine.core.pipeline import PipelineRings, build_core, create_rings
+from ringmatch.engine.core.recovery import load_snapshot, recover_core, write_snapshot
+from ringmatch.engine.core.sequence import LocalSequence
+from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.journal.log import JournalReader, JournalWriter
+from ringmatch.engine.replay import journal_replay
+from ringmatch.engine.rings.codec import decode_events, encode_inputs
+from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
+from ringmatch.engine.rings.fan_in import FanIn
+from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
+from ringmatch.engine.schema.commands import Input, NewOrder, SetRiskLimits, SkipInput, StageChain
+from ringmatch.engine.schema.enums import OrderType, RejectReason, Side
+from ringmatch.engine.schema.events import Accepted, Event, Rejected, event_to_dict
 
-from engine import journal_replay, snapshot
-from engine.codec import decode_events, encode_inputs
-from engine.commands import Input, NewOrder, SetRiskLimits, SkipInput, StageChain
-from engine.core import Core
-from engine.core_logic import CoreLogic
-from engine.enums import OrderType, RejectReason, Side
-from engine.event_ring import EventRing, EventRingSpec
-from engine.events import Accepted, Event, Rejected, event_to_dict
-from engine.fan_in import FanIn
-from engine.journal import JournalReader, JournalWriter
-from engine.journal_recovery import load_snapshot, recover_core, write_snapshot
-from engine.pipeline import PipelineRings, build_core, create_rings
-from engine.ring import RingSpec, SpscRing
-from engine.sequence import LocalSequence
 from tests.engine.marker_stage import SPEC, MarkerStage
 
 

@@ -59,7 +59,7 @@ class ServeProcess:
 
     def __init__(self, config: Path, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "serve", "--config", str(config), *args],
+            [sys.executable, "-m", "ringmatch.cli", "serve", "--config", str(config), *args],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from gateway.config import DEFAULT, ConfigError, describe, load, risk_toml
+from ringmatch.gateway.config import DEFAULT, ConfigError, describe, load, risk_toml
 
 ISSUE_EXAMPLE = """
 [server]
@@ -109,7 +108,7 @@ def test_feed_risk_admin_and_throttle_keys(tmp_path: Path) -> None:
     assert "root [admin]" in describe(config) and "throttle 50 requests/s" in describe(config)
     assert "max_order_qty = 7, 1 account override(s)" in describe(config)
     # The embedded default's limits go to the risk process as a file: same limits back.
-    from risk.limits import from_table, load_toml
+    from ringmatch.risk.limits import from_table, load_toml
 
     written = tmp_path / "risk.toml"
     written.write_text(risk_toml(config.risk))

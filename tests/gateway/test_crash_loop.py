@@ -40,11 +40,12 @@ import sys
 import threading
 from pathlib import Path
 
-from engine.commands import Cancel, NewOrder, Replace
-from engine.journal import JournalReader
-from engine.order_csv import HEADER
-from engine.shm import SHM_DIR, run_prefix
-from engine.workload import SYMBOLS as WORKLOAD_SYMBOLS
+from ringmatch.benchmarks.workload import SYMBOLS as WORKLOAD_SYMBOLS
+from ringmatch.engine.journal.log import JournalReader
+from ringmatch.engine.replay.order_csv import HEADER
+from ringmatch.engine.rings.shm import SHM_DIR, run_prefix
+from ringmatch.engine.schema.commands import Cancel, NewOrder, Replace
+
 from tests.conftest import REPO
 from tests.gateway.serve_process import ServeProcess, write_config
 from tests.gateway.test_send import order_file, replay_outputs
@@ -102,7 +103,7 @@ def _send(
         [
             sys.executable,
             "-m",
-            "engine.cli",
+            "ringmatch.cli",
             "send",
             str(path),
             "--port",

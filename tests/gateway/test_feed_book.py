@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.schema.commands import Command, NewOrder
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.gateway.feed.client import SubscriberBook
+from ringmatch.gateway.feed.marketdata import MarketData
+from ringmatch.gateway.feed.protocol import (
+    FeedProtocol,
+    Levels,
+    ServerMessage,
+    Snapshot,
+    Top,
+    frame,
+)
 
-from engine.commands import Command, NewOrder
-from engine.enums import OrderType, Side
-from engine.matching import MatchingEngine
-from gateway.feed_client import SubscriberBook
-from gateway.feed_protocol import FeedProtocol, Levels, ServerMessage, Snapshot, Top, frame
-from gateway.marketdata import MarketData
 from tests.engine.strategies import SYMBOLS, command_streams
 
 DEPTHS = (1, 2, 10)

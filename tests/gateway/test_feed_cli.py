@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ringmatch.benchmarks.workload import standard_workload
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.gateway.feed.cli import render
+from ringmatch.gateway.feed.client import SubscriberBook
+from ringmatch.gateway.feed.protocol import Snapshot, TradePrint
+from ringmatch.gateway.feed.server import FeedServer
 
-from engine.cli import main
-from engine.matching import MatchingEngine
-from engine.workload import standard_workload
-from gateway.feed_cli import render
-from gateway.feed_client import SubscriberBook
-from gateway.feed_protocol import Snapshot, TradePrint
-from gateway.feed_server import FeedServer
+from ringmatch.cli import main
 
 
 @pytest.fixture

@@ -6,12 +6,11 @@ import uuid
 
 import msgspec
 import redis
-
-from engine.events import Event
-from engine.matching import MatchingEngine
-from engine.workload import SYMBOLS, standard_workload
-from gateway.feed_redis import RedisEventPublisher
-from gateway.marketdata import MarketData
+from ringmatch.benchmarks.workload import SYMBOLS, standard_workload
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.schema.events import Event
+from ringmatch.gateway.feed.marketdata import MarketData
+from ringmatch.gateway.feed.redis_streams import RedisEventPublisher
 
 
 def test_a_remote_reader_rebuilds_the_books_from_the_streams(redis_url: str) -> None:

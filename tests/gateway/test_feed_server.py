@@ -8,12 +8,11 @@ import socket
 from collections.abc import Awaitable, Callable
 
 import uvloop
-
-from engine.matching import MatchingEngine
-from engine.workload import standard_workload
-from gateway.feed_client import FeedClient
-from gateway.feed_protocol import CutOff, FeedProtocol, ServerMessage, Subscribe, frame
-from gateway.feed_server import FeedServer
+from ringmatch.benchmarks.workload import standard_workload
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.gateway.feed.client import FeedClient
+from ringmatch.gateway.feed.protocol import CutOff, FeedProtocol, ServerMessage, Subscribe, frame
+from ringmatch.gateway.feed.server import FeedServer
 
 
 def run(main: Callable[[], Awaitable[None]]) -> None:

@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 import uvloop
+from ringmatch.benchmarks.workload import standard_workload
+from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+from ringmatch.engine.journal.log import JournalWriter
+from ringmatch.engine.rings.codec import EVENT_SLOT, encode_events
+from ringmatch.engine.rings.event_ring import EventRing
+from ringmatch.engine.schema.commands import SetRiskLimits, StageChain
+from ringmatch.gateway.feed.client import FeedClient
+from ringmatch.gateway.feed.server import FeedServer
+from ringmatch.gateway.feed.source import RingFeedSource, rebuild_books
+from ringmatch.risk.limits import RiskConfig
+from ringmatch.risk.limits import encode as encode_limits
+from ringmatch.risk.pretrade import PreTradeRisk
 
-from engine.codec import EVENT_SLOT, encode_events
-from engine.commands import SetRiskLimits, StageChain
-from engine.core_logic import CoreLogic
-from engine.event_ring import EventRing
-from engine.fsync_policy import FsyncPolicy
-from engine.journal import JournalWriter
-from engine.workload import standard_workload
-from gateway.feed_client import FeedClient
-from gateway.feed_server import FeedServer
-from gateway.feed_source import RingFeedSource, rebuild_books
-from risk.limits import RiskConfig
-from risk.limits import encode as encode_limits
-from risk.pretrade import PreTradeRisk
 from tests.engine import ring_workers as w
 
 
@@ -48,7 +48,7 @@ class Core:
         self.writer = ring.writer()
         self.seq = 0
         limits = SetRiskLimits(encode_limits(RiskConfig(max_order_qty=50)))
-        self.run([StageChain("risk.pretrade:PreTradeRisk"), limits])
+        self.run([StageChain("ringmatch.risk.pretrade:PreTradeRisk"), limits])
         assert isinstance(self.logic.pretrade, PreTradeRisk)
 
     def run(self, cmds: list) -> None:  # type: ignore[type-arg]
@@ -112,13 +112,12 @@ def test_a_lapped_feed_rebuilds_and_subscribers_get_a_fresh_snapshot(
 
 
 def test_the_feed_process_serves_the_ring(tmp_path: Path, ring: EventRing) -> None:
-    """python -m gateway.feed_process, on the ring: a subscriber follows the core."""
+    """python -m ringmatch.gateway.feed.process, on the ring: a subscriber follows the core."""
     import subprocess
     import sys
 
     import msgspec
-
-    from gateway.feed_process import FeedProcessConfig
+    from ringmatch.gateway.feed.process import FeedProcessConfig
 
     core = Core(tmp_path, ring)
     cmds = standard_workload(600, seed=8)
@@ -129,7 +128,7 @@ def test_the_feed_process_serves_the_ring(tmp_path: Path, ring: EventRing) -> No
     path.write_bytes(msgspec.json.encode(spec))
     repo = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.feed_process", str(path)],
+        [sys.executable, "-m", "ringmatch.gateway.feed.process", str(path)],
         cwd=repo,
         stdout=subprocess.PIPE,
         text=True,

@@ -8,11 +8,17 @@ from typing import Any
 
 import pytest
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+from ringmatch.benchmarks.bench_e2e import ACCOUNT, SYMBOL, TOKEN, _first_id, _Wire
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.gateway.protocol.messages import (
+    Cancel,
+    ExecType,
+    ExecutionReport,
+    Heartbeat,
+    NewOrder,
+)
+from ringmatch.gateway.server.latency_probe import ENV, LatencyProbe, file_name, read
 
-from benchmarks.bench_e2e import ACCOUNT, SYMBOL, TOKEN, _first_id, _Wire
-from engine.enums import OrderType, Side
-from gateway.latency_probe import ENV, LatencyProbe, file_name, read
-from gateway.messages import Cancel, ExecType, ExecutionReport, Heartbeat, NewOrder
 from tests.gateway.serve_process import ServeProcess, write_config
 
 

@@ -19,12 +19,12 @@ import sys
 from pathlib import Path
 
 import msgspec
+from ringmatch.engine.core.pipeline import CoreConfig
+from ringmatch.engine.rings.shm import SHM_DIR, run_prefix
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.gateway.client.client import BlockingClient
+from ringmatch.gateway.protocol.messages import ExecType, NewOrder
 
-from engine.enums import OrderType, Side
-from engine.pipeline import CoreConfig
-from engine.shm import SHM_DIR, run_prefix
-from gateway.client import BlockingClient
-from gateway.messages import ExecType, NewOrder
 from tests.conftest import REPO
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
 
@@ -68,7 +68,7 @@ def test_a_second_server_or_core_on_a_live_data_dir_is_refused_and_changes_nothi
         assert any(name.endswith(".journal") for name in before)
 
         second = _run(
-            "-m", "engine.cli", "serve", "--config", str(config), "--lock-wait", LOCK_WAIT
+            "-m", "ringmatch.cli", "serve", "--config", str(config), "--lock-wait", LOCK_WAIT
         )
         assert second.returncode == 1, second.stderr
         last = second.stderr.strip().splitlines()[-1]
@@ -81,11 +81,11 @@ def test_a_second_server_or_core_on_a_live_data_dir_is_refused_and_changes_nothi
                 CoreConfig(data_dir=str(data), input_rings=[], event_ring="nosuch", lock_wait=1.0)
             )
         )
-        core = _run("-m", "engine.pipeline", str(bare))
+        core = _run("-m", "ringmatch.engine.core.pipeline", str(bare))
         assert core.returncode == 1, core.stderr
         assert f"data directory {data} is in use by pid {core_pid}" in core.stderr
 
-        replay = _run("-m", "engine.cli", "replay", str(data), "--format", "journal")
+        replay = _run("-m", "ringmatch.cli", "replay", str(data), "--format", "journal")
         assert replay.returncode == 0, replay.stderr
         assert f"{data} is live (locked by pid {core_pid}" in replay.stderr
         assert "inputs      " in replay.stderr  # it replayed all the same
@@ -104,7 +104,7 @@ def test_a_second_server_on_a_taken_port_fails_at_once_naming_it(tmp_path: Path)
             text = write_config(tmp_path / f"{which}.toml", other, {"heartbeat_s": 5.0})
             key = "port" if which == "order-entry" else "feed_port"
             text.write_text(text.read_text().replace(f"\n{key} = 0\n", f"\n{key} = {port}\n"))
-            refused = _run("-m", "engine.cli", "serve", "--config", str(text))
+            refused = _run("-m", "ringmatch.cli", "serve", "--config", str(text))
             assert refused.returncode == 1, refused.stderr
             last = refused.stderr.strip().splitlines()[-1]
             assert last == (

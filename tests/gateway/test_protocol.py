@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-
-from engine.enums import OrderType, Side
-from gateway.messages import (
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.gateway.protocol.connection import (
+    NEED_DATA,
+    BadMessage,
+    Connection,
+    ProtocolError,
+    Role,
+)
+from ringmatch.gateway.protocol.messages import (
     Cancel,
     ExecType,
     ExecutionReport,
@@ -17,8 +23,7 @@ from gateway.messages import (
     Logout,
     NewOrder,
 )
-from gateway.protocol import NEED_DATA, BadMessage, Connection, ProtocolError, Role
-from gateway.session_state import State
+from ringmatch.gateway.protocol.session_state import State
 
 
 def frame(body: bytes) -> bytes:

@@ -6,9 +6,9 @@ import re
 
 import msgspec
 import pytest
-
-from engine.enums import OrderType, Side
-from gateway.messages import (
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, Role
+from ringmatch.gateway.protocol.messages import (
     CLIENT_TYPES,
     SERVER_TYPES,
     Cancel,
@@ -17,8 +17,8 @@ from gateway.messages import (
     Logon,
     NewOrder,
 )
-from gateway.protocol import NEED_DATA, Connection, Role
-from gateway.session_state import State
+from ringmatch.gateway.protocol.session_state import State
+
 from tests.conftest import REPO
 
 DOC = (REPO / "docs" / "PROTOCOL.md").read_text()

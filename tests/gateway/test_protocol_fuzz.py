@@ -9,10 +9,16 @@ from __future__ import annotations
 import msgspec
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-from engine.enums import OrderType, Side, StpMode, TimeInForce
-from gateway.messages import Cancel, Heartbeat, Logon, MassCancel, NewOrder, Replace
-from gateway.protocol import NEED_DATA, Connection, ProtocolError, Role
+from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
+from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, ProtocolError, Role
+from ringmatch.gateway.protocol.messages import (
+    Cancel,
+    Heartbeat,
+    Logon,
+    MassCancel,
+    NewOrder,
+    Replace,
+)
 
 MAX_FRAME = 512
 
@@ -26,7 +32,7 @@ def run(data: bytes, chunk: int) -> list[object]:
             while (event := conn.next_event()) is not NEED_DATA:
                 seen.append(event)
                 if type(event) is Logon:  # answer it, as the server does
-                    from gateway.messages import LogonAccepted
+                    from ringmatch.gateway.protocol.messages import LogonAccepted
 
                     conn.send(LogonAccepted(event.account, 1.0, 3.0))
     except ProtocolError as exc:

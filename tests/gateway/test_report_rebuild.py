@@ -1,7 +1,7 @@
 """A worker's ReportBook rebuilt from the journal is the one it would have had all along.
 
 The live side is modelled as the core runs it: each batch admitted, journalled,
-applied (engine.core.Core.step), with the pre-trade stage the server uses; at
+applied (ringmatch.engine.core.loop.Core.step), with the pre-trade stage the server uses; at
 the split point it stops, snapshotting on its way out as the core does, and a
 new core recovers (snapshot + journal) and runs the rest. A reference
 ReportBook follows every event of both runs: the worker that never restarted.
@@ -18,8 +18,11 @@ from pathlib import Path
 import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from engine.commands import (
+from ringmatch.engine.core.recovery import recover_core, write_snapshot
+from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+from ringmatch.engine.journal.log import JournalWriter
+from ringmatch.engine.schema.commands import (
     Cancel,
     Command,
     Input,
@@ -32,18 +35,15 @@ from engine.commands import (
     SetRiskLimits,
     StageChain,
 )
-from engine.core_logic import CoreLogic
-from engine.enums import OrderType, Side, StpMode
-from engine.events import Event
-from engine.fsync_policy import FsyncPolicy
-from engine.journal import JournalWriter
-from engine.journal_recovery import recover_core, write_snapshot
-from gateway.messages import ExecType, ExecutionReport
-from gateway.translate import Addressed, ReportBook, rebuild_report_book
-from risk import limits
+from ringmatch.engine.schema.enums import OrderType, Side, StpMode
+from ringmatch.engine.schema.events import Event
+from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport
+from ringmatch.gateway.server.translate import Addressed, ReportBook, rebuild_report_book
+from ringmatch.risk import limits
+
 from tests.engine.strategies import ACCOUNTS, command_streams
 
-PRETRADE = "risk.pretrade:PreTradeRisk"  # the spec serve's core journals
+PRETRADE = "ringmatch.risk.pretrade:PreTradeRisk"  # the spec serve's core journals
 
 # Tight enough that the stage rejects some of the generated orders (qty 1..10).
 LIMITS = SetRiskLimits(limits.encode(limits.RiskConfig(max_order_qty=8, max_open_orders=7)))

@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from ringmatch.benchmarks.workload import SYMBOLS
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.core.journal_events import journal_events
+from ringmatch.engine.core.recovery import start_logic
+from ringmatch.engine.replay.order_csv import HEADER, command_to_row, parse_row
+from ringmatch.engine.schema.commands import Command, Replace
+from ringmatch.gateway.server.translate import ReportBook
 
-from engine.commands import Command, Replace
-from engine.journal_events import journal_events
-from engine.journal_recovery import start_logic
-from engine.matching import MatchingEngine
-from engine.order_csv import HEADER, command_to_row, parse_row
-from engine.workload import SYMBOLS
-from gateway.translate import ReportBook
 from tests.gateway.serve_process import ServeProcess, write_config
 from tests.gateway.test_send import ACCOUNTS, order_file, replay_outputs, ringmatch
 

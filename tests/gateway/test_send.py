@@ -14,10 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.commands import Command, NewOrder, Replace
-from engine.matching import MatchingEngine
-from engine.order_csv import HEADER, command_to_row
-from engine.workload import SYMBOLS, standard_workload
+from ringmatch.benchmarks.workload import SYMBOLS, standard_workload
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.replay.order_csv import HEADER, command_to_row
+from ringmatch.engine.schema.commands import Command, NewOrder, Replace
+
 from tests.conftest import REPO
 from tests.gateway.serve_process import ServeProcess, write_config
 
@@ -58,7 +59,7 @@ def order_file(path: Path, n: int, seed: int, accounts: tuple[str, ...]) -> Path
 
 def ringmatch(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
+        [sys.executable, "-m", "ringmatch.cli", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

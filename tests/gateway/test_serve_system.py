@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from engine.enums import OrderType, Side
-from engine.shm import run_prefix
-from gateway.client import Client
-from gateway.messages import (
+from ringmatch.engine.rings.shm import run_prefix
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.gateway.client.client import Client
+from ringmatch.gateway.protocol.messages import (
     Cancel,
     ExecType,
     ExecutionReport,
@@ -39,6 +38,7 @@ from gateway.messages import (
     RiskQuery,
     RiskState,
 )
+
 from tests.conftest import REPO
 from tests.gateway.serve_process import ServeProcess, write_config
 from tests.process_tree import kill_tree
@@ -60,7 +60,7 @@ def run(coro: Callable[[], Awaitable[Any]]) -> Any:
 
 def cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
+        [sys.executable, "-m", "ringmatch.cli", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -206,7 +206,7 @@ def test_ringmatch_feed_gets_a_snapshot_then_the_trade(server: Server, tmp_path:
     out = tmp_path / "feed.jsonl"
     feed = subprocess.Popen(
         [
-            *(sys.executable, "-m", "engine.cli", "feed", "--port", str(server.feed_port)),
+            *(sys.executable, "-m", "ringmatch.cli", "feed", "--port", str(server.feed_port)),
             *("--symbol", "FEED", "--levels", "3", "--out", str(out)),
         ],
         cwd=REPO,
@@ -334,7 +334,7 @@ def test_a_restart_on_the_same_data_dir_shows_the_same_positions(tmp_path: Path)
 def test_serve_without_a_config_runs_the_default_and_stops_clean(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "serve", "--port", "0", "--feed-port", "0"],
+        [sys.executable, "-m", "ringmatch.cli", "serve", "--port", "0", "--feed-port", "0"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -18,10 +18,10 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from engine.enums import OrderType, Side, TimeInForce
-from gateway.client import Client, LogonError
-from gateway.messages import (
+from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
+from ringmatch.gateway.client.client import Client, LogonError
+from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, Role
+from ringmatch.gateway.protocol.messages import (
     Cancel,
     ExecType,
     ExecutionReport,
@@ -36,7 +36,7 @@ from gateway.messages import (
     Sync,
     Synced,
 )
-from gateway.protocol import NEED_DATA, Connection, Role
+
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
 
 SYMBOLS = ("AAPL", "MSFT", *(f"T{k}" for k in range(10)))
@@ -416,7 +416,7 @@ def test_logout_is_answered_and_closes(server: ServeProcess) -> None:
 
 
 def test_the_blocking_client(server: ServeProcess) -> None:
-    from gateway.client import BlockingClient
+    from ringmatch.gateway.client.client import BlockingClient
 
     with BlockingClient.connect("127.0.0.1", server.port, "carol", ACCOUNTS["carol"]) as carol:
         order = cid()
@@ -436,7 +436,7 @@ def test_serve_reports_a_bad_config_by_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[server]\nhost = "127.0.0.1"\nprot = 1\n')
     done = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "serve", "--config", str(bad)],
+        [sys.executable, "-m", "ringmatch.cli", "serve", "--config", str(bad)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -22,13 +22,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from engine.commands import SessionClosed, SessionOpened, WorkerStarted
-from engine.core_logic import CoreLogic
-from engine.enums import CancelReason, OrderType, Side
-from engine.events import Cancelled, Event, MassCancelled
-from engine.journal import JournalReader
-from gateway.client import Client
-from gateway.messages import ExecType, ExecutionReport, NewOrder, ServerMessage
+from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.journal.log import JournalReader
+from ringmatch.engine.schema.commands import SessionClosed, SessionOpened, WorkerStarted
+from ringmatch.engine.schema.enums import CancelReason, OrderType, Side
+from ringmatch.engine.schema.events import Cancelled, Event, MassCancelled
+from ringmatch.gateway.client.client import Client
+from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport, NewOrder, ServerMessage
+
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
 
 SESSION: dict[str, object] = {"heartbeat_s": 1.0, "timeout_s": 30.0, "logon_reject_delay_s": 0.1}

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import pytest
-
-from engine import commands as core
-from engine.enums import CancelReason, CommandKind, OrderType, RejectReason, Side, TimeInForce
-from engine.events import Accepted, Cancelled, MassCancelled, Reduced, Rejected, Replaced, Trade
-from gateway.messages import (
+from ringmatch.engine.schema import commands as core
+from ringmatch.engine.schema.enums import (
+    CancelReason,
+    CommandKind,
+    OrderType,
+    RejectReason,
+    Side,
+    TimeInForce,
+)
+from ringmatch.engine.schema.events import (
+    Accepted,
+    Cancelled,
+    MassCancelled,
+    Reduced,
+    Rejected,
+    Replaced,
+    Trade,
+)
+from ringmatch.gateway.protocol.messages import (
     Cancel,
     ExecType,
     ExecutionReport,
@@ -17,7 +31,7 @@ from gateway.messages import (
     NewOrder,
     Replace,
 )
-from gateway.translate import ReportBook, to_command
+from ringmatch.gateway.server.translate import ReportBook, to_command
 
 SYMBOLS = frozenset({"AAPL"})
 

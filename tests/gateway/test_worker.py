@@ -10,12 +10,19 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from engine.enums import OrderType, Side
-from gateway.client import Client
-from gateway.config import Account, Config, Server, Session, Symbol
-from gateway.core_link import LocalCore
-from gateway.messages import Cancel, ExecType, ExecutionReport, MassCancel, MassCancelDone, NewOrder
-from gateway.server import serve
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.gateway.client.client import Client
+from ringmatch.gateway.config import Account, Config, Server, Session, Symbol
+from ringmatch.gateway.protocol.messages import (
+    Cancel,
+    ExecType,
+    ExecutionReport,
+    MassCancel,
+    MassCancelDone,
+    NewOrder,
+)
+from ringmatch.gateway.server.core_link import LocalCore
+from ringmatch.gateway.server.serve import serve
 
 CONFIG = Config(
     server=Server(port=0),

@@ -6,11 +6,19 @@ benchmark can drive without rings: it stamps each input with the next seq.
 
 from __future__ import annotations
 
-from engine.commands import Cancel, Input, KillSwitch, MassCancel, NewOrder, Replace, SetRiskLimits
-from engine.enums import CommandKind
-from engine.events import Event, Rejected
-from engine.matching import MatchingEngine
-from risk.pretrade import PreTradeRisk
+from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.schema.commands import (
+    Cancel,
+    Input,
+    KillSwitch,
+    MassCancel,
+    NewOrder,
+    Replace,
+    SetRiskLimits,
+)
+from ringmatch.engine.schema.enums import CommandKind
+from ringmatch.engine.schema.events import Event, Rejected
+from ringmatch.risk.pretrade import PreTradeRisk
 
 
 class Driver:

@@ -1,7 +1,7 @@
 """The journal is the audit trail: ``replay --format journal`` gives, event for event,
 what the live core published, pre-trade risk included.
 
-    this test (a gateway) ──▶ input ring ──▶ core process (pretrade: risk.pretrade)
+    this test (a gateway) ──▶ input ring ──▶ core process (pretrade: ringmatch.risk.pretrade)
                                                │ ▲ control ring
     this test (reader 0) ◀── event ring ◀──────┤ │
     risk process (reader 1) ◀──────────────────┘ └── risk process: SetRiskLimits at start
@@ -22,21 +22,28 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from ringmatch.engine.core.pipeline import create_rings
+from ringmatch.engine.journal.log import JournalReader
+from ringmatch.engine.process.admin_socket import query
+from ringmatch.engine.schema.commands import StageChain
+from ringmatch.engine.schema.enums import CancelReason, RejectReason, Side
+from ringmatch.engine.schema.events import (
+    Accepted,
+    Cancelled,
+    MassCancelled,
+    Rejected,
+    Trade,
+    event_to_dict,
+)
+from ringmatch.risk.process import RiskProcessConfig
 
-from engine.commands import StageChain
-from engine.enums import CancelReason, RejectReason, Side
-from engine.events import Accepted, Cancelled, MassCancelled, Rejected, Trade, event_to_dict
-from engine.journal import JournalReader
-from engine.pipeline import create_rings
-from risk.admin import query
-from risk.process import RiskProcessConfig
 from tests.engine.test_core_process import REPO, read_until, ready_seq, start_core, stop
 from tests.risk.test_risk_process import Gateway, start_risk_process
 
-PRETRADE = "risk.pretrade:PreTradeRisk"
+PRETRADE = "ringmatch.risk.pretrade:PreTradeRisk"
 TOML = "[risk]\nmax_order_qty = {qty}\n"
 DEADLINE = 60.0
-REPLAY = [sys.executable, "-m", "engine.cli", "replay"]
+REPLAY = [sys.executable, "-m", "ringmatch.cli", "replay"]
 
 
 def until_answered(gateway: Gateway, account: str, accepted: bool) -> None:

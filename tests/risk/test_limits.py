@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from risk import limits
-from risk.limits import AccountLimits, LimitSet, RiskConfig, RiskConfigError
+from ringmatch.risk import limits
+from ringmatch.risk.limits import AccountLimits, LimitSet, RiskConfig, RiskConfigError
 
 TOML = """\
 [gateway]

@@ -6,14 +6,21 @@ from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ringmatch.benchmarks.workload import standard_workload
+from ringmatch.engine.schema.commands import Cancel, KillSwitch, NewOrder, Replace, SetRiskLimits
+from ringmatch.engine.schema.enums import CancelReason, OrderType, RejectReason, Side, TimeInForce
+from ringmatch.engine.schema.events import (
+    Accepted,
+    Cancelled,
+    Event,
+    MassCancelled,
+    Rejected,
+    Replaced,
+)
+from ringmatch.risk import limits
+from ringmatch.risk.limits import AccountLimits, RiskConfig
+from ringmatch.risk.pretrade import PreTradeRisk
 
-from engine.commands import Cancel, KillSwitch, NewOrder, Replace, SetRiskLimits
-from engine.enums import CancelReason, OrderType, RejectReason, Side, TimeInForce
-from engine.events import Accepted, Cancelled, Event, MassCancelled, Rejected, Replaced
-from engine.workload import standard_workload
-from risk import limits
-from risk.limits import AccountLimits, RiskConfig
-from risk.pretrade import PreTradeRisk
 from tests.risk.driver import Driver
 
 BUY, SELL = Side.BUY, Side.SELL
@@ -262,8 +269,8 @@ def test_open_orders_and_exposure_follow_the_book(seed: int) -> None:
 @given(seed=st.integers(0, 10**6), cut=st.integers(1, 399))
 def test_snapshot_state_then_replay_decides_like_the_live_stage(seed: int, cut: int) -> None:
     """Through the core's own stage chain: dump at ``cut``, load, and carry on identically."""
-    from engine.core_logic import CoreLogic, StatefulStage
-    from engine.snapshot import restore, take
+    from ringmatch.engine.core.snapshot import restore, take
+    from ringmatch.engine.core.stages import CoreLogic, StatefulStage
 
     config = RiskConfig(max_order_qty=90, max_open_orders=20, max_position=150)
     cmds = standard_workload(400, seed)

@@ -24,26 +24,26 @@ from typing import Any
 
 import msgspec
 import pytest
+from ringmatch.benchmarks.workload import standard_workload
+from ringmatch.engine.core.pipeline import PipelineRings, create_rings
+from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+from ringmatch.engine.journal.log import JournalReader, JournalWriter
+from ringmatch.engine.process.admin_socket import query
+from ringmatch.engine.rings.codec import EVENT_SLOT, encode_events, encode_input, encode_inputs
+from ringmatch.engine.rings.event_reader import EventReader
+from ringmatch.engine.rings.event_ring import EventRing
+from ringmatch.engine.rings.producer import RingProducer
+from ringmatch.engine.schema.commands import Command, NewOrder
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.engine.schema.events import Accepted, Event, Trade
+from ringmatch.risk.event_source import ALL, RiskEventSource
+from ringmatch.risk.limits import RiskConfig
+from ringmatch.risk.monitor import RiskMonitor
+from ringmatch.risk.pretrade import PreTradeRisk
+from ringmatch.risk.process import RiskProcessConfig
+from ringmatch.risk.rebuild import replay_after
 
-from engine.codec import EVENT_SLOT, encode_events, encode_input, encode_inputs
-from engine.commands import Command, NewOrder
-from engine.core_logic import CoreLogic
-from engine.enums import OrderType, Side
-from engine.event_reader import EventReader
-from engine.event_ring import EventRing
-from engine.events import Accepted, Event, Trade
-from engine.fsync_policy import FsyncPolicy
-from engine.journal import JournalReader, JournalWriter
-from engine.pipeline import PipelineRings, create_rings
-from engine.ring_producer import RingProducer
-from engine.workload import standard_workload
-from risk.admin import query
-from risk.event_source import ALL, RiskEventSource
-from risk.journal_replay import replay_after
-from risk.limits import RiskConfig
-from risk.monitor import RiskMonitor
-from risk.pretrade import PreTradeRisk
-from risk.process import RiskProcessConfig
 from tests.engine import ring_workers as w
 from tests.engine.test_core_process import (
     DEADLINE,
@@ -133,7 +133,11 @@ def test_a_stopped_risk_process_never_blocks_the_core_and_catches_up(
 ) -> None:
     data_dir = tmp_path / "data"
     core = start_core(
-        rings, data_dir, fsync="never", pretrade="risk.pretrade:PreTradeRisk", snapshot_every=150
+        rings,
+        data_dir,
+        fsync="never",
+        pretrade="ringmatch.risk.pretrade:PreTradeRisk",
+        snapshot_every=150,
     )
     procs = [core]
     try:
@@ -280,7 +284,7 @@ def test_a_lapped_source_delivers_every_event_once_while_the_core_goes_on(
         if delivered[-1].seq == 320:
             source.stop.set()
 
-    monkeypatch.setattr("risk.event_source.replay_after", between_rejoin_and_journal)
+    monkeypatch.setattr("ringmatch.risk.event_source.replay_after", between_rejoin_and_journal)
     source = RiskEventSource(ring, 0, deliver, tmp_path)
     try:
         run(range(1, 301))  # laps the reader, whose cursor is still at 0

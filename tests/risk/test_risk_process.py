@@ -1,6 +1,6 @@
 """The risk consumer as a real process beside a real core: limits, SIGHUP reload, admin, breach.
 
-    this test (a gateway) ──▶ input ring ──▶ core process (pretrade: risk.pretrade)
+    this test (a gateway) ──▶ input ring ──▶ core process (pretrade: ringmatch.risk.pretrade)
                                                │ ▲ control ring
     this test (reader 0) ◀── event ring ◀──────┤ │
     risk process (reader 1) ◀──────────────────┘ └── risk process: SetRiskLimits, KillSwitch
@@ -21,16 +21,16 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from ringmatch.engine.core.pipeline import create_rings
+from ringmatch.engine.process.admin_socket import query
+from ringmatch.engine.rings.codec import encode_input
+from ringmatch.engine.rings.event_reader import EventReader
+from ringmatch.engine.rings.producer import RingProducer
+from ringmatch.engine.schema.commands import Cancel, NewOrder
+from ringmatch.engine.schema.enums import OrderType, RejectReason, Side
+from ringmatch.engine.schema.events import Accepted, Event, Rejected
+from ringmatch.risk.process import RiskProcessConfig
 
-from engine.codec import encode_input
-from engine.commands import Cancel, NewOrder
-from engine.enums import OrderType, RejectReason, Side
-from engine.event_reader import EventReader
-from engine.events import Accepted, Event, Rejected
-from engine.pipeline import create_rings
-from engine.ring_producer import RingProducer
-from risk.admin import query
-from risk.process import RiskProcessConfig
 from tests.engine.test_core_process import REPO, read_until, ready_seq, start_core
 
 TOML = """\
@@ -90,11 +90,11 @@ class Gateway:
 def start_risk_process(
     tmp_path: Path, spec: RiskProcessConfig, *, stderr: int | None = None
 ) -> subprocess.Popen[str]:
-    """``python -m risk.process`` on ``spec``, returned once it says it is ready."""
+    """``python -m ringmatch.risk.process`` on ``spec``, returned once it says it is ready."""
     spec_path = tmp_path / "risk.json"
     spec_path.write_bytes(msgspec.json.encode(spec))
     risk = subprocess.Popen(
-        [sys.executable, "-m", "risk.process", str(spec_path)],
+        [sys.executable, "-m", "ringmatch.risk.process", str(spec_path)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=stderr,
@@ -113,7 +113,9 @@ def start_risk_process(
 def server(tmp_path: Path) -> Iterator[tuple[Gateway, subprocess.Popen[str], Path, str]]:
     rings = create_rings(f"rmt-{uuid.uuid4().hex[:8]}", 1, [True, True])
     data_dir = tmp_path / "data"
-    core = start_core(rings, data_dir, fsync="never", pretrade="risk.pretrade:PreTradeRisk")
+    core = start_core(
+        rings, data_dir, fsync="never", pretrade="ringmatch.risk.pretrade:PreTradeRisk"
+    )
     procs = [core]
     try:
         ready_seq(core)

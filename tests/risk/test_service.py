@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ringmatch.engine.schema.commands import ControlCommand, KillSwitch, SetRiskLimits
+from ringmatch.risk import limits
+from ringmatch.risk.service import RiskService
 
-from engine.commands import ControlCommand, KillSwitch, SetRiskLimits
-from risk import limits
-from risk.cli import format_state
-from risk.service import RiskService
+from ringmatch.risk_cli import format_state
 
 
 @pytest.mark.parametrize(

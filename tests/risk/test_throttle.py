@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from risk.throttle import NS, Throttle
+from ringmatch.gateway.server.throttle import NS, Throttle
 
 
 class FakeClock:

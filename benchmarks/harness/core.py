@@ -1,0 +1,151 @@
+"""``ringmatch bench core``: the matching core alone, in process.
+
+The standard workload (engine/workload.py states it exactly: 60% new GTC limit
+orders 1-20 ticks from the mid, 30% cancels of live orders, 10% marketable
+orders, half MARKET and half IOC limit; 8 symbols, 100 accounts, no STP) is
+generated once, before anything is timed, and handed to fresh interpreters:
+
+    parent: standard_workload(N, seed) ──pickle──▶ temp file
+      ├─▶ run 1..R  (core_run ... throughput): process_batch(all)
+      └─▶ latency   (core_run ... latency): process(cmd) each timed
+
+(core_run is ``python -m ringmatch.benchmarks.harness.core_run``.)
+
+Throughput is the median of R runs, by wall time and by CPU time (on a shared
+machine the CPU-time figure is the steadier one). Per-command latency comes
+from a separate pass, so the clock reads never slow the throughput runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+from array import array
+from pathlib import Path
+from typing import Any
+
+import ringmatch.engine as engine
+from ringmatch.benchmarks.harness import machine, report
+from ringmatch.benchmarks.harness.core_run import GC_MODES
+from ringmatch.benchmarks.harness.progress import progress
+from ringmatch.engine import build_info
+
+REPO_ROOT = Path(engine.__file__).resolve().parent.parent
+WORKLOAD = (
+    "ringmatch.benchmarks.workload.standard_workload: 60% new GTC limit 1-20 ticks from mid 10,000,"
+    " 30% cancels of live orders, 10% marketable (half MARKET, half LIMIT IOC 5 ticks"
+    " through); qty 1-100; 8 symbols, 100 accounts, no STP"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--commands", type=_positive, default=1_000_000, metavar="N")
+    parser.add_argument("--seed", type=int, default=1, metavar="S")
+    parser.add_argument(
+        "--runs", type=_positive, default=5, metavar="R", help="throughput runs (median)"
+    )
+    parser.add_argument(
+        "--gc",
+        choices=GC_MODES,
+        default="freeze",
+        help="collector during the runs: CPython defaults, frozen after set-up, or off",
+    )
+    parser.add_argument(
+        "--pure", action="store_true", help="run the pure-Python core even if compiled"
+    )
+    parser.add_argument("--no-latency", action="store_true", help="skip the latency pass")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _child(args: list[str], pure: bool) -> dict[str, Any]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    if pure:
+        env[build_info.PURE_ENV] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "ringmatch.benchmarks.harness.core_run", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"core run failed ({done.returncode}):\n{done.stderr.strip()}")
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def run(opts: argparse.Namespace) -> report.Result:
+    from ringmatch.benchmarks.workload import standard_workload
+
+    n = opts.commands
+    print(f"generating {n:,} commands (seed {opts.seed})...", file=sys.stderr)
+    cmds = standard_workload(n, opts.seed)
+    with tempfile.TemporaryDirectory(prefix="ringmatch-bench-") as tmp:
+        workload = Path(tmp) / "workload.pickle"
+        with workload.open("wb") as f:
+            pickle.dump(cmds, f, protocol=pickle.HIGHEST_PROTOCOL)
+        del cmds
+        runs = []
+        for _ in progress(range(opts.runs), desc="throughput runs", unit="run"):
+            runs.append(_child([str(workload), "throughput", opts.gc], opts.pure))
+        lat = None
+        if not opts.no_latency:
+            print("latency pass (one process() call timed at a time)...", file=sys.stderr)
+            samples_path = Path(tmp) / "latency.bin"
+            lat = _child([str(workload), "latency", opts.gc, str(samples_path)], opts.pure)
+            samples = array("q")
+            samples.frombytes(samples_path.read_bytes())
+
+    machine_info = machine.describe()
+    # The children ran the core; the parent may differ (e.g. --pure), so theirs is recorded.
+    machine_info["compiled"] = runs[0]["compiled"]
+    machine_info["core"] = runs[0]["core"]
+    result = report.Result(
+        benchmark="core",
+        params={
+            "commands": n,
+            "seed": opts.seed,
+            "runs": opts.runs,
+            "gc": opts.gc,
+            "workload": WORKLOAD,
+            "events_per_run": runs[0]["events"],
+        },
+        machine=machine_info,
+    )
+    wall = [r["seconds"] for r in runs]
+    cpu = [r["cpu_seconds"] for r in runs]
+    result.throughput = {
+        "commands/s (median, wall)": n / statistics.median(wall),
+        "commands/s (median, CPU time)": n / statistics.median(cpu),
+        "commands/s (best, wall)": n / min(wall),
+    }
+    result.notes.append(
+        f"{opts.runs} runs, each one process_batch() over all {n:,} commands in a fresh"
+        f" interpreter; gc={opts.gc}"
+    )
+    if lat is not None:
+        hist = report.new_histogram()
+        report.record_all(hist, samples)
+        result.add_latency("process", hist)
+        result.throughput["commands/s (latency pass, wall)"] = n / lat["seconds"]
+        result.notes.append(
+            f"latency: one process() call per sample, timed with perf_counter_ns; each"
+            f" sample includes the clock's own cost, {lat['clock_ns']} ns (median)"
+        )
+    return result

@@ -1,0 +1,102 @@
+"""``ringmatch bench replay``: replay speed, reading and parsing included.
+
+* order CSV: the standard workload (--commands, --seed) written as an order file,
+  replayed by ``ringmatch.engine.replay.csv_replay.run`` (no outputs);
+* LOBSTER: the AMZN sample's message file, plain and verified
+  (benchmarks/bench_lobster.py; skipped when the data directory is absent).
+
+Each run is one whole replay in a fresh interpreter (start-up and imports left
+out); figures are medians of --runs, by wall and by CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ringmatch.benchmarks.harness import machine, report
+from ringmatch.benchmarks.harness.checkout import REPO_ROOT, benchmark_module
+from ringmatch.benchmarks.harness.progress import progress
+
+CSV_RUN = """
+import argparse, io, json, sys, time
+from ringmatch.engine.replay.csv_replay import run
+args = argparse.Namespace(file={file!r}, trades_out=None, events_out=None, book_out=None,
+    skip_bad=False, speed=None)
+sys.stderr = io.StringIO()
+wall, cpu = time.perf_counter(), time.process_time()
+code = run(args)
+print(json.dumps({{"seconds": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+                  "code": code}}))
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--commands", type=int, default=1_000_000, help="rows of the CSV file")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--data", type=Path, help="LOBSTER data directory (../shared/data/lobster)")
+
+
+def _csv_run(path: Path) -> tuple[float, float]:
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", CSV_RUN.format(file=str(path))],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    out = json.loads(done.stdout)
+    if out["code"] != 0:
+        raise RuntimeError(f"CSV replay of {path} failed: exit {out['code']}")
+    return float(out["seconds"]), float(out["cpu"])
+
+
+def run(opts: argparse.Namespace) -> report.Result:
+    from ringmatch.benchmarks.workload import standard_workload
+    from ringmatch.engine.replay.order_csv import COLUMNS, command_to_row
+
+    result = report.Result(
+        benchmark="replay",
+        params={"commands": opts.commands, "seed": opts.seed, "runs": opts.runs},
+        machine=machine.describe(),
+    )
+    with tempfile.TemporaryDirectory(prefix="ringmatch-bench-") as tmp:
+        path = Path(tmp) / "orders.csv"
+        with path.open("w", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(COLUMNS)
+            writer.writerows(command_to_row(c) for c in standard_workload(opts.commands, opts.seed))
+        runs = [_csv_run(path) for _ in progress(range(opts.runs), desc="CSV replay", unit="run")]
+    n = opts.commands
+    result.throughput["CSV rows/s (median, wall)"] = n / statistics.median(r[0] for r in runs)
+    result.throughput["CSV rows/s (median, CPU)"] = n / statistics.median(r[1] for r in runs)
+
+    lobster = benchmark_module("bench_lobster")
+    data = opts.data or lobster.DATA
+    messages = data / lobster.MESSAGES
+    if not messages.exists():
+        result.notes.append(f"LOBSTER skipped: {messages} is missing")
+        return result
+    rows = sum(1 for _ in messages.open("rb"))
+    for label, orderbook in (("LOBSTER", None), ("LOBSTER verified", data / lobster.ORDERBOOK)):
+        runs = [
+            lobster.one_run(messages, orderbook)
+            for _ in progress(range(opts.runs), desc=label, unit="run")
+        ]
+        result.throughput[f"{label} msgs/s (median, wall)"] = rows / statistics.median(
+            r[0] for r in runs
+        )
+        result.throughput[f"{label} msgs/s (median, CPU)"] = rows / statistics.median(
+            r[1] for r in runs
+        )
+    result.notes.append(f"LOBSTER: {messages.name}, {rows:,} messages")
+    return result

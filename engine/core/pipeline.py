@@ -1,0 +1,361 @@
+"""The pipeline, wired in one place: rings, sequencer, journal, core logic, event ring.
+
+Two halves, because two processes build them:
+
+* ``create_rings`` runs in the supervisor (``ringmatch serve``, or a test): it
+  owns the shared memory, so the rings outlive a crash of the core, and a
+  restarted core attaches to the same rings and carries on;
+* ``build_core`` runs in the core process, stage by stage (numbered below),
+  and ``run_core`` turns the loop until SIGTERM. ``python -m ringmatch.engine.core.pipeline
+  CONFIG.json`` is that process (it prints ``ready last_seq=N`` once it runs).
+
+Exit status of the core process: 0 stopped cleanly; 2 bad usage or a
+``skip_seqs`` entry that names no failed input; 3 (core.EXIT_HALTED) an input
+could not be applied, live (halted) or in recovery (refused to start: the
+error names the seq and says how to skip it); 4 (core.EXIT_JOURNAL_FAILED) a
+journal write or sync failed; 1 anything else (a traceback).
+
+docs/PIPELINE.md draws the topology and states the contract.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import msgspec
+from ringmatch.engine.core.loop import EXIT_HALTED, EXIT_JOURNAL_FAILED, Core, CoreHalted
+from ringmatch.engine.core.pretrade_hook import StageResolver, import_factory, make_stage
+from ringmatch.engine.core.recovery import SkipRefused, run_recovery
+from ringmatch.engine.core.sequence import (
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_KEY,
+    LocalSequence,
+    RedisBlockSequence,
+    SequenceAllocator,
+    SequenceUnavailable,
+)
+from ringmatch.engine.core.stages import CoreLogic, InputFailed
+from ringmatch.engine.journal.datadir_lock import DEFAULT_WAIT_S, DataDirLock, DataDirLocked
+from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+from ringmatch.engine.journal.log import JournalWriter
+from ringmatch.engine.process import lifeline
+from ringmatch.engine.process.child_config import EXIT_USAGE, config_from_argv
+from ringmatch.engine.rings.codec import EVENT_SLOT, INPUT_SLOT
+from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
+from ringmatch.engine.rings.fan_in import FanIn
+from ringmatch.engine.rings.shm import cleanup_stale, remove_run
+from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
+from ringmatch.engine.schema.commands import Input, SkipInput, StageChain
+
+log = logging.getLogger("ringmatch.core")
+
+
+class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the core process needs (JSON for ``python -m ringmatch.engine.core.pipeline``)."""
+
+    data_dir: str
+    input_rings: list[str]  # segment names of the gateway workers' rings, in worker order
+    event_ring: str  # segment name of the event ring (the core is its writer)
+    control_ring: str | None = None  # admin / risk -> core
+    fsync: str = (
+        "every-batch"  # ringmatch.engine.journal.fsync_policy: every-batch, never, "every 5ms"
+    )
+    snapshot_every: int = 0  # sequenced inputs between snapshots; 0: only on demand
+    snapshot_on_exit: bool = True
+    max_batch: int = 1024  # inputs taken from each ring per turn
+    redis_url: str | None = None  # sequence IDs from Redis blocks instead of a local counter
+    redis_key: str = DEFAULT_KEY
+    redis_block: int = DEFAULT_BLOCK_SIZE
+    pretrade: str | None = None  # "module:factory", a callable returning a PreTradeStage
+    # The data directory's lock (ringmatch.engine.journal.datadir_lock): a descriptor the supervisor
+    # took it through and passed down, or None to take it here, waiting up to
+    # lock_wait s for a holder.
+    lock_fd: int | None = None
+    lock_wait: float = DEFAULT_WAIT_S
+    supervisor_pid: int | None = None
+    # Journalled inputs not to apply (``serve --skip-seq``): each must be the seq of
+    # an input that fails in recovery (or one the journal already skips).
+    skip_seqs: list[int] = []
+
+
+class StartRefused(Exception):
+    """The core will not start (recovery met an input it cannot apply, or a bad
+    ``skip_seqs``): ``str()`` says why and what to do, ``status`` is the exit status."""
+
+    def __init__(self, message: str, status: int, detail: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass
+class PipelineRings:
+    """The supervisor's rings (it owns and unlinks them)."""
+
+    inputs: list[SpscRing]
+    control: SpscRing
+    events: EventRing
+
+    def core_config(self, data_dir: str, **options: object) -> CoreConfig:
+        return CoreConfig(
+            data_dir=data_dir,
+            input_rings=[r.spec.name for r in self.inputs],
+            control_ring=self.control.spec.name,
+            event_ring=self.events.spec.name,
+            **options,  # type: ignore[arg-type]
+        )
+
+    def close(self) -> None:
+        for ring in (*self.inputs, self.control):
+            ring.close()
+        self.events.close()
+
+
+def create_rings(
+    prefix: str,
+    workers: int,
+    event_readers: Sequence[bool],
+    *,
+    input_capacity: int = 4096,
+    event_capacity: int = 16384,
+    owned: bool = False,
+) -> PipelineRings:
+    """One input ring per gateway worker, the control ring, the event ring.
+
+    ``event_readers[k]``: whether event reader k is required (gates the core:
+    gateway workers) or optional (risk, market data; cut off if it lags).
+    Leftovers of a dead run with the same prefix are removed first: those of
+    dead pids, or with ``owned`` (the caller holds the data directory's lock,
+    which the prefix is named after) every one of them.
+    """
+    if owned:
+        remove_run(prefix)
+    else:
+        cleanup_stale(prefix)
+    inputs = [SpscRing.create(prefix, f"in{k}", input_capacity, INPUT_SLOT) for k in range(workers)]
+    control = SpscRing.create(prefix, "control", 1024, INPUT_SLOT)
+    events = EventRing.create(prefix, "events", event_capacity, EVENT_SLOT, event_readers)
+    return PipelineRings(inputs, control, events)
+
+
+def build_core(
+    config: CoreConfig, *, wake_fd: int | None = None, resolve: StageResolver = import_factory
+) -> Core:
+    """The core, stage by stage; recovery runs here, before the first input is taken.
+
+    StartRefused if recovery meets an input it cannot apply (or ``skip_seqs`` is
+    wrong); CoreHalted if the journal cannot be written at start. ``resolve``
+    finds a pre-trade stage's factory from its spec (ringmatch.engine.core.pretrade_hook).
+    """
+    os.makedirs(config.data_dir, exist_ok=True)
+    # 1. Input rings: one per gateway worker, then the control ring, all in one FanIn.
+    names = list(config.input_rings)
+    control_index = None
+    if config.control_ring is not None:
+        control_index = len(names)
+        names.append(config.control_ring)
+    rings: list[SpscRing] = []
+    with ExitStack() as undo:  # on a failed start, close what was opened
+        for name in names:
+            ring = SpscRing.attach(RingSpec(name))
+            undo.callback(ring.close)
+            rings.append(ring)
+            if ring.slot_size > INPUT_SLOT:
+                raise ValueError(
+                    f"input ring {name}: {ring.slot_size}-byte slots, over the "
+                    f"{INPUT_SLOT} bytes the event ring's slots are sized for"
+                )
+        events_ring = EventRing.attach(EventRingSpec(config.event_ring))
+        undo.callback(events_ring.close)
+        if events_ring.slot_size < EVENT_SLOT:
+            raise ValueError(
+                f"event ring {config.event_ring}: {events_ring.slot_size}-byte slots, "
+                f"under the {EVENT_SLOT} bytes an event may need"
+            )
+
+        # 2. Core logic, recovered: newest valid snapshot, then the journal after it,
+        #    through the stage chain the journal names (client ids -> pre-trade ->
+        #    matching), as live. The configured stage is made once first, so that a
+        #    bad spec stops the start before anything names it in the journal.
+        make_stage(config.pretrade, resolve)
+        logic, last_seq, newly_skipped = _recover(config, resolve)
+
+        # 3. Journal: carries on after the last whole batch (recovery cut any torn tail).
+        journal = JournalWriter(
+            config.data_dir, fsync=FsyncPolicy.parse(config.fsync), start_after=last_seq
+        )
+        undo.callback(journal.close)
+
+        # 4. Sequencer: continues above everything journalled (and above any seq a
+        #    crashed run named a segment after: JournalWriter.seq_floor).
+        floor = journal.seq_floor
+        sequence: SequenceAllocator
+        if config.redis_url is None:
+            sequence = LocalSequence(start_after=floor)
+        else:
+            redis_seq = RedisBlockSequence.from_url(
+                config.redis_url, config.redis_key, block_size=config.redis_block, floor=floor
+            )
+            undo.callback(redis_seq.close)
+            if not redis_seq.wait_block(5.0):
+                log.warning(
+                    "no sequence block from %s yet: inputs are rejected until one comes",
+                    redis_seq.url,
+                )
+            sequence = redis_seq
+
+        # 5. The core's own inputs, first in this run: a SkipInput for each seq the
+        #    operator's skip_seqs skipped, and a StageChain if the configured stage is
+        #    not the one the journal last named. Journalled before ``ready``, so that
+        #    risk and the feed, which rebuild from the journal up to the ready seq,
+        #    see the skips.
+        held = _journal_core_inputs(config, logic, journal, sequence, newly_skipped)
+
+        # 6. Fan-in over the input rings; the event ring is written by the core alone.
+        sources = FanIn(rings, wake_fd=wake_fd)
+        undo.pop_all()
+
+    # 7. The run loop.
+    log.info("recovered to seq %d; sequencing after %d", last_seq, floor)
+    return Core(
+        sources,
+        sequence,
+        journal,
+        logic,
+        events_ring,
+        config.data_dir,
+        control_ring=control_index,
+        max_batch=config.max_batch,
+        snapshot_every=config.snapshot_every,
+        snapshot_on_exit=config.snapshot_on_exit,
+        held=held,
+    )
+
+
+def _recover(config: CoreConfig, resolve: StageResolver) -> tuple[CoreLogic, int, list[int]]:
+    try:
+        logic, last_seq, newly_skipped = run_recovery(
+            config.data_dir, config.skip_seqs, resolve=resolve
+        )
+    except InputFailed as failed:
+        raise StartRefused(
+            f"cannot start: recovery stopped before seq {failed.seq}: {failed.input!r} could "
+            f"not be applied ({type(failed.cause).__name__}: {failed.cause}). It is the input "
+            f"that halted the core. To start without it, run with --skip-seq {failed.seq} "
+            f"(ringmatch serve --skip-seq {failed.seq}): the core then journals that the seq "
+            f"is skipped, and recovery and replay skip it from then on",
+            EXIT_HALTED,
+            "".join(traceback.format_exception(failed.cause)),
+        ) from failed
+    except SkipRefused as refused:
+        raise StartRefused(f"cannot start: {refused}", EXIT_USAGE) from refused
+    for seq in newly_skipped:
+        log.warning("seq %d skipped, as --skip-seq asked: it is journalled as skipped", seq)
+    return logic, last_seq, newly_skipped
+
+
+def _journal_core_inputs(
+    config: CoreConfig,
+    logic: CoreLogic,
+    journal: JournalWriter,
+    sequence: SequenceAllocator,
+    newly_skipped: list[int],
+) -> list[SkipInput | StageChain]:
+    """Journal and apply the core's own first inputs; those left to hold (no seq yet)."""
+    now = time.time_ns()
+    own: list[SkipInput | StageChain] = [SkipInput(seq, now) for seq in newly_skipped]
+    if config.pretrade != logic.chain:
+        own.append(StageChain(config.pretrade, now))
+    if not own:
+        return []
+    try:
+        seqs = sequence.next_block(len(own))
+    except (SequenceUnavailable, ValueError) as exc:
+        if newly_skipped:
+            # Recovery already stepped over these seqs: running on without saying so in
+            # the journal would leave every later replay to fail where this one skipped.
+            raise StartRefused(
+                f"cannot start: no sequence number to journal the skip of seq(s) "
+                f"{newly_skipped} with ({exc}); try again once the sequencer is back",
+                1,
+            ) from exc
+        # A StageChain only: held, it goes first in the first batch that gets seqs.
+        return list(own)
+    records: list[tuple[int, Input]] = list(zip(seqs, own, strict=True))
+    try:
+        journal.append_batch(records)
+    except Exception as exc:
+        raise CoreHalted(
+            f"{journal.failure or repr(exc)}: halted at start, nothing was acknowledged",
+            EXIT_JOURNAL_FAILED,
+        ) from exc
+    for seq, inp in records:
+        logic.apply(seq, inp)
+    return []
+
+
+def run_core(config: CoreConfig, ready: Callable[[int], None] | None = None) -> int:
+    """Build the core and run it until SIGTERM/SIGINT; the exit status."""
+    # 0. The data directory is ours before anything in it is read or written
+    #    (recovery may cut a torn tail): one core per directory, for its whole life.
+    lock = lock_data_dir(config)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    try:
+        core = build_core(config, wake_fd=wake_r)
+        # Everything built so far lives until exit: keep the collector off it.
+        gc.collect()
+        gc.freeze()
+        if ready is not None:
+            ready(core.logic.last_seq)
+        return core.run(wake_fd_w=wake_w)
+    finally:
+        os.close(wake_r)
+        os.close(wake_w)
+        lock.release()
+
+
+def lock_data_dir(config: CoreConfig) -> DataDirLock:
+    """The data directory's lock: adopted from the supervisor, or taken (bounded wait)."""
+    if config.lock_fd is not None:
+        return DataDirLock.adopt(config.data_dir, config.lock_fd, parent=config.supervisor_pid)
+    return DataDirLock.acquire(
+        config.data_dir, wait=config.lock_wait, say=lambda text: log.warning("%s", text)
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ringmatch.engine.core.pipeline CONFIG.json``: the core process.
+
+    Exit status 1, having changed nothing, when another core holds the data directory.
+    """
+    lifeline.attach()  # started by serve: never outlive it
+    config = config_from_argv(argv, "ringmatch.engine.core.pipeline", CoreConfig)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s core %(levelname)s %(message)s"
+    )
+
+    def ready(last_seq: int) -> None:
+        print(f"ready last_seq={last_seq}", flush=True)
+
+    try:
+        return run_core(config, ready)
+    except DataDirLocked as exc:
+        print(f"ringmatch core: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except (StartRefused, CoreHalted) as stopped:
+        detail = stopped.detail.rstrip("\n")
+        print(f"ringmatch core: {stopped}" + (f"\n{detail}" if detail else ""), file=sys.stderr)
+        return stopped.status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,460 @@
+"""The journal: an append-only record of every sequenced input, and its reader.
+
+Every input the core sequences is journalled, rejects included: a rejected NEW
+still uses up its order id, so replay must see it to rebuild the same state.
+(exchange-core skips commands that cannot mutate state; none of ours is such.)
+
+The contract with the core (DESIGN.md, principle 5)::
+
+    writer.append_batch([(seq, cmd), ...])   # returns: the batch is journalled
+    ... only now may the acks of these inputs leave the core ...
+
+``append_batch`` writes the batch as one frame with one write, then syncs if
+the fsync policy says so (ringmatch.engine.journal.fsync_policy; default: every batch), and only
+returns once that is done. Group commit: one write and at most one fsync per
+batch, however many inputs it carries. If a write or sync fails the writer is
+spent (every later call raises): after a failed fsync the kernel may have
+dropped the dirty pages, so the only safe way on is a restart and recovery.
+``failure`` then says which operation on which file failed, and how
+(``journal write failed: PATH: [Errno 28] No space left on device``).
+
+The bytes on disk are described in ringmatch.engine.journal.format; recovery (replaying
+into an engine, cutting off a torn tail) is ringmatch.engine.core.recovery.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+
+import msgspec
+from ringmatch.engine.journal.files import OS_FILES, AppendFile, FileLayer
+from ringmatch.engine.journal.format import (
+    BODY_DECODER,
+    HEAD_DECODER,
+    FrameEncoder,
+    JournalCorrupt,
+    JournalError,
+    Record,
+    TornTail,
+    scan_segment,
+    segment_first_seq,
+    segment_name,
+)
+from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+
+__all__ = [
+    "JournalCorrupt",
+    "JournalError",
+    "JournalReader",
+    "JournalWriter",
+    "Record",
+    "TornTail",
+    "list_segments",
+    "records_containing",
+]
+
+SEGMENT_BYTES = 64 << 20
+"""A new segment is started once the current one holds this much."""
+
+
+def list_segments(files: FileLayer, data_dir: str) -> list[tuple[int, str]]:
+    """``(first seq, path)`` of every segment in the directory, in seq order."""
+    found = []
+    for name in files.list_dir(data_dir):
+        first = segment_first_seq(name)
+        if first is not None:
+            found.append((first, os.path.join(data_dir, name)))
+    found.sort()
+    return found
+
+
+class JournalWriter:
+    """Appends batches to the journal in ``data_dir``; the single writer.
+
+    Opening an existing journal checks its last segment: a torn tail there
+    must first be cut off by recovery (ringmatch.engine.core.recovery.recover), or
+    new frames would land after bad bytes and turn a torn tail into damage.
+    ``start_after`` is the seq before the first batch, used only when the
+    directory holds no journalled batch yet (e.g. a fresh journal after a
+    snapshot); the core passes the seq its recovery ended at.
+
+    Seqs need only increase (a shared Redis ID space leaves gaps). One case
+    needs care: a crash right after a segment file was created, before its
+    first frame landed, leaves an empty last segment named for a seq that was
+    never journalled. The writer carries on in that file (its name is still
+    above everything before it) as long as the next seq is at least its name;
+    ``seq_floor`` tells the core's allocator where to start so that it is.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_dir",
+        "_dir_dirty",
+        "_doing",
+        "_encoder",
+        "_failed",
+        "_file",
+        "_files",
+        "_interval_ns",
+        "_last_sync_ns",
+        "_path",
+        "_segment_bytes",
+        "_segment_name_seq",
+        "_size",
+        "_synced",
+        "durable_seq",
+        "last_seq",
+        "policy",
+    )
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        fsync: FsyncPolicy = FsyncPolicy.every_batch(),  # noqa: B008 (frozen, immutable)
+        segment_bytes: int = SEGMENT_BYTES,
+        files: FileLayer = OS_FILES,
+        clock: Callable[[], int] = time.monotonic_ns,
+        start_after: int = 0,
+    ) -> None:
+        self._dir = os.fspath(data_dir)
+        self._files = files
+        self._clock = clock
+        self._segment_bytes = segment_bytes
+        self._encoder = FrameEncoder()
+        self.policy = fsync
+        self._interval_ns = fsync.interval_ns
+        self._failed: str | None = None
+        self._doing = ("open", self._dir)  # the operation under way and its file, for failure
+        self._file: AppendFile | None = None
+        self._path = ""  # the current segment's
+        self._size = 0  # bytes in the current segment
+        self._synced = 0  # of which known to be on stable storage
+        self._segment_name_seq = 0  # the seq the current segment is named for
+        self._dir_dirty = False  # a segment was created and the directory not synced since
+        files.make_dir(self._dir)
+        segments = list_segments(files, self._dir)
+        self.last_seq = start_after
+        """The last seq journalled: every batch's seqs must be above it."""
+        if segments:
+            self.last_seq = self._reopen(segments, start_after)
+        self.durable_seq = self.last_seq
+        """The last seq known to be on stable storage (== last_seq after each sync)."""
+        self._last_sync_ns = clock()
+
+    @property
+    def failure(self) -> str | None:
+        """Why the writer is spent: what failed, on which file, how (or "closed");
+        None while it works."""
+        return self._failed
+
+    def _fail(self, exc: BaseException) -> None:
+        what, path = self._doing
+        self._failed = f"journal {what} failed: {path}: {exc}"
+
+    @property
+    def seq_floor(self) -> int:
+        """The seq the next batch must start above (see the class docstring)."""
+        if self._size == 0 and self._file is not None:
+            return max(self.last_seq, self._segment_name_seq - 1)
+        return self.last_seq
+
+    def _reopen(self, segments: list[tuple[int, str]], start_after: int) -> int:
+        first_seq, path = segments[-1]
+        data = self._files.read(path)
+        frames, torn = scan_segment(data, path, last=True)
+        if torn is not None:
+            raise JournalError(
+                f"{torn.path}: offset {torn.offset}: the journal has a torn tail that "
+                "recovery has not cut off; run recover() before opening the writer"
+            )
+        self._file = self._files.open_append(path)
+        self._path = path
+        # What is there may still be only in the page cache (a process crash under
+        # a lax policy): sync it so that new frames can rightly call it synced.
+        self._file.sync()
+        self._size = self._synced = len(data)
+        self._segment_name_seq = first_seq
+        if frames:
+            return _decode(frames[-1].body, path, frames[-1].offset)[1][-1][0]
+        if len(segments) == 1:
+            return start_after
+        # An empty last segment: the last seq is the previous segment's (closed, synced).
+        prev_path = segments[-2][1]
+        prev_frames, _ = scan_segment(self._files.read(prev_path), prev_path, last=False)
+        if not prev_frames:
+            raise JournalCorrupt(prev_path, 0, "a closed segment without a single batch")
+        last = prev_frames[-1]
+        return _decode(last.body, prev_path, last.offset)[1][-1][0]
+
+    def append_batch(self, records: Sequence[Record]) -> None:
+        """Journal ``records`` (seqs strictly increasing, above ``last_seq``) as one frame.
+
+        Returns once the batch is written and, if the policy says so, synced:
+        only then may the acknowledgements of these inputs leave the core.
+        """
+        if self._failed is not None:
+            raise JournalError(f"the journal in {self._dir} failed earlier: {self._failed}")
+        if not records:
+            return
+        prev = self.last_seq
+        for i, record in enumerate(records):
+            if record[0] <= prev:
+                raise ValueError(
+                    f"record {i} of the batch has seq {record[0]}, not above seq {prev}"
+                )
+            prev = record[0]
+        first = records[0][0]
+        if self._file is not None and self._size == 0 and first < self._segment_name_seq:
+            raise ValueError(
+                f"the batch starts at seq {first}, below {self._segment_name_seq}, the name "
+                f"of the empty segment it would go into (start the sequence after seq_floor)"
+            )
+        try:
+            if self._file is None or self._size >= self._segment_bytes:
+                self._start_segment(first)
+            assert self._file is not None
+            frame = self._encoder.encode(records, self._synced, self.last_seq)
+            self._doing = ("write", self._path)
+            self._file.write(frame)
+            self._size += len(frame)
+            self.last_seq = records[-1][0]
+            interval = self._interval_ns
+            if interval == 0 or (
+                interval is not None and self._clock() - self._last_sync_ns >= interval
+            ):
+                self._sync()
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+
+    def sync_if_due(self) -> None:
+        """For the core's idle path: sync what a timed policy has left unsynced."""
+        if (
+            self._failed is None
+            and self._size > self._synced
+            and self.policy.due(self._clock(), self._last_sync_ns)
+        ):
+            self.sync()
+
+    def sync(self) -> None:
+        """Sync now, whatever the policy."""
+        if self._failed is not None:
+            raise JournalError(f"the journal in {self._dir} failed earlier: {self._failed}")
+        if self._file is None:
+            return
+        try:
+            self._sync()
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+
+    def _sync(self) -> None:
+        assert self._file is not None
+        self._doing = ("sync", self._path)
+        self._file.sync()
+        if self._dir_dirty:
+            # a new segment's name is durable only once its directory is synced
+            self._doing = ("directory sync", self._dir)
+            self._files.sync_dir(self._dir)
+            self._dir_dirty = False
+        self._synced = self._size
+        self.durable_seq = self.last_seq
+        self._last_sync_ns = self._clock()
+
+    def _start_segment(self, first_seq: int) -> None:
+        if self._file is not None:
+            # A closed segment is synced whole, whatever the policy (once per
+            # segment), so the reader can treat any bad frame in it as damage.
+            self._sync()
+            self._file.close()
+        path = os.path.join(self._dir, segment_name(first_seq))
+        self._doing = ("create", path)
+        self._file = self._files.open_append(path)
+        self._path = path
+        self._size = self._synced = 0
+        self._segment_name_seq = first_seq
+        self._dir_dirty = True
+
+    def close(self) -> None:
+        """Sync (a clean stop loses nothing, whatever the policy) and close."""
+        if self._file is None:
+            return
+        try:
+            if self._failed is None:
+                self._sync()
+        finally:
+            self._file.close()
+            self._file = None
+            self._failed = self._failed or "closed"
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class JournalReader:
+    """Reads the journal in ``data_dir`` back, in seq order, never changing it.
+
+    ``after_seq`` is the seam for snapshots: records up to it are skipped (and
+    whole segments before it are not even read); the journal must hold every
+    batch after it (the first batch given must follow a seq at or before
+    ``after_seq``). After iterating, ``last_seq`` is the last seq in the
+    journal (or ``after_seq``) and ``torn_tail`` the bytes after the last
+    whole frame that no later frame vouches for, if any (recovery cuts them
+    off). A damaged or inconsistent journal raises JournalCorrupt naming the
+    file and offset: no record is ever skipped silently.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        files: FileLayer = OS_FILES,
+        after_seq: int = 0,
+    ) -> None:
+        self._dir = os.fspath(data_dir)
+        self._files = files
+        self.after_seq = after_seq
+        self.last_seq = after_seq
+        self.torn_tail: TornTail | None = None
+
+    def __iter__(self) -> Iterator[Record]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[Record]]:
+        """One list of ``(seq, input)`` per journalled batch."""
+        after = self.after_seq
+        segments = list_segments(self._files, self._dir)
+        # A segment's name is above every seq before it, so a segment whose successor
+        # is named at or before after + 1 holds only seqs <= after: skip it unread.
+        start = 0
+        for i in range(len(segments) - 1):
+            if segments[i + 1][0] <= after + 1:
+                start = i + 1
+        prev: int | None = None  # the last seq read from the journal
+        for i in range(start, len(segments)):
+            name_seq, path = segments[i]
+            data = self._files.read(path)
+            frames, torn = scan_segment(data, path, last=i == len(segments) - 1)
+            if prev is not None and name_seq <= prev:
+                raise JournalCorrupt(
+                    path, 0, f"segment named for seq {name_seq} follows seq {prev}"
+                )
+            # Where each batch's predecessor ended: frame n ends where frame n + 1 says.
+            befores = [_decode_before(f.body, path, f.offset) for f in frames] if after else []
+            for n, frame in enumerate(frames):
+                if n + 1 < len(befores) and befores[n + 1] <= after and prev is not None:
+                    # Wholly at or before the starting point: check the chain, skip the rest.
+                    if befores[n] != prev:
+                        raise JournalCorrupt(
+                            path,
+                            frame.offset,
+                            f"a batch follows seq {prev}, but says the one before ended at "
+                            f"seq {befores[n]}: journalled batches are missing",
+                        )
+                    prev = befores[n + 1]
+                    continue
+                before, records = _decode(frame.body, path, frame.offset)
+                lo, hi = records[0][0], records[-1][0]
+                last = before
+                for seq, _ in records:
+                    if seq <= last:
+                        raise JournalCorrupt(
+                            path, frame.offset, f"seq {seq} follows seq {last} in a batch"
+                        )
+                    last = seq
+                if n == 0 and lo < name_seq:
+                    raise JournalCorrupt(
+                        path, frame.offset, f"segment named for seq {name_seq} starts at {lo}"
+                    )
+                if prev is None and before > after:
+                    raise JournalCorrupt(
+                        path,
+                        frame.offset,
+                        f"starts at seq {lo}: seqs {after + 1}.. are missing "
+                        f"(its batch follows seq {before})",
+                    )
+                if prev is not None and before != prev:
+                    raise JournalCorrupt(
+                        path,
+                        frame.offset,
+                        f"seq {lo} follows seq {prev}, but its batch says the one before "
+                        f"ended at seq {before}: journalled batches are missing",
+                    )
+                prev = hi
+                if hi <= after:
+                    continue
+                if lo <= after:
+                    records = [r for r in records if r[0] > after]
+                self.last_seq = hi
+                yield records
+            self.torn_tail = torn
+        if prev is not None and prev < after:
+            raise JournalError(
+                f"the journal in {self._dir} ends at seq {prev}, before the starting point "
+                f"{after}: journalled inputs are missing"
+            )
+
+
+def records_containing(
+    data_dir: str | os.PathLike[str], marker: bytes, *, files: FileLayer = OS_FILES
+) -> Iterator[Record]:
+    """The records of every whole journalled batch whose bytes contain ``marker``.
+
+    A quick look-ahead for rare inputs (ringmatch.engine.core.recovery.journalled_skips):
+    each segment is searched as raw bytes and only the frames that hold the
+    marker are decoded, so this costs a read of the journal, not a decode.
+    Frames are taken as the reader takes them (a torn tail's are not);
+    ``marker`` may also match inside another input (a name), so callers check
+    what they get. Consistency is the reader's to check, not this.
+    """
+    segments = list_segments(files, os.fspath(data_dir))
+    for i, (_, path) in enumerate(segments):
+        data = files.read(path)
+        at = data.find(marker)
+        if at < 0:
+            continue
+        found = []  # where the marker is in the segment
+        while at >= 0:
+            found.append(at)
+            at = data.find(marker, at + 1)
+        frames, _ = scan_segment(data, path, last=i == len(segments) - 1)
+        for frame in frames:
+            k = bisect.bisect_left(found, frame.offset)
+            if k < len(found) and found[k] < frame.end:
+                yield from _decode(frame.body, path, frame.offset)[1]
+
+
+def _decode_before(body: memoryview, path: str, offset: int) -> int:
+    try:
+        before, _ = HEAD_DECODER.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise JournalCorrupt(
+            path, offset, f"batch passes its checksum but will not decode: {exc}"
+        ) from exc
+    return before
+
+
+def _decode(body: memoryview, path: str, offset: int) -> tuple[int, list[Record]]:
+    try:
+        before, records = BODY_DECODER.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise JournalCorrupt(
+            path, offset, f"batch passes its checksum but will not decode: {exc}"
+        ) from exc
+    if not records:
+        raise JournalCorrupt(path, offset, "empty batch")
+    return before, records

@@ -1,0 +1,143 @@
+"""``ringmatch replay DATA_DIR --format journal``: run a journal through a fresh core.
+
+The same outputs as the CSV replay (ringmatch.engine.replay.csv_replay and
+.outputs), from the
+inputs a core journalled. They run through ringmatch.engine.core.stages, as in the live
+core (client order ids, the pre-trade stage the journal names in its
+StageChain inputs, matching; until the first StageChain, as in a journal
+written before they existed, no stage: control inputs are reported and
+ignored), with each input's journalled seq, skipping the seqs its SkipInputs
+name, so ``--events-out`` is the event stream the core published for every
+sequenced input. Orders that have a client order id are named by it in
+``--trades-out`` and ``--book-out``, so a file sent over TCP and the same file
+replayed as CSV give the same outputs.
+
+An input that cannot be applied (it halted the live core, which was not yet
+told to skip it) stops the replay with status 2, naming it, after the
+outputs of everything before it.
+
+Read-only, and never takes the data directory's lock: a directory a running
+core holds is replayed as far as it is written, with a line saying it is
+live. A torn tail is reported on stderr and left in place (recovery,
+not replay, cuts it off); a damaged journal stops the
+replay with status 2, after the segments before the damaged one have run and
+their outputs have been written (each segment is checked whole before any of
+it runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterable
+from contextlib import ExitStack
+
+from ringmatch.engine.core.recovery import start_logic
+from ringmatch.engine.core.stages import CoreLogic, InputFailed
+from ringmatch.engine.journal.datadir_lock import holder
+from ringmatch.engine.journal.log import JournalError, JournalReader, Record
+from ringmatch.engine.replay.csv_replay import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ReplayStats,
+    open_outputs,
+    record,
+    say,
+)
+from ringmatch.engine.replay.outputs import EventWriter, OrderNames, TradeWriter, write_book
+from ringmatch.engine.replay.pacing import Pacer
+from ringmatch.engine.schema.events import Event
+
+
+def _replay(
+    batches: Iterable[list[Record]],
+    logic: CoreLogic,
+    stats: ReplayStats,
+    names: OrderNames,
+    trades_out: TradeWriter | None,
+    events_out: EventWriter | None,
+    pacer: Pacer | None,
+) -> None:
+    """csv_replay.replay, with each input's own seq and through the core's logic."""
+    process = logic.process
+    for batch in batches:
+        events: list[Event] = []
+        try:
+            for seq, inp in batch:
+                if pacer is not None:
+                    pacer.wait_until(inp.ts_ns)
+                events += process(inp, seq)
+        finally:  # what ran before a failed input is written out
+            names.learn(events)
+            record(events, len(batch), stats, trades_out, events_out)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay the journal in ``args.file``; the exit status (0, 2 bad input, 130)."""
+    started = time.perf_counter()
+    live = holder(args.file)
+    if live is not None:
+        # Read as it is, never locked or changed: the live core's appends after
+        # this point are simply not seen, and a frame it is writing reads as a torn tail.
+        say(f"{args.file} is live (locked by {live}): replaying the journal as written so far")
+    reader = JournalReader(args.file)
+    try:
+        logic = start_logic(args.file, snapshot=False)  # the journal's skips, looked ahead
+    except OSError as exc:
+        say(f"cannot read {exc.filename or args.file}: {exc.strerror or exc}")
+        return EXIT_BAD_INPUT
+    except JournalError:
+        logic = CoreLogic()  # damaged: the replay below stops there, and says so
+    names = OrderNames()
+    stats = ReplayStats()
+    status, stopped = EXIT_OK, ""
+    with ExitStack() as stack:
+        outputs = open_outputs(stack, args)
+        if outputs is None:
+            return EXIT_BAD_INPUT
+        trades_out, events_out, book_out = outputs
+        speed = getattr(args, "speed", None)
+        try:
+            _replay(
+                reader.batches(),
+                logic,
+                stats,
+                names,
+                TradeWriter(trades_out, names) if trades_out is not None else None,
+                EventWriter(events_out) if events_out is not None else None,
+                Pacer(speed) if speed is not None else None,
+            )
+        except OSError as exc:
+            say(f"cannot read {exc.filename or args.file}: {exc.strerror or exc}")
+            return EXIT_BAD_INPUT
+        except JournalError as exc:
+            say(str(exc))
+            status, stopped = EXIT_BAD_INPUT, f"stopped after seq {reader.last_seq}"
+        except InputFailed as exc:
+            say(f"{exc}; it is not skipped in the journal (the core halted there)")
+            status, stopped = EXIT_BAD_INPUT, f"stopped before seq {exc.seq}"
+        except KeyboardInterrupt:
+            status, stopped = EXIT_INTERRUPTED, "interrupted"
+        if reader.torn_tail is not None:
+            say(f"warning: {reader.torn_tail.describe()}; replayed up to it")
+        if book_out is not None:
+            write_book(logic.engine, book_out, names)
+    seconds = time.perf_counter() - started
+    rejected = sum(stats.rejected.values())
+    rate = stats.commands / seconds if seconds > 0 else 0.0
+    print(
+        "\n".join(
+            [
+                f"replay of journal {args.file}" + (f": {stopped}" if stopped else ""),
+                f"  inputs      {stats.commands:,}"
+                + (f" ({len(logic.skipped):,} skipped)" if logic.skipped else ""),
+                f"  rejected    {rejected:,}",
+                f"  trades      {stats.trades:,}",
+                f"  speed       {rate:,.0f} inputs/s ({seconds:.3f} s)",
+            ]
+        ),
+        file=sys.stderr,
+    )
+    return status

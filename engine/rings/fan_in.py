@@ -1,0 +1,126 @@
+"""Fan-in: the core's one consumer side of many SPSC rings, and one wait over all of them.
+
+    gateway worker 0 ─▶ ring 0 ─┐
+    gateway worker 1 ─▶ ring 1 ─┼─▶ FanIn.poll() ─▶ [(ring index, [records...]), ...]
+    admin / risk     ─▶ control ┘         │ nothing anywhere: FanIn.wait()
+
+``poll`` drains what each ring has (up to a limit per ring, so a busy worker
+cannot starve the others) without waiting. ``wait`` is the rings' own
+spin-then-block strategy (ringmatch.engine.rings.wait) stretched over several doorbells: spin
+on every ring's cursor, then raise every ring's sleeping flag, fence,
+re-check, and block in one ``poll(2)`` on all the doorbells at once. A
+producer that publishes rings its ring's doorbell if that flag is up, so
+whichever ring gets data first wakes the core. An extra file descriptor (the
+core's signal wake-up pipe) can be watched too, so that SIGTERM ends a wait at
+once instead of after a time slice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import select
+import time
+from collections.abc import Sequence
+
+from ringmatch.engine.rings.consumer import RingConsumer
+from ringmatch.engine.rings.spsc_ring import CONSUMED, CONSUMER_SLEEPING, PUBLISHED, SpscRing
+from ringmatch.engine.rings.wait import DEFAULT_WAIT, SpinThenBlock, full_fence
+
+
+class FanIn:
+    """Consumes rings ``0..n-1``; this process must be each ring's only consumer.
+
+    It owns the rings it is given: ``close`` closes them too.
+    """
+
+    __slots__ = ("_bells", "_consumers", "_poller", "_wait", "_wake_fd", "_words", "rings")
+
+    def __init__(
+        self,
+        rings: Sequence[SpscRing],
+        wait: SpinThenBlock = DEFAULT_WAIT,
+        wake_fd: int | None = None,
+    ) -> None:
+        self.rings = list(rings)
+        self._wait = wait
+        self._consumers: list[RingConsumer] = [ring.consumer(wait) for ring in self.rings]
+        self._words = [ring.words for ring in self.rings]
+        # Our own read ends of the doorbell FIFOs (any opener may read; see rings.wait).
+        self._bells = [
+            os.open(ring.segment.companion("data"), os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+            for ring in self.rings
+        ]
+        self._poller = select.poll()
+        for fd in self._bells:
+            self._poller.register(fd, select.POLLIN)
+        self._wake_fd = wake_fd
+        if wake_fd is not None:
+            self._poller.register(wake_fd, select.POLLIN)
+
+    def poll(self, limit_per_ring: int) -> list[tuple[int, list[bytes]]]:
+        """What every ring has now (at most ``limit_per_ring`` each); never waits."""
+        out = []
+        for index, consumer in enumerate(self._consumers):
+            records = consumer.get_many(limit_per_ring, timeout=0)
+            if records:
+                out.append((index, records))
+        return out
+
+    def pending(self) -> bool:
+        """Whether any ring has a record we have not taken."""
+        # CONSUMED is our own cursor (the consumer stores it after every take).
+        return any(w[PUBLISHED] != w[CONSUMED] for w in self._words)
+
+    def wait(self, timeout: float | None) -> bool:
+        """Wait until a ring has data (True), or ``timeout`` s pass or the wake fd is
+        readable (False). ``None`` waits without end (still woken by the wake fd)."""
+        if self.pending():
+            return True
+        if timeout is not None and timeout <= 0:
+            return False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        spin_until = time.perf_counter_ns() + self._wait.spin_ns
+        while time.perf_counter_ns() < spin_until:
+            if self.pending():
+                return True
+        for words in self._words:
+            words[CONSUMER_SLEEPING] = 1
+        try:
+            while True:
+                full_fence()  # the flag stores are visible before we re-read the cursors
+                if self.pending():
+                    return True
+                nap = self._wait.slice_s
+                if deadline is not None:
+                    nap = min(nap, deadline - time.monotonic())
+                    if nap <= 0:
+                        return False
+                woken = self._poller.poll(math.ceil(nap * 1000))
+                for fd, _ in woken:
+                    _drain(fd)
+                if any(fd == self._wake_fd for fd, _ in woken):
+                    return self.pending()
+        finally:
+            for words in self._words:
+                words[CONSUMER_SLEEPING] = 0
+
+    def close(self) -> None:
+        for consumer in self._consumers:
+            consumer.close()
+        self._consumers = []
+        for fd in self._bells:
+            os.close(fd)
+        self._bells = []
+        self._words = []
+        for ring in self.rings:
+            ring.close()
+        self.rings = []
+
+
+def _drain(fd: int) -> None:
+    """Swallow every pending byte (doorbell rings, signal numbers)."""
+    with contextlib.suppress(BlockingIOError):
+        while os.read(fd, 4096):
+            pass

@@ -1,0 +1,123 @@
+"""Events: what the core did. Every event carries ``seq``, the sequence number
+of the input that caused it. The order in which one command's events appear is
+part of the contract (docs/EVENTS.md).
+
+Like the commands, events are ``array_like`` and ``gc=False`` Structs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from ringmatch.engine.schema.enums import (
+    CancelReason,
+    CommandKind,
+    OrderType,
+    RejectReason,
+    Side,
+    TimeInForce,
+)
+
+
+class Accepted(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="accepted"):
+    """A NEW passed validation; ``tif`` is resolved (GTC or IOC when none was given)."""
+
+    seq: int
+    order_id: int
+    account: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    tif: TimeInForce
+    price: int | None
+    qty: int
+    client_order_id: int = 0
+
+
+class Rejected(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="rejected"):
+    """A command that changed nothing (except that a NEW with a fresh id uses it up)."""
+
+    seq: int
+    command: CommandKind
+    order_id: int
+    account: str
+    reason: RejectReason
+    client_order_id: int = 0
+
+
+class Trade(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="trade"):
+    """One execution, at the maker's price. ``*_leaves``: what each has left after it."""
+
+    seq: int
+    trade_id: int
+    symbol: str
+    price: int
+    qty: int
+    maker_order_id: int
+    taker_order_id: int
+    maker_account: str
+    taker_account: str
+    taker_side: Side
+    maker_leaves: int
+    taker_leaves: int
+
+
+class Cancelled(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="cancelled"):
+    """``qty`` left the order without trading and the order is gone (leaves 0)."""
+
+    seq: int
+    order_id: int
+    account: str
+    symbol: str
+    side: Side
+    price: int | None
+    qty: int
+    reason: CancelReason
+
+
+class Reduced(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="reduced"):
+    """STP DECREMENT took ``qty`` off an order that lives on with ``leaves``."""
+
+    seq: int
+    order_id: int
+    account: str
+    symbol: str
+    side: Side
+    price: int | None
+    qty: int
+    leaves: int
+    reason: CancelReason
+
+
+class Replaced(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="replaced"):
+    """A resting order now has ``price`` and remaining ``qty``."""
+
+    seq: int
+    order_id: int
+    account: str
+    symbol: str
+    side: Side
+    price: int
+    qty: int
+    priority_kept: bool
+
+
+class MassCancelled(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="mass_cancelled"):
+    """A MassCancel is done: ``count`` orders were cancelled (each its own Cancelled first)."""
+
+    seq: int
+    account: str
+    symbol: str | None
+    count: int
+    reason: CancelReason
+
+
+Event = Accepted | Rejected | Trade | Cancelled | Reduced | Replaced | MassCancelled
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A readable mapping of an event, with its tag under ``"type"`` (for JSON lines)."""
+    out: dict[str, Any] = {"type": type(event).__struct_config__.tag}
+    out.update(msgspec.to_builtins(msgspec.structs.asdict(event)))
+    return out

@@ -1,0 +1,258 @@
+"""Market data from the event stream: per symbol L1, L2 to N levels and trades. Pure.
+
+    md = MarketData()
+    stream = md.channel("AAPL", levels=5)     # one per (symbol, depth) anyone wants
+    snap = md.snapshot("AAPL", 5)             # Snapshot at the channel's current seq
+    for (symbol, levels), msgs in md.on_events(events).items(): ...   # incrementals
+
+Books are rebuilt from events alone (docs/EVENTS.md): an incoming order is
+held aside until its command's events are over (its seq changes, or the batch
+ends) and only then rests, so a view never shows a book crossed by an order
+that was still matching. After each batch, every channel of a touched symbol
+compares its top N with what it last published and sends the difference as
+one ``Levels`` (quantity 0: the level is gone), a ``Top`` when the best bid or
+offer changed, and a ``TradePrint`` per trade. Every message of a channel
+carries the channel's next sequence number, so a subscriber can see a gap.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+
+from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
+from ringmatch.engine.schema.events import Accepted, Cancelled, Event, Reduced, Replaced, Trade
+from ringmatch.gateway.feed.protocol import FeedMessage, Levels, Snapshot, Top, TradePrint
+
+BUY = Side.BUY
+LIMIT = OrderType.LIMIT
+GTC = TimeInForce.GTC
+MAX_LEVELS = 100
+
+Level = tuple[int, int]
+
+
+class SymbolBook:
+    """Aggregated levels of one symbol: price -> total resting quantity."""
+
+    __slots__ = ("asks", "bids", "last_price")
+
+    def __init__(self) -> None:
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+        self.last_price: int | None = None
+
+    def add(self, buy: bool, price: int, qty: int) -> None:
+        side = self.bids if buy else self.asks
+        left = side.get(price, 0) + qty
+        if left:
+            side[price] = left
+        else:
+            del side[price]
+
+    def top(self, n: int) -> tuple[list[Level], list[Level]]:
+        """The best ``n`` levels of each side, best first."""
+        bids = [(p, self.bids[p]) for p in heapq.nlargest(n, self.bids)]
+        asks = [(p, self.asks[p]) for p in heapq.nsmallest(n, self.asks)]
+        return bids, asks
+
+
+class _Order:
+    __slots__ = ("buy", "price", "qty", "resting", "symbol")
+
+    def __init__(self, symbol: str, buy: bool, price: int, qty: int) -> None:
+        self.symbol = symbol
+        self.buy = buy
+        self.price = price
+        self.qty = qty
+        self.resting = False
+
+
+class Channel:
+    """What one (symbol, depth) stream last published, and its sequence number."""
+
+    __slots__ = ("asks", "bids", "levels", "seq", "symbol", "top")
+
+    def __init__(self, symbol: str, levels: int) -> None:
+        self.symbol = symbol
+        self.levels = levels
+        self.seq = 0
+        self.bids: list[Level] = []
+        self.asks: list[Level] = []
+        self.top: tuple[int | None, int, int | None, int] = (None, 0, None, 0)
+
+
+def _diff(old: list[Level], new: list[Level]) -> list[Level]:
+    before = dict(old)
+    now = dict(new)
+    changes = [(p, q) for p, q in new if before.get(p) != q]
+    changes += [(p, 0) for p, _ in old if p not in now]
+    return changes
+
+
+class MarketData:
+    __slots__ = ("_orders", "_pending", "_seq", "books", "channels")
+
+    def __init__(self) -> None:
+        self.books: dict[str, SymbolBook] = {}
+        self.channels: dict[tuple[str, int], Channel] = {}
+        self._orders: dict[int, _Order] = {}
+        self._pending: list[_Order] = []  # incoming orders of the current command
+        self._seq = 0  # the seq of the command being read
+
+    def book(self, symbol: str) -> SymbolBook:
+        book = self.books.get(symbol)
+        if book is None:
+            book = self.books[symbol] = SymbolBook()
+        return book
+
+    # -- channels and snapshots ---------------------------------------------------------
+
+    def channel(self, symbol: str, levels: int) -> Channel:
+        if not 1 <= levels <= MAX_LEVELS:
+            raise ValueError(f"levels must be 1..{MAX_LEVELS}, got {levels}")
+        ch = self.channels.get((symbol, levels))
+        if ch is None:
+            ch = self.channels[symbol, levels] = Channel(symbol, levels)
+            self._publish_state(ch, self.book(symbol))
+        return ch
+
+    def snapshot(self, symbol: str, levels: int) -> Snapshot:
+        ch = self.channel(symbol, levels)
+        book = self.book(symbol)
+        return Snapshot(symbol, ch.seq, levels, list(ch.bids), list(ch.asks), book.last_price)
+
+    def reset(self) -> None:
+        """Forget every book (before a rebuild); channels live on, their seq moves on."""
+        self.books.clear()
+        self._orders.clear()
+        self._pending.clear()
+
+    def load(self, symbol: str, orders: Sequence[tuple[int, Side, int, int]]) -> None:
+        """Seed a rebuilt book: ``(order_id, side, price, qty)`` of each resting order."""
+        book = self.book(symbol)
+        for oid, side, price, qty in orders:
+            o = _Order(symbol, side is BUY, price, qty)
+            o.resting = True
+            self._orders[oid] = o
+            book.add(o.buy, price, qty)
+
+    def resync(self) -> list[Snapshot]:
+        """After a rebuild: every channel steps its seq and re-publishes a snapshot."""
+        out = []
+        for ch in self.channels.values():
+            self._publish_state(ch, self.book(ch.symbol))
+            ch.seq += 1
+            out.append(self.snapshot(ch.symbol, ch.levels))
+        return out
+
+    @staticmethod
+    def _publish_state(ch: Channel, book: SymbolBook) -> None:
+        ch.bids, ch.asks = book.top(ch.levels)
+        ch.top = _top(ch.bids, ch.asks)
+
+    # -- the event stream --------------------------------------------------------------
+
+    def on_events(self, events: Sequence[Event]) -> dict[tuple[str, int], list[FeedMessage]]:
+        """Apply a batch; the incrementals for every channel it changed."""
+        touched: dict[str, list[Trade]] = {}
+        orders = self._orders
+        for ev in events:
+            if ev.seq != self._seq:
+                for symbol in self._rest_pending():
+                    touched.setdefault(symbol, [])
+                self._seq = ev.seq
+            if type(ev) is Trade:
+                book = self.book(ev.symbol)
+                book.last_price = ev.price
+                touched.setdefault(ev.symbol, []).append(ev)
+                self._take(ev.maker_order_id, ev.qty, book)
+                self._take(ev.taker_order_id, ev.qty, book)
+            elif type(ev) is Accepted:
+                if ev.order_type is LIMIT and ev.tif is GTC and ev.price is not None:
+                    new = _Order(ev.symbol, ev.side is BUY, ev.price, ev.qty)
+                    orders[ev.order_id] = new
+                    self._pending.append(new)
+            elif type(ev) is Cancelled:
+                gone = orders.pop(ev.order_id, None)
+                if gone is not None:
+                    if gone.resting:
+                        self.book(gone.symbol).add(gone.buy, gone.price, -gone.qty)
+                        touched.setdefault(gone.symbol, [])
+                    gone.qty = 0
+            elif type(ev) is Reduced:
+                self._take(ev.order_id, ev.qty, None)
+                touched.setdefault(ev.symbol, [])
+            elif type(ev) is Replaced:
+                o = orders.get(ev.order_id)
+                if o is not None:
+                    book = self.book(o.symbol)
+                    touched.setdefault(o.symbol, [])
+                    if o.resting:
+                        book.add(o.buy, o.price, -o.qty)
+                    o.price, o.qty = ev.price, ev.qty
+                    if ev.priority_kept:
+                        book.add(o.buy, o.price, o.qty)
+                    else:  # it re-enters as an incoming order: rests once matching is over
+                        o.resting = False
+                        self._pending.append(o)
+        for symbol in self._rest_pending():
+            touched.setdefault(symbol, [])
+        return self._incrementals(touched)
+
+    def _take(self, order_id: int, qty: int, book: SymbolBook | None) -> None:
+        o = self._orders.get(order_id)
+        if o is None:
+            return
+        if o.resting:
+            (book or self.book(o.symbol)).add(o.buy, o.price, -qty)
+        o.qty -= qty
+        if o.qty == 0:
+            del self._orders[order_id]
+
+    def _rest_pending(self) -> list[str]:
+        rested = []
+        for o in self._pending:
+            if o.qty > 0 and not o.resting:
+                o.resting = True
+                self.book(o.symbol).add(o.buy, o.price, o.qty)
+                rested.append(o.symbol)
+        self._pending.clear()
+        return rested
+
+    def _incrementals(
+        self, touched: dict[str, list[Trade]]
+    ) -> dict[tuple[str, int], list[FeedMessage]]:
+        out: dict[tuple[str, int], list[FeedMessage]] = {}
+        if not touched or not self.channels:
+            return out
+        for (symbol, levels), ch in self.channels.items():
+            trades = touched.get(symbol)
+            if trades is None:
+                continue
+            msgs: list[FeedMessage] = []
+            for t in trades:
+                ch.seq += 1
+                msgs.append(
+                    TradePrint(symbol, ch.seq, t.trade_id, t.price, t.qty, t.taker_side.value)
+                )
+            bids, asks = self.book(symbol).top(levels)
+            db, da = _diff(ch.bids, bids), _diff(ch.asks, asks)
+            if db or da:
+                ch.seq += 1
+                msgs.append(Levels(symbol, ch.seq, db, da))
+                ch.bids, ch.asks = bids, asks
+                top = _top(bids, asks)
+                if top != ch.top:
+                    ch.seq += 1
+                    msgs.append(Top(symbol, ch.seq, *top))
+                    ch.top = top
+            if msgs:
+                out[symbol, levels] = msgs
+        return out
+
+
+def _top(bids: list[Level], asks: list[Level]) -> tuple[int | None, int, int | None, int]:
+    bid = bids[0] if bids else (None, 0)
+    ask = asks[0] if asks else (None, 0)
+    return (bid[0], bid[1], ask[0], ask[1])

@@ -1,0 +1,136 @@
+"""Where the feed's events come from: the event ring, as an optional reader.
+
+    source = RingFeedSource(ring, index, data_dir, server, loop)
+    threading.Thread(target=source.run, daemon=True).start()
+
+A thread reads batches off the ring (``EventReader.get_many``), decodes them
+(ringmatch.engine.rings.codec) and hands them to the server on its loop. The reader is
+*optional*: the core never waits for it. If it falls a whole ring behind it is
+cut off (``ReaderCutOff``); it then rejoins at the newest record and rebuilds
+every book by replaying the journal as far as it is written (``rebuild_books``:
+the core's own stage chain as the journal names it, skips included, so the
+same pre-trade decisions; ``resolve`` finds a stage's factory), to some seq
+``J``, and drops the events it then reads up to ``J``. Nothing is missed: the
+core journals before it publishes, so whatever the rejoin skipped is in the
+journal, and whatever is published after ``J`` comes after the rejoin. Then
+every channel publishes a fresh snapshot (its seq steps on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+from ringmatch.engine.core.journal_events import journal_events
+from ringmatch.engine.core.pretrade_hook import StageResolver, import_factory
+from ringmatch.engine.core.recovery import start_logic
+from ringmatch.engine.rings.codec import decode_events
+from ringmatch.engine.rings.errors import ReaderCutOff
+from ringmatch.engine.rings.event_reader import EventReader
+from ringmatch.engine.rings.event_ring import EventRing
+from ringmatch.engine.schema.events import Event
+from ringmatch.engine.schema.views import BookOrder
+from ringmatch.gateway.feed.server import FeedServer
+
+log = logging.getLogger(__name__)
+
+Books = dict[str, list[BookOrder]]
+
+
+def rebuild_books(
+    data_dir: str | os.PathLike[str],
+    upto_seq: int | None = None,
+    resolve: StageResolver = import_factory,
+) -> tuple[Books, int]:
+    """Every symbol's resting orders after journalled input ``upto_seq`` (None: the
+    journal's end, as far as it is written now); and the seq they are as of."""
+    logic = start_logic(data_dir, resolve=resolve, upto=upto_seq)
+    for _ in journal_events(data_dir, logic, upto_seq):
+        pass
+    eng = logic.engine
+    return {s: eng.l3(s) for s in eng.symbols()}, logic.last_seq
+
+
+def load_books(server: FeedServer, books: Books) -> None:
+    """Replace the server's books with ``books`` and re-snapshot every subscriber (on the loop)."""
+    md = server.market
+    md.reset()
+    for symbol, orders in books.items():
+        md.load(symbol, [(o.order_id, o.side, o.price, o.qty) for o in orders])
+    server.resync(md.resync())
+
+
+class RingFeedSource:
+    def __init__(
+        self,
+        ring: EventRing,
+        index: int,
+        data_dir: str | os.PathLike[str],
+        server: FeedServer,
+        loop: asyncio.AbstractEventLoop,
+        resolve: StageResolver = import_factory,
+        also: Callable[[list[Event]], object] | None = None,
+    ) -> None:
+        self.also = also  # called on the reading thread with each batch (Redis Streams)
+        self.ring = ring
+        self.index = index
+        self.reader: EventReader | None = (
+            None  # made on the reading thread: readers are single-threaded
+        )
+        self.data_dir = data_dir
+        self.server = server
+        self.loop = loop
+        self.resolve = resolve
+        self.stop = threading.Event()
+        self.rebuilds = 0
+        self.rejoined = threading.Event()  # set at each rejoin after a cut-off (monitoring, tests)
+
+    def _deliver(self, events: list[Event]) -> None:
+        if self.also is not None:
+            try:
+                self.also(events)
+            except Exception:  # an outside publisher must never stop the feed
+                log.exception("feed: publishing a batch elsewhere failed")
+        self.loop.call_soon_threadsafe(self.server.publish, events)
+
+    def run(self) -> None:
+        """The reading thread's body, until ``stop`` is set."""
+        reader = self.reader = self.ring.reader(self.index)
+        try:
+            self._loop(reader)
+        finally:
+            reader.close()
+
+    def _loop(self, reader: EventReader) -> None:
+        skip_upto = 0  # after a rebuild: events the rebuilt books already hold
+        while not self.stop.is_set():
+            try:
+                records = reader.get_many(timeout=0.2)
+            except ReaderCutOff as exc:
+                log.warning("feed: %s; rebuilding the books from the journal", exc)
+                skip_upto = self._rebuild(reader)
+                continue
+            if records:
+                events = decode_events(records)
+                if skip_upto:
+                    events = [e for e in events if e.seq > skip_upto]
+                    if events:
+                        skip_upto = 0
+                self._deliver(events)
+
+    def _rebuild(self, reader: EventReader) -> int:
+        """Rejoin, rebuild from the whole journal as written now; the seq rebuilt to.
+
+        Rejoining first matters: every event the rejoin skipped was published, so
+        journalled, before the journal is read; every event after the rebuilt seq
+        is published after the rejoin, so the reader will see it.
+        """
+        reader.rejoin()
+        books, last = rebuild_books(self.data_dir, None, self.resolve)
+        self.rebuilds += 1
+        self.rejoined.set()
+        self.loop.call_soon_threadsafe(load_books, self.server, books)
+        return last

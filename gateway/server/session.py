@@ -1,0 +1,186 @@
+"""One client connection: an asyncio Protocol that only moves bytes in and out.
+
+Everything about the bytes is the sans-IO ``Connection``'s; what a message means
+is the worker's. The session adds what needs a clock or a socket: logon, the
+heartbeat and idle clocks, the close-after-reject delay, and the outbound bound
+that drops a client which stops reading (its reports pile up in the transport's
+buffer; once that passes ``max_outbound``, asyncio calls ``pause_writing`` and we
+abort the connection, so no other session and never the core waits for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+from ringmatch.gateway.protocol.connection import (
+    NEED_DATA,
+    BadMessage,
+    Connection,
+    ProtocolError,
+    Role,
+)
+from ringmatch.gateway.protocol.messages import (
+    Cancel,
+    Heartbeat,
+    Logon,
+    Logout,
+    MassCancel,
+    MessageReject,
+    NewOrder,
+    Replace,
+    RiskQuery,
+    ServerMessage,
+    Sync,
+)
+from ringmatch.gateway.protocol.session_state import State
+from ringmatch.gateway.server.throttle import Throttle
+
+if TYPE_CHECKING:
+    from ringmatch.gateway.server.worker import Worker
+
+log = logging.getLogger("ringmatch.gateway")
+
+_REQUESTS = (NewOrder, Cancel, Replace, MassCancel)
+# What the throttle counts: messages that cost the core or the risk process. Heartbeat,
+# Sync and Logout are not counted (refusing a heartbeat or a goodbye helps nobody).
+_THROTTLED = frozenset((*_REQUESTS, RiskQuery))
+
+
+class Session(asyncio.Protocol):
+    __slots__ = (
+        "account",
+        "admin",
+        "cancel_on_disconnect",
+        "conn",
+        "last_received",
+        "last_sent",
+        "peer",
+        "session_id",
+        "throttle",
+        "transport",
+        "worker",
+    )
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.conn = Connection(Role.SERVER, worker.config.session.max_frame)
+        self.account: str | None = None
+        self.admin = False  # set at logon: the account may send RiskQuery
+        self.cancel_on_disconnect = False
+        self.session_id = 0  # its number in the worker, given at logon (0: not logged on)
+        rate = worker.config.session.max_msgs_per_s
+        self.throttle = Throttle(rate) if rate else None
+        self.transport: asyncio.Transport | None = None
+        self.peer: Any = None
+        self.last_received = self.last_sent = time.monotonic()
+
+    # --- asyncio callbacks -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self.transport = transport = cast(asyncio.Transport, transport)
+        self.peer = transport.get_extra_info("peername")
+        settings = self.worker.config.session
+        if settings.socket_sndbuf:
+            # The kernel's buffer counts towards what a slow reader can hold up too.
+            sock = transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, settings.socket_sndbuf)
+        limit = settings.max_outbound
+        transport.set_write_buffer_limits(high=limit, low=limit // 2)
+        self.worker.session_opened(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_received = time.monotonic()
+        conn = self.conn
+        conn.receive_data(data)
+        try:
+            while (event := conn.next_event()) is not NEED_DATA:
+                self._handle(event)
+                if self.transport is None or self.transport.is_closing():
+                    return
+        except ProtocolError as exc:
+            self.drop(exc.reason)
+
+    def pause_writing(self) -> None:
+        # The client is not reading: its buffer passed max_outbound. Waiting would hold
+        # its reports (and memory) for ever; drop it, nobody else notices.
+        size = self.transport.get_write_buffer_size() if self.transport else 0
+        log.warning(
+            "%s %s: slow reader, %d bytes unsent: disconnected", self.peer, self.account, size
+        )
+        self.worker.stats["slow_reader_drops"] += 1
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.worker.session_closed(self)
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def _handle(self, event: Any) -> None:
+        kind = type(event)
+        throttle = self.throttle
+        if throttle is not None and kind in _THROTTLED and not throttle.allow():
+            self.worker.throttled(self, event)
+            return
+        if kind in _REQUESTS:
+            assert self.account is not None  # the state table allows requests only once on
+            self.worker.request(self, event)
+        elif kind is Heartbeat:
+            pass  # last_received is all it is for
+        elif kind is Sync:
+            self.worker.sync(self, event.seq)
+        elif kind is RiskQuery:
+            self.worker.risk_query(self, event)
+        elif kind is BadMessage:
+            self.send(event.reject)
+        elif kind is Logon:
+            self.worker.logon(self, event)
+        elif kind is Logout:
+            self.drop("")
+
+    def send(self, message: ServerMessage) -> None:
+        self.send_many((message,))
+
+    def send_many(self, messages: tuple[ServerMessage, ...] | list[ServerMessage]) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        conn = self.conn
+        sendable = conn.sendable(messages)
+        if sendable:
+            transport.write(conn.send_many(sendable))
+            self.last_sent = time.monotonic()
+
+    def reject(self, reject: MessageReject) -> None:
+        self.send(reject)
+
+    def drop(self, reason: str) -> None:
+        """Say why (a Logout) and close once the bytes before it are out."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        if reason:
+            log.info("%s %s: closing: %s", self.peer, self.account, reason)
+        self.send(Logout(reason))
+        self.transport.close()
+
+    def close_later(self, delay: float) -> None:
+        """Stop reading now, close after ``delay`` (a rejected logon: slows token guessing)."""
+        transport = self.transport
+        if transport is None:
+            return
+        transport.pause_reading()
+        asyncio.get_running_loop().call_later(delay, transport.close)
+
+    def tick(self, now: float) -> None:
+        """The worker's clock: heartbeat when we have been quiet, close when they have."""
+        session = self.worker.config.session
+        if now - self.last_received > session.timeout_s:
+            self.drop(f"timeout: nothing received for {session.timeout_s} s")
+        elif self.conn.state is State.ACTIVE and now - self.last_sent >= session.heartbeat_s:
+            self.send(Heartbeat())

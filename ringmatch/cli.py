@@ -1,0 +1,156 @@
+"""The ``ringmatch`` command line.
+
+    ringmatch --version                 (and which core runs: compiled or pure Python)
+    ringmatch replay FILE [--format {csv,lobster,journal}]
+                          [--trades-out T.csv] [--book-out B.csv] [--events-out E.jsonl]
+                          [--skip-bad] [--speed X]
+                          [--orderbook PATH] [--levels N] [--resync]   (lobster only)
+    ringmatch bench core|e2e|replay|ring|ids|compare ...   (engine/bench/cli.py)
+
+Each replay format lives in its own module with ``run(args) -> int``, imported
+only when asked for, so a format that is missing or broken cannot stop another.
+Exit status: 0 done, 2 bad input or usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import sys
+from collections.abc import Callable, Sequence
+from importlib import metadata
+
+import ringmatch.engine as engine
+from ringmatch.engine import build_info
+
+EXIT_USAGE = 2
+
+_FORMAT_MODULES = {
+    "csv": "ringmatch.engine.replay.csv_replay",
+    "lobster": "ringmatch.engine.replay.lobster_replay",
+    "journal": "ringmatch.engine.replay.journal_replay",
+}
+_LOBSTER_ONLY = ("orderbook", "levels", "resync")
+# Other rooms' subcommands: each module has add_subcommands(subparsers), and every
+# parser it adds sets ``run`` (args -> exit status) as a default.
+_SUBCOMMAND_MODULES = (
+    "ringmatch.serve",
+    "ringmatch.gateway.client.cli_send",
+    "ringmatch.benchmarks.harness.cli",
+    "ringmatch.gateway.feed.cli",
+    "ringmatch.risk_cli",
+)
+
+
+def version() -> str:
+    try:
+        return metadata.version("ringmatch")
+    except metadata.PackageNotFoundError:  # run from a checkout, not installed
+        return engine.__version__
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def _levels(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ringmatch", description="An order-matching engine: price-time priority."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version()}, {build_info.describe()}"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    replay = commands.add_parser(
+        "replay",
+        help="run a file of orders through the engine",
+        description="Run a file of orders through the engine, in file order.",
+    )
+    replay.add_argument(
+        "file",
+        metavar="FILE",
+        help="the order file (csv), message file (lobster) or data directory (journal)",
+    )
+    replay.add_argument("--format", choices=tuple(_FORMAT_MODULES), default="csv")
+    replay.add_argument("--trades-out", metavar="T.csv", help="write every trade as CSV")
+    replay.add_argument("--book-out", metavar="B.csv", help="write the final book as CSV")
+    replay.add_argument("--events-out", metavar="E.jsonl", help="write every event, JSON lines")
+    replay.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="report each malformed row on stderr and go on (default: stop, exit 2)",
+    )
+    replay.add_argument(
+        "--speed",
+        type=_speed,
+        metavar="X",
+        help="pace by the file's timestamps, X times real time (default: as fast as possible)",
+    )
+    lobster = replay.add_argument_group("lobster")
+    lobster.add_argument("--orderbook", metavar="PATH", help="the LOBSTER orderbook file")
+    lobster.add_argument(
+        "--levels", type=_levels, metavar="N", help="levels in the orderbook file (default 1)"
+    )
+    lobster.add_argument(
+        "--resync", action="store_true", help="resynchronise the book from the orderbook file"
+    )
+    for module_name in _SUBCOMMAND_MODULES:
+        importlib.import_module(module_name).add_subcommands(commands)
+    return parser
+
+
+def _check_format_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.format != "lobster":
+        for name in _LOBSTER_ONLY:
+            if getattr(args, name) not in (None, False):
+                parser.error(f"--{name} is only for --format lobster")
+    if args.levels is None:
+        args.levels = 1
+
+
+def _runner(fmt: str) -> Callable[[argparse.Namespace], int] | None:
+    module_name = _FORMAT_MODULES[fmt]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise  # the format exists but something it needs is missing: a real error
+        return None
+    run: Callable[[argparse.Namespace], int] = module.run
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command != "replay":
+        status: int = args.run(args)
+        return status
+    _check_format_options(parser, args)
+    run = _runner(args.format)
+    if run is None:
+        print(f"ringmatch: format {args.format} is not available yet", file=sys.stderr)
+        return EXIT_USAGE
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""``ringmatch serve [--config F] [--workers N] [--port P] [--feed-port P] [--skip-seq SEQ]``.
+
+The server.
+Prints what it chose (the configuration, the embedded default when no file is
+given), then ``ringmatch: market data on HOST:PORT`` and ``ringmatch: order
+entry on HOST:PORT`` (the last line once everything accepts connections: tests
+and scripts wait for it), and runs until SIGTERM or SIGINT. SIGHUP reloads the
+risk limits from the file. Exit status: 0 stopped cleanly, 1 a process of the
+server failed (or the data directory or a port is another server's), 2 bad
+configuration or usage.
+
+``--skip-seq SEQ`` (repeatable): start although the journalled input at SEQ
+cannot be applied (the one that halted the core, which then refuses to start
+and names it); the core journals the skip, so later starts and replays skip
+it without the flag (docs/PIPELINE.md, "Halts").
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_subcommands(subparsers: Any) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the core and the order-entry gateway",
+        description="Run the matching core and N gateway workers serving order entry over TCP.",
+    )
+    serve.add_argument("--config", metavar="F", help="the TOML configuration (default: built in)")
+    serve.add_argument("--workers", type=_positive, metavar="N", help="gateway worker processes")
+    serve.add_argument("--port", type=int, metavar="P", help="order-entry port (0: any free one)")
+    serve.add_argument(
+        "--feed-port", type=int, metavar="P", help="market-data port (0: any free one)"
+    )
+    serve.add_argument(
+        "--lock-wait",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait for another server's lock on the data directory (default 10)",
+    )
+    serve.add_argument(
+        "--skip-seq",
+        type=_positive,
+        action="append",
+        metavar="SEQ",
+        help="do not apply the journalled input at SEQ, the one that halted the core "
+        "(repeatable; journalled, so needed once)",
+    )
+    serve.add_argument(
+        "--in-process",
+        action="store_true",
+        help="one process, the engine inside the gateway worker (no journal; for tests)",
+    )
+    serve.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _say(message: str) -> None:
+    print(f"ringmatch: {message}", file=sys.stderr, flush=True)
+
+
+def announce(host: str, port: int) -> None:
+    print(f"ringmatch: order entry on {host}:{port}", flush=True)
+
+
+def announce_feed(host: str, port: int) -> None:
+    print(f"ringmatch: market data on {host}:{port}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from ringmatch.gateway import config as config_module
+
+    try:
+        config = config_module.load(args.config)
+    except config_module.ConfigError as exc:
+        _say(str(exc))
+        return 2
+    server = config.server
+    overrides: dict[str, Any] = {}
+    if args.workers is not None:
+        overrides["workers"] = args.workers
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.feed_port is not None:
+        overrides["feed_port"] = args.feed_port
+    if args.skip_seq:
+        overrides["skip_seqs"] = sorted(set(args.skip_seq))
+    if overrides:
+        config = msgspec.structs.replace(
+            config, server=msgspec.structs.replace(server, **overrides)
+        )
+    if args.config is None:
+        _say("no --config given: using the built-in demo configuration")
+    _say(config_module.describe(config, show_tokens=args.config is None))
+    if args.in_process:
+        return _run_in_process(config)
+    from ringmatch.supervisor import run_pipeline
+
+    return run_pipeline(config, args.config, args.lock_wait)
+
+
+def _run_in_process(config: Any) -> int:
+    from ringmatch.gateway.server.core_link import LocalCore
+    from ringmatch.gateway.server.serve import run as run_worker
+
+    if config.server.workers != 1:
+        _say("--in-process runs exactly one worker")
+        return 2
+    host = config.server.host
+    return run_worker(config, LocalCore, config.server.port, lambda port: announce(host, port))

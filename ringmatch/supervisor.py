@@ -1,0 +1,362 @@
+"""``serve``'s process tree: the rings, the core, risk, the feed, N gateway workers.
+
+    supervisor ── creates (owns) the rings: one input ring per worker, control, events
+       ├─▶ core     python -m ringmatch.engine.core.pipeline CORE.json      ("ready last_seq=N")
+       ├─▶ risk     python -m ringmatch.risk.process RISK.json         ("ready admin=PATH")
+       ├─▶ feed     python -m ringmatch.gateway.feed.process FEED.json ("listening PORT")
+       └─▶ worker k python -m ringmatch.gateway.server.worker_process WORKER.json ("listening PORT")
+
+Event-ring readers: worker k is reader k (required), risk is reader ``workers``
+and the feed reader ``workers + 1``, both optional: the core never waits for
+them. Risk that lags a whole ring is cut off and catches up from the journal, so
+its positions still count every trade once; a feed is cut off and rebuilds its
+books. The core runs the pre-trade stage ``ringmatch.risk.pretrade:PreTradeRisk``; the
+risk process feeds it limits and kill switches through the control ring. Risk
+and the feed rebuild their state from the journal up to the core's recovered
+seq N before reading the (new) event ring, which carries on after N.
+
+Before anything else the supervisor locks the data directory
+(ringmatch.engine.journal.datadir_lock; a second server on it waits a bounded time, then exits 1
+having changed nothing), then binds and listens on the order-entry and feed
+ports itself, without SO_REUSEPORT, so a second server on a port fails at once
+with a line naming it, before its core recovers anything. The listening
+sockets are handed to the workers (all of them accept on the one socket) and
+to the feed; the locked descriptor to the core, which holds the lock for its
+life. Shared-memory names come from the data directory (ringmatch.engine.rings.shm.run_prefix),
+so a restart removes what a killed run left before it creates its own.
+
+Every child is tied to the supervisor (ringmatch.engine.process.lifeline: parent-death signal
+plus a lifeline pipe): however the supervisor dies, SIGKILL included, each
+child gets SIGTERM and stops the way it always does (the core drains and syncs
+its journal). Children run in their own process group, so a terminal's Ctrl-C
+reaches only the supervisor, which stops them in order: workers first (they say
+goodbye to their sessions and hand their last commands to the core), then the
+feed and risk, then the core (it drains the rings and closes the journal), then
+the rings go. SIGHUP is passed to the risk process, which reloads the limits. A
+child that dies on its own stops the whole server (exit 1, naming the child and
+how it died): the core cannot go on without a required event-ring reader, nor
+safely without post-trade risk. Run ``serve`` under a service manager to have
+it come back (docs/ringmatch.service).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import msgspec
+
+from ringmatch.engine.journal.datadir_lock import DEFAULT_WAIT_S, DataDirLock, DataDirLocked
+from ringmatch.engine.process import lifeline
+from ringmatch.engine.rings.shm import run_prefix
+from ringmatch.gateway.config import Config, risk_toml
+
+_FSYNC = {"batch": "every-batch", "interval": "every 5ms", "never": "never"}
+PRETRADE = "ringmatch.risk.pretrade:PreTradeRisk"
+STOP_TIMEOUT = 10.0
+
+
+class WorkerConfig(msgspec.Struct, frozen=True):
+    """What ``python -m ringmatch.gateway.server.worker_process`` needs (JSON)."""
+
+    config: Config
+    input_ring: str
+    event_ring: str
+    reader: int
+    port: int
+    risk_socket: str | None = None  # the risk process's admin socket, for RiskQuery
+    # The ReportBook is rebuilt from the journal in data_dir up to start_seq (the core's
+    # "ready last_seq=N"), through the stage chain the journal names: see
+    # ringmatch.gateway.server.worker_process.
+    data_dir: str | None = None
+    start_seq: int | None = None
+    listen_fd: int | None = None  # the supervisor's listening socket (None: bind port itself)
+
+
+def _say(message: str) -> None:
+    print(f"ringmatch: {message}", file=sys.stderr, flush=True)
+
+
+class Child:
+    """A started child: its process, its role (for messages), its ready line."""
+
+    __slots__ = ("line", "proc", "role")
+
+    def __init__(self, proc: subprocess.Popen[str], role: str, line: str) -> None:
+        self.proc, self.role, self.line = proc, role, line
+
+
+class Spawner:
+    """Starts children tied to this supervisor by a lifeline (ringmatch.engine.process.lifeline)."""
+
+    def __init__(self) -> None:
+        # The write end stays here, never written: it closes when we die, however.
+        self.lifeline_r, self._lifeline_w = os.pipe()
+        self.children: list[Child] = []
+
+    def spawn(
+        self, args: list[str], ready_prefix: str, role: str, fds: tuple[int, ...] = ()
+    ) -> Child:
+        """Start a child and wait for its ready line on stdout (echoing what follows)."""
+        env = {**os.environ, **lifeline.child_env(os.getpid(), self.lifeline_r)}
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            pass_fds=(self.lifeline_r, *fds),
+            env=env,
+        )
+        child = Child(proc, role, "")
+        self.children.append(child)  # stopped in the finally, even if never ready
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(ready_prefix):
+                # Keep reading (and echo) the rest, so the child never blocks on a full pipe.
+                threading.Thread(target=_echo, args=(proc.stdout,), daemon=True).start()
+                child.line = line.strip()
+                return child
+        proc.wait()
+        raise RuntimeError(f"{role} (pid {proc.pid}) {_how(proc.returncode)} before it was ready")
+
+    def close(self) -> None:
+        os.close(self.lifeline_r)
+        os.close(self._lifeline_w)
+
+
+def _how(status: int) -> str:
+    """How a child ended, for a message: its exit status or the signal that killed it."""
+    if status < 0:
+        try:
+            return f"was killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"was killed by signal {-status}"
+    return f"exited with status {status}"
+
+
+def _echo(stream: object) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+
+def listening_socket(host: str, port: int, what: str) -> socket.socket:
+    """Bind and listen on ``host:port`` for ``what``, this server's alone (no SO_REUSEPORT).
+
+    SO_REUSEADDR only lets a restart bind over connections still in TIME_WAIT;
+    a live listener on the port still makes the bind fail. Raises PortInUse.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        held = ": another server holds it" if exc.errno == errno.EADDRINUSE else ""
+        raise PortInUse(f"{what} port {host}:{port}: {exc.strerror or exc}{held}") from None
+    return sock
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def run_pipeline(
+    config: Config, config_path: str | None = None, lock_wait: float = DEFAULT_WAIT_S
+) -> int:
+    """Run the whole server until SIGTERM/SIGINT or a child's death; the exit status."""
+    server = config.server
+    data_dir = Path(server.data_dir)
+    # 0. The data directory first: nothing in it is read or written before the lock.
+    try:
+        lock = DataDirLock.acquire(data_dir, wait=lock_wait, say=_say)
+    except DataDirLocked as exc:
+        _say(str(exc))
+        return 1
+    try:
+        # 1. The ports: ours alone, or fail now, before the core recovers anything.
+        order_sock = listening_socket(server.host, server.port, "order-entry")
+        try:
+            feed_sock = listening_socket(server.host, server.feed_port, "market-data")
+        except PortInUse:
+            order_sock.close()
+            raise
+    except PortInUse as exc:
+        _say(f"{exc}; not starting")
+        lock.release()
+        return 1
+    try:
+        return _run_children(config, config_path, data_dir, lock, order_sock, feed_sock)
+    finally:
+        order_sock.close()
+        feed_sock.close()
+        lock.release()
+
+
+def _run_children(
+    config: Config,
+    config_path: str | None,
+    data_dir: Path,
+    lock: DataDirLock,
+    order_sock: socket.socket,
+    feed_sock: socket.socket,
+) -> int:
+    from ringmatch.engine.core.pipeline import create_rings
+    from ringmatch.gateway.feed.process import FeedProcessConfig
+    from ringmatch.risk.process import RiskProcessConfig
+    from ringmatch.serve import announce, announce_feed
+
+    server = config.server
+    if config_path is None:
+        # The risk process reads its limits from a file (and re-reads it on SIGHUP):
+        # the embedded default's are written out for it, where the operator can edit them.
+        config_path = str(data_dir / "risk-default.toml")
+        Path(config_path).write_text(risk_toml(config.risk))
+        _say(f"risk limits in {Path(config_path).resolve()} (edit, then SIGHUP to reload)")
+    port = order_sock.getsockname()[1]
+    feed_port = feed_sock.getsockname()[1]
+    workers = server.workers
+    risk_reader, feed_reader = workers, workers + 1
+    # 2. The rings, named from the data directory; what a killed run left goes first.
+    rings = create_rings(
+        run_prefix(data_dir), workers, [True] * workers + [False, False], owned=True
+    )
+    core_config = rings.core_config(
+        str(data_dir),
+        fsync=_FSYNC[config.journal.fsync],
+        pretrade=PRETRADE,
+        lock_fd=lock.fd,
+        supervisor_pid=os.getpid(),
+        skip_seqs=server.skip_seqs,
+    )
+    core_json = data_dir / "core.json"
+    core_json.write_bytes(msgspec.json.encode(core_config))
+    risk_socket = str((data_dir / "risk.sock").resolve())
+    spawner = Spawner()
+    risk: subprocess.Popen[str] | None = None
+    stop = threading.Event()
+    status = 0
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    def on_hangup(signum: int, frame: object) -> None:
+        if risk is not None and risk.poll() is None:
+            risk.send_signal(signal.SIGHUP)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_hangup)
+    try:
+        # 3. The core: recovers under the lock it is handed, then says its last seq.
+        core = spawner.spawn(
+            ["-m", "ringmatch.engine.core.pipeline", str(core_json)],
+            "ready",
+            "the core",
+            (lock.fd,),
+        )
+        _say(f"core running, pid {core.proc.pid} ({core.line})")
+        start_seq = int(core.line.rpartition("=")[2])
+        risk_spec = RiskProcessConfig(
+            rings.events.spec.name,
+            risk_reader,
+            rings.control.spec.name,
+            risk_socket,
+            str(Path(config_path).resolve()),
+            data_dir=str(data_dir),
+            replay_upto=start_seq,
+        )
+        risk_json = data_dir / "risk.json"
+        risk_json.write_bytes(msgspec.json.encode(risk_spec))
+        risk_child = spawner.spawn(
+            ["-m", "ringmatch.risk.process", str(risk_json)], "ready admin=", "risk"
+        )
+        risk = risk_child.proc
+        _say(f"risk running, pid {risk.pid} (admin socket {risk_socket})")
+        feed = config.feed
+        feed_spec = FeedProcessConfig(
+            event_ring=rings.events.spec.name,
+            reader=feed_reader,
+            data_dir=str(data_dir),
+            host=server.host,
+            port=feed_port,
+            listen_fd=feed_sock.fileno(),
+            max_queued=feed.max_queued,
+            redis_url=feed.redis_url,
+            redis_maxlen=feed.redis_maxlen,
+            start_seq=start_seq,
+        )
+        feed_json = data_dir / "feed.json"
+        feed_json.write_bytes(msgspec.json.encode(feed_spec))
+        spawner.spawn(
+            ["-m", "ringmatch.gateway.feed.process", str(feed_json)],
+            "listening",
+            "the feed",
+            (feed_sock.fileno(),),
+        )
+        announce_feed(server.host, feed_port)
+        for k in range(workers):
+            worker_json = data_dir / f"worker{k}.json"
+            spec = WorkerConfig(
+                config,
+                rings.inputs[k].spec.name,
+                rings.events.spec.name,
+                k,
+                port,
+                risk_socket,
+                str(data_dir),
+                start_seq,
+                listen_fd=order_sock.fileno(),
+            )
+            worker_json.write_bytes(msgspec.json.encode(spec))
+            spawner.spawn(
+                ["-m", "ringmatch.gateway.server.worker_process", str(worker_json)],
+                "listening",
+                f"worker {k}",
+                (order_sock.fileno(),),
+            )
+        pids = ", ".join(f"{c.role} {c.proc.pid}" for c in spawner.children)
+        _say(f"supervisor pid {os.getpid()}; children: {pids}")
+        announce(server.host, port)
+        status = _watch(spawner.children, stop)
+    except RuntimeError as exc:
+        _say(str(exc))
+        status = 1
+    finally:
+        # Workers first (their last commands reach the core), then the feed and risk,
+        # then the core (it drains what they left and closes the journal).
+        for child in reversed(spawner.children):
+            _stop(child)
+        spawner.close()
+        rings.close()
+    return status
+
+
+def _watch(children: list[Child], stop: threading.Event) -> int:
+    while not stop.wait(0.2):
+        for child in children:
+            status = child.proc.poll()
+            if status is not None:
+                _say(f"{child.role} (pid {child.proc.pid}) {_how(status)}: stopping the server")
+                return 1
+    return 0
+
+
+def _stop(child: Child) -> None:
+    proc = child.proc
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _say(f"{child.role} (pid {proc.pid}) did not stop within {STOP_TIMEOUT} s: killed")
+        proc.kill()
+        proc.wait()

@@ -1,0 +1,86 @@
+"""Positions from the journal: after a restart, and after a cut-off from the event ring.
+
+    replay_journal(service, data_dir, upto_seq)    # at start, before reading the event ring
+    replay_after(data_dir, seq, count, deliver)    # cut off: the events the ring skipped
+
+The risk process starts empty, but the journal holds every input since the
+first start (it is never pruned; snapshots hold books, not P&L). Replaying it
+through the core's own stage chain (ringmatch.engine.core.stages with the pre-trade stage
+the journal names in its StageChain inputs, so the same pre-trade decisions,
+from the journalled SetRiskLimits; skipping the seqs its SkipInputs name)
+gives the same events the core published, hence the same trades, positions
+and P&L.
+
+``upto_seq`` is the core's ``ready last_seq=N``: the event ring is new with
+each ``serve``, so everything after N arrives on the ring and everything up to
+N only in the journal; nothing is counted twice or missed. Kill switches seen
+in the journal are noted (and a later "off" re-arms the account's post-trade
+limits), but nothing is sent: those commands were journalled, so applied, the
+first time.
+
+``replay_after`` is the catch-up of a consumer that the event ring cut off (it
+is an optional reader, so the core never waits for it): the events of every
+journalled input after the ones it has counted (all of the seqs before ``seq``
+and the first ``count`` events of ``seq``: events of one input are
+deterministic, so the replay's first ``count`` are the ones it saw), as far
+as the journal is written. It starts from the newest snapshot before ``seq``
+when there is one (books, client ids and pre-trade state: all it needs to
+produce the same events), else from the journal's start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from ringmatch.engine.core.recovery import start_logic
+from ringmatch.engine.journal.log import JournalReader
+from ringmatch.engine.schema.commands import KillSwitch
+from ringmatch.engine.schema.events import Event
+from ringmatch.risk.service import RiskService
+
+
+def replay_journal(
+    service: RiskService, data_dir: str | os.PathLike[str], upto_seq: int | None
+) -> int:
+    """Feed ``service`` the events of journalled inputs up to ``upto_seq`` (None: all);
+    the last seq replayed (0: an empty journal)."""
+    if not os.path.isdir(data_dir):
+        return 0
+    logic = start_logic(data_dir, snapshot=False)
+    last = 0
+    with service.replaying():
+        for batch in JournalReader(data_dir).batches():
+            for seq, inp in batch:
+                if upto_seq is not None and seq > upto_seq:
+                    return last
+                service.on_events(logic.process(inp, seq))
+                if type(inp) is KillSwitch:
+                    service.note_kill(inp)
+                last = seq
+    return last
+
+
+def replay_after(
+    data_dir: str | os.PathLike[str],
+    seq: int,
+    count: int,
+    deliver: Callable[[list[Event]], object],
+) -> int:
+    """``deliver`` the events of journalled inputs after the first ``count`` of ``seq``,
+    one list per journal batch (none empty), as far as the journal is written now;
+    the last seq in the journal (``seq`` or more: what was counted was journalled)."""
+    logic = start_logic(data_dir, upto=seq - 1)
+    last = max(seq, logic.last_seq)
+    for batch in JournalReader(data_dir, after_seq=logic.last_seq).batches():
+        out: list[Event] = []
+        for s, inp in batch:
+            events = logic.process(inp, s)
+            if s > seq:
+                out += events
+            elif s == seq:
+                out += events[count:]
+            last = max(last, s)
+        if out:
+            deliver(out)
+    return last
