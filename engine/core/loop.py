@@ -44,7 +44,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import FrameType
 
 from ringmatch.engine.core.recovery import write_snapshot
@@ -343,15 +343,19 @@ class Core:
 
     # -- the process ----------------------------------------------------------------
 
-    def run(self, wake_fd_w: int | None = None) -> int:
+    def run(self, wake_fd_w: int | None = None, ready: Callable[[int], None] | None = None) -> int:
         """Turn until SIGTERM/SIGINT (or ``stopping``), then drain and close; the exit status.
 
         ``wake_fd_w``: the write end of the pipe whose read end the FanIn watches;
-        signals are written to it so that they end a wait at once.
+        signals are written to it so that they end a wait at once. ``ready(last_seq)``
+        is called once the signal handlers are in place: a SIGTERM sent as soon as
+        the core says it is ready is then a clean stop, never the default death.
         """
         previous = self._install_signals(wake_fd_w)
         status = 0
         try:
+            if ready is not None:
+                ready(self.logic.last_seq)
             while not self.stopping:
                 self.step(timeout=None)
             self._drain()

@@ -314,9 +314,7 @@ def run_core(config: CoreConfig, ready: Callable[[int], None] | None = None) -> 
         # Everything built so far lives until exit: keep the collector off it.
         gc.collect()
         gc.freeze()
-        if ready is not None:
-            ready(core.logic.last_seq)
-        return core.run(wake_fd_w=wake_w)
+        return core.run(wake_fd_w=wake_w, ready=ready)
     finally:
         os.close(wake_r)
         os.close(wake_w)
