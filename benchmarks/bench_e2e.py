@@ -128,7 +128,7 @@ class _Wire:
     """The load generator's end of one session: a blocking socket, lean on purpose.
 
     The generator shares 2 cores with the worker and the core, so every microsecond
-    it spends per order is taken from the pipeline it measures (ringmatch.gateway.client.client
+    it spends per order is taken from the pipeline it measures (ringmatch.gateway.client.order_entry
     costs ~13 us/order: a state-table check per message, a queue of every report,
     a loop turn per read). Here an order is a pre-encoded template with the client
     id patched in (no Struct, no encoder per order), several orders leave as one

@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_in_process(config: Any) -> int:
     from ringmatch.gateway.server.core_link import LocalCore
-    from ringmatch.gateway.server.serve import run as run_worker
+    from ringmatch.gateway.server.worker_loop import run as run_worker
 
     if config.server.workers != 1:
         _say("--in-process runs exactly one worker")

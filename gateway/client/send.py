@@ -12,7 +12,7 @@ from typing import IO, Any
 import msgspec
 from ringmatch.engine.replay.order_csv import OrderFileError, OrderReader, open_order_file
 from ringmatch.engine.schema import commands as core
-from ringmatch.gateway.client.client import Answer, Client, LogonError, SessionClosed
+from ringmatch.gateway.client.order_entry import Answer, Client, LogonError, SessionClosed
 from ringmatch.gateway.config import Config
 from ringmatch.gateway.protocol.messages import (
     Cancel,

@@ -23,8 +23,8 @@ from ringmatch.engine.process.child_config import config_from_argv
 def main(argv: Sequence[str] | None = None) -> int:
     from ringmatch.engine.process import lifeline
     from ringmatch.gateway.server.ring_link import RingLink
-    from ringmatch.gateway.server.serve import run
     from ringmatch.gateway.server.translate import ReportBook, rebuild_report_book
+    from ringmatch.gateway.server.worker_loop import run
 
     from ringmatch.supervisor import WorkerConfig
 

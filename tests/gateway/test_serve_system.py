@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from ringmatch.engine.rings.shm import run_prefix
 from ringmatch.engine.schema.enums import OrderType, Side
-from ringmatch.gateway.client.client import Client
+from ringmatch.gateway.client.order_entry import Client
 from ringmatch.gateway.protocol.messages import (
     Cancel,
     ExecType,

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
-from ringmatch.gateway.client.client import Client, LogonError
+from ringmatch.gateway.client.order_entry import Client, LogonError
 from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, Role
 from ringmatch.gateway.protocol.messages import (
     Cancel,
@@ -416,7 +416,7 @@ def test_logout_is_answered_and_closes(server: ServeProcess) -> None:
 
 
 def test_the_blocking_client(server: ServeProcess) -> None:
-    from ringmatch.gateway.client.client import BlockingClient
+    from ringmatch.gateway.client.order_entry import BlockingClient
 
     with BlockingClient.connect("127.0.0.1", server.port, "carol", ACCOUNTS["carol"]) as carol:
         order = cid()

@@ -27,7 +27,7 @@ from ringmatch.engine.journal.log import JournalReader
 from ringmatch.engine.schema.commands import SessionClosed, SessionOpened, WorkerStarted
 from ringmatch.engine.schema.enums import CancelReason, OrderType, Side
 from ringmatch.engine.schema.events import Cancelled, Event, MassCancelled
-from ringmatch.gateway.client.client import Client
+from ringmatch.gateway.client.order_entry import Client
 from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport, NewOrder, ServerMessage
 
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config

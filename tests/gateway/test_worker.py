@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ringmatch.engine.schema.enums import OrderType, Side
-from ringmatch.gateway.client.client import Client
+from ringmatch.gateway.client.order_entry import Client
 from ringmatch.gateway.config import Account, Config, Server, Session, Symbol
 from ringmatch.gateway.protocol.messages import (
     Cancel,
@@ -22,7 +22,7 @@ from ringmatch.gateway.protocol.messages import (
     NewOrder,
 )
 from ringmatch.gateway.server.core_link import LocalCore
-from ringmatch.gateway.server.serve import serve
+from ringmatch.gateway.server.worker_loop import serve
 
 CONFIG = Config(
     server=Server(port=0),
