@@ -51,7 +51,7 @@ class Journal(_Table, frozen=True):
     fsync: Literal["batch", "interval", "never"] = "batch"
 
 
-class Session(_Table, frozen=True):
+class SessionSettings(_Table, frozen=True):
     heartbeat_s: float = 1.0  # each side sends a Heartbeat after this long without sending
     timeout_s: float = 5.0  # a session that sends nothing for this long is closed
     logon_reject_delay_s: float = 0.2  # a wrong token waits this long before the close
@@ -84,7 +84,7 @@ class Symbol(_Table, frozen=True):
 class Config(_Table, frozen=True):
     server: Server = Server()
     journal: Journal = Journal()
-    session: Session = Session()
+    session: SessionSettings = SessionSettings()
     feed: Feed = Feed()
     accounts: list[Account] = []
     symbols: list[Symbol] = []

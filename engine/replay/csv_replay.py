@@ -23,7 +23,7 @@ from typing import BinaryIO, TextIO
 
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.replay.order_csv import OrderFileError, OrderReader, open_order_file
-from ringmatch.engine.replay.outputs import EventWriter, TradeWriter, write_book
+from ringmatch.engine.replay.outputs import EventLinesWriter, TradeWriter, write_book
 from ringmatch.engine.replay.pacing import Pacer
 from ringmatch.engine.schema.commands import Command
 from ringmatch.engine.schema.enums import RejectReason
@@ -51,7 +51,7 @@ def replay(
     engine: MatchingEngine,
     stats: ReplayStats,
     trades_out: TradeWriter | None = None,
-    events_out: EventWriter | None = None,
+    events_out: EventLinesWriter | None = None,
 ) -> None:
     """Feed every batch to the engine, counting and writing what it emits."""
     process_batch = engine.process_batch
@@ -64,7 +64,7 @@ def record(
     commands: int,
     stats: ReplayStats,
     trades_out: TradeWriter | None,
-    events_out: EventWriter | None,
+    events_out: EventLinesWriter | None,
 ) -> None:
     """Count one batch's ``commands`` and ``events`` and write them to the outputs."""
     stats.commands += commands
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
                 engine,
                 stats,
                 TradeWriter(trades_out) if trades_out is not None else None,
-                EventWriter(events_out) if events_out is not None else None,
+                EventLinesWriter(events_out) if events_out is not None else None,
             )
         except OrderFileError as exc:
             print(exc, file=sys.stderr)

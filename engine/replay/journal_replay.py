@@ -46,7 +46,7 @@ from ringmatch.engine.replay.csv_replay import (
     record,
     say,
 )
-from ringmatch.engine.replay.outputs import EventWriter, OrderNames, TradeWriter, write_book
+from ringmatch.engine.replay.outputs import EventLinesWriter, OrderNames, TradeWriter, write_book
 from ringmatch.engine.replay.pacing import Pacer
 from ringmatch.engine.schema.events import Event
 
@@ -57,7 +57,7 @@ def _replay(
     stats: ReplayStats,
     names: OrderNames,
     trades_out: TradeWriter | None,
-    events_out: EventWriter | None,
+    events_out: EventLinesWriter | None,
     pacer: Pacer | None,
 ) -> None:
     """csv_replay.replay, with each input's own seq and through the core's logic."""
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
                 stats,
                 names,
                 TradeWriter(trades_out, names) if trades_out is not None else None,
-                EventWriter(events_out) if events_out is not None else None,
+                EventLinesWriter(events_out) if events_out is not None else None,
                 Pacer(speed) if speed is not None else None,
             )
         except OSError as exc:

@@ -49,7 +49,7 @@ from ringmatch.engine.replay.lobster import (
     read_messages,
     read_orderbook,
 )
-from ringmatch.engine.replay.outputs import EventWriter
+from ringmatch.engine.replay.outputs import EventLinesWriter
 from ringmatch.engine.replay.pacing import Pacer
 from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
@@ -459,7 +459,7 @@ def run(
         if args.events_out is not None:
             events_stream = open(args.events_out, "wb")  # noqa: SIM115 (closed below)
             files.append(events_stream)
-            events = EventWriter(events_stream)
+            events = EventLinesWriter(events_stream)
     except OSError as exc:
         for f in files:
             f.close()
@@ -507,7 +507,7 @@ def _replay(
     args: argparse.Namespace,
     book_out: TextIO | None,
     trades: TradeFile | None,
-    events: EventWriter | None,
+    events: EventLinesWriter | None,
     clock: Callable[[], int],
     sleep: Callable[[float], None],
     err: TextIO,

@@ -80,7 +80,7 @@ class TradeWriter:
         )
 
 
-class EventWriter:
+class EventLinesWriter:
     """``--events-out``: every event as one JSON object per line (JSON Lines)."""
 
     def __init__(self, stream: BinaryIO) -> None:

@@ -73,7 +73,7 @@ class LogonError(ConnectionError):
         self.reason = reason
 
 
-class SessionClosed(ConnectionError):
+class SessionEnded(ConnectionError):
     """The session is over; ``reason`` is the server's Logout reason, if it gave one."""
 
     def __init__(self, reason: str) -> None:
@@ -200,7 +200,7 @@ class Client:
     def send(self, message: ClientMessage) -> None:
         """Queue ``message``; everything queued in this loop turn leaves as one frame."""
         if self.closed_reason is not None:
-            raise SessionClosed(self.closed_reason)
+            raise SessionEnded(self.closed_reason)
         if not self._outgoing:
             self._loop.call_soon(self._flush)
         self._outgoing.append(message)
@@ -243,7 +243,7 @@ class Client:
         self._flush()
         await self._can_write.wait()
         if self.closed_reason is not None:
-            raise SessionClosed(self.closed_reason)
+            raise SessionEnded(self.closed_reason)
 
     def _beat(self) -> None:
         if self.closed_reason is not None:
@@ -270,11 +270,11 @@ class Client:
             yield item
 
     async def next_report(self, timeout: float | None = 10.0) -> ServerMessage:
-        """The next message from the server; SessionClosed once there are no more."""
+        """The next message from the server; SessionEnded once there are no more."""
         item = await asyncio.wait_for(self._reports.get(), timeout)
         if item is _CLOSED:
             self._reports.put_nowait(_CLOSED)
-            raise SessionClosed(self.closed_reason or "")
+            raise SessionEnded(self.closed_reason or "")
         return item  # type: ignore[no-any-return]
 
     def _data(self, data: bytes) -> None:
@@ -331,11 +331,11 @@ class Client:
         for waiting in self._waiters.values():
             for future in waiting:
                 if not future.done():
-                    future.set_exception(SessionClosed(reason))
+                    future.set_exception(SessionEnded(reason))
         self._waiters.clear()
         for sync in self._syncs:
             if not sync.done():
-                sync.set_exception(SessionClosed(reason))
+                sync.set_exception(SessionEnded(reason))
         self._syncs.clear()
         self._can_write.set()
         self._reports.put_nowait(_CLOSED)

@@ -12,7 +12,7 @@ from typing import IO, Any
 import msgspec
 from ringmatch.engine.replay.order_csv import OrderFileError, OrderReader, open_order_file
 from ringmatch.engine.schema import commands as core
-from ringmatch.gateway.client.order_entry import Answer, Client, LogonError, SessionClosed
+from ringmatch.gateway.client.order_entry import Answer, Client, LogonError, SessionEnded
 from ringmatch.gateway.config import Config
 from ringmatch.gateway.protocol.messages import (
     Cancel,
@@ -185,7 +185,7 @@ async def send_file(
             await sessions.finish()
         except OrderFileError as exc:
             raise SendError(str(exc), 2) from None
-        except SessionClosed as exc:
+        except SessionEnded as exc:
             summary.failure = f"a session was closed by the server: {exc.reason}"
         finally:
             for client in sessions.clients.values():
