@@ -5,7 +5,8 @@
     [session]  heartbeat_s, timeout_s, logon_reject_delay_s, max_frame, max_outbound,
                socket_sndbuf, max_msgs_per_s (requests per second per session; 0: no throttle)
     [feed]     max_queued (bytes unread before a subscriber is cut off), redis_url, redis_maxlen
-    [risk]     the limits (risk/limits.py), checked here so a bad file fails at start
+    [risk]     the limits (risk/limits.py): kept as a table here, checked by the wiring
+               (ringmatch.config.load), since the gateway does not import risk
     [[accounts]] name, token, admin (may read and change the risk state over the protocol)
     [[symbols]]  name, tick_size (a decimal string, for display only: the wire carries ticks)
 
@@ -149,12 +150,6 @@ def _check(config: Config, where: str) -> Config:
         raise bad(f"feed.max_queued = {config.feed.max_queued}: must be >= 1024 bytes")
     if config.feed.redis_maxlen < 1:
         raise bad(f"feed.redis_maxlen = {config.feed.redis_maxlen}: must be >= 1")
-    from ringmatch.risk.limits import RiskConfigError, from_table
-
-    try:
-        from_table(config.risk)
-    except RiskConfigError as exc:
-        raise bad(str(exc)) from None
     for kind, names in (
         ("accounts", [a.name for a in config.accounts]),
         ("symbols", [s.name for s in config.symbols]),

@@ -82,7 +82,8 @@ def announce_feed(host: str, port: int) -> None:
 def run(args: argparse.Namespace) -> int:
     import msgspec
 
-    from ringmatch.gateway import config as config_module
+    from ringmatch import config as config_module
+    from ringmatch.gateway.config import describe
 
     try:
         config = config_module.load(args.config)
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.config is None:
         _say("no --config given: using the built-in demo configuration")
-    _say(config_module.describe(config, show_tokens=args.config is None))
+    _say(describe(config, show_tokens=args.config is None))
     if args.in_process:
         return _run_in_process(config)
     from ringmatch.supervisor import run_pipeline

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ringmatch.gateway.config import DEFAULT, ConfigError, describe, load, risk_toml
+from ringmatch.gateway.config import DEFAULT, ConfigError, describe, risk_toml
+
+from ringmatch.config import load
 
 ISSUE_EXAMPLE = """
 [server]

@@ -12,7 +12,7 @@ from typing import Any
 
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.gateway.client.order_entry import Client
-from ringmatch.gateway.config import Account, Config, Server, Session, Symbol
+from ringmatch.gateway.config import Account, Config, Server, SessionSettings, Symbol
 from ringmatch.gateway.protocol.messages import (
     Cancel,
     ExecType,
@@ -26,7 +26,7 @@ from ringmatch.gateway.server.worker_loop import serve
 
 CONFIG = Config(
     server=Server(port=0),
-    session=Session(heartbeat_s=5.0, timeout_s=10.0),
+    session=SessionSettings(heartbeat_s=5.0, timeout_s=10.0),
     accounts=[Account("alice", "a"), Account("bob", "b")],
     symbols=[Symbol("AAPL")],
 )
