@@ -20,7 +20,7 @@ import sys
 if __package__ in (None, ""):  # run as a script: make the repo root importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from ringmatch.cli import main
+from ringmatch.benchmarks.harness.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["bench", "core", "--commands", "1000000", "--runs", "5", *sys.argv[1:]]))
+    sys.exit(main(["core", "--commands", "1000000", "--runs", "5", *sys.argv[1:]]))

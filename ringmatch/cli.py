@@ -15,6 +15,7 @@ Exit status: 0 done, 2 bad input or usage, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import math
 import sys
@@ -126,15 +127,18 @@ def _check_format_options(parser: argparse.ArgumentParser, args: argparse.Namesp
         args.levels = 1
 
 
-def _runner(fmt: str) -> Callable[[argparse.Namespace], int] | None:
-    module_name = _FORMAT_MODULES[fmt]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise  # the format exists but something it needs is missing: a real error
-        return None
-    run: Callable[[argparse.Namespace], int] = module.run
+def _runner(fmt: str) -> Callable[[argparse.Namespace], int]:
+    """The replay of ``fmt``, imported only when asked for (``ringmatch --help`` stays quick).
+
+    A journal's replay is handed the wiring's pre-trade stages (ringmatch.stages),
+    so that it decides as the live core did wherever the journal names one.
+    """
+    module = importlib.import_module(_FORMAT_MODULES[fmt])
+    run: Callable[..., int] = module.run
+    if fmt == "journal":
+        from ringmatch import stages
+
+        return functools.partial(run, resolve=stages.resolve)
     return run
 
 
@@ -145,11 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.run(args)
         return status
     _check_format_options(parser, args)
-    run = _runner(args.format)
-    if run is None:
-        print(f"ringmatch: format {args.format} is not available yet", file=sys.stderr)
-        return EXIT_USAGE
-    return run(args)
+    return _runner(args.format)(args)
 
 
 if __name__ == "__main__":

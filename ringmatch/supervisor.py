@@ -1,16 +1,16 @@
 """``serve``'s process tree: the rings, the core, risk, the feed, N gateway workers.
 
     supervisor ── creates (owns) the rings: one input ring per worker, control, events
-       ├─▶ core     python -m ringmatch.engine.core.pipeline CORE.json      ("ready last_seq=N")
-       ├─▶ risk     python -m ringmatch.risk.process RISK.json         ("ready admin=PATH")
-       ├─▶ feed     python -m ringmatch.gateway.feed.process FEED.json ("listening PORT")
-       └─▶ worker k python -m ringmatch.gateway.server.worker_process WORKER.json ("listening PORT")
+       ├─▶ core     python -m ringmatch.child core CORE.json       ("ready last_seq=N")
+       ├─▶ risk     python -m ringmatch.child risk RISK.json       ("ready admin=PATH")
+       ├─▶ feed     python -m ringmatch.child feed FEED.json       ("listening PORT")
+       └─▶ worker k python -m ringmatch.child worker WORKER.json   ("listening PORT")
 
 Event-ring readers: worker k is reader k (required), risk is reader ``workers``
 and the feed reader ``workers + 1``, both optional: the core never waits for
 them. Risk that lags a whole ring is cut off and catches up from the journal, so
 its positions still count every trade once; a feed is cut off and rebuilds its
-books. The core runs the pre-trade stage ``ringmatch.risk.pretrade:PreTradeRisk``; the
+books. The core runs the pre-trade stage named ``risk`` (ringmatch.stages); the
 risk process feeds it limits and kill switches through the control ring. Risk
 and the feed rebuild their state from the journal up to the core's recovered
 seq N before reading the (new) event ring, which carries on after N.
@@ -52,31 +52,16 @@ from pathlib import Path
 
 import msgspec
 
+from ringmatch import stages
 from ringmatch.engine.journal.datadir_lock import DEFAULT_WAIT_S, DataDirLock, DataDirLocked
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.rings.shm import run_prefix
 from ringmatch.gateway.config import Config, risk_toml
+from ringmatch.gateway.server.worker_process import WorkerConfig
 
 _FSYNC = {"batch": "every-batch", "interval": "every 5ms", "never": "never"}
-PRETRADE = "ringmatch.risk.pretrade:PreTradeRisk"
+PRETRADE = stages.RISK
 STOP_TIMEOUT = 10.0
-
-
-class WorkerConfig(msgspec.Struct, frozen=True):
-    """What ``python -m ringmatch.gateway.server.worker_process`` needs (JSON)."""
-
-    config: Config
-    input_ring: str
-    event_ring: str
-    reader: int
-    port: int
-    risk_socket: str | None = None  # the risk process's admin socket, for RiskQuery
-    # The ReportBook is rebuilt from the journal in data_dir up to start_seq (the core's
-    # "ready last_seq=N"), through the stage chain the journal names: see
-    # ringmatch.gateway.server.worker_process.
-    data_dir: str | None = None
-    start_seq: int | None = None
-    listen_fd: int | None = None  # the supervisor's listening socket (None: bind port itself)
 
 
 def _say(message: str) -> None:
@@ -258,7 +243,7 @@ def _run_children(
     try:
         # 3. The core: recovers under the lock it is handed, then says its last seq.
         core = spawner.spawn(
-            ["-m", "ringmatch.engine.core.pipeline", str(core_json)],
+            ["-m", "ringmatch.child", "core", str(core_json)],
             "ready",
             "the core",
             (lock.fd,),
@@ -277,7 +262,7 @@ def _run_children(
         risk_json = data_dir / "risk.json"
         risk_json.write_bytes(msgspec.json.encode(risk_spec))
         risk_child = spawner.spawn(
-            ["-m", "ringmatch.risk.process", str(risk_json)], "ready admin=", "risk"
+            ["-m", "ringmatch.child", "risk", str(risk_json)], "ready admin=", "risk"
         )
         risk = risk_child.proc
         _say(f"risk running, pid {risk.pid} (admin socket {risk_socket})")
@@ -297,7 +282,7 @@ def _run_children(
         feed_json = data_dir / "feed.json"
         feed_json.write_bytes(msgspec.json.encode(feed_spec))
         spawner.spawn(
-            ["-m", "ringmatch.gateway.feed.process", str(feed_json)],
+            ["-m", "ringmatch.child", "feed", str(feed_json)],
             "listening",
             "the feed",
             (feed_sock.fileno(),),
@@ -318,7 +303,7 @@ def _run_children(
             )
             worker_json.write_bytes(msgspec.json.encode(spec))
             spawner.spawn(
-                ["-m", "ringmatch.gateway.server.worker_process", str(worker_json)],
+                ["-m", "ringmatch.child", "worker", str(worker_json)],
                 "listening",
                 f"worker {k}",
                 (order_sock.fileno(),),

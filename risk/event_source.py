@@ -30,6 +30,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.rings.codec import decode_events
 from ringmatch.engine.rings.errors import ReaderCutOff
 from ringmatch.engine.rings.event_reader import EventReader
@@ -50,7 +51,9 @@ class RiskEventSource:
         deliver: Callable[[list[Event]], object],
         data_dir: str | os.PathLike[str] | None,
         after_seq: int = 0,
+        resolve: StageResolver = no_stages,
     ) -> None:
+        self.resolve = resolve  # the stages a catch-up from the journal may meet
         self.ring = ring
         self.index = index
         self.deliver = deliver
@@ -126,7 +129,9 @@ class RiskEventSource:
             replayed += len(events)
             self.deliver(events)
 
-        last = replay_after(self.data_dir, self.mark_seq, self.mark_count, count_and_deliver)
+        last = replay_after(
+            self.data_dir, self.mark_seq, self.mark_count, count_and_deliver, self.resolve
+        )
         self.mark_seq, self.mark_count = last, ALL
         self.skip_upto = last
         self.catch_ups += 1

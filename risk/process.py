@@ -27,6 +27,7 @@ import threading
 
 import msgspec
 import uvloop
+from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.admin_socket import serve_admin
 from ringmatch.engine.process.child_config import config_from_argv
@@ -53,7 +54,7 @@ class RiskProcessConfig(msgspec.Struct, frozen=True):
     replay_upto: int | None = None  # the core's last seq at its start (None: the whole journal)
 
 
-async def run(config: RiskProcessConfig) -> int:
+async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> int:
     loop = asyncio.get_running_loop()
     events = EventRing.attach(EventRingSpec(config.event_ring))
     control = SpscRing.attach(RingSpec(config.control_ring))
@@ -69,7 +70,7 @@ async def run(config: RiskProcessConfig) -> int:
         return 2
     last = 0
     if config.data_dir is not None:
-        last = replay_journal(service, config.data_dir, config.replay_upto)
+        last = replay_journal(service, config.data_dir, config.replay_upto, resolve)
         log.info("risk: positions rebuilt from the journal up to seq %d", last)
     service.start()
     done = asyncio.Event()
@@ -86,7 +87,7 @@ async def run(config: RiskProcessConfig) -> int:
     loop.add_signal_handler(signal.SIGHUP, reload)
     loop.add_signal_handler(signal.SIGTERM, done.set)
     loop.add_signal_handler(signal.SIGINT, done.set)
-    source = RiskEventSource(events, config.reader, deliver, config.data_dir, last)
+    source = RiskEventSource(events, config.reader, deliver, config.data_dir, last, resolve)
     thread = threading.Thread(target=source.run)
     thread.start()
     server = await serve_admin(config.admin_socket, service.handle)
@@ -103,12 +104,14 @@ async def run(config: RiskProcessConfig) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, resolve: StageResolver = no_stages) -> int:
+    """The risk process; ``resolve``: the pre-trade stages its journal replays may meet
+    (the wiring's, ringmatch.stages, when serve starts it through ringmatch.child)."""
     lifeline.attach()  # started by serve: never outlive it
     config = config_from_argv(argv, "ringmatch.risk.process", RiskProcessConfig)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s risk %(message)s")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(run(config))
+        return runner.run(run(config, resolve))
 
 
 if __name__ == "__main__":

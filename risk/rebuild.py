@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.core.recovery import start_logic
 from ringmatch.engine.journal.log import JournalReader
 from ringmatch.engine.schema.commands import KillSwitch
@@ -41,13 +42,16 @@ from ringmatch.risk.service import RiskService
 
 
 def replay_journal(
-    service: RiskService, data_dir: str | os.PathLike[str], upto_seq: int | None
+    service: RiskService,
+    data_dir: str | os.PathLike[str],
+    upto_seq: int | None,
+    resolve: StageResolver = no_stages,
 ) -> int:
     """Feed ``service`` the events of journalled inputs up to ``upto_seq`` (None: all);
     the last seq replayed (0: an empty journal)."""
     if not os.path.isdir(data_dir):
         return 0
-    logic = start_logic(data_dir, snapshot=False)
+    logic = start_logic(data_dir, snapshot=False, resolve=resolve)
     last = 0
     with service.replaying():
         for batch in JournalReader(data_dir).batches():
@@ -66,11 +70,12 @@ def replay_after(
     seq: int,
     count: int,
     deliver: Callable[[list[Event]], object],
+    resolve: StageResolver = no_stages,
 ) -> int:
     """``deliver`` the events of journalled inputs after the first ``count`` of ``seq``,
     one list per journal batch (none empty), as far as the journal is written now;
     the last seq in the journal (``seq`` or more: what was counted was journalled)."""
-    logic = start_logic(data_dir, upto=seq - 1)
+    logic = start_logic(data_dir, upto=seq - 1, resolve=resolve)
     last = max(seq, logic.last_seq)
     for batch in JournalReader(data_dir, after_seq=logic.last_seq).batches():
         out: list[Event] = []

@@ -102,3 +102,12 @@ def run(opts: argparse.Namespace) -> int:
     for path in paths:
         print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """``ringmatch bench ARGV...`` without the rest of the CLI (the standalone scripts)."""
+    parser = argparse.ArgumentParser(prog="ringmatch")
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    opts = parser.parse_args(["bench", *argv])
+    status: int = opts.run(opts)
+    return status

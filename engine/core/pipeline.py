@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import msgspec
 from ringmatch.engine.core.loop import EXIT_HALTED, EXIT_JOURNAL_FAILED, Core, CoreHalted
-from ringmatch.engine.core.pretrade_hook import StageResolver, import_factory, make_stage
+from ringmatch.engine.core.pretrade_hook import StageResolver, UnknownStage, make_stage, no_stages
 from ringmatch.engine.core.recovery import SkipRefused, run_recovery
 from ringmatch.engine.core.sequence import (
     DEFAULT_BLOCK_SIZE,
@@ -147,7 +147,7 @@ def create_rings(
 
 
 def build_core(
-    config: CoreConfig, *, wake_fd: int | None = None, resolve: StageResolver = import_factory
+    config: CoreConfig, *, wake_fd: int | None = None, resolve: StageResolver = no_stages
 ) -> Core:
     """The core, stage by stage; recovery runs here, before the first input is taken.
 
@@ -302,7 +302,11 @@ def _journal_core_inputs(
     return []
 
 
-def run_core(config: CoreConfig, ready: Callable[[int], None] | None = None) -> int:
+def run_core(
+    config: CoreConfig,
+    ready: Callable[[int], None] | None = None,
+    resolve: StageResolver = no_stages,
+) -> int:
     """Build the core and run it until SIGTERM/SIGINT; the exit status."""
     # 0. The data directory is ours before anything in it is read or written
     #    (recovery may cut a torn tail): one core per directory, for its whole life.
@@ -310,7 +314,7 @@ def run_core(config: CoreConfig, ready: Callable[[int], None] | None = None) -> 
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     try:
-        core = build_core(config, wake_fd=wake_r)
+        core = build_core(config, wake_fd=wake_r, resolve=resolve)
         # Everything built so far lives until exit: keep the collector off it.
         gc.collect()
         gc.freeze()
@@ -330,10 +334,13 @@ def lock_data_dir(config: CoreConfig) -> DataDirLock:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, resolve: StageResolver = no_stages) -> int:
     """``python -m ringmatch.engine.core.pipeline CONFIG.json``: the core process.
 
-    Exit status 1, having changed nothing, when another core holds the data directory.
+    ``resolve`` finds the pre-trade stage the configuration or the journal names:
+    ``serve`` starts its core through ``python -m ringmatch.child core``, which
+    passes the wiring's (ringmatch.stages). Exit status 1, having changed
+    nothing, when another core holds the data directory.
     """
     lifeline.attach()  # started by serve: never outlive it
     config = config_from_argv(argv, "ringmatch.engine.core.pipeline", CoreConfig)
@@ -345,10 +352,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ready last_seq={last_seq}", flush=True)
 
     try:
-        return run_core(config, ready)
+        return run_core(config, ready, resolve)
     except DataDirLocked as exc:
         print(f"ringmatch core: {exc}", file=sys.stderr, flush=True)
         return 1
+    except UnknownStage as exc:
+        print(f"ringmatch core: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
     except (StartRefused, CoreHalted) as stopped:
         detail = stopped.detail.rstrip("\n")
         print(f"ringmatch core: {stopped}" + (f"\n{detail}" if detail else ""), file=sys.stderr)

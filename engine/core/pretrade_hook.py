@@ -6,16 +6,16 @@ this protocol; ``risk`` implements it, and the wiring (``ringmatch serve``)
 passes an implementation to the core. With none, every order goes straight to
 matching.
 
-A stage is named by a spec, "module:factory" (a callable returning a stage), in
-the core's configuration and in the journal (ringmatch.engine.schema.commands.StageChain).
-``make_stage`` is the one place a spec becomes a stage; how a spec resolves to
-a factory is its ``resolve`` argument (default: import the module), so that a
-caller can supply its own table of stages instead of importing by name.
+A stage is named by a spec (``"risk"``) in the core's configuration and in the
+journal (ringmatch.engine.schema.commands.StageChain). ``make_stage`` is the one
+place a spec becomes a stage, through a resolver its caller passes in: the
+engine imports no stage and names none, so whatever reads a journal that names
+one is handed the resolver by the wiring (ringmatch.stages). Without one,
+``no_stages`` knows none and says so.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -43,16 +43,20 @@ StageFactory = Callable[[], PreTradeStage]
 StageResolver = Callable[[str], StageFactory]
 
 
-def import_factory(spec: str) -> StageFactory:
-    """The default resolver: ``"module:factory"``, imported."""
-    module_name, _, name = spec.partition(":")
-    if not module_name or not name:
-        raise ValueError(f"pre-trade stage {spec!r}: expected module:factory")
-    factory: StageFactory = getattr(importlib.import_module(module_name), name)
-    return factory
+class UnknownStage(LookupError):
+    """A pre-trade stage is named that the caller's resolver does not know."""
 
 
-def make_stage(spec: str | None, resolve: StageResolver = import_factory) -> PreTradeStage | None:
+def no_stages(spec: str) -> StageFactory:
+    """The resolver of a caller that was given none: it knows no stage."""
+    raise UnknownStage(
+        f"pre-trade stage {spec!r} is named (by the configuration or the journal), but no "
+        "resolver for it was plugged in: run through ringmatch, whose wiring knows the "
+        "stages (ringmatch.stages), or pass resolve="
+    )
+
+
+def make_stage(spec: str | None, resolve: StageResolver = no_stages) -> PreTradeStage | None:
     """A new stage for ``spec`` (None: no stage), its factory found by ``resolve``."""
     if spec is None:
         return None

@@ -38,7 +38,7 @@ import msgspec
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core import snapshot
 from ringmatch.engine.core.client_ids import ClientIds
-from ringmatch.engine.core.pretrade_hook import StageResolver, import_factory, make_stage
+from ringmatch.engine.core.pretrade_hook import StageResolver, make_stage, no_stages
 from ringmatch.engine.core.sessions import SessionTable
 from ringmatch.engine.core.stages import CoreLogic, InputFailed, StatefulStage
 from ringmatch.engine.journal.files import OS_FILES, FileLayer
@@ -144,7 +144,7 @@ def recover_core(
     *,
     files: FileLayer = OS_FILES,
     logic: CoreLogic | None = None,
-    resolve: StageResolver = import_factory,
+    resolve: StageResolver = no_stages,
 ) -> tuple[CoreLogic, int]:
     """The core's logic rebuilt: the newest valid snapshot (unless ``logic`` is
     given), then the journal after it; and the last seq journalled."""
@@ -164,7 +164,7 @@ def run_recovery(
     *,
     files: FileLayer = OS_FILES,
     logic: CoreLogic | None = None,
-    resolve: StageResolver = import_factory,
+    resolve: StageResolver = no_stages,
 ) -> Recovery:
     """Recovery as the core runs it, with the operator's ``skip_seqs`` (``--skip-seq``).
 
@@ -222,7 +222,7 @@ def start_logic(
     data_dir: str | os.PathLike[str],
     *,
     files: FileLayer = OS_FILES,
-    resolve: StageResolver = import_factory,
+    resolve: StageResolver = no_stages,
     snapshot: bool = True,
     upto: int | None = None,
 ) -> CoreLogic:
@@ -239,7 +239,7 @@ def start_logic(
 
 
 def load_snapshot(
-    data_dir: str | os.PathLike[str], *, resolve: StageResolver = import_factory
+    data_dir: str | os.PathLike[str], *, resolve: StageResolver = no_stages
 ) -> CoreLogic | None:
     """The core's logic as of the newest valid snapshot, or None if there is none.
 

@@ -58,8 +58,8 @@ from ringmatch.engine.core.client_ids import ClientIds
 from ringmatch.engine.core.pretrade_hook import (
     PreTradeStage,
     StageResolver,
-    import_factory,
     make_stage,
+    no_stages,
 )
 from ringmatch.engine.core.sessions import SessionTable
 from ringmatch.engine.schema.commands import (
@@ -137,7 +137,7 @@ class CoreLogic:
         sessions: SessionTable | None = None,
         *,
         chain: str | None = None,
-        resolve: StageResolver = import_factory,
+        resolve: StageResolver = no_stages,
         skipped: frozenset[int] = frozenset(),
     ) -> None:
         self.engine = MatchingEngine() if engine is None else engine

@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterable
 from contextlib import ExitStack
 
+from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.core.recovery import start_logic
 from ringmatch.engine.core.stages import CoreLogic, InputFailed
 from ringmatch.engine.journal.datadir_lock import holder
@@ -74,7 +75,7 @@ def _replay(
             record(events, len(batch), stats, trades_out, events_out)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
     """Replay the journal in ``args.file``; the exit status (0, 2 bad input, 130)."""
     started = time.perf_counter()
     live = holder(args.file)
@@ -84,12 +85,13 @@ def run(args: argparse.Namespace) -> int:
         say(f"{args.file} is live (locked by {live}): replaying the journal as written so far")
     reader = JournalReader(args.file)
     try:
-        logic = start_logic(args.file, snapshot=False)  # the journal's skips, looked ahead
+        # The journal's skips, looked ahead; ``resolve``: the stages it may name.
+        logic = start_logic(args.file, snapshot=False, resolve=resolve)
     except OSError as exc:
         say(f"cannot read {exc.filename or args.file}: {exc.strerror or exc}")
         return EXIT_BAD_INPUT
     except JournalError:
-        logic = CoreLogic()  # damaged: the replay below stops there, and says so
+        logic = CoreLogic(resolve=resolve)  # damaged: the replay below stops there, saying so
     names = OrderNames()
     stats = ReplayStats()
     status, stopped = EXIT_OK, ""

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import msgspec
 import uvloop
+from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.child_config import config_from_argv
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
@@ -41,18 +42,17 @@ class FeedProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 7002
     listen_fd: int | None = None  # the supervisor's listening socket (None: bind port itself)
     max_queued: int = 1 << 20  # bytes unread by one subscriber before it is cut off
-    pretrade: str | None = None  # unused: the journal names the stage (StageChain)
     redis_url: str | None = None
     redis_maxlen: int = 100_000
     start_seq: int | None = None  # rebuild the books from the journal up to it first
 
 
-async def run(config: FeedProcessConfig) -> int:
+async def run(config: FeedProcessConfig, resolve: StageResolver = no_stages) -> int:
     loop = asyncio.get_running_loop()
     ring = EventRing.attach(EventRingSpec(config.event_ring))
     server = FeedServer(max_queued=config.max_queued)
     if config.start_seq:
-        books, _ = rebuild_books(config.data_dir, config.start_seq)
+        books, _ = rebuild_books(config.data_dir, config.start_seq, resolve)
         load_books(server, books)
     _, port = await server.start(config.host, config.port, config.listen_fd)
     redis = None
@@ -60,7 +60,9 @@ async def run(config: FeedProcessConfig) -> int:
     if config.redis_url:
         redis = RedisEventPublisher.from_url(config.redis_url, config.redis_maxlen)
         also = redis.publish
-    source = RingFeedSource(ring, config.reader, config.data_dir, server, loop, also=also)
+    source = RingFeedSource(
+        ring, config.reader, config.data_dir, server, loop, resolve=resolve, also=also
+    )
     thread = threading.Thread(target=source.run)
     thread.start()
     done = asyncio.Event()
@@ -79,12 +81,14 @@ async def run(config: FeedProcessConfig) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, resolve: StageResolver = no_stages) -> int:
+    """The feed process; ``resolve``: the pre-trade stages its journal rebuilds may meet
+    (the wiring's, ringmatch.stages, when serve starts it through ringmatch.child)."""
     lifeline.attach()  # started by serve: never outlive it
     config = config_from_argv(argv, "ringmatch.gateway.feed.process", FeedProcessConfig)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s feed %(message)s")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(run(config))
+        return runner.run(run(config, resolve))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 
 from ringmatch.engine.core.journal_events import journal_events
-from ringmatch.engine.core.pretrade_hook import StageResolver, import_factory
+from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.core.recovery import start_logic
 from ringmatch.engine.rings.codec import decode_events
 from ringmatch.engine.rings.errors import ReaderCutOff
@@ -43,7 +43,7 @@ Books = dict[str, list[BookOrder]]
 def rebuild_books(
     data_dir: str | os.PathLike[str],
     upto_seq: int | None = None,
-    resolve: StageResolver = import_factory,
+    resolve: StageResolver = no_stages,
 ) -> tuple[Books, int]:
     """Every symbol's resting orders after journalled input ``upto_seq`` (None: the
     journal's end, as far as it is written now); and the seq they are as of."""
@@ -71,7 +71,7 @@ class RingFeedSource:
         data_dir: str | os.PathLike[str],
         server: FeedServer,
         loop: asyncio.AbstractEventLoop,
-        resolve: StageResolver = import_factory,
+        resolve: StageResolver = no_stages,
         also: Callable[[list[Event]], object] | None = None,
     ) -> None:
         self.also = also  # called on the reading thread with each batch (Redis Streams)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable
 
 from ringmatch.engine.core.journal_events import journal_events
-from ringmatch.engine.core.pretrade_hook import StageResolver, import_factory
+from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.core.recovery import start_logic
 from ringmatch.engine.schema import commands as core
 from ringmatch.engine.schema.enums import CancelReason, Side
@@ -302,7 +302,7 @@ class ReportBook:
 def rebuild_report_book(
     data_dir: str | os.PathLike[str],
     upto_seq: int,
-    resolve: StageResolver = import_factory,
+    resolve: StageResolver = no_stages,
 ) -> ReportBook:
     """The ReportBook of a worker that had followed every event of the journalled
     inputs up to ``upto_seq`` (the core's recovered seq): every live order's client

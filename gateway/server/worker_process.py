@@ -5,7 +5,7 @@ once it accepts connections, runs until SIGTERM or SIGINT.
 
 With ``start_seq`` (the core's recovered seq, ``ready last_seq=N``) it first
 rebuilds its ReportBook from the journal in ``data_dir`` up to N, through the
-core's stage chain with the core's pre-trade stage (``pretrade``), before it
+core's stage chain with the pre-trade stage the journal names, before it
 reads the event ring or listens: the ring, new with each ``serve``, carries on
 after N, so every order accepted before a restart is still reported with its
 client order id and its cumulative and leaves quantities.
@@ -17,22 +17,42 @@ import gc
 import sys
 from collections.abc import Sequence
 
+import msgspec
+from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.process.child_config import config_from_argv
+from ringmatch.gateway.config import Config
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+class WorkerConfig(msgspec.Struct, frozen=True):
+    """What ``python -m ringmatch.gateway.server.worker_process`` needs (JSON)."""
+
+    config: Config
+    input_ring: str
+    event_ring: str
+    reader: int
+    port: int
+    risk_socket: str | None = None  # the risk process's admin socket, for RiskQuery
+    # The ReportBook is rebuilt from the journal in data_dir up to start_seq (the core's
+    # "ready last_seq=N"), through the stage chain the journal names: see
+    # ringmatch.gateway.server.worker_process.
+    data_dir: str | None = None
+    start_seq: int | None = None
+    listen_fd: int | None = None  # the supervisor's listening socket (None: bind port itself)
+
+
+def main(argv: Sequence[str] | None = None, resolve: StageResolver = no_stages) -> int:
+    """The worker process; ``resolve``: the pre-trade stages its ReportBook rebuild may
+    meet (the wiring's, ringmatch.stages, when serve starts it through ringmatch.child)."""
     from ringmatch.engine.process import lifeline
     from ringmatch.gateway.server.ring_link import RingLink
     from ringmatch.gateway.server.translate import ReportBook, rebuild_report_book
     from ringmatch.gateway.server.worker_loop import run
 
-    from ringmatch.supervisor import WorkerConfig
-
     lifeline.attach()  # started by serve: never outlive it
     spec = config_from_argv(argv, "ringmatch.gateway.server.worker_process", WorkerConfig)
     book: ReportBook | None = None
     if spec.start_seq and spec.data_dir is not None:
-        book = rebuild_report_book(spec.data_dir, spec.start_seq)
+        book = rebuild_report_book(spec.data_dir, spec.start_seq, resolve)
 
     def ready(port: int) -> None:
         gc.collect()

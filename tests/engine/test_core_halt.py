@@ -57,6 +57,7 @@ from ringmatch.engine.schema.commands import Input, NewOrder, SkipInput, StageCh
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.engine.schema.events import Event, Trade, event_to_dict
 
+from ringmatch.stages import resolve
 from tests.conftest import need
 from tests.engine.faulty_fs import FaultyFiles
 from tests.engine.marker_stage import POISON, SPEC
@@ -110,7 +111,7 @@ def books(logic: CoreLogic) -> list[object]:
 def halt_on_the_poisoned_batch(rings: PipelineRings, data: Path) -> CoreHalted:
     """Run a core (stage: the marker stage) into the halting batch; its halt."""
     config = rings.core_config(str(data), pretrade=SPEC)
-    core = build_core(config)
+    core = build_core(config, resolve=resolve)
     assert core.logic.last_seq == 1  # seq 1: the StageChain naming the configured stage
     gateway = rings.inputs[0].producer()
     gateway.put_many(encode_inputs(HALTING_BATCH))  # one put: the core takes it whole
@@ -157,7 +158,7 @@ def test_recovery_refuses_the_input_until_it_is_skipped_then_skips_it_for_good(
 ) -> None:
     halt_on_the_poisoned_batch(rings, tmp_path)
     with pytest.raises(InputFailed) as failed:
-        run_recovery(tmp_path)
+        run_recovery(tmp_path, resolve=resolve)
     assert failed.value.seq == 4 and isinstance(failed.value.input, NewOrder)
     assert failed.value.input.account == POISON
 
@@ -165,7 +166,7 @@ def test_recovery_refuses_the_input_until_it_is_skipped_then_skips_it_for_good(
         return rings.core_config(str(tmp_path), pretrade=SPEC, skip_seqs=list(skips))
 
     with pytest.raises(StartRefused) as refused:
-        build_core(config())
+        build_core(config(), resolve=resolve)
     assert refused.value.status == EXIT_HALTED
     assert str(refused.value).startswith(
         "cannot start: recovery stopped before seq 4: NewOrder(order_id=4, account='poison'"
@@ -173,12 +174,12 @@ def test_recovery_refuses_the_input_until_it_is_skipped_then_skips_it_for_good(
     assert "--skip-seq 4" in str(refused.value) and "RuntimeError" in refused.value.detail
     # A skip must name the input that fails: another seq is refused, by name.
     with pytest.raises(StartRefused, match=r"--skip-seq 2: no journalled input at seq 2 failed"):
-        build_core(config(4, 2))
+        build_core(config(4, 2), resolve=resolve)
     with pytest.raises(StartRefused, match="recovery stopped before seq 4"):
-        build_core(config(5))  # seq 4 still fails first
+        build_core(config(5), resolve=resolve)  # seq 4 still fails first
     assert [s for s, _ in journal(tmp_path)] == [1, 2, 3, 4, 5]  # refusals journal nothing
 
-    core = build_core(config(4))
+    core = build_core(config(4), resolve=resolve)
     # Journalled before it is ready: a SkipInput naming seq 4. Seq 5, journalled after
     # the failed input and never acknowledged, is recovered like any journalled input.
     assert core.logic.last_seq == 6 and core.logic.engine.order(5) is not None
@@ -189,7 +190,7 @@ def test_recovery_refuses_the_input_until_it_is_skipped_then_skips_it_for_good(
     assert records[5][1].seq == 4  # type: ignore[union-attr]
     # From now on the journal says it: no flag needed, and a repeated flag changes nothing.
     for skips in ((), (4,)):
-        core = build_core(config(*skips))
+        core = build_core(config(*skips), resolve=resolve)
         assert core.logic.last_seq == 6
         core.close()
     assert [s for s, _ in journal(tmp_path)] == [1, 2, 3, 4, 5, 6]
@@ -199,7 +200,9 @@ def test_snapshots_after_a_skip_agree_with_the_journal(
     rings: PipelineRings, tmp_path: Path
 ) -> None:
     halt_on_the_poisoned_batch(rings, tmp_path)
-    core = build_core(rings.core_config(str(tmp_path), pretrade=SPEC, skip_seqs=[4]))
+    core = build_core(
+        rings.core_config(str(tmp_path), pretrade=SPEC, skip_seqs=[4]), resolve=resolve
+    )
     gateway = rings.inputs[0].producer()
     gateway.put_many(encode_inputs([order(5, "d", Side.SELL, 90), order(6, "e", price=80)]))
     assert core.step(timeout=5.0) == 2
@@ -207,12 +210,12 @@ def test_snapshots_after_a_skip_agree_with_the_journal(
     live = books(core.logic)
     core.close()
     gateway.close()
-    from_snapshot = load_snapshot(tmp_path)
+    from_snapshot = load_snapshot(tmp_path, resolve=resolve)
     assert from_snapshot is not None and from_snapshot.last_seq == 8
     assert from_snapshot.chain == SPEC and books(from_snapshot) == live
     for snap in tmp_path.glob("snapshot-*.rms"):
         snap.unlink()
-    from_journal, last = recover_core(tmp_path)
+    from_journal, last = recover_core(tmp_path, resolve=resolve)
     assert last == 8 and books(from_journal) == live
 
 
@@ -224,17 +227,17 @@ def test_a_journalled_skip_is_seen_before_the_seq_it_names(tmp_path: Path) -> No
         for seq, inp in enumerate(inputs, 1):
             writer.append_batch([(seq, inp)])
         writer.append_batch([(40, SkipInput(7)), (41, SkipInput(12))])
-    logic, last = recover_core(tmp_path)
+    logic, last = recover_core(tmp_path, resolve=resolve)
     assert last == 41 and logic.skipped == {7, 12}
     resting = {o.order_id for o in logic.engine.l3("X")}
     assert resting == set(range(1, 40)) - {7, 12}
     # Recovery's fast path and a replay one input at a time agree.
-    slow = CoreLogic(skipped=frozenset({7, 12}))
+    slow = CoreLogic(skipped=frozenset({7, 12}), resolve=resolve)
     events = [e for seq, inp in journal(tmp_path) for e in slow.process(inp, seq)]
     assert {e.seq for e in events} == set(range(1, 40)) - {7, 12}
     assert books(slow) == books(logic)
     with pytest.raises(SkipRefused, match="--skip-seq 9"):
-        run_recovery(tmp_path, [9])
+        run_recovery(tmp_path, [9], resolve=resolve)
 
 
 # -- a journal that cannot be written, on the fault-injecting file layer ----------------------
@@ -249,7 +252,15 @@ def faulty_core(rings: PipelineRings, fs: FaultyFiles, fsync: FsyncPolicy) -> Co
     )
     journal_writer = JournalWriter("/j", files=fs, fsync=fsync)
     events = EventRing.attach(EventRingSpec(rings.events.spec.name))  # the core closes its own
-    return Core(sources, LocalSequence(), journal_writer, CoreLogic(), events, "/j", control_ring=1)
+    return Core(
+        sources,
+        LocalSequence(),
+        journal_writer,
+        CoreLogic(resolve=resolve),
+        events,
+        "/j",
+        control_ring=1,
+    )
 
 
 @pytest.mark.parametrize(("kind", "call"), [("write", "write"), ("sync", "sync /j/")])
@@ -293,7 +304,7 @@ def test_a_failed_journal_write_or_sync_halts_with_nothing_of_its_batch_publishe
     # A restart after the worst the failure allows (every unsynced write lost)
     # recovers what was synced: exactly the acknowledged batch.
     fs.crash(random.Random(code), modes=("drop",))
-    logic, last = recover_core("/j", files=fs)
+    logic, last = recover_core("/j", files=fs, resolve=resolve)
     assert last == 2 and books(logic) == acked
     assert [s for s, _ in journal("/j", fs)] == [1, 2]
 
@@ -330,7 +341,7 @@ class CoreProcess:
         path = data.parent / f"core-{uuid.uuid4().hex[:6]}.json"
         path.write_bytes(msgspec.json.encode(config))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ringmatch.engine.core.pipeline", str(path)],
+            [sys.executable, "-m", "ringmatch.child", "core", str(path)],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

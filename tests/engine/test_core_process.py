@@ -74,7 +74,7 @@ def start_core(rings: PipelineRings, data_dir: Path, **options: object) -> subpr
     path = data_dir.parent / f"core-{uuid.uuid4().hex[:6]}.json"
     path.write_bytes(msgspec.json.encode(config))
     core = subprocess.Popen(
-        [sys.executable, "-m", "ringmatch.engine.core.pipeline", str(path)],
+        [sys.executable, "-m", "ringmatch.child", "core", str(path)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

@@ -308,14 +308,6 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.version().count(".") == 2
 
 
-def test_format_whose_module_is_missing_is_not_available_yet(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setitem(cli._FORMAT_MODULES, "journal", "engine.no_such_replay_module")
-    assert cli.main(["replay", "data", "--format", "journal"]) == 2
-    assert capsys.readouterr().err == "ringmatch: format journal is not available yet\n"
-
-
 def test_format_dispatch_passes_every_option_to_its_module(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -27,6 +27,7 @@ from ringmatch.engine.schema.commands import Input, NewOrder, SetRiskLimits, Ski
 from ringmatch.engine.schema.enums import OrderType, RejectReason, Side
 from ringmatch.engine.schema.events import Accepted, Event, Rejected, event_to_dict
 
+from ringmatch.stages import resolve
 from tests.engine.marker_stage import SPEC, MarkerStage
 
 
@@ -49,7 +50,7 @@ def run(
     """One run of the core (this process, real rings): the orders in one batch; its events."""
     reader = rings.events.reader(0)
     gateway = rings.inputs[0].producer()
-    core = build_core(rings.core_config(str(data), pretrade=pretrade))
+    core = build_core(rings.core_config(str(data), pretrade=pretrade), resolve=resolve)
     try:
         gateway.put_many(encode_inputs(orders))
         assert core.step(timeout=5.0) == len(orders)
@@ -65,7 +66,7 @@ def replayed_events(data: Path, tmp: Path) -> list[object]:
     args = argparse.Namespace(
         file=str(data), trades_out=None, book_out=None, events_out=str(out), speed=None
     )
-    assert journal_replay.run(args) == 0
+    assert journal_replay.run(args, resolve) == 0
     return [msgspec.json.decode(line) for line in out.read_bytes().splitlines()]
 
 
@@ -83,14 +84,14 @@ def test_recovery_and_replay_follow_the_journalled_chain_as_the_configuration_ch
     assert isinstance(live[-1], Rejected) and live[-1].reason is RejectReason.RISK_MAX_QTY
     chains = [(s, i.pretrade) for s, i in JournalReader(data) if isinstance(i, StageChain)]
     assert chains == [(1, SPEC), (4, None), (6, SPEC)]
-    logic, last = recover_core(data)
+    logic, last = recover_core(data, resolve=resolve)
     assert last == 7 and logic.chain == SPEC and isinstance(logic.pretrade, MarkerStage)
     assert {o.order_id for o in logic.engine.l3("X")} == {3, 5}
     # The replay of the journal is the live event stream, event for event.
     assert replayed_events(data, tmp_path) == [event_to_dict(e) for e in live]
     # A snapshot names the stage, and recovery from it runs the same one.
     write_snapshot(data, logic)
-    from_snapshot = load_snapshot(data)
+    from_snapshot = load_snapshot(data, resolve=resolve)
     assert from_snapshot is not None and from_snapshot.chain == SPEC
     assert isinstance(from_snapshot.pretrade, MarkerStage)
 
@@ -106,7 +107,7 @@ def test_a_stage_chain_in_the_middle_of_a_batch_switches_the_stage_there(tmp_pat
         writer.append_batch(
             [(1, order(1, qty=11)), (2, StageChain(SPEC)), (3, order(3, qty=11)), (4, order(4))]
         )
-    logic, _ = recover_core(tmp_path)  # recovery's fast loop, until the switch
+    logic, _ = recover_core(tmp_path, resolve=resolve)  # recovery's fast loop, until the switch
     assert {o.order_id for o in logic.engine.l3("X")} == {1, 4}
 
 
@@ -142,14 +143,14 @@ def test_a_journal_without_a_stage_chain_runs_without_a_stage(
 def test_a_snapshot_with_stage_state_but_no_stage_named_is_refused(tmp_path: Path) -> None:
     """An older version's snapshot: its stage state cannot be matched to the journal,
     which names no stage before it; recovery replays the journal instead."""
-    logic = CoreLogic()
+    logic = CoreLogic(resolve=resolve)
     logic.process(order(1), 1)
     journal_of(tmp_path, [(1, order(1))])
     snapshot.write(tmp_path, logic.engine, logic.client_ids, b"stage state", None, None)
     with pytest.warns(snapshot.SnapshotDamaged, match="does not name the stage"):
-        assert load_snapshot(tmp_path) is None
+        assert load_snapshot(tmp_path, resolve=resolve) is None
     with pytest.warns(snapshot.SnapshotDamaged):
-        recovered, last = recover_core(tmp_path)
+        recovered, last = recover_core(tmp_path, resolve=resolve)
     assert last == 1 and len(recovered.engine.l3("X")) == 1
 
 
@@ -158,7 +159,7 @@ def test_core_inputs_on_a_ring_are_dropped(
 ) -> None:
     reader = rings.events.reader(0)
     gateway = rings.inputs[0].producer()
-    core = build_core(rings.core_config(str(tmp_path)))
+    core = build_core(rings.core_config(str(tmp_path)), resolve=resolve)
     try:
         gateway.put_many(encode_inputs([StageChain(SPEC), SkipInput(1), order(1, qty=11)]))
         assert core.step(timeout=5.0) == 1
@@ -183,7 +184,7 @@ def test_a_held_stage_chain_goes_first_in_the_first_batch_that_gets_seqs(
         sources,
         LocalSequence(),
         JournalWriter(tmp_path),
-        CoreLogic(),
+        CoreLogic(resolve=resolve),
         events_ring,
         str(tmp_path),
         snapshot_on_exit=False,

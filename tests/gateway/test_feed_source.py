@@ -23,6 +23,7 @@ from ringmatch.risk.limits import RiskConfig
 from ringmatch.risk.limits import encode as encode_limits
 from ringmatch.risk.pretrade import PreTradeRisk
 
+from ringmatch.stages import RISK, resolve
 from tests.engine import ring_workers as w
 
 
@@ -43,12 +44,12 @@ class Core:
     """
 
     def __init__(self, data_dir: Path, ring: EventRing) -> None:
-        self.logic = CoreLogic()
+        self.logic = CoreLogic(resolve=resolve)
         self.journal = JournalWriter(data_dir, fsync=FsyncPolicy.never())
         self.writer = ring.writer()
         self.seq = 0
         limits = SetRiskLimits(encode_limits(RiskConfig(max_order_qty=50)))
-        self.run([StageChain("ringmatch.risk.pretrade:PreTradeRisk"), limits])
+        self.run([StageChain(RISK), limits])
         assert isinstance(self.logic.pretrade, PreTradeRisk)
 
     def run(self, cmds: list) -> None:  # type: ignore[type-arg]
@@ -65,8 +66,8 @@ def test_rebuild_books_replays_the_journal_to_a_seq(tmp_path: Path, ring: EventR
     mid = {s: core.logic.engine.l3(s) for s in core.logic.engine.symbols()}
     core.run(cmds[300:])
     core.journal.sync()
-    assert rebuild_books(tmp_path, 302) == (mid, 302)
-    books, last = rebuild_books(tmp_path, None)
+    assert rebuild_books(tmp_path, 302, resolve=resolve) == (mid, 302)
+    books, last = rebuild_books(tmp_path, None, resolve=resolve)
     assert last == 502 and books == {
         s: core.logic.engine.l3(s) for s in core.logic.engine.symbols()
     }
@@ -88,7 +89,7 @@ def test_a_lapped_feed_rebuilds_and_subscribers_get_a_fresh_snapshot(
         # Its cursor is at 0 and 64 slots hold the last 64 events: it starts lapped.
         core.run(cmds[:2000])
         core.journal.sync()
-        source = RingFeedSource(ring, 0, tmp_path, server, loop)
+        source = RingFeedSource(ring, 0, tmp_path, server, loop, resolve=resolve)
         thread = threading.Thread(target=source.run)
         thread.start()
         try:
@@ -121,14 +122,12 @@ def test_the_feed_process_serves_the_ring(tmp_path: Path, ring: EventRing) -> No
 
     core = Core(tmp_path, ring)
     cmds = standard_workload(600, seed=8)
-    spec = FeedProcessConfig(
-        event_ring=ring.spec.name, reader=0, data_dir=str(tmp_path), port=0, pretrade=None
-    )
+    spec = FeedProcessConfig(event_ring=ring.spec.name, reader=0, data_dir=str(tmp_path), port=0)
     path = tmp_path / "feed.json"
     path.write_bytes(msgspec.json.encode(spec))
     repo = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ringmatch.gateway.feed.process", str(path)],
+        [sys.executable, "-m", "ringmatch.child", "feed", str(path)],
         cwd=repo,
         stdout=subprocess.PIPE,
         text=True,

@@ -41,9 +41,10 @@ from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport
 from ringmatch.gateway.server.translate import Addressed, ReportBook, rebuild_report_book
 from ringmatch.risk import limits
 
+from ringmatch.stages import resolve
 from tests.engine.strategies import ACCOUNTS, command_streams
 
-PRETRADE = "ringmatch.risk.pretrade:PreTradeRisk"  # the spec serve's core journals
+PRETRADE = "risk"  # the spec serve's core journals
 
 # Tight enough that the stage rejects some of the generated orders (qty 1..10).
 LIMITS = SetRiskLimits(limits.encode(limits.RiskConfig(max_order_qty=8, max_open_orders=7)))
@@ -136,7 +137,7 @@ def check_rebuild(
     """Run the model, assert the rebuilt book is the reference's; the rebuilt book's
     reports after the split, and the events they came from."""
     reference = ReportBook()
-    logic = CoreLogic()
+    logic = CoreLogic(resolve=resolve)
     # As the live core does: its first input names its pre-trade stage (StageChain).
     batches = [[StageChain(PRETRADE)], *batches]
     split += 1
@@ -146,13 +147,13 @@ def check_rebuild(
     follow(reference, before)
     at_split = state(reference)
 
-    restarted, last = recover_core(data)
+    restarted, last = recover_core(data, resolve=resolve)
     assert last == split_seq
     with JournalWriter(data, fsync=FsyncPolicy.never(), start_after=last) as journal:
         after, _ = run_core(restarted, journal, batches[split:], split_seq)
     expected = follow(reference, after)
 
-    rebuilt = rebuild_report_book(data, split_seq)
+    rebuilt = rebuild_report_book(data, split_seq, resolve=resolve)
     assert state(rebuilt) == at_split
     assert rebuilt.seq == split_seq
     got = follow(rebuilt, after)

@@ -34,6 +34,7 @@ from ringmatch.engine.replay.order_csv import HEADER, command_to_row, parse_row
 from ringmatch.engine.schema.commands import Command, Replace
 from ringmatch.gateway.server.translate import ReportBook
 
+from ringmatch.stages import resolve
 from tests.gateway.serve_process import ServeProcess, write_config
 from tests.gateway.test_send import ACCOUNTS, order_file, replay_outputs, ringmatch
 
@@ -149,7 +150,7 @@ def reference_reports(data: Path) -> Counter[str]:
     """Every report a worker that had followed the core from its first input would make:
     the journal through the core's stage chain, into one ReportBook."""
     book = ReportBook()
-    logic = start_logic(data, snapshot=False)  # the stage chain the journal names
+    logic = start_logic(data, snapshot=False, resolve=resolve)  # the stage chain the journal names
     made: Counter[str] = Counter()
     for events in journal_events(data, logic):
         for account, report in book.reports(events):

@@ -30,6 +30,7 @@ from ringmatch.engine.schema.events import Cancelled, Event, MassCancelled
 from ringmatch.gateway.client.order_entry import Client
 from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport, NewOrder, ServerMessage
 
+from ringmatch.stages import resolve
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
 
 SESSION: dict[str, object] = {"heartbeat_s": 1.0, "timeout_s": 30.0, "logon_reject_delay_s": 0.1}
@@ -80,7 +81,7 @@ async def accepted(client: Client, order: NewOrder) -> ExecutionReport:
 
 def replay(data: Path) -> tuple[dict[int, Any], dict[int, list[Event]]]:
     """The journal's inputs and the events they give, by seq."""
-    logic, inputs, events = CoreLogic(), {}, {}
+    logic, inputs, events = CoreLogic(resolve=resolve), {}, {}
     for seq, inp in JournalReader(data):
         inputs[seq] = inp
         events[seq] = logic.process(inp, seq)

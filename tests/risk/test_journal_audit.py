@@ -40,7 +40,7 @@ from ringmatch.risk.process import RiskProcessConfig
 from tests.engine.test_core_process import REPO, read_until, ready_seq, start_core, stop
 from tests.risk.test_risk_process import Gateway, start_risk_process
 
-PRETRADE = "ringmatch.risk.pretrade:PreTradeRisk"
+PRETRADE = "risk"
 TOML = "[risk]\nmax_order_qty = {qty}\n"
 DEADLINE = 60.0
 REPLAY = [sys.executable, "-m", "ringmatch.cli", "replay"]

@@ -44,6 +44,7 @@ from ringmatch.risk.pretrade import PreTradeRisk
 from ringmatch.risk.process import RiskProcessConfig
 from ringmatch.risk.rebuild import replay_after
 
+from ringmatch.stages import resolve
 from tests.engine import ring_workers as w
 from tests.engine.test_core_process import (
     DEADLINE,
@@ -136,7 +137,7 @@ def test_a_stopped_risk_process_never_blocks_the_core_and_catches_up(
         rings,
         data_dir,
         fsync="never",
-        pretrade="ringmatch.risk.pretrade:PreTradeRisk",
+        pretrade="risk",
         snapshot_every=150,
     )
     procs = [core]
@@ -186,7 +187,7 @@ def test_a_stopped_risk_process_never_blocks_the_core_and_catches_up(
         assert sum(1 for e in gateway.seen if isinstance(e, Trade)) > 50
         got = {"accounts": state["accounts"], "last_prices": state["last_prices"]}
         assert got == positions(gateway.seen)
-        logic = CoreLogic(pretrade=PreTradeRisk())
+        logic = CoreLogic(pretrade=PreTradeRisk(), resolve=resolve)
         replayed = [e for seq_, inp in JournalReader(data_dir) for e in logic.process(inp, seq_)]
         assert got == positions(replayed)
     finally:
@@ -203,7 +204,7 @@ def test_a_stopped_risk_process_never_blocks_the_core_and_catches_up(
 
 def journal_of(data_dir: Path, n: int) -> list[list[Event]]:
     """Journal ``n`` standard-workload inputs (one per batch); each one's events."""
-    logic = CoreLogic(pretrade=PreTradeRisk())
+    logic = CoreLogic(pretrade=PreTradeRisk(), resolve=resolve)
     journal = JournalWriter(data_dir, fsync=FsyncPolicy.never())
     out = []
     for seq, cmd in enumerate(standard_workload(n, seed=3), 1):
@@ -246,7 +247,7 @@ def test_the_mark_follows_the_events_delivered_seq_0_aside() -> None:
 
 
 def journal_of_memory(n: int) -> list[list[Event]]:
-    logic = CoreLogic(pretrade=PreTradeRisk())
+    logic = CoreLogic(pretrade=PreTradeRisk(), resolve=resolve)
     return [logic.process(cmd, seq) for seq, cmd in enumerate(standard_workload(n, seed=4), 1)]
 
 
@@ -258,7 +259,7 @@ def test_a_lapped_source_delivers_every_event_once_while_the_core_goes_on(
     and more again after the catch-up; the source delivers each event exactly once."""
     prefix = w.fresh_prefix()
     ring = EventRing.create(prefix, "events", CAPACITY, EVENT_SLOT, required=[False])
-    logic = CoreLogic(pretrade=PreTradeRisk())
+    logic = CoreLogic(pretrade=PreTradeRisk(), resolve=resolve)
     journal = JournalWriter(tmp_path, fsync=FsyncPolicy.never())
     writer = ring.writer()
     cmds = standard_workload(320, seed=9)

@@ -90,11 +90,11 @@ class Gateway:
 def start_risk_process(
     tmp_path: Path, spec: RiskProcessConfig, *, stderr: int | None = None
 ) -> subprocess.Popen[str]:
-    """``python -m ringmatch.risk.process`` on ``spec``, returned once it says it is ready."""
+    """``python -m ringmatch.child risk`` on ``spec``, returned once it says it is ready."""
     spec_path = tmp_path / "risk.json"
     spec_path.write_bytes(msgspec.json.encode(spec))
     risk = subprocess.Popen(
-        [sys.executable, "-m", "ringmatch.risk.process", str(spec_path)],
+        [sys.executable, "-m", "ringmatch.child", "risk", str(spec_path)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=stderr,
@@ -113,9 +113,7 @@ def start_risk_process(
 def server(tmp_path: Path) -> Iterator[tuple[Gateway, subprocess.Popen[str], Path, str]]:
     rings = create_rings(f"rmt-{uuid.uuid4().hex[:8]}", 1, [True, True])
     data_dir = tmp_path / "data"
-    core = start_core(
-        rings, data_dir, fsync="never", pretrade="ringmatch.risk.pretrade:PreTradeRisk"
-    )
+    core = start_core(rings, data_dir, fsync="never", pretrade="risk")
     procs = [core]
     try:
         ready_seq(core)
