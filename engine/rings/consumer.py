@@ -5,18 +5,18 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ringmatch.engine.rings.spsc_ring import (
+from ringmatch.engine.rings.spsc_layout import (
     CONSUMED,
     CONSUMER_SLEEPING,
     PRODUCER_SLEEPING,
     PUBLISHED,
-    SpscRing,
 )
 from ringmatch.engine.rings.wait import Doorbell, SpinThenBlock, wake
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+    from ringmatch.engine.rings.spsc_ring import SpscRing
 
 
 class RingConsumer:

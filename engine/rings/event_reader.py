@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ringmatch.engine.rings.errors import ReaderCutOff
-from ringmatch.engine.rings.event_ring import (
+from ringmatch.engine.rings.event_layout import (
     CLAIMED,
     CURSOR,
     CUT_OFF,
@@ -15,7 +15,6 @@ from ringmatch.engine.rings.event_ring import (
     REQUIRED,
     SLEEPING,
     WRITER_SLEEPING,
-    EventRing,
     reader_word,
 )
 from ringmatch.engine.rings.wait import Doorbell, SpinThenBlock, wake
@@ -23,6 +22,7 @@ from ringmatch.engine.rings.wait import Doorbell, SpinThenBlock, wake
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+    from ringmatch.engine.rings.event_ring import EventRing
 
 T = TypeVar("T")
 

@@ -22,34 +22,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from ringmatch.engine.rings.event_layout import (
+    CUT_OFF,
+    MAGIC,
+    MAX_READERS,
+    REQUIRED,
+    SLEEPING,
+    WRITER_SLEEPING,
+    reader_word,
+)
+from ringmatch.engine.rings.event_reader import EventReader
+from ringmatch.engine.rings.event_writer import EventWriter
 from ringmatch.engine.rings.shm import Segment, segment_name
 from ringmatch.engine.rings.slots import (
     LINE,
-    WORDS_PER_LINE,
     SlotArray,
     check_geometry,
     read_geometry,
     write_geometry,
 )
 from ringmatch.engine.rings.wait import DEFAULT_WAIT, Doorbell, SpinThenBlock
-
-if TYPE_CHECKING:
-    from ringmatch.engine.rings.event_reader import EventReader
-    from ringmatch.engine.rings.event_writer import EventWriter
-
-MAGIC = 0x524D_4556_4E54  # "RMEVNT"
-MAX_READERS = 64
-PUBLISHED = 1 * WORDS_PER_LINE  # writer's line: next sequence to be published
-CLAIMED = PUBLISHED + 1  # end of the batch being written (>= PUBLISHED)
-WRITER_SLEEPING = PUBLISHED + 2
-# Reader k's line starts at word (2 + k) * WORDS_PER_LINE, fields at these offsets:
-CURSOR, SLEEPING, REQUIRED, CUT_OFF = 0, 1, 2, 3
-
-
-def reader_word(reader: int, field: int) -> int:
-    return (2 + reader) * WORDS_PER_LINE + field
 
 
 def _bells(readers: int) -> tuple[str, ...]:
@@ -117,17 +110,12 @@ class EventRing:
     def spec(self) -> EventRingSpec:
         return EventRingSpec(self.segment.name)
 
-    # The endpoint modules import this one's layout, hence the imports at the call.
     def writer(self, wait: SpinThenBlock = DEFAULT_WAIT) -> EventWriter:
-        from ringmatch.engine.rings.event_writer import EventWriter
-
         return EventWriter(self, wait)
 
     def reader(self, index: int, wait: SpinThenBlock = DEFAULT_WAIT) -> EventReader:
         if not 0 <= index < self.readers:
             raise ValueError(f"event ring {self.segment.name} has readers 0..{self.readers - 1}")
-        from ringmatch.engine.rings.event_reader import EventReader
-
         return EventReader(self, index, wait)
 
     def cut_off(self, index: int) -> bool:

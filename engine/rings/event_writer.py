@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from ringmatch.engine.rings.event_ring import (
+from typing import TYPE_CHECKING
+
+from ringmatch.engine.rings.event_layout import (
     CLAIMED,
     CURSOR,
     PUBLISHED,
     REQUIRED,
     SLEEPING,
     WRITER_SLEEPING,
-    EventRing,
     reader_word,
 )
 from ringmatch.engine.rings.publisher import Publisher
 from ringmatch.engine.rings.wait import Doorbell, SpinThenBlock, full_fence
+
+if TYPE_CHECKING:
+    from ringmatch.engine.rings.event_ring import EventRing
 
 
 class EventWriter(Publisher):

@@ -25,7 +25,8 @@ import time
 from collections.abc import Sequence
 
 from ringmatch.engine.rings.consumer import RingConsumer
-from ringmatch.engine.rings.spsc_ring import CONSUMED, CONSUMER_SLEEPING, PUBLISHED, SpscRing
+from ringmatch.engine.rings.spsc_layout import CONSUMED, CONSUMER_SLEEPING, PUBLISHED
+from ringmatch.engine.rings.spsc_ring import SpscRing
 from ringmatch.engine.rings.wait import DEFAULT_WAIT, SpinThenBlock, full_fence
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ringmatch.engine.rings.publisher import Publisher
-from ringmatch.engine.rings.spsc_ring import (
+from ringmatch.engine.rings.spsc_layout import (
     CONSUMED,
     CONSUMER_SLEEPING,
     PRODUCER_SLEEPING,
     PUBLISHED,
-    SpscRing,
 )
 from ringmatch.engine.rings.wait import Doorbell, SpinThenBlock, wake
+
+if TYPE_CHECKING:
+    from ringmatch.engine.rings.spsc_ring import SpscRing
 
 
 class RingProducer(Publisher):

@@ -31,30 +31,24 @@ plain store enough to publish (asserted in debug runs, like the Disruptor's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from ringmatch.engine.rings.consumer import RingConsumer
+from ringmatch.engine.rings.producer import RingProducer
 from ringmatch.engine.rings.shm import Segment, segment_name
 from ringmatch.engine.rings.slots import (
-    LINE,
-    WORDS_PER_LINE,
     SlotArray,
     check_geometry,
     read_geometry,
     write_geometry,
 )
+from ringmatch.engine.rings.spsc_layout import (
+    BELLS,
+    CONSUMER_SLEEPING,
+    MAGIC,
+    PRODUCER_SLEEPING,
+    SLOTS_AT,
+)
 from ringmatch.engine.rings.wait import DEFAULT_WAIT, Doorbell, SpinThenBlock
-
-if TYPE_CHECKING:
-    from ringmatch.engine.rings.consumer import RingConsumer
-    from ringmatch.engine.rings.producer import RingProducer
-
-MAGIC = 0x524D_5350_5343  # "RMSPSC"
-PUBLISHED = 1 * WORDS_PER_LINE  # producer's line: next sequence to be published
-PRODUCER_SLEEPING = PUBLISHED + 1
-CONSUMED = 2 * WORDS_PER_LINE  # consumer's line: next sequence to be consumed
-CONSUMER_SLEEPING = CONSUMED + 1
-SLOTS_AT = 3 * LINE
-BELLS = ("data", "space")  # rung for a sleeping consumer / a sleeping producer
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +101,10 @@ class SpscRing:
     def spec(self) -> RingSpec:
         return RingSpec(self.segment.name)
 
-    # The endpoint modules import this one's layout, hence the imports at the call.
     def producer(self, wait: SpinThenBlock = DEFAULT_WAIT) -> RingProducer:
-        from ringmatch.engine.rings.producer import RingProducer
-
         return RingProducer(self, wait)
 
     def consumer(self, wait: SpinThenBlock = DEFAULT_WAIT) -> RingConsumer:
-        from ringmatch.engine.rings.consumer import RingConsumer
-
         return RingConsumer(self, wait)
 
     def producer_asleep(self) -> bool:

@@ -30,7 +30,8 @@ import os
 from collections.abc import Callable, Sequence
 
 from ringmatch.engine.rings.codec import decode_events, encode_inputs
-from ringmatch.engine.rings.event_ring import SLEEPING, EventRing, EventRingSpec, reader_word
+from ringmatch.engine.rings.event_layout import SLEEPING, reader_word
+from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.rings.wait import SpinThenBlock, full_fence
 from ringmatch.engine.schema.commands import GatewayInput

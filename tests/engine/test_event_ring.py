@@ -16,7 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 from ringmatch.engine.rings.errors import ReaderCutOff, RingFull
-from ringmatch.engine.rings.event_ring import CLAIMED, EventRing, EventRingSpec
+from ringmatch.engine.rings.event_layout import CLAIMED
+from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 
 from tests.engine import ring_workers as w
 
