@@ -47,7 +47,7 @@ print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time()
 
 def build(data_dir: Path, n: int) -> None:
     from ringmatch.benchmarks.workload import standard_workload
-    from ringmatch.engine.core.stages import CoreLogic
+    from ringmatch.engine.core.stage_chain import CoreLogic
     from ringmatch.engine.journal.fsync_policy import FsyncPolicy
     from ringmatch.engine.journal.log import JournalWriter
     from ringmatch.engine.schema.commands import Cancel, NewOrder

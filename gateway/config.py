@@ -6,7 +6,7 @@
                socket_sndbuf, max_msgs_per_s (requests per second per session; 0: no throttle)
     [feed]     max_queued (bytes unread before a subscriber is cut off), redis_url, redis_maxlen
     [risk]     the limits (risk/limits.py): kept as a table here, checked by the wiring
-               (ringmatch.config.load), since the gateway does not import risk
+               (ringmatch.system_config.load), since the gateway does not import risk
     [[accounts]] name, token, admin (may read and change the risk state over the protocol)
     [[symbols]]  name, tick_size (a decimal string, for display only: the wire carries ticks)
 

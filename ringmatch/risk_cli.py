@@ -57,7 +57,7 @@ def _socket(args: argparse.Namespace) -> str:
     if args.socket:
         return str(args.socket)
     if args.config:
-        from ringmatch.config import load
+        from ringmatch.system_config import load
 
         return os.path.join(load(args.config).server.data_dir, "risk.sock")
     if not os.path.exists(DEFAULT_SOCKET) and os.path.exists(BUILT_IN_SOCKET):
@@ -66,7 +66,7 @@ def _socket(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ringmatch.config import ConfigError
+    from ringmatch.system_config import ConfigError
 
     try:
         args.socket = _socket(args)

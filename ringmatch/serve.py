@@ -71,18 +71,10 @@ def _say(message: str) -> None:
     print(f"ringmatch: {message}", file=sys.stderr, flush=True)
 
 
-def announce(host: str, port: int) -> None:
-    print(f"ringmatch: order entry on {host}:{port}", flush=True)
-
-
-def announce_feed(host: str, port: int) -> None:
-    print(f"ringmatch: market data on {host}:{port}", flush=True)
-
-
 def run(args: argparse.Namespace) -> int:
     import msgspec
 
-    from ringmatch import config as config_module
+    from ringmatch import system_config as config_module
     from ringmatch.gateway.config import describe
 
     try:
@@ -117,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_in_process(config: Any) -> int:
     from ringmatch.gateway.server.core_link import LocalCore
     from ringmatch.gateway.server.worker_loop import run as run_worker
+    from ringmatch.supervisor import announce
 
     if config.server.workers != 1:
         _say("--in-process runs exactly one worker")

@@ -68,6 +68,14 @@ def _say(message: str) -> None:
     print(f"ringmatch: {message}", file=sys.stderr, flush=True)
 
 
+def announce(host: str, port: int) -> None:
+    print(f"ringmatch: order entry on {host}:{port}", flush=True)
+
+
+def announce_feed(host: str, port: int) -> None:
+    print(f"ringmatch: market data on {host}:{port}", flush=True)
+
+
 class Child:
     """A started child: its process, its role (for messages), its ready line."""
 
@@ -197,7 +205,6 @@ def _run_children(
     from ringmatch.engine.core.pipeline import create_rings
     from ringmatch.gateway.feed.process import FeedProcessConfig
     from ringmatch.risk.process import RiskProcessConfig
-    from ringmatch.serve import announce, announce_feed
 
     server = config.server
     if config_path is None:

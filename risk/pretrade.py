@@ -324,7 +324,7 @@ class PreTradeRisk:
         holders = sorted(a for a, s in self._accounts.items() if s.open_orders > 0)
         return [MassCancel(a, None, CancelReason.KILL_SWITCH, cmd.ts_ns) for a in holders]
 
-    # -- snapshots (ringmatch.engine.core.stages.StatefulStage) ------------------------------------
+    # -- snapshots (engine.core.stage_chain.StatefulStage) ---------------------------------
 
     def dump_state(self) -> bytes:
         orders = [

@@ -5,7 +5,7 @@
 
 The risk process starts empty, but the journal holds every input since the
 first start (it is never pruned; snapshots hold books, not P&L). Replaying it
-through the core's own stage chain (ringmatch.engine.core.stages with the pre-trade stage
+through the core's own stage chain (ringmatch.engine.core.stage_chain with the pre-trade stage
 the journal names in its StageChain inputs, so the same pre-trade decisions,
 from the journalled SetRiskLimits; skipping the seqs its SkipInputs name)
 gives the same events the core published, hence the same trades, positions

@@ -31,7 +31,7 @@ def test_the_readme_configuration_loads(tmp_path: Path) -> None:
     """The README's TOML blocks together are one valid server configuration."""
     import re
 
-    from ringmatch.config import load
+    from ringmatch.system_config import load
 
     blocks = re.findall(r"```toml\n(.*?)```", (REPO / "README.md").read_text(), re.S)
     assert len(blocks) == 2

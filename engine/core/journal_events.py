@@ -5,7 +5,7 @@
         ...                                          # one list per journal batch
     logic.last_seq                                   # the last seq run (0: nothing)
 
-The stage chain (ringmatch.engine.core.stages: client order ids, then pre-trade, then
+The stage chain (ringmatch.engine.core.stage_chain: client order ids, then pre-trade, then
 matching) is deterministic, so running the journalled inputs through it again,
 with each input's own seq and the same pre-trade stage as the live core (its
 limits and kill switches come from the journalled control inputs), gives the
@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalReader
 from ringmatch.engine.schema.events import Event
 

@@ -49,7 +49,7 @@ from types import FrameType
 
 from ringmatch.engine.core.recovery import write_snapshot
 from ringmatch.engine.core.sequence import SequenceAllocator, SequenceUnavailable
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.rings.codec import DecodeError, decode_input, encode_events
 from ringmatch.engine.rings.errors import RingFull

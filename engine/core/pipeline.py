@@ -42,7 +42,7 @@ from ringmatch.engine.core.sequence import (
     SequenceAllocator,
     SequenceUnavailable,
 )
-from ringmatch.engine.core.stages import CoreLogic, InputFailed
+from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed
 from ringmatch.engine.journal.datadir_lock import DEFAULT_WAIT_S, DataDirLock, DataDirLocked
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalWriter

@@ -4,7 +4,7 @@
     writer = JournalWriter(data_dir, start_after=last_seq)
     seqs = LocalSequence(start_after=writer.seq_floor)   # or Redis with floor=seq_floor
 
-Replay goes through ringmatch.engine.core.stages (client order ids, pre-trade, matching),
+Replay goes through ringmatch.engine.core.stage_chain (client order ids, pre-trade, matching),
 the same code the live core runs, so the registry and the books come back as
 they were. The pre-trade stage is the one the journal names (StageChain
 inputs, resolved by ``resolve``), not the one configured now. ``recover`` is
@@ -40,7 +40,7 @@ from ringmatch.engine.core import snapshot
 from ringmatch.engine.core.client_ids import ClientIds
 from ringmatch.engine.core.pretrade_hook import StageResolver, make_stage, no_stages
 from ringmatch.engine.core.sessions import SessionTable
-from ringmatch.engine.core.stages import CoreLogic, InputFailed, StatefulStage
+from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed, StatefulStage
 from ringmatch.engine.journal.files import OS_FILES, FileLayer
 from ringmatch.engine.journal.log import JournalReader, records_containing
 from ringmatch.engine.schema.commands import Input, SkipInput

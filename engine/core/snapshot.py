@@ -13,7 +13,7 @@ body of an ``EngineSnapshot``.
 
 Version 2 adds the core's own state at the same seq: the client order id
 registry (ringmatch.engine.core.client_ids) and the pre-trade stage's opaque state, if it
-has any (ringmatch.engine.core.stages.StatefulStage); and the order in which the resting
+has any (ringmatch.engine.core.stage_chain.StatefulStage); and the order in which the resting
 orders entered the book (a MassCancel cancels in that order, which the books'
 price-time queues alone do not give). A version 1 file lacks them and is
 refused (skipped with a warning): recovery then replays the journal from

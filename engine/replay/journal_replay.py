@@ -2,7 +2,7 @@
 
 The same outputs as the CSV replay (ringmatch.engine.replay.csv_replay and
 .outputs), from the
-inputs a core journalled. They run through ringmatch.engine.core.stages, as in the live
+inputs a core journalled. They run through ringmatch.engine.core.stage_chain, as in the live
 core (client order ids, the pre-trade stage the journal names in its
 StageChain inputs, matching; until the first StageChain, as in a journal
 written before they existed, no stage: control inputs are reported and
@@ -35,7 +35,7 @@ from contextlib import ExitStack
 
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.core.recovery import start_logic
-from ringmatch.engine.core.stages import CoreLogic, InputFailed
+from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed
 from ringmatch.engine.journal.datadir_lock import holder
 from ringmatch.engine.journal.log import JournalError, JournalReader, Record
 from ringmatch.engine.replay.csv_replay import (

@@ -147,7 +147,7 @@ class StageChain(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="st
 
     The core journals it itself, as the first input of a run whose configured
     stage differs from the one the journal last named, and switches to a new,
-    empty stage (ringmatch.engine.core.stages). Recovery, ``replay --format journal`` and
+    empty stage (ringmatch.engine.core.stage_chain). Recovery, ``replay --format journal`` and
     the feed's and risk's rebuilds switch at the same seq, so they run the stage
     the live core ran whatever the configuration says now. Until a journal's
     first StageChain there is no stage (journals written before it existed).

@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.schema.commands import GatewayInput
 from ringmatch.engine.schema.events import Event
 
@@ -34,7 +34,7 @@ class CoreLink(Protocol):
 class LocalCore:
     """The core's logic in the worker's own process, behind the CoreLink interface.
 
-    The same stage chain as the core process (ringmatch.engine.core.stages: client order
+    The same stage chain as the core process (ringmatch.engine.core.stage_chain: client order
     ids, then matching), minus the rings and the journal. Events are delivered
     on a later loop turn, as the event ring would deliver them.
     """

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ringmatch.engine.core.client_ids import ClientIds
 from ringmatch.engine.core.recovery import load_snapshot, recover_core, write_snapshot
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.schema.commands import Cancel, Input, NewOrder, Replace
 from ringmatch.engine.schema.enums import CommandKind, OrderType, RejectReason, Side

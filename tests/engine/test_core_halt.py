@@ -45,7 +45,7 @@ from ringmatch.engine.core.recovery import (
     run_recovery,
 )
 from ringmatch.engine.core.sequence import LocalSequence
-from ringmatch.engine.core.stages import CoreLogic, InputFailed
+from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalReader, JournalWriter, Record
 from ringmatch.engine.rings.codec import decode_events, encode_inputs

@@ -13,7 +13,7 @@ from ringmatch.engine.core.loop import Core
 from ringmatch.engine.core.pipeline import PipelineRings, create_rings
 from ringmatch.engine.core.recovery import recover_core
 from ringmatch.engine.core.sequence import LocalSequence, SequenceUnavailable
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalReader, JournalWriter
 from ringmatch.engine.rings.codec import decode_events, encode_input, encode_inputs
 from ringmatch.engine.rings.event_reader import EventReader

@@ -27,7 +27,7 @@ from pathlib import Path
 import msgspec
 from ringmatch.engine.core.pipeline import PipelineRings, create_rings
 from ringmatch.engine.core.recovery import load_snapshot, recover_core
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalReader, Record
 from ringmatch.engine.rings.codec import decode_events, encode_inputs
 from ringmatch.engine.rings.event_reader import EventReader

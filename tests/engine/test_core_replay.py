@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 
 import msgspec
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.replay import csv_replay as replay
 from ringmatch.engine.replay import journal_replay

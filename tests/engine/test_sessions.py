@@ -15,7 +15,7 @@ from ringmatch.engine.core.pipeline import PipelineRings, create_rings
 from ringmatch.engine.core.recovery import load_snapshot, recover_core, write_snapshot
 from ringmatch.engine.core.sequence import LocalSequence
 from ringmatch.engine.core.sessions import SessionTable
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalReader, JournalWriter
 from ringmatch.engine.rings.codec import encode_inputs

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core import snapshot
 from ringmatch.engine.core.recovery import recover
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.schema.commands import NewOrder
 from ringmatch.engine.schema.enums import OrderType, Side

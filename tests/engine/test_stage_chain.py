@@ -16,7 +16,7 @@ from ringmatch.engine.core.loop import Core
 from ringmatch.engine.core.pipeline import PipelineRings, build_core, create_rings
 from ringmatch.engine.core.recovery import load_snapshot, recover_core, write_snapshot
 from ringmatch.engine.core.sequence import LocalSequence
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalReader, JournalWriter
 from ringmatch.engine.replay import journal_replay
 from ringmatch.engine.rings.codec import decode_events, encode_inputs

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from ringmatch.gateway.config import DEFAULT, ConfigError, describe, risk_toml
 
-from ringmatch.config import load
+from ringmatch.system_config import load
 
 ISSUE_EXAMPLE = """
 [server]

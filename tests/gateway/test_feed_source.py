@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import uvloop
 from ringmatch.benchmarks.workload import standard_workload
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.rings.codec import EVENT_SLOT, encode_events

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalReader
 from ringmatch.engine.schema.commands import SessionClosed, SessionOpened, WorkerStarted
 from ringmatch.engine.schema.enums import CancelReason, OrderType, Side

@@ -270,7 +270,7 @@ def test_open_orders_and_exposure_follow_the_book(seed: int) -> None:
 def test_snapshot_state_then_replay_decides_like_the_live_stage(seed: int, cut: int) -> None:
     """Through the core's own stage chain: dump at ``cut``, load, and carry on identically."""
     from ringmatch.engine.core.snapshot import restore, take
-    from ringmatch.engine.core.stages import CoreLogic, StatefulStage
+    from ringmatch.engine.core.stage_chain import CoreLogic, StatefulStage
 
     config = RiskConfig(max_order_qty=90, max_open_orders=20, max_position=150)
     cmds = standard_workload(400, seed)

@@ -26,7 +26,7 @@ import msgspec
 import pytest
 from ringmatch.benchmarks.workload import standard_workload
 from ringmatch.engine.core.pipeline import PipelineRings, create_rings
-from ringmatch.engine.core.stages import CoreLogic
+from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalReader, JournalWriter
 from ringmatch.engine.process.admin_socket import query
