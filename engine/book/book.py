@@ -120,6 +120,3 @@ class OrderBook:
 
     def side(self, side: Side) -> BookSide:
         return self.bids if side is Side.BUY else self.asks
-
-    def opposite(self, side: Side) -> BookSide:
-        return self.asks if side is Side.BUY else self.bids

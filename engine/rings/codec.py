@@ -66,10 +66,6 @@ def encode_events(events: Sequence[Event]) -> list[bytes]:
     return [encode(e) for e in events]
 
 
-def decode_event(record: bytes | memoryview) -> Event:
-    return _event_decoder.decode(record)
-
-
 def decode_events(records: Iterable[bytes | memoryview]) -> list[Event]:
     decode = _event_decoder.decode
     return [decode(r) for r in records]

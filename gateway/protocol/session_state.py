@@ -73,19 +73,14 @@ TRANSITIONS: dict[tuple[State, Direction, type], State] = {
 }
 
 
-def next_state(state: State, direction: Direction, message_type: type) -> State | None:
-    """The state after ``message_type`` goes ``direction`` in ``state``; None: not allowed."""
-    return TRANSITIONS.get((state, direction, message_type))
-
-
 @functools.cache
 def moves(state: State, direction: Direction) -> Mapping[type, State]:
     """Every message type allowed ``direction`` in ``state``, with the state after it.
 
-    The same table as ``next_state``, keyed by type alone: a connection looks this
-    up once per state change and then checks each message with one dict lookup by
-    type. ``next_state`` hashes a (State, Direction, type) tuple, and an Enum's
-    ``__hash__`` is Python code: two calls per message were ~13% of a worker's CPU
-    at saturation. (Cached per pair; callers must not mutate it.)
+    ``TRANSITIONS`` keyed by type alone: a connection looks this up once per state
+    change and then checks each message with one dict lookup by type. Looking up a
+    (State, Direction, type) tuple instead hashes it, and an Enum's ``__hash__`` is
+    Python code: two calls per message were ~13% of a worker's CPU at saturation.
+    (Cached per pair; callers must not mutate it.)
     """
     return {t: after for (s, d, t), after in TRANSITIONS.items() if s is state and d is direction}

@@ -29,7 +29,6 @@ from ringmatch.gateway.protocol.messages import (
     Logon,
     Logout,
     MassCancel,
-    MessageReject,
     NewOrder,
     Replace,
     RiskQuery,
@@ -156,9 +155,6 @@ class Session(asyncio.Protocol):
         if sendable:
             transport.write(conn.send_many(sendable))
             self.last_sent = time.monotonic()
-
-    def reject(self, reject: MessageReject) -> None:
-        self.send(reject)
 
     def drop(self, reason: str) -> None:
         """Say why (a Logout) and close once the bytes before it are out."""
