@@ -3,8 +3,9 @@
 Two halves, because two processes build them:
 
 * ``create_rings`` runs in the supervisor (``ringmatch serve``, or a test): it
-  owns the shared memory, so the rings outlive a crash of the core, and a
-  restarted core attaches to the same rings and carries on;
+  owns the shared memory. When any child dies, serve stops the whole server
+  (it restarts nothing itself: a service manager brings serve back, and the
+  new run makes new rings after removing the old run's);
 * ``build_core`` runs in the core process, stage by stage (numbered below),
   and ``run_core`` turns the loop until SIGTERM. ``python -m ringmatch.engine.core.pipeline
   CONFIG.json`` is that process (it prints ``ready last_seq=N`` once it runs).
