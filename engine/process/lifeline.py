@@ -59,7 +59,10 @@ def _say(message: str) -> None:
 
 def _orphaned(why: str) -> None:
     _say(f"{why}: stopping")
-    os.kill(os.getpid(), signal.SIGTERM)
+    # To the main thread itself: a process-directed signal may land on this thread,
+    # and then a main thread blocked in a system call (pause, a read without a
+    # wakeup fd) would never run its handler. Aimed at it, the call is interrupted.
+    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
     # Give the clean stop its time; then go, whatever it is doing.
     deadline = threading.Timer(HARD_STOP_S, _hard_stop)
     deadline.daemon = True
