@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+ROOMS = ("engine", "gateway", "risk", "benchmarks")
+
+
+class _OnlyRingmatch:
+    """Refuses ``import engine`` (and gateway, risk, benchmarks) in the test run.
+
+    pytest puts the repository root on sys.path, where those folders would import
+    as top-level packages beside the installed ``ringmatch.engine``: two copies of
+    every module, and code that works here but not from a wheel. Installed, they
+    exist only as ``ringmatch.*``, so the tests may use nothing else.
+    """
+
+    @staticmethod
+    def find_spec(fullname: str, path: object = None, target: object = None) -> None:
+        if fullname in ROOMS:
+            raise ImportError(
+                f"import ringmatch.{fullname}, not {fullname}: installed, the folder "
+                f"{fullname}/ is the package ringmatch.{fullname}",
+                name=fullname,
+            )
+
+
+sys.meta_path.insert(0, _OnlyRingmatch())
 SHARED = REPO.parent / "shared"
 LOBSTER_DIR = SHARED / "data" / "lobster"
 
