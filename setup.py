@@ -7,7 +7,7 @@ package below them, so a new sub-package needs no edit here.
 The mypyc build of engine/book.py and engine/matching.py is gone: measured
 here it ran the core *slower* than CPython 3.11 runs the sources (benchmarks/README.md,
 "Compiled core (mypyc) vs pure Python"), and the compiled kernel of records
-replaces it. What remains deletes the modules an earlier editable install
+is to replace it. What remains deletes the modules an earlier editable install
 compiled into the source tree, which Python would otherwise still import in
 preference to the sources.
 """

@@ -11,7 +11,7 @@
                  *scheduled* time to its ACCEPTED, so a stall is charged to every
                  order it delayed (no coordinated omission); between orders the
                  generator sleeps in select(), it does not spin
-    engine share: with the latency probe on (gateway/latency_probe.py; on when this
+    engine share: with the latency probe on (gateway/server/latency_probe.py; on when this
                  module starts the server), the worker's own time per order of a
                  round-trip run, from its frame read to its first report written
                  (ring, core and both gateway hops, no TCP, no client); warm-up
@@ -25,7 +25,7 @@ the disk, not the pipeline).
 Run:  .venv/bin/python -m ringmatch.benchmarks.bench_e2e [--seconds 5] [--rates 1000,10000]
       [--host H --port P]   (target a running server; its config must know
                              account "bench" with token "bench")
-Also the engine of ``ringmatch bench e2e`` (engine/bench/e2e.py): ``server``,
+Also the engine of ``ringmatch bench e2e`` (benchmarks/harness/e2e.py): ``server``,
 ``saturation`` and ``round_trips`` are its contract.
 """
 

@@ -1,4 +1,4 @@
-"""Why the book is built the way it is: each choice in engine/book.py against
+"""Why the book is built the way it is: each choice in engine/book/book.py against
 the obvious alternative, on the operations the standard workload does most.
 
     .venv/bin/python benchmarks/bench_structures.py

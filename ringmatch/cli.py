@@ -5,7 +5,7 @@
                           [--trades-out T.csv] [--book-out B.csv] [--events-out E.jsonl]
                           [--skip-bad] [--speed X]
                           [--orderbook PATH] [--levels N] [--resync]   (lobster only)
-    ringmatch bench core|e2e|replay|ring|ids|compare ...   (engine/bench/cli.py)
+    ringmatch bench core|e2e|replay|ring|ids|compare ...   (benchmarks/harness/cli.py)
 
 Each replay format lives in its own module with ``run(args) -> int``, imported
 only when asked for, so a format that is missing or broken cannot stop another.

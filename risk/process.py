@@ -7,7 +7,7 @@
 The control ring has one producer, this process, and only the loop thread
 writes it. The event-ring reader has its own thread (readers are single-threaded)
 and hands batches to the loop. On start it rebuilds positions from the journal
-in ``data_dir`` up to ``replay_upto`` (risk/journal_replay.py; the core's
+in ``data_dir`` up to ``replay_upto`` (risk/rebuild.py; the core's
 recovered seq, so the ring carries on exactly after it), sends the file's limits
 (SetRiskLimits), then prints ``ready admin=PATH``. SIGTERM/SIGINT stop it.
 

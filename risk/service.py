@@ -3,7 +3,7 @@
     service = RiskService(config_path, send_control)
     service.start()                         # sends the file's limits: SetRiskLimits
     service.on_events(events)               # every batch off the event ring
-    service.handle({"op": "state"})         # an admin request (risk/admin.py serves them)
+    service.handle({"op": "state"})         # an admin request (engine.process.admin_socket)
     service.reload()                        # SIGHUP: re-read the file, send SetRiskLimits
     with service.replaying(): ...           # journal replay at start: nothing is sent
 

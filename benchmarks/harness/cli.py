@@ -45,7 +45,7 @@ BENCHMARKS = {
 
 
 def add_subcommands(commands: Any) -> None:
-    """Add ``bench`` and its subcommands to the ``ringmatch`` parser (engine/cli.py)."""
+    """Add ``bench`` and its subcommands to the ``ringmatch`` parser (ringmatch/cli.py)."""
     bench = commands.add_parser(
         "bench",
         help="run a benchmark, or compare two results",

@@ -1,6 +1,6 @@
 """``ringmatch bench core``: the matching core alone, in process.
 
-The standard workload (engine/workload.py states it exactly: 60% new GTC limit
+The standard workload (benchmarks/workload.py states it exactly: 60% new GTC limit
 orders 1-20 ticks from the mid, 30% cancels of live orders, 10% marketable
 orders, half MARKET and half IOC limit; 8 symbols, 100 accounts, no STP) is
 generated once, before anything is timed, and handed to fresh interpreters:

@@ -13,7 +13,7 @@ from ``ringmatch.benchmarks.bench_e2e``:
         open loop at ``rate`` orders/s: achieved rate, round-trip ns per order
         (counted from each order's *scheduled* send time: coordinated omission
         corrected), and an HdrHistogram of the engine's share per order, gateway in
-        to report out (gateway/latency_probe.py), or None without the probe
+        to report out (gateway/server/latency_probe.py), or None without the probe
 """
 
 from __future__ import annotations

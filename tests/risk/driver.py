@@ -1,6 +1,6 @@
 """The core's order of work, in-process: control inputs, pre-trade check, match, on_events.
 
-A stand-in for the running core (engine/core_logic.py) that the risk tests and
+A stand-in for the running core (engine/core/stage_chain.py) that the risk tests and
 benchmark can drive without rings: it stamps each input with the next seq.
 """
 
