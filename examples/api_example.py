@@ -1,10 +1,17 @@
 """The Python API in one page: the README includes this file verbatim, and
 tests/test_docs.py runs it and checks what it prints."""
 
-from ringmatch.engine.book.matching import MatchingEngine
-from ringmatch.engine.schema.commands import Cancel, NewOrder
-from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
-from ringmatch.engine.schema.events import Cancelled, Trade
+from ringmatch import (
+    Cancel,
+    Cancelled,
+    MatchingEngine,
+    NewOrder,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+    Trade,
+)
 
 eng = MatchingEngine()
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
