@@ -2,7 +2,7 @@
 
     standard_workload(N) ──▶ JournalWriter (batches of 256, fsync never) ──▶ DATA_DIR
                                   │ optional: snapshot at N/2 (or at N)
-    recover_core(DATA_DIR)  ◀─────┘ timed: read + decode + replay through core_logic
+    recover_core(DATA_DIR)  ◀─────┘ timed: read + decode + replay through the stage chain
 
 The journal is written once per scenario, untimed. Each recovery runs in a
 fresh subprocess (the one being timed holds nothing from the writing), and the

@@ -5,9 +5,9 @@ One turn of the loop (``Core.step``), Disruptor style, on whatever is there::
     1. poll      every input ring (one per gateway worker) and the control ring,
                  a batch of what is available (FanIn; block on all doorbells if none)
     2. sequence  stamp each input with the next seq (LocalSequence / Redis blocks)
-    3. admit     translate client order ids (core_logic.admit)
+    3. admit     translate client order ids (stage_chain.admit)
     4. journal   append the batch as one frame: group commit, synced per the policy
-    5. apply     client-id rejects, pre-trade, matching (core_logic.apply)
+    5. apply     client-id rejects, pre-trade, matching (stage_chain.apply)
     6. publish   the events on the event ring: after 4, so every ack is journalled
 
 Inputs the allocator could not sequence (Redis down and the block spent) are
