@@ -30,15 +30,15 @@ sys.path.insert(0, str(REPO))
 
 CHILD = """
 import json, sys, time
-from ringmatch.risk.pretrade import PreTradeRisk
+from ringmatch.stages import resolve
 wall, cpu = time.perf_counter(), time.process_time()
 if sys.argv[2] == "worker":
     from ringmatch.gateway.server.translate import rebuild_report_book
-    book = rebuild_report_book(sys.argv[1], int(sys.argv[3]), PreTradeRisk)
+    book = rebuild_report_book(sys.argv[1], int(sys.argv[3]), resolve)
     live = len(book.orders)
 else:
     from ringmatch.engine.core.recovery import recover_core
-    logic, _ = recover_core(sys.argv[1], PreTradeRisk())
+    logic, _ = recover_core(sys.argv[1], resolve=resolve)
     live = sum(len(logic.engine.l3(s)) for s in logic.engine.symbols())
 print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
                   "live": live}))
@@ -50,16 +50,19 @@ def build(data_dir: Path, n: int) -> None:
     from ringmatch.engine.core.stage_chain import CoreLogic
     from ringmatch.engine.journal.fsync_policy import FsyncPolicy
     from ringmatch.engine.journal.log import JournalWriter
-    from ringmatch.engine.schema.commands import Cancel, NewOrder
-    from ringmatch.risk.pretrade import PreTradeRisk
+    from ringmatch.engine.schema.commands import Cancel, Input, NewOrder, StageChain
+
+    from ringmatch.stages import RISK, resolve
 
     replace = msgspec.structs.replace
-    logic = CoreLogic(pretrade=PreTradeRisk())
-    inputs = [
+    logic = CoreLogic(resolve=resolve)
+    # As serve's core journals them: its stage chain first, then client-id orders.
+    inputs: list[Input] = [StageChain(RISK)]
+    inputs += [
         replace(c, order_id=0, client_order_id=c.order_id)
         if isinstance(c, NewOrder | Cancel)
         else c
-        for c in standard_workload(n)
+        for c in standard_workload(n - 1)
     ]
     with JournalWriter(data_dir, fsync=FsyncPolicy.never()) as writer:
         for start in range(0, n, 256):
