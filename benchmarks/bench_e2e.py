@@ -138,6 +138,7 @@ class _Wire:
 
     def __init__(self, host: str, port: int) -> None:
         import msgspec
+
         from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
         from ringmatch.gateway.protocol.messages import (
             Logon,

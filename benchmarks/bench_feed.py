@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import uvloop
+
 from ringmatch.benchmarks.workload import SYMBOLS, standard_workload
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.gateway.feed.server import FeedServer

@@ -36,7 +36,6 @@ from ringmatch.engine.core.sequence import (
     SequenceAllocator,
     SequenceUnavailable,
 )
-
 from tests.redis_server import RedisServer, find_redis_server
 
 REPEATS = 5  # best of: the machine is shared, the minimum is the least disturbed run

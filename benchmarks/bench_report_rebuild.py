@@ -51,7 +51,6 @@ def build(data_dir: Path, n: int) -> None:
     from ringmatch.engine.journal.fsync_policy import FsyncPolicy
     from ringmatch.engine.journal.log import JournalWriter
     from ringmatch.engine.schema.commands import Cancel, Input, NewOrder, StageChain
-
     from ringmatch.stages import RISK, resolve
 
     replace = msgspec.structs.replace

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.commands import Cancel, NewOrder, Replace
 from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+
 from ringmatch.engine.schema.commands import Cancel, Command, NewOrder
 from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
 from ringmatch.engine.schema.events import Accepted, Event, Trade

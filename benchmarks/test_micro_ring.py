@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from ringmatch.engine.rings.spsc_ring import SpscRing
 
 RECORD = bytes(range(32))

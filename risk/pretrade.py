@@ -31,6 +31,7 @@ import logging
 from collections.abc import Sequence
 
 import msgspec
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.commands import (
     Command,

@@ -27,6 +27,7 @@ import threading
 
 import msgspec
 import uvloop
+
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.admin_socket import serve_admin

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import msgspec
+
 from ringmatch.engine.schema.commands import ControlCommand, KillSwitch, SetRiskLimits
 from ringmatch.engine.schema.events import Event
 from ringmatch.risk import limits

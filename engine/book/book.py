@@ -24,6 +24,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 
 import msgspec
+
 from ringmatch.engine.schema.commands import NewOrder
 from ringmatch.engine.schema.enums import Side
 

@@ -32,6 +32,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import msgspec
+
 from ringmatch.engine.core.loop import EXIT_HALTED, EXIT_JOURNAL_FAILED, Core, CoreHalted
 from ringmatch.engine.core.pretrade_hook import StageResolver, UnknownStage, make_stage, no_stages
 from ringmatch.engine.core.recovery import SkipRefused, run_recovery

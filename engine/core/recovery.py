@@ -35,6 +35,7 @@ from collections.abc import Collection
 from typing import NamedTuple, Protocol
 
 import msgspec
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core import snapshot
 from ringmatch.engine.core.client_ids import ClientIds

@@ -38,6 +38,7 @@ import zlib
 from pathlib import Path
 
 import msgspec
+
 from ringmatch.engine.book.book import BookSide, OrderBook, RestingOrder
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core.client_ids import ClientIds

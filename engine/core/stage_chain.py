@@ -53,6 +53,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import msgspec
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core.client_ids import ClientIds
 from ringmatch.engine.core.pretrade_hook import (

@@ -57,6 +57,7 @@ from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import msgspec
+
 from ringmatch.engine.schema.commands import Input
 
 MAGIC = b"RMJ2"

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 
 import msgspec
+
 from ringmatch.engine.journal.files import OS_FILES, AppendFile, FileLayer
 from ringmatch.engine.journal.format import (
     BODY_DECODER,

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TextIO
 
+from tqdm import tqdm  # type: ignore[import-untyped]
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.replay import outputs
 from ringmatch.engine.replay.lobster import (
@@ -55,7 +57,6 @@ from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 from ringmatch.engine.schema.events import Event, Rejected, Trade
 from ringmatch.engine.schema.views import BookOrder
-from tqdm import tqdm  # type: ignore[import-untyped]
 
 REAL_ACCOUNT = "lobster"
 """Owner of the orders the file submits and of the execution takers."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import BinaryIO, TextIO
 
 import msgspec
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.events import Accepted, Event, Trade, event_to_dict
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import msgspec
+
 from ringmatch.engine.schema.commands import Input
 from ringmatch.engine.schema.events import Event
 

@@ -16,6 +16,7 @@ from ringmatch.engine.rings.wait import Doorbell, SpinThenBlock, wake
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
     from ringmatch.engine.rings.spsc_ring import SpscRing
 
 

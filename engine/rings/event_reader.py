@@ -22,6 +22,7 @@ from ringmatch.engine.rings.wait import Doorbell, SpinThenBlock, wake
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
     from ringmatch.engine.rings.event_ring import EventRing
 
 T = TypeVar("T")

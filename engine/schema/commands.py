@@ -9,6 +9,7 @@ part of a reference cycle and the collector need not track them.
 from __future__ import annotations
 
 import msgspec
+
 from ringmatch.engine.schema.enums import CancelReason, OrderType, Side, StpMode, TimeInForce
 
 

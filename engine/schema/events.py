@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+
 from ringmatch.engine.schema.enums import (
     CancelReason,
     CommandKind,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import msgspec
+
 from ringmatch.engine.schema.enums import Side
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import msgspec
+
 from ringmatch.engine.replay.order_csv import OrderFileError, OrderReader, open_order_file
 from ringmatch.engine.schema import commands as core
 from ringmatch.gateway.client.order_entry import Answer, Client, LogonError, SessionEnded

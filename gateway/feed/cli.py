@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import msgspec
 import uvloop
+
 from ringmatch.gateway.feed.client import FeedClient, FeedClosed, SubscriberBook
 from ringmatch.gateway.feed.protocol import ServerMessage, TradePrint
 

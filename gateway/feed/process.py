@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import msgspec
 import uvloop
+
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.child_config import config_from_argv

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import msgspec
 import redis
+
 from ringmatch.engine.schema.events import Event, Rejected
 
 DEFAULT_PREFIX = "ringmatch:events:"

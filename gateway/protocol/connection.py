@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
+
 from ringmatch.gateway.protocol.messages import (
     CLIENT_TYPES,
     SERVER_TYPES,

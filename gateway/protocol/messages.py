@@ -16,6 +16,7 @@ import enum
 from typing import Any
 
 import msgspec
+
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 
 PROTOCOL_VERSION = 1

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+
 from ringmatch.gateway.protocol.messages import ExecutionReport, NewOrder, ServerMessage
 
 if TYPE_CHECKING:

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 import msgspec
+
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.process.child_config import config_from_argv
 from ringmatch.gateway.config import Config

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from ringmatch.engine import build_info
 
 from ringmatch.cli import main
+from ringmatch.engine import build_info
 
 REPO = Path(__file__).resolve().parents[2]
 

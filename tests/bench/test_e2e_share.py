@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
 from ringmatch.benchmarks.harness import e2e, report
 from ringmatch.gateway.server.latency_probe import histogram
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from ringmatch.benchmarks.harness import report
 
 

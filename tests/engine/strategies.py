@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 from hypothesis import strategies as st
+
 from ringmatch.engine.schema.commands import Cancel, Command, MassCancel, NewOrder, Replace
 from ringmatch.engine.schema.enums import CancelReason, OrderType, Side, StpMode, TimeInForce
 from ringmatch.engine.schema.views import BookOrder
-
 from tests.engine.reference_book import ReferenceBook
 
 SYMBOLS = ("AAA", "BBB")

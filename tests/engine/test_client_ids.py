@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ringmatch.engine.core.client_ids import ClientIds
 from ringmatch.engine.core.recovery import load_snapshot, recover_core, write_snapshot
 from ringmatch.engine.core.stage_chain import CoreLogic
@@ -15,7 +16,6 @@ from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.schema.commands import Cancel, Input, NewOrder, Replace
 from ringmatch.engine.schema.enums import CommandKind, OrderType, RejectReason, Side
 from ringmatch.engine.schema.events import Accepted, Cancelled, Event, Rejected, Replaced
-
 from tests.engine.strategies import command_streams
 
 NEW, CANCEL, REPLACE = CommandKind.NEW, CommandKind.CANCEL, CommandKind.REPLACE

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+
 from ringmatch.engine.core.loop import EXIT_HALTED, EXIT_JOURNAL_FAILED, Core, CoreHalted
 from ringmatch.engine.core.pipeline import (
     CoreConfig,
@@ -56,7 +57,6 @@ from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.schema.commands import Input, NewOrder, SkipInput, StageChain
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.engine.schema.events import Event, Trade, event_to_dict
-
 from ringmatch.stages import resolve
 from tests.conftest import need
 from tests.engine.faulty_fs import FaultyFiles

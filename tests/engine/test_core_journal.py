@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+
 from ringmatch.engine.journal.files import OS_FILES
 from ringmatch.engine.journal.log import (
     JournalCorrupt,
@@ -16,7 +17,6 @@ from ringmatch.engine.journal.log import (
     list_segments,
 )
 from ringmatch.engine.schema.commands import KillSwitch, SetRiskLimits
-
 from tests.engine.strategies import random_stream
 
 

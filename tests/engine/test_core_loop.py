@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core.loop import Core
 from ringmatch.engine.core.pipeline import PipelineRings, create_rings

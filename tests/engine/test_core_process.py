@@ -25,6 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import msgspec
+
 from ringmatch.engine.core.pipeline import PipelineRings, create_rings
 from ringmatch.engine.core.recovery import load_snapshot, recover_core
 from ringmatch.engine.core.stage_chain import CoreLogic
@@ -34,7 +35,6 @@ from ringmatch.engine.rings.event_reader import EventReader
 from ringmatch.engine.schema.commands import Cancel, Command, Input, NewOrder, Replace
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.engine.schema.events import Event
-
 from tests.engine.strategies import random_stream
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,13 +9,13 @@ import random
 from pathlib import Path
 
 import msgspec
+
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.replay import csv_replay as replay
 from ringmatch.engine.replay import journal_replay
 from ringmatch.engine.replay.order_csv import COLUMNS, command_to_row
 from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
-
 from tests.engine.strategies import random_stream
 
 

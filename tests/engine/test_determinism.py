@@ -7,11 +7,11 @@ import random
 
 import msgspec
 import pytest
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.commands import Command, NewOrder
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.engine.schema.events import Event
-
 from tests.engine.strategies import SYMBOLS, random_stream
 
 SEEDS = (11, 12)

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from ringmatch.engine.rings.errors import ReaderCutOff, RingFull
 from ringmatch.engine.rings.event_layout import CLAIMED
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
-
 from tests.engine import ring_workers as w
 
 

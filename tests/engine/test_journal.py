@@ -13,6 +13,8 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from ringmatch.cli import main
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core.recovery import TornTailWarning, recover
 from ringmatch.engine.journal.files import OS_FILES, AppendFile
@@ -29,8 +31,6 @@ from ringmatch.engine.journal.log import (
 from ringmatch.engine.replay.order_csv import COLUMNS, command_to_row
 from ringmatch.engine.schema.commands import Cancel, Command, MassCancel, NewOrder, Replace
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
-
-from ringmatch.cli import main
 from tests.engine.faulty_fs import FaultyFiles
 from tests.engine.strategies import random_stream
 

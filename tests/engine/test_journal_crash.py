@@ -15,12 +15,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core.recovery import TornTailWarning, recover, replay_into
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalReader, JournalWriter, Record
 from ringmatch.engine.schema.commands import Command
-
 from tests.engine.faulty_fs import FaultyFiles, SimulatedCrash
 from tests.engine.strategies import random_stream
 

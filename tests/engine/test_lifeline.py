@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 from ringmatch.engine.process.lifeline import ENV_FD, ENV_PID
-
 from tests.conftest import REPO
 from tests.process_tree import kill_tree, wait_gone
 

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from ringmatch.engine.replay.lobster import (
     SYNTHETIC_ID_BASE,
     LobsterFileError,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.commands import MassCancel, NewOrder
 from ringmatch.engine.schema.enums import CancelReason, OrderType, Side
 from ringmatch.engine.schema.events import Cancelled, MassCancelled
-
 from tests.engine.strategies import ACCOUNTS, SYMBOLS, command_streams
 
 

@@ -19,10 +19,10 @@ from typing import Any, Protocol
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.commands import Command
 from ringmatch.engine.schema.events import Event
-
 from tests.engine.reference_book import ReferenceBook
 from tests.engine.strategies import SYMBOLS, command_streams, random_stream
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ringmatch.engine.replay.order_csv import (
     HEADER,
     OnBadRow,

@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+
 import ringmatch.engine.replay.csv_replay
+from ringmatch import cli
 from ringmatch.engine import build_info
 from ringmatch.engine.replay.order_csv import HEADER
 from ringmatch.engine.replay.pacing import Pacer
 from ringmatch.engine.schema.commands import NewOrder
 from ringmatch.engine.schema.enums import OrderType, Side
-
-from ringmatch import cli
 
 REPO = Path(__file__).resolve().parents[2]
 

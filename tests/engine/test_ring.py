@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ringmatch.engine.rings.errors import RingFull
 from ringmatch.engine.rings.shm import SHM_DIR, Segment, cleanup_stale, run_prefix, segment_name
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
-
 from tests.engine import ring_workers as w
 
 # Per ring kind: "millions of records" (issue 3) through a small ring, so it wraps

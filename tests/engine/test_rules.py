@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
 from ringmatch.engine.schema.enums import (
@@ -30,7 +31,6 @@ from ringmatch.engine.schema.events import (
     Replaced,
     Trade,
 )
-
 from tests.engine.reference_book import ReferenceBook
 
 BUY, SELL = Side.BUY, Side.SELL

@@ -22,8 +22,8 @@ import pytest
 import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ringmatch.engine.core.sequence import LocalSequence, RedisBlockSequence, SequenceUnavailable
 
+from ringmatch.engine.core.sequence import LocalSequence, RedisBlockSequence, SequenceUnavailable
 from tests.conftest import REPO, need
 from tests.redis_server import RedisServer, find_redis_server, free_port
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ringmatch.engine.core.pipeline import PipelineRings, create_rings
 from ringmatch.engine.core.recovery import load_snapshot, recover_core, write_snapshot
 from ringmatch.engine.core.sequence import LocalSequence
@@ -29,7 +30,6 @@ from ringmatch.engine.schema.commands import (
 )
 from ringmatch.engine.schema.enums import CancelReason, OrderType, Side
 from ringmatch.engine.schema.events import Cancelled, Event, MassCancelled
-
 from tests.engine.test_core_loop import Dry, make_core, take
 
 DISCONNECT = CancelReason.DISCONNECT

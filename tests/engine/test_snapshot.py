@@ -9,6 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 from hypothesis import given, settings
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core import snapshot
 from ringmatch.engine.core.recovery import recover
@@ -16,7 +17,6 @@ from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.schema.commands import NewOrder
 from ringmatch.engine.schema.enums import OrderType, Side
-
 from tests.engine.strategies import command_streams, random_stream
 
 

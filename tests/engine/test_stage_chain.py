@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+
 from ringmatch.engine.core import snapshot
 from ringmatch.engine.core.loop import Core
 from ringmatch.engine.core.pipeline import PipelineRings, build_core, create_rings
@@ -26,7 +27,6 @@ from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.schema.commands import Input, NewOrder, SetRiskLimits, SkipInput, StageChain
 from ringmatch.engine.schema.enums import OrderType, RejectReason, Side
 from ringmatch.engine.schema.events import Accepted, Event, Rejected, event_to_dict
-
 from ringmatch.stages import resolve
 from tests.engine.marker_stage import SPEC, MarkerStage
 

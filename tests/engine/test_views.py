@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.commands import Cancel, NewOrder, Replace
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode
 from ringmatch.engine.schema.views import BBO, BookOrder, Depth
-
 from tests.engine.reference_book import ReferenceBook
 
 BUY, SELL = Side.BUY, Side.SELL

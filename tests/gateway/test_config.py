@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ringmatch.gateway.config import DEFAULT, ConfigError, describe, risk_toml
 
+from ringmatch.gateway.config import DEFAULT, ConfigError, describe, risk_toml
 from ringmatch.system_config import load
 
 ISSUE_EXAMPLE = """

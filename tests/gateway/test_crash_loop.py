@@ -45,7 +45,6 @@ from ringmatch.engine.journal.log import JournalReader
 from ringmatch.engine.replay.order_csv import HEADER
 from ringmatch.engine.rings.shm import SHM_DIR, run_prefix
 from ringmatch.engine.schema.commands import Cancel, NewOrder, Replace
-
 from tests.conftest import REPO
 from tests.gateway.serve_process import ServeProcess, write_config
 from tests.gateway.test_send import order_file, replay_outputs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.commands import Command, NewOrder
 from ringmatch.engine.schema.enums import OrderType, Side
@@ -17,7 +18,6 @@ from ringmatch.gateway.feed.protocol import (
     Top,
     frame,
 )
-
 from tests.engine.strategies import SYMBOLS, command_streams
 
 DEPTHS = (1, 2, 10)

@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from ringmatch.benchmarks.workload import standard_workload
+from ringmatch.cli import main
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.gateway.feed.cli import render
 from ringmatch.gateway.feed.client import SubscriberBook
 from ringmatch.gateway.feed.protocol import Snapshot, TradePrint
 from ringmatch.gateway.feed.server import FeedServer
-
-from ringmatch.cli import main
 
 
 @pytest.fixture

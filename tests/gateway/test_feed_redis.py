@@ -6,6 +6,7 @@ import uuid
 
 import msgspec
 import redis
+
 from ringmatch.benchmarks.workload import SYMBOLS, standard_workload
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.events import Event

@@ -8,6 +8,7 @@ import socket
 from collections.abc import Awaitable, Callable
 
 import uvloop
+
 from ringmatch.benchmarks.workload import standard_workload
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.gateway.feed.client import FeedClient

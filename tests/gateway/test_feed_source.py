@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import uvloop
+
 from ringmatch.benchmarks.workload import standard_workload
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
@@ -22,7 +23,6 @@ from ringmatch.gateway.feed.source import RingFeedSource, rebuild_books
 from ringmatch.risk.limits import RiskConfig
 from ringmatch.risk.limits import encode as encode_limits
 from ringmatch.risk.pretrade import PreTradeRisk
-
 from ringmatch.stages import RISK, resolve
 from tests.engine import ring_workers as w
 
@@ -118,6 +118,7 @@ def test_the_feed_process_serves_the_ring(tmp_path: Path, ring: EventRing) -> No
     import sys
 
     import msgspec
+
     from ringmatch.gateway.feed.process import FeedProcessConfig
 
     core = Core(tmp_path, ring)

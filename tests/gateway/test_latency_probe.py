@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+
 from ringmatch.benchmarks.bench_e2e import ACCOUNT, SYMBOL, TOKEN, _first_id, _Wire
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.gateway.protocol.messages import (
@@ -18,7 +19,6 @@ from ringmatch.gateway.protocol.messages import (
     NewOrder,
 )
 from ringmatch.gateway.server.latency_probe import ENV, LatencyProbe, file_name, read
-
 from tests.gateway.serve_process import ServeProcess, write_config
 
 

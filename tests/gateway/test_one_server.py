@@ -19,12 +19,12 @@ import sys
 from pathlib import Path
 
 import msgspec
+
 from ringmatch.engine.core.pipeline import CoreConfig
 from ringmatch.engine.rings.shm import SHM_DIR, run_prefix
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.gateway.client.order_entry import BlockingClient
 from ringmatch.gateway.protocol.messages import ExecType, NewOrder
-
 from tests.conftest import REPO
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
 

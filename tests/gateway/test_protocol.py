@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.gateway.protocol.connection import (
     NEED_DATA,

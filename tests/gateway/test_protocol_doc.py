@@ -6,6 +6,7 @@ import re
 
 import msgspec
 import pytest
+
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, Role
 from ringmatch.gateway.protocol.messages import (
@@ -18,7 +19,6 @@ from ringmatch.gateway.protocol.messages import (
     NewOrder,
 )
 from ringmatch.gateway.protocol.session_state import State
-
 from tests.conftest import REPO
 
 DOC = (REPO / "docs" / "PROTOCOL.md").read_text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import msgspec
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, ProtocolError, Role
 from ringmatch.gateway.protocol.messages import (

@@ -18,6 +18,7 @@ from pathlib import Path
 import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from ringmatch.engine.core.recovery import recover_core, write_snapshot
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
@@ -40,7 +41,6 @@ from ringmatch.engine.schema.events import Event
 from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport
 from ringmatch.gateway.server.translate import Addressed, ReportBook, rebuild_report_book
 from ringmatch.risk import limits
-
 from ringmatch.stages import resolve
 from tests.engine.strategies import ACCOUNTS, command_streams
 

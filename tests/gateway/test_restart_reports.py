@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+
 from ringmatch.benchmarks.workload import SYMBOLS
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core.journal_events import journal_events
@@ -33,7 +34,6 @@ from ringmatch.engine.core.recovery import start_logic
 from ringmatch.engine.replay.order_csv import HEADER, command_to_row, parse_row
 from ringmatch.engine.schema.commands import Command, Replace
 from ringmatch.gateway.server.translate import ReportBook
-
 from ringmatch.stages import resolve
 from tests.gateway.serve_process import ServeProcess, write_config
 from tests.gateway.test_send import ACCOUNTS, order_file, replay_outputs, ringmatch

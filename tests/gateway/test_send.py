@@ -18,7 +18,6 @@ from ringmatch.benchmarks.workload import SYMBOLS, standard_workload
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.replay.order_csv import HEADER, command_to_row
 from ringmatch.engine.schema.commands import Command, NewOrder, Replace
-
 from tests.conftest import REPO
 from tests.gateway.serve_process import ServeProcess, write_config
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ringmatch.engine.rings.shm import run_prefix
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.gateway.client.order_entry import Client
@@ -38,7 +39,6 @@ from ringmatch.gateway.protocol.messages import (
     RiskQuery,
     RiskState,
 )
-
 from tests.conftest import REPO
 from tests.gateway.serve_process import ServeProcess, write_config
 from tests.process_tree import kill_tree

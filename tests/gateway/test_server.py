@@ -18,6 +18,7 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
 from ringmatch.gateway.client.order_entry import Client, LogonError
 from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, Role
@@ -36,7 +37,6 @@ from ringmatch.gateway.protocol.messages import (
     Sync,
     Synced,
 )
-
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
 
 SYMBOLS = ("AAPL", "MSFT", *(f"T{k}" for k in range(10)))

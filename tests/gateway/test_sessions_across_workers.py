@@ -29,7 +29,6 @@ from ringmatch.engine.schema.enums import CancelReason, OrderType, Side
 from ringmatch.engine.schema.events import Cancelled, Event, MassCancelled
 from ringmatch.gateway.client.order_entry import Client
 from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport, NewOrder, ServerMessage
-
 from ringmatch.stages import resolve
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ringmatch.engine.schema import commands as core
 from ringmatch.engine.schema.enums import (
     CancelReason,

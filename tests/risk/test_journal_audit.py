@@ -22,6 +22,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+
 from ringmatch.engine.core.pipeline import create_rings
 from ringmatch.engine.journal.log import JournalReader
 from ringmatch.engine.process.admin_socket import query
@@ -36,7 +37,6 @@ from ringmatch.engine.schema.events import (
     event_to_dict,
 )
 from ringmatch.risk.process import RiskProcessConfig
-
 from tests.engine.test_core_process import REPO, read_until, ready_seq, start_core, stop
 from tests.risk.test_risk_process import Gateway, start_risk_process
 

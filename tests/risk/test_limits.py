@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from ringmatch.risk import limits
 from ringmatch.risk.limits import AccountLimits, LimitSet, RiskConfig, RiskConfigError
 

@@ -6,13 +6,13 @@ from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from ringmatch.engine.schema.commands import KillSwitch, NewOrder
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.engine.schema.events import Trade
 from ringmatch.risk.limits import AccountLimits, RiskConfig
 from ringmatch.risk.monitor import RiskMonitor
 from ringmatch.risk.positions import Position, PositionBook
-
 from tests.risk.driver import Driver
 
 BUY, SELL = Side.BUY, Side.SELL

@@ -6,6 +6,7 @@ from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ringmatch.benchmarks.workload import standard_workload
 from ringmatch.engine.schema.commands import Cancel, KillSwitch, NewOrder, Replace, SetRiskLimits
 from ringmatch.engine.schema.enums import CancelReason, OrderType, RejectReason, Side, TimeInForce
@@ -20,7 +21,6 @@ from ringmatch.engine.schema.events import (
 from ringmatch.risk import limits
 from ringmatch.risk.limits import AccountLimits, RiskConfig
 from ringmatch.risk.pretrade import PreTradeRisk
-
 from tests.risk.driver import Driver
 
 BUY, SELL = Side.BUY, Side.SELL

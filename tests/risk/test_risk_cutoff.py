@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 import pytest
+
 from ringmatch.benchmarks.workload import standard_workload
 from ringmatch.engine.core.pipeline import PipelineRings, create_rings
 from ringmatch.engine.core.stage_chain import CoreLogic
@@ -43,7 +44,6 @@ from ringmatch.risk.monitor import RiskMonitor
 from ringmatch.risk.pretrade import PreTradeRisk
 from ringmatch.risk.process import RiskProcessConfig
 from ringmatch.risk.rebuild import replay_after
-
 from ringmatch.stages import resolve
 from tests.engine import ring_workers as w
 from tests.engine.test_core_process import (

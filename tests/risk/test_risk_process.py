@@ -21,6 +21,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+
 from ringmatch.engine.core.pipeline import create_rings
 from ringmatch.engine.process.admin_socket import query
 from ringmatch.engine.rings.codec import encode_input
@@ -30,7 +31,6 @@ from ringmatch.engine.schema.commands import Cancel, NewOrder
 from ringmatch.engine.schema.enums import OrderType, RejectReason, Side
 from ringmatch.engine.schema.events import Accepted, Event, Rejected
 from ringmatch.risk.process import RiskProcessConfig
-
 from tests.engine.test_core_process import REPO, read_until, ready_seq, start_core
 
 TOML = """\

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from ringmatch.engine.schema.commands import ControlCommand, KillSwitch, SetRiskLimits
 from ringmatch.risk import limits
 from ringmatch.risk.service import RiskService
-
 from ringmatch.risk_cli import format_state
 
 
