@@ -30,7 +30,8 @@ sys.path.insert(0, str(REPO))
 
 CHILD = """
 import json, sys, time
-from ringmatch.stages import resolve
+from ringmatch.risk.pretrade import PreTradeRisk
+resolve = {'risk': PreTradeRisk}.__getitem__
 wall, cpu = time.perf_counter(), time.process_time()
 if sys.argv[2] == "worker":
     from ringmatch.gateway.server.translate import rebuild_report_book
@@ -51,12 +52,15 @@ def build(data_dir: Path, n: int) -> None:
     from ringmatch.engine.journal.fsync_policy import FsyncPolicy
     from ringmatch.engine.journal.log import JournalWriter
     from ringmatch.engine.schema.commands import Cancel, Input, NewOrder, StageChain
-    from ringmatch.stages import RISK, resolve
+    from ringmatch.risk.pretrade import PreTradeRisk
+
+    # The stage serve's core runs, by the name it journals (as ringmatch.stages has it).
+    resolve = {"risk": PreTradeRisk}.__getitem__
 
     replace = msgspec.structs.replace
     logic = CoreLogic(resolve=resolve)
     # As serve's core journals them: its stage chain first, then client-id orders.
-    inputs: list[Input] = [StageChain(RISK)]
+    inputs: list[Input] = [StageChain("risk")]
     inputs += [
         replace(c, order_id=0, client_order_id=c.order_id)
         if isinstance(c, NewOrder | Cancel)
