@@ -59,9 +59,6 @@ C_MARKET = CancelReason.MARKET_REMAINDER
 C_FOK = CancelReason.KILLED_FOK
 C_POST_ONLY = CancelReason.POST_ONLY
 
-# A market order accepts any price: its limit key is below every real key.
-ANY_PRICE = -(1 << 62)
-
 
 class MatchingEngine:
     """Owns every book. Feed it commands; it returns the events they caused.
@@ -194,15 +191,18 @@ class MatchingEngine:
         if book is None:
             book = self._books[symbol] = OrderBook(symbol)
         # A limit order's key on its own side is -limit_key (see engine.book).
+        # A market order accepts any price: the worst key of the opposite side
+        # admits every level, however large a price (a fixed floor would not).
         if side is BUY:
             own = book.bids
             opp = book.asks
-            limit_key = ANY_PRICE if price is None else -price
+            keys = opp.keys
+            limit_key = -price if price is not None else keys[0] if keys else 0
         else:
             own = book.asks
             opp = book.bids
-            limit_key = ANY_PRICE if price is None else price
-        keys = opp.keys
+            keys = opp.keys
+            limit_key = price if price is not None else keys[0] if keys else 0
         if keys and keys[-1] >= limit_key:
             if c.post_only:
                 out.append(Cancelled(seq, oid, account, symbol, side, price, qty, C_POST_ONLY))
