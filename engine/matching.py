@@ -21,14 +21,14 @@ which is how the server's, the rings' and the journal's inputs arrive, and the
 order-file and LOBSTER readers make ints. What the engine would misread is
 refused instead, before any change, where it reads it: an enum field that holds
 no member of its enum raises TypeError (an STP mode is read when the order
-crosses, on entry or by a replace); a quantity, price or id must be provably >
-0, so NaN is rejected (it compares false with everything: a crossing NaN
-quantity would never run out in ``_match``); a value that cannot be compared or
-hashed (None where an int is required, a str, an unhashable symbol) raises
-TypeError. An int of any size is taken as it is: the arithmetic is exact, and
-fitting the wire's 64 bits is the gateway's check. A float or a bool where an
-int is declared is read as the number it is (the compiled core raises TypeError
-for a float, still before any change).
+crosses, on entry or by a replace); a quantity, price, id or seq must be
+provably > 0 (or after ``last_seq``), so NaN is rejected (it compares false
+with everything: a crossing NaN quantity would never run out in ``_match``); a
+value that cannot be compared or hashed (None where an int is required, a str,
+an unhashable symbol) raises TypeError. An int of any size is taken as it is:
+the arithmetic is exact, and fitting the wire's 64 bits is the gateway's check.
+A float or a bool where an int is declared is read as the number it is (the
+compiled core raises TypeError for a float, still before any change).
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class MatchingEngine:
         """Apply one command, stamped ``seq`` (default: the next number)."""
         if seq is None:
             seq = self.last_seq + 1
-        elif seq <= self.last_seq:
+        elif not seq > self.last_seq:  # not "<=": a NaN seq is refused too
             raise ValueError(f"seq {seq} is not after the last sequence number {self.last_seq}")
         out: list[Event] = []
         self._apply(cmd, seq, out)
@@ -122,38 +122,52 @@ class MatchingEngine:
         """Apply several commands that one input caused, all stamped ``seq``.
 
         For the core's control inputs: a kill switch's mass cancels are one
-        sequenced input but several engine commands.
+        sequenced input but several engine commands. A command that raises
+        changed nothing (see the module doc), but those before it stay applied,
+        so ``seq`` is used all the same if there were any.
         """
-        if seq <= self.last_seq:
+        if not seq > self.last_seq:
             raise ValueError(f"seq {seq} is not after the last sequence number {self.last_seq}")
         out: list[Event] = []
-        for cmd in cmds:
-            self._apply(cmd, seq, out)
-        self.last_seq = seq
+        applied = False
+        try:
+            for cmd in cmds:
+                self._apply(cmd, seq, out)
+                applied = True
+        finally:
+            if applied:
+                self.last_seq = seq
         return out
 
     def process_batch(self, cmds: Iterable[Command]) -> list[Event]:
-        """Apply commands in order with consecutive sequence numbers."""
+        """Apply commands in order with consecutive sequence numbers.
+
+        A command that raises changed nothing (see the module doc); those
+        before it stay applied, and ``last_seq`` is the last of them.
+        """
         out: list[Event] = []
         # The dispatch is inlined here (not a call to _apply) because it runs
         # once per command: one Python call less is ~5% of a command's cost.
         new, cancel, replace = self._new, self._cancel, self._replace
-        seq = self.last_seq
-        for cmd in cmds:
-            kind = type(cmd)
-            seq += 1
-            if kind is NewOrder:
-                new(cmd, seq, out)  # type: ignore[arg-type]
-            elif kind is Cancel:
-                cancel(cmd, seq, out)  # type: ignore[arg-type]
-            elif kind is Replace:
-                replace(cmd, seq, out)  # type: ignore[arg-type]
-            elif kind is MassCancel:
-                self._mass_cancel(cmd, seq, out)  # type: ignore[arg-type]
-            else:
-                self.last_seq = seq - 1
-                raise TypeError(f"not a command: {cmd!r}")
-        self.last_seq = seq
+        seq = self.last_seq + 1  # the next command's
+        try:
+            for cmd in cmds:
+                kind = type(cmd)
+                if kind is NewOrder:
+                    new(cmd, seq, out)  # type: ignore[arg-type]
+                elif kind is Cancel:
+                    cancel(cmd, seq, out)  # type: ignore[arg-type]
+                elif kind is Replace:
+                    replace(cmd, seq, out)  # type: ignore[arg-type]
+                elif kind is MassCancel:
+                    self._mass_cancel(cmd, seq, out)  # type: ignore[arg-type]
+                else:
+                    raise TypeError(f"not a command: {cmd!r}")
+                seq += 1
+        finally:
+            # Whatever raised (a command, which changed nothing, or the iterator),
+            # the commands before it are the ones applied.
+            self.last_seq = seq - 1
         return out
 
     def _apply(self, cmd: Command, seq: int, out: list[Event]) -> None:
