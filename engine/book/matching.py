@@ -9,6 +9,26 @@ hot path are bound to module constants (``BUY``, ``GTC``...) and compared by
 identity; events are built positionally (msgspec Structs, built in C); the
 match loop never mutates the dict it iterates and removes filled orders after
 it, in one pass.
+
+Validate first: a command applies whole or not at all. Every check that can
+reject it or raise runs before its first change to any state (books, levels,
+the order index, the used ids, the trade id counter, ``last_seq``); the one
+change a rejected command makes is the documented one, a NEW rejected from
+check 3 on uses its id up (docs/EVENTS.md). Field classes are trusted, not
+tested one by one: an exact class test of every field costs ~20% of the
+standard workload (measured with callgrind). msgspec tests them on decode,
+which is how the server's, the rings' and the journal's inputs arrive, and the
+order-file and LOBSTER readers make ints. What the engine would misread is
+refused instead, before any change, where it reads it: an enum field that holds
+no member of its enum raises TypeError (an STP mode is read when the order
+crosses, on entry or by a replace); a quantity, price, id or seq must be
+provably > 0 (or after ``last_seq``), so NaN is rejected (it compares false
+with everything: a crossing NaN quantity would never run out in ``_match``); a
+value that cannot be compared or hashed (None where an int is required, a str,
+an unhashable symbol) raises TypeError. An int of any size is taken as it is:
+the arithmetic is exact, and fitting the wire's 64 bits is the gateway's check.
+A float or a bool where an int is declared is read as the number it is (the
+compiled core raises TypeError for a float, still before any change).
 """
 
 from __future__ import annotations
@@ -40,7 +60,9 @@ from ringmatch.engine.schema.events import (
 from ringmatch.engine.schema.views import BBO, BookOrder, Depth
 
 BUY = Side.BUY
+SELL = Side.SELL
 LIMIT = OrderType.LIMIT
+MARKET = OrderType.MARKET
 GTC = TimeInForce.GTC
 IOC = TimeInForce.IOC
 FOK = TimeInForce.FOK
@@ -58,9 +80,6 @@ C_IOC = CancelReason.IOC_REMAINDER
 C_MARKET = CancelReason.MARKET_REMAINDER
 C_FOK = CancelReason.KILLED_FOK
 C_POST_ONLY = CancelReason.POST_ONLY
-
-# A market order accepts any price: its limit key is below every real key.
-ANY_PRICE = -(1 << 62)
 
 
 class MatchingEngine:
@@ -92,7 +111,7 @@ class MatchingEngine:
         """Apply one command, stamped ``seq`` (default: the next number)."""
         if seq is None:
             seq = self.last_seq + 1
-        elif seq <= self.last_seq:
+        elif not seq > self.last_seq:  # not "<=": a NaN seq is refused too
             raise ValueError(f"seq {seq} is not after the last sequence number {self.last_seq}")
         out: list[Event] = []
         self._apply(cmd, seq, out)
@@ -103,38 +122,52 @@ class MatchingEngine:
         """Apply several commands that one input caused, all stamped ``seq``.
 
         For the core's control inputs: a kill switch's mass cancels are one
-        sequenced input but several engine commands.
+        sequenced input but several engine commands. A command that raises
+        changed nothing (see the module doc), but those before it stay applied,
+        so ``seq`` is used all the same if there were any.
         """
-        if seq <= self.last_seq:
+        if not seq > self.last_seq:
             raise ValueError(f"seq {seq} is not after the last sequence number {self.last_seq}")
         out: list[Event] = []
-        for cmd in cmds:
-            self._apply(cmd, seq, out)
-        self.last_seq = seq
+        applied = False
+        try:
+            for cmd in cmds:
+                self._apply(cmd, seq, out)
+                applied = True
+        finally:
+            if applied:
+                self.last_seq = seq
         return out
 
     def process_batch(self, cmds: Iterable[Command]) -> list[Event]:
-        """Apply commands in order with consecutive sequence numbers."""
+        """Apply commands in order with consecutive sequence numbers.
+
+        A command that raises changed nothing (see the module doc); those
+        before it stay applied, and ``last_seq`` is the last of them.
+        """
         out: list[Event] = []
         # The dispatch is inlined here (not a call to _apply) because it runs
         # once per command: one Python call less is ~5% of a command's cost.
         new, cancel, replace = self._new, self._cancel, self._replace
-        seq = self.last_seq
-        for cmd in cmds:
-            kind = type(cmd)
-            seq += 1
-            if kind is NewOrder:
-                new(cmd, seq, out)  # type: ignore[arg-type]
-            elif kind is Cancel:
-                cancel(cmd, seq, out)  # type: ignore[arg-type]
-            elif kind is Replace:
-                replace(cmd, seq, out)  # type: ignore[arg-type]
-            elif kind is MassCancel:
-                self._mass_cancel(cmd, seq, out)  # type: ignore[arg-type]
-            else:
-                self.last_seq = seq - 1
-                raise TypeError(f"not a command: {cmd!r}")
-        self.last_seq = seq
+        seq = self.last_seq + 1  # the next command's
+        try:
+            for cmd in cmds:
+                kind = type(cmd)
+                if kind is NewOrder:
+                    new(cmd, seq, out)  # type: ignore[arg-type]
+                elif kind is Cancel:
+                    cancel(cmd, seq, out)  # type: ignore[arg-type]
+                elif kind is Replace:
+                    replace(cmd, seq, out)  # type: ignore[arg-type]
+                elif kind is MassCancel:
+                    self._mass_cancel(cmd, seq, out)  # type: ignore[arg-type]
+                else:
+                    raise TypeError(f"not a command: {cmd!r}")
+                seq += 1
+        finally:
+            # Whatever raised (a command, which changed nothing, or the iterator),
+            # the commands before it are the ones applied.
+            self.last_seq = seq - 1
         return out
 
     def _apply(self, cmd: Command, seq: int, out: list[Event]) -> None:
@@ -153,17 +186,21 @@ class MatchingEngine:
     # -- NEW -------------------------------------------------------------------
 
     def _new(self, c: NewOrder, seq: int, out: list[Event]) -> None:
+        # Validate first (see the module doc): up to the first change, the id
+        # used up (or the book made for a symbol's first order), this only reads
+        # and tests. Every field it uses is read before that change too, as the
+        # compiled core raises TypeError on reading a field of the wrong class.
         oid = c.order_id
         used = self._used_ids
-        if oid <= 0 or oid in used:
-            reason = R.INVALID_ORDER_ID if oid <= 0 else R.DUPLICATE_ORDER_ID
+        if not oid > 0 or oid in used:  # not "<= 0": NaN is refused too
+            reason = R.INVALID_ORDER_ID if not oid > 0 else R.DUPLICATE_ORDER_ID
             out.append(Rejected(seq, NEW, oid, c.account, reason, c.client_order_id))
             return
-        used.add(oid)
         qty = c.qty
         price = c.price
         tif = c.tif
         symbol = c.symbol
+        book = self._books.get(symbol)  # an unhashable symbol raises here
         # One test admits the common well-formed limit order; anything else
         # takes the slow path that names the first broken rule.
         if (
@@ -172,7 +209,7 @@ class MatchingEngine:
             and price > 0
             and qty > 0
             and symbol
-            and (tif is None or tif is GTC or not c.post_only)
+            and (tif is None or tif is GTC or ((tif is IOC or tif is FOK) and not c.post_only))
         ):
             if tif is None:
                 tif = GTC
@@ -180,41 +217,57 @@ class MatchingEngine:
             why = _invalid_new(c)
             if why is not None:
                 out.append(Rejected(seq, NEW, oid, c.account, why, c.client_order_id))
+                used.add(oid)  # the one effect of a reject from check 3 on
                 return
-            tif = IOC
+            tif = IOC  # a valid limit order passes the test above
         account = c.account
         side = c.side
+        # Not a change: the callers drop ``out`` when a command raises. Built
+        # before the book below, as building it reads fields.
         out.append(
             Accepted(
                 seq, oid, account, symbol, side, c.order_type, tif, price, qty, c.client_order_id
             )
         )
-
-        book = self._books.get(symbol)
         if book is None:
+            if side is not BUY and side is not SELL:
+                raise _not_a_member(c, "side")
+            # The symbol's first order cannot cross: nothing below raises now.
             book = self._books[symbol] = OrderBook(symbol)
         # A limit order's key on its own side is -limit_key (see ringmatch.engine.book.book).
+        # A market order accepts any price: the worst key of the opposite side
+        # admits every level, however large a price (a fixed floor would not).
         if side is BUY:
             own = book.bids
             opp = book.asks
-            limit_key = ANY_PRICE if price is None else -price
-        else:
+            keys = opp.keys
+            limit_key = -price if price is not None else keys[0] if keys else 0
+        elif side is SELL:
             own = book.asks
             opp = book.bids
-            limit_key = ANY_PRICE if price is None else price
-        keys = opp.keys
+            keys = opp.keys
+            limit_key = price if price is not None else keys[0] if keys else 0
+        else:
+            raise _not_a_member(c, "side")
         if keys and keys[-1] >= limit_key:
-            if c.post_only:
+            # Only an order that crosses reads these: test them here, still
+            # before the first change.
+            stp = c.stp
+            if stp is not STP_NONE and type(stp) is not StpMode:
+                raise _not_a_member(c, "stp")
+            post_only = c.post_only  # the compiled core raises if it is no bool
+            used.add(oid)
+            if post_only:
                 out.append(Cancelled(seq, oid, account, symbol, side, price, qty, C_POST_ONLY))
                 return
-            if tif is FOK and not _fok_fills(opp, qty, limit_key, account, c.stp):
+            if tif is FOK and not _fok_fills(opp, qty, limit_key, account, stp):
                 out.append(Cancelled(seq, oid, account, symbol, side, price, qty, C_FOK))
                 return
-            qty = self._match(
-                seq, oid, account, symbol, side, price, qty, limit_key, c.stp, opp, out
-            )
+            qty = self._match(seq, oid, account, symbol, side, price, qty, limit_key, stp, opp, out)
             if not qty:
                 return
+        else:
+            used.add(oid)
         if tif is GTC:
             assert price is not None
             # BookSide.add, inlined: resting a new order is the commonest path.
@@ -410,10 +463,11 @@ class MatchingEngine:
             return
         price = c.price
         qty = c.qty
-        if price <= 0:
+        # Not "<= 0": NaN is refused too.
+        if not price > 0:
             out.append(Rejected(seq, REPLACE, oid, account, R.INVALID_PRICE, c.client_order_id))
             return
-        if qty <= 0:
+        if not qty > 0:
             out.append(Rejected(seq, REPLACE, oid, account, R.INVALID_QUANTITY, c.client_order_id))
             return
         origin = order.origin
@@ -431,18 +485,22 @@ class MatchingEngine:
         limit_key = -price if side is BUY else price
         keys = opp.keys
         crosses = bool(keys) and keys[-1] >= limit_key
-        if crosses and origin.post_only:
-            out.append(
-                Rejected(seq, REPLACE, oid, account, R.POST_ONLY_WOULD_CROSS, c.client_order_id)
-            )
-            return
+        if crosses:
+            if origin.post_only:
+                out.append(
+                    Rejected(seq, REPLACE, oid, account, R.POST_ONLY_WOULD_CROSS, c.client_order_id)
+                )
+                return
+            # Matching will read the order's STP mode, which its NEW tested only
+            # if it crossed then: test it before the first change.
+            stp = origin.stp
+            if stp is not STP_NONE and type(stp) is not StpMode:
+                raise _not_a_member(origin, "stp")
         own.remove(order)
         del self._orders[oid]
         out.append(Replaced(seq, oid, account, symbol, side, price, qty, False))
         if crosses:
-            qty = self._match(
-                seq, oid, account, symbol, side, price, qty, limit_key, origin.stp, opp, out
-            )
+            qty = self._match(seq, oid, account, symbol, side, price, qty, limit_key, stp, opp, out)
             if not qty:
                 return
         order.price = price
@@ -520,24 +578,47 @@ def _view(o: RestingOrder) -> BookOrder:
 
 
 def _invalid_new(c: NewOrder) -> RejectReason | None:
-    """The first rule (docs/EVENTS.md, NEW checks 3 to 5) that ``c`` breaks, if any."""
+    """The first rule (docs/EVENTS.md, NEW checks 3 to 5) that ``c`` breaks, if any.
+
+    Numbers must be provably > 0 (``not x > 0``, so that NaN fails too); one that
+    cannot be compared with 0 at all (None where an int is required, a str)
+    raises TypeError. For an order it accepts, an order type or time in force
+    that is not a member of its enum raises TypeError: the engine tells members
+    apart by identity and would read anything else as some other member.
+    """
     if not c.symbol:
         return R.INVALID_SYMBOL
-    if c.qty <= 0:
+    if not c.qty > 0:
         return R.INVALID_QUANTITY
-    if c.order_type is LIMIT:
-        if c.price is None or c.price <= 0:
+    order_type = c.order_type
+    price = c.price
+    tif = c.tif
+    if order_type is LIMIT:
+        if price is None or not price > 0:
             return R.INVALID_PRICE
-        if c.post_only and c.tif is not None and c.tif is not GTC:
+        if tif is not None and type(tif) is not TimeInForce:
+            raise _not_a_member(c, "tif")
+        if c.post_only and tif is not None and tif is not GTC:
             return R.POST_ONLY_NOT_GTC_LIMIT
         return None
-    if c.price is not None:
+    if order_type is not MARKET:
+        raise _not_a_member(c, "order_type")
+    if price is not None:
         return R.MARKET_WITH_PRICE
-    if c.tif is not None and c.tif is not IOC:
+    if tif is not None and tif is not IOC:
+        if type(tif) is not TimeInForce:
+            raise _not_a_member(c, "tif")
         return R.MARKET_NOT_IOC
     if c.post_only:
         return R.POST_ONLY_NOT_GTC_LIMIT
     return None
+
+
+def _not_a_member(cmd: Command, field: str) -> TypeError:
+    """The error for a field of ``cmd`` that holds something other than its declared type."""
+    return TypeError(
+        f"{type(cmd).__name__}.{field} is not of its declared type: {getattr(cmd, field)!r}"
+    )
 
 
 def _fok_fills(opp: BookSide, qty: int, limit_key: int, account: str, stp: StpMode) -> bool:
