@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 
 import ringmatch.engine as engine
+from ringmatch.arg_types import whole_number_at_least_1
 from ringmatch.engine import build_info
 
 EXIT_USAGE = 2
@@ -58,16 +59,6 @@ def _speed(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
-
-
-def _levels(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
 
 
@@ -108,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     lobster = replay.add_argument_group("lobster")
     lobster.add_argument("--orderbook", metavar="PATH", help="the LOBSTER orderbook file")
     lobster.add_argument(
-        "--levels", type=_levels, metavar="N", help="levels in the orderbook file (default 1)"
+        "--levels",
+        type=whole_number_at_least_1,
+        metavar="N",
+        help="levels in the orderbook file (default 1)",
     )
     lobster.add_argument(
         "--resync", action="store_true", help="resynchronise the book from the orderbook file"

@@ -21,6 +21,8 @@ import argparse
 import sys
 from typing import Any
 
+from ringmatch.arg_types import whole_number_at_least_1
+
 
 def add_subcommands(subparsers: Any) -> None:
     serve = subparsers.add_parser(
@@ -29,7 +31,9 @@ def add_subcommands(subparsers: Any) -> None:
         description="Run the matching core and N gateway workers serving order entry over TCP.",
     )
     serve.add_argument("--config", metavar="F", help="the TOML configuration (default: built in)")
-    serve.add_argument("--workers", type=_positive, metavar="N", help="gateway worker processes")
+    serve.add_argument(
+        "--workers", type=whole_number_at_least_1, metavar="N", help="gateway worker processes"
+    )
     serve.add_argument("--port", type=int, metavar="P", help="order-entry port (0: any free one)")
     serve.add_argument(
         "--feed-port", type=int, metavar="P", help="market-data port (0: any free one)"
@@ -43,7 +47,7 @@ def add_subcommands(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--skip-seq",
-        type=_positive,
+        type=whole_number_at_least_1,
         action="append",
         metavar="SEQ",
         help="do not apply the journalled input at SEQ, the one that halted the core "
@@ -55,16 +59,6 @@ def add_subcommands(subparsers: Any) -> None:
         help="one process, the engine inside the gateway worker (no journal; for tests)",
     )
     serve.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def _say(message: str) -> None:
