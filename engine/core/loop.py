@@ -311,7 +311,11 @@ class Core:
         if failure is None:  # not an I/O error: a bug (a seq out of order)
             failure = f"journal append failed: {type(exc).__name__}: {exc}"
             detail = "".join(traceback.format_exception(exc))
-        what = "nothing of the failed batch was acknowledged" if batch else "no batch in hand"
+        what = (
+            "nothing of the failed batch was acknowledged"
+            if batch
+            else "on syncing what was already acknowledged"
+        )
         acked = self.logic.last_seq  # every input applied before the failed batch was published
         if journal.durable_seq < acked:
             what += (
@@ -365,7 +369,12 @@ class Core:
             status = halt.status
         finally:
             self._restore_signals(previous)
-        self.close()
+        try:
+            self.close()
+        except CoreHalted as halt:  # the last sync failed: said like any journal failure
+            sys.stderr.write(halt.report())
+            sys.stderr.flush()
+            status = halt.status
         return status
 
     def _drain(self) -> None:
@@ -384,14 +393,24 @@ class Core:
 
     def close(self) -> None:
         """Close the journal (synced, unless it failed), snapshot if configured (not
-        after a halt: the state may be half changed), release the rings."""
-        self.journal.close()
+        after a halt: the state may be half changed), release the rings.
+
+        Raises CoreHalted (exit 4) if the journal's last sync fails: under a timed
+        or no fsync policy, acknowledged inputs may then not be on stable storage.
+        """
+        failed: CoreHalted | None = None
+        try:
+            self.journal.close()
+        except OSError as exc:
+            failed = self._journal_halt(exc, None)
         if self.snapshot_on_exit and self.sequenced and self.halted is None:
             self.snapshot()
         self.sequence.close()
         self.events.close()
         self.event_ring.close()
         self.sources.close()
+        if failed is not None:
+            raise failed
 
     def _install_signals(self, wake_fd_w: int | None) -> dict[int, object]:
         def stop(signum: int, frame: FrameType | None) -> None:

@@ -288,6 +288,9 @@ class JournalWriter:
         try:
             if self._failed is None:
                 self._sync()
+        except BaseException as exc:
+            self._fail(exc)
+            raise
         finally:
             self._file.close()
             self._file = None

@@ -330,6 +330,26 @@ def test_under_a_lax_policy_the_halt_says_what_was_acknowledged_unsynced(
     gateway.close()
 
 
+def test_a_failed_last_sync_at_a_clean_stop_halts_with_status_4_and_says_what_was_unsynced(
+    rings: PipelineRings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fs = FaultyFiles()
+    core = faulty_core(rings, fs, FsyncPolicy.never())
+    gateway = rings.inputs[0].producer()
+    gateway.put_many(encode_inputs([order(1), order(2, price=99)]))
+    assert core.step(timeout=5.0) == 2  # acknowledged, journalled, never synced
+    fs.fail("sync /j/", errno.EIO)
+    core.stopping = True  # a SIGTERM: drain, then close, whose sync fails
+    assert core.run() == EXIT_JOURNAL_FAILED
+    assert capsys.readouterr().err == (
+        "ringmatch core: journal sync failed: /j/00000000000000000001.journal: [Errno 5] "
+        f"{os.strerror(errno.EIO)}: halted, on syncing what was already acknowledged; under "
+        "the fsync policy never the inputs after seq 0 (to seq 2) were acknowledged before "
+        "they were synced, and may not be on stable storage\n"
+    )
+    gateway.close()
+
+
 # -- real core processes -------------------------------------------------------------------------
 
 
