@@ -49,6 +49,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -162,6 +163,10 @@ class PortInUse(RuntimeError):
     pass
 
 
+class StoppedDuringStart(Exception):
+    """SIGTERM or SIGINT while the children were still starting (a clean stop)."""
+
+
 def run_pipeline(
     config: Config, config_path: str | None = None, lock_wait: float = DEFAULT_WAIT_S
 ) -> int:
@@ -203,8 +208,6 @@ def _run_children(
     feed_sock: socket.socket,
 ) -> int:
     from ringmatch.engine.core.pipeline import create_rings
-    from ringmatch.gateway.feed.process import FeedProcessConfig
-    from ringmatch.risk.process import RiskProcessConfig
 
     server = config.server
     if config_path is None:
@@ -213,14 +216,34 @@ def _run_children(
         config_path = str(data_dir / "risk-default.toml")
         Path(config_path).write_text(risk_toml(config.risk))
         _say(f"risk limits in {Path(config_path).resolve()} (edit, then SIGHUP to reload)")
-    port = order_sock.getsockname()[1]
-    feed_port = feed_sock.getsockname()[1]
     workers = server.workers
-    risk_reader, feed_reader = workers, workers + 1
     # 2. The rings, named from the data directory; what a killed run left goes first.
     rings = create_rings(
         run_prefix(data_dir), workers, [True] * workers + [False, False], owned=True
     )
+    try:
+        return _start_and_watch(config, config_path, data_dir, lock, order_sock, feed_sock, rings)
+    finally:
+        rings.close()  # however the start went: no segment outlives this server
+
+
+def _start_and_watch(
+    config: Config,
+    config_path: str,
+    data_dir: Path,
+    lock: DataDirLock,
+    order_sock: socket.socket,
+    feed_sock: socket.socket,
+    rings: Any,
+) -> int:
+    from ringmatch.gateway.feed.process import FeedProcessConfig
+    from ringmatch.risk.process import RiskProcessConfig
+
+    server = config.server
+    port = order_sock.getsockname()[1]
+    feed_port = feed_sock.getsockname()[1]
+    workers = server.workers
+    risk_reader, feed_reader = workers, workers + 1
     core_config = rings.core_config(
         str(data_dir),
         fsync=_FSYNC[config.journal.fsync],
@@ -236,9 +259,14 @@ def _run_children(
     risk: subprocess.Popen[str] | None = None
     stop = threading.Event()
     status = 0
+    starting = True
 
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
+        if starting:
+            # Out of the wait for a child's ready line (PEP 475: a handler that
+            # raises ends the read): the children started so far are stopped below.
+            raise StoppedDuringStart(signal.Signals(signum).name)
 
     def on_hangup(signum: int, frame: object) -> None:
         if risk is not None and risk.poll() is None:
@@ -317,9 +345,14 @@ def _run_children(
             )
         pids = ", ".join(f"{c.role} {c.proc.pid}" for c in spawner.children)
         _say(f"supervisor pid {os.getpid()}; children: {pids}")
+        starting = False
         announce(server.host, port)
         status = _watch(spawner.children, stop)
+    except StoppedDuringStart as why:
+        starting = False
+        _say(f"{why} during start-up: stopping what has started")
     except RuntimeError as exc:
+        starting = False
         _say(str(exc))
         status = 1
     finally:
@@ -328,7 +361,6 @@ def _run_children(
         for child in reversed(spawner.children):
             _stop(child)
         spawner.close()
-        rings.close()
     return status
 
 

@@ -13,6 +13,7 @@ byte what it was, and A still serves.
 from __future__ import annotations
 
 import hashlib
+import signal
 import stat
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from ringmatch.gateway.client.order_entry import BlockingClient
 from ringmatch.gateway.protocol.messages import ExecType, NewOrder
 from tests.conftest import REPO
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
+from tests.process_tree import descendants, kill_tree, wait_gone
 
 LOCK_WAIT = "1"
 
@@ -115,3 +117,27 @@ def test_a_second_server_on_a_taken_port_fails_at_once_naming_it(tmp_path: Path)
             assert not list(SHM_DIR.glob(f"{run_prefix(other)}.*"))
         _accepted(first.port)  # the first server never noticed
         assert first.stop() == 0
+
+
+def test_a_stop_during_start_up_stops_what_has_started(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "a.toml", tmp_path / "a", {"heartbeat_s": 5.0})
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "ringmatch.cli", "serve", "--config", str(config)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert serve.stderr is not None
+        for line in serve.stderr:  # the core is up; risk, the feed, the worker are not yet
+            if "core running" in line:
+                break
+        started = descendants(serve.pid)
+        assert started, "the core should be running"
+        serve.send_signal(signal.SIGTERM)
+        rest = serve.stderr.read()
+        assert serve.wait(30) == 0, rest
+        assert "SIGTERM during start-up: stopping what has started" in rest
+        assert not wait_gone(started, 10.0)
+        assert not list(SHM_DIR.glob(f"{run_prefix(tmp_path / 'a')}.*"))
+    finally:
+        kill_tree(serve.pid)
+        serve.wait()
