@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 from collections.abc import Sequence
 from typing import cast
@@ -132,6 +133,7 @@ class FeedServer:
         """Listen on ``host:port``, or accept on the listening socket ``listen_fd``."""
         loop = asyncio.get_running_loop()
         if listen_fd is not None:
+            os.set_inheritable(listen_fd, False)  # ours alone: no process we start may hold it
             sock = socket.socket(fileno=listen_fd)
             self._server = await loop.create_server(lambda: Subscriber(self), sock=sock)
         else:

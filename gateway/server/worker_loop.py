@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -32,6 +33,7 @@ def listener(host: str, port: int, listen_fd: int | None = None) -> socket.socke
     ``host:port`` (port 0: a free one; read it with getsockname), never SO_REUSEPORT:
     a port taken by another server must fail to bind, not be shared with it."""
     if listen_fd is not None:
+        os.set_inheritable(listen_fd, False)  # ours alone: no process we start may hold it
         return socket.socket(fileno=listen_fd)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
