@@ -7,8 +7,11 @@ Two halves, because two processes build them:
   (it restarts nothing itself: a service manager brings serve back, and the
   new run makes new rings after removing the old run's);
 * ``build_core`` runs in the core process, stage by stage (numbered below),
-  and ``run_core`` turns the loop until SIGTERM. ``python -m ringmatch.engine.core.pipeline
-  CONFIG.json`` is that process (it prints ``ready last_seq=N`` once it runs).
+  and ``run_core`` turns the loop until SIGTERM. ``main`` is that process (it
+  prints ``ready last_seq=N`` once it runs): ``serve`` starts it as ``python -m
+  ringmatch.child core CONFIG.json``, which hands it the wiring's pre-trade stages;
+  ``python -m ringmatch.engine.core.pipeline CONFIG.json`` runs a core that knows
+  none (a journal that names one is refused, naming it).
 
 Exit status of the core process: 0 stopped cleanly; 2 bad usage or a
 ``skip_seqs`` entry that names no failed input; 3 (core.EXIT_HALTED) an input
@@ -61,7 +64,7 @@ log = logging.getLogger("ringmatch.core")
 
 
 class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything the core process needs (JSON for ``python -m ringmatch.engine.core.pipeline``)."""
+    """Everything the core process needs (JSON for ``python -m ringmatch.child core``)."""
 
     data_dir: str
     input_rings: list[str]  # segment names of the gateway workers' rings, in worker order
@@ -274,7 +277,7 @@ def _journal_core_inputs(
     """Journal and apply the core's own first inputs; those left to hold (no seq yet)."""
     now = time.time_ns()
     own: list[SkipInput | StageChain] = [SkipInput(seq, now) for seq in newly_skipped]
-    if config.pretrade != logic.chain:
+    if not _same_stage(config.pretrade, logic.chain, logic.resolve):
         own.append(StageChain(config.pretrade, now))
     if not own:
         return []
@@ -325,6 +328,21 @@ def run_core(
         os.close(wake_r)
         os.close(wake_w)
         lock.release()
+
+
+def _same_stage(spec: str | None, chain: str | None, resolve: StageResolver) -> bool:
+    """Whether ``spec`` names the stage the journal's ``chain`` names: one name, or two
+    names of one factory (a journal from before stages had short names says
+    "risk.pretrade:PreTradeRisk" for "risk"). Journalling a new StageChain for an alias
+    would start the stage afresh and lose its kill switches and open orders."""
+    if spec == chain:
+        return True
+    if spec is None or chain is None:
+        return False
+    try:
+        return resolve(spec) is resolve(chain)
+    except UnknownStage:
+        return False
 
 
 def lock_data_dir(config: CoreConfig) -> DataDirLock:

@@ -24,7 +24,14 @@ from ringmatch.engine.rings.codec import decode_events, encode_inputs
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.fan_in import FanIn
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
-from ringmatch.engine.schema.commands import Input, NewOrder, SetRiskLimits, SkipInput, StageChain
+from ringmatch.engine.schema.commands import (
+    Input,
+    KillSwitch,
+    NewOrder,
+    SetRiskLimits,
+    SkipInput,
+    StageChain,
+)
 from ringmatch.engine.schema.enums import OrderType, RejectReason, Side
 from ringmatch.engine.schema.events import Accepted, Event, Rejected, event_to_dict
 from ringmatch.stages import resolve
@@ -202,3 +209,18 @@ def test_a_held_stage_chain_goes_first_in_the_first_batch_that_gets_seqs(
         (2, NewOrder),
         (3, NewOrder),
     ]
+
+
+def test_another_name_of_the_same_stage_is_no_change_of_stage(
+    rings: PipelineRings, tmp_path: Path
+) -> None:
+    # A journal from before stages had short names says "risk.pretrade:PreTradeRisk";
+    # a core configured "risk" must not journal a new chain, which would start risk's
+    # stage afresh and forget its kill switches.
+    data = tmp_path / "data"
+    old_name = "risk.pretrade:PreTradeRisk"
+    journal_of(data, [(1, StageChain(old_name)), (2, KillSwitch("a", on=True))])
+    live = run(rings, data, "risk", [order(3)])
+    assert [type(e) for e in live] == [Rejected] and live[0].reason is RejectReason.KILL_SWITCH
+    chains = [i.pretrade for _, i in JournalReader(data) if isinstance(i, StageChain)]
+    assert chains == [old_name]
