@@ -224,6 +224,28 @@ def _class_names() -> dict[str, list[str]]:
     return found
 
 
+BARE_ROOMS = {"engine", "gateway", "risk", "benchmarks"}
+
+
+def test_no_module_imports_a_room_by_its_bare_name() -> None:
+    # From the repository root `import engine` finds the folder, so a child process
+    # started there would run it; installed, only ringmatch.engine exists.
+    wrong = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            wrong += [
+                f"{path}:{node.lineno}: {module} imports {name}"
+                for name in names
+                if name.split(".")[0] in BARE_ROOMS
+            ]
+    assert not wrong, "\n".join(wrong)
+
+
 # A wire request and the core command it becomes are one thing in two layouts:
 # gateway.server.translate turns each into the other, field for field.
 WIRE_FORMS = {"NewOrder", "Cancel", "Replace", "MassCancel"}

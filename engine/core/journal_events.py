@@ -1,6 +1,6 @@
 """The events of a journal: its inputs run again through the core's own stage chain.
 
-    logic = start_logic(data_dir, snapshot=False)   # the journal's start (or its snapshot)
+    logic = start_logic(data_dir, snapshot=False)   # the journal's start (True: its snapshot)
     for events in journal_events(data_dir, logic, upto_seq=N):
         ...                                          # one list per journal batch
     logic.last_seq                                   # the last seq run (0: nothing)

@@ -24,7 +24,7 @@ and wins from 64 up (~0.18 us/record at 64, ~0.1 at 256, vs ~0.5 for bytes).
 
 One producer and one consumer, each used from one thread: that is what makes a
 plain store enough to publish (asserted in debug runs, like the Disruptor's
-``sameThread()``). Memory ordering: see ``ring_slots`` (single 8-byte stores) and
+``sameThread()``). Memory ordering: see ``slots`` (single 8-byte stores) and
 ``wait`` (x86-TSO, the fence around the sleeping flags).
 """
 
