@@ -48,6 +48,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -140,23 +141,35 @@ def _echo(stream: object) -> None:
         sys.stdout.flush()
 
 
-def listening_socket(host: str, port: int, what: str) -> socket.socket:
+PORT_PATIENCE_S = 3.0
+"""How long a port held by someone else is tried again after a wait for the data
+directory's lock: the lock was a stopping server's, whose workers and feed (tied to
+it by their lifelines) may still hold its sockets for a moment after its core."""
+
+
+def listening_socket(host: str, port: int, what: str, patience: float = 0.0) -> socket.socket:
     """Bind and listen on ``host:port`` for ``what``, this server's alone (no SO_REUSEPORT).
 
     SO_REUSEADDR only lets a restart bind over connections still in TIME_WAIT;
-    a live listener on the port still makes the bind fail. Raises PortInUse.
+    a live listener on the port still makes the bind fail. A port in use is tried
+    again for up to ``patience`` seconds. Raises PortInUse.
     """
+    deadline = time.monotonic() + patience
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
-    except OSError as exc:
-        sock.close()
-        held = ": another server holds it" if exc.errno == errno.EADDRINUSE else ""
-        raise PortInUse(f"{what} port {host}:{port}: {exc.strerror or exc}{held}") from None
-    return sock
+    while True:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(1024)
+            return sock
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE and time.monotonic() < deadline:
+                time.sleep(0.05)  # bind has no timed wait; a bounded poll is its only one
+                continue
+            held = ": another server holds it" if exc.errno == errno.EADDRINUSE else ""
+            raise PortInUse(f"{what} port {host}:{port}: {exc.strerror or exc}{held}") from None
 
 
 class PortInUse(RuntimeError):
@@ -180,10 +193,12 @@ def run_pipeline(
         _say(str(exc))
         return 1
     try:
-        # 1. The ports: ours alone, or fail now, before the core recovers anything.
-        order_sock = listening_socket(server.host, server.port, "order-entry")
+        # 1. The ports: ours alone, or fail now, before the core recovers anything
+        #    (after a wait for the lock, the stopping server's sockets get a moment).
+        patience = PORT_PATIENCE_S if lock.waited else 0.0
+        order_sock = listening_socket(server.host, server.port, "order-entry", patience)
         try:
-            feed_sock = listening_socket(server.host, server.feed_port, "market-data")
+            feed_sock = listening_socket(server.host, server.feed_port, "market-data", patience)
         except PortInUse:
             order_sock.close()
             raise

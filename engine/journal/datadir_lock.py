@@ -67,11 +67,14 @@ def _try_lock(fd: int, how: int) -> bool:
 class DataDirLock:
     """A held lock on a data directory; ``fd`` is its descriptor (to hand to a child)."""
 
-    __slots__ = ("data_dir", "fd")
+    __slots__ = ("data_dir", "fd", "waited")
 
     def __init__(self, data_dir: str, fd: int) -> None:
         self.data_dir = data_dir
         self.fd = fd
+        # Whether another holder had it when we asked: a server stopping, whose
+        # other processes may still be on their way out.
+        self.waited = False
 
     @classmethod
     def acquire(
@@ -92,8 +95,9 @@ class DataDirLock:
         fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             started = clock()
-            told = False
+            told = held = False
             while not _try_lock(fd, fcntl.LOCK_EX):
+                held = True
                 waited = clock() - started
                 if waited >= wait:
                     raise DataDirLocked(path, _read_holder(fd), wait)
@@ -109,6 +113,7 @@ class DataDirLock:
             os.close(fd)
             raise
         lock = cls(path, fd)
+        lock.waited = held
         lock.describe_holder(os.getpid())
         return lock
 

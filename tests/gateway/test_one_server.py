@@ -17,15 +17,19 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from ringmatch.engine.core.pipeline import CoreConfig
+from ringmatch.engine.journal.datadir_lock import DataDirLock
 from ringmatch.engine.rings.shm import SHM_DIR, run_prefix
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.gateway.client.order_entry import BlockingClient
 from ringmatch.gateway.protocol.messages import ExecType, NewOrder
+from ringmatch.supervisor import PortInUse, listening_socket
 from tests.conftest import REPO
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
 from tests.process_tree import descendants, kill_tree, wait_gone
@@ -141,3 +145,25 @@ def test_a_stop_during_start_up_stops_what_has_started(tmp_path: Path) -> None:
     finally:
         kill_tree(serve.pid)
         serve.wait()
+
+
+def test_after_a_wait_for_the_lock_a_port_freed_a_moment_later_is_taken() -> None:
+    # A stopping server's workers may hold its port a moment after its core let go of
+    # the lock: the new server, having waited for that lock, tries the port again.
+    held = listening_socket("127.0.0.1", 0, "order-entry")
+    port = held.getsockname()[1]
+    with pytest.raises(PortInUse, match=f"order-entry port 127.0.0.1:{port}: .*another server"):
+        listening_socket("127.0.0.1", port, "order-entry")  # no wait: refused at once
+    threading.Timer(0.3, held.close).start()
+    taken = listening_socket("127.0.0.1", port, "order-entry", patience=10.0)
+    assert taken.getsockname()[1] == port
+    taken.close()
+
+
+def test_the_lock_says_whether_it_was_waited_for(tmp_path: Path) -> None:
+    first = DataDirLock.acquire(tmp_path)
+    assert not first.waited
+    threading.Timer(0.3, first.release).start()
+    second = DataDirLock.acquire(tmp_path, wait=10.0)
+    assert second.waited
+    second.release()
