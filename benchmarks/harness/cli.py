@@ -41,6 +41,10 @@ BENCHMARKS = {
         "SPSC ring throughput by batch size and one-way latency",
     ),
     "ids": ("ringmatch.benchmarks.harness.ids", "sequence IDs: local counter vs Redis blocks"),
+    "memory": (
+        "ringmatch.benchmarks.harness.memory",
+        "bytes of core memory per resting order (growth of RSS)",
+    ),
 }
 
 

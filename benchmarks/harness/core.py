@@ -45,10 +45,10 @@ WORKLOAD = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--commands", type=_positive, default=1_000_000, metavar="N")
+    parser.add_argument("--commands", type=positive_int, default=1_000_000, metavar="N")
     parser.add_argument("--seed", type=int, default=1, metavar="S")
     parser.add_argument(
-        "--runs", type=_positive, default=5, metavar="R", help="throughput runs (median)"
+        "--runs", type=positive_int, default=5, metavar="R", help="throughput runs (median)"
     )
     parser.add_argument(
         "--gc",
@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-latency", action="store_true", help="skip the latency pass")
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text.replace("_", ""))
     except ValueError:
