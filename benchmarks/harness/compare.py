@@ -40,8 +40,8 @@ def figures(result: dict[str, Any]) -> dict[str, tuple[float, bool]]:
         for pct, value in figs.items():
             if pct != "count":
                 out[f"latency {name} {pct} (us)"] = (float(value), False)
-    for name, value in result.get("sizes", {}).items():  # files from before sizes have none
-        out[f"size {name} (bytes)"] = (float(value), False)
+    for name, value in result.get("costs", {}).items():  # files from before costs have none
+        out[f"cost {name}"] = (float(value), False)
     return out
 
 

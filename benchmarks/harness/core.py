@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import pickle
+import shutil
 import statistics
 import subprocess
 import sys
@@ -60,6 +61,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pure", action="store_true", help="run the pure-Python core even if compiled"
     )
     parser.add_argument("--no-latency", action="store_true", help="skip the latency pass")
+    parser.add_argument(
+        "--callgrind",
+        type=positive_int,
+        metavar="N",
+        nargs="?",
+        const=CALLGRIND_COMMANDS,
+        help="also count instructions per command under valgrind's callgrind, over the"
+        f" first N commands (default {CALLGRIND_COMMANDS:,}): a figure the load does not move",
+    )
 
 
 def positive_int(text: str) -> int:
@@ -70,6 +80,46 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+CALLGRIND_COMMANDS = 100_000
+
+
+def cmds_head(workload: Path, k: int) -> tuple[Path, int]:
+    """A pickle of the workload's first ``k`` commands, beside it; and how many that is."""
+    with workload.open("rb") as f:
+        cmds = pickle.load(f)[:k]
+    head = workload.with_name("head.pickle")
+    with head.open("wb") as f:
+        pickle.dump(cmds, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return head, len(cmds)
+
+
+def _instructions(args: list[str], out: Path) -> int:
+    """Instructions (callgrind's Ir total) of one core_run child with ``args``."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise report.Unavailable("--callgrind needs valgrind (apt-get install valgrind)")
+    done = subprocess.run(
+        [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-m",
+         "ringmatch.benchmarks.harness.core_run", *args],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"callgrind run failed ({done.returncode}):\n{done.stderr.strip()}")
+    for line in out.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"{out}: no summary or totals line in callgrind's output")
+
+
+def callgrind_per_command(head: tuple[Path, int], gc_mode: str) -> tuple[float, int]:
+    """Instructions per command over the workload's first commands; and how many ran."""
+    path, k = head
+    print(f"callgrind: {k:,} commands under valgrind (slow)...", file=sys.stderr)
+    work = _instructions([str(path), "throughput", gc_mode], path.with_suffix(".work.out"))
+    base = _instructions([str(path), "load", gc_mode], path.with_suffix(".load.out"))
+    return (work - base) / k, k
 
 
 def _child(args: list[str], pure: bool) -> dict[str, Any]:
@@ -104,6 +154,9 @@ def run(opts: argparse.Namespace) -> report.Result:
         runs = []
         for _ in progress(range(opts.runs), desc="throughput runs", unit="run"):
             runs.append(_child([str(workload), "throughput", opts.gc], opts.pure))
+        instructions = None
+        if opts.callgrind:
+            instructions = callgrind_per_command(cmds_head(workload, opts.callgrind), opts.gc)
         lat = None
         if not opts.no_latency:
             print("latency pass (one process() call timed at a time)...", file=sys.stderr)
@@ -139,6 +192,12 @@ def run(opts: argparse.Namespace) -> report.Result:
         f"{opts.runs} runs, each one process_batch() over all {n:,} commands in a fresh"
         f" interpreter; gc={opts.gc}"
     )
+    if instructions is not None:
+        result.costs["instructions per command (callgrind)"] = instructions[0]
+        result.notes.append(
+            f"callgrind: instructions of one process_batch() over the first {instructions[1]:,}"
+            " commands, minus a run that only loads them, per command"
+        )
     if lat is not None:
         hist = report.new_histogram()
         report.record_all(hist, samples)

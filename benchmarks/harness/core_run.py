@@ -1,7 +1,7 @@
 """One timed run of the core, in a fresh interpreter (spawned by core.py).
 
     python -m ringmatch.benchmarks.harness.core_run \
-        WORKLOAD.pickle throughput|latency GC [LATENCY_OUT]
+        WORKLOAD.pickle throughput|latency|load GC [LATENCY_OUT]
 
 The workload is a pickle of the generated command list: pickle keeps the
 sharing of the generator's strings (one ``"AAPL"`` object for every AAPL
@@ -13,6 +13,8 @@ latency:    a fresh engine, one ``process(cmd)`` per command, each call timed wi
             ``perf_counter_ns`` (int64 nanoseconds written to LATENCY_OUT); the
             clock's own cost, measured on an empty pair of calls, is reported
             beside it and is included in every sample.
+load:       everything but the engine: the baseline a callgrind count of a
+            throughput run is taken minus (``bench core --callgrind``).
 """
 
 from __future__ import annotations
@@ -81,13 +83,19 @@ def latency(cmds: list[Command], out_path: str) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[1] not in ("throughput", "latency"):
+    if len(argv) < 3 or argv[1] not in ("throughput", "latency", "load"):
         print(__doc__, file=sys.stderr)
         return 2
     with open(argv[0], "rb") as f:
         cmds: list[Command] = pickle.load(f)
     set_gc(argv[2])
-    figures = throughput(cmds) if argv[1] == "throughput" else latency(cmds, argv[3])
+    figures: dict[str, float]
+    if argv[1] == "load":
+        figures = {"seconds": 0.0, "cpu_seconds": 0.0, "events": 0}
+    elif argv[1] == "throughput":
+        figures = throughput(cmds)
+    else:
+        figures = latency(cmds, argv[3])
     report: dict[str, object] = {**figures, "compiled": build_info.compiled()}
     report["core"] = build_info.describe()
     print(json.dumps(report))

@@ -77,7 +77,7 @@ def run(opts: argparse.Namespace) -> report.Result:
         machine=machine.describe(),
     )
     growth = figures["after"] - figures["before"]
-    result.sizes["bytes per resting order"] = growth / opts.orders
+    result.costs["bytes per resting order"] = growth / opts.orders
     result.notes.append(
         f"RSS {figures['before'] / 2**20:,.1f} MiB before, {figures['after'] / 2**20:,.1f} MiB"
         f" with {opts.orders:,} resting orders (fresh interpreter, after gc.collect)"

@@ -80,7 +80,7 @@ class Result:
     machine: dict[str, Any]
     throughput: dict[str, float] = field(default_factory=dict)  # per second, higher better
     latency: dict[str, dict[str, float]] = field(default_factory=dict)  # us, lower better
-    sizes: dict[str, float] = field(default_factory=dict)  # bytes, lower better (memory)
+    costs: dict[str, float] = field(default_factory=dict)  # lower better: bytes, instructions
     notes: list[str] = field(default_factory=list)
     histograms: dict[str, HdrHistogram] = field(default_factory=dict, repr=False)
     # (achieved rate per second, latency percentiles in us) per offered rate (e2e)
@@ -102,7 +102,7 @@ class Result:
             "machine": self.machine,
             "throughput": self.throughput,
             "latency_us": self.latency,
-            "sizes": self.sizes,
+            "costs": self.costs,
             "notes": self.notes,
             "rates": [{"rate": rate, "latency_us": figs} for rate, figs in self.rate_points],
             # The whole histogram, compressed: enough to redraw or re-merge it later.
@@ -162,9 +162,9 @@ def table(result: Result) -> str:
             cells = " | ".join(f"{figs[h]:,.2f}" for h in heads)
             lines.append(f"| {name} | {cells} | {int(figs['count']):,} |")
         lines.append("")
-    if result.sizes:
-        lines += ["| size | bytes |", "|---|---:|"]
-        lines += [f"| {name} | {value:,.1f} |" for name, value in result.sizes.items()]
+    if result.costs:
+        lines += ["| cost (lower is better) | value |", "|---|---:|"]
+        lines += [f"| {name} | {value:,.1f} |" for name, value in result.costs.items()]
         lines.append("")
     lines += [f"- {note}" for note in result.notes]
     return "\n".join(lines).rstrip() + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from ringmatch.cli import main
 from ringmatch.engine import build_info
+from tests.conftest import need
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,3 +51,17 @@ def test_version_says_which_core_runs() -> None:
         version = version_with(env)
         assert version.startswith("ringmatch ")
         assert version.endswith(f", {build_info.describe()}") and "pure-Python core" in version
+
+
+def test_bench_core_counts_instructions_per_command_under_callgrind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    need(shutil.which("valgrind") is not None, "valgrind is not installed")
+    args = ["bench", "core", "--commands", "3000", "--runs", "1", "--no-latency"]
+    assert main([*args, "--callgrind", "1000", "--out", str(tmp_path), "--name", "cg"]) == 0
+    assert "| instructions per command (callgrind) |" in capsys.readouterr().out
+    data = json.loads((tmp_path / "cg.json").read_text())
+    per_command = data["costs"]["instructions per command (callgrind)"]
+    # The engine's work alone (the loading is subtracted): thousands of instructions a
+    # command in pure Python, never the interpreter's start-up (tens of millions).
+    assert 1_000 < per_command < 100_000, per_command

@@ -19,7 +19,7 @@ def test_bench_memory_reports_bytes_per_resting_order(
     assert "| bytes per resting order |" in capsys.readouterr().out
     data = json.loads((tmp_path / "m.json").read_text())
     assert data["params"] == {"orders": 20000, "symbols": 8, "accounts": 100, "spread": 50}
-    per_order = data["sizes"]["bytes per resting order"]
+    per_order = data["costs"]["bytes per resting order"]
     # Every order rests (the run checks it) and costs something real: a command, a
     # resting order and their entries; nowhere near a kilobyte in pure Python.
     assert 100 < per_order < 1500, per_order
@@ -31,11 +31,11 @@ def sized(per_order: float) -> dict[str, Any]:
         "machine": {"core": "pure-Python core"},
         "throughput": {},
         "latency_us": {},
-        "sizes": {"bytes per resting order": per_order},
+        "costs": {"bytes per resting order": per_order},
     }
 
 
-def test_compare_counts_a_bigger_size_as_a_regression(
+def test_compare_counts_a_bigger_cost_as_a_regression(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     a, b = tmp_path / "old.json", tmp_path / "new.json"
@@ -43,6 +43,6 @@ def test_compare_counts_a_bigger_size_as_a_regression(
     b.write_text(json.dumps(sized(400.0)))
     assert main(["bench", "compare", str(a), str(b)]) == 1
     out = capsys.readouterr().out
-    assert "| size bytes per resting order (bytes) | 300.00 | 400.00 | -33.3% | REGRESSION |" in out
+    assert "| cost bytes per resting order | 300.00 | 400.00 | -33.3% | REGRESSION |" in out
     b.write_text(json.dumps(sized(100.0)))
     assert main(["bench", "compare", str(a), str(b)]) == 0
