@@ -19,6 +19,7 @@ from a separate pass, so the clock reads never slow the throughput runs.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import pickle
@@ -61,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pure", action="store_true", help="run the pure-Python core even if compiled"
     )
     parser.add_argument("--no-latency", action="store_true", help="skip the latency pass")
+    parser.add_argument(
+        "--compare-peers",
+        action="store_true",
+        help="also run the same stream through PyPI's cython-orderbook (the peers extra)"
+        " in a fresh interpreter, and print the ratio",
+    )
     parser.add_argument(
         "--callgrind",
         type=positive_int,
@@ -122,6 +129,23 @@ def callgrind_per_command(head: tuple[Path, int], gc_mode: str) -> tuple[float, 
     return (work - base) / k, k
 
 
+def _peer(workload: Path) -> dict[str, Any]:
+    """The workload through the peer engine (ringmatch.benchmarks.harness.peers)."""
+    if importlib.util.find_spec("cython_orderbook") is None:
+        raise report.Unavailable(
+            "--compare-peers needs cython-orderbook: pip install 'ringmatch[peers]'"
+        )
+    print("the same stream through cython-orderbook...", file=sys.stderr)
+    done = subprocess.run(
+        [sys.executable, "-m", "ringmatch.benchmarks.harness.peers", str(workload)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"peer run failed ({done.returncode}):\n{done.stderr.strip()}")
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
 def _child(args: list[str], pure: bool) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
@@ -154,6 +178,7 @@ def run(opts: argparse.Namespace) -> report.Result:
         runs = []
         for _ in progress(range(opts.runs), desc="throughput runs", unit="run"):
             runs.append(_child([str(workload), "throughput", opts.gc], opts.pure))
+        peer = _peer(workload) if opts.compare_peers else None
         instructions = None
         if opts.callgrind:
             instructions = callgrind_per_command(cmds_head(workload, opts.callgrind), opts.gc)
@@ -192,6 +217,15 @@ def run(opts: argparse.Namespace) -> report.Result:
         f"{opts.runs} runs, each one process_batch() over all {n:,} commands in a fresh"
         f" interpreter; gc={opts.gc}"
     )
+    if peer is not None:
+        ours = n / statistics.median(cpu)
+        theirs = n / peer["cpu_seconds"]
+        result.throughput[f"{peer['peer']} commands/s (CPU time)"] = theirs
+        result.notes.append(
+            f"{peer['peer']}: the same {n:,} commands, {peer['calls']:,} calls (IOC: the"
+            f" order, then a cancel of its rest) in a fresh interpreter; ringmatch is"
+            f" {ours / theirs:.2f}x its throughput by CPU time"
+        )
     if instructions is not None:
         result.costs["instructions per command (callgrind)"] = instructions[0]
         result.notes.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -65,3 +66,19 @@ def test_bench_core_counts_instructions_per_command_under_callgrind(
     # The engine's work alone (the loading is subtracted): thousands of instructions a
     # command in pure Python, never the interpreter's start-up (tens of millions).
     assert 1_000 < per_command < 100_000, per_command
+
+
+def test_bench_core_compares_the_same_stream_with_a_peer_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    need(
+        importlib.util.find_spec("cython_orderbook") is not None,
+        "cython-orderbook is not installed (pip install 'ringmatch[peers]')",
+    )
+    args = ["bench", "core", "--commands", "3000", "--runs", "1", "--no-latency"]
+    assert main([*args, "--compare-peers", "--out", str(tmp_path), "--name", "peer"]) == 0
+    capsys.readouterr()
+    data = json.loads((tmp_path / "peer.json").read_text())
+    assert data["throughput"]["cython-orderbook commands/s (CPU time)"] > 0
+    assert any("cython-orderbook: the same 3,000 commands" in n for n in data["notes"])
+    assert any("x its throughput by CPU time" in n for n in data["notes"])
