@@ -16,12 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -39,55 +34,6 @@ from tests.gateway.serve_process import ServeProcess, write_config
 from tests.gateway.test_send import ACCOUNTS, order_file, replay_outputs, ringmatch
 
 FILLS = ("FILLED", "PARTIALLY_FILLED")
-
-
-def _start_time(pid: int) -> str | None:
-    """The process's start time (clock ticks after boot), None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[19]
-    except OSError:
-        return None
-
-
-def _ours(marker: str) -> dict[int, str]:
-    """Every live process whose command line names ``marker`` (this test's own data
-    directory: serve's children are started with their JSON config in it), with its
-    start time."""
-    found = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                argv = f.read().decode(errors="replace")
-        except OSError:
-            continue
-        start = _start_time(int(name))
-        if marker in argv and start is not None:
-            found[int(name)] = start
-    return found
-
-
-@contextmanager
-def serving(config: Path, data: Path, *args: str) -> Iterator[ServeProcess]:
-    """``serve ARGS``, stopped (SIGTERM) on the way out however the test went;
-    a supervisor that does not stop is killed, and so is any child of it left over
-    (the children run in sessions of their own, so the supervisor's group is not enough)."""
-    server = ServeProcess(config, *args)
-    children = _ours(str(data))
-    try:
-        yield server
-    finally:
-        try:
-            server.stop()
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait()
-        for pid, start in (children | _ours(str(data))).items():
-            if _start_time(pid) == start:  # the same process, not a reused pid
-                with suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
 
 
 def write_rows(path: Path, rows: list[Command]) -> Path:
@@ -168,10 +114,10 @@ def test_reports_carry_client_ids_and_quantities_across_a_restart(tmp_path: Path
     )
     config.write_text(config.read_text().replace('fsync = "never"', 'fsync = "batch"'))
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
-    with serving(config, data, "--workers", "2") as server:
+    with ServeProcess(config, "--workers", "2") as server:
         send(server, config, part1, first)
         assert server.stop() == 0, "".join(server.stderr)
-    with serving(config, data, "--workers", "2") as server:
+    with ServeProcess(config, "--workers", "2") as server:
         send(server, config, part2, second)
         assert server.stop() == 0, "".join(server.stderr)
 
@@ -222,7 +168,7 @@ def test_the_in_process_server_still_answers_every_row(tmp_path: Path) -> None:
         tmp_path / "ringmatch.toml", data, {"heartbeat_s": 1.0}, SYMBOLS, ACCOUNTS
     )
     reports = tmp_path / "reports.jsonl"
-    with serving(config, data, "--in-process") as server:
+    with ServeProcess(config, "--in-process") as server:
         send(server, config, orders, reports)
         assert server.stop() == 0, "".join(server.stderr)
     trades, _ = replay_outputs(tmp_path, "direct", str(orders))
