@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import msgspec
 
 from ringmatch.engine.core.loop import EXIT_HALTED, EXIT_JOURNAL_FAILED, Core, CoreHalted
-from ringmatch.engine.core.pretrade_hook import StageResolver, UnknownStage, make_stage, no_stages
+from ringmatch.engine.core.pretrade_hook import StageResolver, UnknownStage, no_stages
 from ringmatch.engine.core.recovery import SkipRefused, run_recovery
 from ringmatch.engine.core.sequence import (
     DEFAULT_BLOCK_SIZE,
@@ -188,9 +188,10 @@ def build_core(
 
         # 2. Core logic, recovered: newest valid snapshot, then the journal after it,
         #    through the stage chain the journal names (client ids -> pre-trade ->
-        #    matching), as live. The configured stage is made once first, so that a
-        #    bad spec stops the start before anything names it in the journal.
-        make_stage(config.pretrade, resolve)
+        #    matching), as live. The configured stage's name is resolved first, so
+        #    that an unknown one stops the start before anything names it in the journal.
+        if config.pretrade is not None:
+            resolve(config.pretrade)
         logic, last_seq, newly_skipped = _recover(config, resolve)
 
         # 3. Journal: carries on after the last whole batch (recovery cut any torn tail).
