@@ -53,6 +53,8 @@ ENGINE_RANKS = {
     "process": 0,
     "book": 1,
     "rings": 1,
+    "records": 1,
+    "kernel": 2,
     "journal": 2,
     "core": 3,
     "replay": 4,

@@ -70,6 +70,10 @@ class RejectReason(enum.Enum):
     RISK_PRICE_BAND = "RISK_PRICE_BAND"
     RISK_MAX_OPEN_ORDERS = "RISK_MAX_OPEN_ORDERS"
     RISK_MAX_POSITION = "RISK_MAX_POSITION"
+    # A record's own fields (ringmatch.engine.records): an id the core never defined, or
+    # a field that holds no valid code. Such a record changes nothing.
+    UNKNOWN_ACCOUNT = "UNKNOWN_ACCOUNT"
+    INVALID_FIELD = "INVALID_FIELD"
 
 
 class CancelReason(enum.Enum):

@@ -1,0 +1,308 @@
+"""The byte layout of the hot path's records: one input record, one event record.
+
+Every input the core sequences and every event it emits is a fixed-size
+little-endian record: a C struct in the compiled kernel (engine/kernel/records.h
+declares the same offsets), a numpy structured dtype here for Python, the tests
+and the tools. docs/PIPELINE.md ("Records") documents them byte by byte, per
+kind; ``LAYOUT_VERSION`` changes with any change to either layout, and the
+journal's frames carry it.
+
+Names never travel in an order: a symbol or an account is a small integer id
+(``ringmatch.engine.records.names``). A DEFINE_SYMBOL / DEFINE_ACCOUNT input
+introduces an id, its UTF-8 name in the continuation records after it; an
+event of kind NAME does the same for the readers of the event ring.
+
+The codes of every enum are fixed here (``SIDE``, ``ORDER_TYPE``...): index
+``i`` of a tuple is the member whose code is ``i``, 0 meaning "none" (the
+default time in force, no symbol) or invalid where no "none" exists.
+
+Joining record arrays: ``np.concatenate(parts, dtype=INPUT_DTYPE)``. Without
+the dtype numpy promotes a structured dtype to its packed form, which drops
+the padding and moves every field after it.
+"""
+
+from __future__ import annotations
+
+from typing import Final, TypeVar
+
+import numpy as np
+
+from ringmatch.engine.schema.enums import (
+    CancelReason,
+    CommandKind,
+    OrderType,
+    RejectReason,
+    Side,
+    StpMode,
+    TimeInForce,
+)
+
+T = TypeVar("T")
+
+LAYOUT_VERSION: Final = 1
+
+# -- input records -------------------------------------------------------------------
+
+INPUT_SIZE: Final = 64
+
+INPUT_DTYPE: Final = np.dtype(
+    {
+        "names": [
+            "kind",
+            "side",
+            "order_type",
+            "tif",
+            "stp",
+            "flags",
+            "reason",
+            "account",
+            "symbol",
+            "order_id",
+            "client_order_id",
+            "price",
+            "qty",
+            "ts_ns",
+            "seq",
+        ],
+        "formats": [
+            "u1",
+            "u1",
+            "u1",
+            "u1",
+            "u1",
+            "u1",
+            "u1",
+            "<u4",
+            "<u4",
+            "<u8",
+            "<u8",
+            "<i8",
+            "<i8",
+            "<i8",
+            "<u8",
+        ],
+        "offsets": [0, 1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 40, 48, 56],
+        "itemsize": INPUT_SIZE,
+    }
+)
+"""One input. Per kind (docs/PIPELINE.md, "Input records"):
+
+* NEW: every field; ``price`` 0 for a market order; ``tif`` 0 for the default;
+  ``flags`` POST_ONLY; ``order_id`` 0 to have the core assign it (the seq).
+* CANCEL: account, order_id, client_order_id (order_id 0: by client id).
+* REPLACE: account, order_id, client_order_id, price, qty.
+* MASS_CANCEL: account, symbol (0: every symbol), reason.
+* KILL_SWITCH: account (0: the global switch), flags ON and CANCEL_ORDERS;
+  ``qty`` bytes of the reason text follow in continuation records.
+* SET_RISK_LIMITS: ``qty`` bytes of the risk stage's msgpack payload follow.
+* SESSION_OPENED / SESSION_CLOSED: account, ``client_order_id`` the worker,
+  ``order_id`` the session; flags CANCEL_ON_DISCONNECT (opened only).
+* WORKER_STARTED: ``client_order_id`` the worker, ``qty`` the number of workers.
+* STAGE_CHAIN: ``qty`` bytes of the stage's spec follow; flags NO_STAGE for none.
+* SKIP_INPUT: ``order_id`` the seq that is never applied.
+* DEFINE_SYMBOL / DEFINE_ACCOUNT: ``symbol`` / ``account`` the id, ``qty``
+  bytes of its UTF-8 name follow. Not an input of its own: seq 0.
+
+``ts_ns`` is carried for the record and never changes what happens; ``seq`` is
+stamped by the core's sequencer (0 on a gateway's ring). A continuation
+record is 64 raw bytes of its owner's text; ``continuation_records(n)`` of
+them follow an owner whose text is n bytes.
+"""
+
+# Input kinds.
+NEW: Final = 1
+CANCEL: Final = 2
+REPLACE: Final = 3
+MASS_CANCEL: Final = 4
+KILL_SWITCH: Final = 5
+SET_RISK_LIMITS: Final = 6
+SESSION_OPENED: Final = 7
+SESSION_CLOSED: Final = 8
+WORKER_STARTED: Final = 9
+STAGE_CHAIN: Final = 10
+SKIP_INPUT: Final = 11
+DEFINE_SYMBOL: Final = 12
+DEFINE_ACCOUNT: Final = 13
+INPUT_KINDS: Final = range(NEW, DEFINE_ACCOUNT + 1)
+WITH_TEXT: Final = frozenset(
+    {KILL_SWITCH, SET_RISK_LIMITS, STAGE_CHAIN, DEFINE_SYMBOL, DEFINE_ACCOUNT}
+)
+"""Kinds whose ``qty`` is the length of the text in the continuation records after them."""
+
+# Input flags.
+POST_ONLY: Final = 1  # NEW
+ON: Final = 1  # KILL_SWITCH: turn it on (else off)
+CANCEL_ORDERS: Final = 2  # KILL_SWITCH: and cancel the resting orders it covers
+CANCEL_ON_DISCONNECT: Final = 1  # SESSION_OPENED
+NO_STAGE: Final = 1  # STAGE_CHAIN: from here on, no pre-trade stage
+
+MAX_TEXT: Final = 1 << 20
+"""The longest text a record may own (bytes): a longer ``qty`` makes the record invalid."""
+
+
+def continuation_records(text_bytes: int) -> int:
+    """How many 64-byte continuation records carry ``text_bytes`` of text."""
+    return (text_bytes + INPUT_SIZE - 1) // INPUT_SIZE
+
+
+# -- event records -------------------------------------------------------------------
+
+EVENT_SIZE: Final = 80
+
+EVENT_DTYPE: Final = np.dtype(
+    {
+        "names": [
+            "kind",
+            "side",
+            "order_type",
+            "tif",
+            "reason",
+            "command",
+            "flags",
+            "name_len",
+            "account",
+            "symbol",
+            "seq",
+            "order_id",
+            "client_order_id",
+            "price",
+            "qty",
+            "leaves",
+            "cum",
+            "trade_id",
+            "name",
+        ],
+        "formats": [
+            "u1",
+            "u1",
+            "u1",
+            "u1",
+            "u1",
+            "u1",
+            "u1",
+            "u1",
+            "<u4",
+            "<u4",
+            "<u8",
+            "<u8",
+            "<u8",
+            "<i8",
+            "<i8",
+            "<i8",
+            "<i8",
+            "<u8",
+            "S64",
+        ],
+        "offsets": [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72, 16],
+        "itemsize": EVENT_SIZE,
+    }
+)
+"""One event, addressed to one account (``account``): a worker routes by that
+field alone. Per kind (docs/PIPELINE.md, "Event records"):
+
+* ACCEPTED: side, order_type, tif (resolved), symbol, order_id,
+  client_order_id, price (0: market), qty, leaves = qty, cum = 0.
+* REJECTED: command, reason, order_id, client_order_id.
+* TRADE: two records per execution, the maker's then the taker's (flags
+  TAKER), each with its own account, side, order_id, client_order_id, leaves
+  and cum; symbol, price, qty and trade_id the same in both.
+* CANCELLED / REDUCED: side, symbol, order_id, client_order_id, price (0: a
+  market order), qty (what left), leaves (0 for CANCELLED), cum, reason.
+* REPLACED: side, symbol, order_id, client_order_id, price, qty = leaves,
+  cum, flags PRIORITY_KEPT.
+* MASS_CANCELLED: symbol (0: every symbol), qty = the count, reason.
+* NAME: flags NAME_ACCOUNT or NAME_SYMBOL, the id in ``account`` or
+  ``symbol``, ``name_len`` bytes of UTF-8 in ``name`` (over bytes 16-79).
+"""
+
+# Event kinds.
+ACCEPTED: Final = 1
+REJECTED: Final = 2
+TRADE: Final = 3
+CANCELLED: Final = 4
+REDUCED: Final = 5
+REPLACED: Final = 6
+MASS_CANCELLED: Final = 7
+NAME: Final = 8
+
+# Event flags.
+TAKER: Final = 1  # TRADE: this record is the incoming order's side
+PRIORITY_KEPT: Final = 2  # REPLACED
+NAME_ACCOUNT: Final = 4  # NAME
+NAME_SYMBOL: Final = 8  # NAME
+
+MAX_NAME: Final = 64
+"""The longest symbol or account name, in UTF-8 bytes (what a NAME event holds)."""
+
+# -- codes of the enums ----------------------------------------------------------------
+# Index = code. None at 0 where 0 is "none"/invalid.
+
+SIDE: Final[tuple[Side | None, ...]] = (None, Side.BUY, Side.SELL)
+ORDER_TYPE: Final[tuple[OrderType | None, ...]] = (None, OrderType.LIMIT, OrderType.MARKET)
+TIF: Final[tuple[TimeInForce | None, ...]] = (
+    None,
+    TimeInForce.GTC,
+    TimeInForce.IOC,
+    TimeInForce.FOK,
+)
+STP: Final[tuple[StpMode | None, ...]] = (
+    StpMode.NONE,
+    StpMode.CANCEL_TAKER,
+    StpMode.CANCEL_MAKER,
+    StpMode.CANCEL_BOTH,
+    StpMode.DECREMENT,
+)
+COMMAND: Final[tuple[CommandKind | None, ...]] = (
+    None,
+    CommandKind.NEW,
+    CommandKind.CANCEL,
+    CommandKind.REPLACE,
+    CommandKind.MASS_CANCEL,
+)
+REJECT_REASON: Final[tuple[RejectReason | None, ...]] = (None, *RejectReason)
+CANCEL_REASON: Final[tuple[CancelReason | None, ...]] = (None, *CancelReason)
+
+
+def code_of(table: tuple[T | None, ...]) -> dict[T, int]:
+    """The inverse of a code table: member -> code."""
+    return {member: code for code, member in enumerate(table) if member is not None}
+
+
+def member_of(table: tuple[T | None, ...]) -> dict[int, T]:
+    """A code table without its "none": code -> member."""
+    return {code: member for code, member in enumerate(table) if member is not None}
+
+
+SIDE_CODE: Final = code_of(SIDE)
+ORDER_TYPE_CODE: Final = code_of(ORDER_TYPE)
+TIF_CODE: Final = code_of(TIF)
+STP_CODE: Final = code_of(STP)
+COMMAND_CODE: Final = code_of(COMMAND)
+REJECT_REASON_CODE: Final = code_of(REJECT_REASON)
+CANCEL_REASON_CODE: Final = code_of(CANCEL_REASON)
+SIDE_OF: Final = member_of(SIDE)
+ORDER_TYPE_OF: Final = member_of(ORDER_TYPE)
+TIF_OF: Final = member_of(TIF)
+STP_OF: Final = member_of(STP)
+COMMAND_OF: Final = member_of(COMMAND)
+REJECT_REASON_OF: Final = member_of(REJECT_REASON)
+CANCEL_REASON_OF: Final = member_of(CANCEL_REASON)
+
+# -- limits of the ids -------------------------------------------------------------------
+
+MAX_SYMBOLS: Final = 65_535
+"""Symbol ids run 1..MAX_SYMBOLS; a DEFINE_SYMBOL past it defines nothing."""
+MAX_ACCOUNTS: Final = (1 << 24) - 1
+"""Account ids run 1..MAX_ACCOUNTS; a DEFINE_ACCOUNT past it defines nothing."""
+
+# -- the L3 view of a book (tests and tools) -----------------------------------------------
+
+BOOK_DTYPE: Final = np.dtype(
+    {
+        "names": ["side", "account", "price", "order_id", "qty", "client_order_id", "cum"],
+        "formats": ["u1", "<u4", "<i8", "<u8", "<i8", "<u8", "<i8"],
+        "offsets": [0, 4, 8, 16, 24, 32, 40],
+        "itemsize": 48,
+    }
+)
+"""One resting order of ``l3(symbol)``: bids best first, then asks best first, queue order."""
