@@ -23,7 +23,7 @@ the padding and moves every field after it.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 
@@ -36,6 +36,8 @@ from ringmatch.engine.schema.enums import (
     StpMode,
     TimeInForce,
 )
+
+T = TypeVar("T")
 
 LAYOUT_VERSION: Final = 1
 
@@ -122,7 +124,9 @@ SKIP_INPUT: Final = 11
 DEFINE_SYMBOL: Final = 12
 DEFINE_ACCOUNT: Final = 13
 INPUT_KINDS: Final = range(NEW, DEFINE_ACCOUNT + 1)
-WITH_TEXT: Final = frozenset({KILL_SWITCH, SET_RISK_LIMITS, STAGE_CHAIN, DEFINE_SYMBOL, DEFINE_ACCOUNT})
+WITH_TEXT: Final = frozenset(
+    {KILL_SWITCH, SET_RISK_LIMITS, STAGE_CHAIN, DEFINE_SYMBOL, DEFINE_ACCOUNT}
+)
 """Kinds whose ``qty`` is the length of the text in the continuation records after them."""
 
 # Input flags.
@@ -233,30 +237,40 @@ MAX_NAME: Final = 64
 # -- codes of the enums ----------------------------------------------------------------
 # Index = code. None at 0 where 0 is "none"/invalid.
 
-SIDE: Final = (None, Side.BUY, Side.SELL)
-ORDER_TYPE: Final = (None, OrderType.LIMIT, OrderType.MARKET)
-TIF: Final = (None, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK)
-STP: Final = (
+SIDE: Final[tuple[Side | None, ...]] = (None, Side.BUY, Side.SELL)
+ORDER_TYPE: Final[tuple[OrderType | None, ...]] = (None, OrderType.LIMIT, OrderType.MARKET)
+TIF: Final[tuple[TimeInForce | None, ...]] = (
+    None,
+    TimeInForce.GTC,
+    TimeInForce.IOC,
+    TimeInForce.FOK,
+)
+STP: Final[tuple[StpMode | None, ...]] = (
     StpMode.NONE,
     StpMode.CANCEL_TAKER,
     StpMode.CANCEL_MAKER,
     StpMode.CANCEL_BOTH,
     StpMode.DECREMENT,
 )
-COMMAND: Final = (
+COMMAND: Final[tuple[CommandKind | None, ...]] = (
     None,
     CommandKind.NEW,
     CommandKind.CANCEL,
     CommandKind.REPLACE,
     CommandKind.MASS_CANCEL,
 )
-REJECT_REASON: Final = (None, *RejectReason)
-CANCEL_REASON: Final = (None, *CancelReason)
+REJECT_REASON: Final[tuple[RejectReason | None, ...]] = (None, *RejectReason)
+CANCEL_REASON: Final[tuple[CancelReason | None, ...]] = (None, *CancelReason)
 
 
-def code_of(table: tuple[object, ...]) -> dict[object, int]:
+def code_of(table: tuple[T | None, ...]) -> dict[T, int]:
     """The inverse of a code table: member -> code."""
     return {member: code for code, member in enumerate(table) if member is not None}
+
+
+def member_of(table: tuple[T | None, ...]) -> dict[int, T]:
+    """A code table without its "none": code -> member."""
+    return {code: member for code, member in enumerate(table) if member is not None}
 
 
 SIDE_CODE: Final = code_of(SIDE)
@@ -266,6 +280,13 @@ STP_CODE: Final = code_of(STP)
 COMMAND_CODE: Final = code_of(COMMAND)
 REJECT_REASON_CODE: Final = code_of(REJECT_REASON)
 CANCEL_REASON_CODE: Final = code_of(CANCEL_REASON)
+SIDE_OF: Final = member_of(SIDE)
+ORDER_TYPE_OF: Final = member_of(ORDER_TYPE)
+TIF_OF: Final = member_of(TIF)
+STP_OF: Final = member_of(STP)
+COMMAND_OF: Final = member_of(COMMAND)
+REJECT_REASON_OF: Final = member_of(REJECT_REASON)
+CANCEL_REASON_OF: Final = member_of(CANCEL_REASON)
 
 # -- limits of the ids -------------------------------------------------------------------
 

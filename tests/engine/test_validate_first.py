@@ -54,7 +54,7 @@ R = RejectReason
 ID_KEPT = {R.INVALID_ORDER_ID, R.DUPLICATE_ORDER_ID}
 
 pure_only = pytest.mark.skipif(
-    build_info.compiled(),
+    build_info.compiled_matching_engine(),
     reason="compiled code writes to native containers, past any logging subclass",
 )
 
@@ -537,7 +537,7 @@ def test_nan_is_refused_and_changes_nothing(cmd: Command, reason: RejectReason) 
     try:
         events = eng.process(cmd)
     except TypeError:
-        assert build_info.compiled()
+        assert build_info.compiled_matching_engine()
         assert state(eng) == before
         return
     [event] = events
@@ -639,7 +639,7 @@ def single_reject(events: list[Event]) -> RejectReason | None:
 def test_in_any_stream_a_rejected_command_changes_only_what_is_documented(
     stream: list[Command],
 ) -> None:
-    record = not build_info.compiled()
+    record = not build_info.compiled_matching_engine()
     eng = MatchingEngine()
     for cmd in stream:
         log = instrument(eng) if record else []
@@ -696,7 +696,7 @@ def test_a_malformed_command_changes_nothing_if_it_raises(
     names = base.__struct_fields__
     cmd = msgspec.structs.replace(base, **{names[i % len(names)]: bad for i, bad in swaps})
     eng = with_garbage_stp_resting()
-    log = instrument(eng) if not build_info.compiled() else []
+    log = instrument(eng) if not build_info.compiled_matching_engine() else []
     before = state(eng)
     seq = eng.last_seq + 1
     try:
@@ -711,5 +711,5 @@ def test_a_malformed_command_changes_nothing_if_it_raises(
     reason = single_reject(events)
     if reason is not None:
         assert state(eng) == allowed_after_reject(before, cmd, reason, seq)
-        if not build_info.compiled():
+        if not build_info.compiled_matching_engine():
             assert log == allowed_log(cmd, reason, seq)

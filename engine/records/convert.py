@@ -1,0 +1,363 @@
+"""Commands and events as records, and back: the bridge between the Structs of
+``ringmatch.engine.schema`` and the records of ``ringmatch.engine.records.layout``.
+
+For tools, tests and the edges (a replay's outputs, a client's reports): the
+hot path never converts, it makes records where the data arrives. ``Encoder``
+turns inputs into records, defining each new name as it goes; ``decode_events``
+turns event records back into Events through a directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.names import Directory, define_record, text_records
+from ringmatch.engine.schema.commands import (
+    Cancel,
+    Command,
+    Input,
+    KillSwitch,
+    MassCancel,
+    NewOrder,
+    Replace,
+    SessionClosed,
+    SessionOpened,
+    SetRiskLimits,
+    SkipInput,
+    StageChain,
+    WorkerStarted,
+)
+from ringmatch.engine.schema.enums import Side
+from ringmatch.engine.schema.events import (
+    Accepted,
+    Cancelled,
+    Event,
+    MassCancelled,
+    Reduced,
+    Rejected,
+    Replaced,
+    Trade,
+)
+
+
+class Encoder:
+    """Inputs -> input records; a name seen for the first time gets a DEFINE first."""
+
+    __slots__ = ("directory",)
+
+    def __init__(self, directory: Directory | None = None) -> None:
+        self.directory = Directory() if directory is None else directory
+
+    def _ids(
+        self, account: str | None, symbol: str | None, out: list[np.ndarray]
+    ) -> tuple[int, int]:
+        d = self.directory
+        a = 0
+        if account is not None:
+            a = d.accounts.get(account)
+            if not a:
+                a = d.accounts.add(account)
+                out.append(define_record(L.DEFINE_ACCOUNT, a, account))
+        s = 0
+        if symbol:
+            s = d.symbols.get(symbol)
+            if not s:
+                s = d.symbols.add(symbol)
+                out.append(define_record(L.DEFINE_SYMBOL, s, symbol))
+        return a, s
+
+    def encode(self, inputs: Iterable[Input], first_seq: int = 0) -> np.ndarray:
+        """Records for ``inputs``; ``first_seq`` > 0 stamps seqs from it, else seq 0."""
+        out: list[np.ndarray] = []
+        seq = first_seq
+        for inp in inputs:
+            rec = np.zeros(1, L.INPUT_DTYPE)
+            r = rec[0]
+            text = b""
+            if isinstance(inp, NewOrder):
+                r["kind"] = L.NEW
+                r["account"], r["symbol"] = self._ids(inp.account, inp.symbol, out)
+                r["side"] = L.SIDE_CODE[inp.side]
+                r["order_type"] = L.ORDER_TYPE_CODE[inp.order_type]
+                r["tif"] = 0 if inp.tif is None else L.TIF_CODE[inp.tif]
+                r["stp"] = L.STP_CODE[inp.stp]
+                r["flags"] = L.POST_ONLY if inp.post_only else 0
+                r["order_id"] = inp.order_id
+                r["client_order_id"] = inp.client_order_id
+                r["price"] = 0 if inp.price is None else inp.price
+                r["qty"] = inp.qty
+            elif isinstance(inp, Cancel | Replace):
+                r["kind"] = L.CANCEL if isinstance(inp, Cancel) else L.REPLACE
+                r["account"], _ = self._ids(inp.account, None, out)
+                r["order_id"] = inp.order_id
+                r["client_order_id"] = inp.client_order_id
+                if isinstance(inp, Replace):
+                    r["price"] = inp.price
+                    r["qty"] = inp.qty
+            elif isinstance(inp, MassCancel):
+                r["kind"] = L.MASS_CANCEL
+                r["account"], r["symbol"] = self._ids(inp.account, inp.symbol, out)
+                r["reason"] = L.CANCEL_REASON_CODE[inp.reason]
+            elif isinstance(inp, KillSwitch):
+                r["kind"] = L.KILL_SWITCH
+                r["account"], _ = self._ids(inp.account, None, out)
+                r["flags"] = (L.ON if inp.on else 0) | (L.CANCEL_ORDERS if inp.cancel_orders else 0)
+                text = inp.why.encode()
+            elif isinstance(inp, SetRiskLimits):
+                r["kind"] = L.SET_RISK_LIMITS
+                text = inp.payload
+            elif isinstance(inp, SessionOpened | SessionClosed):
+                r["kind"] = L.SESSION_OPENED if isinstance(inp, SessionOpened) else L.SESSION_CLOSED
+                r["account"], _ = self._ids(inp.account, None, out)
+                r["client_order_id"] = inp.worker
+                r["order_id"] = inp.session
+                if isinstance(inp, SessionOpened) and inp.cancel_on_disconnect:
+                    r["flags"] = L.CANCEL_ON_DISCONNECT
+            elif isinstance(inp, WorkerStarted):
+                r["kind"] = L.WORKER_STARTED
+                r["client_order_id"] = inp.worker
+                r["qty"] = inp.workers
+            elif isinstance(inp, StageChain):
+                r["kind"] = L.STAGE_CHAIN
+                if inp.pretrade is None:
+                    r["flags"] = L.NO_STAGE
+                else:
+                    text = inp.pretrade.encode()
+            elif isinstance(inp, SkipInput):
+                r["kind"] = L.SKIP_INPUT
+                r["order_id"] = inp.seq
+            else:
+                raise TypeError(f"not an input: {inp!r}")
+            r["ts_ns"] = inp.ts_ns
+            if first_seq:
+                r["seq"] = seq
+                seq += 1
+            out.append(rec)
+            if r["kind"] in L.WITH_TEXT:
+                r["qty"] = len(text)
+                out.append(text_records(text))
+        if not out:
+            return np.zeros(0, L.INPUT_DTYPE)
+        return np.concatenate(out, dtype=L.INPUT_DTYPE)
+
+
+def decode_events(events: np.ndarray, directory: Directory) -> list[Event]:
+    """The Events that event records stand for (NAME records teach ``directory``).
+
+    A Trade's two records become one Trade.
+    """
+    out: list[Event] = []
+    acct = directory.accounts.name
+    sym = directory.symbols.name
+    maker: tuple[int, ...] | None = None
+    for rec in events.tolist():
+        (
+            kind,
+            side,
+            otype,
+            tif,
+            reason,
+            command,
+            flags,
+            name_len,
+            a,
+            s,
+            seq,
+            oid,
+            cl,
+            price,
+            qty,
+            leaves,
+            _cum,
+            trade_id,
+            name,
+        ) = rec
+        if kind == L.NAME:
+            text = name[:name_len].decode(errors="replace")
+            if flags & L.NAME_SYMBOL and s == len(directory.symbols) + 1:
+                directory.symbols.add(text)
+            elif flags & L.NAME_ACCOUNT and a == len(directory.accounts) + 1:
+                directory.accounts.add(text)
+        elif kind == L.ACCEPTED:
+            out.append(
+                Accepted(
+                    seq,
+                    oid,
+                    acct(a),
+                    sym(s),
+                    L.SIDE_OF[side],
+                    L.ORDER_TYPE_OF[otype],
+                    L.TIF_OF[tif],
+                    price or None,
+                    qty,
+                    cl,
+                )
+            )
+        elif kind == L.REJECTED:
+            out.append(
+                Rejected(seq, L.COMMAND_OF[command], oid, acct(a), L.REJECT_REASON_OF[reason], cl)
+            )
+        elif kind == L.TRADE:
+            if not flags & L.TAKER:
+                maker = rec
+                continue
+            assert maker is not None, "a taker's trade record without its maker's"
+            m_account, m_oid, m_leaves = maker[8], maker[11], maker[15]
+            out.append(
+                Trade(
+                    seq,
+                    trade_id,
+                    sym(s),
+                    price,
+                    qty,
+                    m_oid,
+                    oid,
+                    acct(m_account),
+                    acct(a),
+                    L.SIDE_OF[side],
+                    m_leaves,
+                    leaves,
+                )
+            )
+            maker = None
+        elif kind == L.CANCELLED:
+            out.append(
+                Cancelled(
+                    seq,
+                    oid,
+                    acct(a),
+                    sym(s),
+                    L.SIDE_OF[side],
+                    price or None,
+                    qty,
+                    L.CANCEL_REASON_OF[reason],
+                )
+            )
+        elif kind == L.REDUCED:
+            out.append(
+                Reduced(
+                    seq,
+                    oid,
+                    acct(a),
+                    sym(s),
+                    L.SIDE_OF[side],
+                    price or None,
+                    qty,
+                    leaves,
+                    L.CANCEL_REASON_OF[reason],
+                )
+            )
+        elif kind == L.REPLACED:
+            out.append(
+                Replaced(
+                    seq,
+                    oid,
+                    acct(a),
+                    sym(s),
+                    L.SIDE_OF[side],
+                    price,
+                    qty,
+                    bool(flags & L.PRIORITY_KEPT),
+                )
+            )
+        elif kind == L.MASS_CANCELLED:
+            out.append(
+                MassCancelled(seq, acct(a), sym(s) if s else None, qty, L.CANCEL_REASON_OF[reason])
+            )
+        else:
+            raise ValueError(f"event record of unknown kind {kind}")
+    return out
+
+
+OPPOSITE = {Side.BUY: Side.SELL, Side.SELL: Side.BUY}
+
+
+def encode_commands(
+    cmds: Sequence[Command], directory: Directory | None = None, first_seq: int = 1
+) -> np.ndarray:
+    """Records for a list of engine commands, a column at a time (benchmarks, tools).
+
+    Every name the commands use is defined up front, in first-seen order, so the
+    stream is DEFINE records first and then one record per command with seqs
+    from ``first_seq``: the same matching as ``Encoder.encode``, whose DEFINEs
+    come just before the first use (the NAME events come earlier here).
+    """
+    directory = Directory() if directory is None else directory
+    before = (len(directory.symbols), len(directory.accounts))
+    n = len(cmds)
+    kind = np.zeros(n, np.uint8)
+    account = np.zeros(n, np.uint32)
+    symbol = np.zeros(n, np.uint32)
+    side = np.zeros(n, np.uint8)
+    otype = np.zeros(n, np.uint8)
+    tif = np.zeros(n, np.uint8)
+    stp = np.zeros(n, np.uint8)
+    flags = np.zeros(n, np.uint8)
+    reason = np.zeros(n, np.uint8)
+    order_id = np.zeros(n, np.uint64)
+    client = np.zeros(n, np.uint64)
+    price = np.zeros(n, np.int64)
+    qty = np.zeros(n, np.int64)
+    ts = np.zeros(n, np.int64)
+    accounts, symbols = directory.accounts, directory.symbols
+
+    def account_id(name: str) -> int:
+        return accounts.get(name) or accounts.add(name)
+
+    def symbol_id(name: str | None) -> int:
+        if not name:
+            return 0
+        return symbols.get(name) or symbols.add(name)
+
+    for i, c in enumerate(cmds):
+        account[i] = account_id(c.account)
+        ts[i] = c.ts_ns
+        t = type(c)
+        if t is NewOrder:
+            assert isinstance(c, NewOrder)
+            kind[i] = L.NEW
+            symbol[i] = symbol_id(c.symbol)
+            side[i] = L.SIDE_CODE[c.side]
+            otype[i] = L.ORDER_TYPE_CODE[c.order_type]
+            tif[i] = 0 if c.tif is None else L.TIF_CODE[c.tif]
+            stp[i] = L.STP_CODE[c.stp]
+            flags[i] = L.POST_ONLY if c.post_only else 0
+            order_id[i] = c.order_id
+            client[i] = c.client_order_id
+            price[i] = 0 if c.price is None else c.price
+            qty[i] = c.qty
+        elif t is Cancel or t is Replace:
+            assert isinstance(c, Cancel | Replace)
+            kind[i] = L.CANCEL if t is Cancel else L.REPLACE
+            order_id[i] = c.order_id
+            client[i] = c.client_order_id
+            if isinstance(c, Replace):
+                price[i] = c.price
+                qty[i] = c.qty
+        elif t is MassCancel:
+            assert isinstance(c, MassCancel)
+            kind[i] = L.MASS_CANCEL
+            symbol[i] = symbol_id(c.symbol)
+            reason[i] = L.CANCEL_REASON_CODE[c.reason]
+        else:
+            raise TypeError(f"not an engine command: {c!r}")
+    defines = [
+        define_record(L.DEFINE_SYMBOL, i, name)
+        for i, name in enumerate(symbols.names()[before[0] :], before[0] + 1)
+    ] + [
+        define_record(L.DEFINE_ACCOUNT, i, name)
+        for i, name in enumerate(accounts.names()[before[1] :], before[1] + 1)
+    ]
+    body = np.zeros(n, L.INPUT_DTYPE)
+    for field, column in (
+        ("kind", kind), ("side", side), ("order_type", otype), ("tif", tif), ("stp", stp),
+        ("flags", flags), ("reason", reason), ("account", account), ("symbol", symbol),
+        ("order_id", order_id), ("client_order_id", client), ("price", price), ("qty", qty),
+        ("ts_ns", ts),
+    ):  # fmt: skip
+        body[field] = column
+    body["seq"] = np.arange(first_seq, first_seq + n, dtype=np.uint64)
+    return np.concatenate([*defines, body], dtype=L.INPUT_DTYPE)
