@@ -17,7 +17,7 @@ cimport numpy as cnp
 
 import numpy as np
 
-from ringmatch.engine.kernel.batch_errors import BatchStopped, EventBufferTooSmall
+from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records.layout import BOOK_DTYPE, EVENT_DTYPE, INPUT_DTYPE
 from ringmatch.engine.schema.views import BBO
 
@@ -43,7 +43,6 @@ cdef extern from "kernel.hpp" namespace "rm":
         BATCH_OK
         BATCH_EVENTS_TOO_SMALL
         BATCH_SEQ_NOT_AFTER
-        BATCH_TEXT_CUT
     cdef struct BatchResult:
         size_t consumed
         size_t written
@@ -103,8 +102,8 @@ cdef class Kernel:
         Returns (input records consumed, event records written). Stops before
         an input (with its text records) whose worst case exceeds the room
         left; EventBufferTooSmall if that input's worst case exceeds the whole
-        buffer. BatchStopped (a ValueError) for a record whose seq is not
-        after the last or whose text runs past the batch.
+        buffer. ValueError at a record whose seq is not after the last, with
+        the records before it applied (their events are in ``events``).
         """
         _check(inputs, _INPUT, False, "input")
         _check(events, _EVENT, True, "event")
@@ -120,18 +119,9 @@ cdef class Kernel:
             return r.consumed, r.written
         if r.status == BATCH_EVENTS_TOO_SMALL:
             raise EventBufferTooSmall(r.need, cap)
-        if r.status == BATCH_SEQ_NOT_AFTER:
-            raise BatchStopped(
-                f"record {r.consumed}: seq {r.bad_seq} is not after the last sequence"
-                f" number {r.last_seq}",
-                r.consumed,
-                r.written,
-            )
-        raise BatchStopped(
-            f"record {r.consumed}: its text needs {r.need - 1} records after it, the batch"
-            f" has {n - r.consumed - 1}",
-            r.consumed,
-            r.written,
+        raise ValueError(
+            f"record {r.consumed}: seq {r.bad_seq} is not after the last sequence"
+            f" number {r.last_seq}"
         )
 
     def process(self, inputs):

@@ -143,8 +143,8 @@ class UsedIds {
     bool sparse_contains(uint64_t id) const {
         const uint64_t mask = sparse_.size() - 1;
         for (uint64_t i = mix64(id) & mask;; i = (i + 1) & mask) {
+            if (sparse_[i] == 0) return false;  // first: 0 marks an empty slot, never an id
             if (sparse_[i] == id) return true;
-            if (sparse_[i] == 0) return false;
         }
     }
 

@@ -56,15 +56,12 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
             ++i;
             continue;
         }
+        // An owner's text never spans two batches (docs/PIPELINE.md); one that
+        // runs past the batch's end is taken as far as it goes, as the
+        // reference kernel does, so the records after it are never misread.
         std::size_t span = 1;
-        if (has_text(kind) && text_length_ok(r.qty)) {
-            span += continuation_records(r.qty);
-            if (span > n - i) {
-                res.status = BATCH_TEXT_CUT;
-                res.need = span;
-                break;
-            }
-        }
+        if (has_text(kind) && text_length_ok(r.qty))
+            span += std::min(continuation_records(r.qty), n - i - 1);
         // Stop before an input that might not fit; an input that fits no
         // buffer of this size is the caller's to handle (a bigger buffer).
         const std::size_t need = worst_case(r);
@@ -77,7 +74,7 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
         }
         if (kind >= IN_DEFINE_SYMBOL) {  // not an input of its own: no seq
             seq_ = 0;
-            on_define(r, in + i + 1);
+            on_define(r, in + i + 1, span - 1);
             i += span;
             continue;
         }
@@ -467,10 +464,13 @@ void Kernel::replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t requ
 
 void Kernel::on_mass_cancel(const InputRecord& r) {
     const uint32_t account = r.account;
-    if (!account_ok(account)) return reject(CMD_MASS_CANCEL, REJ_UNKNOWN_ACCOUNT, account, 0, 0);
-    if (r.symbol > n_symbols_) return reject(CMD_MASS_CANCEL, REJ_UNKNOWN_SYMBOL, account, 0, 0);
+    // A record's reject repeats its ids, whatever the kind (as NEW's, CANCEL's).
+    const uint64_t id = r.order_id;
+    const uint64_t client = r.client_order_id;
+    if (!account_ok(account)) return reject(CMD_MASS_CANCEL, REJ_UNKNOWN_ACCOUNT, account, id, client);
+    if (r.symbol > n_symbols_) return reject(CMD_MASS_CANCEL, REJ_UNKNOWN_SYMBOL, account, id, client);
     if (r.reason == 0 || r.reason > CXL_LAST)
-        return reject(CMD_MASS_CANCEL, REJ_INVALID_FIELD, account, 0, 0);
+        return reject(CMD_MASS_CANCEL, REJ_INVALID_FIELD, account, id, client);
     mass_cancel(account, r.symbol, r.reason);
 }
 
@@ -514,9 +514,12 @@ void Kernel::on_session(const InputRecord& r) {
 
 // -- DEFINE_* ----------------------------------------------------------------------
 
-void Kernel::on_define(const InputRecord& r, const InputRecord* text) {
-    const int64_t length = r.qty;
-    if (!text_length_ok(length) || length == 0 || length > int64_t{MAX_NAME}) return;
+// `texts`: the continuation records there are (fewer than the length asks for
+// only when the batch cut the text; the name is then what there is of it).
+void Kernel::on_define(const InputRecord& r, const InputRecord* text, std::size_t texts) {
+    if (!text_length_ok(r.qty)) return;
+    const int64_t length = std::min<int64_t>(r.qty, static_cast<int64_t>(texts * INPUT_SIZE));
+    if (length == 0 || length > int64_t{MAX_NAME}) return;
     const bool symbol = r.kind == IN_DEFINE_SYMBOL;
     const uint32_t id = symbol ? r.symbol : r.account;
     if (symbol) {

@@ -23,14 +23,13 @@ enum BatchStatus : int {
     BATCH_OK = 0,
     BATCH_EVENTS_TOO_SMALL = 1,  // the first input's worst case exceeds the whole buffer
     BATCH_SEQ_NOT_AFTER = 2,     // an input's seq is not after last_seq
-    BATCH_TEXT_CUT = 3,          // an owner's text records run past the batch's end
 };
 
 struct BatchResult {
     std::size_t consumed;  // input records applied (an owner with its text counts them all)
     std::size_t written;   // event records written
     int status;
-    std::size_t need;  // EVENTS_TOO_SMALL: the events the input may need; TEXT_CUT: its records
+    std::size_t need;  // EVENTS_TOO_SMALL: the event records the input may need
     uint64_t bad_seq;  // SEQ_NOT_AFTER: the record's seq
     uint64_t last_seq;
 };
@@ -95,7 +94,7 @@ class Kernel {
     void on_replace(const InputRecord& r);
     void on_mass_cancel(const InputRecord& r);
     void on_session(const InputRecord& r);
-    void on_define(const InputRecord& r, const InputRecord* text);
+    void on_define(const InputRecord& r, const InputRecord* text, std::size_t texts);
 
     template <bool Buy>
     void enter(Taker& t, uint8_t tif, bool post_only);
