@@ -22,6 +22,8 @@
 #include <memory>
 #include <vector>
 
+#include "big_array.hpp"
+
 namespace rm {
 
 constexpr uint32_t NIL = UINT32_MAX;
@@ -55,8 +57,8 @@ class OrderPool {
             free_ = orders_[i].next;
             return i;
         }
-        orders_.emplace_back();
-        return static_cast<uint32_t>(orders_.size() - 1);
+        if (size_ == orders_.capacity()) orders_.reserve(size_ < 1024 ? 1024 : 2 * size_);
+        return static_cast<uint32_t>(size_++);
     }
     void release(uint32_t i) {
         orders_[i].next = free_;
@@ -64,9 +66,15 @@ class OrderPool {
     }
     Order& operator[](uint32_t i) { return orders_[i]; }
     const Order& operator[](uint32_t i) const { return orders_[i]; }
+    // Ask the memory for order `i` ahead of its use (any i: an index past the
+    // pool is ignored, so a stale guess is harmless).
+    void prefetch(uint32_t i) const {
+        if (i < size_) __builtin_prefetch(&orders_[i], 1, 3);
+    }
 
   private:
-    std::vector<Order> orders_;
+    BigArray<Order> orders_;
+    std::size_t size_ = 0;
     uint32_t free_ = NIL;
 };
 
@@ -100,6 +108,13 @@ class BookSide {
     const Level& level(int64_t price) const {
         if (in_window(price)) return win_->levels[price - lo_];
         return outside_.find(price)->second;
+    }
+
+    // The last order queued at `price` if the level is in the window and not
+    // empty, else NIL: a guess for prefetching, never a change.
+    uint32_t tail_guess(int64_t price) const {
+        if (!in_window(price) || !win_->test(price - lo_)) return NIL;
+        return win_->levels[price - lo_].tail;
     }
 
     // Queue order `i` (its price set) at the back of its level.

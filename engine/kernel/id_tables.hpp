@@ -9,7 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
+
+#include "big_array.hpp"
 
 namespace rm {
 
@@ -72,8 +75,21 @@ class OrderIndex {
         --count_;
     }
 
+    // Ask the memory for `id`'s home slot ahead of a lookup or an insert.
+    void prefetch(uint64_t id) const { __builtin_prefetch(&slots_[home(tag_of(id))], 1, 3); }
+
+    // The pool index the first slot with `id`'s hash names, or NONE: a guess
+    // for prefetching that reads only the table, never the pool.
+    uint32_t guess(uint64_t id) const {
+        const uint32_t tag = tag_of(id);
+        for (uint32_t i = home(tag);; i = (i + 1) & mask_) {
+            const Slot s = slots_[i];
+            if (s.idx1 == 0) return NONE;
+            if (s.tag == tag) return s.idx1 - 1;
+        }
+    }
+
     std::size_t size() const { return count_; }
-    std::size_t bytes() const { return slots_.capacity() * sizeof(Slot); }
 
     static constexpr uint32_t NONE = UINT32_MAX;
 
@@ -93,16 +109,17 @@ class OrderIndex {
     }
 
     void resize(uint32_t n) {
-        std::vector<Slot> old;
-        old.swap(slots_);
-        slots_.assign(n, Slot{0, 0});
+        BigArray<Slot> old(std::move(slots_));
+        const uint32_t old_n = mask_ + 1;
+        slots_ = BigArray<Slot>(n);  // zeroed: every slot empty
         mask_ = n - 1;
         shift_ = 32 - static_cast<uint32_t>(__builtin_ctz(n));
-        for (const Slot& s : old)
-            if (s.idx1 != 0) place(s);
+        if (old.capacity() != 0)
+            for (uint32_t i = 0; i < old_n; ++i)
+                if (old[i].idx1 != 0) place(old[i]);
     }
 
-    std::vector<Slot> slots_;
+    BigArray<Slot> slots_;
     uint32_t mask_ = 0;
     uint32_t shift_ = 32;
     std::size_t count_ = 0;

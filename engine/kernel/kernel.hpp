@@ -89,6 +89,11 @@ class Kernel {
     bool account_ok(uint32_t account) const { return account != 0 && account <= n_accounts_; }
     uint32_t resting_index(uint64_t id) const;
 
+    // Memory an input will wait on, asked for a few inputs ahead (process()).
+    void prefetch_slot(const InputRecord& r) const;
+    void prefetch_order(const InputRecord& r) const;
+    void prefetch_neighbours(const InputRecord& r) const;
+
     void on_new(const InputRecord& r);
     void on_cancel(const InputRecord& r);
     void on_replace(const InputRecord& r);
