@@ -8,6 +8,7 @@ every symbol), the last seq, the trade id and the counts.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -30,7 +31,10 @@ def examples(default: int) -> int:
 
 def compiled() -> Any:
     module = kernel_choice.compiled_module()
-    need(module is not None, "the compiled kernel was not built (pip install -e . with a C++ compiler)")
+    need(
+        module is not None,
+        "the compiled kernel was not built (pip install -e . with a C++ compiler)",
+    )
     return module.Kernel()
 
 
@@ -89,7 +93,7 @@ def run_batches(records: np.ndarray, cuts: Sequence[int]) -> None:
     """Both kernels, fed ``records`` cut at ``cuts``, agree after every batch."""
     kernel, reference = compiled(), ReferenceKernel()
     bounds = [0, *sorted(set(cuts)), len(records)]
-    for start, stop in zip(bounds, bounds[1:], strict=False):
+    for start, stop in itertools.pairwise(bounds):
         if start < stop:
             process_both(kernel, reference, records[start:stop])
 

@@ -88,10 +88,8 @@ def _price(draw: st.DrawFn, s: _State) -> int:
     roll = draw(st.integers(0, 99))
     if roll < 4:
         return draw(st.sampled_from(BAD_PRICES))
-    if roll < 12:
-        price = s.base + draw(st.sampled_from(FAR))
-    else:
-        price = s.base + draw(st.integers(-3, 3))
+    away = draw(st.sampled_from(FAR)) if roll < 12 else draw(st.integers(-3, 3))
+    price = s.base + away
     return max(1, min(INT64_MAX, price))
 
 
@@ -167,7 +165,9 @@ def _text_input(draw: st.DrawFn, s: _State, rec: np.ndarray) -> list[np.ndarray]
 def _input(draw: st.DrawFn, s: _State) -> None:
     roll = draw(st.integers(0, 99))
     if roll >= 97:
-        _define(draw, s, draw(st.sampled_from((L.DEFINE_SYMBOL, L.DEFINE_ACCOUNT))), _chance(draw, 50))
+        _define(
+            draw, s, draw(st.sampled_from((L.DEFINE_SYMBOL, L.DEFINE_ACCOUNT))), _chance(draw, 50)
+        )
         return
     rec = np.zeros(1, L.INPUT_DTYPE)
     r = rec[0]
