@@ -52,6 +52,7 @@ Kernel::Kernel() : books_(1), accounts_(1) {}
 BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* out,
                             std::size_t cap) {
     out_ = out;
+    cap_ = cap;
     written_ = 0;
     BatchResult res{0, 0, BATCH_OK, 0, 0, 0};
     std::size_t i = 0;
@@ -76,39 +77,39 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
         std::size_t span = 1;
         if (has_text(kind) && text_length_ok(r.qty))
             span += std::min(continuation_records(r.qty), n - i - 1);
-        // Stop before an input that might not fit; an input that fits no
-        // buffer of this size is the caller's to handle (a bigger buffer).
-        const std::size_t need = worst_case(r);
-        if (need > cap - written_) {
-            if (need > cap && i == 0) {
-                res.status = BATCH_EVENTS_TOO_SMALL;
-                res.need = need;
-            }
-            break;
-        }
+        // Each handler first checks that the input's worst case fits the room
+        // left, before any change; if not, the batch stops before it (an
+        // input that fits no buffer of this size: the caller needs a bigger one).
+        bool applied;
         if (kind >= IN_DEFINE_SYMBOL) {  // not an input of its own: no seq
             seq_ = 0;
-            on_define(r, in + i + 1, span - 1);
-            i += span;
-            continue;
-        }
-        if (r.seq <= last_seq_) {
+            applied = on_define(r, in + i + 1, span - 1);
+        } else if (r.seq <= last_seq_) {
             res.status = BATCH_SEQ_NOT_AFTER;
             res.bad_seq = r.seq;
             break;
+        } else {
+            seq_ = r.seq;
+            switch (kind) {
+                case IN_NEW: applied = on_new(r); break;
+                case IN_CANCEL: applied = on_cancel(r); break;
+                case IN_REPLACE: applied = on_replace(r); break;
+                case IN_MASS_CANCEL: applied = on_mass_cancel(r); break;
+                case IN_SESSION_OPENED:
+                case IN_SESSION_CLOSED:
+                case IN_WORKER_STARTED: applied = on_session(r); break;
+                default: applied = true; break;  // KILL_SWITCH, SET_RISK_LIMITS, STAGE_CHAIN,
+                                                 // SKIP_INPUT: no stage yet, their seq only
+            }
+            if (applied) last_seq_ = r.seq;
         }
-        seq_ = r.seq;
-        switch (kind) {
-            case IN_NEW: on_new(r); break;
-            case IN_CANCEL: on_cancel(r); break;
-            case IN_REPLACE: on_replace(r); break;
-            case IN_MASS_CANCEL: on_mass_cancel(r); break;
-            case IN_SESSION_OPENED:
-            case IN_SESSION_CLOSED:
-            case IN_WORKER_STARTED: on_session(r); break;
-            default: break;  // KILL_SWITCH, SET_RISK_LIMITS, STAGE_CHAIN, SKIP_INPUT: no stage yet
+        if (!applied) {
+            if (need_ > cap && i == 0) {
+                res.status = BATCH_EVENTS_TOO_SMALL;
+                res.need = need_;
+            }
+            break;
         }
-        last_seq_ = r.seq;
         i += span;
     }
     res.consumed = i;
@@ -125,18 +126,11 @@ void Kernel::prefetch_slot(const InputRecord& r) const {
 }
 
 void Kernel::prefetch_order(const InputRecord& r) const {
+    // Only a cancel's or a replace's order: what a NEW touches (its level's
+    // last order, its account's last order) was entered lately and is in cache.
     if (r.kind == IN_CANCEL || r.kind == IN_REPLACE) {
         const uint32_t i = index_.guess(r.order_id);
         if (i != NIL) pool_.prefetch(i);
-    } else if (r.kind == IN_NEW && account_ok(r.account) && r.symbol != 0 &&
-               r.symbol <= n_symbols_) {
-        // Resting appends to the level's tail and to the account's last order.
-        const Book& b = books_[r.symbol];
-        const uint32_t tail = r.side == SIDE_BUY ? b.bids.tail_guess(r.price)
-                                                 : b.asks.tail_guess(r.price);
-        if (tail != NIL) pool_.prefetch(tail);
-        const uint32_t last = accounts_[r.account].tail;
-        if (last != NIL) pool_.prefetch(last);
     }
 }
 
@@ -151,34 +145,12 @@ void Kernel::prefetch_neighbours(const InputRecord& r) const {
     pool_.prefetch(o.acct_next);
 }
 
-// The most event records the input can cause, from the book as it is now.
-std::size_t Kernel::worst_case(const InputRecord& r) const {
-    switch (r.kind) {
-        case IN_NEW:
-            if (!account_ok(r.account) || r.symbol == 0 || r.symbol > n_symbols_ ||
-                !new_fields_ok(r))
-                return 1;
-            return worst_match(r.symbol, r.side, r.price, r.order_type == TYPE_MARKET, r.qty,
-                               r.stp);
-        case IN_REPLACE: {
-            if (!account_ok(r.account)) return 1;
-            uint64_t id = r.order_id;
-            if (id == 0 && r.client_order_id != 0) id = client_ids_.lookup(r.account, r.client_order_id);
-            const uint32_t i = resting_index(id);
-            if (i == NIL) return 1;
-            const Order& o = pool_[i];
-            return worst_match(o.symbol, o.side, r.price, false, r.qty, o.stp());
-        }
-        case IN_CANCEL: return 1;
-        case IN_MASS_CANCEL:
-            return account_ok(r.account) ? std::size_t{accounts_[r.account].count} + 1 : 1;
-        case IN_SESSION_CLOSED:
-            return account_ok(r.account) ? std::size_t{accounts_[r.account].count} + 1 : 0;
-        case IN_WORKER_STARTED: return resting_ + sessions_.accounts_live();
-        case IN_DEFINE_SYMBOL:
-        case IN_DEFINE_ACCOUNT: return 1;
-        default: return 0;
-    }
+// Whether `need` more event records fit; if not, the input stops the batch
+// (its handler has changed nothing yet).
+inline bool Kernel::fits(std::size_t need) {
+    if (need <= cap_ - written_) return true;
+    need_ = need;
+    return false;
 }
 
 // An order entering the book: ACCEPTED, at most two records per maker it
@@ -202,13 +174,17 @@ uint32_t Kernel::resting_index(uint64_t id) const {
 
 // -- NEW ---------------------------------------------------------------------------
 
-void Kernel::on_new(const InputRecord& r) {
+bool Kernel::on_new(const InputRecord& r) {
     const uint32_t account = r.account;
     const uint64_t client = r.client_order_id;
+    if (!fits(1)) return false;
     // The record's own checks: nothing registered, no id used up.
     if (!account_ok(account)) return reject(CMD_NEW, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
     if (r.symbol > n_symbols_) return reject(CMD_NEW, REJ_UNKNOWN_SYMBOL, account, r.order_id, client);
     if (!new_fields_ok(r)) return reject(CMD_NEW, REJ_INVALID_FIELD, account, r.order_id, client);
+    if (r.symbol != 0 &&
+        !fits(worst_match(r.symbol, r.side, r.price, r.order_type == TYPE_MARKET, r.qty, r.stp)))
+        return false;
     // The stage chain's admit: a client id is registered before the engine's checks.
     uint64_t id = r.order_id;
     if (client != 0) {
@@ -263,6 +239,7 @@ void Kernel::on_new(const InputRecord& r) {
             market};
     if (r.side == SIDE_BUY) enter<true>(t, tif, post_only);
     else enter<false>(t, tif, post_only);
+    return true;
 }
 
 template <bool Buy>
@@ -425,18 +402,19 @@ void Kernel::account_unlink(uint32_t i) {
 
 // -- CANCEL, REPLACE ---------------------------------------------------------------
 
-void Kernel::reject_order(uint8_t command, uint32_t i, uint64_t id, uint32_t account,
+bool Kernel::reject_order(uint8_t command, uint32_t i, uint64_t id, uint32_t account,
                           uint64_t client) {
     uint8_t why;
     if (i != NIL) why = REJ_NOT_YOUR_ORDER;
     else if (used_.contains(id)) why = REJ_ORDER_NOT_RESTING;
     else why = REJ_UNKNOWN_ORDER;
-    reject(command, why, account, id, client);
+    return reject(command, why, account, id, client);
 }
 
-void Kernel::on_cancel(const InputRecord& r) {
+bool Kernel::on_cancel(const InputRecord& r) {
     const uint32_t account = r.account;
     const uint64_t client = r.client_order_id;
+    if (!fits(1)) return false;
     if (!account_ok(account)) return reject(CMD_CANCEL, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
     uint64_t id = r.order_id;
     if (id == 0 && client != 0) {
@@ -447,11 +425,13 @@ void Kernel::on_cancel(const InputRecord& r) {
     if (i == NIL || pool_[i].account != account) return reject_order(CMD_CANCEL, i, id, account, client);
     about_order(EV_CANCELLED, CXL_USER, pool_[i], pool_[i].qty);
     remove_resting(i);
+    return true;
 }
 
-void Kernel::on_replace(const InputRecord& r) {
+bool Kernel::on_replace(const InputRecord& r) {
     const uint32_t account = r.account;
     const uint64_t client = r.client_order_id;
+    if (!fits(1)) return false;
     if (!account_ok(account)) return reject(CMD_REPLACE, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
     uint64_t id = r.order_id;
     if (id == 0 && client != 0) {
@@ -467,10 +447,13 @@ void Kernel::on_replace(const InputRecord& r) {
     Order& o = pool_[i];
     if (price == o.price && qty <= o.qty) {  // same price, no more quantity: keeps its place
         o.qty = qty;
-        return replaced(o, price, qty, true);
+        replaced(o, price, qty, true);
+        return true;
     }
+    if (!fits(worst_match(o.symbol, o.side, price, false, qty, o.stp()))) return false;
     if (o.side == SIDE_BUY) replace_moved<true>(i, price, qty, client);
     else replace_moved<false>(i, price, qty, client);
+    return true;
 }
 
 // A replace that loses its place: out of the book, then in again as if it had
@@ -482,8 +465,10 @@ void Kernel::replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t requ
     auto& own = own_side<Buy>(b);
     auto& opp = opposite_side<Buy>(b);
     const bool crosses = opp.reached_by(price, false);
-    if (crosses && o.post_only())
-        return reject(CMD_REPLACE, REJ_POST_ONLY_WOULD_CROSS, o.account, o.id, request_client);
+    if (crosses && o.post_only()) {
+        reject(CMD_REPLACE, REJ_POST_ONLY_WOULD_CROSS, o.account, o.id, request_client);
+        return;
+    }
     own.unlink(pool_, i);
     index_.erase(o.id, [this](uint32_t k) { return pool_[k].id; });
     account_unlink(i);
@@ -509,8 +494,9 @@ void Kernel::replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t requ
 
 // -- MASS CANCEL, sessions ---------------------------------------------------------
 
-void Kernel::on_mass_cancel(const InputRecord& r) {
+bool Kernel::on_mass_cancel(const InputRecord& r) {
     const uint32_t account = r.account;
+    if (!fits(1)) return false;
     // A record's reject repeats its ids, whatever the kind (as NEW's, CANCEL's).
     const uint64_t id = r.order_id;
     const uint64_t client = r.client_order_id;
@@ -518,7 +504,9 @@ void Kernel::on_mass_cancel(const InputRecord& r) {
     if (r.symbol > n_symbols_) return reject(CMD_MASS_CANCEL, REJ_UNKNOWN_SYMBOL, account, id, client);
     if (r.reason == 0 || r.reason > CXL_LAST)
         return reject(CMD_MASS_CANCEL, REJ_INVALID_FIELD, account, id, client);
+    if (!fits(std::size_t{accounts_[account].count} + 1)) return false;
     mass_cancel(account, r.symbol, r.reason);
+    return true;
 }
 
 // Every resting order of the account (of `symbol`, unless 0), in the order
@@ -543,38 +531,43 @@ void Kernel::mass_cancel(uint32_t account, uint32_t symbol, uint8_t reason) {
     e.qty = count;
 }
 
-void Kernel::on_session(const InputRecord& r) {
+bool Kernel::on_session(const InputRecord& r) {
     const uint64_t worker = r.client_order_id;
     if (r.kind == IN_WORKER_STARTED) {
+        // Every resting order, and a MASS_CANCELLED per account with a session.
+        if (!fits(resting_ + sessions_.accounts_live())) return false;
         gone_.clear();
         sessions_.worker_started(worker, r.qty, gone_);
         for (uint32_t account : gone_) mass_cancel(account, 0, CXL_DISCONNECT);
-        return;
+        return true;
     }
-    if (!account_ok(r.account)) return;  // nothing but its seq
+    if (!account_ok(r.account)) return true;  // nothing but its seq
     if (r.kind == IN_SESSION_OPENED) {
         sessions_.open(r.account, worker, r.order_id, (r.flags & FLAG_CANCEL_ON_DISCONNECT) != 0);
-    } else if (sessions_.close(r.account, worker, r.order_id)) {
-        mass_cancel(r.account, 0, CXL_DISCONNECT);
+        return true;
     }
+    if (!fits(std::size_t{accounts_[r.account].count} + 1)) return false;
+    if (sessions_.close(r.account, worker, r.order_id)) mass_cancel(r.account, 0, CXL_DISCONNECT);
+    return true;
 }
 
 // -- DEFINE_* ----------------------------------------------------------------------
 
 // `texts`: the continuation records there are (fewer than the length asks for
 // only when the batch cut the text; the name is then what there is of it).
-void Kernel::on_define(const InputRecord& r, const InputRecord* text, std::size_t texts) {
-    if (!text_length_ok(r.qty)) return;
+bool Kernel::on_define(const InputRecord& r, const InputRecord* text, std::size_t texts) {
+    if (!fits(1)) return false;
+    if (!text_length_ok(r.qty)) return true;
     const int64_t length = std::min<int64_t>(r.qty, static_cast<int64_t>(texts * INPUT_SIZE));
-    if (length == 0 || length > int64_t{MAX_NAME}) return;
+    if (length == 0 || length > int64_t{MAX_NAME}) return true;
     const bool symbol = r.kind == IN_DEFINE_SYMBOL;
     const uint32_t id = symbol ? r.symbol : r.account;
     if (symbol) {
-        if (id != n_symbols_ + 1 || id > MAX_SYMBOLS) return;
+        if (id != n_symbols_ + 1 || id > MAX_SYMBOLS) return true;
         books_.emplace_back();
         n_symbols_ = id;
     } else {
-        if (id != n_accounts_ + 1 || id > MAX_ACCOUNTS) return;
+        if (id != n_accounts_ + 1 || id > MAX_ACCOUNTS) return true;
         accounts_.emplace_back();
         n_accounts_ = id;
     }
@@ -585,6 +578,7 @@ void Kernel::on_define(const InputRecord& r, const InputRecord* text, std::size_
     if (symbol) e.symbol = id;
     else e.account = id;
     std::memcpy(reinterpret_cast<char*>(&e) + EVENT_NAME_OFFSET, text, static_cast<std::size_t>(length));
+    return true;
 }
 
 // -- event records -----------------------------------------------------------------
@@ -596,7 +590,8 @@ inline EventRecord& Kernel::emit() {
     return e;
 }
 
-void Kernel::reject(uint8_t command, uint8_t reason, uint32_t account, uint64_t id,
+// A reject is an input applied (its seq used): true, for the handlers' returns.
+bool Kernel::reject(uint8_t command, uint8_t reason, uint32_t account, uint64_t id,
                     uint64_t client) {
     EventRecord& e = emit();
     e.kind = EV_REJECTED;
@@ -605,6 +600,7 @@ void Kernel::reject(uint8_t command, uint8_t reason, uint32_t account, uint64_t 
     e.account = account;
     e.order_id = id;
     e.client_order_id = client;
+    return true;
 }
 
 // CANCELLED (leaves 0) or REDUCED (leaves what it has now) of a resting order.

@@ -83,7 +83,7 @@ class Kernel {
         bool market;
     };
 
-    std::size_t worst_case(const InputRecord& r) const;
+    bool fits(std::size_t need);
     std::size_t worst_match(uint32_t symbol, uint8_t side, int64_t price, bool market,
                             int64_t qty, uint8_t stp) const;
     bool account_ok(uint32_t account) const { return account != 0 && account <= n_accounts_; }
@@ -94,12 +94,14 @@ class Kernel {
     void prefetch_order(const InputRecord& r) const;
     void prefetch_neighbours(const InputRecord& r) const;
 
-    void on_new(const InputRecord& r);
-    void on_cancel(const InputRecord& r);
-    void on_replace(const InputRecord& r);
-    void on_mass_cancel(const InputRecord& r);
-    void on_session(const InputRecord& r);
-    void on_define(const InputRecord& r, const InputRecord* text, std::size_t texts);
+    // The handlers: false when the input's worst case does not fit (need_ says
+    // how many records it may need); nothing was changed then.
+    bool on_new(const InputRecord& r);
+    bool on_cancel(const InputRecord& r);
+    bool on_replace(const InputRecord& r);
+    bool on_mass_cancel(const InputRecord& r);
+    bool on_session(const InputRecord& r);
+    bool on_define(const InputRecord& r, const InputRecord* text, std::size_t texts);
 
     template <bool Buy>
     void enter(Taker& t, uint8_t tif, bool post_only);
@@ -116,12 +118,12 @@ class Kernel {
     void account_append(uint32_t i);
     void account_unlink(uint32_t i);
     void mass_cancel(uint32_t account, uint32_t symbol, uint8_t reason);
-    void reject_order(uint8_t command, uint32_t i, uint64_t id, uint32_t account,
+    bool reject_order(uint8_t command, uint32_t i, uint64_t id, uint32_t account,
                       uint64_t client);
 
     // Event records.
     EventRecord& emit();
-    void reject(uint8_t command, uint8_t reason, uint32_t account, uint64_t id, uint64_t client);
+    bool reject(uint8_t command, uint8_t reason, uint32_t account, uint64_t id, uint64_t client);
     void about_order(uint8_t kind, uint8_t reason, const Order& o, int64_t qty);
     void about_taker(uint8_t kind, uint8_t reason, const Taker& t, int64_t qty);
     void trade(const Order& maker, const Taker& t, int64_t price, int64_t qty);
@@ -144,7 +146,9 @@ class Kernel {
 
     // The batch being run.
     EventRecord* out_ = nullptr;
+    std::size_t cap_ = 0;
     std::size_t written_ = 0;
+    std::size_t need_ = 0;  // the worst case of the input that stopped the batch
     uint64_t seq_ = 0;  // the input's seq, stamped on its events
 };
 
