@@ -262,8 +262,11 @@ class BookSide {
     };
 
     bool in_window(int64_t price) const {
-        // price - lo_ is computed only once price >= lo_ > 0: it cannot overflow.
-        return win_ && price >= lo_ && price - lo_ < WINDOW;
+        // One unsigned compare (wrapping, never undefined) tests lo_ <= price <
+        // lo_ + WINDOW for any int64 price, since 1 <= lo_ and lo_ + WINDOW - 1
+        // <= INT64_MAX; whether there is a window at all is tested only then.
+        return static_cast<uint64_t>(price) - static_cast<uint64_t>(lo_) < uint64_t{WINDOW} &&
+               win_;
     }
 
     // Move the (empty) window so that `price` sits in its middle, and bring

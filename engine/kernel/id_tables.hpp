@@ -49,7 +49,7 @@ class OrderIndex {
 
     // Add `id` (which must be absent) at pool index `idx`.
     void insert(uint64_t id, uint32_t idx) {
-        if ((count_ + 1) * 10 > (mask_ + 1ull) * 7) resize((mask_ + 1) * 2);
+        if (count_ >= grow_at_) resize((mask_ + 1) * 2);
         place(Slot{idx + 1, tag_of(id)});
         ++count_;
     }
@@ -114,6 +114,7 @@ class OrderIndex {
         slots_ = BigArray<Slot>(n);  // zeroed: every slot empty
         mask_ = n - 1;
         shift_ = 32 - static_cast<uint32_t>(__builtin_ctz(n));
+        grow_at_ = std::size_t{n} / 10 * 7;
         if (old.capacity() != 0)
             for (uint32_t i = 0; i < old_n; ++i)
                 if (old[i].idx1 != 0) place(old[i]);
@@ -123,6 +124,7 @@ class OrderIndex {
     uint32_t mask_ = 0;
     uint32_t shift_ = 32;
     std::size_t count_ = 0;
+    std::size_t grow_at_ = 0;  // the count past which the load would pass 0.7
 };
 
 // Every order id a NEW ever used (DUPLICATE_ORDER_ID, and ORDER_NOT_RESTING
@@ -134,29 +136,37 @@ class OrderIndex {
 class UsedIds {
   public:
     bool contains(uint64_t id) const {
-        if (id < bits_.size() * 64ull && ((bits_[id >> 6] >> (id & 63)) & 1)) return true;
+        if (id < nbits_ && ((bits_[id >> 6] >> (id & 63)) & 1)) return true;
         return sparse_count_ != 0 && sparse_contains(id);
     }
 
     void add(uint64_t id) {
-        if (id >= bits_.size() * 64ull) {
-            const uint64_t words_needed = (id >> 6) + 1;
-            const uint64_t budget = count_ + 65536;  // words: 8 bytes per id used
-            if (words_needed > budget) {
-                sparse_add(id);
-                ++count_;
-                return;
-            }
-            std::size_t n = bits_.empty() ? 1024 : bits_.size();
-            while (n < words_needed) n *= 2;
-            if (n > budget) n = static_cast<std::size_t>(words_needed);
-            bits_.resize(n, 0);
-        }
-        bits_[id >> 6] |= uint64_t{1} << (id & 63);
         ++count_;
+        if (id < nbits_) {
+            bits_[id >> 6] |= uint64_t{1} << (id & 63);
+            return;
+        }
+        add_beyond(id);
     }
 
   private:
+    // An id past the bitmap: grow it to cover the id if that keeps it within
+    // 8 bytes per id used (plus a start of 512 KiB), else the hash set.
+    void add_beyond(uint64_t id) {
+        const uint64_t words_needed = (id >> 6) + 1;
+        const uint64_t budget = count_ + 65536;  // words
+        if (words_needed > budget) {
+            sparse_add(id);
+            return;
+        }
+        std::size_t n = bits_.empty() ? 1024 : bits_.size();
+        while (n < words_needed) n *= 2;
+        if (n > budget) n = static_cast<std::size_t>(words_needed);
+        bits_.resize(n, 0);
+        nbits_ = bits_.size() * 64ull;
+        bits_[id >> 6] |= uint64_t{1} << (id & 63);
+    }
+
     bool sparse_contains(uint64_t id) const {
         const uint64_t mask = sparse_.size() - 1;
         for (uint64_t i = mix64(id) & mask;; i = (i + 1) & mask) {
@@ -185,6 +195,7 @@ class UsedIds {
     }
 
     std::vector<uint64_t> bits_;
+    uint64_t nbits_ = 0;  // bits_.size() * 64
     std::vector<uint64_t> sparse_;
     std::size_t sparse_count_ = 0;
     uint64_t count_ = 0;
