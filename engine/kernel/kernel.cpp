@@ -25,6 +25,13 @@ bool new_fields_ok(const InputRecord& r) {
            r.stp <= STP_DECREMENT && (r.flags & ~FLAG_POST_ONLY) == 0;
 }
 
+// What an order has traded can pass int64 only through replaces that keep
+// raising its quantity; the record cannot say more than 64 bits, and the sum
+// must not be undefined behaviour: it wraps.
+int64_t add_wrapping(int64_t a, int64_t b) {
+    return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
 // A side of a book by the incoming order's side: its own, the one it meets.
 template <bool Buy>
 auto& own_side(Book& b) {
@@ -294,9 +301,9 @@ void Kernel::match(Taker& t, Opp& opp) {
             if (t.stp == STP_NONE || m.account != t.account) {
                 const int64_t q = m.qty < t.qty ? m.qty : t.qty;
                 m.qty -= q;
-                m.cum += q;
+                m.cum = add_wrapping(m.cum, q);
                 t.qty -= q;
-                t.cum += q;
+                t.cum = add_wrapping(t.cum, q);
                 ++trade_id_;
                 trade(m, t, px, q);
                 if (m.qty == 0) remove_resting(i);
