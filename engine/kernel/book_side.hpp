@@ -110,13 +110,6 @@ class BookSide {
         return outside_.find(price)->second;
     }
 
-    // The last order queued at `price` if the level is in the window and not
-    // empty, else NIL: a guess for prefetching, never a change.
-    uint32_t tail_guess(int64_t price) const {
-        if (!in_window(price) || !win_->test(price - lo_)) return NIL;
-        return win_->levels[price - lo_].tail;
-    }
-
     // Queue order `i` (its price set) at the back of its level.
     void push_back(OrderPool& pool, uint32_t i) {
         Order& o = pool[i];

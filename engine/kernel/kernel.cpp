@@ -54,6 +54,33 @@ constexpr std::size_t PREFETCH_NEIGHBOURS = 2;
 
 Kernel::Kernel() : books_(1), accounts_(1) {}
 
+// -- prefetching --------------------------------------------------------------------
+
+[[gnu::always_inline]] inline void Kernel::prefetch_slot(const InputRecord& r) const {
+    if (r.kind == IN_CANCEL || r.kind == IN_REPLACE || r.kind == IN_NEW) index_.prefetch(r.order_id);
+}
+
+[[gnu::always_inline]] inline void Kernel::prefetch_order(const InputRecord& r) const {
+    // Only a cancel's or a replace's order: what a NEW touches (its level's
+    // last order, its account's last order) was entered lately and is in cache.
+    // (Prefetching the first maker a marketable NEW meets measured slower.)
+    if (r.kind == IN_CANCEL || r.kind == IN_REPLACE) {
+        const uint32_t i = index_.guess(r.order_id);
+        if (i != NIL) pool_.prefetch(i);
+    }
+}
+
+[[gnu::always_inline]] inline void Kernel::prefetch_neighbours(const InputRecord& r) const {
+    if (r.kind != IN_CANCEL && r.kind != IN_REPLACE) return;
+    const uint32_t i = index_.guess(r.order_id);
+    if (i == NIL) return;
+    const Order& o = pool_[i];
+    pool_.prefetch(o.prev);
+    pool_.prefetch(o.next);
+    pool_.prefetch(o.acct_prev);
+    pool_.prefetch(o.acct_next);
+}
+
 // -- the batch ---------------------------------------------------------------------
 
 BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* out,
@@ -124,32 +151,6 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
     res.last_seq = last_seq_;
     out_ = nullptr;
     return res;
-}
-
-// -- prefetching --------------------------------------------------------------------
-
-void Kernel::prefetch_slot(const InputRecord& r) const {
-    if (r.kind == IN_CANCEL || r.kind == IN_REPLACE || r.kind == IN_NEW) index_.prefetch(r.order_id);
-}
-
-void Kernel::prefetch_order(const InputRecord& r) const {
-    // Only a cancel's or a replace's order: what a NEW touches (its level's
-    // last order, its account's last order) was entered lately and is in cache.
-    if (r.kind == IN_CANCEL || r.kind == IN_REPLACE) {
-        const uint32_t i = index_.guess(r.order_id);
-        if (i != NIL) pool_.prefetch(i);
-    }
-}
-
-void Kernel::prefetch_neighbours(const InputRecord& r) const {
-    if (r.kind != IN_CANCEL && r.kind != IN_REPLACE) return;
-    const uint32_t i = index_.guess(r.order_id);
-    if (i == NIL) return;
-    const Order& o = pool_[i];
-    pool_.prefetch(o.prev);
-    pool_.prefetch(o.next);
-    pool_.prefetch(o.acct_prev);
-    pool_.prefetch(o.acct_next);
 }
 
 // Whether `need` more event records fit; if not, the input stops the batch
