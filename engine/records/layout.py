@@ -17,8 +17,10 @@ The codes of every enum are fixed here (``SIDE``, ``ORDER_TYPE``...): index
 default time in force, no symbol) or invalid where no "none" exists.
 
 Joining record arrays: ``np.concatenate(parts, dtype=INPUT_DTYPE)``. Without
-the dtype numpy promotes a structured dtype to its packed form, which drops
-the padding and moves every field after it.
+the dtype numpy promotes a structured dtype to its packed form, which moves
+fields. Every byte of both layouts is some field's (``spare`` is byte 7 of an
+input record) because numpy copies a structured dtype field by field and would
+drop a byte no field covers: in a text record, a byte of the text.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ INPUT_DTYPE: Final = np.dtype(
             "stp",
             "flags",
             "reason",
+            "spare",
             "account",
             "symbol",
             "order_id",
@@ -72,6 +75,7 @@ INPUT_DTYPE: Final = np.dtype(
             "u1",
             "u1",
             "u1",
+            "u1",
             "<u4",
             "<u4",
             "<u8",
@@ -81,7 +85,7 @@ INPUT_DTYPE: Final = np.dtype(
             "<i8",
             "<u8",
         ],
-        "offsets": [0, 1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 40, 48, 56],
+        "offsets": [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32, 40, 48, 56],
         "itemsize": INPUT_SIZE,
     }
 )
