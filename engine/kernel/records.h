@@ -18,7 +18,7 @@ struct InputRecord {
     uint8_t stp;
     uint8_t flags;
     uint8_t reason;
-    uint8_t zero;
+    uint8_t spare;  // zero; in a text record, a byte of the text
     uint32_t account;
     uint32_t symbol;
     uint64_t order_id;
@@ -78,7 +78,8 @@ static_assert(sizeof(BookRecord) == BOOK_SIZE, "book record size");
 static_assert(offsetof(InputRecord, kind) == 0 && offsetof(InputRecord, side) == 1);
 static_assert(offsetof(InputRecord, order_type) == 2 && offsetof(InputRecord, tif) == 3);
 static_assert(offsetof(InputRecord, stp) == 4 && offsetof(InputRecord, flags) == 5);
-static_assert(offsetof(InputRecord, reason) == 6 && offsetof(InputRecord, account) == 8);
+static_assert(offsetof(InputRecord, reason) == 6 && offsetof(InputRecord, spare) == 7);
+static_assert(offsetof(InputRecord, account) == 8);
 static_assert(offsetof(InputRecord, symbol) == 12 && offsetof(InputRecord, order_id) == 16);
 static_assert(offsetof(InputRecord, client_order_id) == 24 && offsetof(InputRecord, price) == 32);
 static_assert(offsetof(InputRecord, qty) == 40 && offsetof(InputRecord, ts_ns) == 48);
@@ -224,7 +225,8 @@ inline const LayoutFigure LAYOUT_FIGURES[] = {
     {"EventRecord.name", EVENT_NAME_OFFSET},
     RM_OFF(InputRecord, kind), RM_OFF(InputRecord, side), RM_OFF(InputRecord, order_type),
     RM_OFF(InputRecord, tif), RM_OFF(InputRecord, stp), RM_OFF(InputRecord, flags),
-    RM_OFF(InputRecord, reason), RM_OFF(InputRecord, account), RM_OFF(InputRecord, symbol),
+    RM_OFF(InputRecord, reason), RM_OFF(InputRecord, spare), RM_OFF(InputRecord, account),
+    RM_OFF(InputRecord, symbol),
     RM_OFF(InputRecord, order_id), RM_OFF(InputRecord, client_order_id),
     RM_OFF(InputRecord, price), RM_OFF(InputRecord, qty), RM_OFF(InputRecord, ts_ns),
     RM_OFF(InputRecord, seq),

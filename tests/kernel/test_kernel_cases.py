@@ -20,7 +20,7 @@ LIMIT = L.ORDER_TYPE_CODE[OrderType.LIMIT]
 
 def new(seq: int, oid: int, account: int, side: int, price: int, qty: int, **more: int) -> Any:
     rec = np.zeros(1, L.INPUT_DTYPE)
-    rec[0] = (L.NEW, side, LIMIT, 0, 0, 0, 0, account, 1, oid, 0, price, qty, 0, seq)
+    rec[0] = (L.NEW, side, LIMIT, 0, 0, 0, 0, 0, account, 1, oid, 0, price, qty, 0, seq)
     for name, value in more.items():
         rec[0][name] = value
     return rec
@@ -45,7 +45,7 @@ def test_prices_far_apart_on_one_side_trade_best_first() -> None:
     asks = [(1, 100_000), (2, 100_000 + 10**9), (3, INT64_MAX), (4, 100_000 + 10**9 + 1), (5, 7)]
     records = [new(seq, oid, 1, 2, price, 5) for seq, (oid, price) in enumerate(asks, 1)]
     cancel = np.zeros(1, L.INPUT_DTYPE)
-    cancel[0] = (L.CANCEL, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 6)
+    cancel[0] = (L.CANCEL, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 6)
     more = new(7, 6, 1, 2, 100_000 + 10**9 + 2, 5)
     sweep = new(8, 7, 2, 1, 0, 22, order_type=2, tif=2)  # a market buy takes them in order
     kernel, _, events = both(stream(*records, cancel, more, sweep))
