@@ -4,20 +4,28 @@ pyproject.toml maps the folders engine/, gateway/, risk/ and benchmarks/ to
 ``ringmatch.engine`` and so on (setuptools package-dir); this file finds every
 package below them, so a new sub-package needs no edit here.
 
+The compiled kernel (engine/kernel: C++17 behind a Cython 3 extension,
+``ringmatch.engine.kernel._kernel``) is built when Cython and a C++ compiler are
+there; otherwise the package installs pure, saying once why. An editable
+install (``pip install -e .``) compiles it in place: the .so lands beside the
+.pyx (gitignored). ``RINGMATCH_KERNEL_DEBUG=asan`` builds it with
+AddressSanitizer instead of -O3 (.ci/asan-kernel runs the kernel's tests so).
+
 The mypyc build of engine/book.py and engine/matching.py is gone: measured
 here it ran the core *slower* than CPython 3.11 runs the sources (benchmarks/README.md,
-"Compiled core (mypyc) vs pure Python"), and the compiled kernel of records
-is to replace it. What remains deletes the modules an earlier editable install
-compiled into the source tree, which Python would otherwise still import in
-preference to the sources.
+"Compiled core (mypyc) vs pure Python"). What remains of it deletes the modules
+an earlier editable install compiled into the source tree, which Python would
+otherwise still import in preference to the sources.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 
@@ -50,5 +58,59 @@ def packages() -> list[str]:
     return found
 
 
+KERNEL = HERE / "engine" / "kernel"
+
+
+def kernel_flags() -> tuple[list[str], list[str]]:
+    """(compile, link) flags: optimised, or AddressSanitizer on request."""
+    debug = os.environ.get("RINGMATCH_KERNEL_DEBUG", "")
+    if debug == "asan":
+        asan = ["-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"]
+        return ["-std=c++17", *asan], ["-fsanitize=address"]
+    if debug:
+        raise SystemExit(f"RINGMATCH_KERNEL_DEBUG={debug!r}: the only mode is 'asan'")
+    return ["-std=c++17", "-O3"], []
+
+
+def say_pure(why: str) -> None:
+    print(f"ringmatch build: installing without the compiled kernel: {why}", file=sys.stderr)
+
+
+def kernel_extensions() -> list[Extension]:
+    try:
+        import numpy
+        from Cython.Build import cythonize
+    except ImportError as missing:
+        say_pure(f"{missing.name} is not installed")
+        return []
+    compile_args, link_args = kernel_flags()
+    kernel = Extension(
+        "ringmatch.engine.kernel._kernel",
+        sources=["engine/kernel/_kernel.pyx", "engine/kernel/kernel.cpp"],
+        include_dirs=[str(KERNEL), numpy.get_include()],
+        language="c++",
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        depends=[str(p.relative_to(HERE)) for p in sorted(KERNEL.glob("*.h*"))],
+    )
+    # The generated C++ stays out of the source tree.
+    return cythonize([kernel], build_dir="build/cython", quiet=True)
+
+
+class OptionalBuildExt(build_ext):
+    """Build the kernel if a C++ compiler works; else install pure, saying why once."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as failed:  # no compiler, or it failed: the package still installs
+            say_pure(f"the C++ build failed: {failed}")
+
+
 remove_old_builds()
-setup(packages=packages())
+setup(
+    packages=packages(),
+    ext_modules=kernel_extensions(),
+    cmdclass={"build_ext": OptionalBuildExt},
+)
