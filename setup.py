@@ -50,5 +50,26 @@ def packages() -> list[str]:
     return found
 
 
+# -- the replay's order-file parser (engine/replay/_order_parse.pyx) ----------------------
+# Its own entry, apart from the kernel's: Cython 3 and a C++ compiler build it where
+# they are found; elsewhere, or if the build fails (optional=True), the replay reads
+# order files through the pure-Python parser (ringmatch.engine.replay.order_records).
+def replay_extensions() -> list[object]:
+    try:
+        from Cython.Build import cythonize
+        from setuptools import Extension
+    except ImportError:
+        print("ringmatch build: no Cython, the replay parses in Python", file=sys.stderr)
+        return []
+    parser = Extension(
+        "ringmatch.engine.replay._order_parse",
+        ["engine/replay/_order_parse.pyx"],
+        language="c++",
+        extra_compile_args=["-O2"],
+        optional=True,
+    )
+    return list(cythonize([parser], language_level=3, quiet=True))
+
+
 remove_old_builds()
-setup(packages=packages())
+setup(packages=packages(), ext_modules=replay_extensions())
