@@ -11,9 +11,10 @@ before its first use, ids from 1 in first-seen order, and consecutive seqs
 from 1 on the inputs, the replay being its own sequencer.
 
 What a record cannot hold is checked here, on top of parse_row: a name over
-64 bytes, or one more than the ids allow, is a file error; an order id below
-0 becomes 0, which the engine rejects as INVALID_ORDER_ID as it did the
-negative one (the event names order 0).
+64 bytes, or one more than the ids allow, is a file error. An order id below 0
+goes to the kernel as 0 (a record's id is unsigned), which it rejects as it
+did the negative one, INVALID_ORDER_ID or UNKNOWN_ORDER; the reader keeps the
+file's id by seq (``file_order_ids``) for the outputs to name.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from ringmatch.engine.replay.order_csv import (
     RowError,
     parse_row,
 )
-from ringmatch.engine.schema.commands import Command, NewOrder
+from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
 
 ROW_RECORDS = 5
 """The most records one row takes: a DEFINE and its text for the account and the symbol,
@@ -51,6 +52,8 @@ class RecordReader(Protocol):
 
     directory: Directory
     """Every name the records so far have defined (for the outputs)."""
+    file_order_ids: dict[int, int]
+    """seq -> the file's order id, for the inputs whose id no record can hold (< 0)."""
 
     @property
     def rows(self) -> int:
@@ -80,9 +83,6 @@ def recordable_row(row: Sequence[str]) -> Command:
     _check_length(command.account, "account")  # the leftmost bad field is the one named
     if isinstance(command, NewOrder):
         _check_length(command.symbol, "symbol")
-    if command.order_id < 0:
-        # A record's order id is unsigned; 0 is as invalid to the engine as -7 is.
-        command = msgspec.structs.replace(command, order_id=0)
     return command
 
 
@@ -92,12 +92,18 @@ def _check_length(name: str, field: str) -> None:
         raise RowError(f"{field}: {name!r} is {size} bytes of UTF-8, over {layout.MAX_NAME}")
 
 
-def encode_command(encoder: Encoder, command: Command, seq: int) -> np.ndarray:
-    """The records of one parsed row; RowError if one of its names would be an id too many."""
+def encode_command(
+    encoder: Encoder, command: Command, seq: int, file_order_ids: dict[int, int]
+) -> np.ndarray:
+    """The records of one parsed row; RowError if one of its names would be an id too many.
+    A negative order id goes as 0, and into ``file_order_ids`` under ``seq``."""
     d = encoder.directory
     _check_room(d.accounts, command.account, "account", layout.MAX_ACCOUNTS)
     if isinstance(command, NewOrder) and command.symbol:
         _check_room(d.symbols, command.symbol, "symbol", layout.MAX_SYMBOLS)
+    if isinstance(command, NewOrder | Cancel | Replace) and command.order_id < 0:
+        file_order_ids[seq] = command.order_id
+        command = msgspec.structs.replace(command, order_id=0)
     return encoder.encode([command], first_seq=seq)
 
 
@@ -106,9 +112,7 @@ def _check_room(names: Names, name: str, field: str, limit: int) -> None:
         raise RowError(f"{field}: {name!r} would be one name more than the {limit} ids allow")
 
 
-def open_record_reader(
-    stream: BinaryIO, name: str, on_bad: OnBadRow | None = None
-) -> RecordReader:
+def open_record_reader(stream: BinaryIO, name: str, on_bad: OnBadRow | None = None) -> RecordReader:
     """The compiled reader where the extension was built, else the Python one."""
     try:
         from ringmatch.engine.replay._order_parse import OrderParser  # noqa: F401
@@ -137,6 +141,7 @@ class PythonRecordReader:
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
         self._reader = OrderReader(text, name, on_bad, parse=recordable_row)
         self.directory = Directory()
+        self.file_order_ids: dict[int, int] = {}
         self._encoder = Encoder(self.directory)
         self._next_seq = 1
 
@@ -158,7 +163,9 @@ class PythonRecordReader:
         try:
             for line, command in self._reader.commands():
                 try:
-                    records = encode_command(self._encoder, command, self._next_seq)
+                    records = encode_command(
+                        self._encoder, command, self._next_seq, self.file_order_ids
+                    )
                 except RowError as exc:
                     self._reader.bad(line, str(exc))
                     continue
@@ -200,6 +207,7 @@ class CompiledRecordReader:
         # them; it never reads the stream itself.
         self._slow = OrderReader(io.StringIO(), name, on_bad, parse=recordable_row)
         self.directory = Directory()
+        self.file_order_ids: dict[int, int] = {}
         self._encoder = Encoder(self.directory)
         self._buf = b""
         self._pos = 0
@@ -287,7 +295,8 @@ class CompiledRecordReader:
             return None
         self._names_from_parser()
         try:
-            records = encode_command(self._encoder, command, int(self._parser.next_seq))
+            seq = int(self._parser.next_seq)
+            records = encode_command(self._encoder, command, seq, self.file_order_ids)
         except RowError as exc:
             self._slow.bad(line_no, str(exc))
             return None
