@@ -50,10 +50,11 @@ def packages() -> list[str]:
     return found
 
 
-# -- the replay's order-file parser (engine/replay/_order_parse.pyx) ----------------------
-# Its own entry, apart from the kernel's: Cython 3 and a C++ compiler build it where
-# they are found; elsewhere, or if the build fails (optional=True), the replay reads
-# order files through the pure-Python parser (ringmatch.engine.replay.order_records).
+# -- the replay's parsers (engine/replay/_order_parse.pyx, _lobster_parse.pyx) -------------
+# Their own entry, apart from the kernel's: Cython 3 and a C++ compiler build them where
+# they are found; elsewhere, or if a build fails (optional=True), the replay reads order
+# files through the pure-Python parser (ringmatch.engine.replay.order_records) and
+# LOBSTER files through numpy (ringmatch.engine.replay.lobster).
 def replay_extensions() -> list[object]:
     try:
         from Cython.Build import cythonize
@@ -61,14 +62,21 @@ def replay_extensions() -> list[object]:
     except ImportError:
         print("ringmatch build: no Cython, the replay parses in Python", file=sys.stderr)
         return []
-    parser = Extension(
-        "ringmatch.engine.replay._order_parse",
-        ["engine/replay/_order_parse.pyx"],
-        language="c++",
-        extra_compile_args=["-O2"],
-        optional=True,
-    )
-    return list(cythonize([parser], language_level=3, quiet=True))
+    parsers = [
+        Extension(
+            f"ringmatch.engine.replay.{name}",
+            [f"engine/replay/{name}.pyx"],
+            language="c++",
+            extra_compile_args=["-O2"],
+            optional=True,
+        )
+        for name in ("_order_parse", "_lobster_parse")
+    ]
+    try:
+        return list(cythonize(parsers, language_level=3, quiet=True))
+    except Exception as exc:  # a Cython error: install without the parsers, never fail
+        print(f"ringmatch build: the replay parsers did not compile ({exc})", file=sys.stderr)
+        return []
 
 
 remove_old_builds()
