@@ -50,11 +50,12 @@ def packages() -> list[str]:
     return found
 
 
-# -- the replay's parsers (engine/replay/_order_parse.pyx, _lobster_parse.pyx) -------------
+# -- the replay's parsers and writers (engine/replay/_order_parse.pyx, _lobster_parse.pyx,
+# _event_lines.pyx) ---------------------------------------------------------------------
 # Their own entry, apart from the kernel's: Cython 3 and a C++ compiler build them where
 # they are found; elsewhere, or if a build fails (optional=True), the replay reads order
-# files through the pure-Python parser (ringmatch.engine.replay.order_records) and
-# LOBSTER files through numpy (ringmatch.engine.replay.lobster).
+# files through the pure-Python parser (ringmatch.engine.replay.order_records), LOBSTER
+# files through LobsterReplay, and writes its outputs through Event objects.
 def replay_extensions() -> list[object]:
     try:
         from Cython.Build import cythonize
@@ -70,7 +71,7 @@ def replay_extensions() -> list[object]:
             extra_compile_args=["-O2"],
             optional=True,
         )
-        for name in ("_order_parse", "_lobster_parse")
+        for name in ("_order_parse", "_lobster_parse", "_event_lines")
     ]
     try:
         return list(cythonize(parsers, language_level=3, quiet=True))

@@ -22,16 +22,15 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
-import msgspec
 import numpy as np
 
 from ringmatch.engine.core.kernel_choice import new_kernel
-from ringmatch.engine.records.convert import decode_events
 from ringmatch.engine.replay.kernel_feed import KernelFeed, count_rejects, count_trades
 from ringmatch.engine.replay.order_csv import OrderFileError
 from ringmatch.engine.replay.order_records import RecordReader, open_record_reader
 from ringmatch.engine.replay.outputs import EventLinesWriter, TradeWriter, write_kernel_book
 from ringmatch.engine.replay.pacing import Pacer
+from ringmatch.engine.replay.record_outputs import RecordWriters
 from ringmatch.engine.schema.commands import Command
 from ringmatch.engine.schema.enums import RejectReason
 from ringmatch.engine.schema.events import Event, Rejected, Trade
@@ -99,45 +98,17 @@ def replay_records(
     batches: Iterable[np.ndarray],
     feed: KernelFeed,
     stats: ReplayStats,
-    trades_out: TradeWriter | None = None,
-    events_out: EventLinesWriter | None = None,
+    outputs: RecordWriters | None = None,
 ) -> None:
-    """Feed every batch of records to the kernel, counting and writing what it emits.
-
-    The counts are vectorised over the event records; the outputs, asked for,
-    decode them into Events (per-event Python work: the cost of ``--events-out``).
-    """
-    outputs = trades_out is not None or events_out is not None
-    directory = reader.directory
+    """Feed every batch of records to the kernel, counting and writing what it emits:
+    the counts vectorised over the event records, the outputs written from them."""
     for batch in batches:
         for events in feed.run(batch):
             count_rejects(events, stats.rejected)
             stats.trades += count_trades(events)
-            if outputs:
-                decoded = decode_events(events, directory)
-                if reader.file_order_ids:
-                    decoded = _with_file_order_ids(decoded, reader.file_order_ids)
-                _write(decoded, trades_out, events_out)
+            if outputs is not None:
+                outputs.write(events)
         stats.commands = reader.commands
-
-
-def _with_file_order_ids(events: list[Event], file_ids: dict[int, int]) -> list[Event]:
-    """The rejects of inputs whose order id went to the kernel as 0 name the file's id."""
-    return [
-        msgspec.structs.replace(e, order_id=file_ids[e.seq])
-        if type(e) is Rejected and e.seq in file_ids
-        else e
-        for e in events
-    ]
-
-
-def _write(
-    events: list[Event], trades_out: TradeWriter | None, events_out: EventLinesWriter | None
-) -> None:
-    if trades_out is not None:
-        trades_out.write([e for e in events if type(e) is Trade])
-    if events_out is not None:
-        events_out.write(events)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -167,14 +138,12 @@ def run(args: argparse.Namespace) -> int:
         status = EXIT_OK
         stopped = ""
         try:
-            replay_records(
-                reader,
-                batches,
-                feed,
-                stats,
-                TradeWriter(trades_out) if trades_out is not None else None,
-                EventLinesWriter(events_out) if events_out is not None else None,
-            )
+            writers = None
+            if trades_out is not None or events_out is not None:
+                writers = RecordWriters(
+                    reader.directory, trades_out, events_out, reader.file_order_ids
+                )
+            replay_records(reader, batches, feed, stats, writers)
         except OrderFileError as exc:
             print(exc, file=sys.stderr)
             status, stopped = EXIT_BAD_INPUT, f"stopped at line {exc.line}"
