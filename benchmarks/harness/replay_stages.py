@@ -6,7 +6,9 @@ Prints one JSON object: rows (or messages) per second by wall and CPU time for
 
 * CSV parse-only: the order file read into input records (order_records), nothing run;
 * CSV parse+kernel: ``csv_replay.run`` without outputs (what ``ringmatch replay`` does);
-* CSV parse+kernel+outputs: the same with --events-out and --trades-out (to files);
+* CSV outputs alone: --events-out and --trades-out written from the event records
+  of the file's first OUTPUT_ROWS rows (run once beforehand), by the compiled writer
+  and by the Python path (decode into Events, msgspec, csv), per input row;
 * LOBSTER parse-only: the message file into columns and input records, 10 times;
 * LOBSTER parse+kernel: ``lobster_replay.run`` of the plain replay, 10 times;
 
@@ -31,6 +33,7 @@ import numpy as np
 from ringmatch.engine.core.kernel_choice import is_compiled, new_kernel
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.replay import csv_replay, lobster_replay
+from ringmatch.engine.replay.kernel_feed import KernelFeed
 from ringmatch.engine.replay.lobster import SYNTHETIC_ID_BASE
 from ringmatch.engine.replay.lobster_records import (
     REAL_ACCOUNT_ID,
@@ -38,9 +41,15 @@ from ringmatch.engine.replay.lobster_records import (
     compiled_lobster_parser,
     read_message_columns,
 )
-from ringmatch.engine.replay.order_records import compiled_parser, open_record_reader
+from ringmatch.engine.replay.order_records import (
+    RecordReader,
+    compiled_parser,
+    open_record_reader,
+)
+from ringmatch.engine.replay.record_outputs import RecordWriters
 
 LOBSTER_REPEAT = 10
+OUTPUT_ROWS = 100_000
 
 
 def timed(work: Callable[[], Any]) -> tuple[float, float]:
@@ -80,6 +89,33 @@ def csv_run(args: argparse.Namespace) -> None:
             raise RuntimeError(f"the CSV replay of {args.file} failed")
     finally:
         sys.stderr = saved
+
+
+def outputs_alone(orders: Path) -> dict[str, Any]:
+    """What the outputs cost per row, apart from the kernel: both writers on the same
+    event records (those of the first OUTPUT_ROWS rows)."""
+    with orders.open("rb") as f:
+        reader = open_record_reader(f, str(orders))
+        first = next(iter(reader.batches(OUTPUT_ROWS)))  # the first OUTPUT_ROWS rows
+        events = [e.copy() for e in KernelFeed(new_kernel()).run(first)]  # events: no padding
+        rows = reader.rows
+    out = {}
+    for label, compiled in (("compiled", True), ("python", False)):
+        out[f"CSV outputs alone ({label} writer)"] = rates(
+            rows, write_all(events, reader, compiled)
+        )
+    return out
+
+
+def write_all(
+    events: list[np.ndarray], reader: RecordReader, compiled: bool
+) -> tuple[float, float]:
+    """(wall, CPU) seconds of writing both outputs of ``events`` to files."""
+    with tempfile.TemporaryDirectory(prefix="ringmatch-bench-") as tmp:
+        trades_path, events_path = Path(tmp) / "trades.csv", Path(tmp) / "events.jsonl"
+        with open(trades_path, "w", newline="") as t, open(events_path, "wb") as e:
+            writers = RecordWriters(reader.directory, t, e, compiled=compiled)
+            return timed(lambda: [writers.write(batch) for batch in events])
 
 
 def lobster_parse(path: Path) -> None:
@@ -122,9 +158,7 @@ def measure(orders: Path, messages: Path | None) -> dict[str, Any]:
     rows = csv_parse(orders)  # warm: the file in the page cache
     out["CSV parse-only"] = rates(rows, min(timed(lambda: csv_parse(orders)) for _ in range(3)))
     out["CSV parse+kernel"] = rates(rows, timed(lambda: csv_run(csv_replay_args(orders, None))))
-    with tempfile.TemporaryDirectory(prefix="ringmatch-bench-") as tmp:
-        args = csv_replay_args(orders, Path(tmp))
-        out["CSV parse+kernel+outputs"] = rates(rows, timed(lambda: csv_run(args)))
+    out.update(outputs_alone(orders))
     if messages is None or not compiled_lobster_parser():
         return out
     n = LOBSTER_REPEAT * len(read_message_columns(messages))
