@@ -42,6 +42,8 @@ def figures(result: dict[str, Any]) -> dict[str, tuple[float, bool]]:
                 out[f"latency {name} {pct} (us)"] = (float(value), False)
     for name, value in result.get("costs", {}).items():  # files from before costs have none
         out[f"cost {name}"] = (float(value), False)
+    for name, value in result.get("ratios", {}).items():
+        out[f"ratio {name}"] = (float(value), True)
     return out
 
 

@@ -81,6 +81,7 @@ class Result:
     throughput: dict[str, float] = field(default_factory=dict)  # per second, higher better
     latency: dict[str, dict[str, float]] = field(default_factory=dict)  # us, lower better
     costs: dict[str, float] = field(default_factory=dict)  # lower better: bytes, instructions
+    ratios: dict[str, float] = field(default_factory=dict)  # x times, higher better
     notes: list[str] = field(default_factory=list)
     histograms: dict[str, HdrHistogram] = field(default_factory=dict, repr=False)
     # (achieved rate per second, latency percentiles in us) per offered rate (e2e)
@@ -103,6 +104,7 @@ class Result:
             "throughput": self.throughput,
             "latency_us": self.latency,
             "costs": self.costs,
+            "ratios": self.ratios,
             "notes": self.notes,
             "rates": [{"rate": rate, "latency_us": figs} for rate, figs in self.rate_points],
             # The whole histogram, compressed: enough to redraw or re-merge it later.
@@ -161,6 +163,10 @@ def table(result: Result) -> str:
         for name, figs in result.latency.items():
             cells = " | ".join(f"{figs[h]:,.2f}" for h in heads)
             lines.append(f"| {name} | {cells} | {int(figs['count']):,} |")
+        lines.append("")
+    if result.ratios:
+        lines += ["| ratio (side by side, one run) | times |", "|---|---:|"]
+        lines += [f"| {name} | {value:,.2f}x |" for name, value in result.ratios.items()]
         lines.append("")
     if result.costs:
         lines += ["| cost (lower is better) | value |", "|---|---:|"]

@@ -174,7 +174,7 @@ class ReferenceKernel:
         n = len(inputs)
         while i < stop:
             row = rows[i - start]
-            kind, qty = row[0], row[12]
+            kind, qty = row[0], row[13]
             text = b""
             texts = 0
             if kind in L.WITH_TEXT and 0 <= qty <= L.MAX_TEXT:
@@ -193,6 +193,7 @@ class ReferenceKernel:
             stp,
             flags,
             reason,
+            _spare,
             account,
             symbol,
             oid,

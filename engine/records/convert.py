@@ -9,7 +9,7 @@ turns event records back into Events through a directory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory, define_record, text_records
 from ringmatch.engine.schema.commands import (
     Cancel,
+    Command,
     Input,
     KillSwitch,
     MassCancel,
@@ -140,7 +141,7 @@ class Encoder:
                 out.append(text_records(text))
         if not out:
             return np.zeros(0, L.INPUT_DTYPE)
-        return L.join_records(out, L.INPUT_DTYPE)
+        return np.concatenate(out, dtype=L.INPUT_DTYPE)
 
 
 def decode_events(events: np.ndarray, directory: Directory) -> list[Event]:
@@ -272,3 +273,91 @@ def decode_events(events: np.ndarray, directory: Directory) -> list[Event]:
 
 
 OPPOSITE = {Side.BUY: Side.SELL, Side.SELL: Side.BUY}
+
+
+def encode_commands(
+    cmds: Sequence[Command], directory: Directory | None = None, first_seq: int = 1
+) -> np.ndarray:
+    """Records for a list of engine commands, a column at a time (benchmarks, tools).
+
+    Every name the commands use is defined up front, in first-seen order, so the
+    stream is DEFINE records first and then one record per command with seqs
+    from ``first_seq``: the same matching as ``Encoder.encode``, whose DEFINEs
+    come just before the first use (the NAME events come earlier here).
+    """
+    directory = Directory() if directory is None else directory
+    before = (len(directory.symbols), len(directory.accounts))
+    n = len(cmds)
+    kind = np.zeros(n, np.uint8)
+    account = np.zeros(n, np.uint32)
+    symbol = np.zeros(n, np.uint32)
+    side = np.zeros(n, np.uint8)
+    otype = np.zeros(n, np.uint8)
+    tif = np.zeros(n, np.uint8)
+    stp = np.zeros(n, np.uint8)
+    flags = np.zeros(n, np.uint8)
+    reason = np.zeros(n, np.uint8)
+    order_id = np.zeros(n, np.uint64)
+    client = np.zeros(n, np.uint64)
+    price = np.zeros(n, np.int64)
+    qty = np.zeros(n, np.int64)
+    ts = np.zeros(n, np.int64)
+    accounts, symbols = directory.accounts, directory.symbols
+
+    def account_id(name: str) -> int:
+        return accounts.get(name) or accounts.add(name)
+
+    def symbol_id(name: str | None) -> int:
+        if not name:
+            return 0
+        return symbols.get(name) or symbols.add(name)
+
+    for i, c in enumerate(cmds):
+        account[i] = account_id(c.account)
+        ts[i] = c.ts_ns
+        t = type(c)
+        if t is NewOrder:
+            assert isinstance(c, NewOrder)
+            kind[i] = L.NEW
+            symbol[i] = symbol_id(c.symbol)
+            side[i] = L.SIDE_CODE[c.side]
+            otype[i] = L.ORDER_TYPE_CODE[c.order_type]
+            tif[i] = 0 if c.tif is None else L.TIF_CODE[c.tif]
+            stp[i] = L.STP_CODE[c.stp]
+            flags[i] = L.POST_ONLY if c.post_only else 0
+            order_id[i] = c.order_id
+            client[i] = c.client_order_id
+            price[i] = 0 if c.price is None else c.price
+            qty[i] = c.qty
+        elif t is Cancel or t is Replace:
+            assert isinstance(c, Cancel | Replace)
+            kind[i] = L.CANCEL if t is Cancel else L.REPLACE
+            order_id[i] = c.order_id
+            client[i] = c.client_order_id
+            if isinstance(c, Replace):
+                price[i] = c.price
+                qty[i] = c.qty
+        elif t is MassCancel:
+            assert isinstance(c, MassCancel)
+            kind[i] = L.MASS_CANCEL
+            symbol[i] = symbol_id(c.symbol)
+            reason[i] = L.CANCEL_REASON_CODE[c.reason]
+        else:
+            raise TypeError(f"not an engine command: {c!r}")
+    defines = [
+        define_record(L.DEFINE_SYMBOL, i, name)
+        for i, name in enumerate(symbols.names()[before[0] :], before[0] + 1)
+    ] + [
+        define_record(L.DEFINE_ACCOUNT, i, name)
+        for i, name in enumerate(accounts.names()[before[1] :], before[1] + 1)
+    ]
+    body = np.zeros(n, L.INPUT_DTYPE)
+    for field, column in (
+        ("kind", kind), ("side", side), ("order_type", otype), ("tif", tif), ("stp", stp),
+        ("flags", flags), ("reason", reason), ("account", account), ("symbol", symbol),
+        ("order_id", order_id), ("client_order_id", client), ("price", price), ("qty", qty),
+        ("ts_ns", ts),
+    ):  # fmt: skip
+        body[field] = column
+    body["seq"] = np.arange(first_seq, first_seq + n, dtype=np.uint64)
+    return np.concatenate([*defines, body], dtype=L.INPUT_DTYPE)

@@ -16,16 +16,15 @@ The codes of every enum are fixed here (``SIDE``, ``ORDER_TYPE``...): index
 ``i`` of a tuple is the member whose code is ``i``, 0 meaning "none" (the
 default time in force, no symbol) or invalid where no "none" exists.
 
-Copying input records: byte by byte (``join_records``, ``out.view(np.uint8)``).
-numpy copies a structured dtype field by field, so ``.copy()``,
-``np.concatenate`` (even with ``dtype=``) and ``out[i:j] = parts`` all drop
-the one byte no field covers, offset 7, which in a text record is a byte of
-the text; ``np.concatenate`` without ``dtype=`` also packs the fields.
+Joining record arrays: ``np.concatenate(parts, dtype=INPUT_DTYPE)``. Without
+the dtype numpy promotes a structured dtype to its packed form, which moves
+fields. Every byte of both layouts is some field's (``spare`` is byte 7 of an
+input record) because numpy copies a structured dtype field by field and would
+drop a byte no field covers: in a text record, a byte of the text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final, TypeVar
 
 import numpy as np
@@ -58,6 +57,7 @@ INPUT_DTYPE: Final = np.dtype(
             "stp",
             "flags",
             "reason",
+            "spare",
             "account",
             "symbol",
             "order_id",
@@ -75,6 +75,7 @@ INPUT_DTYPE: Final = np.dtype(
             "u1",
             "u1",
             "u1",
+            "u1",
             "<u4",
             "<u4",
             "<u8",
@@ -84,7 +85,7 @@ INPUT_DTYPE: Final = np.dtype(
             "<i8",
             "<u8",
         ],
-        "offsets": [0, 1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 40, 48, 56],
+        "offsets": [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32, 40, 48, 56],
         "itemsize": INPUT_SIZE,
     }
 )
@@ -141,12 +142,6 @@ NO_STAGE: Final = 1  # STAGE_CHAIN: from here on, no pre-trade stage
 
 MAX_TEXT: Final = 1 << 20
 """The longest text a record may own (bytes): a longer ``qty`` makes the record invalid."""
-
-
-def join_records(parts: Sequence[np.ndarray], dtype: np.dtype[np.void]) -> np.ndarray:
-    """The records of ``parts`` in one array, every byte kept (padding included)."""
-    raw = bytearray(b"".join(part.tobytes() for part in parts))
-    return np.frombuffer(raw, dtype)  # a view of its own bytearray: writable, not copied
 
 
 def continuation_records(text_bytes: int) -> int:

@@ -135,10 +135,8 @@ def _buffer(max_rows: int) -> np.ndarray:
 
 
 def _put(out: np.ndarray, written: int, records: np.ndarray) -> int:
-    """Copy ``records`` into ``out`` from record ``written``, byte by byte (a structured
-    copy would drop byte 7, a byte of a text record's name); the new count."""
-    size = layout.INPUT_SIZE
-    out.view(np.uint8)[written * size : (written + len(records)) * size] = records.view(np.uint8)
+    """Copy ``records`` into ``out`` from record ``written``; the new count."""
+    out[written : written + len(records)] = records
     return written + len(records)
 
 

@@ -25,7 +25,8 @@ def test_bench_core_writes_json_and_hgrm(
     args = ["bench", "core", "--commands", "2000", "--runs", "2", "--out", str(tmp_path)]
     assert main([*args, "--name", "small"]) == 0
     table = capsys.readouterr().out
-    assert "commands/s (median, wall)" in table and "| process |" in table
+    assert "pure: commands/s (median, wall)" in table and "| process |" in table
+    assert "kernel: commands/s (median, CPU time)" in table  # "kernel" or "reference kernel"
     data = json.loads((tmp_path / "small.json").read_text())
     assert data["params"]["commands"] == 2000 and data["params"]["runs"] == 2
     assert data["params"]["events_per_run"] >= 2000  # at least one event per command
@@ -64,9 +65,15 @@ def test_bench_core_counts_instructions_per_command_under_callgrind(
     need(shutil.which("valgrind") is not None, "valgrind is not installed")
     args = ["bench", "core", "--commands", "3000", "--runs", "1", "--no-latency"]
     assert main([*args, "--callgrind", "1000", "--out", str(tmp_path), "--name", "cg"]) == 0
-    assert "| instructions per command (callgrind) |" in capsys.readouterr().out
+    assert "| pure: instructions per command (callgrind) |" in capsys.readouterr().out
     data = json.loads((tmp_path / "cg.json").read_text())
-    per_command = data["costs"]["instructions per command (callgrind)"]
+    per_command = data["costs"]["pure: instructions per command (callgrind)"]
+    kernel = [
+        v
+        for k, v in data["costs"].items()
+        if k.endswith("kernel: instructions per command (callgrind)")
+    ]
+    assert len(kernel) == 1 and 10 < kernel[0] < 1_000_000, data["costs"]
     # The engine's work alone (the loading is subtracted): thousands of instructions a
     # command in pure Python, never the interpreter's start-up (tens of millions).
     assert 1_000 < per_command < 100_000, per_command
@@ -85,4 +92,6 @@ def test_bench_core_compares_the_same_stream_with_a_peer_engine(
     data = json.loads((tmp_path / "peer.json").read_text())
     assert data["throughput"]["cython-orderbook commands/s (CPU time)"] > 0
     assert any("cython-orderbook: the same 3,000 commands" in n for n in data["notes"])
-    assert any("x its throughput by CPU time" in n for n in data["notes"])
+    ratios = data["ratios"]
+    assert ratios["pure engine / cython-orderbook (CPU time)"] > 0
+    assert [k for k in ratios if k.endswith("kernel / cython-orderbook (CPU time)")], ratios

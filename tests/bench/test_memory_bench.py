@@ -16,13 +16,17 @@ def test_bench_memory_reports_bytes_per_resting_order(
 ) -> None:
     args = ["bench", "memory", "--orders", "20000", "--spread", "50", "--out", str(tmp_path)]
     assert main([*args, "--name", "m"]) == 0
-    assert "| bytes per resting order |" in capsys.readouterr().out
+    assert "| pure: bytes per resting order |" in capsys.readouterr().out
     data = json.loads((tmp_path / "m.json").read_text())
     assert data["params"] == {"orders": 20000, "symbols": 8, "accounts": 100, "spread": 50}
-    per_order = data["costs"]["bytes per resting order"]
+    per_order = data["costs"]["pure: bytes per resting order"]
     # Every order rests (the run checks it) and costs something real: a command, a
     # resting order and their entries; nowhere near a kilobyte in pure Python.
     assert 100 < per_order < 1500, per_order
+    (kernel,) = [
+        v for k, v in data["costs"].items() if k.endswith("kernel: bytes per resting order")
+    ]
+    assert 0 <= kernel < 1500, kernel
 
 
 def sized(per_order: float) -> dict[str, Any]:
