@@ -74,7 +74,8 @@ def replay_extensions() -> list[object]:
         for name in ("_order_parse", "_lobster_parse", "_event_lines")
     ]
     try:
-        return list(cythonize(parsers, language_level=3, quiet=True))
+        # The generated C++ stays out of the source tree (build/ is ignored).
+        return list(cythonize(parsers, language_level=3, build_dir="build/cython", quiet=True))
     except Exception as exc:  # a Cython error: install without the parsers, never fail
         print(f"ringmatch build: the replay parsers did not compile ({exc})", file=sys.stderr)
         return []

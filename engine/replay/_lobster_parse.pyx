@@ -11,39 +11,45 @@ returns -1 and read_messages reads the file as before, naming what is wrong.
 """
 
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from cpython.bytes cimport PyBytes_AS_STRING
 from libc.string cimport memset
 from libcpp.vector cimport vector
 
 cdef int64_t[10] SCALE = [1000000000, 100000000, 10000000, 1000000, 100000, 10000, 1000, 100, 10, 1]
 
 
-cdef inline Py_ssize_t whole(
-    const unsigned char* p, Py_ssize_t i, Py_ssize_t n, int64_t* out
-) noexcept nogil:
-    """A whole number from ``p[i]`` up to a "," or the line's end; the index after it,
-    or -1 if it is not an optional "-" and 1 to 18 digits (never more in LOBSTER:
-    a longer one is read_messages' to judge)."""
-    cdef bint negative = False
+cdef inline const unsigned char* whole(const unsigned char* p, int64_t* out) noexcept nogil:
+    """A whole number at ``p``, up to the first byte that is not a digit; the byte after
+    it, or NULL if it is not an optional "-" and 1 to 18 digits (never more in LOBSTER:
+    a longer one is read_messages' to judge). The text ends in a NUL (bytes do), so
+    the digit test alone stops every loop."""
+    cdef bint negative = p[0] == 45  # "-"
     cdef uint64_t value = 0, digit
-    cdef Py_ssize_t start
-    if i < n and p[i] == 45:  # "-"
-        negative = True
-        i += 1
-    start = i
-    while i < n:
-        digit = <uint64_t>p[i] - 48
+    cdef const unsigned char* start
+    if negative:
+        p += 1
+    start = p
+    while True:
+        digit = <uint64_t>p[0] - 48
         if digit > 9:
             break
         value = value * 10 + digit  # unsigned: a long number wraps, defined, and is refused
-        i += 1
-    if i == start or i - start > 18:  # 18 digits cannot overflow: no check per digit
-        return -1
+        p += 1
+    if p == start or p - start > 18:  # 18 digits cannot overflow
+        return NULL
     out[0] = -<int64_t>value if negative else <int64_t>value
-    return i
+    return p
+
+
+cdef inline const unsigned char* field(const unsigned char* p, int64_t* out) noexcept nogil:
+    """"," then a whole number (NULL if not)."""
+    if p == NULL or p[0] != 44:  # ","
+        return NULL
+    return whole(p + 1, out)
 
 
 def parse_messages(
-    const unsigned char[::1] data,
+    bytes data,
     int64_t[::1] ts_ns,
     int64_t[::1] kind,
     int64_t[::1] order_id,
@@ -54,66 +60,68 @@ def parse_messages(
     """Rows of ``data`` into the columns (each room for every line: len(data) // 12 + 1
     will do, a row being 12 bytes at least); the row count, or -1 if any line is not
     plain."""
-    if data.shape[0] == 0:
-        return -1
-    cdef int64_t* columns[6]
-    columns[0] = &ts_ns[0]
-    columns[1] = &kind[0]
-    columns[2] = &order_id[0]
-    columns[3] = &size[0]
-    columns[4] = &price[0]
-    columns[5] = &direction[0]
+    cdef Py_ssize_t n = len(data)
     cdef Py_ssize_t capacity = min(ts_ns.shape[0], kind.shape[0], order_id.shape[0],
                                    size.shape[0], price.shape[0], direction.shape[0])
+    if n == 0 or capacity == 0:
+        return -1
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
     cdef Py_ssize_t rows
     with nogil:
-        rows = parse_rows(&data[0], data.shape[0], columns, capacity)
+        rows = parse_rows(p, p + n, &ts_ns[0], &kind[0], &order_id[0], &size[0], &price[0],
+                          &direction[0], capacity)
     return rows
 
 
 cdef Py_ssize_t parse_rows(
-    const unsigned char* p, Py_ssize_t n, int64_t** columns, Py_ssize_t capacity
+    const unsigned char* p, const unsigned char* end, int64_t* ts_ns, int64_t* kind,
+    int64_t* order_id, int64_t* size, int64_t* price, int64_t* direction,
+    Py_ssize_t capacity,
 ) noexcept nogil:
-    cdef Py_ssize_t i = 0, row = 0, start, digits
-    cdef int64_t seconds, fraction
-    cdef int column
-    while i < n:
+    """parse_messages' loop; ``end[0]`` is the NUL after the text."""
+    cdef Py_ssize_t row = 0
+    cdef const unsigned char* start
+    cdef uint64_t seconds, fraction, digit
+    while p < end:
         if row >= capacity:
             return -1
-        # time: seconds, then up to 9 decimals
+        # time: seconds (at most 6 digits: a day has 86,400 s), then up to 9 decimals
         seconds = 0
-        start = i
-        while i < n and <uint64_t>p[i] - 48 <= 9:
-            if i - start >= 6:
-                return -1  # a day has 86,400 s: more digits are not a LOBSTER time
-            seconds = seconds * 10 + (p[i] - 48)
-            i += 1
-        if i == start:
+        start = p
+        while True:
+            digit = <uint64_t>p[0] - 48
+            if digit > 9:
+                break
+            seconds = seconds * 10 + digit
+            p += 1
+        if p == start or p - start > 6:
             return -1
         fraction = 0
-        if i < n and p[i] == 46:  # "."
-            i += 1
-            start = i
-            while i < n and <uint64_t>p[i] - 48 <= 9:
-                if i - start >= 9:
-                    return -1  # past nanoseconds the double's rounding decides
-                fraction = fraction * 10 + (p[i] - 48)
-                i += 1
-            digits = i - start
-            if digits == 0:
+        if p[0] == 46:  # "."
+            p += 1
+            start = p
+            while True:
+                digit = <uint64_t>p[0] - 48
+                if digit > 9:
+                    break
+                fraction = fraction * 10 + digit
+                p += 1
+            # Past nanoseconds the double's rounding decides: read_messages' to judge.
+            if p == start or p - start > 9:
                 return -1
-            fraction *= SCALE[digits]
-        columns[0][row] = seconds * 1000000000 + fraction
-        for column in range(1, 6):
-            if i >= n or p[i] != 44:  # ","
+            fraction *= SCALE[p - start]
+        ts_ns[row] = <int64_t>(seconds * 1000000000 + fraction)
+        p = field(p, &kind[row])
+        p = field(p, &order_id[row])
+        p = field(p, &size[row])
+        p = field(p, &price[row])
+        p = field(p, &direction[row])
+        if p == NULL:
+            return -1
+        if p < end:
+            if p[0] != 10:  # "\n"
                 return -1
-            i = whole(p, i + 1, n, &columns[column][row])
-            if i < 0:
-                return -1
-        if i < n:
-            if p[i] != 10:  # "\n"
-                return -1
-            i += 1
+            p += 1
         row += 1
     return row
 
