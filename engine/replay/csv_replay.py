@@ -25,7 +25,7 @@ from typing import BinaryIO, TextIO
 import numpy as np
 
 from ringmatch.engine.core.kernel_choice import new_kernel
-from ringmatch.engine.replay.kernel_feed import KernelFeed, count_rejects, count_trades
+from ringmatch.engine.replay.kernel_feed import EventCounts, KernelFeed
 from ringmatch.engine.replay.order_csv import OrderFileError
 from ringmatch.engine.replay.order_records import RecordReader, open_record_reader
 from ringmatch.engine.replay.outputs import EventLinesWriter, TradeWriter, write_kernel_book
@@ -102,13 +102,16 @@ def replay_records(
 ) -> None:
     """Feed every batch of records to the kernel, counting and writing what it emits:
     the counts vectorised over the event records, the outputs written from them."""
-    for batch in batches:
-        for events in feed.run(batch):
-            count_rejects(events, stats.rejected)
-            stats.trades += count_trades(events)
-            if outputs is not None:
-                outputs.write(events)
-        stats.commands = reader.commands
+    counts = EventCounts(stats.rejected)
+    try:
+        for batch in batches:
+            for events in feed.run(batch):
+                counts.add(events)
+                if outputs is not None:
+                    outputs.write(events)
+            stats.commands = reader.commands
+    finally:  # what ran before a file error is counted
+        stats.trades += counts.trades
 
 
 def run(args: argparse.Namespace) -> int:

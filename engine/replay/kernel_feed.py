@@ -51,16 +51,22 @@ class KernelFeed:
         self._events = np.zeros(max(need, 2 * len(self._events)), L.EVENT_DTYPE)
 
 
-def count_rejects(events: np.ndarray, into: Counter[RejectReason]) -> None:
-    """Add the reasons of the REJECTED records in ``events`` to ``into``."""
-    reasons = events["reason"][events["kind"] == L.REJECTED]
-    if len(reasons):
-        for code, n in enumerate(np.bincount(reasons).tolist()):
-            if n:
-                into[L.REJECT_REASON_OF[code]] += n
+class EventCounts:
+    """Rejects by reason and executions, counted over event records a batch at a time."""
 
+    __slots__ = ("rejected", "trades")
 
-def count_trades(events: np.ndarray) -> int:
-    """Executions in ``events``: one per taker's TRADE record (the maker's has its own)."""
-    trades = (events["kind"] == L.TRADE) & (events["flags"] & L.TAKER != 0)
-    return int(np.count_nonzero(trades))
+    def __init__(self, rejected: Counter[RejectReason]) -> None:
+        self.rejected = rejected
+        self.trades = 0
+
+    def add(self, events: np.ndarray) -> None:
+        # One pass over the kinds; the reasons only when there are rejects to count.
+        kinds = np.bincount(events["kind"], minlength=L.NAME + 1)
+        # A trade is two records (maker's, taker's), never split between two calls.
+        self.trades += int(kinds[L.TRADE]) // 2
+        if kinds[L.REJECTED]:
+            reasons = events["reason"][events["kind"] == L.REJECTED]
+            for code, n in enumerate(np.bincount(reasons).tolist()):
+                if n:
+                    self.rejected[L.REJECT_REASON_OF[code]] += n
