@@ -3,15 +3,14 @@
 """A LOBSTER message file's plain rows, parsed into columns in one C pass.
 
 ``parse_messages`` takes only text it reads exactly as lobster.read_messages'
-numpy pass does: six fields a line, ``time`` as digits with at most nine
-decimals (so the nanoseconds are exact, as rounding the double gives), the
-other five as an optional minus and digits that fit in 64 bits, "\\n" line
-ends. At anything else (a blank line, "\\r", "1e5", " 7", a field too many) it
+numpy pass does: six fields a line, ``time`` as at most 5 digits with at most
+nine decimals (so the nanoseconds are exact, as rounding the double gives), the
+other five as an optional minus and at most 18 digits, "\\n" line ends. At anything else (a blank line, "\\r", "1e5", " 7", a field too many) it
 returns -1 and read_messages reads the file as before, naming what is wrong.
 """
 
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from cpython.bytes cimport PyBytes_AS_STRING
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memset
 from libcpp.vector cimport vector
 
@@ -85,7 +84,8 @@ cdef Py_ssize_t parse_rows(
     while p < end:
         if row >= capacity:
             return -1
-        # time: seconds (at most 6 digits: a day has 86,400 s), then up to 9 decimals
+        # time: seconds (at most 5 digits: a day has 86,400 s), then up to 9 decimals:
+        # within those, rounding the double (read_messages) gives these nanoseconds
         seconds = 0
         start = p
         while True:
@@ -94,7 +94,7 @@ cdef Py_ssize_t parse_rows(
                 break
             seconds = seconds * 10 + digit
             p += 1
-        if p == start or p - start > 6:
+        if p == start or p - start > 5:
             return -1
         fraction = 0
         if p[0] == 46:  # "."

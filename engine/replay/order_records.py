@@ -114,11 +114,9 @@ def _check_room(names: Names, name: str, field: str, limit: int) -> None:
 
 def open_record_reader(stream: BinaryIO, name: str, on_bad: OnBadRow | None = None) -> RecordReader:
     """The compiled reader where the extension was built, else the Python one."""
-    try:
-        from ringmatch.engine.replay._order_parse import OrderParser  # noqa: F401
-    except ImportError:
-        return PythonRecordReader(stream, name, on_bad)
-    return CompiledRecordReader(stream, name, on_bad)
+    if compiled_parser():
+        return CompiledRecordReader(stream, name, on_bad)
+    return PythonRecordReader(stream, name, on_bad)
 
 
 def compiled_parser() -> bool:
