@@ -5,8 +5,9 @@
 ``parse_messages`` takes only text it reads exactly as lobster.read_messages'
 numpy pass does: six fields a line, ``time`` as at most 5 digits with at most
 nine decimals (so the nanoseconds are exact, as rounding the double gives), the
-other five as an optional minus and at most 18 digits, "\\n" line ends. At anything else (a blank line, "\\r", "1e5", " 7", a field too many) it
-returns -1 and read_messages reads the file as before, naming what is wrong.
+other five as an optional minus and at most 18 digits, "\\n" line ends. At
+anything else (a blank line, "\\r", "1e5", " 7", a field too many) it returns -1
+and read_messages reads the file as before, naming what is wrong.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING
