@@ -4,20 +4,31 @@ pyproject.toml maps the folders engine/, gateway/, risk/ and benchmarks/ to
 ``ringmatch.engine`` and so on (setuptools package-dir); this file finds every
 package below them, so a new sub-package needs no edit here.
 
+The compiled kernel (engine/kernel: C++17 behind a Cython 3 extension,
+``ringmatch.engine.kernel._kernel``) is built when Cython and a C++ compiler are
+there; otherwise the package installs pure, saying once why. An editable
+install (``pip install -e .``) compiles it in place: the .so lands beside the
+.pyx (gitignored). ``RINGMATCH_KERNEL_DEBUG=asan`` builds it with
+AddressSanitizer instead of -O3 (.ci/asan-kernel runs the kernel's tests so).
+The replay's parsers and writers (engine/replay/_order_parse.pyx, _lobster_parse.pyx,
+_event_lines.pyx) are built beside it, each optional: one that does not build is
+left out and the replay takes its pure-Python path.
+
 The mypyc build of engine/book.py and engine/matching.py is gone: measured
 here it ran the core *slower* than CPython 3.11 runs the sources (benchmarks/README.md,
-"Compiled core (mypyc) vs pure Python"), and the compiled kernel of records
-is to replace it. What remains deletes the modules an earlier editable install
-compiled into the source tree, which Python would otherwise still import in
-preference to the sources.
+"Compiled core (mypyc) vs pure Python"). What remains of it deletes the modules
+an earlier editable install compiled into the source tree, which Python would
+otherwise still import in preference to the sources.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 
@@ -50,16 +61,65 @@ def packages() -> list[str]:
     return found
 
 
+KERNEL = HERE / "engine" / "kernel"
+
+
+def kernel_flags() -> tuple[list[str], list[str]]:
+    """(compile, link) flags: optimised, or AddressSanitizer on request."""
+    debug = os.environ.get("RINGMATCH_KERNEL_DEBUG", "")
+    if debug == "asan":
+        asan = ["-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"]
+        return ["-std=c++17", *asan], ["-fsanitize=address"]
+    if debug:
+        raise SystemExit(f"RINGMATCH_KERNEL_DEBUG={debug!r}: the only mode is 'asan'")
+    return ["-std=c++17", "-O3"], []
+
+
+def say_pure(why: str) -> None:
+    print(f"ringmatch build: installing without the compiled kernel: {why}", file=sys.stderr)
+
+
+def kernel_extensions() -> list[Extension]:
+    try:
+        import numpy
+        from Cython.Build import cythonize
+    except ImportError as missing:
+        say_pure(f"{missing.name} is not installed")
+        return []
+    compile_args, link_args = kernel_flags()
+    kernel = Extension(
+        "ringmatch.engine.kernel._kernel",
+        sources=["engine/kernel/_kernel.pyx", "engine/kernel/kernel.cpp"],
+        include_dirs=[str(KERNEL), numpy.get_include()],
+        language="c++",
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        depends=[str(p.relative_to(HERE)) for p in sorted(KERNEL.glob("*.h*"))],
+    )
+    # The generated C++ stays out of the source tree.
+    return cythonize([kernel], build_dir="build/cython", quiet=True)
+
+
+class OptionalBuildExt(build_ext):
+    """Build the kernel if a C++ compiler works; else install pure, saying why once."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as failed:  # no compiler, or it failed: the package still installs
+            say_pure(f"the C++ build failed: {failed}")
+
+
 # -- the replay's parsers and writers (engine/replay/_order_parse.pyx, _lobster_parse.pyx,
 # _event_lines.pyx) ---------------------------------------------------------------------
-# Their own entry, apart from the kernel's: Cython 3 and a C++ compiler build them where
-# they are found; elsewhere, or if a build fails (optional=True), the replay reads order
-# files through the pure-Python parser (ringmatch.engine.replay.order_records), LOBSTER
-# files through LobsterReplay, and writes its outputs through Event objects.
-def replay_extensions() -> list[object]:
+# Their own entry, apart from the kernel's: built where Cython and a C++ compiler are;
+# elsewhere, or if one fails to build (optional=True: it alone is left out), the replay
+# reads order files through the pure-Python parser (ringmatch.engine.replay.order_records),
+# LOBSTER files through LobsterReplay, and writes its outputs through Event objects.
+def replay_extensions() -> list[Extension]:
     try:
         from Cython.Build import cythonize
-        from setuptools import Extension
     except ImportError:
         print("ringmatch build: no Cython, the replay parses in Python", file=sys.stderr)
         return []
@@ -74,7 +134,7 @@ def replay_extensions() -> list[object]:
         for name in ("_order_parse", "_lobster_parse", "_event_lines")
     ]
     try:
-        # The generated C++ stays out of the source tree (build/ is ignored).
+        # The generated C++ stays out of the source tree, as the kernel's does.
         return list(cythonize(parsers, language_level=3, build_dir="build/cython", quiet=True))
     except Exception as exc:  # a Cython error: install without the parsers, never fail
         print(f"ringmatch build: the replay parsers did not compile ({exc})", file=sys.stderr)
@@ -82,4 +142,8 @@ def replay_extensions() -> list[object]:
 
 
 remove_old_builds()
-setup(packages=packages(), ext_modules=replay_extensions())
+setup(
+    packages=packages(),
+    ext_modules=[*kernel_extensions(), *replay_extensions()],
+    cmdclass={"build_ext": OptionalBuildExt},
+)

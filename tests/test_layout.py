@@ -7,6 +7,7 @@
       replay ─▶ core ─▶ journal ─▶ schema      (within engine: downward only, as ranked
       core ─▶ rings ─▶ schema                    in ENGINE_RANKS)
       book ─▶ schema; process: nothing of ours but itself
+      kernel ─▶ records ─▶ schema
 
 Every ``import`` counts, the ones inside functions included (not those under
 ``if TYPE_CHECKING:``, which never run), and so does a module's dotted name in

@@ -1,0 +1,729 @@
+// The kernel's rules. Each handler checks everything that can reject its
+// input before its first change, in the order of docs/PIPELINE.md ("What a
+// record that is not well formed does") then docs/EVENTS.md, so a rejected
+// input changes nothing but what the rules say (its seq; a NEW's id from
+// check 3 on; a client id admitted before the engine's checks).
+#include "kernel.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace rm {
+
+namespace {
+
+bool has_text(uint8_t kind) {
+    return kind == IN_KILL_SWITCH || kind == IN_SET_RISK_LIMITS || kind == IN_STAGE_CHAIN ||
+           kind == IN_DEFINE_SYMBOL || kind == IN_DEFINE_ACCOUNT;
+}
+
+bool text_length_ok(int64_t length) { return length >= 0 && length <= MAX_TEXT; }
+
+bool new_fields_ok(const InputRecord& r) {
+    return (r.side == SIDE_BUY || r.side == SIDE_SELL) &&
+           (r.order_type == TYPE_LIMIT || r.order_type == TYPE_MARKET) && r.tif <= TIF_FOK &&
+           r.stp <= STP_DECREMENT && (r.flags & ~FLAG_POST_ONLY) == 0;
+}
+
+// What an order has traded can pass int64 only through replaces that keep
+// raising its quantity; the record cannot say more than 64 bits, and the sum
+// must not be undefined behaviour: it wraps.
+int64_t add_wrapping(int64_t a, int64_t b) {
+    return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
+// A side of a book by the incoming order's side: its own, the one it meets.
+template <bool Buy>
+auto& own_side(Book& b) {
+    if constexpr (Buy) return b.bids;
+    else return b.asks;
+}
+template <bool Buy>
+auto& opposite_side(Book& b) {
+    if constexpr (Buy) return b.asks;
+    else return b.bids;
+}
+
+// How many inputs ahead each prefetch step looks (measured on the standard
+// workload: a step must give the memory of the one before time to arrive).
+constexpr std::size_t PREFETCH_SLOT = 8;
+constexpr std::size_t PREFETCH_ORDER = 4;
+constexpr std::size_t PREFETCH_NEIGHBOURS = 2;
+
+}  // namespace
+
+Kernel::Kernel() : books_(1), accounts_(1) {}
+
+// -- prefetching --------------------------------------------------------------------
+
+[[gnu::always_inline]] inline void Kernel::prefetch_slot(const InputRecord& r) const {
+    if (r.kind == IN_CANCEL || r.kind == IN_REPLACE || r.kind == IN_NEW) index_.prefetch(r.order_id);
+}
+
+[[gnu::always_inline]] inline void Kernel::prefetch_order(const InputRecord& r) const {
+    // Only a cancel's or a replace's order: what a NEW touches (its level's
+    // last order, its account's last order) was entered lately and is in cache.
+    // (Prefetching the first maker a marketable NEW meets measured slower.)
+    if (r.kind == IN_CANCEL || r.kind == IN_REPLACE) {
+        const uint32_t i = index_.guess(r.order_id);
+        if (i != NIL) pool_.prefetch(i);
+    }
+}
+
+[[gnu::always_inline]] inline void Kernel::prefetch_neighbours(const InputRecord& r) const {
+    if (r.kind != IN_CANCEL && r.kind != IN_REPLACE) return;
+    const uint32_t i = index_.guess(r.order_id);
+    if (i == NIL) return;
+    const Order& o = pool_[i];
+    pool_.prefetch(o.prev);
+    pool_.prefetch(o.next);
+    pool_.prefetch(o.acct_prev);
+    pool_.prefetch(o.acct_next);
+}
+
+// -- the batch ---------------------------------------------------------------------
+
+BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* out,
+                            std::size_t cap) {
+    out_ = out;
+    cap_ = cap;
+    written_ = 0;
+    BatchResult res{0, 0, BATCH_OK, 0, 0, 0};
+    std::size_t i = 0;
+    while (i < n) {
+        // Most of a command's time is waiting on memory: the order a cancel
+        // names, its neighbours, an index slot. The inputs ahead are known, so
+        // that memory is asked for in three steps, each needing the one before
+        // to have arrived. A guess from a record not yet checked (or a text
+        // record) only costs a wasted prefetch.
+        if (i + PREFETCH_SLOT < n) prefetch_slot(in[i + PREFETCH_SLOT]);
+        if (i + PREFETCH_ORDER < n) prefetch_order(in[i + PREFETCH_ORDER]);
+        if (i + PREFETCH_NEIGHBOURS < n) prefetch_neighbours(in[i + PREFETCH_NEIGHBOURS]);
+        const InputRecord& r = in[i];
+        const uint8_t kind = r.kind;
+        if (kind == 0 || kind > IN_DEFINE_ACCOUNT) {  // not a kind: skipped, no seq used
+            ++i;
+            continue;
+        }
+        // An owner's text never spans two batches (docs/PIPELINE.md); one that
+        // runs past the batch's end is taken as far as it goes, as the
+        // reference kernel does, so the records after it are never misread.
+        std::size_t span = 1;
+        if (has_text(kind) && text_length_ok(r.qty))
+            span += std::min(continuation_records(r.qty), n - i - 1);
+        // Each handler first checks that the input's worst case fits the room
+        // left, before any change; if not, the batch stops before it (an
+        // input that fits no buffer of this size: the caller needs a bigger one).
+        bool applied;
+        if (kind >= IN_DEFINE_SYMBOL) {  // not an input of its own: no seq
+            seq_ = 0;
+            applied = on_define(r, in + i + 1, span - 1);
+        } else if (r.seq <= last_seq_) {
+            res.status = BATCH_SEQ_NOT_AFTER;
+            res.bad_seq = r.seq;
+            break;
+        } else {
+            seq_ = r.seq;
+            switch (kind) {
+                case IN_NEW: applied = on_new(r); break;
+                case IN_CANCEL: applied = on_cancel(r); break;
+                case IN_REPLACE: applied = on_replace(r); break;
+                case IN_MASS_CANCEL: applied = on_mass_cancel(r); break;
+                case IN_SESSION_OPENED:
+                case IN_SESSION_CLOSED:
+                case IN_WORKER_STARTED: applied = on_session(r); break;
+                default: applied = true; break;  // KILL_SWITCH, SET_RISK_LIMITS, STAGE_CHAIN,
+                                                 // SKIP_INPUT: no stage yet, their seq only
+            }
+            if (applied) last_seq_ = r.seq;
+        }
+        if (!applied) {
+            if (need_ > cap && i == 0) {
+                res.status = BATCH_EVENTS_TOO_SMALL;
+                res.need = need_;
+            }
+            break;
+        }
+        i += span;
+    }
+    res.consumed = i;
+    res.written = written_;
+    res.last_seq = last_seq_;
+    out_ = nullptr;
+    return res;
+}
+
+// Whether `need` more event records fit; if not, the input stops the batch
+// (its handler has changed nothing yet).
+inline bool Kernel::fits(std::size_t need) {
+    if (need <= cap_ - written_) return true;
+    need_ = need;
+    return false;
+}
+
+// An order entering the book: ACCEPTED, at most two records per maker it
+// meets (a trade's two, or an STP maker's and taker's), and a last cancel.
+// Every maker but a CANCEL_MAKER one takes at least one lot from it.
+std::size_t Kernel::worst_match(uint32_t symbol, uint8_t side, int64_t price, bool market,
+                                int64_t qty, uint8_t stp) const {
+    const Book& b = books_[symbol];
+    const bool reached = side == SIDE_BUY ? b.asks.reached_by(price, market)
+                                          : b.bids.reached_by(price, market);
+    if (!reached || qty <= 0) return 2;
+    const std::size_t makers = side == SIDE_BUY ? b.asks.count() : b.bids.count();
+    const std::size_t met =
+        stp == STP_CANCEL_MAKER ? makers : std::min<std::size_t>(makers, static_cast<uint64_t>(qty));
+    return 2 + 2 * met;
+}
+
+uint32_t Kernel::resting_index(uint64_t id) const {
+    return index_.find(id, [this](uint32_t i) { return pool_[i].id; });
+}
+
+// -- NEW ---------------------------------------------------------------------------
+
+bool Kernel::on_new(const InputRecord& r) {
+    const uint32_t account = r.account;
+    const uint64_t client = r.client_order_id;
+    if (!fits(1)) return false;
+    // The record's own checks: nothing registered, no id used up.
+    if (!account_ok(account)) return reject(CMD_NEW, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
+    if (r.symbol > n_symbols_) return reject(CMD_NEW, REJ_UNKNOWN_SYMBOL, account, r.order_id, client);
+    if (!new_fields_ok(r)) return reject(CMD_NEW, REJ_INVALID_FIELD, account, r.order_id, client);
+    if (r.symbol != 0 &&
+        !fits(worst_match(r.symbol, r.side, r.price, r.order_type == TYPE_MARKET, r.qty, r.stp)))
+        return false;
+    // The stage chain's admit: a client id is registered before the engine's checks.
+    uint64_t id = r.order_id;
+    if (client != 0) {
+        if (id != 0) {
+            client_ids_.add(account, client, id);  // first one wins
+        } else if (client_ids_.add(account, client, seq_)) {
+            id = seq_;
+        } else {
+            return reject(CMD_NEW, REJ_DUPLICATE_CLIENT_ORDER_ID, account, 0, client);
+        }
+    }
+    // The engine's checks 1 to 5 (docs/EVENTS.md).
+    if (id == 0) return reject(CMD_NEW, REJ_INVALID_ORDER_ID, account, 0, client);
+    if (used_.contains(id)) return reject(CMD_NEW, REJ_DUPLICATE_ORDER_ID, account, id, client);
+    used_.add(id);  // from here on the id is used up, whatever follows
+    const int64_t qty = r.qty;
+    const int64_t price = r.price;
+    const bool post_only = (r.flags & FLAG_POST_ONLY) != 0;
+    const bool market = r.order_type == TYPE_MARKET;
+    uint8_t tif = r.tif;
+    uint8_t why = 0;
+    if (r.symbol == 0) {
+        why = REJ_INVALID_SYMBOL;
+    } else if (qty <= 0) {
+        why = REJ_INVALID_QUANTITY;
+    } else if (market) {
+        if (price != 0) why = REJ_MARKET_WITH_PRICE;
+        else if (tif != TIF_DEFAULT && tif != TIF_IOC) why = REJ_MARKET_NOT_IOC;
+        else if (post_only) why = REJ_POST_ONLY_NOT_GTC_LIMIT;
+        tif = TIF_IOC;
+    } else {
+        if (tif == TIF_DEFAULT) tif = TIF_GTC;
+        if (price <= 0) why = REJ_INVALID_PRICE;
+        else if (post_only && tif != TIF_GTC) why = REJ_POST_ONLY_NOT_GTC_LIMIT;
+    }
+    if (why != 0) return reject(CMD_NEW, why, account, id, client);
+
+    EventRecord& e = emit();
+    e.kind = EV_ACCEPTED;
+    e.side = r.side;
+    e.order_type = r.order_type;
+    e.tif = tif;
+    e.account = account;
+    e.symbol = r.symbol;
+    e.order_id = id;
+    e.client_order_id = client;
+    e.price = price;
+    e.qty = qty;
+    e.leaves = qty;
+
+    Taker t{id, client, price, qty, 0, account, static_cast<uint16_t>(r.symbol), r.side, r.stp,
+            market};
+    if (r.side == SIDE_BUY) enter<true>(t, tif, post_only);
+    else enter<false>(t, tif, post_only);
+    return true;
+}
+
+template <bool Buy>
+void Kernel::enter(Taker& t, uint8_t tif, bool post_only) {
+    auto& opp = opposite_side<Buy>(books_[t.symbol]);
+    if (opp.reached_by(t.price, t.market)) {
+        if (post_only) return about_taker(EV_CANCELLED, CXL_POST_ONLY, t, t.qty);
+        if (tif == TIF_FOK && !fok_fills<Buy>(t, opp))
+            return about_taker(EV_CANCELLED, CXL_KILLED_FOK, t, t.qty);
+        match<Buy>(t, opp);
+        if (t.qty == 0) return;  // filled, or cancelled by STP
+    }
+    if (tif == TIF_GTC) rest<Buy>(t, post_only);
+    else if (tif == TIF_FOK) about_taker(EV_CANCELLED, CXL_KILLED_FOK, t, t.qty);
+    else about_taker(EV_CANCELLED, t.market ? CXL_MARKET_REMAINDER : CXL_IOC_REMAINDER, t, t.qty);
+}
+
+template <bool Buy>
+void Kernel::rest(const Taker& t, bool post_only) {
+    const uint32_t i = pool_.alloc();
+    Order& o = pool_[i];
+    o.id = t.id;
+    o.client = t.client;
+    o.price = t.price;
+    o.qty = t.qty;
+    o.cum = t.cum;
+    o.account = t.account;
+    o.symbol = t.symbol;
+    o.side = t.side;
+    o.stp_post = static_cast<uint8_t>(t.stp | (post_only ? POST_ONLY_BIT : 0));
+    own_side<Buy>(books_[t.symbol]).push_back(pool_, i);
+    index_.insert(t.id, i);
+    account_append(i);
+    ++resting_;
+}
+
+// -- matching ----------------------------------------------------------------------
+
+// Walk the opposite side best price first, oldest first (docs/EVENTS.md,
+// "Matching an incoming order"). t.qty is 0 afterwards if it filled or STP
+// cancelled it. A maker is taken out of the book as it goes, so the level
+// reference is never used after its last order leaves (an outside level is
+// a map node that goes with it).
+template <bool Buy, class Opp>
+void Kernel::match(Taker& t, Opp& opp) {
+    while (opp.reached_by(t.price, t.market)) {
+        const int64_t px = opp.best();
+        uint32_t i = opp.level(px).head;
+        while (i != NIL) {
+            Order& m = pool_[i];
+            const uint32_t next = m.next;
+            if (t.stp == STP_NONE || m.account != t.account) {
+                const int64_t q = m.qty < t.qty ? m.qty : t.qty;
+                m.qty -= q;
+                m.cum = add_wrapping(m.cum, q);
+                t.qty -= q;
+                t.cum = add_wrapping(t.cum, q);
+                ++trade_id_;
+                trade(m, t, px, q);
+                if (m.qty == 0) remove_resting(i);
+                if (t.qty == 0) return;
+                i = next;
+                continue;
+            }
+            // A self-trade: the incoming order's STP mode decides; no trade.
+            switch (t.stp) {
+                case STP_CANCEL_TAKER:
+                    about_taker(EV_CANCELLED, CXL_STP, t, t.qty);
+                    t.qty = 0;
+                    return;
+                case STP_CANCEL_MAKER:
+                case STP_CANCEL_BOTH:
+                    about_order(EV_CANCELLED, CXL_STP, m, m.qty);
+                    remove_resting(i);
+                    if (t.stp == STP_CANCEL_BOTH) {
+                        about_taker(EV_CANCELLED, CXL_STP, t, t.qty);
+                        t.qty = 0;
+                        return;
+                    }
+                    break;
+                default: {  // DECREMENT: both lose the smaller remaining quantity
+                    const int64_t d = m.qty < t.qty ? m.qty : t.qty;
+                    m.qty -= d;
+                    if (m.qty != 0) {
+                        about_order(EV_REDUCED, CXL_STP, m, d);
+                    } else {
+                        about_order(EV_CANCELLED, CXL_STP, m, d);
+                        remove_resting(i);
+                    }
+                    t.qty -= d;
+                    if (t.qty == 0) {
+                        about_taker(EV_CANCELLED, CXL_STP, t, d);
+                        return;
+                    }
+                    about_taker(EV_REDUCED, CXL_STP, t, d);
+                    break;
+                }
+            }
+            i = next;
+        }
+    }
+}
+
+// The FOK dry run: would an IOC of t.qty trade all of it? Quantity STP would
+// remove does not count, so meeting its own account (but for CANCEL_MAKER,
+// which only skips that maker) means no. Read only.
+template <bool Buy, class Opp>
+bool Kernel::fok_fills(const Taker& t, const Opp& opp) const {
+    if (opp.empty()) return false;
+    int64_t left = t.qty;
+    int64_t px = opp.best();
+    for (;;) {
+        if (!t.market && (Buy ? px > t.price : px < t.price)) return false;
+        for (uint32_t i = opp.level(px).head; i != NIL; i = pool_[i].next) {
+            const Order& m = pool_[i];
+            if (t.stp != STP_NONE && m.account == t.account) {
+                if (t.stp == STP_CANCEL_MAKER) continue;
+                return false;
+            }
+            left -= m.qty;  // both > 0: cannot overflow
+            if (left <= 0) return true;
+        }
+        if (!opp.next_worse(px, px)) return false;
+    }
+}
+
+// -- the order's bookkeeping -------------------------------------------------------
+
+void Kernel::remove_resting(uint32_t i) {
+    Order& o = pool_[i];
+    Book& b = books_[o.symbol];
+    if (o.side == SIDE_BUY) b.bids.unlink(pool_, i);
+    else b.asks.unlink(pool_, i);
+    index_.erase(o.id, [this](uint32_t k) { return pool_[k].id; });
+    account_unlink(i);
+    pool_.release(i);
+    --resting_;
+}
+
+void Kernel::account_append(uint32_t i) {
+    Order& o = pool_[i];
+    AccountOrders& a = accounts_[o.account];
+    o.acct_prev = a.tail;
+    o.acct_next = NIL;
+    if (a.tail != NIL) pool_[a.tail].acct_next = i;
+    else a.head = i;
+    a.tail = i;
+    ++a.count;
+}
+
+void Kernel::account_unlink(uint32_t i) {
+    Order& o = pool_[i];
+    AccountOrders& a = accounts_[o.account];
+    if (o.acct_prev != NIL) pool_[o.acct_prev].acct_next = o.acct_next;
+    else a.head = o.acct_next;
+    if (o.acct_next != NIL) pool_[o.acct_next].acct_prev = o.acct_prev;
+    else a.tail = o.acct_prev;
+    --a.count;
+}
+
+// -- CANCEL, REPLACE ---------------------------------------------------------------
+
+bool Kernel::reject_order(uint8_t command, uint32_t i, uint64_t id, uint32_t account,
+                          uint64_t client) {
+    uint8_t why;
+    if (i != NIL) why = REJ_NOT_YOUR_ORDER;
+    else if (used_.contains(id)) why = REJ_ORDER_NOT_RESTING;
+    else why = REJ_UNKNOWN_ORDER;
+    return reject(command, why, account, id, client);
+}
+
+bool Kernel::on_cancel(const InputRecord& r) {
+    const uint32_t account = r.account;
+    const uint64_t client = r.client_order_id;
+    if (!fits(1)) return false;
+    if (!account_ok(account)) return reject(CMD_CANCEL, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
+    uint64_t id = r.order_id;
+    if (id == 0 && client != 0) {
+        id = client_ids_.lookup(account, client);
+        if (id == 0) return reject(CMD_CANCEL, REJ_UNKNOWN_CLIENT_ORDER_ID, account, 0, client);
+    }
+    const uint32_t i = resting_index(id);
+    if (i == NIL || pool_[i].account != account) return reject_order(CMD_CANCEL, i, id, account, client);
+    about_order(EV_CANCELLED, CXL_USER, pool_[i], pool_[i].qty);
+    remove_resting(i);
+    return true;
+}
+
+bool Kernel::on_replace(const InputRecord& r) {
+    const uint32_t account = r.account;
+    const uint64_t client = r.client_order_id;
+    if (!fits(1)) return false;
+    if (!account_ok(account)) return reject(CMD_REPLACE, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
+    uint64_t id = r.order_id;
+    if (id == 0 && client != 0) {
+        id = client_ids_.lookup(account, client);
+        if (id == 0) return reject(CMD_REPLACE, REJ_UNKNOWN_CLIENT_ORDER_ID, account, 0, client);
+    }
+    const uint32_t i = resting_index(id);
+    if (i == NIL || pool_[i].account != account) return reject_order(CMD_REPLACE, i, id, account, client);
+    const int64_t price = r.price;
+    const int64_t qty = r.qty;
+    if (price <= 0) return reject(CMD_REPLACE, REJ_INVALID_PRICE, account, id, client);
+    if (qty <= 0) return reject(CMD_REPLACE, REJ_INVALID_QUANTITY, account, id, client);
+    Order& o = pool_[i];
+    if (price == o.price && qty <= o.qty) {  // same price, no more quantity: keeps its place
+        o.qty = qty;
+        replaced(o, price, qty, true);
+        return true;
+    }
+    if (!fits(worst_match(o.symbol, o.side, price, false, qty, o.stp()))) return false;
+    if (o.side == SIDE_BUY) replace_moved<true>(i, price, qty, client);
+    else replace_moved<false>(i, price, qty, client);
+    return true;
+}
+
+// A replace that loses its place: out of the book, then in again as if it had
+// just arrived (its own id, account, side, STP mode), at the back of its level.
+template <bool Buy>
+void Kernel::replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t request_client) {
+    Order& o = pool_[i];
+    Book& b = books_[o.symbol];
+    auto& own = own_side<Buy>(b);
+    auto& opp = opposite_side<Buy>(b);
+    const bool crosses = opp.reached_by(price, false);
+    if (crosses && o.post_only()) {
+        reject(CMD_REPLACE, REJ_POST_ONLY_WOULD_CROSS, o.account, o.id, request_client);
+        return;
+    }
+    own.unlink(pool_, i);
+    index_.erase(o.id, [this](uint32_t k) { return pool_[k].id; });
+    account_unlink(i);
+    --resting_;
+    replaced(o, price, qty, false);
+    if (crosses) {
+        Taker t{o.id, o.client, price, qty, o.cum, o.account, o.symbol, o.side, o.stp(), false};
+        match<Buy>(t, opp);  // allocates nothing: `o` stays valid
+        if (t.qty == 0) {
+            pool_.release(i);
+            return;
+        }
+        qty = t.qty;
+        o.cum = t.cum;
+    }
+    o.price = price;
+    o.qty = qty;
+    own.push_back(pool_, i);
+    index_.insert(o.id, i);
+    account_append(i);
+    ++resting_;
+}
+
+// -- MASS CANCEL, sessions ---------------------------------------------------------
+
+bool Kernel::on_mass_cancel(const InputRecord& r) {
+    const uint32_t account = r.account;
+    if (!fits(1)) return false;
+    // A record's reject repeats its ids, whatever the kind (as NEW's, CANCEL's).
+    const uint64_t id = r.order_id;
+    const uint64_t client = r.client_order_id;
+    if (!account_ok(account)) return reject(CMD_MASS_CANCEL, REJ_UNKNOWN_ACCOUNT, account, id, client);
+    if (r.symbol > n_symbols_) return reject(CMD_MASS_CANCEL, REJ_UNKNOWN_SYMBOL, account, id, client);
+    if (r.reason == 0 || r.reason > CXL_LAST)
+        return reject(CMD_MASS_CANCEL, REJ_INVALID_FIELD, account, id, client);
+    if (!fits(std::size_t{accounts_[account].count} + 1)) return false;
+    mass_cancel(account, r.symbol, r.reason);
+    return true;
+}
+
+// Every resting order of the account (of `symbol`, unless 0), in the order
+// they entered the book, then MASS_CANCELLED with the count.
+void Kernel::mass_cancel(uint32_t account, uint32_t symbol, uint8_t reason) {
+    int64_t count = 0;
+    for (uint32_t i = accounts_[account].head; i != NIL;) {
+        const Order& o = pool_[i];
+        const uint32_t next = o.acct_next;
+        if (symbol == 0 || o.symbol == symbol) {
+            about_order(EV_CANCELLED, reason, o, o.qty);
+            remove_resting(i);
+            ++count;
+        }
+        i = next;
+    }
+    EventRecord& e = emit();
+    e.kind = EV_MASS_CANCELLED;
+    e.reason = reason;
+    e.account = account;
+    e.symbol = symbol;
+    e.qty = count;
+}
+
+bool Kernel::on_session(const InputRecord& r) {
+    const uint64_t worker = r.client_order_id;
+    if (r.kind == IN_WORKER_STARTED) {
+        // Every resting order, and a MASS_CANCELLED per account with a session.
+        if (!fits(resting_ + sessions_.accounts_live())) return false;
+        gone_.clear();
+        sessions_.worker_started(worker, r.qty, gone_);
+        for (uint32_t account : gone_) mass_cancel(account, 0, CXL_DISCONNECT);
+        return true;
+    }
+    if (!account_ok(r.account)) return true;  // nothing but its seq
+    if (r.kind == IN_SESSION_OPENED) {
+        sessions_.open(r.account, worker, r.order_id, (r.flags & FLAG_CANCEL_ON_DISCONNECT) != 0);
+        return true;
+    }
+    if (!fits(std::size_t{accounts_[r.account].count} + 1)) return false;
+    if (sessions_.close(r.account, worker, r.order_id)) mass_cancel(r.account, 0, CXL_DISCONNECT);
+    return true;
+}
+
+// -- DEFINE_* ----------------------------------------------------------------------
+
+// `texts`: the continuation records there are (fewer than the length asks for
+// only when the batch cut the text; the name is then what there is of it).
+bool Kernel::on_define(const InputRecord& r, const InputRecord* text, std::size_t texts) {
+    if (!fits(1)) return false;
+    if (!text_length_ok(r.qty)) return true;
+    const int64_t length = std::min<int64_t>(r.qty, static_cast<int64_t>(texts * INPUT_SIZE));
+    if (length == 0 || length > int64_t{MAX_NAME}) return true;
+    const bool symbol = r.kind == IN_DEFINE_SYMBOL;
+    const uint32_t id = symbol ? r.symbol : r.account;
+    if (symbol) {
+        if (id != n_symbols_ + 1 || id > MAX_SYMBOLS) return true;
+        books_.emplace_back();
+        n_symbols_ = id;
+    } else {
+        if (id != n_accounts_ + 1 || id > MAX_ACCOUNTS) return true;
+        accounts_.emplace_back();
+        n_accounts_ = id;
+    }
+    EventRecord& e = emit();
+    e.kind = EV_NAME;
+    e.flags = symbol ? FLAG_NAME_SYMBOL : FLAG_NAME_ACCOUNT;
+    e.name_len = static_cast<uint8_t>(length);
+    if (symbol) e.symbol = id;
+    else e.account = id;
+    std::memcpy(reinterpret_cast<char*>(&e) + EVENT_NAME_OFFSET, text, static_cast<std::size_t>(length));
+    return true;
+}
+
+// -- event records -----------------------------------------------------------------
+
+inline EventRecord& Kernel::emit() {
+    EventRecord& e = out_[written_++];
+    std::memset(&e, 0, sizeof e);
+    e.seq = seq_;
+    return e;
+}
+
+// A reject is an input applied (its seq used): true, for the handlers' returns.
+bool Kernel::reject(uint8_t command, uint8_t reason, uint32_t account, uint64_t id,
+                    uint64_t client) {
+    EventRecord& e = emit();
+    e.kind = EV_REJECTED;
+    e.command = command;
+    e.reason = reason;
+    e.account = account;
+    e.order_id = id;
+    e.client_order_id = client;
+    return true;
+}
+
+// CANCELLED (leaves 0) or REDUCED (leaves what it has now) of a resting order.
+void Kernel::about_order(uint8_t kind, uint8_t reason, const Order& o, int64_t qty) {
+    EventRecord& e = emit();
+    e.kind = kind;
+    e.side = o.side;
+    e.reason = reason;
+    e.account = o.account;
+    e.symbol = o.symbol;
+    e.order_id = o.id;
+    e.client_order_id = o.client;
+    e.price = o.price;
+    e.qty = qty;
+    e.leaves = kind == EV_REDUCED ? o.qty : 0;
+    e.cum = o.cum;
+}
+
+void Kernel::about_taker(uint8_t kind, uint8_t reason, const Taker& t, int64_t qty) {
+    EventRecord& e = emit();
+    e.kind = kind;
+    e.side = t.side;
+    e.reason = reason;
+    e.account = t.account;
+    e.symbol = t.symbol;
+    e.order_id = t.id;
+    e.client_order_id = t.client;
+    e.price = t.price;
+    e.qty = qty;
+    e.leaves = kind == EV_REDUCED ? t.qty : 0;
+    e.cum = t.cum;
+}
+
+// A trade is two records, the maker's then the taker's, each to its own account.
+void Kernel::trade(const Order& m, const Taker& t, int64_t price, int64_t qty) {
+    EventRecord& a = emit();
+    a.kind = EV_TRADE;
+    a.side = m.side;
+    a.account = m.account;
+    a.symbol = m.symbol;
+    a.order_id = m.id;
+    a.client_order_id = m.client;
+    a.price = price;
+    a.qty = qty;
+    a.leaves = m.qty;
+    a.cum = m.cum;
+    a.trade_id = trade_id_;
+    EventRecord& b = emit();
+    b.kind = EV_TRADE;
+    b.side = t.side;
+    b.flags = FLAG_TAKER;
+    b.account = t.account;
+    b.symbol = t.symbol;
+    b.order_id = t.id;
+    b.client_order_id = t.client;
+    b.price = price;
+    b.qty = qty;
+    b.leaves = t.qty;
+    b.cum = t.cum;
+    b.trade_id = trade_id_;
+}
+
+void Kernel::replaced(const Order& o, int64_t price, int64_t qty, bool kept) {
+    EventRecord& e = emit();
+    e.kind = EV_REPLACED;
+    e.side = o.side;
+    e.flags = kept ? FLAG_PRIORITY_KEPT : 0;
+    e.account = o.account;
+    e.symbol = o.symbol;
+    e.order_id = o.id;
+    e.client_order_id = o.client;
+    e.price = price;
+    e.qty = qty;
+    e.leaves = qty;
+    e.cum = o.cum;
+}
+
+// -- views -------------------------------------------------------------------------
+
+std::size_t Kernel::l3_size(uint32_t symbol) const {
+    if (symbol == 0 || symbol > n_symbols_) return 0;
+    return std::size_t{books_[symbol].bids.count()} + books_[symbol].asks.count();
+}
+
+void Kernel::l3(uint32_t symbol, BookRecord* out) const {
+    if (symbol == 0 || symbol > n_symbols_) return;
+    auto put = [&out](const Order& o) {
+        BookRecord& b = *out++;
+        std::memset(&b, 0, sizeof b);
+        b.side = o.side;
+        b.account = o.account;
+        b.price = o.price;
+        b.order_id = o.id;
+        b.qty = o.qty;
+        b.client_order_id = o.client;
+        b.cum = o.cum;
+    };
+    books_[symbol].bids.each(pool_, put);
+    books_[symbol].asks.each(pool_, put);
+}
+
+bool Kernel::best(uint32_t symbol, uint8_t side, int64_t* price, uint64_t* qty_hi,
+                  uint64_t* qty_lo) const {
+    if (symbol == 0 || symbol > n_symbols_) return false;
+    const Book& b = books_[symbol];
+    const bool buy = side == SIDE_BUY;
+    if (buy ? b.bids.empty() : b.asks.empty()) return false;
+    const int64_t px = buy ? b.bids.best() : b.asks.best();
+    const Level& lv = buy ? b.bids.level(px) : b.asks.level(px);
+    unsigned __int128 total = 0;
+    for (uint32_t i = lv.head; i != NIL; i = pool_[i].next) total += static_cast<uint64_t>(pool_[i].qty);
+    *price = px;
+    *qty_hi = static_cast<uint64_t>(total >> 64);
+    *qty_lo = static_cast<uint64_t>(total);
+    return true;
+}
+
+}  // namespace rm

@@ -1,0 +1,155 @@
+// The matching kernel: every book, the id tables, the client ids and the
+// session table, fed a batch of input records and writing event records
+// (docs/PIPELINE.md "Records", docs/EVENTS.md). The pure engine
+// (engine/book/matching.py behind engine/core/stage_chain.py) is the
+// specification: the same records in give the same bytes out.
+//
+// Single writer, no locks, no allocation per event; the Cython wrapper
+// (_kernel.pyx) hands it raw pointers to the callers' numpy buffers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "book_side.hpp"
+#include "id_tables.hpp"
+#include "records.h"
+#include "session_table.hpp"
+
+namespace rm {
+
+enum BatchStatus : int {
+    BATCH_OK = 0,
+    BATCH_EVENTS_TOO_SMALL = 1,  // the first input's worst case exceeds the whole buffer
+    BATCH_SEQ_NOT_AFTER = 2,     // an input's seq is not after last_seq
+};
+
+struct BatchResult {
+    std::size_t consumed;  // input records applied (an owner with its text counts them all)
+    std::size_t written;   // event records written
+    int status;
+    std::size_t need;  // EVENTS_TOO_SMALL: the event records the input may need
+    uint64_t bad_seq;  // SEQ_NOT_AFTER: the record's seq
+    uint64_t last_seq;
+};
+
+struct Book {
+    BookSide<true> bids;
+    BookSide<false> asks;
+};
+
+// The account's resting orders in the order they entered the book (an
+// intrusive list through Order::acct_next): a mass cancel's order, and its
+// cost is the account's orders, not the book's.
+struct AccountOrders {
+    uint32_t head = NIL;
+    uint32_t tail = NIL;
+    uint32_t count = 0;
+};
+
+class Kernel {
+  public:
+    Kernel();
+
+    BatchResult process(const InputRecord* in, std::size_t n, EventRecord* out, std::size_t cap);
+
+    // Views (tests and tools): l3 fills l3_size(symbol) records.
+    std::size_t l3_size(uint32_t symbol) const;
+    void l3(uint32_t symbol, BookRecord* out) const;
+    // The best price of one side (1 BUY, 2 SELL) and its total quantity as a
+    // 128-bit sum (a level's quantities may add up past int64).
+    bool best(uint32_t symbol, uint8_t side, int64_t* price, uint64_t* qty_hi,
+              uint64_t* qty_lo) const;
+
+    uint64_t last_seq() const { return last_seq_; }
+    uint64_t trade_id() const { return trade_id_; }
+    uint32_t symbols_defined() const { return n_symbols_; }
+    uint32_t accounts_defined() const { return n_accounts_; }
+    std::size_t resting_orders() const { return resting_; }
+
+  private:
+    // An incoming order (a NEW, or a REPLACE that lost its place) while it matches.
+    struct Taker {
+        uint64_t id;
+        uint64_t client;
+        int64_t price;  // its records' price and its limit (0: a market order)
+        int64_t qty;    // what it has left
+        int64_t cum;    // what it has traded
+        uint32_t account;
+        uint16_t symbol;
+        uint8_t side;
+        uint8_t stp;
+        bool market;
+    };
+
+    bool fits(std::size_t need);
+    std::size_t worst_match(uint32_t symbol, uint8_t side, int64_t price, bool market,
+                            int64_t qty, uint8_t stp) const;
+    bool account_ok(uint32_t account) const { return account != 0 && account <= n_accounts_; }
+    uint32_t resting_index(uint64_t id) const;
+
+    // Memory an input will wait on, asked for a few inputs ahead (process()).
+    void prefetch_slot(const InputRecord& r) const;
+    void prefetch_order(const InputRecord& r) const;
+    void prefetch_neighbours(const InputRecord& r) const;
+
+    // The handlers: false when the input's worst case does not fit (need_ says
+    // how many records it may need); nothing was changed then.
+    bool on_new(const InputRecord& r);
+    bool on_cancel(const InputRecord& r);
+    bool on_replace(const InputRecord& r);
+    bool on_mass_cancel(const InputRecord& r);
+    bool on_session(const InputRecord& r);
+    bool on_define(const InputRecord& r, const InputRecord* text, std::size_t texts);
+
+    template <bool Buy>
+    void enter(Taker& t, uint8_t tif, bool post_only);
+    template <bool Buy>
+    void replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t request_client);
+    template <bool Buy, class Opp>
+    void match(Taker& t, Opp& opp);
+    template <bool Buy, class Opp>
+    bool fok_fills(const Taker& t, const Opp& opp) const;
+    template <bool Buy>
+    void rest(const Taker& t, bool post_only);
+
+    void remove_resting(uint32_t i);
+    void account_append(uint32_t i);
+    void account_unlink(uint32_t i);
+    void mass_cancel(uint32_t account, uint32_t symbol, uint8_t reason);
+    bool reject_order(uint8_t command, uint32_t i, uint64_t id, uint32_t account,
+                      uint64_t client);
+
+    // Event records.
+    EventRecord& emit();
+    bool reject(uint8_t command, uint8_t reason, uint32_t account, uint64_t id, uint64_t client);
+    void about_order(uint8_t kind, uint8_t reason, const Order& o, int64_t qty);
+    void about_taker(uint8_t kind, uint8_t reason, const Taker& t, int64_t qty);
+    void trade(const Order& maker, const Taker& t, int64_t price, int64_t qty);
+    void replaced(const Order& o, int64_t price, int64_t qty, bool kept);
+
+    std::vector<Book> books_;           // by symbol id; [0] unused
+    std::vector<AccountOrders> accounts_;  // by account id; [0] unused
+    OrderPool pool_;
+    OrderIndex index_;  // resting order id -> pool index
+    UsedIds used_;
+    ClientIdMap client_ids_;
+    SessionTable sessions_;
+    std::vector<uint32_t> gone_;  // WorkerStarted's accounts, reused
+
+    uint64_t last_seq_ = 0;
+    uint64_t trade_id_ = 0;
+    uint32_t n_symbols_ = 0;
+    uint32_t n_accounts_ = 0;
+    std::size_t resting_ = 0;
+
+    // The batch being run.
+    EventRecord* out_ = nullptr;
+    std::size_t cap_ = 0;
+    std::size_t written_ = 0;
+    std::size_t need_ = 0;  // the worst case of the input that stopped the batch
+    uint64_t seq_ = 0;  // the input's seq, stamped on its events
+};
+
+}  // namespace rm
