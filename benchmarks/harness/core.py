@@ -121,6 +121,11 @@ def cmds_head(workload: Path, k: int) -> tuple[Path, int]:
     return head, len(cmds)
 
 
+# numpy's OpenBLAS starts spinning threads at import, whose instructions callgrind
+# counts too, a different number each run: one thread keeps the count exact.
+QUIET = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
 def _instructions(args: list[str], out: Path, env: dict[str, str] | None = None) -> int:
     """Instructions (callgrind's Ir total) of one core_run child with ``args``."""
     valgrind = shutil.which("valgrind")
@@ -129,7 +134,7 @@ def _instructions(args: list[str], out: Path, env: dict[str, str] | None = None)
     done = subprocess.run(
         [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-m",
          "ringmatch.benchmarks.harness.core_run", *args],
-        capture_output=True, text=True, check=False, env={**os.environ, **(env or {})},
+        capture_output=True, text=True, check=False, env={**os.environ, **QUIET, **(env or {})},
     )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"callgrind run failed ({done.returncode}):\n{done.stderr.strip()}")
