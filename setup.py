@@ -10,6 +10,9 @@ there; otherwise the package installs pure, saying once why. An editable
 install (``pip install -e .``) compiles it in place: the .so lands beside the
 .pyx (gitignored). ``RINGMATCH_KERNEL_DEBUG=asan`` builds it with
 AddressSanitizer instead of -O3 (.ci/asan-kernel runs the kernel's tests so).
+The replay's parsers and writers (engine/replay/_order_parse.pyx, _lobster_parse.pyx,
+_event_lines.pyx) are built beside it, each optional: one that does not build is
+left out and the replay takes its pure-Python path.
 
 The mypyc build of engine/book.py and engine/matching.py is gone: measured
 here it ran the core *slower* than CPython 3.11 runs the sources (benchmarks/README.md,
@@ -108,9 +111,39 @@ class OptionalBuildExt(build_ext):
             say_pure(f"the C++ build failed: {failed}")
 
 
+# -- the replay's parsers and writers (engine/replay/_order_parse.pyx, _lobster_parse.pyx,
+# _event_lines.pyx) ---------------------------------------------------------------------
+# Their own entry, apart from the kernel's: built where Cython and a C++ compiler are;
+# elsewhere, or if one fails to build (optional=True: it alone is left out), the replay
+# reads order files through the pure-Python parser (ringmatch.engine.replay.order_records),
+# LOBSTER files through LobsterReplay, and writes its outputs through Event objects.
+def replay_extensions() -> list[Extension]:
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        print("ringmatch build: no Cython, the replay parses in Python", file=sys.stderr)
+        return []
+    parsers = [
+        Extension(
+            f"ringmatch.engine.replay.{name}",
+            [f"engine/replay/{name}.pyx"],
+            language="c++",
+            extra_compile_args=["-O2"],
+            optional=True,
+        )
+        for name in ("_order_parse", "_lobster_parse", "_event_lines")
+    ]
+    try:
+        # The generated C++ stays out of the source tree, as the kernel's does.
+        return list(cythonize(parsers, language_level=3, build_dir="build/cython", quiet=True))
+    except Exception as exc:  # a Cython error: install without the parsers, never fail
+        print(f"ringmatch build: the replay parsers did not compile ({exc})", file=sys.stderr)
+        return []
+
+
 remove_old_builds()
 setup(
     packages=packages(),
-    ext_modules=kernel_extensions(),
+    ext_modules=[*kernel_extensions(), *replay_extensions()],
     cmdclass={"build_ext": OptionalBuildExt},
 )

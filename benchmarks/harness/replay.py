@@ -3,7 +3,10 @@
 * order CSV: the standard workload (--commands, --seed) written as an order file,
   replayed by ``ringmatch.engine.replay.csv_replay.run`` (no outputs);
 * LOBSTER: the AMZN sample's message file, plain and verified
-  (benchmarks/bench_lobster.py; skipped when the data directory is absent).
+  (benchmarks/bench_lobster.py; skipped when the data directory is absent);
+* the stages apart (harness/replay_stages.py, one fresh process): CSV parse-only,
+  parse+kernel and parse+kernel+outputs over the same file, LOBSTER parse-only and
+  parse+kernel over the AMZN day replayed 10 times, with the kernel named.
 
 Each run is one whole replay in a fresh interpreter (start-up and imports left
 out); figures are medians of --runs, by wall and by CPU time.
@@ -60,6 +63,27 @@ def _csv_run(path: Path) -> tuple[float, float]:
     return float(out["seconds"]), float(out["cpu"])
 
 
+def _stages(orders: Path, messages: Path | None) -> dict[str, object]:
+    """replay_stages' figures, from a fresh interpreter."""
+    argv = [sys.executable, "-m", "ringmatch.benchmarks.harness.replay_stages", str(orders)]
+    if messages is not None:
+        argv.append(str(messages))
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
+    stages: dict[str, object] = json.loads(done.stdout)
+    return stages
+
+
+def _add_stages(result: report.Result, stages: dict[str, object]) -> None:
+    for label, figure in stages.items():
+        if isinstance(figure, dict):
+            unit = "msgs/s" if label.startswith("LOBSTER") else "rows/s"
+            result.throughput[f"{label} {unit} (wall)"] = float(figure["wall"])
+            result.throughput[f"{label} {unit} (CPU)"] = float(figure["cpu"])
+        else:
+            result.notes.append(f"{label}: {figure}")
+
+
 def run(opts: argparse.Namespace) -> report.Result:
     from ringmatch.benchmarks.workload import standard_workload
     from ringmatch.engine.replay.order_csv import COLUMNS, command_to_row
@@ -76,11 +100,13 @@ def run(opts: argparse.Namespace) -> report.Result:
             writer.writerow(COLUMNS)
             writer.writerows(command_to_row(c) for c in standard_workload(opts.commands, opts.seed))
         runs = [_csv_run(path) for _ in progress(range(opts.runs), desc="CSV replay", unit="run")]
+        lobster = benchmark_module("bench_lobster")
+        day = (opts.data or lobster.DATA) / lobster.MESSAGES
+        _add_stages(result, _stages(path, day if day.exists() else None))
     n = opts.commands
     result.throughput["CSV rows/s (median, wall)"] = n / statistics.median(r[0] for r in runs)
     result.throughput["CSV rows/s (median, CPU)"] = n / statistics.median(r[1] for r in runs)
 
-    lobster = benchmark_module("bench_lobster")
     data = opts.data or lobster.DATA
     messages = data / lobster.MESSAGES
     if not messages.exists():

@@ -1,9 +1,10 @@
 """``ringmatch replay FILE``: run an order CSV through the engine.
 
-The file is read in batches that go to ``MatchingEngine.process_batch``; each
-batch's trades and events are written out before the next batch is read, so
-memory stays flat however big the file. The final book is written at the end,
-then a summary on stderr.
+The file is read straight into input records (ringmatch.engine.replay.order_records)
+in batches that go to the kernel (``process_into``, compiled where it was built);
+each batch's trades and events are written out, from its event records, before
+the next batch is read, so memory stays flat however big the file. The final
+book is written at the end, then a summary on stderr.
 
 A file error (see ringmatch.engine.replay.order_csv) stops the replay with status 2, after the
 rows before it have run and every output has been written for them; with
@@ -21,16 +22,22 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
-from ringmatch.engine.book.matching import MatchingEngine
-from ringmatch.engine.replay.order_csv import OrderFileError, OrderReader, open_order_file
-from ringmatch.engine.replay.outputs import EventLinesWriter, TradeWriter, write_book
+import numpy as np
+
+from ringmatch.engine.core.kernel_choice import new_kernel
+from ringmatch.engine.replay.kernel_feed import EventCounts, KernelFeed
+from ringmatch.engine.replay.order_csv import OrderFileError
+from ringmatch.engine.replay.order_records import RecordReader, open_record_reader
+from ringmatch.engine.replay.outputs import EventLinesWriter, TradeWriter, write_kernel_book
 from ringmatch.engine.replay.pacing import Pacer
+from ringmatch.engine.replay.record_outputs import RecordWriters
 from ringmatch.engine.schema.commands import Command
 from ringmatch.engine.schema.enums import RejectReason
 from ringmatch.engine.schema.events import Event, Rejected, Trade
 
-BATCH_SIZE = 4096
-"""Commands per process_batch call: big enough to amortise the per-batch work."""
+BATCH_SIZE = 65_536
+"""Rows per batch of records: big enough that the kernel's per-call work is amortised,
+small enough (4 MiB of records) to stay in cache."""
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -44,19 +51,6 @@ class ReplayStats:
     commands: int = 0
     rejected: Counter[RejectReason] = field(default_factory=Counter)
     trades: int = 0
-
-
-def replay(
-    batches: Iterable[list[Command]],
-    engine: MatchingEngine,
-    stats: ReplayStats,
-    trades_out: TradeWriter | None = None,
-    events_out: EventLinesWriter | None = None,
-) -> None:
-    """Feed every batch to the engine, counting and writing what it emits."""
-    process_batch = engine.process_batch
-    for batch in batches:
-        record(process_batch(batch), len(batch), stats, trades_out, events_out)
 
 
 def record(
@@ -91,12 +85,41 @@ def paced(batches: Iterable[list[Command]], pacer: Pacer) -> Iterator[list[Comma
             yield [command]
 
 
+def paced_records(batches: Iterable[np.ndarray], pacer: Pacer) -> Iterator[np.ndarray]:
+    """Batches of one row each (reader.batches(1)), each held back until its input's
+    ts_ns is due: the input is the batch's last record, after the DEFINEs it needs."""
+    for batch in batches:
+        pacer.wait_until(int(batch["ts_ns"][-1]))
+        yield batch
+
+
+def replay_records(
+    reader: RecordReader,
+    batches: Iterable[np.ndarray],
+    feed: KernelFeed,
+    stats: ReplayStats,
+    outputs: RecordWriters | None = None,
+) -> None:
+    """Feed every batch of records to the kernel, counting and writing what it emits:
+    the counts vectorised over the event records, the outputs written from them."""
+    counts = EventCounts(stats.rejected)
+    try:
+        for batch in batches:
+            for events in feed.run(batch):
+                counts.add(events)
+                if outputs is not None:
+                    outputs.write(events)
+            stats.commands = reader.commands
+    finally:  # what ran before a file error is counted
+        stats.trades += counts.trades
+
+
 def run(args: argparse.Namespace) -> int:
     """Replay ``args.file``; the exit status (0 done, 2 bad input, 130 interrupted)."""
     started = time.perf_counter()
     with ExitStack() as stack:
         try:
-            source = stack.enter_context(open_order_file(args.file))
+            source = stack.enter_context(open(args.file, "rb"))
         except OSError as exc:
             say(f"cannot read {args.file}: {exc.strerror or exc}")
             return EXIT_BAD_INPUT
@@ -108,30 +131,30 @@ def run(args: argparse.Namespace) -> int:
         def skip(error: OrderFileError) -> None:
             print(error, file=sys.stderr)
 
-        reader = OrderReader(source, args.file, on_bad=skip if args.skip_bad else None)
-        engine = MatchingEngine()
+        reader = open_record_reader(source, args.file, on_bad=skip if args.skip_bad else None)
+        feed = KernelFeed(new_kernel())
         stats = ReplayStats()
         if args.speed is None:
-            batches = reader.batches(BATCH_SIZE)
+            batches: Iterable[np.ndarray] = reader.batches(BATCH_SIZE)
         else:
-            batches = paced(reader.batches(1), Pacer(args.speed))
+            batches = paced_records(reader.batches(1), Pacer(args.speed))
         status = EXIT_OK
         stopped = ""
         try:
-            replay(
-                batches,
-                engine,
-                stats,
-                TradeWriter(trades_out) if trades_out is not None else None,
-                EventLinesWriter(events_out) if events_out is not None else None,
-            )
+            writers = None
+            if trades_out is not None or events_out is not None:
+                writers = RecordWriters(
+                    reader.directory, trades_out, events_out, reader.file_order_ids
+                )
+            replay_records(reader, batches, feed, stats, writers)
         except OrderFileError as exc:
             print(exc, file=sys.stderr)
             status, stopped = EXIT_BAD_INPUT, f"stopped at line {exc.line}"
         except KeyboardInterrupt:
             status, stopped = EXIT_INTERRUPTED, "interrupted"
+        stats.commands = reader.commands
         if book_out is not None:
-            write_book(engine, book_out)
+            write_kernel_book(feed.kernel, reader.directory, book_out)
     seconds = time.perf_counter() - started
     print(_summary(args.file, reader, stats, seconds, stopped), file=sys.stderr)
     return status
@@ -167,7 +190,7 @@ def say(message: str) -> None:
 
 
 def _summary(
-    name: str, reader: OrderReader, stats: ReplayStats, seconds: float, stopped: str
+    name: str, reader: RecordReader, stats: ReplayStats, seconds: float, stopped: str
 ) -> str:
     rejected = sum(stats.rejected.values())
     rate = reader.rows / seconds if seconds > 0 else 0.0

@@ -61,7 +61,7 @@ def _replay(
     events_out: EventLinesWriter | None,
     pacer: Pacer | None,
 ) -> None:
-    """csv_replay.replay, with each input's own seq and through the core's logic."""
+    """csv_replay's replay, with each input's own seq and through the core's logic."""
     process = logic.process
     for batch in batches:
         events: list[Event] = []

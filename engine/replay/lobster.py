@@ -148,7 +148,7 @@ def read_messages(path: str | Path, on_bad: OnBadRow | None = None) -> Messages:
     if table is None:
         table = _slow_table(name, _split_lines(name, data), on_bad)
     line_no, time, kind, oid, size, price, direction = table
-    bad = _message_problems(time, kind, oid, size, price, direction)
+    bad = message_problems(time, kind, oid, size, price, direction)
     if bad:
         for index, message in sorted(bad.items()):
             _report(LobsterFileError(name, int(line_no[index]), message), on_bad)
@@ -229,7 +229,7 @@ def _slow_table(name: str, lines: list[str], on_bad: OnBadRow | None) -> _Table:
     )  # type: ignore[return-value]
 
 
-def _message_problems(
+def message_problems(
     time: npt.NDArray[np.float64],
     kind: IntArray,
     oid: IntArray,

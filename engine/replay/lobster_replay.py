@@ -40,6 +40,7 @@ from typing import IO, TextIO
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.core.kernel_choice import new_kernel
 from ringmatch.engine.replay import outputs
 from ringmatch.engine.replay.lobster import (
     EMPTY_ASK_PRICE,
@@ -50,6 +51,12 @@ from ringmatch.engine.replay.lobster import (
     OrderbookRows,
     read_messages,
     read_orderbook,
+)
+from ringmatch.engine.replay.lobster_records import (
+    PlainCounts,
+    PlainLobsterReplay,
+    compiled_lobster_parser,
+    read_message_columns,
 )
 from ringmatch.engine.replay.outputs import EventLinesWriter
 from ringmatch.engine.replay.pacing import Pacer
@@ -437,6 +444,8 @@ def run(
 
     on_bad = skip if args.skip_bad else None
     started = time.perf_counter()
+    if _is_plain(args) and compiled_lobster_parser():
+        return _run_plain(args, on_bad, bad_rows, started, out, err)
     try:
         msgs = read_messages(args.file, on_bad)
         book = None if args.orderbook is None else read_orderbook(args.orderbook, levels, on_bad)
@@ -473,7 +482,52 @@ def run(
         for f in files:
             f.close()
     elapsed = time.perf_counter() - started
-    _summary(replay, msgs, book, args, len(bad_rows), elapsed, out)
+    _summary(replay.counts, replay.levels, msgs.name, len(msgs), book, args, len(bad_rows),
+             elapsed, out)  # fmt: skip
+    return 0
+
+
+def _is_plain(args: argparse.Namespace) -> bool:
+    """A replay that needs no book after each message: records through the kernel."""
+    return (
+        args.orderbook is None
+        and args.book_out is None
+        and args.trades_out is None
+        and args.events_out is None
+        and args.speed is None
+    )
+
+
+def _run_plain(
+    args: argparse.Namespace,
+    on_bad: Callable[[LobsterFileError], None] | None,
+    bad_rows: list[LobsterFileError],
+    started: float,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """run() for a plain replay: lobster_records, through the kernel in batches."""
+    try:
+        cols = read_message_columns(args.file, on_bad)
+    except LobsterFileError as exc:
+        print(exc, file=err)
+        return 2
+    except OSError as exc:
+        print(f"{exc.filename}: cannot read: {exc.strerror}", file=err)
+        return 2
+    replay = PlainLobsterReplay(symbol_of(args.file), new_kernel())
+    bar = tqdm(total=len(cols), unit="msg", file=err, disable=not err.isatty(), mininterval=0.5,
+               dynamic_ncols=True)  # fmt: skip
+    done = [0]
+
+    def progress(i: int) -> None:
+        bar.update(i - done[0])
+        done[0] = i
+
+    with bar:
+        replay.run(cols, progress if not bar.disable else None)
+    elapsed = time.perf_counter() - started
+    _summary(replay.counts, 1, cols.name, len(cols), None, args, len(bad_rows), elapsed, out)
     return 0
 
 
@@ -597,20 +651,20 @@ def _replay(
 
 
 def _summary(
-    replay: LobsterReplay,
-    msgs: Messages,
+    c: Counts | PlainCounts,
+    levels: int,
+    name: str,
+    n: int,
     book: OrderbookRows | None,
     args: argparse.Namespace,
     bad_rows: int,
     elapsed: float,
     out: TextIO,
 ) -> None:
-    c = replay.counts
-    n = len(msgs)
     rate = n / elapsed if elapsed > 0 else float("inf")
     names = ["", "new", "partial cancel", "delete", "execution", "hidden", "cross", "halt"]
     kinds = ", ".join(f"{c.by_type[k]} {names[k]}" for k in range(1, 8) if c.by_type[k])
-    print(f"{msgs.name}: {n} messages ({kinds}) in {elapsed:.2f} s, {rate:,.0f} msg/s", file=out)
+    print(f"{name}: {n} messages ({kinds}) in {elapsed:.2f} s, {rate:,.0f} msg/s", file=out)
     if bad_rows:
         print(f"bad rows skipped: {bad_rows}", file=out)
     print(
@@ -619,9 +673,8 @@ def _summary(
         f"engine rejects: {c.rejected}",
         file=out,
     )
-    if book is None:
+    if book is None or isinstance(c, PlainCounts):
         return
-    levels = replay.levels
 
     def pct(k: int) -> str:
         return f"{k} ({100 * k / c.compared:.2f}%)" if c.compared else "0"

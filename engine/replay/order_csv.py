@@ -289,27 +289,36 @@ class OrderReader:
     A file error is raised as OrderFileError, after the commands before it have
     been handed out; with ``on_bad`` set, a bad data row is passed to it instead
     and skipped (a bad header is always raised: nothing after it can be read).
+    ``parse`` turns a row's fields into its command (a reader of records checks
+    a little more than parse_row: what a record cannot hold).
     """
 
-    def __init__(self, stream: TextIO, name: str, on_bad: OnBadRow | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        name: str,
+        on_bad: OnBadRow | None = None,
+        parse: Callable[[Sequence[str]], Command] = parse_row,
+    ) -> None:
         self._stream = stream
         self.name = name
         self._on_bad = on_bad
+        self._parse = parse
         self.rows = 0
         """Data rows read so far (blank lines and the header not counted)."""
         self.bad_rows = 0
         """Data rows that were file errors (skipped with ``on_bad``)."""
 
-    def _bad(self, line: int, message: str) -> OrderFileError | None:
-        """The error to raise, or None once ``on_bad`` has taken it."""
+    def bad(self, line: int, message: str) -> None:
+        """A file error at ``line``: raised, or handed to ``on_bad`` and skipped."""
         self.bad_rows += 1
         error = OrderFileError(self.name, line, message)
         if self._on_bad is None:
-            return error
+            raise error
         self._on_bad(error)
-        return None
 
-    def _read_header(self, lines: Iterator[str]) -> None:
+    def read_header(self, lines: Iterator[str]) -> None:
+        """Read and check the header, line 1 (OrderFileError if it is not the one)."""
         try:
             header = next(csv.reader(lines, strict=True), None)
         except csv.Error as exc:
@@ -320,46 +329,57 @@ class OrderReader:
             got = ",".join(header)
             raise OrderFileError(self.name, 1, f"bad header: expected {HEADER}, got {got!r}")
 
+    def read_row(
+        self, line: str, line_no: int, lines: Iterator[str]
+    ) -> tuple[int, int, Command | None]:
+        """The data record that starts with ``line``, line ``line_no``, and may go on
+        into ``lines`` (a quoted line break): (its first line, its last line, its
+        command, or None for a blank line or a bad row that ``on_bad`` took)."""
+        if '"' in line:
+            # Quoting (which may span lines): the csv module reads this one record.
+            row, line_count, broken = _read_quoted(line, lines)
+            last_line = line_no + line_count - 1
+            if broken:
+                self.rows += 1
+                self.bad(line_no, f"not valid CSV: {broken}")
+                return line_no, last_line, None
+        else:
+            # No quote: a plain split is exactly what csv would do, at twice its speed.
+            row = line.rstrip("\r\n").split(",")
+            last_line = line_no
+            if row == [""]:
+                return line_no, last_line, None  # a blank line
+        self.rows += 1
+        try:
+            return line_no, last_line, self._parse(row)
+        except RowError as exc:
+            self.bad(line_no, str(exc))
+        return line_no, last_line, None
+
+    def commands(self) -> Iterator[tuple[int, Command]]:
+        """(first line, command) in file order; OrderFileError at a file error."""
+        lines = iter(self._stream)
+        self.read_header(lines)
+        read_row = self.read_row
+        line_no = 1  # the line just read
+        for line in lines:
+            first, line_no, command = read_row(line, line_no + 1, lines)
+            if command is not None:
+                yield first, command
+
     def batches(self, size: int) -> Iterator[list[Command]]:
         """Commands in file order, ``size`` at a time (the last batch may be shorter)."""
-        lines = iter(self._stream)
-        self._read_header(lines)
-        parse = parse_row
         batch: list[Command] = []
-        line_no = 1  # the line just read; a record's first line
-        for line in lines:
-            line_no += 1
-            if '"' in line:
-                # Quoting (which may span lines): the csv module reads this one record.
-                row, line_count, broken = _read_quoted(line, lines)
-                first_line, line_no = line_no, line_no + line_count - 1
-                if broken:
-                    self.rows += 1
-                    error = self._bad(first_line, f"not valid CSV: {broken}")
-                    if error is not None:
-                        if batch:
-                            yield batch  # the rows before an error still run
-                        raise error
-                    continue
-            else:
-                # No quote: a plain split is exactly what csv would do, at twice its speed.
-                row = line.rstrip("\r\n").split(",")
-                first_line = line_no
-                if row == [""]:
-                    continue  # a blank line
-            self.rows += 1
-            try:
-                batch.append(parse(row))
-            except RowError as exc:
-                error = self._bad(first_line, str(exc))
-                if error is not None:
-                    if batch:
-                        yield batch
-                    raise error from None
-                continue
-            if len(batch) >= size:
-                yield batch
-                batch = []
+        try:
+            for _, command in self.commands():
+                batch.append(command)
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+        except OrderFileError as error:
+            if batch:
+                yield batch  # the rows before an error still run
+            raise error from None
         if batch:
             yield batch
 

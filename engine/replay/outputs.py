@@ -13,6 +13,9 @@ from typing import BinaryIO, TextIO
 import msgspec
 
 from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.kernel.api import Kernel
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.events import Accepted, Event, Trade, event_to_dict
 
 TRADES_HEADER = (
@@ -104,6 +107,29 @@ def write_book(engine: MatchingEngine, stream: TextIO, names: OrderNames | None 
             (o.symbol, o.side.value, o.price, name(o.order_id), o.account, o.qty)
             for o in engine.l3(symbol)
         )
+
+
+def write_kernel_book(kernel: Kernel, directory: Directory, stream: TextIO) -> None:
+    """write_book for a kernel: its L3 view of each symbol in ``directory``, by name."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(BOOK_HEADER)
+    account = directory.accounts.name
+    for symbol in sorted(directory.symbols.names()):
+        orders = kernel.l3(directory.symbols.get(symbol))
+        writer.writerows(
+            (symbol, SIDE_NAME[side], price, order_id, account(owner), qty)
+            for side, owner, price, order_id, qty in zip(
+                orders["side"].tolist(),
+                orders["account"].tolist(),
+                orders["price"].tolist(),
+                orders["order_id"].tolist(),
+                orders["qty"].tolist(),
+                strict=True,
+            )
+        )
+
+
+SIDE_NAME = {code: side.value for code, side in L.SIDE_OF.items()}
 
 
 def _same(order_id: int) -> int:
