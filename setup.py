@@ -144,6 +144,11 @@ def replay_extensions() -> list[Extension]:
 remove_old_builds()
 setup(
     packages=packages(),
-    ext_modules=[*kernel_extensions(), *replay_extensions()],
+    # An AddressSanitizer build is the kernel's alone (.ci/asan-kernel tests only it):
+    # the replay's extensions in place stay the optimised ones.
+    ext_modules=[
+        *kernel_extensions(),
+        *(replay_extensions() if not os.environ.get("RINGMATCH_KERNEL_DEBUG") else []),
+    ],
     cmdclass={"build_ext": OptionalBuildExt},
 )

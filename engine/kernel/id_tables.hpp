@@ -135,12 +135,12 @@ class OrderIndex {
 // never megabytes of bitmap.
 class UsedIds {
   public:
-    bool contains(uint64_t id) const {
+    [[gnu::always_inline]] bool contains(uint64_t id) const {
         if (id < nbits_ && ((bits_[id >> 6] >> (id & 63)) & 1)) return true;
         return sparse_count_ != 0 && sparse_contains(id);
     }
 
-    void add(uint64_t id) {
+    [[gnu::always_inline]] void add(uint64_t id) {
         ++count_;
         if (id < nbits_) {
             bits_[id >> 6] |= uint64_t{1} << (id & 63);
@@ -152,7 +152,7 @@ class UsedIds {
   private:
     // An id past the bitmap: grow it to cover the id if that keeps it within
     // 8 bytes per id used (plus a start of 512 KiB), else the hash set.
-    void add_beyond(uint64_t id) {
+    [[gnu::noinline]] void add_beyond(uint64_t id) {
         const uint64_t words_needed = (id >> 6) + 1;
         const uint64_t budget = count_ + 65536;  // words
         if (words_needed > budget) {

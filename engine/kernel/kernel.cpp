@@ -155,7 +155,7 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
 
 // Whether `need` more event records fit; if not, the input stops the batch
 // (its handler has changed nothing yet).
-inline bool Kernel::fits(std::size_t need) {
+[[gnu::always_inline]] inline bool Kernel::fits(std::size_t need) {
     if (need <= cap_ - written_) return true;
     need_ = need;
     return false;
@@ -591,7 +591,7 @@ bool Kernel::on_define(const InputRecord& r, const InputRecord* text, std::size_
 
 // -- event records -----------------------------------------------------------------
 
-inline EventRecord& Kernel::emit() {
+[[gnu::always_inline]] inline EventRecord& Kernel::emit() {
     EventRecord& e = out_[written_++];
     std::memset(&e, 0, sizeof e);
     e.seq = seq_;
