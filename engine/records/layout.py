@@ -16,9 +16,11 @@ The codes of every enum are fixed here (``SIDE``, ``ORDER_TYPE``...): index
 ``i`` of a tuple is the member whose code is ``i``, 0 meaning "none" (the
 default time in force, no symbol) or invalid where no "none" exists.
 
-Joining record arrays: ``np.concatenate(parts, dtype=INPUT_DTYPE)``. Without
-the dtype numpy promotes a structured dtype to its packed form, which drops
-the padding and moves every field after it.
+Joining record arrays: ``join_records(parts)``, byte for byte. ``np.concatenate``
+copies field by field: without the dtype it promotes a structured dtype to its
+packed form (moving every field after the padding), and even with it the
+padding byte (7) is dropped, which in a text's continuation record is text
+(``ndarray.copy()`` drops it too).
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ from ringmatch.engine.schema.enums import (
 T = TypeVar("T")
 
 LAYOUT_VERSION: Final = 1
+
+
+def join_records(parts: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """The records of ``parts`` in one array, every byte kept (padding included)."""
+    # frombuffer over a bytearray: writable, and no ``copy()``, which for a dtype with
+    # padding copies field by field too.
+    return np.frombuffer(bytearray(b"".join(p.tobytes() for p in parts)), dtype)
+
 
 # -- input records -------------------------------------------------------------------
 
