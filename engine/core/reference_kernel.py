@@ -8,24 +8,44 @@ Struct it stands for (``ringmatch.engine.schema.commands``), the stage chain
 each Event becomes its record(s). It is the fallback where no compiler built
 the kernel, and ``RINGMATCH_PURE=1`` picks it.
 
-Inside, an account id k is the name ``a00000k`` and a symbol id the name
-``s0000k``, so that the stage chain's orders by name (the accounts a
-WorkerStarted disconnects are taken in name order) are orders by id, which is
-what the kernel uses. The real names are the NAME events' business.
+Inside, an id is the name its DEFINE record gave it, so that a pre-trade
+stage's limits and kill switches, which name accounts, apply; a DEFINE whose
+name is not UTF-8 or is taken already gets a name no DEFINE can give (65
+bytes). The one order the stage chain takes by name, the accounts a
+WorkerStarted disconnects, is taken by id instead (``SessionTable.order``),
+as the compiled kernel does.
+
+With ``resolve`` (ringmatch.engine.core.pretrade_hook), the kernel runs the pre-trade
+stage the journal names: a STAGE_CHAIN record switches it
+(``CoreLogic.switch_stage``), KILL_SWITCH and SET_RISK_LIMITS go to it. That is
+the core's kernel whenever a stage is configured or journalled, until the
+checks are compiled into the kernel. Without it, a STAGE_CHAIN uses its seq only.
 
 What the engine does not keep and the records carry, each order's client
 order id and cumulative quantity, is kept here per live order, from its
 Accepted to the record that leaves it 0.
+
+``dump()`` / ``load()``: the kernel's whole state (docs/PIPELINE.md, "Recovery
+and snapshots"): ``RKR1``, then the msgpack of ``ReferenceState``: the stage
+chain's state as ringmatch.engine.core.snapshot takes it, the names, the live
+orders' client ids and cums. An input that raises (a bug: a stage's, or the
+engine's) raises ``RecordFailed``, an InputFailed that says how far the
+batch got.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
+import msgspec
 import numpy as np
 
-from ringmatch.engine.core.stage_chain import CoreLogic
+from ringmatch.engine.core import snapshot
+from ringmatch.engine.core.client_ids import ClientIds
+from ringmatch.engine.core.pretrade_hook import StageResolver, make_stage, no_stages
+from ringmatch.engine.core.sessions import SessionTable
+from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed, StatefulStage
 from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.schema.commands import (
@@ -39,6 +59,7 @@ from ringmatch.engine.schema.commands import (
     SessionOpened,
     SetRiskLimits,
     SkipInput,
+    StageChain,
     WorkerStarted,
 )
 from ringmatch.engine.schema.enums import CommandKind, OrderType, RejectReason, Side
@@ -66,22 +87,148 @@ OPPOSITE = {Side.BUY: L.SIDE_CODE[Side.SELL], Side.SELL: L.SIDE_CODE[Side.BUY]}
 Row = tuple[Any, ...]  # one record as ``ndarray.tolist()`` gives it (ints; a NAME's bytes)
 
 
-def account_name(ident: int) -> str:
-    return f"a{ident:08d}"
+DUMP_MAGIC: Final = b"RKR1"
+DUMP_VERSION: Final = 1
 
 
-def symbol_name(ident: int) -> str:
-    return f"s{ident:05d}" if ident else ""
+class ReferenceState(msgspec.Struct, array_like=True):
+    """What ``dump`` writes after its magic."""
+
+    version: int
+    logic: snapshot.EngineSnapshot  # engine, client ids, sessions, stage spec and state
+    symbols: list[str]  # the kernel's names, id 1 first
+    accounts: list[str]
+    orders: list[tuple[int, int, int]]  # live (order id, client order id, cum)
+    stages: bool  # made with a resolve: it runs the stage the journal names
+
+
+class RecordFailed(InputFailed):
+    """The input record at ``index`` of a ``process_into`` raised (a bug, never a
+    reject): the ``written`` events before it are the inputs' before it, which
+    were applied; the state may be half changed by it."""
+
+    def __init__(self, failed: InputFailed, index: int, written: int) -> None:
+        super().__init__(failed.seq, failed.input, failed.cause)
+        self.index = index
+        self.written = written
+        self.events_before: np.ndarray | None = None  # a caller's: every event before it
+
+
+def unnamed(ident: int) -> str:
+    """The name of an id whose DEFINE gave no usable name: 65 bytes, so no DEFINE's."""
+    return f"#{ident}".rjust(L.MAX_NAME + 1, "#")
+
+
+class _Names:
+    """One kind of the kernel's names: id <-> the name its DEFINE gave."""
+
+    __slots__ = ("ids", "names")
+
+    def __init__(self, names: Sequence[str] = ()) -> None:
+        self.names = ["", *names]  # index = id
+        self.ids = {name: i for i, name in enumerate(self.names) if i}
+
+    def define(self, ident: int, raw: bytes) -> None:
+        try:
+            name = raw.decode()
+        except UnicodeDecodeError:
+            name = unnamed(ident)
+        if name in self.ids:
+            name = unnamed(ident)
+        self.names.append(name)
+        self.ids[name] = ident
+
+    def order(self, name: str) -> tuple[int, str]:
+        """Where ``name`` sorts: by id (a name no DEFINE gave, after them all, by name)."""
+        return self.ids.get(name, 1 << 32), name
+
+    def name(self, ident: int) -> str:
+        names = self.names
+        return names[ident] if 0 < ident < len(names) else unnamed(ident)
 
 
 class ReferenceKernel:
     """Input records in, event records out, through the pure engine."""
 
-    def __init__(self) -> None:
-        self.logic = CoreLogic()
-        self.symbols_defined = 0
-        self.accounts_defined = 0
+    def __init__(self, *, resolve: StageResolver | None = None) -> None:
+        self.resolve = resolve
+        self.logic = CoreLogic(resolve=no_stages if resolve is None else resolve)
+        self._symbols = _Names()
+        self._accounts = _Names()
+        self.logic.sessions.order = self._accounts.order
         self._orders: dict[int, list[int]] = {}  # live order id -> [client order id, cum]
+
+    @classmethod
+    def around(cls, logic: CoreLogic) -> ReferenceKernel:
+        """A kernel running a fresh ``logic`` of the caller's (a stage given directly, as
+        tests and tools give one), its ``resolve`` for the stages the journal names."""
+        if logic.last_seq or logic.engine._books:
+            raise ValueError("only a fresh CoreLogic: a kernel's names start empty")
+        kernel = cls(resolve=logic.resolve)
+        logic.sessions.order = kernel._accounts.order
+        kernel.logic = logic
+        return kernel
+
+    @property
+    def symbols_defined(self) -> int:
+        return len(self._symbols.names) - 1
+
+    @property
+    def accounts_defined(self) -> int:
+        return len(self._accounts.names) - 1
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    def dump(self) -> bytes:
+        """The whole state: ``RKR1`` then a ReferenceState (see the module's docstring)."""
+        logic = self.logic
+        stage = logic.pretrade
+        state = stage.dump_state() if isinstance(stage, StatefulStage) else None
+        taken = snapshot.take(logic.engine, logic.client_ids, state, logic.sessions, logic.chain)
+        body = ReferenceState(
+            DUMP_VERSION,
+            taken,
+            self._symbols.names[1:],
+            self._accounts.names[1:],
+            [(oid, client, cum) for oid, (client, cum) in self._orders.items()],
+            self.resolve is not None,
+        )
+        return DUMP_MAGIC + msgspec.msgpack.encode(body)
+
+    def load(self, data: bytes) -> None:
+        """Become the kernel ``data`` (a ``dump()``) was; ValueError if it is not one this
+        kernel can be (another kernel's, a newer version's, a stage without ``resolve``)."""
+        if data[:4] != DUMP_MAGIC:
+            raise ValueError(f"not a reference kernel's dump (magic {bytes(data[:4])!r})")
+        try:
+            state = msgspec.msgpack.decode(data[4:], type=ReferenceState)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ValueError(f"a reference kernel's dump that will not decode: {exc}") from exc
+        if state.version != DUMP_VERSION:
+            raise ValueError(f"reference kernel dump version {state.version}, not {DUMP_VERSION}")
+        taken = state.logic
+        if taken.stage_chain is not None and self.resolve is None:
+            raise ValueError(
+                f"the dump runs the pre-trade stage {taken.stage_chain!r}: load it into a "
+                "ReferenceKernel made with a resolve"
+            )
+        resolve = no_stages if self.resolve is None else self.resolve
+        stage = make_stage(taken.stage_chain, resolve)
+        if isinstance(stage, StatefulStage) and taken.pretrade is not None:
+            stage.load_state(taken.pretrade)
+        self._symbols = _Names(state.symbols)
+        self._accounts = _Names(state.accounts)
+        sessions = SessionTable(taken.sessions, taken.armed)
+        sessions.order = self._accounts.order
+        self.logic = CoreLogic(
+            snapshot.restore(taken),
+            ClientIds(taken.client_ids),
+            stage,
+            sessions,
+            chain=taken.stage_chain,
+            resolve=resolve,
+        )
+        self._orders = {oid: [client, cum] for oid, client, cum in state.orders}
 
     # -- the kernel's interface ------------------------------------------------------------
 
@@ -122,7 +269,11 @@ class ReferenceKernel:
                 if written or i:
                     break
                 raise EventBufferTooSmall(need, len(events))
-            i, out = self._run(inputs, i, i + 1)
+            try:
+                next_i, out = self._run(inputs, i, i + 1)
+            except InputFailed as failed:
+                raise RecordFailed(failed, i, written) from failed.cause
+            i = next_i
             recs = _records(out)
             events[written : written + len(recs)] = recs
             written += len(recs)
@@ -134,7 +285,9 @@ class ReferenceKernel:
             # Two trade records per maker it can meet, plus Accepted/Replaced and a
             # final Cancelled; a replace's maker is in its own symbol, which the
             # record does not name: count every symbol's.
-            book = self.logic.engine._books.get(symbol_name(symbol)) if kind == L.NEW else None
+            book = (
+                self.logic.engine._books.get(self._symbols.name(symbol)) if kind == L.NEW else None
+            )
             if book is None:
                 makers = self.resting_orders
             else:
@@ -149,13 +302,16 @@ class ReferenceKernel:
         return self.resting_orders + self.accounts_defined + 1
 
     def l3(self, symbol: int) -> np.ndarray:
-        rows = self.logic.engine.l3(symbol_name(symbol))
+        if not 0 < symbol <= self.symbols_defined:
+            return np.zeros(0, L.BOOK_DTYPE)
+        rows = self.logic.engine.l3(self._symbols.name(symbol))
+        account_ids = self._accounts.ids
         out = np.zeros(len(rows), L.BOOK_DTYPE)
         for k, o in enumerate(rows):
             client, cum = self._orders[o.order_id]
             out[k] = (
                 L.SIDE_CODE[o.side],
-                int(o.account[1:]),
+                account_ids[o.account],
                 o.price,
                 o.order_id,
                 o.qty,
@@ -208,12 +364,12 @@ class ReferenceKernel:
             if kind == L.DEFINE_SYMBOL:
                 if symbol != self.symbols_defined + 1 or symbol > L.MAX_SYMBOLS:
                     return
-                self.symbols_defined = symbol
+                self._symbols.define(symbol, text)
                 out.append(_name_event(L.NAME_SYMBOL, 0, symbol, text))
             else:
                 if account != self.accounts_defined + 1 or account > L.MAX_ACCOUNTS:
                     return
-                self.accounts_defined = account
+                self._accounts.define(account, text)
                 out.append(_name_event(L.NAME_ACCOUNT, account, 0, text))
             return
         if kind not in SEQUENCED:
@@ -232,12 +388,12 @@ class ReferenceKernel:
                 out.append(_rejected(seq, command, oid, account, why, client))
                 return
         inp: Input | None = None
-        a = account_name(account)
+        a = self._accounts.name(account)
         if kind == L.NEW:
             inp = NewOrder(
                 oid,
                 a,
-                symbol_name(symbol),
+                self._symbols.name(symbol) if symbol else "",
                 L.SIDE_OF[side],
                 L.ORDER_TYPE_OF[otype],
                 None if price == 0 and otype == MARKET_CODE else price,
@@ -253,7 +409,9 @@ class ReferenceKernel:
         elif kind == L.REPLACE:
             inp = Replace(oid, a, price, qty, ts, client)
         elif kind == L.MASS_CANCEL:
-            inp = MassCancel(a, symbol_name(symbol) or None, L.CANCEL_REASON_OF[reason], ts)
+            inp = MassCancel(
+                a, self._symbols.name(symbol) if symbol else None, L.CANCEL_REASON_OF[reason], ts
+            )
         elif bad_text:
             pass
         elif kind == L.KILL_SWITCH:
@@ -277,7 +435,9 @@ class ReferenceKernel:
             inp = WorkerStarted(client, qty, ts)
         elif kind == L.SKIP_INPUT:
             inp = SkipInput(oid, ts)
-        # STAGE_CHAIN: the kernel's stage is set by the wiring (no stage yet): its seq only.
+        elif kind == L.STAGE_CHAIN and self.resolve is not None:
+            inp = StageChain(None if flags & L.NO_STAGE else text.decode(errors="replace"), ts)
+        # STAGE_CHAIN without a resolve: no stage to switch, its seq only.
         if inp is None:
             logic.skip(seq)
             return
@@ -318,10 +478,12 @@ class ReferenceKernel:
 
     def _event(self, e: Event, out: list[Row]) -> None:
         orders = self._orders
+        aid = self._accounts.ids.__getitem__
+        sid = self._symbols.ids.__getitem__
         t = type(e)
         if t is Trade:
             assert isinstance(e, Trade)
-            sym = int(e.symbol[1:])
+            sym = sid(e.symbol)
             for oid, account, side, leaves, taker in (
                 (e.maker_order_id, e.maker_account, OPPOSITE[e.taker_side], e.maker_leaves, 0),
                 (e.taker_order_id, e.taker_account, L.SIDE_CODE[e.taker_side], e.taker_leaves, 1),
@@ -333,7 +495,7 @@ class ReferenceKernel:
                         L.TRADE,
                         side=side,
                         flags=L.TAKER if taker else 0,
-                        account=int(account[1:]),
+                        account=aid(account),
                         symbol=sym,
                         seq=e.seq,
                         order_id=oid,
@@ -356,8 +518,8 @@ class ReferenceKernel:
                     side=L.SIDE_CODE[e.side],
                     order_type=L.ORDER_TYPE_CODE[e.order_type],
                     tif=L.TIF_CODE[e.tif],
-                    account=int(e.account[1:]),
-                    symbol=int(e.symbol[1:]),
+                    account=aid(e.account),
+                    symbol=sid(e.symbol),
                     seq=e.seq,
                     order_id=e.order_id,
                     client_order_id=e.client_order_id,
@@ -375,8 +537,8 @@ class ReferenceKernel:
                     L.CANCELLED if t is Cancelled else L.REDUCED,
                     side=L.SIDE_CODE[e.side],
                     reason=L.CANCEL_REASON_CODE[e.reason],
-                    account=int(e.account[1:]),
-                    symbol=int(e.symbol[1:]),
+                    account=aid(e.account),
+                    symbol=sid(e.symbol),
                     seq=e.seq,
                     order_id=e.order_id,
                     client_order_id=live[0],
@@ -391,9 +553,7 @@ class ReferenceKernel:
         elif t is Rejected:
             assert isinstance(e, Rejected)
             out.append(
-                _rejected(
-                    e.seq, e.command, e.order_id, int(e.account[1:]), e.reason, e.client_order_id
-                )
+                _rejected(e.seq, e.command, e.order_id, aid(e.account), e.reason, e.client_order_id)
             )
         elif t is Replaced:
             assert isinstance(e, Replaced)
@@ -403,8 +563,8 @@ class ReferenceKernel:
                     L.REPLACED,
                     side=L.SIDE_CODE[e.side],
                     flags=L.PRIORITY_KEPT if e.priority_kept else 0,
-                    account=int(e.account[1:]),
-                    symbol=int(e.symbol[1:]),
+                    account=aid(e.account),
+                    symbol=sid(e.symbol),
                     seq=e.seq,
                     order_id=e.order_id,
                     client_order_id=live[0],
@@ -420,8 +580,8 @@ class ReferenceKernel:
                 _row(
                     L.MASS_CANCELLED,
                     reason=L.CANCEL_REASON_CODE[e.reason],
-                    account=int(e.account[1:]),
-                    symbol=int(e.symbol[1:]) if e.symbol else 0,
+                    account=aid(e.account),
+                    symbol=sid(e.symbol) if e.symbol else 0,
                     seq=e.seq,
                     qty=e.count,
                 )
