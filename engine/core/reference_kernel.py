@@ -62,7 +62,7 @@ from ringmatch.engine.schema.commands import (
     StageChain,
     WorkerStarted,
 )
-from ringmatch.engine.schema.enums import CommandKind, OrderType, RejectReason, Side
+from ringmatch.engine.schema.enums import CommandKind, OrderType, RejectReason
 from ringmatch.engine.schema.events import (
     Accepted,
     Cancelled,
@@ -82,7 +82,6 @@ ORDER_KINDS = {
 }
 MARKET_CODE = L.ORDER_TYPE_CODE[OrderType.MARKET]
 SEQUENCED = frozenset(range(L.NEW, L.SKIP_INPUT + 1))
-OPPOSITE = {Side.BUY: L.SIDE_CODE[Side.SELL], Side.SELL: L.SIDE_CODE[Side.BUY]}
 
 Row = tuple[Any, ...]  # one record as ``ndarray.tolist()`` gives it (ints; a NAME's bytes)
 
@@ -246,8 +245,13 @@ class ReferenceKernel:
 
     def process(self, inputs: np.ndarray) -> np.ndarray:
         """Every event of ``inputs``, in a new array."""
-        events = self._run(inputs, 0, len(inputs))[1]
-        return _records(events)
+        _check(inputs, L.INPUT_DTYPE, "inputs")
+        rows: list[Row] = inputs.tolist()
+        out: list[Row] = []
+        i = 0
+        while i < len(rows):
+            i = self._step(rows, inputs, i, out)
+        return _records(out)
 
     def process_into(self, inputs: np.ndarray, events: np.ndarray) -> tuple[int, int]:
         """Run ``inputs`` into ``events``; (inputs consumed, events written).
@@ -255,29 +259,43 @@ class ReferenceKernel:
         Stops before an input when the room left is under a bound on what it
         can emit (``_need``); EventBufferTooSmall if even the whole buffer is.
         Where it stops is the implementation's choice: the events, drained
-        call after call, are the contract.
+        call after call, are the contract. The event rows of the whole call are
+        written into ``events`` at its end (one array, not one per input).
         """
         _check(inputs, L.INPUT_DTYPE, "inputs")
         _check(events, L.EVENT_DTYPE, "events")
-        written = 0
+        rows: list[Row] = inputs.tolist()  # one conversion for the batch
+        out: list[Row] = []
+        cap = len(events)
         i = 0
-        n = len(inputs)
-        while i < n:
-            need = self._need(int(inputs[i]["kind"]), int(inputs[i]["symbol"]))
-            room = len(events) - written
-            if room < need:
-                if written or i:
-                    break
-                raise EventBufferTooSmall(need, len(events))
-            try:
-                next_i, out = self._run(inputs, i, i + 1)
-            except InputFailed as failed:
-                raise RecordFailed(failed, i, written) from failed.cause
-            i = next_i
-            recs = _records(out)
-            events[written : written + len(recs)] = recs
-            written += len(recs)
-        return i, written
+        n = len(rows)
+        try:
+            while i < n:
+                row = rows[i]
+                need = self._need(row[0], row[8])
+                if cap - len(out) < need:
+                    if out or i:
+                        break
+                    raise EventBufferTooSmall(need, cap)
+                i = self._step(rows, inputs, i, out)
+        except InputFailed as failed:
+            raise RecordFailed(failed, i, _write(events, out)) from failed.cause
+        return i, _write(events, out)
+
+    def _step(self, rows: list[Row], inputs: np.ndarray, i: int, out: list[Row]) -> int:
+        """Apply the input at ``i`` with its text; the index of the next one."""
+        row = rows[i]
+        kind, qty = row[0], row[12]
+        if kind not in L.WITH_TEXT:
+            self._one(row, b"", False, out, i)
+            return i + 1
+        if not 0 <= qty <= L.MAX_TEXT:
+            self._one(row, b"", True, out, i)
+            return i + 1
+        texts = min(L.continuation_records(qty), len(rows) - i - 1)
+        text = inputs[i + 1 : i + 1 + texts].tobytes()[:qty]
+        self._one(row, text, False, out, i)
+        return i + 1 + texts
 
     def _need(self, kind: int, symbol: int) -> int:
         """At most how many records one input of ``kind`` can emit now."""
@@ -321,24 +339,6 @@ class ReferenceKernel:
         return out
 
     # -- records -> Structs -> events -------------------------------------------------------
-
-    def _run(self, inputs: np.ndarray, start: int, stop: int) -> tuple[int, list[Row]]:
-        """Apply the inputs that start in [start, stop) with their texts; (next index, events)."""
-        rows: list[Row] = inputs[start:stop].tolist()
-        out: list[Row] = []
-        i = start
-        n = len(inputs)
-        while i < stop:
-            row = rows[i - start]
-            kind, qty = row[0], row[12]
-            text = b""
-            texts = 0
-            if kind in L.WITH_TEXT and 0 <= qty <= L.MAX_TEXT:
-                texts = min(L.continuation_records(qty), n - i - 1)
-                text = inputs[i + 1 : i + 1 + texts].tobytes()[:qty]
-            self._one(row, text, kind in L.WITH_TEXT and not 0 <= qty <= L.MAX_TEXT, out, i)
-            i += 1 + texts
-        return i, out
 
     def _one(self, row: Row, text: bytes, bad_text: bool, out: list[Row], index: int) -> None:
         (
@@ -477,77 +477,58 @@ class ReferenceKernel:
     # -- Events -> records ----------------------------------------------------------------
 
     def _event(self, e: Event, out: list[Row]) -> None:
+        # Rows positionally, in ROW_FIELDS' order (kind, side, order_type, tif, reason,
+        # command, flags, name_len, account, symbol, seq, order_id, client_order_id,
+        # price, qty, leaves, cum, trade_id): this runs per event.
         orders = self._orders
         aid = self._accounts.ids.__getitem__
         sid = self._symbols.ids.__getitem__
         t = type(e)
         if t is Trade:
             assert isinstance(e, Trade)
-            sym = sid(e.symbol)
-            for oid, account, side, leaves, taker in (
-                (e.maker_order_id, e.maker_account, OPPOSITE[e.taker_side], e.maker_leaves, 0),
-                (e.taker_order_id, e.taker_account, L.SIDE_CODE[e.taker_side], e.taker_leaves, 1),
-            ):
-                live = orders[oid]
-                live[1] += e.qty
-                out.append(
-                    _row(
-                        L.TRADE,
-                        side=side,
-                        flags=L.TAKER if taker else 0,
-                        account=aid(account),
-                        symbol=sym,
-                        seq=e.seq,
-                        order_id=oid,
-                        client_order_id=live[0],
-                        price=e.price,
-                        qty=e.qty,
-                        leaves=leaves,
-                        cum=live[1],
-                        trade_id=e.trade_id,
-                    )
+            sym, seq, price, qty, trade = sid(e.symbol), e.seq, e.price, e.qty, e.trade_id
+            taker_side = _SIDE[id(e.taker_side)]
+            maker = orders[e.maker_order_id]
+            maker[1] += qty
+            out.append(
+                (
+                    L.TRADE, 3 - taker_side, 0, 0, 0, 0, 0, 0, aid(e.maker_account), sym, seq,
+                    e.maker_order_id, maker[0], price, qty, e.maker_leaves, maker[1], trade,
                 )
-                if not leaves:
-                    del orders[oid]
+            )  # fmt: skip
+            if not e.maker_leaves:
+                del orders[e.maker_order_id]
+            taker = orders[e.taker_order_id]
+            taker[1] += qty
+            out.append(
+                (
+                    L.TRADE, taker_side, 0, 0, 0, 0, L.TAKER, 0, aid(e.taker_account), sym, seq,
+                    e.taker_order_id, taker[0], price, qty, e.taker_leaves, taker[1], trade,
+                )
+            )  # fmt: skip
+            if not e.taker_leaves:
+                del orders[e.taker_order_id]
         elif t is Accepted:
             assert isinstance(e, Accepted)
             orders[e.order_id] = [e.client_order_id, 0]
             out.append(
-                _row(
-                    L.ACCEPTED,
-                    side=L.SIDE_CODE[e.side],
-                    order_type=L.ORDER_TYPE_CODE[e.order_type],
-                    tif=L.TIF_CODE[e.tif],
-                    account=aid(e.account),
-                    symbol=sid(e.symbol),
-                    seq=e.seq,
-                    order_id=e.order_id,
-                    client_order_id=e.client_order_id,
-                    price=e.price or 0,
-                    qty=e.qty,
-                    leaves=e.qty,
+                (
+                    L.ACCEPTED, _SIDE[id(e.side)], _OTYPE[id(e.order_type)], _TIF[id(e.tif)],
+                    0, 0, 0, 0, aid(e.account), sid(e.symbol), e.seq, e.order_id,
+                    e.client_order_id, e.price or 0, e.qty, e.qty, 0, 0,
                 )
-            )
+            )  # fmt: skip
         elif t is Cancelled or t is Reduced:
             assert isinstance(e, Cancelled | Reduced)
             live = orders[e.order_id]
             leaves = e.leaves if isinstance(e, Reduced) else 0
             out.append(
-                _row(
-                    L.CANCELLED if t is Cancelled else L.REDUCED,
-                    side=L.SIDE_CODE[e.side],
-                    reason=L.CANCEL_REASON_CODE[e.reason],
-                    account=aid(e.account),
-                    symbol=sid(e.symbol),
-                    seq=e.seq,
-                    order_id=e.order_id,
-                    client_order_id=live[0],
-                    price=e.price or 0,
-                    qty=e.qty,
-                    leaves=leaves,
-                    cum=live[1],
+                (
+                    L.CANCELLED if t is Cancelled else L.REDUCED, _SIDE[id(e.side)], 0, 0,
+                    _CANCEL[id(e.reason)], 0, 0, 0, aid(e.account), sid(e.symbol), e.seq,
+                    e.order_id, live[0], e.price or 0, e.qty, leaves, live[1], 0,
                 )
-            )
+            )  # fmt: skip
             if not leaves:
                 del orders[e.order_id]
         elif t is Rejected:
@@ -559,33 +540,20 @@ class ReferenceKernel:
             assert isinstance(e, Replaced)
             live = orders[e.order_id]
             out.append(
-                _row(
-                    L.REPLACED,
-                    side=L.SIDE_CODE[e.side],
-                    flags=L.PRIORITY_KEPT if e.priority_kept else 0,
-                    account=aid(e.account),
-                    symbol=sid(e.symbol),
-                    seq=e.seq,
-                    order_id=e.order_id,
-                    client_order_id=live[0],
-                    price=e.price,
-                    qty=e.qty,
-                    leaves=e.qty,
-                    cum=live[1],
+                (
+                    L.REPLACED, _SIDE[id(e.side)], 0, 0, 0, 0,
+                    L.PRIORITY_KEPT if e.priority_kept else 0, 0, aid(e.account),
+                    sid(e.symbol), e.seq, e.order_id, live[0], e.price, e.qty, e.qty, live[1], 0,
                 )
-            )
+            )  # fmt: skip
         elif t is MassCancelled:
             assert isinstance(e, MassCancelled)
             out.append(
-                _row(
-                    L.MASS_CANCELLED,
-                    reason=L.CANCEL_REASON_CODE[e.reason],
-                    account=aid(e.account),
-                    symbol=sid(e.symbol) if e.symbol else 0,
-                    seq=e.seq,
-                    qty=e.count,
+                (
+                    L.MASS_CANCELLED, 0, 0, 0, _CANCEL[id(e.reason)], 0, 0, 0, aid(e.account),
+                    sid(e.symbol) if e.symbol else 0, e.seq, 0, 0, 0, e.count, 0, 0, 0,
                 )
-            )
+            )  # fmt: skip
         else:
             raise TypeError(f"not an event: {e!r}")
 
@@ -597,22 +565,26 @@ assert EVENT_FIELDS is not None
 ROW_FIELDS = EVENT_FIELDS[:-1]  # every field but ``name``, which overlays seq ... trade_id
 
 
-def _row(kind: int, **fields: int) -> Row:
-    return (kind, *(fields.get(name, 0) for name in ROW_FIELDS[1:]))
-
-
 def _rejected(
     seq: int, command: CommandKind, oid: int, account: int, reason: RejectReason, client: int
 ) -> Row:
-    return _row(
-        L.REJECTED,
-        command=L.COMMAND_CODE[command],
-        reason=L.REJECT_REASON_CODE[reason],
-        account=account,
-        seq=seq,
-        order_id=oid,
-        client_order_id=client,
-    )
+    return (
+        L.REJECTED, 0, 0, 0, _REJECT[id(reason)], _COMMAND[id(command)], 0, 0, account, 0,
+        seq, oid, client, 0, 0, 0, 0, 0,
+    )  # fmt: skip
+
+
+def _by_id(codes: dict[Any, int]) -> dict[int, int]:
+    # An Enum member hashes in Python (its name's hash): by id() a code is an int lookup.
+    return {id(member): code for member, code in codes.items()}
+
+
+_SIDE = _by_id(L.SIDE_CODE)
+_OTYPE = _by_id(L.ORDER_TYPE_CODE)
+_TIF = _by_id(L.TIF_CODE)
+_CANCEL = _by_id(L.CANCEL_REASON_CODE)
+_REJECT = _by_id(L.REJECT_REASON_CODE)
+_COMMAND = _by_id(L.COMMAND_CODE)
 
 
 def _name_event(flag: int, account: int, symbol: int, name: bytes) -> Row:
@@ -630,9 +602,25 @@ NAME_DTYPE = np.dtype(
 )
 
 
+_EVENT_FIELDS = L.EVENT_DTYPE.fields
+assert _EVENT_FIELDS is not None
+PLAIN_DTYPE = np.dtype(
+    {
+        "names": list(ROW_FIELDS),
+        "formats": [_EVENT_FIELDS[f][0] for f in ROW_FIELDS],
+        "offsets": [int(_EVENT_FIELDS[f][1]) for f in ROW_FIELDS],
+        "itemsize": L.EVENT_SIZE,
+    }
+)
+"""The event layout without ``name`` (which overlays seq ... trade_id): what a row fills."""
+
+
 def _records(rows: Sequence[Row]) -> np.ndarray:
+    if not any(row[0] == L.NAME for row in rows):
+        # One conversion for every row (the common case: no NAME among them).
+        return np.array(rows, PLAIN_DTYPE).view(L.EVENT_DTYPE)
     out = np.zeros(len(rows), L.EVENT_DTYPE)
-    plain = out[list(ROW_FIELDS)]
+    plain = out.view(PLAIN_DTYPE)
     names = out.view(NAME_DTYPE)
     for k, row in enumerate(rows):
         if row[0] == L.NAME:
@@ -641,6 +629,14 @@ def _records(rows: Sequence[Row]) -> np.ndarray:
         else:
             plain[k] = row
     return out
+
+
+def _write(events: np.ndarray, rows: Sequence[Row]) -> int:
+    """``rows`` into the front of ``events``, byte for byte; how many."""
+    if rows:
+        records = _records(rows)
+        events.view(np.uint8)[: records.nbytes] = records.view(np.uint8).reshape(-1)
+    return len(rows)
 
 
 def _check(array: np.ndarray, dtype: np.dtype, what: str) -> None:
