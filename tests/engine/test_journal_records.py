@@ -14,6 +14,7 @@ import crc32c
 import numpy as np
 import pytest
 
+from ringmatch.cli import main
 from ringmatch.engine.core.journal_events import journal_events
 from ringmatch.engine.core.journal_run import start_run
 from ringmatch.engine.core.pipeline import PipelineRings, build_core, create_rings
@@ -301,3 +302,17 @@ def test_a_live_cores_journal_recovers_to_its_kernel_and_replays_its_events(
     run = start_run(data, snapshot=False, resolve=resolve)
     assert [e for events in journal_events(run) for e in events] == published
     assert run.kernel.dump() == live_dump  # type: ignore[attr-defined]
+
+
+def test_journal_convert_writes_an_old_journal_in_record_frames(tmp_path: Path) -> None:
+    src = Path(__file__).parent / "data" / "v1-journal"
+    dst = tmp_path / "converted"
+    assert main(["journal", "convert", str(src), str(dst)]) == 0
+    (segment,) = dst.glob("*.journal")
+    assert segment.read_bytes()[:4] == b"RMJ3" and b"RMJ2" not in segment.read_bytes()
+    assert list(JournalReader(dst)) == list(JournalReader(src))
+    old, last = recover_core(src)
+    new, new_last = recover_core(dst)
+    assert new_last == last == 10 and new.engine.l3("X") == old.engine.l3("X")
+    assert new.sessions == old.sessions
+    assert main(["journal", "convert", str(src), str(dst)]) == 2  # never over a journal
