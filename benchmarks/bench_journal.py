@@ -1,12 +1,15 @@
 """Journal benchmark: append throughput per fsync policy, and recovery time.
 
-    core ──append_batch(batch of B records)──▶ JournalWriter ──write (+fsync)──▶ segment files
-    segment files ──JournalReader──▶ decode ──▶ MatchingEngine.process(cmd, seq=seq)  (recover)
+    core ──append_records(batch of B input records)──▶ JournalWriter ──write (+fsync)──▶ segments
+    segments ──JournalReader──▶ decode ──▶ the reference kernel  (recover)
 
 1. Append: the standard workload (ringmatch.benchmarks.workload) journalled in batches of 64
    and 256 at each fsync policy; records/s, batches/s and MB/s. Each run stops
    after --records records or --seconds seconds, whichever comes first (an
-   fsync per batch on a slow disk would otherwise take minutes).
+   fsync per batch on a slow disk would otherwise take minutes). The batches
+   are packed as input records first, untimed, and appended as the core
+   appends them (``append_records``: a header, one copy, one write); the
+   "Structs" line packs them on the way (``append_batch``), for comparison.
 2. Recovery: --recover-n inputs (default 1,000,000) journalled, then timed:
    reading and decoding alone, and recover() (read, decode, replay into a
    fresh MatchingEngine).
@@ -29,6 +32,7 @@ import time
 from pathlib import Path
 
 import msgspec
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -36,6 +40,8 @@ from ringmatch.benchmarks.workload import standard_workload
 from ringmatch.engine.core.recovery import recover
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalReader, JournalWriter, Record
+from ringmatch.engine.records.inputs import InputPacker, copy_records
+from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.commands import Command
 
 POLICIES = (FsyncPolicy.every_batch(), FsyncPolicy.every_ms(5), FsyncPolicy.never())
@@ -49,24 +55,47 @@ def batched(cmds: list[Command], size: int) -> list[list[Record]]:
     ]
 
 
+def packed(batches: list[list[Record]]) -> list[tuple[np.ndarray, int, int, int]]:
+    """Each batch as the core hands it to the journal: records, first and last seq, flags."""
+    packer = InputPacker(Directory())
+    out = []
+    for batch in batches:
+        packer.start()
+        for seq, inp in batch:
+            packer.add(inp, seq)
+        out.append((copy_records(packer.records()), batch[0][0], batch[-1][0], packer.flags))
+    return out
+
+
 def bench_append(
-    root: Path, cmds: list[Command], policy: FsyncPolicy, size: int, seconds: float
+    root: Path,
+    cmds: list[Command],
+    policy: FsyncPolicy,
+    size: int,
+    seconds: float,
+    structs: bool = False,
 ) -> str:
-    data_dir = root / f"append-{policy}-{size}".replace(" ", "")
+    data_dir = root / f"append-{policy}-{size}-{structs}".replace(" ", "")
     batches = batched(cmds, size)
+    frames = [] if structs else packed(batches)
     records = written = 0
     with JournalWriter(data_dir, fsync=policy) as writer:
         started = time.perf_counter()
-        for batch in batches:
-            writer.append_batch(batch)
+        for n, batch in enumerate(batches):
+            if structs:
+                writer.append_batch(batch)
+            else:
+                recs, first, last, flags = frames[n]
+                writer.append_records(recs, first_seq=first, last_seq=last, flags=flags)
             records += len(batch)
             if time.perf_counter() - started > seconds:
                 break
         elapsed = time.perf_counter() - started
     written = sum(p.stat().st_size for p in data_dir.iterdir())
     shutil.rmtree(data_dir)
+    what = "Structs" if structs else "records"
     return (
-        f"  {policy!s:<12} batch {size:>4}: {records / elapsed:>12,.0f} records/s "
+        f"  {what:<7} {policy!s:<12} batch {size:>4}: {records / elapsed:>12,.0f} records/s "
         f"{records / size / elapsed:>10,.0f} batches/s {written / elapsed / 1e6:>8.1f} MB/s "
         f"({records:,} records in {elapsed:.2f} s)"
     )
@@ -121,6 +150,7 @@ def main() -> int:
         for policy in POLICIES:
             for size in BATCH_SIZES:
                 print(bench_append(root, cmds[: args.records], policy, size, args.seconds))
+        print(bench_append(root, cmds[: args.records], FsyncPolicy.never(), 256, 3, True))
         print("recovery:")
         for line in bench_recovery(root, cmds[: args.recover_n]):
             print(line)

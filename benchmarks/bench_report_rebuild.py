@@ -1,7 +1,7 @@
 """A gateway worker's start-up cost after a restart: rebuilding its ReportBook from the journal.
 
     standard_workload(N) as a gateway sends it (order_id 0, client ids)
-        ──▶ CoreLogic(PreTradeRisk) admit ──▶ JournalWriter (batches of 256) ──▶ DATA_DIR
+        ──▶ JournalWriter (batches of 256, as they came) ──▶ DATA_DIR
     rebuild_report_book(DATA_DIR, N, PreTradeRisk)  ◀── timed, in a fresh subprocess
 
 The journal is written once, untimed. For scale, the core's own recovery of
@@ -48,18 +48,13 @@ print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time()
 
 def build(data_dir: Path, n: int) -> None:
     from ringmatch.benchmarks.workload import standard_workload
-    from ringmatch.engine.core.stage_chain import CoreLogic
     from ringmatch.engine.journal.fsync_policy import FsyncPolicy
     from ringmatch.engine.journal.log import JournalWriter
     from ringmatch.engine.schema.commands import Cancel, Input, NewOrder, StageChain
-    from ringmatch.risk.pretrade import PreTradeRisk
-
-    # The stage serve's core runs, by the name it journals (as ringmatch.stages has it).
-    resolve = {"risk": PreTradeRisk}.__getitem__
 
     replace = msgspec.structs.replace
-    logic = CoreLogic(resolve=resolve)
-    # As serve's core journals them: its stage chain first, then client-id orders.
+    # As serve's core journals them: its stage chain first, then client-id orders as
+    # they came from the gateways (the kernel translates them, live and in recovery).
     inputs: list[Input] = [StageChain("risk")]
     inputs += [
         replace(c, order_id=0, client_order_id=c.order_id)
@@ -69,13 +64,7 @@ def build(data_dir: Path, n: int) -> None:
     ]
     with JournalWriter(data_dir, fsync=FsyncPolicy.never()) as writer:
         for start in range(0, n, 256):
-            records = [
-                (seq, logic.admit(seq, inp))
-                for seq, inp in enumerate(inputs[start : start + 256], start + 1)
-            ]
-            writer.append_batch(records)
-            for seq, inp in records:
-                logic.apply(seq, inp)
+            writer.append_batch(list(enumerate(inputs[start : start + 256], start + 1)))
 
 
 def timed(data_dir: Path, what: str, n: int, repeat: int) -> dict[str, float]:

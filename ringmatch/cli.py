@@ -42,6 +42,7 @@ _SUBCOMMAND_MODULES = (
     "ringmatch.benchmarks.harness.cli",
     "ringmatch.gateway.feed.cli",
     "ringmatch.risk_cli",
+    "ringmatch.journal_cli",
 )
 
 

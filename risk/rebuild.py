@@ -4,12 +4,12 @@
     replay_after(data_dir, seq, count, deliver)    # cut off: the events the ring skipped
 
 The risk process starts empty, but the journal holds every input since the
-first start (it is never pruned; snapshots hold books, not P&L). Replaying it
-through the core's own stage chain (ringmatch.engine.core.stage_chain with the pre-trade stage
-the journal names in its StageChain inputs, so the same pre-trade decisions,
-from the journalled SetRiskLimits; skipping the seqs its SkipInputs name)
-gives the same events the core published, hence the same trades, positions
-and P&L.
+first start (it is never pruned; snapshots hold books, not P&L). Replaying its
+records through the kernel the core ran (ringmatch.engine.core.journal_run:
+with the pre-trade stage the journal names in its StageChain inputs, so the
+same pre-trade decisions, from the journalled SetRiskLimits; skipping the
+seqs its SkipInputs name) gives the same events the core published, hence
+the same trades, positions and P&L.
 
 ``upto_seq`` is the core's ``ready last_seq=N``: the event ring is new with
 each ``serve``, so everything after N arrives on the ring and everything up to
@@ -33,9 +33,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from ringmatch.engine.core.journal_run import start_run
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
-from ringmatch.engine.core.recovery import start_logic
-from ringmatch.engine.journal.log import JournalReader
+from ringmatch.engine.records import layout
+from ringmatch.engine.records.convert import decode_events
+from ringmatch.engine.records.inputs import decode_inputs
 from ringmatch.engine.schema.commands import KillSwitch
 from ringmatch.engine.schema.events import Event
 from ringmatch.risk.service import RiskService
@@ -51,18 +53,24 @@ def replay_journal(
     the last seq replayed (0: an empty journal)."""
     if not os.path.isdir(data_dir):
         return 0
-    logic = start_logic(data_dir, snapshot=False, resolve=resolve)
-    last = 0
+    run = start_run(data_dir, snapshot=False, resolve=resolve)
+    directory = run.directory
     with service.replaying():
-        for batch in JournalReader(data_dir).batches():
-            for seq, inp in batch:
-                if upto_seq is not None and seq > upto_seq:
-                    return last
-                service.on_events(logic.process(inp, seq))
-                if type(inp) is KillSwitch:
-                    service.note_kill(inp)
-                last = seq
-    return last
+        for records, events in run.batches(upto_seq):
+            decoded = decode_events(events, directory)
+            if (records["kind"] == layout.KILL_SWITCH).any():
+                # Noted in seq order with the events around it (a rare input).
+                kills = {
+                    seq: inp
+                    for seq, inp in decode_inputs(records, directory)
+                    if type(inp) is KillSwitch
+                }
+                for seq, kill in sorted(kills.items()):
+                    service.on_events([e for e in decoded if e.seq <= seq])
+                    decoded = [e for e in decoded if e.seq > seq]
+                    service.note_kill(kill)
+            service.on_events(decoded)
+    return run.last_seq
 
 
 def replay_after(
@@ -75,17 +83,21 @@ def replay_after(
     """``deliver`` the events of journalled inputs after the first ``count`` of ``seq``,
     one list per journal batch (none empty), as far as the journal is written now;
     the last seq in the journal (``seq`` or more: what was counted was journalled)."""
-    logic = start_logic(data_dir, upto=seq - 1, resolve=resolve)
-    last = max(seq, logic.last_seq)
-    for batch in JournalReader(data_dir, after_seq=logic.last_seq).batches():
+    run = start_run(data_dir, upto=seq - 1, resolve=resolve)
+    last = max(seq, run.last_seq)
+    directory = run.directory
+    for _, records in run.batches():
         out: list[Event] = []
-        for s, inp in batch:
-            events = logic.process(inp, s)
+        seen = 0  # events of ``seq`` so far
+        for e in decode_events(records, directory):
+            s = e.seq
             if s > seq:
-                out += events
+                out.append(e)
             elif s == seq:
-                out += events[count:]
-            last = max(last, s)
+                if seen >= count:
+                    out.append(e)
+                seen += 1
+        last = max(last, run.last_seq)
         if out:
             deliver(out)
     return last

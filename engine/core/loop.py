@@ -5,10 +5,16 @@ One turn of the loop (``Core.step``), Disruptor style, on whatever is there::
     1. poll      every input ring (one per gateway worker) and the control ring,
                  a batch of what is available (FanIn; block on all doorbells if none)
     2. sequence  stamp each input with the next seq (LocalSequence / Redis blocks)
-    3. admit     translate client order ids (stage_chain.admit)
-    4. journal   append the batch as one frame: group commit, synced per the policy
-    5. apply     client-id rejects, pre-trade, matching (stage_chain.apply)
-    6. publish   the events on the event ring: after 4, so every ack is journalled
+    3. records   pack the inputs as input records into one reused buffer, through
+                 the core's Directory (a DEFINE before the first input of a new name)
+    4. journal   append those records as one frame: group commit, synced per the policy
+    5. kernel    ``process_into``: client ids, pre-trade (reference kernel), matching
+    6. publish   the event records, as Events, on the event ring: after 4, so every
+                 ack is journalled
+
+The journal holds the inputs as they came off the rings, before the kernel
+translates client order ids: the kernel is deterministic, so recovery, which
+feeds it the same records, translates them the same way.
 
 Inputs the allocator could not sequence (Redis down and the block spent) are
 not journalled: a client command gets ``Rejected(seq=0, SEQUENCE_UNAVAILABLE)``
@@ -41,16 +47,21 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import struct
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from types import FrameType
 
-from ringmatch.engine.core.recovery import write_snapshot
+from ringmatch.engine.core.journal_run import JournalRun, write_snapshot
+from ringmatch.engine.core.reference_kernel import RecordFailed, ReferenceKernel
 from ringmatch.engine.core.sequence import SequenceAllocator, SequenceUnavailable
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalWriter
+from ringmatch.engine.records.convert import decode_events
+from ringmatch.engine.records.inputs import InputPacker
+from ringmatch.engine.records.names import Directory
 from ringmatch.engine.rings.codec import DecodeError, decode_input, encode_events
 from ringmatch.engine.rings.errors import RingFull
 from ringmatch.engine.rings.event_ring import EventRing
@@ -79,6 +90,7 @@ from ringmatch.engine.schema.events import Event, Rejected
 log = logging.getLogger("ringmatch.core")
 
 SEQUENCE_UNAVAILABLE = RejectReason.SEQUENCE_UNAVAILABLE
+INVALID_FIELD = RejectReason.INVALID_FIELD
 _KIND = {
     NewOrder: CommandKind.NEW,
     Cancel: CommandKind.CANCEL,
@@ -114,6 +126,7 @@ class CoreHalted(Exception):
 
 class Core:
     """The run loop. ``control_ring`` is the FanIn index of the control ring (or None).
+    ``run``: the kernel recovery built (or a fresh CoreLogic, run by the reference kernel).
 
     It owns what it is given: ``close`` closes the sources' rings, the event ring
     (as its writer), the journal and the allocator.
@@ -124,7 +137,7 @@ class Core:
         sources: FanIn,
         sequence: SequenceAllocator,
         journal: JournalWriter,
-        logic: CoreLogic,
+        run: JournalRun | CoreLogic,
         event_ring: EventRing,
         data_dir: str,
         *,
@@ -137,7 +150,11 @@ class Core:
         self.sources = sources
         self.sequence = sequence
         self.journal = journal
-        self.logic = logic
+        if isinstance(run, CoreLogic):  # a fresh one of the caller's (tests, tools)
+            run = JournalRun(ReferenceKernel.around(run), Directory(), data_dir)
+        # The kernel, recovered, and the directory of its records' names.
+        self.kernel_run = run
+        self.packer = InputPacker(run.directory, capacity=4 * max_batch)
         self.event_ring = event_ring
         self.events: EventWriter = event_ring.writer()
         self.data_dir = data_dir
@@ -175,38 +192,99 @@ class Core:
         for index, records in polled:
             self._decode(index, records, inputs)
         taken = len(inputs)
-        seqs = self._sequence(len(inputs))
-        admit = self.logic.admit
-        records_out: list[tuple[int, Input]] = []
-        unsequenced: list[Event] = []
-        for inp, seq in zip(inputs, seqs, strict=True):
-            if seq is not None:
-                records_out.append((seq, admit(seq, inp)))
-            elif isinstance(inp, NewOrder | Cancel | Replace | MassCancel):
-                unsequenced.append(_unsequenced_reject(inp))
-            else:
-                self._held.append(inp)
+        batch, unsequenced = self._pack(inputs, self._sequence(len(inputs)))
+        packed = self.packer.records()
         try:
-            self.journal.append_batch(records_out)  # returns once journalled: acks may go
+            if batch:  # returns once journalled: acks may go
+                self.journal.append_records(
+                    packed, first_seq=batch[0][0], last_seq=batch[-1][0], flags=self.packer.flags
+                )
         except Exception as exc:
-            raise self._journal_halt(exc, records_out) from exc
-        apply = self.logic.apply
+            raise self._journal_halt(exc, batch) from exc
         events = unsequenced
-        at, one = 0, None  # the input being applied, for the halt
-        try:
-            for at, one in records_out:
-                events += apply(at, one)
-        except Exception as exc:
-            assert one is not None
-            raise self._apply_halt(exc, at, one, events, records_out) from exc
+        if len(packed):
+            try:
+                out = self.kernel_run.process(packed)
+            except RecordFailed as failed:
+                before = failed.events_before
+                assert before is not None
+                events += decode_events(before, self.kernel_run.directory)
+                cause = failed.cause
+                assert isinstance(cause, Exception)
+                raise self._apply_halt(cause, failed.seq, failed.input, events, batch) from cause
+            events += decode_events(out, self.kernel_run.directory)
         self._publish(events)
-        self.sequenced += len(records_out)
-        self._since_snapshot += len(records_out)
+        self.sequenced += len(batch)
+        self._since_snapshot += len(batch)
         if self.snapshot_wanted or (
             self.snapshot_every and self._since_snapshot >= self.snapshot_every
         ):
             self.snapshot()
         return taken
+
+    def _pack(
+        self, inputs: list[Input], seqs: Sequence[int | None]
+    ) -> tuple[list[tuple[int, Input]], list[Event]]:
+        """Pack the sequenced inputs as records (``packer``); (seq, input) of each packed,
+        and the answers of client commands that got no seq or fit no record."""
+        packer = self.packer
+        packer.start()
+        add = packer.add
+        batch: list[tuple[int, Input]] = []
+        unsequenced: list[Event] = []
+        for inp, seq in zip(inputs, seqs, strict=True):
+            if seq is not None:
+                try:
+                    add(inp, seq)
+                except (struct.error, OverflowError) as exc:
+                    # A value no record holds (an id past 64 bits): the gateway should
+                    # have refused it. Its seq is used up, unjournalled: a gap.
+                    log.error("seq %d: %r fits no input record (%s): refused", seq, inp, exc)
+                    if isinstance(inp, NewOrder | Cancel | Replace | MassCancel):
+                        unsequenced.append(_unsequenced_reject(inp, INVALID_FIELD))
+                    continue
+                batch.append((seq, inp))
+            elif isinstance(inp, NewOrder | Cancel | Replace | MassCancel):
+                unsequenced.append(_unsequenced_reject(inp, SEQUENCE_UNAVAILABLE))
+            else:
+                self._held.append(inp)
+        return batch, unsequenced
+
+    def journal_first(self, own: list[Input]) -> list[Input]:
+        """Journal and run the core's own first inputs (before ``ready``), as a batch of
+        their own; those left to hold (no seq yet), or raise SequenceUnavailable."""
+        seqs = self.sequence.next_block(len(own))
+        batch, _ = self._pack(own, seqs)
+        try:
+            self.journal.append_records(
+                self.packer.records(),
+                first_seq=batch[0][0],
+                last_seq=batch[-1][0],
+                flags=self.packer.flags,
+            )
+        except Exception as exc:
+            raise CoreHalted(
+                f"{self.journal.failure or repr(exc)}: halted at start, nothing was acknowledged",
+                EXIT_JOURNAL_FAILED,
+            ) from exc
+        self.kernel_run.process(self.packer.records())  # a StageChain, a SkipInput: no events
+        return []
+
+    def hold(self, inputs: Iterable[Input]) -> None:
+        """Inputs to go first in the next batch that gets seqs."""
+        self._held += [i for i in inputs if isinstance(i, Held)]
+
+    @property
+    def last_seq(self) -> int:
+        return self.kernel_run.kernel.last_seq
+
+    @property
+    def logic(self) -> CoreLogic:
+        """The reference kernel's stage chain (tests look inside; a compiled kernel has none)."""
+        kernel = self.kernel_run.kernel
+        if not isinstance(kernel, ReferenceKernel):
+            raise AttributeError("the compiled kernel has no CoreLogic to look into")
+        return kernel.logic
 
     def _decode(self, index: int, records: list[bytes], out: list[Input]) -> None:
         control = index == self.control_ring
@@ -316,7 +394,7 @@ class Core:
             if batch
             else "on syncing what was already acknowledged"
         )
-        acked = self.logic.last_seq  # every input applied before the failed batch was published
+        acked = self.last_seq  # every input applied before the failed batch was published
         if journal.durable_seq < acked:
             what += (
                 f"; under the fsync policy {journal.policy} the inputs after seq "
@@ -333,13 +411,13 @@ class Core:
         self._since_snapshot = 0
         started = time.perf_counter()
         try:
-            path = write_snapshot(self.data_dir, self.logic)
+            path = write_snapshot(self.data_dir, self.kernel_run.kernel, self.kernel_run.directory)
         except OSError as exc:
-            log.error("snapshot at seq %d not written: %s", self.logic.last_seq, exc)
+            log.error("snapshot at seq %d not written: %s", self.last_seq, exc)
             return None
         log.info(
             "snapshot at seq %d: %s (%.3f s)",
-            self.logic.last_seq,
+            self.last_seq,
             path,
             time.perf_counter() - started,
         )
@@ -359,7 +437,7 @@ class Core:
         status = 0
         try:
             if ready is not None:
-                ready(self.logic.last_seq)
+                ready(self.last_seq)
             while not self.stopping:
                 self.step(timeout=None)
             self._drain()
@@ -387,7 +465,7 @@ class Core:
             budget -= taken
         log.info(
             "drained; last seq %d, %d input(s) sequenced this run",
-            self.logic.last_seq,
+            self.last_seq,
             self.sequenced,
         )
 
@@ -440,8 +518,11 @@ class Core:
                 signal.signal(signum, handler)  # type: ignore[arg-type]
 
 
-def _unsequenced_reject(inp: NewOrder | Cancel | Replace | MassCancel) -> Rejected:
-    """The answer to a client command that got no seq: seq 0, never journalled."""
+def _unsequenced_reject(
+    inp: NewOrder | Cancel | Replace | MassCancel, reason: RejectReason
+) -> Rejected:
+    """The answer to a client command never journalled (no seq, or no record holds
+    it): seq 0."""
     order_id = 0 if isinstance(inp, MassCancel) else inp.order_id
     client = 0 if isinstance(inp, MassCancel) else inp.client_order_id
-    return Rejected(0, _KIND[type(inp)], order_id, inp.account, SEQUENCE_UNAVAILABLE, client)
+    return Rejected(0, _KIND[type(inp)], order_id, inp.account, reason, client)

@@ -36,9 +36,11 @@ from dataclasses import dataclass
 
 import msgspec
 
-from ringmatch.engine.core.loop import EXIT_HALTED, EXIT_JOURNAL_FAILED, Core, CoreHalted
+from ringmatch.engine.core.journal_run import JournalRun
+from ringmatch.engine.core.loop import EXIT_HALTED, Core, CoreHalted
 from ringmatch.engine.core.pretrade_hook import StageResolver, UnknownStage, no_stages
 from ringmatch.engine.core.recovery import SkipRefused, run_recovery
+from ringmatch.engine.core.reference_kernel import ReferenceKernel
 from ringmatch.engine.core.sequence import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_KEY,
@@ -47,10 +49,11 @@ from ringmatch.engine.core.sequence import (
     SequenceAllocator,
     SequenceUnavailable,
 )
-from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed
+from ringmatch.engine.core.stage_chain import InputFailed
 from ringmatch.engine.journal.datadir_lock import DEFAULT_WAIT_S, DataDirLock, DataDirLocked
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalWriter
+from ringmatch.engine.kernel.api import Kernel
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.child_config import EXIT_USAGE, config_from_argv
 from ringmatch.engine.rings.codec import EVENT_SLOT, INPUT_SLOT
@@ -186,13 +189,14 @@ def build_core(
                 f"under the {EVENT_SLOT} bytes an event may need"
             )
 
-        # 2. Core logic, recovered: newest valid snapshot, then the journal after it,
-        #    through the stage chain the journal names (client ids -> pre-trade ->
-        #    matching), as live. The configured stage's name is resolved first, so
-        #    that an unknown one stops the start before anything names it in the journal.
+        # 2. The kernel, recovered: newest valid snapshot, then the journal's records
+        #    after it, through the kernel the journal calls for (the reference kernel
+        #    with the stage the journal names, or configured; else the compiled one),
+        #    as live. The configured stage's name is resolved first, so that an unknown
+        #    one stops the start before anything names it in the journal.
         if config.pretrade is not None:
             resolve(config.pretrade)
-        logic, last_seq, newly_skipped = _recover(config, resolve)
+        run, last_seq, newly_skipped = _recover(config, resolve)
 
         # 3. Journal: carries on after the last whole batch (recovery cut any torn tail).
         journal = JournalWriter(
@@ -218,38 +222,43 @@ def build_core(
                 )
             sequence = redis_seq
 
-        # 5. The core's own inputs, first in this run: a SkipInput for each seq the
+        # 5. Fan-in over the input rings; the event ring is written by the core alone.
+        sources = FanIn(rings, wake_fd=wake_fd)
+        core = Core(
+            sources,
+            sequence,
+            journal,
+            run,
+            events_ring,
+            config.data_dir,
+            control_ring=control_index,
+            max_batch=config.max_batch,
+            snapshot_every=config.snapshot_every,
+            snapshot_on_exit=config.snapshot_on_exit,
+        )
+
+        # 6. The core's own inputs, first in this run: a SkipInput for each seq the
         #    operator's skip_seqs skipped, and a StageChain if the configured stage is
         #    not the one the journal last named. Journalled before ``ready``, so that
         #    risk and the feed, which rebuild from the journal up to the ready seq,
         #    see the skips.
-        held = _journal_core_inputs(config, logic, journal, sequence, newly_skipped)
-
-        # 6. Fan-in over the input rings; the event ring is written by the core alone.
-        sources = FanIn(rings, wake_fd=wake_fd)
+        _journal_core_inputs(config, core, newly_skipped)
         undo.pop_all()
 
     # 7. The run loop.
-    log.info("recovered to seq %d; sequencing after %d", last_seq, floor)
-    return Core(
-        sources,
-        sequence,
-        journal,
-        logic,
-        events_ring,
-        config.data_dir,
-        control_ring=control_index,
-        max_batch=config.max_batch,
-        snapshot_every=config.snapshot_every,
-        snapshot_on_exit=config.snapshot_on_exit,
-        held=held,
+    log.info(
+        "recovered to seq %d; sequencing after %d; kernel: %s",
+        last_seq,
+        floor,
+        type(run.kernel).__name__,
     )
+    return core
 
 
-def _recover(config: CoreConfig, resolve: StageResolver) -> tuple[CoreLogic, int, list[int]]:
+def _recover(config: CoreConfig, resolve: StageResolver) -> tuple[JournalRun, int, list[int]]:
     try:
-        logic, last_seq, newly_skipped = run_recovery(
-            config.data_dir, config.skip_seqs, resolve=resolve
+        run, last_seq, newly_skipped = run_recovery(
+            config.data_dir, config.skip_seqs, resolve=resolve, configured=config.pretrade
         )
     except InputFailed as failed:
         raise StartRefused(
@@ -265,25 +274,26 @@ def _recover(config: CoreConfig, resolve: StageResolver) -> tuple[CoreLogic, int
         raise StartRefused(f"cannot start: {refused}", EXIT_USAGE) from refused
     for seq in newly_skipped:
         log.warning("seq %d skipped, as --skip-seq asked: it is journalled as skipped", seq)
-    return logic, last_seq, newly_skipped
+    return run, last_seq, newly_skipped
 
 
-def _journal_core_inputs(
-    config: CoreConfig,
-    logic: CoreLogic,
-    journal: JournalWriter,
-    sequence: SequenceAllocator,
-    newly_skipped: list[int],
-) -> list[SkipInput | StageChain]:
-    """Journal and apply the core's own first inputs; those left to hold (no seq yet)."""
+def kernel_chain(kernel: Kernel) -> str | None:
+    """The stage spec the kernel runs (the compiled kernel runs none)."""
+    return kernel.logic.chain if isinstance(kernel, ReferenceKernel) else None
+
+
+def _journal_core_inputs(config: CoreConfig, core: Core, newly_skipped: list[int]) -> None:
+    """Journal and run the core's own first inputs; those without a seq yet are held."""
     now = time.time_ns()
-    own: list[SkipInput | StageChain] = [SkipInput(seq, now) for seq in newly_skipped]
-    if not _same_stage(config.pretrade, logic.chain, logic.resolve):
+    own: list[Input] = [SkipInput(seq, now) for seq in newly_skipped]
+    kernel = core.kernel_run.kernel
+    resolve = kernel.resolve if isinstance(kernel, ReferenceKernel) else None
+    if not _same_stage(config.pretrade, kernel_chain(kernel), resolve or no_stages):
         own.append(StageChain(config.pretrade, now))
     if not own:
-        return []
+        return
     try:
-        seqs = sequence.next_block(len(own))
+        core.journal_first(own)
     except (SequenceUnavailable, ValueError) as exc:
         if newly_skipped:
             # Recovery already stepped over these seqs: running on without saying so in
@@ -294,18 +304,7 @@ def _journal_core_inputs(
                 1,
             ) from exc
         # A StageChain only: held, it goes first in the first batch that gets seqs.
-        return list(own)
-    records: list[tuple[int, Input]] = list(zip(seqs, own, strict=True))
-    try:
-        journal.append_batch(records)
-    except Exception as exc:
-        raise CoreHalted(
-            f"{journal.failure or repr(exc)}: halted at start, nothing was acknowledged",
-            EXIT_JOURNAL_FAILED,
-        ) from exc
-    for seq, inp in records:
-        logic.apply(seq, inp)
-    return []
+        core.hold(own)
 
 
 def run_core(

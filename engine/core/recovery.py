@@ -1,30 +1,31 @@
-"""Recovery: rebuild the core's state from the journal, then carry on the sequence.
+"""Recovery: rebuild the core's kernel from the journal, then carry on the sequence.
 
-    logic, last_seq = recover_core(data_dir)            # snapshot + journal, torn tail cut
-    writer = JournalWriter(data_dir, start_after=last_seq)
+    done = run_recovery(data_dir, skip_seqs, resolve=resolve, configured=spec)
+    writer = JournalWriter(data_dir, start_after=done.last_seq)
     seqs = LocalSequence(start_after=writer.seq_floor)   # or Redis with floor=seq_floor
 
-Replay goes through ringmatch.engine.core.stage_chain (client order ids, pre-trade, matching),
-the same code the live core runs, so the registry and the books come back as
-they were. The pre-trade stage is the one the journal names (StageChain
-inputs, resolved by ``resolve``), not the one configured now. ``recover`` is
-the engine-only form.
+The kernel starts from the newest valid snapshot of its kind (its state and the
+directory of names, ringmatch.engine.core.kernel_snapshot), then takes the
+journal's input records after it, batch by batch, as they were journalled:
+the inputs as they came off the rings, which the kernel translates (client
+order ids) exactly as it did live. Which kernel, and which pre-trade stage,
+is the journal's (ringmatch.engine.core.journal_run.kernel_for), not today's
+configuration's.
 
 A torn tail (a crash during a write nobody was told was durable) is reported
 as a TornTailWarning naming the file and offset, then cut off, so the writer
 can append after the last whole batch. Damage to synced data raises
 JournalCorrupt (see ringmatch.engine.journal.format) and the start stops there.
 
-Snapshots plug in here: without a ``logic`` given, recovery starts from the
-newest valid snapshot in the data directory (ringmatch.engine.core.snapshot), and only the
-journal after its ``last_seq`` is replayed.
+Inputs that cannot be applied (docs/PIPELINE.md, "Halts"): if the kernel
+raises on a journalled input (the reference kernel's RecordFailed, an
+InputFailed), recovery stops before it, and the core refuses to start. Seqs
+the journal skips (SkipInput records) are found before the replay starts and
+stepped over. ``run_recovery`` also takes the operator's ``--skip-seq`` seqs.
 
-Inputs that cannot be applied (docs/PIPELINE.md, "Halts"): if processing a
-journalled input raises, recovery stops before it with InputFailed naming the
-seq and the input, and the core refuses to start. Seqs the journal skips
-(SkipInput records) are found before the replay starts (``journalled_skips``)
-and stepped over. ``run_recovery`` also takes the operator's ``--skip-seq``
-seqs; see there.
+``recover_core``, ``load_snapshot`` and ``recover`` give the pure engine's view
+(the reference kernel's CoreLogic, with the names of the journal): for tests
+and tools that look inside.
 """
 
 from __future__ import annotations
@@ -34,35 +35,38 @@ import warnings
 from collections.abc import Collection
 from typing import NamedTuple, Protocol
 
-import msgspec
-
 from ringmatch.engine.book.matching import MatchingEngine
-from ringmatch.engine.core import snapshot
-from ringmatch.engine.core.client_ids import ClientIds
-from ringmatch.engine.core.pretrade_hook import StageResolver, make_stage, no_stages
-from ringmatch.engine.core.sessions import SessionTable
-from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed, StatefulStage
+from ringmatch.engine.core import kernel_snapshot
+from ringmatch.engine.core.journal_run import (
+    JournalRun,
+    KernelFactory,
+    look_ahead,
+    start_run,
+    write_snapshot,
+)
+from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
+from ringmatch.engine.core.reference_kernel import ReferenceKernel
+from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed
 from ringmatch.engine.journal.files import OS_FILES, FileLayer
-from ringmatch.engine.journal.log import JournalReader, records_containing
-from ringmatch.engine.schema.commands import Input, SkipInput
+from ringmatch.engine.journal.log import JournalReader
+from ringmatch.engine.records.names import Directory
+from ringmatch.engine.schema.commands import Input
 
 __all__ = [
     "InputFailed",
     "Recovery",
     "SkipRefused",
     "TornTailWarning",
+    "cut_torn_tail",
     "journalled_skips",
     "load_snapshot",
     "recover",
     "recover_core",
     "replay_into",
     "run_recovery",
-    "start_logic",
+    "snapshot_directory",
     "write_snapshot",
 ]
-
-_SKIP_MARKER = msgspec.msgpack.encode(SkipInput.__struct_config__.tag)
-"""How a SkipInput's tag reads in a journal frame: the look-ahead searches for it."""
 
 
 class TornTailWarning(UserWarning):
@@ -74,7 +78,7 @@ class SkipRefused(Exception):
 
 
 class Replayable(Protocol):
-    """What recovery replays into: the core's logic, an engine, or a test's recorder."""
+    """What ``replay_into`` feeds Structs to (a test's recorder)."""
 
     @property
     def last_seq(self) -> int: ...
@@ -85,17 +89,19 @@ class Replayable(Protocol):
 def journalled_skips(
     data_dir: str | os.PathLike[str], *, files: FileLayer = OS_FILES, after_seq: int = 0
 ) -> frozenset[int]:
-    """The seqs after ``after_seq`` that SkipInput records in the journal name.
+    """The seqs after ``after_seq`` that SkipInput records in the journal name."""
+    return frozenset(s for s in look_ahead(data_dir, files=files).skipped if s > after_seq)
 
-    A SkipInput is journalled after the input it names but acts before it, so
-    every replay must know them before it starts. Looking ahead costs a read
-    of the journal's bytes, not a decode (ringmatch.engine.journal.log.records_containing).
-    """
-    return frozenset(
-        inp.seq
-        for _, inp in records_containing(data_dir, _SKIP_MARKER, files=files)
-        if type(inp) is SkipInput and inp.seq > after_seq
-    )
+
+def cut_torn_tail(run: JournalRun, *, cut: bool = True) -> None:
+    """Warn of the torn tail the last read of ``run`` met, and cut it off (if ``cut``)."""
+    torn = run.torn_tail
+    if torn is None:
+        return
+    action = "cutting it off" if cut else "leaving it in place"
+    warnings.warn(TornTailWarning(f"{torn.describe()}; {action}"), stacklevel=3)
+    if cut:
+        run.files.truncate(torn.path, torn.offset)
 
 
 def replay_into(
@@ -105,20 +111,13 @@ def replay_into(
     files: FileLayer = OS_FILES,
     cut_torn_tail: bool = True,
 ) -> int:
-    """Feed every journalled input after ``engine.last_seq`` to ``engine``; the last seq.
-
-    A CoreLogic steps over its ``skipped`` seqs and raises InputFailed for an
-    input that cannot be applied (the torn tail is then left for the next try).
-    """
+    """Feed every journalled input after ``engine.last_seq`` to ``engine`` as Structs
+    decoded from the records; the last seq. Cuts a torn tail off, with a warning."""
     reader = JournalReader(data_dir, files=files, after_seq=engine.last_seq)
-    if isinstance(engine, CoreLogic):
-        for batch in reader.batches():
-            engine.replay_batch(batch)
-    else:
-        process = engine.process
-        for batch in reader.batches():
-            for seq, cmd in batch:
-                process(cmd, seq)
+    process = engine.process
+    for batch in reader.batches():
+        for seq, cmd in batch:
+            process(cmd, seq)
     torn = reader.torn_tail
     if torn is not None:
         action = "cutting it off" if cut_torn_tail else "leaving it in place"
@@ -128,33 +127,8 @@ def replay_into(
     return reader.last_seq
 
 
-def recover(
-    data_dir: str | os.PathLike[str],
-    *,
-    files: FileLayer = OS_FILES,
-    engine: MatchingEngine | None = None,
-) -> tuple[MatchingEngine, int]:
-    """A MatchingEngine rebuilt from the journal (after ``engine``'s state if given)."""
-    start = None if engine is None else CoreLogic(engine)
-    logic, last_seq = recover_core(data_dir, files=files, logic=start)
-    return logic.engine, last_seq
-
-
-def recover_core(
-    data_dir: str | os.PathLike[str],
-    *,
-    files: FileLayer = OS_FILES,
-    logic: CoreLogic | None = None,
-    resolve: StageResolver = no_stages,
-) -> tuple[CoreLogic, int]:
-    """The core's logic rebuilt: the newest valid snapshot (unless ``logic`` is
-    given), then the journal after it; and the last seq journalled."""
-    done = run_recovery(data_dir, files=files, logic=logic, resolve=resolve)
-    return done.logic, done.last_seq
-
-
 class Recovery(NamedTuple):
-    logic: CoreLogic
+    run: JournalRun  # the kernel recovered, its directory, the journal's skips
     last_seq: int  # the last seq journalled
     newly_skipped: list[int]  # operator skips taken that the journal does not hold yet
 
@@ -164,8 +138,9 @@ def run_recovery(
     skip_seqs: Collection[int] = (),
     *,
     files: FileLayer = OS_FILES,
-    logic: CoreLogic | None = None,
     resolve: StageResolver = no_stages,
+    configured: str | None = None,
+    make: KernelFactory | None = None,
 ) -> Recovery:
     """Recovery as the core runs it, with the operator's ``skip_seqs`` (``--skip-seq``).
 
@@ -180,28 +155,26 @@ def run_recovery(
     fine (a repeated flag); one at or before the snapshot recovery starts from
     is ignored with a warning (its outcome is in the snapshot); any other seq
     that did not fail raises SkipRefused. An input that fails and is not in
-    ``skip_seqs`` raises InputFailed.
+    ``skip_seqs`` raises InputFailed. ``configured``: the core's stage spec
+    (with one, the reference kernel runs, as it will live).
     """
     wanted = frozenset(skip_seqs)
     taken: set[int] = set()
     while True:
-        if logic is None:
-            current = start_logic(data_dir, files=files, resolve=resolve)
-        else:
-            current = logic
-            found = journalled_skips(data_dir, files=files, after_seq=current.last_seq)
-            current.skipped = current.skipped | found
-        journalled = current.skipped
-        start_seq = current.last_seq
-        current.skipped = journalled | taken
+        run = start_run(data_dir, files=files, resolve=resolve, configured=configured, make=make)
+        journalled = run.skipped
+        start_seq = run.last_seq
+        run.skipped = journalled | taken
         try:
-            last_seq = replay_into(current, data_dir, files=files)
+            run.feed()
         except InputFailed as failed:
-            if failed.seq in wanted and failed.seq not in taken and logic is None:
+            if failed.seq in wanted and failed.seq not in taken:
                 taken.add(failed.seq)
                 continue
             raise
         break
+    cut_torn_tail(run)
+    last_seq = run.last_seq  # a journalled batch ends with a sequenced input: the kernel's
     for seq in sorted(wanted - taken - journalled):
         if seq <= start_seq:
             warnings.warn(
@@ -216,68 +189,52 @@ def run_recovery(
             f"such seq): nothing to skip. --skip-seq is only for the input that halted the "
             f"core; start without it"
         )
-    return Recovery(current, last_seq, sorted(taken))
+    return Recovery(run, last_seq, sorted(taken))
 
 
-def start_logic(
+# -- the pure engine's view (tests, tools) -----------------------------------------------
+
+
+def recover_core(
     data_dir: str | os.PathLike[str],
     *,
     files: FileLayer = OS_FILES,
     resolve: StageResolver = no_stages,
-    snapshot: bool = True,
-    upto: int | None = None,
-) -> CoreLogic:
-    """Where a replay of the journal starts: the newest valid snapshot (if
-    ``snapshot``, and if it is at or before ``upto`` when given), else the
-    journal's start; with the seqs the journal skips after it in ``skipped``.
-    Every reader that replays the journal (recovery, ``replay --format
-    journal``, the feed's and risk's rebuilds) starts here, so all skip alike."""
-    logic = load_snapshot(data_dir, resolve=resolve) if snapshot else None
-    if logic is None or (upto is not None and logic.last_seq > upto):
-        logic = CoreLogic(resolve=resolve)
-    logic.skipped = journalled_skips(data_dir, files=files, after_seq=logic.last_seq)
-    return logic
+) -> tuple[CoreLogic, int]:
+    """The stage chain recovered by the reference kernel (its snapshot, then the journal
+    after it), with the journal's names; and the last seq journalled."""
+    done = run_recovery(
+        data_dir, files=files, resolve=resolve, make=lambda: ReferenceKernel(resolve=resolve)
+    )
+    kernel = done.run.kernel
+    assert isinstance(kernel, ReferenceKernel)
+    return kernel.logic, done.last_seq
+
+
+def recover(
+    data_dir: str | os.PathLike[str], *, files: FileLayer = OS_FILES
+) -> tuple[MatchingEngine, int]:
+    """The MatchingEngine the reference kernel rebuilds from the journal, and its last seq."""
+    logic, last_seq = recover_core(data_dir, files=files)
+    return logic.engine, last_seq
 
 
 def load_snapshot(
     data_dir: str | os.PathLike[str], *, resolve: StageResolver = no_stages
 ) -> CoreLogic | None:
-    """The core's logic as of the newest valid snapshot, or None if there is none.
-
-    Its pre-trade stage is the one the snapshot names (made by ``resolve``),
-    with the state it saved.
-    """
-    found = snapshot.load_latest_snapshot(data_dir)
-    if found is None:
-        return None
-    snap, engine = found
-    if snap.stage_chain is None and snap.pretrade is not None:
-        # Written before snapshots named their stage: the journal before it names
-        # none either, so a replay of the journal would run without one. Refused,
-        # so that recovery agrees with every replay of the same journal.
-        warnings.warn(
-            snapshot.SnapshotDamaged(
-                f"the snapshot at seq {snap.last_seq} holds a pre-trade stage's state but "
-                "does not name the stage (written by an older version); replaying the "
-                "journal from its start instead"
-            ),
-            stacklevel=2,
-        )
-        return None
-    stage = make_stage(snap.stage_chain, resolve)
-    if isinstance(stage, StatefulStage) and snap.pretrade is not None:
-        stage.load_state(snap.pretrade)
-    sessions = SessionTable(snap.sessions, snap.armed)
-    return CoreLogic(
-        engine, ClientIds(snap.client_ids), stage, sessions, chain=snap.stage_chain, resolve=resolve
-    )
+    """The stage chain of the newest valid reference kernel snapshot, or None."""
+    for snap in kernel_snapshot.snapshots(data_dir):
+        kernel = ReferenceKernel(resolve=resolve)
+        try:
+            kernel.load(snap.dump)
+        except ValueError:
+            continue
+        return kernel.logic
+    return None
 
 
-def write_snapshot(data_dir: str | os.PathLike[str], logic: CoreLogic) -> str:
-    """Snapshot the core's logic (engine, registry, pre-trade stage and its state,
-    sessions) durably; the path."""
-    stage = logic.pretrade
-    state = stage.dump_state() if isinstance(stage, StatefulStage) else None
-    return str(
-        snapshot.write(data_dir, logic.engine, logic.client_ids, state, logic.sessions, logic.chain)
-    )
+def snapshot_directory(data_dir: str | os.PathLike[str]) -> Directory | None:
+    """The directory of the newest valid snapshot, or None."""
+    for snap in kernel_snapshot.snapshots(data_dir):
+        return snap.directory
+    return None

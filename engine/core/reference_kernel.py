@@ -8,24 +8,44 @@ Struct it stands for (``ringmatch.engine.schema.commands``), the stage chain
 each Event becomes its record(s). It is the fallback where no compiler built
 the kernel, and ``RINGMATCH_PURE=1`` picks it.
 
-Inside, an account id k is the name ``a00000k`` and a symbol id the name
-``s0000k``, so that the stage chain's orders by name (the accounts a
-WorkerStarted disconnects are taken in name order) are orders by id, which is
-what the kernel uses. The real names are the NAME events' business.
+Inside, an id is the name its DEFINE record gave it, so that a pre-trade
+stage's limits and kill switches, which name accounts, apply; a DEFINE whose
+name is not UTF-8 or is taken already gets a name no DEFINE can give (65
+bytes). The one order the stage chain takes by name, the accounts a
+WorkerStarted disconnects, is taken by id instead (``SessionTable.order``),
+as the compiled kernel does.
+
+With ``resolve`` (ringmatch.engine.core.pretrade_hook), the kernel runs the pre-trade
+stage the journal names: a STAGE_CHAIN record switches it
+(``CoreLogic.switch_stage``), KILL_SWITCH and SET_RISK_LIMITS go to it. That is
+the core's kernel whenever a stage is configured or journalled, until the
+checks are compiled into the kernel. Without it, a STAGE_CHAIN uses its seq only.
 
 What the engine does not keep and the records carry, each order's client
 order id and cumulative quantity, is kept here per live order, from its
 Accepted to the record that leaves it 0.
+
+``dump()`` / ``load()``: the kernel's whole state (docs/PIPELINE.md, "Recovery
+and snapshots"): ``RKR1``, then the msgpack of ``ReferenceState``: the stage
+chain's state as ringmatch.engine.core.snapshot takes it, the names, the live
+orders' client ids and cums. An input that raises (a bug: a stage's, or the
+engine's) raises ``RecordFailed``, an InputFailed that says how far the
+batch got.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
+import msgspec
 import numpy as np
 
-from ringmatch.engine.core.stage_chain import CoreLogic
+from ringmatch.engine.core import snapshot
+from ringmatch.engine.core.client_ids import ClientIds
+from ringmatch.engine.core.pretrade_hook import StageResolver, make_stage, no_stages
+from ringmatch.engine.core.sessions import SessionTable
+from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed, StatefulStage
 from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.schema.commands import (
@@ -39,9 +59,10 @@ from ringmatch.engine.schema.commands import (
     SessionOpened,
     SetRiskLimits,
     SkipInput,
+    StageChain,
     WorkerStarted,
 )
-from ringmatch.engine.schema.enums import CommandKind, OrderType, RejectReason, Side
+from ringmatch.engine.schema.enums import CommandKind, OrderType, RejectReason
 from ringmatch.engine.schema.events import (
     Accepted,
     Cancelled,
@@ -61,27 +82,152 @@ ORDER_KINDS = {
 }
 MARKET_CODE = L.ORDER_TYPE_CODE[OrderType.MARKET]
 SEQUENCED = frozenset(range(L.NEW, L.SKIP_INPUT + 1))
-OPPOSITE = {Side.BUY: L.SIDE_CODE[Side.SELL], Side.SELL: L.SIDE_CODE[Side.BUY]}
 
 Row = tuple[Any, ...]  # one record as ``ndarray.tolist()`` gives it (ints; a NAME's bytes)
 
 
-def account_name(ident: int) -> str:
-    return f"a{ident:08d}"
+DUMP_MAGIC: Final = b"RKR1"
+DUMP_VERSION: Final = 1
 
 
-def symbol_name(ident: int) -> str:
-    return f"s{ident:05d}" if ident else ""
+class ReferenceState(msgspec.Struct, array_like=True):
+    """What ``dump`` writes after its magic."""
+
+    version: int
+    logic: snapshot.EngineSnapshot  # engine, client ids, sessions, stage spec and state
+    symbols: list[str]  # the kernel's names, id 1 first
+    accounts: list[str]
+    orders: list[tuple[int, int, int]]  # live (order id, client order id, cum)
+    stages: bool  # made with a resolve: it runs the stage the journal names
+
+
+class RecordFailed(InputFailed):
+    """The input record at ``index`` of a ``process_into`` raised (a bug, never a
+    reject): the ``written`` events before it are the inputs' before it, which
+    were applied; the state may be half changed by it."""
+
+    def __init__(self, failed: InputFailed, index: int, written: int) -> None:
+        super().__init__(failed.seq, failed.input, failed.cause)
+        self.index = index
+        self.written = written
+        self.events_before: np.ndarray | None = None  # a caller's: every event before it
+
+
+def unnamed(ident: int) -> str:
+    """The name of an id whose DEFINE gave no usable name: 65 bytes, so no DEFINE's."""
+    return f"#{ident}".rjust(L.MAX_NAME + 1, "#")
+
+
+class _Names:
+    """One kind of the kernel's names: id <-> the name its DEFINE gave."""
+
+    __slots__ = ("ids", "names")
+
+    def __init__(self, names: Sequence[str] = ()) -> None:
+        self.names = ["", *names]  # index = id
+        self.ids = {name: i for i, name in enumerate(self.names) if i}
+
+    def define(self, ident: int, raw: bytes) -> None:
+        try:
+            name = raw.decode()
+        except UnicodeDecodeError:
+            name = unnamed(ident)
+        if name in self.ids:
+            name = unnamed(ident)
+        self.names.append(name)
+        self.ids[name] = ident
+
+    def order(self, name: str) -> tuple[int, str]:
+        """Where ``name`` sorts: by id (a name no DEFINE gave, after them all, by name)."""
+        return self.ids.get(name, 1 << 32), name
+
+    def name(self, ident: int) -> str:
+        names = self.names
+        return names[ident] if 0 < ident < len(names) else unnamed(ident)
 
 
 class ReferenceKernel:
     """Input records in, event records out, through the pure engine."""
 
-    def __init__(self) -> None:
-        self.logic = CoreLogic()
-        self.symbols_defined = 0
-        self.accounts_defined = 0
+    def __init__(self, *, resolve: StageResolver | None = None) -> None:
+        self.resolve = resolve
+        self.logic = CoreLogic(resolve=no_stages if resolve is None else resolve)
+        self._symbols = _Names()
+        self._accounts = _Names()
+        self.logic.sessions.order = self._accounts.order
         self._orders: dict[int, list[int]] = {}  # live order id -> [client order id, cum]
+
+    @classmethod
+    def around(cls, logic: CoreLogic) -> ReferenceKernel:
+        """A kernel running a fresh ``logic`` of the caller's (a stage given directly, as
+        tests and tools give one), its ``resolve`` for the stages the journal names."""
+        if logic.last_seq or logic.engine._books:
+            raise ValueError("only a fresh CoreLogic: a kernel's names start empty")
+        kernel = cls(resolve=logic.resolve)
+        logic.sessions.order = kernel._accounts.order
+        kernel.logic = logic
+        return kernel
+
+    @property
+    def symbols_defined(self) -> int:
+        return len(self._symbols.names) - 1
+
+    @property
+    def accounts_defined(self) -> int:
+        return len(self._accounts.names) - 1
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    def dump(self) -> bytes:
+        """The whole state: ``RKR1`` then a ReferenceState (see the module's docstring)."""
+        logic = self.logic
+        stage = logic.pretrade
+        state = stage.dump_state() if isinstance(stage, StatefulStage) else None
+        taken = snapshot.take(logic.engine, logic.client_ids, state, logic.sessions, logic.chain)
+        body = ReferenceState(
+            DUMP_VERSION,
+            taken,
+            self._symbols.names[1:],
+            self._accounts.names[1:],
+            [(oid, client, cum) for oid, (client, cum) in self._orders.items()],
+            self.resolve is not None,
+        )
+        return DUMP_MAGIC + msgspec.msgpack.encode(body)
+
+    def load(self, data: bytes) -> None:
+        """Become the kernel ``data`` (a ``dump()``) was; ValueError if it is not one this
+        kernel can be (another kernel's, a newer version's, a stage without ``resolve``)."""
+        if data[:4] != DUMP_MAGIC:
+            raise ValueError(f"not a reference kernel's dump (magic {bytes(data[:4])!r})")
+        try:
+            state = msgspec.msgpack.decode(data[4:], type=ReferenceState)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ValueError(f"a reference kernel's dump that will not decode: {exc}") from exc
+        if state.version != DUMP_VERSION:
+            raise ValueError(f"reference kernel dump version {state.version}, not {DUMP_VERSION}")
+        taken = state.logic
+        if taken.stage_chain is not None and self.resolve is None:
+            raise ValueError(
+                f"the dump runs the pre-trade stage {taken.stage_chain!r}: load it into a "
+                "ReferenceKernel made with a resolve"
+            )
+        resolve = no_stages if self.resolve is None else self.resolve
+        stage = make_stage(taken.stage_chain, resolve)
+        if isinstance(stage, StatefulStage) and taken.pretrade is not None:
+            stage.load_state(taken.pretrade)
+        self._symbols = _Names(state.symbols)
+        self._accounts = _Names(state.accounts)
+        sessions = SessionTable(taken.sessions, taken.armed)
+        sessions.order = self._accounts.order
+        self.logic = CoreLogic(
+            snapshot.restore(taken),
+            ClientIds(taken.client_ids),
+            stage,
+            sessions,
+            chain=taken.stage_chain,
+            resolve=resolve,
+        )
+        self._orders = {oid: [client, cum] for oid, client, cum in state.orders}
 
     # -- the kernel's interface ------------------------------------------------------------
 
@@ -99,8 +245,13 @@ class ReferenceKernel:
 
     def process(self, inputs: np.ndarray) -> np.ndarray:
         """Every event of ``inputs``, in a new array."""
-        events = self._run(inputs, 0, len(inputs))[1]
-        return _records(events)
+        _check(inputs, L.INPUT_DTYPE, "inputs")
+        rows: list[Row] = inputs.tolist()
+        out: list[Row] = []
+        i = 0
+        while i < len(rows):
+            i = self._step(rows, inputs, i, out)
+        return _records(out)
 
     def process_into(self, inputs: np.ndarray, events: np.ndarray) -> tuple[int, int]:
         """Run ``inputs`` into ``events``; (inputs consumed, events written).
@@ -108,25 +259,43 @@ class ReferenceKernel:
         Stops before an input when the room left is under a bound on what it
         can emit (``_need``); EventBufferTooSmall if even the whole buffer is.
         Where it stops is the implementation's choice: the events, drained
-        call after call, are the contract.
+        call after call, are the contract. The event rows of the whole call are
+        written into ``events`` at its end (one array, not one per input).
         """
         _check(inputs, L.INPUT_DTYPE, "inputs")
         _check(events, L.EVENT_DTYPE, "events")
-        written = 0
+        rows: list[Row] = inputs.tolist()  # one conversion for the batch
+        out: list[Row] = []
+        cap = len(events)
         i = 0
-        n = len(inputs)
-        while i < n:
-            need = self._need(int(inputs[i]["kind"]), int(inputs[i]["symbol"]))
-            room = len(events) - written
-            if room < need:
-                if written or i:
-                    break
-                raise EventBufferTooSmall(need, len(events))
-            i, out = self._run(inputs, i, i + 1)
-            recs = _records(out)
-            events[written : written + len(recs)] = recs
-            written += len(recs)
-        return i, written
+        n = len(rows)
+        try:
+            while i < n:
+                row = rows[i]
+                need = self._need(row[0], row[9])
+                if cap - len(out) < need:
+                    if out or i:
+                        break
+                    raise EventBufferTooSmall(need, cap)
+                i = self._step(rows, inputs, i, out)
+        except InputFailed as failed:
+            raise RecordFailed(failed, i, _write(events, out)) from failed.cause
+        return i, _write(events, out)
+
+    def _step(self, rows: list[Row], inputs: np.ndarray, i: int, out: list[Row]) -> int:
+        """Apply the input at ``i`` with its text; the index of the next one."""
+        row = rows[i]
+        kind, qty = row[0], row[13]
+        if kind not in L.WITH_TEXT:
+            self._one(row, b"", False, out, i)
+            return i + 1
+        if not 0 <= qty <= L.MAX_TEXT:
+            self._one(row, b"", True, out, i)
+            return i + 1
+        texts = min(L.continuation_records(qty), len(rows) - i - 1)
+        text = inputs[i + 1 : i + 1 + texts].tobytes()[:qty]
+        self._one(row, text, False, out, i)
+        return i + 1 + texts
 
     def _need(self, kind: int, symbol: int) -> int:
         """At most how many records one input of ``kind`` can emit now."""
@@ -134,7 +303,9 @@ class ReferenceKernel:
             # Two trade records per maker it can meet, plus Accepted/Replaced and a
             # final Cancelled; a replace's maker is in its own symbol, which the
             # record does not name: count every symbol's.
-            book = self.logic.engine._books.get(symbol_name(symbol)) if kind == L.NEW else None
+            book = (
+                self.logic.engine._books.get(self._symbols.name(symbol)) if kind == L.NEW else None
+            )
             if book is None:
                 makers = self.resting_orders
             else:
@@ -149,13 +320,16 @@ class ReferenceKernel:
         return self.resting_orders + self.accounts_defined + 1
 
     def l3(self, symbol: int) -> np.ndarray:
-        rows = self.logic.engine.l3(symbol_name(symbol))
+        if not 0 < symbol <= self.symbols_defined:
+            return np.zeros(0, L.BOOK_DTYPE)
+        rows = self.logic.engine.l3(self._symbols.name(symbol))
+        account_ids = self._accounts.ids
         out = np.zeros(len(rows), L.BOOK_DTYPE)
         for k, o in enumerate(rows):
             client, cum = self._orders[o.order_id]
             out[k] = (
                 L.SIDE_CODE[o.side],
-                int(o.account[1:]),
+                account_ids[o.account],
                 o.price,
                 o.order_id,
                 o.qty,
@@ -165,24 +339,6 @@ class ReferenceKernel:
         return out
 
     # -- records -> Structs -> events -------------------------------------------------------
-
-    def _run(self, inputs: np.ndarray, start: int, stop: int) -> tuple[int, list[Row]]:
-        """Apply the inputs that start in [start, stop) with their texts; (next index, events)."""
-        rows: list[Row] = inputs[start:stop].tolist()
-        out: list[Row] = []
-        i = start
-        n = len(inputs)
-        while i < stop:
-            row = rows[i - start]
-            kind, qty = row[0], row[13]
-            text = b""
-            texts = 0
-            if kind in L.WITH_TEXT and 0 <= qty <= L.MAX_TEXT:
-                texts = min(L.continuation_records(qty), n - i - 1)
-                text = inputs[i + 1 : i + 1 + texts].tobytes()[:qty]
-            self._one(row, text, kind in L.WITH_TEXT and not 0 <= qty <= L.MAX_TEXT, out, i)
-            i += 1 + texts
-        return i, out
 
     def _one(self, row: Row, text: bytes, bad_text: bool, out: list[Row], index: int) -> None:
         (
@@ -209,12 +365,12 @@ class ReferenceKernel:
             if kind == L.DEFINE_SYMBOL:
                 if symbol != self.symbols_defined + 1 or symbol > L.MAX_SYMBOLS:
                     return
-                self.symbols_defined = symbol
+                self._symbols.define(symbol, text)
                 out.append(_name_event(L.NAME_SYMBOL, 0, symbol, text))
             else:
                 if account != self.accounts_defined + 1 or account > L.MAX_ACCOUNTS:
                     return
-                self.accounts_defined = account
+                self._accounts.define(account, text)
                 out.append(_name_event(L.NAME_ACCOUNT, account, 0, text))
             return
         if kind not in SEQUENCED:
@@ -233,12 +389,12 @@ class ReferenceKernel:
                 out.append(_rejected(seq, command, oid, account, why, client))
                 return
         inp: Input | None = None
-        a = account_name(account)
+        a = self._accounts.name(account)
         if kind == L.NEW:
             inp = NewOrder(
                 oid,
                 a,
-                symbol_name(symbol),
+                self._symbols.name(symbol) if symbol else "",
                 L.SIDE_OF[side],
                 L.ORDER_TYPE_OF[otype],
                 None if price == 0 and otype == MARKET_CODE else price,
@@ -254,7 +410,9 @@ class ReferenceKernel:
         elif kind == L.REPLACE:
             inp = Replace(oid, a, price, qty, ts, client)
         elif kind == L.MASS_CANCEL:
-            inp = MassCancel(a, symbol_name(symbol) or None, L.CANCEL_REASON_OF[reason], ts)
+            inp = MassCancel(
+                a, self._symbols.name(symbol) if symbol else None, L.CANCEL_REASON_OF[reason], ts
+            )
         elif bad_text:
             pass
         elif kind == L.KILL_SWITCH:
@@ -278,7 +436,9 @@ class ReferenceKernel:
             inp = WorkerStarted(client, qty, ts)
         elif kind == L.SKIP_INPUT:
             inp = SkipInput(oid, ts)
-        # STAGE_CHAIN: the kernel's stage is set by the wiring (no stage yet): its seq only.
+        elif kind == L.STAGE_CHAIN and self.resolve is not None:
+            inp = StageChain(None if flags & L.NO_STAGE else text.decode(errors="replace"), ts)
+        # STAGE_CHAIN without a resolve: no stage to switch, its seq only.
         if inp is None:
             logic.skip(seq)
             return
@@ -318,115 +478,83 @@ class ReferenceKernel:
     # -- Events -> records ----------------------------------------------------------------
 
     def _event(self, e: Event, out: list[Row]) -> None:
+        # Rows positionally, in ROW_FIELDS' order (kind, side, order_type, tif, reason,
+        # command, flags, name_len, account, symbol, seq, order_id, client_order_id,
+        # price, qty, leaves, cum, trade_id): this runs per event.
         orders = self._orders
+        aid = self._accounts.ids.__getitem__
+        sid = self._symbols.ids.__getitem__
         t = type(e)
         if t is Trade:
             assert isinstance(e, Trade)
-            sym = int(e.symbol[1:])
-            for oid, account, side, leaves, taker in (
-                (e.maker_order_id, e.maker_account, OPPOSITE[e.taker_side], e.maker_leaves, 0),
-                (e.taker_order_id, e.taker_account, L.SIDE_CODE[e.taker_side], e.taker_leaves, 1),
-            ):
-                live = orders[oid]
-                live[1] += e.qty
-                out.append(
-                    _row(
-                        L.TRADE,
-                        side=side,
-                        flags=L.TAKER if taker else 0,
-                        account=int(account[1:]),
-                        symbol=sym,
-                        seq=e.seq,
-                        order_id=oid,
-                        client_order_id=live[0],
-                        price=e.price,
-                        qty=e.qty,
-                        leaves=leaves,
-                        cum=live[1],
-                        trade_id=e.trade_id,
-                    )
+            sym, seq, price, qty, trade = sid(e.symbol), e.seq, e.price, e.qty, e.trade_id
+            taker_side = _SIDE[id(e.taker_side)]
+            maker = orders[e.maker_order_id]
+            maker[1] += qty
+            out.append(
+                (
+                    L.TRADE, 3 - taker_side, 0, 0, 0, 0, 0, 0, aid(e.maker_account), sym, seq,
+                    e.maker_order_id, maker[0], price, qty, e.maker_leaves, maker[1], trade,
                 )
-                if not leaves:
-                    del orders[oid]
+            )  # fmt: skip
+            if not e.maker_leaves:
+                del orders[e.maker_order_id]
+            taker = orders[e.taker_order_id]
+            taker[1] += qty
+            out.append(
+                (
+                    L.TRADE, taker_side, 0, 0, 0, 0, L.TAKER, 0, aid(e.taker_account), sym, seq,
+                    e.taker_order_id, taker[0], price, qty, e.taker_leaves, taker[1], trade,
+                )
+            )  # fmt: skip
+            if not e.taker_leaves:
+                del orders[e.taker_order_id]
         elif t is Accepted:
             assert isinstance(e, Accepted)
             orders[e.order_id] = [e.client_order_id, 0]
             out.append(
-                _row(
-                    L.ACCEPTED,
-                    side=L.SIDE_CODE[e.side],
-                    order_type=L.ORDER_TYPE_CODE[e.order_type],
-                    tif=L.TIF_CODE[e.tif],
-                    account=int(e.account[1:]),
-                    symbol=int(e.symbol[1:]),
-                    seq=e.seq,
-                    order_id=e.order_id,
-                    client_order_id=e.client_order_id,
-                    price=e.price or 0,
-                    qty=e.qty,
-                    leaves=e.qty,
+                (
+                    L.ACCEPTED, _SIDE[id(e.side)], _OTYPE[id(e.order_type)], _TIF[id(e.tif)],
+                    0, 0, 0, 0, aid(e.account), sid(e.symbol), e.seq, e.order_id,
+                    e.client_order_id, e.price or 0, e.qty, e.qty, 0, 0,
                 )
-            )
+            )  # fmt: skip
         elif t is Cancelled or t is Reduced:
             assert isinstance(e, Cancelled | Reduced)
             live = orders[e.order_id]
             leaves = e.leaves if isinstance(e, Reduced) else 0
             out.append(
-                _row(
-                    L.CANCELLED if t is Cancelled else L.REDUCED,
-                    side=L.SIDE_CODE[e.side],
-                    reason=L.CANCEL_REASON_CODE[e.reason],
-                    account=int(e.account[1:]),
-                    symbol=int(e.symbol[1:]),
-                    seq=e.seq,
-                    order_id=e.order_id,
-                    client_order_id=live[0],
-                    price=e.price or 0,
-                    qty=e.qty,
-                    leaves=leaves,
-                    cum=live[1],
+                (
+                    L.CANCELLED if t is Cancelled else L.REDUCED, _SIDE[id(e.side)], 0, 0,
+                    _CANCEL[id(e.reason)], 0, 0, 0, aid(e.account), sid(e.symbol), e.seq,
+                    e.order_id, live[0], e.price or 0, e.qty, leaves, live[1], 0,
                 )
-            )
+            )  # fmt: skip
             if not leaves:
                 del orders[e.order_id]
         elif t is Rejected:
             assert isinstance(e, Rejected)
             out.append(
-                _rejected(
-                    e.seq, e.command, e.order_id, int(e.account[1:]), e.reason, e.client_order_id
-                )
+                _rejected(e.seq, e.command, e.order_id, aid(e.account), e.reason, e.client_order_id)
             )
         elif t is Replaced:
             assert isinstance(e, Replaced)
             live = orders[e.order_id]
             out.append(
-                _row(
-                    L.REPLACED,
-                    side=L.SIDE_CODE[e.side],
-                    flags=L.PRIORITY_KEPT if e.priority_kept else 0,
-                    account=int(e.account[1:]),
-                    symbol=int(e.symbol[1:]),
-                    seq=e.seq,
-                    order_id=e.order_id,
-                    client_order_id=live[0],
-                    price=e.price,
-                    qty=e.qty,
-                    leaves=e.qty,
-                    cum=live[1],
+                (
+                    L.REPLACED, _SIDE[id(e.side)], 0, 0, 0, 0,
+                    L.PRIORITY_KEPT if e.priority_kept else 0, 0, aid(e.account),
+                    sid(e.symbol), e.seq, e.order_id, live[0], e.price, e.qty, e.qty, live[1], 0,
                 )
-            )
+            )  # fmt: skip
         elif t is MassCancelled:
             assert isinstance(e, MassCancelled)
             out.append(
-                _row(
-                    L.MASS_CANCELLED,
-                    reason=L.CANCEL_REASON_CODE[e.reason],
-                    account=int(e.account[1:]),
-                    symbol=int(e.symbol[1:]) if e.symbol else 0,
-                    seq=e.seq,
-                    qty=e.count,
+                (
+                    L.MASS_CANCELLED, 0, 0, 0, _CANCEL[id(e.reason)], 0, 0, 0, aid(e.account),
+                    sid(e.symbol) if e.symbol else 0, e.seq, 0, 0, 0, e.count, 0, 0, 0,
                 )
-            )
+            )  # fmt: skip
         else:
             raise TypeError(f"not an event: {e!r}")
 
@@ -438,22 +566,26 @@ assert EVENT_FIELDS is not None
 ROW_FIELDS = EVENT_FIELDS[:-1]  # every field but ``name``, which overlays seq ... trade_id
 
 
-def _row(kind: int, **fields: int) -> Row:
-    return (kind, *(fields.get(name, 0) for name in ROW_FIELDS[1:]))
-
-
 def _rejected(
     seq: int, command: CommandKind, oid: int, account: int, reason: RejectReason, client: int
 ) -> Row:
-    return _row(
-        L.REJECTED,
-        command=L.COMMAND_CODE[command],
-        reason=L.REJECT_REASON_CODE[reason],
-        account=account,
-        seq=seq,
-        order_id=oid,
-        client_order_id=client,
-    )
+    return (
+        L.REJECTED, 0, 0, 0, _REJECT[id(reason)], _COMMAND[id(command)], 0, 0, account, 0,
+        seq, oid, client, 0, 0, 0, 0, 0,
+    )  # fmt: skip
+
+
+def _by_id(codes: dict[Any, int]) -> dict[int, int]:
+    # An Enum member hashes in Python (its name's hash): by id() a code is an int lookup.
+    return {id(member): code for member, code in codes.items()}
+
+
+_SIDE = _by_id(L.SIDE_CODE)
+_OTYPE = _by_id(L.ORDER_TYPE_CODE)
+_TIF = _by_id(L.TIF_CODE)
+_CANCEL = _by_id(L.CANCEL_REASON_CODE)
+_REJECT = _by_id(L.REJECT_REASON_CODE)
+_COMMAND = _by_id(L.COMMAND_CODE)
 
 
 def _name_event(flag: int, account: int, symbol: int, name: bytes) -> Row:
@@ -471,9 +603,25 @@ NAME_DTYPE = np.dtype(
 )
 
 
+_EVENT_FIELDS = L.EVENT_DTYPE.fields
+assert _EVENT_FIELDS is not None
+PLAIN_DTYPE = np.dtype(
+    {
+        "names": list(ROW_FIELDS),
+        "formats": [_EVENT_FIELDS[f][0] for f in ROW_FIELDS],
+        "offsets": [int(_EVENT_FIELDS[f][1]) for f in ROW_FIELDS],
+        "itemsize": L.EVENT_SIZE,
+    }
+)
+"""The event layout without ``name`` (which overlays seq ... trade_id): what a row fills."""
+
+
 def _records(rows: Sequence[Row]) -> np.ndarray:
+    if not any(row[0] == L.NAME for row in rows):
+        # One conversion for every row (the common case: no NAME among them).
+        return np.array(rows, PLAIN_DTYPE).view(L.EVENT_DTYPE)
     out = np.zeros(len(rows), L.EVENT_DTYPE)
-    plain = out[list(ROW_FIELDS)]
+    plain = out.view(PLAIN_DTYPE)
     names = out.view(NAME_DTYPE)
     for k, row in enumerate(rows):
         if row[0] == L.NAME:
@@ -482,6 +630,14 @@ def _records(rows: Sequence[Row]) -> np.ndarray:
         else:
             plain[k] = row
     return out
+
+
+def _write(events: np.ndarray, rows: Sequence[Row]) -> int:
+    """``rows`` into the front of ``events``, byte for byte; how many."""
+    if rows:
+        records = _records(rows)
+        events.view(np.uint8)[: records.nbytes] = records.view(np.uint8).reshape(-1)
+    return len(rows)
 
 
 def _check(array: np.ndarray, dtype: np.dtype, what: str) -> None:

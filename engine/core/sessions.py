@@ -34,7 +34,10 @@ SessionKey = tuple[int, int]  # (worker, session number within that worker's run
 
 
 class SessionTable:
-    __slots__ = ("_armed", "_live")
+    """``order``: how WorkerStarted takes the accounts it closes (default: by name; the
+    reference kernel orders them by account id, as the compiled kernel does)."""
+
+    __slots__ = ("_armed", "_live", "order")
 
     def __init__(
         self, live: Iterable[tuple[str, int, int]] = (), armed: Iterable[str] = ()
@@ -43,12 +46,13 @@ class SessionTable:
         for account, worker, session in live:
             self._live.setdefault(account, set()).add((worker, session))
         self._armed = set(armed)
+        self.order: Callable[[str], tuple[int, str]] | None = None
         unknown = self._armed - self._live.keys()
         if unknown:
             raise ValueError(f"armed accounts with no live session: {sorted(unknown)}")
 
     def apply(self, inp: SessionInput) -> list[str]:
-        """Record ``inp``; the accounts whose orders it cancels, sorted by name."""
+        """Record ``inp``; the accounts whose orders it cancels, in ``order``."""
         if isinstance(inp, SessionOpened):
             self._live.setdefault(inp.account, set()).add((inp.worker, inp.session))
             if inp.cancel_on_disconnect:
@@ -59,7 +63,7 @@ class SessionTable:
         assert isinstance(inp, WorkerStarted)
         worker, workers = inp.worker, inp.workers
         gone: list[str] = []
-        for account in sorted(self._live):
+        for account in sorted(self._live, key=self.order):
             gone += self._close(account, lambda key: key[0] == worker or key[0] >= workers)
         return gone
 

@@ -1,6 +1,15 @@
-"""Snapshots: the whole state of a MatchingEngine at one sequence number.
+"""The stage chain's state at one sequence number: the reference kernel's dump, and
+the snapshot files of the version before records.
 
-Recovery loads the newest valid snapshot and replays only the journal after
+``take`` / ``restore`` (an ``EngineSnapshot``: engine, client-id registry,
+sessions, the pre-trade stage's spec and state) are what the reference
+kernel's ``dump()`` holds (ringmatch.engine.core.reference_kernel); the core's
+snapshot files are now ringmatch.engine.core.kernel_snapshot's (RMS3). The
+files below (RMS1) are what the version before records wrote; recovery passes
+them over (their names have no ids), and ``write`` / ``load_latest`` remain
+for the engine's own round-trip tests.
+
+Recovery loaded the newest valid snapshot and replayed only the journal after
 it. A snapshot file is written to a temporary name, synced, then renamed into
 place (and the directory synced), so a crash leaves either the old set of
 snapshots or the new one, never a half file under a real name. Each file

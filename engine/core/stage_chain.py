@@ -1,17 +1,18 @@
 """The core's per-input stage chain: client order ids -> pre-trade -> matching.
 
-Pure and deterministic, like the engine: the live core and recovery (and
-``replay --format journal``) run the same code on the same sequenced inputs
-and so rebuild the same state and emit the same events. It has two halves,
-because the journal sits between them in the live core::
+Pure and deterministic, like the engine: the reference kernel
+(ringmatch.engine.core.reference_kernel) runs it on every input record, live,
+in recovery and in ``replay --format journal``, so all of them rebuild the same
+state and emit the same events. It has two halves::
 
-    admit(seq, input) -> input'     before the journal: translate client order ids
-    apply(seq, input') -> events    after it: client-id rejects, pre-trade, matching
+    admit(seq, input) -> input'     translate client order ids
+    apply(seq, input') -> events    client-id rejects, pre-trade, matching
 
-``admit`` is the only step that reads or changes the registry, and the
-journal stores what it returns (the translated input), so replay runs
-``process = apply(admit(...))`` on journalled inputs and ends where the live
-core did: admitting an already translated input registers the same pair and
+``process = apply(admit(...))``. ``admit`` is the only step that reads or
+changes the registry. The journal stores inputs as they came, before
+``admit`` (the kernel translates), so replay translates them again, the same
+way; journals of the version before records hold what ``admit`` returned,
+and admitting an already translated input registers the same pair and
 changes nothing else. Rules (docs/PIPELINE.md, "Client order ids"):
 
 * NewOrder with ``order_id=0`` and a client id: gets ``order_id=seq`` and is

@@ -1,21 +1,44 @@
 """The journal's bytes: segment names, frames, and telling a torn tail from corruption.
 
 A data directory holds segment files named by the first seq they hold
-(``00000000000000000001.journal``); other files are ignored (snapshots will
-live there too). A segment is a run of frames, one frame per batch, the unit
-of group commit::
+(``00000000000000000001.journal``); other files are ignored (snapshots live
+there too). A segment is a run of frames, one frame per batch, the unit of
+group commit. A frame of format 2 (magic ``RMJ3``, written since the kernel
+took records) holds the batch's input records exactly as the kernel takes
+them (ringmatch.engine.records.layout, docs/PIPELINE.md "Records"), so that
+appending is one copy and recovery hands the body straight to the kernel::
 
     offset  size  field
-    0       4     magic b"RMJ1" (lets a reader find the next frame after a bad one)
-    4       4     crc32 (zlib) of bytes 8 .. end of body
-    8       4     body length, little-endian
-    12      8     synced_upto: how many bytes of this segment were known to be on
+    0       4     magic b"RMJ3" (lets a reader find the next frame after a bad one)
+    4       4     crc32c (Castagnoli) of bytes 8 .. end of body
+    8       4     body length n, little-endian: a multiple of 64
+    12      2     layout version of the records (records.layout.LAYOUT_VERSION)
+    14      2     flags: 1 DEFINES (the body holds DEFINE records), 2 CORE_INPUTS
+                  (it holds a STAGE_CHAIN or a SKIP_INPUT): readers that look
+                  ahead for those decode only the frames that have them
+    16      8     synced_upto: how many bytes of this segment were known to be on
                   stable storage when this frame was written
-    20      n     body: msgpack array [prev_seq, [[seq, input], ...]]: the inputs
-                  (ringmatch.engine.schema.commands Structs, tagged, array_like: orders and
-                  control inputs alike) with strictly increasing seqs, and
-                  prev_seq, the last seq of the batch before this one (the
+    24      8     prev_seq: the last seq of the batch before this one (the
                   writer's ``start_after`` for the journal's first batch)
+    32      8     first_seq: the seq of the batch's first input
+    40      8     last_seq: the seq of its last input
+    48      n     body: n / 64 input records (INPUT_DTYPE, 64 bytes each): the
+                  inputs with their seqs stamped, strictly increasing, each
+                  preceded by the DEFINE records of names it was the first to
+                  use and followed by the continuation records of its text
+
+Every integer is little-endian; the body starts 16-byte aligned within the
+frame. The seqs in the header are the body's (the writer fills them in), so a
+reader checks the chain and steps over batches without touching the body,
+and the checksum vouches for the body as a whole.
+
+Format 1 (magic ``RMJ2``, msgpack, written before records) is still read:
+the same 20 first bytes (magic, crc32 from zlib, body length, synced_upto),
+then a msgpack body ``[prev_seq, [[seq, input], ...]]`` of translated input
+Structs (ringmatch.engine.schema.commands). The reader gives its inputs as
+records too, converted through a Directory (ringmatch.engine.journal.v1);
+both formats may follow each other in one journal. ``RMJ1``, older still,
+is refused by name.
 
 Seqs have gaps when several nodes share one ID space (Redis blocks), so the
 reader cannot find a missing batch by counting. ``prev_seq`` chains each batch
@@ -53,25 +76,34 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+from collections.abc import Iterator
+from typing import Final, NamedTuple
 
-import msgspec
+import crc32c
+import numpy as np
 
-from ringmatch.engine.schema.commands import Input
+from ringmatch.engine.records import layout
 
-MAGIC = b"RMJ2"
-OLD_MAGICS = (b"RMJ1",)  # formats this reader refuses by name rather than as damage
-HEADER = struct.Struct("<4sIIQ")
-HEADER_SIZE = HEADER.size  # 20
-_CHECKED = struct.Struct("<IQ")  # the header fields the crc covers, packed at offset 8
-MAX_BODY = 1 << 30
+MAGIC: Final = b"RMJ3"
+"""Format 2: a body of input records."""
+MAGIC_V1: Final = b"RMJ2"
+"""Format 1: a msgpack body of input Structs (read, converted; ringmatch.engine.journal.v1)."""
+OLD_MAGICS: Final = (b"RMJ1",)  # formats this reader refuses by name rather than as damage
+HEADER: Final = struct.Struct("<4sIIHHQQQQ")
+HEADER_SIZE: Final = HEADER.size  # 48
+_CHECKED: Final = struct.Struct("<IHHQQQQ")  # the header fields the crc covers, at offset 8
+V1_HEADER: Final = struct.Struct("<4sIIQ")
+V1_HEADER_SIZE: Final = V1_HEADER.size  # 20
+MAX_BODY: Final = 1 << 30
 """A length above this is damage, not a batch: no batch comes near 1 GiB."""
+_ANY_MAGIC = re.compile(re.escape(MAGIC) + b"|" + re.escape(MAGIC_V1))
+
+# Frame flags (format 2).
+DEFINES: Final = 1
+CORE_INPUTS: Final = 2
 
 SEGMENT_SUFFIX = ".journal"
 _SEGMENT_NAME = re.compile(r"(\d{20})\.journal")
-
-Record = tuple[int, Input]
 
 
 class JournalError(Exception):
@@ -108,10 +140,19 @@ class TornTail(NamedTuple):
 
 
 class Frame(NamedTuple):
+    """One good frame. ``version`` 2: records (the seqs and flags from its header);
+    1: msgpack (``flags`` 0, the seqs 0: its body says them)."""
+
     offset: int
     end: int
     synced_upto: int
     body: memoryview
+    version: int
+    layout: int  # the records' layout version (format 2; 0 for format 1)
+    flags: int
+    prev_seq: int
+    first_seq: int
+    last_seq: int
 
 
 def segment_name(first_seq: int) -> str:
@@ -124,59 +165,100 @@ def segment_first_seq(name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-class FrameEncoder:
-    __slots__ = ("_encoder",)
-
-    def __init__(self) -> None:
-        self._encoder = msgspec.msgpack.Encoder()
-
-    def encode(self, records: Sequence[Record], synced_upto: int, prev_seq: int) -> bytearray:
-        buf = bytearray(HEADER_SIZE)
-        self._encoder.encode_into((prev_seq, records), buf, HEADER_SIZE)
-        body_len = len(buf) - HEADER_SIZE
-        if body_len > MAX_BODY:
-            raise ValueError(f"a batch of {body_len} bytes is over the {MAX_BODY} limit")
-        _CHECKED.pack_into(buf, 8, body_len, synced_upto)
-        with memoryview(buf) as view:
-            crc = zlib.crc32(view[8:])
-        HEADER.pack_into(buf, 0, MAGIC, crc, body_len, synced_upto)
-        return buf
-
-
-BODY_DECODER = msgspec.msgpack.Decoder(tuple[int, list[tuple[int, Input]]])
-HEAD_DECODER = msgspec.msgpack.Decoder(tuple[int, msgspec.Raw])
-"""Only a frame's prev_seq (the records stay undecoded): lets a reader that starts
-after a snapshot step over the batches before it ~20x faster than decoding them."""
+def encode_frame(
+    records: np.ndarray,
+    *,
+    synced_upto: int,
+    prev_seq: int,
+    first_seq: int,
+    last_seq: int,
+    flags: int = 0,
+) -> bytearray:
+    """A format-2 frame holding ``records`` (INPUT_DTYPE): the header, then their bytes."""
+    body = np.ascontiguousarray(records).view(np.uint8).data  # the bytes, padding and all
+    body_len = len(body)
+    if body_len > MAX_BODY:
+        raise ValueError(f"a batch of {body_len} bytes is over the {MAX_BODY} limit")
+    buf = bytearray(HEADER_SIZE + body_len)
+    buf[HEADER_SIZE:] = body  # the one copy appending costs
+    _CHECKED.pack_into(
+        buf, 8, body_len, layout.LAYOUT_VERSION, flags, synced_upto, prev_seq, first_seq, last_seq
+    )
+    with memoryview(buf) as view:
+        crc = crc32c.crc32c(view[8:])
+    struct.pack_into("<4sI", buf, 0, MAGIC, crc)
+    return buf
 
 
 def _frame_at(data: memoryview, pos: int) -> Frame | str:
     """The good frame at ``pos``, or why there is none."""
     size = len(data)
+    magic = bytes(data[pos : pos + 4])
+    if magic == MAGIC_V1:
+        return _v1_frame_at(data, pos)
     if size - pos < HEADER_SIZE:
         return f"{size - pos} byte(s), less than a frame header"
-    magic, crc, body_len, synced_upto = HEADER.unpack_from(data, pos)
     if magic != MAGIC:
         return "no frame marker"
+    _, crc, body_len, version, flags, synced_upto, prev, first, last = HEADER.unpack_from(data, pos)
     end = pos + HEADER_SIZE + body_len
+    if body_len > MAX_BODY or end > size:
+        return f"frame length {body_len} runs past the end of the file ({size} bytes)"
+    if crc32c.crc32c(data[pos + 8 : end]) != crc:
+        return "checksum mismatch"
+    body = data[pos + HEADER_SIZE : end]
+    return Frame(pos, end, synced_upto, body, 2, version, flags, prev, first, last)
+
+
+def _v1_frame_at(data: memoryview, pos: int) -> Frame | str:
+    size = len(data)
+    if size - pos < V1_HEADER_SIZE:
+        return f"{size - pos} byte(s), less than a frame header"
+    _, crc, body_len, synced_upto = V1_HEADER.unpack_from(data, pos)
+    end = pos + V1_HEADER_SIZE + body_len
     if body_len > MAX_BODY or end > size:
         return f"frame length {body_len} runs past the end of the file ({size} bytes)"
     if zlib.crc32(data[pos + 8 : end]) != crc:
         return "checksum mismatch"
-    return Frame(pos, end, synced_upto, data[pos + HEADER_SIZE : end])
+    return Frame(pos, end, synced_upto, data[pos + V1_HEADER_SIZE : end], 1, 0, 0, 0, 0, 0)
+
+
+def frame_records(frame: Frame, path: str) -> np.ndarray:
+    """The input records of a format-2 frame (a read-only view of its body)."""
+    if frame.version != 2:
+        raise ValueError("a format-1 frame holds msgpack, not records")
+    body = frame.body
+    if len(body) % layout.INPUT_SIZE or not body:
+        raise JournalCorrupt(
+            path, frame.offset, f"a body of {len(body)} bytes is not a whole number of records"
+        )
+    return np.frombuffer(body, layout.INPUT_DTYPE)
+
+
+def check_layout(frame: Frame, path: str) -> None:
+    """A frame whose records are laid out otherwise than this version's cannot be read."""
+    version = frame.layout
+    if frame.version == 2 and version != layout.LAYOUT_VERSION:
+        raise JournalError(
+            f"{path}: offset {frame.offset}: records of layout version {version}; this "
+            f"version reads layout {layout.LAYOUT_VERSION} (convert the journal with the "
+            f"version that wrote it)"
+        )
 
 
 def _good_frames_after(data: memoryview, start: int) -> Iterator[Frame]:
     """Every good frame that starts at or after ``start``, found by its magic."""
     raw = data.obj
     assert isinstance(raw, bytes)
-    pos = raw.find(MAGIC, start)
-    while pos >= 0:
-        found = _frame_at(data, pos)
-        if isinstance(found, Frame):
-            yield found
-            pos = raw.find(MAGIC, found.end)
+    found = _ANY_MAGIC.search(raw, start)
+    while found is not None:
+        pos = found.start()
+        frame = _frame_at(data, pos)
+        if isinstance(frame, Frame):
+            yield frame
+            found = _ANY_MAGIC.search(raw, frame.end)
         else:
-            pos = raw.find(MAGIC, pos + 1)
+            found = _ANY_MAGIC.search(raw, pos + 1)
 
 
 def scan_segment(data: bytes, path: str, last: bool) -> tuple[list[Frame], TornTail | None]:
@@ -189,12 +271,14 @@ def scan_segment(data: bytes, path: str, last: bool) -> tuple[list[Frame], TornT
     if data[:4] in OLD_MAGICS:
         raise JournalError(
             f"{path}: a journal in format {data[:4].decode()}, written by an older version; "
-            f"this one reads {MAGIC.decode()} (replay it with the version that wrote it)"
+            f"this one reads {MAGIC.decode()} and {MAGIC_V1.decode()} (replay it with the "
+            f"version that wrote it)"
         )
     view = memoryview(data)
     frames: list[Frame] = []
     pos = 0
     size = len(data)
+    found: Frame | str = ""
     while pos < size:
         found = _frame_at(view, pos)
         if not isinstance(found, Frame):

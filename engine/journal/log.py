@@ -6,10 +6,12 @@ still uses up its order id, so replay must see it to rebuild the same state.
 
 The contract with the core (DESIGN.md, principle 5)::
 
-    writer.append_batch([(seq, cmd), ...])   # returns: the batch is journalled
+    writer.append_records(records, first_seq=a, last_seq=b, flags=f)   # returns: journalled
     ... only now may the acks of these inputs leave the core ...
 
-``append_batch`` writes the batch as one frame with one write, then syncs if
+``append_records`` takes the batch's input records as they go to the kernel
+(ringmatch.engine.records.layout: DEFINE and text records included, seqs stamped) and
+writes them as one frame with one write, then syncs if
 the fsync policy says so (ringmatch.engine.journal.fsync_policy; default: every batch), and only
 returns once that is done. Group commit: one write and at most one fsync per
 batch, however many inputs it carries. If a write or sync fails the writer is
@@ -18,44 +20,67 @@ dropped the dirty pages, so the only safe way on is a restart and recovery.
 ``failure`` then says which operation on which file failed, and how
 (``journal write failed: PATH: [Errno 28] No space left on device``).
 
+``append_batch([(seq, input), ...])`` is the same for input Structs (tests and
+tools): they become records through the writer's own Directory, read from the
+journal's DEFINE records the first time it is needed.
+
+The reader gives each batch as records (``record_batches``: what recovery
+feeds the kernel) or as ``(seq, input)`` Structs decoded from them through its
+Directory (``batches``, and iterating the reader). Frames of format 1 (msgpack
+Structs, ringmatch.engine.journal.v1) are read too, converted to records on the fly.
+
 The bytes on disk are described in ringmatch.engine.journal.format; recovery (replaying
-into an engine, cutting off a torn tail) is ringmatch.engine.core.recovery.
+into a kernel, cutting off a torn tail) is ringmatch.engine.core.recovery.
 """
 
 from __future__ import annotations
 
-import bisect
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
+from typing import NamedTuple
 
-import msgspec
+import numpy as np
 
 from ringmatch.engine.journal.files import OS_FILES, AppendFile, FileLayer
 from ringmatch.engine.journal.format import (
-    BODY_DECODER,
-    HEAD_DECODER,
-    FrameEncoder,
+    CORE_INPUTS,
+    DEFINES,
+    Frame,
     JournalCorrupt,
     JournalError,
-    Record,
     TornTail,
+    check_layout,
+    encode_frame,
+    frame_records,
     scan_segment,
     segment_first_seq,
     segment_name,
 )
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
+from ringmatch.engine.journal.v1 import Record, decode_v1
+from ringmatch.engine.records.inputs import (
+    InputPacker,
+    copy_records,
+    decode_inputs,
+    inputs_after,
+    learn_defines,
+    sequenced_owners,
+)
+from ringmatch.engine.records.names import Directory
+from ringmatch.engine.schema.commands import Input, SkipInput, StageChain
 
 __all__ = [
+    "Batch",
     "JournalCorrupt",
     "JournalError",
     "JournalReader",
     "JournalWriter",
     "Record",
     "TornTail",
+    "core_inputs",
     "list_segments",
-    "records_containing",
 ]
 
 SEGMENT_BYTES = 64 << 20
@@ -71,6 +96,18 @@ def list_segments(files: FileLayer, data_dir: str) -> list[tuple[int, str]]:
             found.append((first, os.path.join(data_dir, name)))
     found.sort()
     return found
+
+
+class Batch(NamedTuple):
+    """One journalled batch as records: what the kernel takes."""
+
+    prev_seq: int  # the last seq of the batch before it
+    first_seq: int
+    last_seq: int
+    records: np.ndarray  # INPUT_DTYPE; a read-only view of the segment for format 2
+    flags: int  # format.DEFINES, format.CORE_INPUTS
+    path: str
+    offset: int
 
 
 class JournalWriter:
@@ -96,12 +133,12 @@ class JournalWriter:
         "_dir",
         "_dir_dirty",
         "_doing",
-        "_encoder",
         "_failed",
         "_file",
         "_files",
         "_interval_ns",
         "_last_sync_ns",
+        "_packer",
         "_path",
         "_segment_bytes",
         "_segment_name_seq",
@@ -126,7 +163,7 @@ class JournalWriter:
         self._files = files
         self._clock = clock
         self._segment_bytes = segment_bytes
-        self._encoder = FrameEncoder()
+        self._packer: InputPacker | None = None  # append_batch's, made when first needed
         self.policy = fsync
         self._interval_ns = fsync.interval_ns
         self._failed: str | None = None
@@ -181,7 +218,7 @@ class JournalWriter:
         self._size = self._synced = len(data)
         self._segment_name_seq = first_seq
         if frames:
-            return _decode(frames[-1].body, path, frames[-1].offset)[1][-1][0]
+            return _last_seq_of(frames[-1], path)
         if len(segments) == 1:
             return start_after
         # An empty last segment: the last seq is the previous segment's (closed, synced).
@@ -189,15 +226,38 @@ class JournalWriter:
         prev_frames, _ = scan_segment(self._files.read(prev_path), prev_path, last=False)
         if not prev_frames:
             raise JournalCorrupt(prev_path, 0, "a closed segment without a single batch")
-        last = prev_frames[-1]
-        return _decode(last.body, prev_path, last.offset)[1][-1][0]
+        return _last_seq_of(prev_frames[-1], prev_path)
 
-    def append_batch(self, records: Sequence[Record]) -> None:
-        """Journal ``records`` (seqs strictly increasing, above ``last_seq``) as one frame.
+    def append_records(
+        self, records: np.ndarray, *, first_seq: int, last_seq: int, flags: int = 0
+    ) -> None:
+        """Journal ``records`` (one batch of INPUT_DTYPE records, the inputs' seqs
+        stamped, from ``first_seq`` to ``last_seq``, above ``last_seq`` of the writer)
+        as one frame; ``flags``: what the batch holds (format.DEFINES, CORE_INPUTS).
 
         Returns once the batch is written and, if the policy says so, synced:
         only then may the acknowledgements of these inputs leave the core.
         """
+        if self._failed is not None:
+            raise JournalError(f"the journal in {self._dir} failed earlier: {self._failed}")
+        if not len(records):
+            return
+        _, seqs = sequenced_owners(records)
+        if not len(seqs) or int(seqs[0]) != first_seq or int(seqs[-1]) != last_seq:
+            raise ValueError(
+                f"the batch's records hold seqs {seqs[:1].tolist()}..{seqs[-1:].tolist()}, "
+                f"not {first_seq}..{last_seq}"
+            )
+        if first_seq <= self.last_seq or (len(seqs) > 1 and not (seqs[1:] > seqs[:-1]).all()):
+            raise ValueError(
+                f"the batch's seqs ({first_seq}..{last_seq}) are not strictly increasing "
+                f"above seq {self.last_seq}"
+            )
+        self._write(records, first_seq, last_seq, flags)
+
+    def append_batch(self, records: Sequence[Record]) -> None:
+        """Journal ``(seq, input)`` Structs (seqs strictly increasing, above ``last_seq``)
+        as one frame of records, through the writer's Directory (tests and tools)."""
         if self._failed is not None:
             raise JournalError(f"the journal in {self._dir} failed earlier: {self._failed}")
         if not records:
@@ -209,7 +269,18 @@ class JournalWriter:
                     f"record {i} of the batch has seq {record[0]}, not above seq {prev}"
                 )
             prev = record[0]
-        first = records[0][0]
+        packer = self._packer
+        if packer is None:
+            reader = JournalReader(self._dir, files=self._files)
+            for _ in reader.record_batches():
+                pass
+            packer = self._packer = InputPacker(reader.directory)
+        packer.start()
+        for seq, inp in records:
+            packer.add(inp, seq)
+        self._write(packer.records(), records[0][0], records[-1][0], packer.flags)
+
+    def _write(self, records: np.ndarray, first: int, last: int, flags: int) -> None:
         if self._file is not None and self._size == 0 and first < self._segment_name_seq:
             raise ValueError(
                 f"the batch starts at seq {first}, below {self._segment_name_seq}, the name "
@@ -219,11 +290,18 @@ class JournalWriter:
             if self._file is None or self._size >= self._segment_bytes:
                 self._start_segment(first)
             assert self._file is not None
-            frame = self._encoder.encode(records, self._synced, self.last_seq)
+            frame = encode_frame(
+                records,
+                synced_upto=self._synced,
+                prev_seq=self.last_seq,
+                first_seq=first,
+                last_seq=last,
+                flags=flags,
+            )
             self._doing = ("write", self._path)
             self._file.write(frame)
             self._size += len(frame)
-            self.last_seq = records[-1][0]
+            self.last_seq = last
             interval = self._interval_ns
             if interval == 0 or (
                 interval is not None and self._clock() - self._last_sync_ns >= interval
@@ -311,14 +389,17 @@ class JournalWriter:
 class JournalReader:
     """Reads the journal in ``data_dir`` back, in seq order, never changing it.
 
-    ``after_seq`` is the seam for snapshots: records up to it are skipped (and
+    ``after_seq`` is the seam for snapshots: inputs up to it are skipped (and
     whole segments before it are not even read); the journal must hold every
     batch after it (the first batch given must follow a seq at or before
-    ``after_seq``). After iterating, ``last_seq`` is the last seq in the
-    journal (or ``after_seq``) and ``torn_tail`` the bytes after the last
-    whole frame that no later frame vouches for, if any (recovery cuts them
-    off). A damaged or inconsistent journal raises JournalCorrupt naming the
-    file and offset: no record is ever skipped silently.
+    ``after_seq``). ``directory`` is the names as of ``after_seq`` (a
+    snapshot's); without one the reader learns the names of the batches it
+    steps over. It learns every DEFINE it reads, so ``directory`` is the
+    journal's names as far as it has read. After iterating, ``last_seq`` is
+    the last seq in the journal (or ``after_seq``) and ``torn_tail`` the bytes
+    after the last whole frame that no later frame vouches for, if any
+    (recovery cuts them off). A damaged or inconsistent journal raises
+    JournalCorrupt naming the file and offset: no input is ever skipped silently.
     """
 
     def __init__(
@@ -327,27 +408,43 @@ class JournalReader:
         *,
         files: FileLayer = OS_FILES,
         after_seq: int = 0,
+        directory: Directory | None = None,
     ) -> None:
         self._dir = os.fspath(data_dir)
         self._files = files
         self.after_seq = after_seq
         self.last_seq = after_seq
         self.torn_tail: TornTail | None = None
+        self._learn_skipped = directory is None
+        self.directory = Directory() if directory is None else directory
+        self._packer = InputPacker(self.directory)  # format-1 inputs -> records
 
     def __iter__(self) -> Iterator[Record]:
         for batch in self.batches():
             yield from batch
 
     def batches(self) -> Iterator[list[Record]]:
-        """One list of ``(seq, input)`` per journalled batch."""
+        """One list of ``(seq, input)`` per journalled batch, decoded from its records."""
+        after = self.after_seq
+        for batch in self.record_batches():
+            records = decode_inputs(batch.records, self.directory)
+            if batch.first_seq <= after:
+                records = [r for r in records if r[0] > after]
+            yield records
+
+    def record_batches(self) -> Iterator[Batch]:
+        """Every journalled batch after ``after_seq``, as records (a batch that straddles
+        it loses its inputs up to it)."""
         after = self.after_seq
         segments = list_segments(self._files, self._dir)
         # A segment's name is above every seq before it, so a segment whose successor
-        # is named at or before after + 1 holds only seqs <= after: skip it unread.
+        # is named at or before after + 1 holds only seqs <= after: skip it unread,
+        # unless its names must be learnt.
         start = 0
-        for i in range(len(segments) - 1):
-            if segments[i + 1][0] <= after + 1:
-                start = i + 1
+        if not self._learn_skipped:
+            for i in range(len(segments) - 1):
+                if segments[i + 1][0] <= after + 1:
+                    start = i + 1
         prev: int | None = None  # the last seq read from the journal
         for i in range(start, len(segments)):
             name_seq, path = segments[i]
@@ -357,29 +454,8 @@ class JournalReader:
                 raise JournalCorrupt(
                     path, 0, f"segment named for seq {name_seq} follows seq {prev}"
                 )
-            # Where each batch's predecessor ended: frame n ends where frame n + 1 says.
-            befores = [_decode_before(f.body, path, f.offset) for f in frames] if after else []
             for n, frame in enumerate(frames):
-                if n + 1 < len(befores) and befores[n + 1] <= after and prev is not None:
-                    # Wholly at or before the starting point: check the chain, skip the rest.
-                    if befores[n] != prev:
-                        raise JournalCorrupt(
-                            path,
-                            frame.offset,
-                            f"a batch follows seq {prev}, but says the one before ended at "
-                            f"seq {befores[n]}: journalled batches are missing",
-                        )
-                    prev = befores[n + 1]
-                    continue
-                before, records = _decode(frame.body, path, frame.offset)
-                lo, hi = records[0][0], records[-1][0]
-                last = before
-                for seq, _ in records:
-                    if seq <= last:
-                        raise JournalCorrupt(
-                            path, frame.offset, f"seq {seq} follows seq {last} in a batch"
-                        )
-                    last = seq
+                before, lo, hi, v1 = self._seqs(frame, path)
                 if n == 0 and lo < name_seq:
                     raise JournalCorrupt(
                         path, frame.offset, f"segment named for seq {name_seq} starts at {lo}"
@@ -400,11 +476,14 @@ class JournalReader:
                     )
                 prev = hi
                 if hi <= after:
+                    if self._learn_skipped:
+                        self._learn(frame, path, v1)
                     continue
+                records = self._records(frame, path, v1)
                 if lo <= after:
-                    records = [r for r in records if r[0] > after]
+                    records = inputs_after(records, after)
                 self.last_seq = hi
-                yield records
+                yield Batch(before, lo, hi, records, frame.flags, path, frame.offset)
             self.torn_tail = torn
         if prev is not None and prev < after:
             raise JournalError(
@@ -412,53 +491,81 @@ class JournalReader:
                 f"{after}: journalled inputs are missing"
             )
 
+    def _seqs(self, frame: Frame, path: str) -> tuple[int, int, int, list[Record] | None]:
+        """(prev_seq, first seq, last seq) of a frame, and a format-1 frame's inputs."""
+        if frame.version == 2:
+            check_layout(frame, path)
+            before, lo, hi = frame.prev_seq, frame.first_seq, frame.last_seq
+            if not before < lo <= hi:
+                raise JournalCorrupt(
+                    path, frame.offset, f"batch of seqs {lo}..{hi} after seq {before}"
+                )
+            return before, lo, hi, None
+        before, inputs = decode_v1(frame.body, path, frame.offset)
+        last = before
+        for seq, _ in inputs:
+            if seq <= last:
+                raise JournalCorrupt(path, frame.offset, f"seq {seq} follows seq {last} in a batch")
+            last = seq
+        return before, inputs[0][0], inputs[-1][0], inputs
 
-def records_containing(
-    data_dir: str | os.PathLike[str], marker: bytes, *, files: FileLayer = OS_FILES
-) -> Iterator[Record]:
-    """The records of every whole journalled batch whose bytes contain ``marker``.
+    def _records(self, frame: Frame, path: str, v1: list[Record] | None) -> np.ndarray:
+        if v1 is None:
+            records = frame_records(frame, path)
+            if frame.flags & DEFINES:
+                learn_defines(records, self.directory)
+            return records
+        packer = self._packer
+        packer.start()
+        for seq, inp in v1:
+            try:
+                packer.add(inp, seq)
+            except (OverflowError, ValueError) as exc:  # struct.error is a ValueError
+                raise JournalError(
+                    f"{path}: offset {frame.offset}: seq {seq}: {inp!r} has a value no input "
+                    f"record can hold ({exc}): this journal cannot be read as records"
+                ) from exc
+        return copy_records(packer.records())
 
-    A quick look-ahead for rare inputs (ringmatch.engine.core.recovery.journalled_skips):
-    each segment is searched as raw bytes and only the frames that hold the
-    marker are decoded, so this costs a read of the journal, not a decode.
-    Frames are taken as the reader takes them (a torn tail's are not);
-    ``marker`` may also match inside another input (a name), so callers check
-    what they get. Consistency is the reader's to check, not this.
+    def _learn(self, frame: Frame, path: str, v1: list[Record] | None) -> None:
+        """Take the names of a batch that is stepped over."""
+        if v1 is not None or frame.flags & DEFINES:
+            self._records(frame, path, v1)
+
+
+def core_inputs(
+    data_dir: str | os.PathLike[str], *, files: FileLayer = OS_FILES
+) -> Iterator[tuple[int, StageChain | SkipInput]]:
+    """Every StageChain and SkipInput in the journal's whole batches, with its seq.
+
+    A quick look-ahead for rare inputs (ringmatch.engine.core.recovery): a
+    format-2 frame says in its header whether it holds one, and only those
+    are decoded; a format-1 frame is decoded only if its bytes hold one's
+    msgpack tag. Frames are taken as the reader takes them (a torn tail's are
+    not). Consistency is the reader's to check, not this.
     """
+    tags = (b"\xaaskip_input", b"\xabstage_chain")
+    scratch = Directory()  # these inputs name no account or symbol
     segments = list_segments(files, os.fspath(data_dir))
     for i, (_, path) in enumerate(segments):
         data = files.read(path)
-        at = data.find(marker)
-        if at < 0:
-            continue
-        found = []  # where the marker is in the segment
-        while at >= 0:
-            found.append(at)
-            at = data.find(marker, at + 1)
         frames, _ = scan_segment(data, path, last=i == len(segments) - 1)
         for frame in frames:
-            k = bisect.bisect_left(found, frame.offset)
-            if k < len(found) and found[k] < frame.end:
-                yield from _decode(frame.body, path, frame.offset)[1]
+            found: list[tuple[int, Input]]
+            if frame.version == 2:
+                if not frame.flags & CORE_INPUTS:
+                    continue
+                found = decode_inputs(frame_records(frame, path), scratch)
+            elif any(data.find(tag, frame.offset, frame.end) >= 0 for tag in tags):
+                found = decode_v1(frame.body, path, frame.offset)[1]
+            else:
+                continue
+            for seq, inp in found:
+                if type(inp) is StageChain or type(inp) is SkipInput:
+                    yield seq, inp
 
 
-def _decode_before(body: memoryview, path: str, offset: int) -> int:
-    try:
-        before, _ = HEAD_DECODER.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise JournalCorrupt(
-            path, offset, f"batch passes its checksum but will not decode: {exc}"
-        ) from exc
-    return before
-
-
-def _decode(body: memoryview, path: str, offset: int) -> tuple[int, list[Record]]:
-    try:
-        before, records = BODY_DECODER.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise JournalCorrupt(
-            path, offset, f"batch passes its checksum but will not decode: {exc}"
-        ) from exc
-    if not records:
-        raise JournalCorrupt(path, offset, "empty batch")
-    return before, records
+def _last_seq_of(frame: Frame, path: str) -> int:
+    if frame.version == 2:
+        return frame.last_seq
+    return decode_v1(frame.body, path, frame.offset)[1][-1][0]

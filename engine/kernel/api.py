@@ -38,3 +38,15 @@ class Kernel(Protocol):
     def l3(self, symbol: int) -> np.ndarray:
         """The resting orders of symbol id ``symbol`` (layout.BOOK_DTYPE)."""
         ...
+
+    def dump(self) -> bytes:
+        """The kernel's whole state, for a snapshot (docs/PIPELINE.md, "Recovery and
+        snapshots"): its first 4 bytes name the kernel's dump format, the same for
+        every dump of one kind of kernel (a fresh kernel's included)."""
+        ...
+
+    def load(self, data: bytes) -> None:
+        """On a fresh kernel: become the kernel that ``dump()``-ed ``data``, so that
+        every later input gives the same events as it would have there. ValueError
+        (the kernel unchanged) for a dump it cannot take: another format or version."""
+        ...

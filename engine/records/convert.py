@@ -141,7 +141,7 @@ class Encoder:
                 out.append(text_records(text))
         if not out:
             return np.zeros(0, L.INPUT_DTYPE)
-        return np.concatenate(out, dtype=L.INPUT_DTYPE)
+        return L.join_records(out, L.INPUT_DTYPE)
 
 
 def decode_events(events: np.ndarray, directory: Directory) -> list[Event]:

@@ -43,6 +43,14 @@ T = TypeVar("T")
 
 LAYOUT_VERSION: Final = 1
 
+
+def join_records(parts: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """The records of ``parts`` in one array, every byte kept (padding included)."""
+    # frombuffer over a bytearray: writable, and no ``copy()``, which for a dtype with
+    # padding copies field by field too.
+    return np.frombuffer(bytearray(b"".join(p.tobytes() for p in parts)), dtype)
+
+
 # -- input records -------------------------------------------------------------------
 
 INPUT_SIZE: Final = 64

@@ -2,9 +2,10 @@
 
 The same outputs as the CSV replay (ringmatch.engine.replay.csv_replay and
 .outputs), from the
-inputs a core journalled. They run through ringmatch.engine.core.stage_chain, as in the live
-core (client order ids, the pre-trade stage the journal names in its
-StageChain inputs, matching; until the first StageChain, as in a journal
+inputs a core journalled. Their records run through the kernel the live core
+ran (ringmatch.engine.core.journal_run: the reference kernel with the
+pre-trade stage the journal names in its StageChain inputs, or the compiled
+one where no stage is named; until the first StageChain, as in a journal
 written before they existed, no stage: control inputs are reported and
 ignored), with each input's journalled seq, skipping the seqs its SkipInputs
 name, so ``--events-out`` is the event stream the core published for every
@@ -30,14 +31,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterable
 from contextlib import ExitStack
 
+import numpy as np
+
+from ringmatch.engine.core.journal_run import JournalRun, KernelBooks, kernel_for, start_run
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
-from ringmatch.engine.core.recovery import start_logic
-from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed
+from ringmatch.engine.core.stage_chain import InputFailed
 from ringmatch.engine.journal.datadir_lock import holder
-from ringmatch.engine.journal.log import JournalError, JournalReader, Record
+from ringmatch.engine.journal.log import JournalError
+from ringmatch.engine.records.convert import decode_events
+from ringmatch.engine.records.inputs import owners, seqs_of
+from ringmatch.engine.records.names import Directory
 from ringmatch.engine.replay.csv_replay import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
@@ -53,26 +58,26 @@ from ringmatch.engine.schema.events import Event
 
 
 def _replay(
-    batches: Iterable[list[Record]],
-    logic: CoreLogic,
+    run: JournalRun,
     stats: ReplayStats,
     names: OrderNames,
     trades_out: TradeWriter | None,
     events_out: EventLinesWriter | None,
     pacer: Pacer | None,
 ) -> None:
-    """csv_replay's replay, with each input's own seq and through the core's logic."""
-    process = logic.process
-    for batch in batches:
-        events: list[Event] = []
-        try:
-            for seq, inp in batch:
-                if pacer is not None:
-                    pacer.wait_until(inp.ts_ns)
-                events += process(inp, seq)
-        finally:  # what ran before a failed input is written out
-            names.learn(events)
-            record(events, len(batch), stats, trades_out, events_out)
+    """csv_replay.replay, with each input's own seq and through the core's kernel."""
+    directory = run.directory
+
+    def pace(records: np.ndarray) -> None:
+        # Each input held back until its ts_ns is due; the batch then runs whole.
+        assert pacer is not None
+        for ts in records["ts_ns"][owners(records)].tolist():
+            pacer.wait_until(ts)
+
+    for records, event_records in run.batches(before=None if pacer is None else pace):
+        events: list[Event] = decode_events(event_records, directory)
+        names.learn(events)
+        record(events, len(seqs_of(records)), stats, trades_out, events_out)
 
 
 def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
@@ -83,15 +88,15 @@ def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
         # Read as it is, never locked or changed: the live core's appends after
         # this point are simply not seen, and a frame it is writing reads as a torn tail.
         say(f"{args.file} is live (locked by {live}): replaying the journal as written so far")
-    reader = JournalReader(args.file)
     try:
-        # The journal's skips, looked ahead; ``resolve``: the stages it may name.
-        logic = start_logic(args.file, snapshot=False, resolve=resolve)
+        # The journal's skips and stages, looked ahead; ``resolve``: the stages it may name.
+        run = start_run(args.file, snapshot=False, resolve=resolve)
     except OSError as exc:
         say(f"cannot read {exc.filename or args.file}: {exc.strerror or exc}")
         return EXIT_BAD_INPUT
     except JournalError:
-        logic = CoreLogic(resolve=resolve)  # damaged: the replay below stops there, saying so
+        # Damaged: the replay below stops there, saying so.
+        run = JournalRun(kernel_for(False, resolve)(), Directory(), args.file)
     names = OrderNames()
     stats = ReplayStats()
     status, stopped = EXIT_OK, ""
@@ -103,8 +108,7 @@ def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
         speed = getattr(args, "speed", None)
         try:
             _replay(
-                reader.batches(),
-                logic,
+                run,
                 stats,
                 names,
                 TradeWriter(trades_out, names) if trades_out is not None else None,
@@ -116,16 +120,16 @@ def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
             return EXIT_BAD_INPUT
         except JournalError as exc:
             say(str(exc))
-            status, stopped = EXIT_BAD_INPUT, f"stopped after seq {reader.last_seq}"
+            status, stopped = EXIT_BAD_INPUT, f"stopped after seq {run.last_seq}"
         except InputFailed as exc:
             say(f"{exc}; it is not skipped in the journal (the core halted there)")
             status, stopped = EXIT_BAD_INPUT, f"stopped before seq {exc.seq}"
         except KeyboardInterrupt:
             status, stopped = EXIT_INTERRUPTED, "interrupted"
-        if reader.torn_tail is not None:
-            say(f"warning: {reader.torn_tail.describe()}; replayed up to it")
+        if run.torn_tail is not None:
+            say(f"warning: {run.torn_tail.describe()}; replayed up to it")
         if book_out is not None:
-            write_book(logic.engine, book_out, names)
+            write_book(KernelBooks(run.kernel, run.directory), book_out, names)
     seconds = time.perf_counter() - started
     rejected = sum(stats.rejected.values())
     rate = stats.commands / seconds if seconds > 0 else 0.0
@@ -134,7 +138,7 @@ def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
             [
                 f"replay of journal {args.file}" + (f": {stopped}" if stopped else ""),
                 f"  inputs      {stats.commands:,}"
-                + (f" ({len(logic.skipped):,} skipped)" if logic.skipped else ""),
+                + (f" ({len(run.skipped):,} skipped)" if run.skipped else ""),
                 f"  rejected    {rejected:,}",
                 f"  trades      {stats.trades:,}",
                 f"  speed       {rate:,.0f} inputs/s ({seconds:.3f} s)",

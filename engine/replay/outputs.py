@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Protocol, TextIO
 
 import msgspec
 
-from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.kernel.api import Kernel
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.events import Accepted, Event, Trade, event_to_dict
+from ringmatch.engine.schema.views import BookOrder
+
+
+class Books(Protocol):
+    """What ``write_book`` reads: a MatchingEngine, or a kernel's books (KernelBooks)."""
+
+    def symbols(self) -> list[str]: ...
+
+    def l3(self, symbol: str) -> list[BookOrder]: ...
+
 
 TRADES_HEADER = (
     "trade_id",
@@ -96,7 +105,7 @@ class EventLinesWriter:
             self._stream.write(self._encoder.encode_lines([event_to_dict(e) for e in events]))
 
 
-def write_book(engine: MatchingEngine, stream: TextIO, names: OrderNames | None = None) -> None:
+def write_book(engine: Books, stream: TextIO, names: OrderNames | None = None) -> None:
     """``--book-out``: every resting order; symbols by name, bids then asks, best first,
     queue order within a price (the engine's L3 view already orders them so)."""
     name = names if names is not None else _same

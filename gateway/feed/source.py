@@ -8,8 +8,8 @@ A thread reads batches off the ring (``EventReader.get_many``), decodes them
 *optional*: the core never waits for it. If it falls a whole ring behind it is
 cut off (``ReaderCutOff``); it then rejoins at the newest record and rebuilds
 every book by replaying the journal as far as it is written (``rebuild_books``:
-the core's own stage chain as the journal names it, skips included, so the
-same pre-trade decisions; ``resolve`` finds a stage's factory), to some seq
+the kernel the core ran, with the stage the journal names, skips included, so
+the same pre-trade decisions; ``resolve`` finds a stage's factory), to some seq
 ``J``, and drops the events it then reads up to ``J``. Nothing is missed: the
 core journals before it publishes, so whatever the rejoin skipped is in the
 journal, and whatever is published after ``J`` comes after the rejoin. Then
@@ -24,9 +24,8 @@ import os
 import threading
 from collections.abc import Callable
 
-from ringmatch.engine.core.journal_events import journal_events
+from ringmatch.engine.core.journal_run import KernelBooks, start_run
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
-from ringmatch.engine.core.recovery import start_logic
 from ringmatch.engine.rings.codec import decode_events
 from ringmatch.engine.rings.errors import ReaderCutOff
 from ringmatch.engine.rings.event_reader import EventReader
@@ -47,11 +46,10 @@ def rebuild_books(
 ) -> tuple[Books, int]:
     """Every symbol's resting orders after journalled input ``upto_seq`` (None: the
     journal's end, as far as it is written now); and the seq they are as of."""
-    logic = start_logic(data_dir, resolve=resolve, upto=upto_seq)
-    for _ in journal_events(data_dir, logic, upto_seq):
-        pass
-    eng = logic.engine
-    return {s: eng.l3(s) for s in eng.symbols()}, logic.last_seq
+    run = start_run(data_dir, resolve=resolve, upto=upto_seq)
+    run.feed(upto_seq)
+    books = KernelBooks(run.kernel, run.directory)
+    return {s: books.l3(s) for s in books.symbols()}, run.last_seq
 
 
 def load_books(server: FeedServer, books: Books) -> None:

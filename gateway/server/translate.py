@@ -24,8 +24,8 @@ import time
 from collections.abc import Iterable
 
 from ringmatch.engine.core.journal_events import journal_events
+from ringmatch.engine.core.journal_run import start_run
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
-from ringmatch.engine.core.recovery import start_logic
 from ringmatch.engine.schema import commands as core
 from ringmatch.engine.schema.enums import CancelReason, Side
 from ringmatch.engine.schema.events import (
@@ -308,19 +308,19 @@ def rebuild_report_book(
     inputs up to ``upto_seq`` (the core's recovered seq): every live order's client
     id, account, symbol, side, price, cumulative and leaves quantity.
 
-    The whole journal runs through a fresh copy of the core's stage chain
+    The whole journal runs through a fresh kernel of the kind the core ran
     (ringmatch.engine.core.journal_events), from its first input, switching pre-trade stage where
     the journal does (``resolve`` finds a stage by its journalled name) and
-    stepping over the seqs it skips, so the same rejects: a snapshot holds no
-    cumulative quantities, and the journal is never pruned. Its ``seq`` is the last
-    seq run: ``upto_seq``, unless the journal ends before it.
+    stepping over the seqs it skips, so the same rejects; the journal is never
+    pruned. Its ``seq`` is the last seq run: ``upto_seq``, unless the journal ends
+    before it.
     """
     book = ReportBook()
-    logic = start_logic(data_dir, resolve=resolve, snapshot=False, upto=upto_seq)
+    run = start_run(data_dir, resolve=resolve, snapshot=False)
     follow = book.reports
-    for events in journal_events(data_dir, logic, upto_seq):
+    for events in journal_events(run, upto_seq):
         follow(events)
-    book.seq = max(book.seq, logic.last_seq)
+    book.seq = max(book.seq, run.last_seq)
     return book
 
 

@@ -15,6 +15,7 @@ import random
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
+import msgspec
 from hypothesis import strategies as st
 
 from ringmatch.engine.schema.commands import Cancel, Command, MassCancel, NewOrder, Replace
@@ -207,3 +208,24 @@ def command_streams(draw: st.DrawFn, max_size: int = 80) -> list[Command]:
 def random_stream(rng: random.Random, n: int) -> list[Command]:
     gen = StreamGenerator(RandomChooser(rng))
     return [gen.command() for _ in range(n)]
+
+
+NEVER_USED_ID = 2**62
+"""Stands in for a negative order id in a stream the journal holds (``journalable``)."""
+
+
+def journalable(cmds: list[Command]) -> list[Command]:
+    """The stream as the journal can hold it: its records carry u64 ids, so the negative
+    ids the generator aims at the engine (no gateway sends one) become an id never used;
+    and a record's price 0 is a limit order's price 0 and a market order's no price."""
+    out: list[Command] = []
+    for c in cmds:
+        if not isinstance(c, MassCancel) and c.order_id < 0:
+            c = msgspec.structs.replace(c, order_id=NEVER_USED_ID)
+        if isinstance(c, NewOrder):
+            if c.price is None and c.order_type is OrderType.LIMIT:
+                c = msgspec.structs.replace(c, price=0)
+            elif c.price == 0 and c.order_type is OrderType.MARKET:
+                c = msgspec.structs.replace(c, price=None)
+        out.append(c)
+    return out

@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ringmatch.engine.core.client_ids import ClientIds
-from ringmatch.engine.core.recovery import load_snapshot, recover_core, write_snapshot
+from ringmatch.engine.core.recovery import load_snapshot, recover_core
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.schema.commands import Cancel, Input, NewOrder, Replace
 from ringmatch.engine.schema.enums import CommandKind, OrderType, RejectReason, Side
 from ringmatch.engine.schema.events import Accepted, Cancelled, Event, Rejected, Replaced
+from tests.engine.live_kernel import LiveKernel
 from tests.engine.strategies import command_streams
 
 NEW, CANCEL, REPLACE = CommandKind.NEW, CommandKind.CANCEL, CommandKind.REPLACE
@@ -133,15 +134,18 @@ def test_live_two_phase_equals_replay_of_the_journal(cmds, batch, rng: random.Ra
 
 
 def test_registry_survives_recovery_and_snapshots(tmp_path: Path) -> None:
-    live = CoreLogic()
+    live_kernel = LiveKernel()
+    live = live_kernel.logic
     with JournalWriter(tmp_path) as journal:
-        _, records = run_live(live, [buy(1), buy(2, price=99)], 1)
+        records = [(1, buy(1)), (2, buy(2, price=99))]
+        live_kernel.batch(records)  # the journal holds the inputs as they came
         journal.append_batch(records)
         # Recovery from the journal alone.
         recovered, last = recover_core(tmp_path)
         assert last == 2 and list(recovered.client_ids.entries()) == [("a", 1, 1), ("a", 2, 2)]
-        write_snapshot(tmp_path, live)
-        _, records = run_live(live, [buy(3, price=98)], 5)
+        live_kernel.snapshot(tmp_path)
+        records = [(5, buy(3, price=98))]
+        live_kernel.batch(records)
         journal.append_batch(records)
     restored = load_snapshot(tmp_path)
     assert restored is not None and restored.last_seq == 2

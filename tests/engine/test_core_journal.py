@@ -17,13 +17,13 @@ from ringmatch.engine.journal.log import (
     list_segments,
 )
 from ringmatch.engine.schema.commands import KillSwitch, SetRiskLimits
-from tests.engine.strategies import random_stream
+from tests.engine.strategies import journalable, random_stream
 
 
 def gapped(n: int, seed: int = 1) -> list[list[tuple[int, object]]]:
     """Batches of random inputs (control inputs among them) with seqs that skip."""
     rng = random.Random(seed)
-    cmds: list[object] = list(random_stream(rng, n))
+    cmds: list[object] = list(journalable(random_stream(rng, n)))
     cmds[3] = KillSwitch("acct-1", True, why="test")
     cmds[7] = SetRiskLimits(b"\x80")
     batches, seq, i = [], 0, 0

@@ -35,7 +35,7 @@ from ringmatch.engine.rings.event_reader import EventReader
 from ringmatch.engine.schema.commands import Cancel, Command, Input, NewOrder, Replace
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.engine.schema.events import Event
-from tests.engine.strategies import random_stream
+from tests.engine.strategies import journalable, random_stream
 
 REPO = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0  # generous for a loaded 2-core machine; a pass takes a few seconds
@@ -44,7 +44,7 @@ DEADLINE = 60.0  # generous for a loaded 2-core machine; a pass takes a few seco
 def gateway_stream(seed: int, n: int, producer: int) -> list[Command]:
     """A random stream as gateways send it: ids are client order ids, order_id 0."""
     out: list[Command] = []
-    for i, cmd in enumerate(random_stream(random.Random(seed), n)):
+    for i, cmd in enumerate(journalable(random_stream(random.Random(seed), n))):
         ts = producer * 10**9 + i
         if isinstance(cmd, NewOrder | Cancel | Replace) and cmd.order_id > 0:
             cmd = msgspec.structs.replace(cmd, order_id=0, client_order_id=cmd.order_id)

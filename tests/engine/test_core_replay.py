@@ -16,7 +16,7 @@ from ringmatch.engine.replay import csv_replay as replay
 from ringmatch.engine.replay import journal_replay
 from ringmatch.engine.replay.order_csv import COLUMNS, command_to_row
 from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
-from tests.engine.strategies import random_stream
+from tests.engine.strategies import journalable, random_stream
 
 
 def order_file_stream(seed: int, n: int) -> list[Command]:
@@ -24,7 +24,7 @@ def order_file_stream(seed: int, n: int) -> list[Command]:
     are unique per account; engine-wide is what makes the two replays comparable)."""
     used: set[int] = set()
     out: list[Command] = []
-    for cmd in random_stream(random.Random(seed), n):
+    for cmd in journalable(random_stream(random.Random(seed), n)):
         if isinstance(cmd, NewOrder):
             if cmd.order_id in used:
                 continue

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from ringmatch.cli import main
 from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.core.journal_run import KernelBooks, start_run, write_snapshot
 from ringmatch.engine.core.recovery import TornTailWarning, recover
 from ringmatch.engine.journal.files import OS_FILES, AppendFile
 from ringmatch.engine.journal.format import HEADER_SIZE, segment_name
@@ -32,15 +33,25 @@ from ringmatch.engine.replay.order_csv import COLUMNS, command_to_row
 from ringmatch.engine.schema.commands import Cancel, Command, MassCancel, NewOrder, Replace
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 from tests.engine.faulty_fs import FaultyFiles
-from tests.engine.strategies import random_stream
+from tests.engine.strategies import journalable, random_stream
 
 I64 = st.integers(-(2**63), 2**63 - 1)
-TEXT = st.text(max_size=12)
+U64 = st.integers(0, 2**64 - 1)
+TEXT = st.text(min_size=1, max_size=12)  # a name: 1 to 64 bytes of UTF-8
 
+
+def _fits_a_record(c: NewOrder) -> bool:
+    # A record's price 0 is "no price" for a market order and 0 for a limit order.
+    return not (c.price is None and c.order_type is OrderType.LIMIT) and not (
+        c.price == 0 and c.order_type is OrderType.MARKET
+    )
+
+
+# Every input a record can hold (the journal stores records): ids are u64, names 1..64 bytes.
 commands: st.SearchStrategy[Command] = st.one_of(
     st.builds(
         NewOrder,
-        I64,
+        U64,
         TEXT,
         TEXT,
         st.sampled_from(Side),
@@ -51,9 +62,10 @@ commands: st.SearchStrategy[Command] = st.one_of(
         st.booleans(),
         st.sampled_from(StpMode),
         I64,
-    ),
-    st.builds(Cancel, I64, TEXT, I64),
-    st.builds(Replace, I64, TEXT, I64, I64, I64),
+        U64,
+    ).filter(_fits_a_record),
+    st.builds(Cancel, U64, TEXT, I64, U64),
+    st.builds(Replace, U64, TEXT, I64, I64, I64, U64),
 )
 
 
@@ -72,7 +84,7 @@ def write(data_dir: Path, batches: list[list[Record]], **kwargs: object) -> None
 
 
 def journal_of(data_dir: Path, n: int = 200, batch: int = 10, **kwargs: object) -> list[Record]:
-    cmds = random_stream(random.Random(5), n)
+    cmds = journalable(random_stream(random.Random(5), n))
     batches = numbered([cmds[i : i + batch] for i in range(0, n, batch)])
     write(data_dir, batches, **kwargs)
     return [r for b in batches for r in b]
@@ -119,7 +131,7 @@ def test_writer_continues_an_existing_journal(tmp_path: Path) -> None:
 
 
 def test_writer_takes_a_gap_but_refuses_a_repeat_or_a_step_back(tmp_path: Path) -> None:
-    cmd = random_stream(random.Random(1), 1)[0]
+    cmd = journalable(random_stream(random.Random(1), 1))[0]
     with JournalWriter(tmp_path) as writer:
         writer.append_batch([(1, cmd), (2, cmd)])
         with pytest.raises(ValueError, match="record 1 of the batch has seq 4, not above seq 5"):
@@ -159,20 +171,25 @@ def test_reader_starts_after_a_given_seq(tmp_path: Path, after: int) -> None:
     assert reader.last_seq == 200
 
 
-def test_recover_continues_a_restored_engine(tmp_path: Path) -> None:
+def test_recover_continues_from_a_snapshot(tmp_path: Path) -> None:
     records = journal_of(tmp_path, n=120)
-    restored = MatchingEngine()  # stands in for an engine restored from a snapshot at 70
-    restored.process_batch([c for _, c in records[:70]])
-    engine, last_seq = recover(tmp_path, engine=restored)
+    at_70 = start_run(tmp_path, snapshot=False)  # stands in for the live core at seq 70
+    at_70.feed(upto_seq=70)
+    write_snapshot(tmp_path, at_70.kernel, at_70.directory)
+    run = start_run(tmp_path)
+    assert run.last_seq == 70  # the snapshot's: only the journal after it is fed
+    assert run.feed() == 120
+    engine, last_seq = recover(tmp_path)
     clean = MatchingEngine()
     clean.process_batch([c for _, c in records])
-    assert engine is restored and last_seq == 120
+    assert last_seq == 120
     for symbol in clean.symbols():
         assert engine.l3(symbol) == clean.l3(symbol)
+    assert KernelBooks(run.kernel, run.directory).l3("AAA") == clean.l3("AAA")
 
 
 def test_a_journal_that_starts_too_late_is_refused(tmp_path: Path) -> None:
-    cmds = random_stream(random.Random(1), 5)
+    cmds = journalable(random_stream(random.Random(1), 5))
     write(tmp_path, numbered([cmds], first=11), start_after=10)
     with pytest.raises(JournalCorrupt, match=r"starts at seq 11: seqs 6\.\. are missing"):
         list(JournalReader(tmp_path, after_seq=5))
@@ -326,7 +343,7 @@ def test_one_write_per_batch_and_syncs_by_policy(policy: FsyncPolicy, syncs: int
     fs = CountingFiles()
     clock = iter(range(0, 10**12, 1_000_000))  # each look at the clock: 1 ms on
     writer = JournalWriter("/j", fsync=policy, files=fs, clock=lambda: next(clock))
-    cmd = random_stream(random.Random(1), 1)[0]
+    cmd = journalable(random_stream(random.Random(1), 1))[0]
     for seq in range(1, 13):
         writer.append_batch([(seq, cmd)])
         assert writer.last_seq == seq
@@ -339,7 +356,7 @@ def test_sync_if_due_syncs_a_quiet_journal() -> None:
     fs = CountingFiles()
     now = [0]
     writer = JournalWriter("/j", fsync=FsyncPolicy.every_ms(5), files=fs, clock=lambda: now[0])
-    cmd = random_stream(random.Random(1), 1)[0]
+    cmd = journalable(random_stream(random.Random(1), 1))[0]
     writer.append_batch([(1, cmd)])
     assert (fs.syncs, writer.durable_seq) == (0, 0)
     now[0] = 4_000_000
@@ -370,7 +387,7 @@ def test_a_failed_write_spends_the_writer() -> None:
 
     fs.open_append = open_failing  # type: ignore[method-assign]
     writer = JournalWriter("/j", files=fs)
-    cmd = random_stream(random.Random(1), 1)[0]
+    cmd = journalable(random_stream(random.Random(1), 1))[0]
     with pytest.raises(OSError, match="Input/output error"):
         writer.append_batch([(1, cmd)])
     failure = r"journal write failed: /j/00000000000000000001\.journal: \[Errno 5\] Input/output"
@@ -387,7 +404,7 @@ def test_replay_of_a_journal_matches_the_csv_replay(tmp_path: Path) -> None:
     # id: leave those out of this stream.
     cmds = [
         msgspec.structs.replace(c, client_order_id=0)
-        for c in random_stream(random.Random(11), 3000)
+        for c in journalable(random_stream(random.Random(11), 3000))
         if not isinstance(c, MassCancel)
     ]
     orders = tmp_path / "orders.csv"

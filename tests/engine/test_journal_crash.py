@@ -22,7 +22,7 @@ from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalReader, JournalWriter, Record
 from ringmatch.engine.schema.commands import Command
 from tests.engine.faulty_fs import FaultyFiles, SimulatedCrash
-from tests.engine.strategies import random_stream
+from tests.engine.strategies import journalable, random_stream
 
 DIR = "/data"
 REPO = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ class FakeClock:
 
 def make_batches(seed: int, n_batches: int) -> list[list[Record]]:
     rng = random.Random(seed)
-    cmds = random_stream(rng, n_batches * 8)
+    cmds = journalable(random_stream(rng, n_batches * 8))
     batches: list[list[Record]] = []
     seq = 1
     while cmds and len(batches) < n_batches:
@@ -157,10 +157,10 @@ def test_crash_during_recovery(seed: int) -> None:
 CHILD = """
 import random, sys
 from ringmatch.engine.journal.log import JournalWriter
-from tests.engine.strategies import random_stream
+from tests.engine.strategies import journalable, random_stream
 
 data_dir, seed, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-cmds = random_stream(random.Random(seed), n)
+cmds = journalable(random_stream(random.Random(seed), n))
 with JournalWriter(data_dir, segment_bytes=4096) as writer:
     for start in range(0, n, 16):
         writer.append_batch([(start + i + 1, c) for i, c in enumerate(cmds[start:start + 16])])
@@ -188,7 +188,7 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
     child.wait()
     assert child.returncode == -signal.SIGKILL
 
-    cmds = random_stream(random.Random(seed), n)
+    cmds = journalable(random_stream(random.Random(seed), n))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TornTailWarning)  # killed mid-write: allowed
         engine, last_seq = recover(tmp_path)

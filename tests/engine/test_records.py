@@ -38,6 +38,14 @@ def as_dicts(events: list[object]) -> list[dict[str, object]]:
 @settings(max_examples=150, deadline=None)
 @given(core_input_streams())
 def test_records_give_the_events_and_books_of_the_commands(stream: list[Input]) -> None:
+    # A record's price 0 is a market order's "no price": a market order with a price of
+    # 0 (MARKET_WITH_PRICE from the stage chain) is not one a record can stand for.
+    stream = [
+        msgspec.structs.replace(c, price=None)
+        if isinstance(c, NewOrder) and c.order_type is OrderType.MARKET and c.price == 0
+        else c
+        for c in stream
+    ]
     directory = sorted_directory()
     encoder = Encoder(directory)
     records = np.concatenate(

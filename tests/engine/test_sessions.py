@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ringmatch.engine.core.pipeline import PipelineRings, create_rings
-from ringmatch.engine.core.recovery import load_snapshot, recover_core, write_snapshot
+from ringmatch.engine.core.recovery import load_snapshot, recover_core
 from ringmatch.engine.core.sequence import LocalSequence
 from ringmatch.engine.core.sessions import SessionTable
 from ringmatch.engine.core.stage_chain import CoreLogic
@@ -30,6 +30,7 @@ from ringmatch.engine.schema.commands import (
 )
 from ringmatch.engine.schema.enums import CancelReason, OrderType, Side
 from ringmatch.engine.schema.events import Cancelled, Event, MassCancelled
+from tests.engine.live_kernel import LiveKernel
 from tests.engine.test_core_loop import Dry, make_core, take
 
 DISCONNECT = CancelReason.DISCONNECT
@@ -221,14 +222,15 @@ def test_recovery_rebuilds_the_table_from_journal_and_snapshot(
     inputs = to_inputs(stream)
     cut = data.draw(st.integers(0, len(inputs)), label="snapshot after")
     crash = data.draw(st.integers(cut, len(inputs)), label="crash after")
-    live = CoreLogic()
+    live_kernel = LiveKernel()
+    live = live_kernel.logic
     with tempfile.TemporaryDirectory() as tmp:
         with JournalWriter(tmp, fsync=FsyncPolicy.never()) as journal:
             for seq, inp in enumerate(inputs[:crash], 1):
                 journal.append_batch([(seq, inp)])
-                live.process(inp, seq)
+                live_kernel.process(inp, seq)
                 if seq == cut:
-                    write_snapshot(tmp, live)
+                    live_kernel.snapshot(tmp)
         recovered, last = recover_core(tmp)
         assert last == crash
         assert recovered.sessions == live.sessions

@@ -13,11 +13,13 @@ from hypothesis import given, settings
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core import snapshot
 from ringmatch.engine.core.recovery import recover
-from ringmatch.engine.core.stage_chain import CoreLogic
+from ringmatch.engine.core.reference_kernel import ReferenceKernel
 from ringmatch.engine.journal.log import JournalWriter
+from ringmatch.engine.records.inputs import seqs_of
 from ringmatch.engine.schema.commands import NewOrder
 from ringmatch.engine.schema.enums import OrderType, Side
-from tests.engine.strategies import command_streams, random_stream
+from tests.engine.live_kernel import LiveKernel
+from tests.engine.strategies import command_streams, journalable, random_stream
 
 
 def state(engine: MatchingEngine) -> bytes:
@@ -48,30 +50,28 @@ def test_recovery_starts_from_the_newest_snapshot_and_replays_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = random.Random(7)
-    cmds = random_stream(rng, 3000)
-    # Recovery runs the journal through the core's stage chain (client ids before
-    # matching), so the reference does too.
-    clean = CoreLogic()
+    cmds = journalable(random_stream(rng, 3000))
+    # The live core's side: records through a reference kernel, a snapshot at 1600.
+    live = LiveKernel()
     writer = JournalWriter(tmp_path)
     for i in range(0, len(cmds), 100):
-        batch = [(clean.last_seq + 1 + j, c) for j, c in enumerate(cmds[i : i + 100])]
+        batch = [(live.last_seq + 1 + j, c) for j, c in enumerate(cmds[i : i + 100])]
         writer.append_batch(batch)
-        for seq, cmd in batch:
-            clean.process(cmd, seq)
+        live.batch(batch)
         if i == 1500:
-            snapshot.write(tmp_path, clean.engine, clean.client_ids)
+            live.snapshot(tmp_path)
     writer.close()
     replayed: list[int] = []
-    real_replay = CoreLogic.replay_batch
+    real_process_into = ReferenceKernel.process_into
 
-    def counting_replay(self, records):  # type: ignore[no-untyped-def]
-        replayed.extend(seq for seq, _ in records)
-        return real_replay(self, records)
+    def counting(self, inputs, events):  # type: ignore[no-untyped-def]
+        replayed.extend(seqs_of(inputs).tolist())
+        return real_process_into(self, inputs, events)
 
-    monkeypatch.setattr(CoreLogic, "replay_batch", counting_replay)
+    monkeypatch.setattr(ReferenceKernel, "process_into", counting)
     recovered, last_seq = recover(tmp_path)
-    assert last_seq == clean.last_seq == len(cmds)
-    assert state(recovered) == state(clean.engine)
+    assert last_seq == live.last_seq == len(cmds)
+    assert state(recovered) == state(live.logic.engine)
     # Only the journal after the snapshot (taken at seq 1600) was replayed.
     assert replayed == list(range(1601, len(cmds) + 1))
 

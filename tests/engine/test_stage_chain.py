@@ -13,9 +13,10 @@ import msgspec
 import pytest
 
 from ringmatch.engine.core import snapshot
+from ringmatch.engine.core.journal_run import write_snapshot
 from ringmatch.engine.core.loop import Core
 from ringmatch.engine.core.pipeline import PipelineRings, build_core, create_rings
-from ringmatch.engine.core.recovery import load_snapshot, recover_core, write_snapshot
+from ringmatch.engine.core.recovery import load_snapshot, recover_core, run_recovery
 from ringmatch.engine.core.sequence import LocalSequence
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalReader, JournalWriter
@@ -97,7 +98,8 @@ def test_recovery_and_replay_follow_the_journalled_chain_as_the_configuration_ch
     # The replay of the journal is the live event stream, event for event.
     assert replayed_events(data, tmp_path) == [event_to_dict(e) for e in live]
     # A snapshot names the stage, and recovery from it runs the same one.
-    write_snapshot(data, logic)
+    recovered = run_recovery(data, resolve=resolve).run
+    write_snapshot(data, recovered.kernel, recovered.directory)
     from_snapshot = load_snapshot(data, resolve=resolve)
     assert from_snapshot is not None and from_snapshot.chain == SPEC
     assert isinstance(from_snapshot.pretrade, MarkerStage)
@@ -147,14 +149,14 @@ def test_a_journal_without_a_stage_chain_runs_without_a_stage(
     )
 
 
-def test_a_snapshot_with_stage_state_but_no_stage_named_is_refused(tmp_path: Path) -> None:
-    """An older version's snapshot: its stage state cannot be matched to the journal,
-    which names no stage before it; recovery replays the journal instead."""
+def test_a_snapshot_from_before_records_is_passed_over(tmp_path: Path) -> None:
+    """An older version's snapshot (RMS1, names without ids): recovery replays the
+    journal instead."""
     logic = CoreLogic(resolve=resolve)
     logic.process(order(1), 1)
     journal_of(tmp_path, [(1, order(1))])
     snapshot.write(tmp_path, logic.engine, logic.client_ids, b"stage state", None, None)
-    with pytest.warns(snapshot.SnapshotDamaged, match="does not name the stage"):
+    with pytest.warns(snapshot.SnapshotDamaged, match="not a snapshot of this version"):
         assert load_snapshot(tmp_path, resolve=resolve) is None
     with pytest.warns(snapshot.SnapshotDamaged):
         recovered, last = recover_core(tmp_path, resolve=resolve)

@@ -19,8 +19,6 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ringmatch.engine.core.recovery import recover_core, write_snapshot
-from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.schema.commands import (
@@ -42,6 +40,7 @@ from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport
 from ringmatch.gateway.server.translate import Addressed, ReportBook, rebuild_report_book
 from ringmatch.risk import limits
 from ringmatch.stages import resolve
+from tests.engine.live_kernel import LiveKernel
 from tests.engine.strategies import ACCOUNTS, command_streams
 
 PRETRADE = "risk"  # the spec serve's core journals
@@ -100,20 +99,18 @@ def gateway_streams(draw: st.DrawFn) -> tuple[list[list[Input]], int]:
 
 
 def run_core(
-    logic: CoreLogic, journal: JournalWriter, batches: list[list[Input]], seq: int
+    live: LiveKernel, journal: JournalWriter, batches: list[list[Input]], seq: int
 ) -> tuple[list[list[Event]], int]:
-    """Each batch as the core runs it: admit, journal, apply; its events, and the last seq."""
+    """Each batch as the core runs it: journal the inputs, run them through the kernel;
+    its events, and the last seq."""
     published = []
     for batch in batches:
         records = []
         for inp in batch:
             seq += 1
-            records.append((seq, logic.admit(seq, inp)))
+            records.append((seq, inp))
         journal.append_batch(records)
-        events: list[Event] = []
-        for s, inp in records:
-            events += logic.apply(s, inp)
-        published.append(events)
+        published.append(live.batch(records))
     return published, seq
 
 
@@ -137,17 +134,18 @@ def check_rebuild(
     """Run the model, assert the rebuilt book is the reference's; the rebuilt book's
     reports after the split, and the events they came from."""
     reference = ReportBook()
-    logic = CoreLogic(resolve=resolve)
+    live = LiveKernel(resolve)
     # As the live core does: its first input names its pre-trade stage (StageChain).
     batches = [[StageChain(PRETRADE)], *batches]
     split += 1
     with JournalWriter(data, fsync=FsyncPolicy.never()) as journal:
-        before, split_seq = run_core(logic, journal, batches[:split], 0)
-    write_snapshot(data, logic)  # the core's snapshot on exit
+        before, split_seq = run_core(live, journal, batches[:split], 0)
+    live.snapshot(data)  # the core's snapshot on exit
     follow(reference, before)
     at_split = state(reference)
 
-    restarted, last = recover_core(data, resolve=resolve)
+    restarted = LiveKernel.recovered(data, resolve)
+    last = restarted.last_seq
     assert last == split_seq
     with JournalWriter(data, fsync=FsyncPolicy.never(), start_after=last) as journal:
         after, _ = run_core(restarted, journal, batches[split:], split_seq)

@@ -25,7 +25,7 @@ import msgspec
 from ringmatch.benchmarks.workload import SYMBOLS
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core.journal_events import journal_events
-from ringmatch.engine.core.recovery import start_logic
+from ringmatch.engine.core.journal_run import start_run
 from ringmatch.engine.replay.order_csv import HEADER, command_to_row, parse_row
 from ringmatch.engine.schema.commands import Command, Replace
 from ringmatch.gateway.server.translate import ReportBook
@@ -96,9 +96,9 @@ def reference_reports(data: Path) -> Counter[str]:
     """Every report a worker that had followed the core from its first input would make:
     the journal through the core's stage chain, into one ReportBook."""
     book = ReportBook()
-    logic = start_logic(data, snapshot=False, resolve=resolve)  # the stage chain the journal names
+    run = start_run(data, snapshot=False, resolve=resolve)  # the kernel the journal calls for
     made: Counter[str] = Counter()
-    for events in journal_events(data, logic):
+    for events in journal_events(run):
         for account, report in book.reports(events):
             record = {"account": account, "type": type(report).__name__}
             record.update(msgspec.to_builtins(msgspec.structs.asdict(report)))
