@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ringmatch.engine.core import kernel_snapshot
-from ringmatch.engine.core.kernel_choice import new_kernel
+from ringmatch.engine.core.kernel_choice import compiled_module, new_kernel
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.core.reference_kernel import RecordFailed, ReferenceKernel
 from ringmatch.engine.journal.files import OS_FILES, FileLayer
@@ -74,6 +74,11 @@ def kernel_for(stage: bool, resolve: StageResolver = no_stages) -> KernelFactory
     or configured), the reference kernel running it; else new_kernel()."""
     if stage:
         return lambda: ReferenceKernel(resolve=resolve)
+    compiled = compiled_module()
+    if compiled is not None and not hasattr(compiled.Kernel, "dump"):
+        # The core snapshots its kernel: a compiled build without dump() (an older
+        # one) cannot be the core's, so the reference runs instead.
+        return ReferenceKernel
     return new_kernel
 
 
