@@ -63,7 +63,9 @@ def _define(draw: st.DrawFn, s: _State, kind: int, good: bool = True) -> None:
     rec["kind"] = kind
     count = s.symbols if kind == L.DEFINE_SYMBOL else s.accounts
     ident = count + 1
-    name = f"{'S' if kind == L.DEFINE_SYMBOL else 'A'}{ident}".encode()
+    # Zero-padded, so that name order is id order (the risk stage's global kill
+    # switch takes accounts by name, the kernel by id).
+    name = (f"s{ident:05d}" if kind == L.DEFINE_SYMBOL else f"a{ident:08d}").encode()
     if not good:  # out of turn, or a name that cannot be
         ident = draw(st.sampled_from((count, count + 2, 0, count + 1)))
         name = draw(st.sampled_from((name, b"", b"x" * 65, b"\xff\x00" * 32)))
