@@ -12,6 +12,7 @@ same kernel mid-batch (it has no lock of its own), and would buy nothing.
 """
 
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libcpp.string cimport string
 
 cimport numpy as cnp
 
@@ -61,6 +62,9 @@ cdef extern from "kernel.hpp" namespace "rm":
         uint32_t symbols_defined() const
         uint32_t accounts_defined() const
         size_t resting_orders() const
+        # Snapshots (kernel_dump.cpp); std::invalid_argument arrives as ValueError.
+        string dump() except +
+        void load(const char*, size_t) except +
 
 
 cdef cnp.dtype _INPUT = INPUT_DTYPE
@@ -185,3 +189,17 @@ cdef class Kernel:
     @property
     def resting_orders(self):
         return self.k.resting_orders()
+
+    # -- snapshots (kernel_dump.cpp documents the layout, docs/PIPELINE.md too) ------
+
+    def dump(self):
+        """The kernel's whole logical state: b"RKC1", then the layout of kernel_dump.cpp."""
+        return <bytes>self.k.dump()
+
+    def load(self, data):
+        """Become the kernel ``data`` (a ``dump()``) was; only a fresh kernel. ValueError,
+        naming what is wrong, for a kernel that ran records or data that is not a valid
+        dump (the kernel is then still fresh)."""
+        cdef const unsigned char[::1] view = data
+        cdef size_t n = view.shape[0]
+        self.k.load(<const char*>&view[0] if n else NULL, n)

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "book_side.hpp"
@@ -67,6 +68,13 @@ class Kernel {
     uint32_t symbols_defined() const { return n_symbols_; }
     uint32_t accounts_defined() const { return n_accounts_; }
     std::size_t resting_orders() const { return resting_; }
+
+    // Snapshots (kernel_dump.cpp, which documents the layout): the whole logical
+    // state as bytes, and a fresh kernel made that state again. load throws
+    // std::invalid_argument (ValueError in Python), naming what is wrong, and
+    // leaves the kernel as it was.
+    std::string dump() const;
+    void load(const char* data, std::size_t n);
 
   private:
     // An incoming order (a NEW, or a REPLACE that lost its place) while it matches.
