@@ -33,7 +33,15 @@
 //   then          L live accounts, ascending by account, each:
 //                   u32 account, u8 armed (1: cancel on disconnect),
 //                   u32 P sessions (>= 1), P x (u64 worker, u64 session) ascending
+//   then          u32 crc32c (Castagnoli, as the journal's) of every byte before it
 //   end           nothing after it
+//
+// The checksum is checked first: a garbled dump is refused before anything is
+// built. Without it a flipped bit in a range's count could ask load for up to
+// last_seq ids (2^40 and more when the seqs jump), minutes of work for one
+// bad byte. The checks after it (counts against the bytes left, ids defined,
+// queues ascending, a book not crossed) refuse a dump that is well formed
+// but not a state, e.g. one cut short and re-checksummed.
 //
 // Entry order: an order enters the back of its price level and of its
 // account's list at the same moment (a NEW that rests, or a REPLACE that lost
@@ -66,6 +74,45 @@ constexpr std::size_t HEADER = 64;
 constexpr std::size_t ORDER_BYTES = 48;
 constexpr std::size_t RANGE_BYTES = 16;
 constexpr std::size_t CLIENT_BYTES = 20;
+
+// CRC-32C (reflected polynomial 0x82F63B78), the journal's checksum: the
+// SSE4.2 instruction where the CPU has it (~10 GB/s: a million orders' dump
+// in a few ms), else a table.
+uint32_t crc32c_table(uint32_t crc, const unsigned char* p, std::size_t n) {
+    static const auto table = [] {
+        std::vector<uint32_t> t(256);
+        for (uint32_t i = 0; i < 256; ++i) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+            t[i] = c;
+        }
+        return t;
+    }();
+    for (std::size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+#if defined(__x86_64__)
+[[gnu::target("sse4.2")]] uint32_t crc32c_hw(uint32_t crc, const unsigned char* p, std::size_t n) {
+    uint64_t c = crc;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        std::memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    uint32_t c32 = static_cast<uint32_t>(c);
+    for (; n > 0; ++p, --n) c32 = __builtin_ia32_crc32qi(c32, *p);
+    return c32;
+}
+#endif
+
+uint32_t crc32c(const char* data, std::size_t n) {
+    const auto* p = reinterpret_cast<const unsigned char*>(data);
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2")) return ~crc32c_hw(~0u, p, n);
+#endif
+    return ~crc32c_table(~0u, p, n);
+}
 
 template <class T>
 void put(std::string& out, T v) {
@@ -109,10 +156,11 @@ class Reader {
 std::string Kernel::dump() const {
     // The used ids as ascending ranges: the bitmap's runs merged with the
     // hash set's ids (which may lie below the bitmap's end, never in it).
-    std::vector<std::pair<uint64_t, uint64_t>> ranges;  // [first, end)
-    auto add_id_run = [&ranges](uint64_t first, uint64_t end) {
-        if (!ranges.empty() && ranges.back().second == first) ranges.back().second = end;
-        else ranges.emplace_back(first, end);
+    // Inclusive [first, last]: an id may be UINT64_MAX, whose end would wrap.
+    std::vector<std::pair<uint64_t, uint64_t>> ranges;
+    auto add_id_run = [&ranges](uint64_t first, uint64_t last) {
+        if (!ranges.empty() && ranges.back().second + 1 == first) ranges.back().second = last;
+        else ranges.emplace_back(first, last);
     };
     {
         std::vector<uint64_t> sparse = used_.sparse_ids();
@@ -128,14 +176,14 @@ std::string Kernel::dump() const {
                 const uint64_t len = ~shifted == 0 ? 64 - (start & 63)
                                                    : static_cast<uint64_t>(__builtin_ctzll(~shifted));
                 while (s < sparse.size() && sparse[s] < start) {
-                    add_id_run(sparse[s], sparse[s] + 1);
+                    add_id_run(sparse[s], sparse[s]);
                     ++s;
                 }
-                add_id_run(start, start + len);
+                add_id_run(start, start + len - 1);
                 bits = (start & 63) + len >= 64 ? 0 : bits & (~uint64_t{0} << ((start & 63) + len));
             }
         }
-        for (; s < sparse.size(); ++s) add_id_run(sparse[s], sparse[s] + 1);
+        for (; s < sparse.size(); ++s) add_id_run(sparse[s], sparse[s]);
     }
 
     std::vector<std::pair<std::pair<uint32_t, uint64_t>, uint64_t>> clients;
@@ -199,9 +247,9 @@ std::string Kernel::dump() const {
     if (queue.size() != resting_)
         throw std::logic_error("kernel dump: the level queues and account lists disagree");
 
-    for (const auto& [first, end] : ranges) {
+    for (const auto& [first, last] : ranges) {
         put<uint64_t>(out, first);
-        put<uint64_t>(out, end - first);
+        put<uint64_t>(out, last - first + 1);
     }
     for (const auto& [key, id] : clients) {
         put<uint32_t>(out, key.first);
@@ -217,17 +265,22 @@ std::string Kernel::dump() const {
             put<uint64_t>(out, session);
         }
     }
+    put<uint32_t>(out, crc32c(out.data(), out.size()));
     return out;
 }
 
 void Kernel::load(const char* data, std::size_t n) {
-    // Only a kernel that has run nothing: a seq is never 0, so a kernel with
-    // last_seq 0 has applied no input (and has loaded nothing but an empty dump).
-    if (last_seq_ != 0 || n_symbols_ != 0 || n_accounts_ != 0 || resting_ != 0 ||
+    // Only a kernel that has run nothing (a DEFINE has no seq: its names count too).
+    if (last_seq_ != 0 || trade_id_ != 0 || n_symbols_ != 0 || n_accounts_ != 0 || resting_ != 0 ||
         used_.count() != 0 || client_ids_.size() != 0 || sessions_.accounts_live() != 0)
         throw std::invalid_argument("load: this kernel is not fresh (it has run records)");
-    Reader in(data, n);
     if (n < 4 || std::memcmp(data, MAGIC, 4) != 0) bad("its magic is not RKC1");
+    if (n < HEADER + 4) bad("truncated: shorter than a header and a checksum");
+    uint32_t crc;
+    std::memcpy(&crc, data + n - 4, 4);
+    if (crc32c(data, n - 4) != crc) bad("checksum mismatch (garbled or cut short)");
+    n -= 4;  // the checks below read the state only
+    Reader in(data, n);
     in.get<uint32_t>("magic");
     const uint32_t version = in.get<uint32_t>("the version");
     if (version != VERSION)
@@ -246,9 +299,6 @@ void Kernel::load(const char* data, std::size_t n) {
     const uint64_t n_live = in.get<uint64_t>("the session account count");
     if (symbols > MAX_SYMBOLS) bad(std::to_string(symbols) + " symbols, past the most");
     if (accounts > MAX_ACCOUNTS) bad(std::to_string(accounts) + " accounts, past the most");
-    // Each definition is an input of its own, with its own seq.
-    if (uint64_t{symbols} + accounts > k.last_seq_)
-        bad("more symbols and accounts defined than inputs (last_seq)");
     if (resting > in.left() / ORDER_BYTES) bad("the order count: more than the dump holds");
     const uint64_t need = resting * ORDER_BYTES;
     if (n_ranges > (in.left() - need) / RANGE_BYTES) bad("the range count: more than the dump holds");
@@ -263,19 +313,26 @@ void Kernel::load(const char* data, std::size_t n) {
     // them: read them first from where they are.
     Reader ids(data + HEADER + need, n - HEADER - need);
     uint64_t used_total = 0;
-    uint64_t prev_end = 0;
+    uint64_t prev_last = 0;
     for (uint64_t r = 0; r < n_ranges; ++r) {
         const uint64_t first = ids.get<uint64_t>("a used id range");
         const uint64_t count = ids.get<uint64_t>("a used id range");
-        if (first == 0 || count == 0 || first > UINT64_MAX - count)
+        if (first == 0 || count == 0 || count - 1 > UINT64_MAX - first)
             bad("used id range " + std::to_string(r) + " is empty or out of bounds");
-        if (r != 0 && first <= prev_end)
+        // Apart from the one before: after it, with a gap (prev_last + 1 cannot
+        // wrap: that range would have ended at UINT64_MAX, with nothing after it).
+        if (r != 0 && (prev_last == UINT64_MAX || first <= prev_last + 1))
             bad("used id range " + std::to_string(r) + " is not after the one before it");
-        // A NEW uses at most one id, and each input has its own seq.
+        // A NEW uses at most one id and has a seq of its own, above 0: this bound
+        // also keeps a garbled count from making load add ids for ever.
         used_total += count;
         if (used_total > k.last_seq_) bad("more order ids used than inputs (last_seq)");
-        for (uint64_t id = first; id != first + count; ++id) k.used_.add(id);
-        prev_end = first + count;
+        const uint64_t last = first + (count - 1);
+        for (uint64_t id = first;; ++id) {
+            k.used_.add(id);
+            if (id == last) break;
+        }
+        prev_last = last;
     }
 
     for (uint64_t r = 0; r < resting; ++r) {
