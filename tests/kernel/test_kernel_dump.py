@@ -10,6 +10,7 @@ and a kernel whose load failed is still fresh.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import crc32c
@@ -41,7 +42,7 @@ def assert_same_kernels(a: Any, b: Any) -> None:
 
 def split_run(records: np.ndarray, split: int, cuts: list[int]) -> None:
     a = compiled()
-    first, error = run(a, records[:split])
+    _, error = run(a, records[:split])
     if error is not None:
         return  # a seq out of order before the split: nothing after it is defined
     b = compiled()
@@ -49,7 +50,7 @@ def split_run(records: np.ndarray, split: int, cuts: list[int]) -> None:
     assert_same_kernels(a, b)
     assert b.dump() == a.dump()
     bounds = sorted({split, *(c for c in cuts if c > split), len(records)})
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in itertools.pairwise(bounds):
         got_a, error_a = run(a, records[lo:hi])
         got_b, error_b = run(b, records[lo:hi])
         assert error_a == error_b
