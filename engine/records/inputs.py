@@ -343,7 +343,9 @@ def decode_inputs(records: np.ndarray, directory: Directory) -> list[tuple[int, 
     sym = directory.symbols.name
     rows = records.tolist()
     for i in owners(records).tolist():
-        (kind, side, otype, tif, stp, flags, reason, a, s, oid, cl, price, qty, ts, seq) = rows[i]
+        (kind, side, otype, tif, stp, flags, reason, _spare, a, s, oid, cl, price, qty, ts, seq) = (
+            rows[i]
+        )
         inp: Input | None = None
         if kind == L.NEW:
             if side in L.SIDE_OF and otype in L.ORDER_TYPE_OF and stp in L.STP_OF:
