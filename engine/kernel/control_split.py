@@ -17,6 +17,7 @@ the limits must not have moved).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Protocol
 
@@ -88,6 +89,8 @@ def run_with_controls(
                 if written:
                     return start, written  # the room left is too small, not the buffer
                 raise
+            except ValueError as refused:
+                raise _from(refused, start) from refused
             written += n
             if consumed < cut - start:
                 return start + consumed, written
@@ -99,3 +102,11 @@ def run_with_controls(
                 if table is not None:
                     kernel.set_limits(table)
     return start, written
+
+
+def _from(refused: ValueError, start: int) -> ValueError:
+    """The kernel's refusal with its record index counted from the whole batch's start."""
+    m = re.match(r"record (\d+): (.*)", str(refused), re.DOTALL)
+    if m is None:
+        return refused
+    return ValueError(f"record {start + int(m.group(1))}: {m.group(2)}")
