@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "id_tables.hpp"
 #include "records.h"
 
 namespace rm {
@@ -73,6 +74,79 @@ enum : int {
 using i128 = __int128;
 using u128 = unsigned __int128;
 
+// The stage's live orders by id: open addressing with the entries in the
+// slots (linear probing, backward-shift deletion, load at most 1/2), so a
+// lookup is one cache line, which the kernel can prefetch a few inputs
+// ahead; a node-based map cost an allocation and two misses per order
+// (measured: most of the stage's cost on the standard workload). Id 0 marks
+// an empty slot: no order is accepted with id 0.
+template <class Entry>
+class LiveTable {
+  public:
+    LiveTable() { slots_.assign(1u << 10, Entry{}); mask_ = (1u << 10) - 1; }
+
+    Entry* find(uint64_t id) {
+        for (std::size_t i = home(id);; i = (i + 1) & mask_) {
+            Entry& e = slots_[i];
+            if (e.id == id) return &e;
+            if (e.id == 0) return nullptr;
+        }
+    }
+    const Entry* find(uint64_t id) const { return const_cast<LiveTable*>(this)->find(id); }
+
+    // The entry of `id`, new (id set, the rest default) if it was not there.
+    Entry& upsert(uint64_t id) {
+        if (2 * (count_ + 1) > slots_.size()) grow();
+        std::size_t i = home(id);
+        for (; slots_[i].id != 0; i = (i + 1) & mask_)
+            if (slots_[i].id == id) return slots_[i];
+        slots_[i] = Entry{};
+        slots_[i].id = id;
+        ++count_;
+        return slots_[i];
+    }
+
+    void erase(Entry* e) {
+        std::size_t hole = static_cast<std::size_t>(e - slots_.data());
+        for (std::size_t j = (hole + 1) & mask_; slots_[j].id != 0; j = (j + 1) & mask_) {
+            const std::size_t h = home(slots_[j].id);
+            if (((j - h) & mask_) >= ((j - hole) & mask_)) {  // its home is not in (hole, j]
+                slots_[hole] = slots_[j];
+                hole = j;
+            }
+        }
+        slots_[hole] = Entry{};
+        --count_;
+    }
+
+    void clear() {
+        slots_.assign(1u << 10, Entry{});
+        mask_ = (1u << 10) - 1;
+        count_ = 0;
+    }
+
+    void prefetch(uint64_t id) const { __builtin_prefetch(&slots_[home(id)], 1, 3); }
+
+  private:
+    std::size_t home(uint64_t id) const { return static_cast<std::size_t>(mix64(id) >> 20) & mask_; }
+
+    void grow() {
+        std::vector<Entry> old(2 * slots_.size(), Entry{});
+        old.swap(slots_);
+        mask_ = slots_.size() - 1;
+        for (const Entry& e : old) {
+            if (e.id == 0) continue;
+            std::size_t i = home(e.id);
+            while (slots_[i].id != 0) i = (i + 1) & mask_;
+            slots_[i] = e;
+        }
+    }
+
+    std::vector<Entry> slots_;
+    std::size_t mask_ = 0;
+    std::size_t count_ = 0;
+};
+
 class RiskStage {
   public:
     struct Exposure {
@@ -82,12 +156,13 @@ class RiskStage {
     };
     // PreTradeRisk's LiveOrder: an accepted order that still has quantity.
     struct Live {
-        uint32_t account;
-        uint32_t symbol;
-        Exposure* exposure;
-        bool buy;
-        int64_t price;  // 0: a market order's None
-        int64_t qty;
+        uint64_t id = 0;  // 0: an empty slot of the table
+        int64_t price = 0;  // 0: a market order's None
+        int64_t qty = 0;
+        Exposure* exposure = nullptr;
+        uint32_t account = 0;
+        uint32_t symbol = 0;
+        bool buy = false;
     };
 
     // Replace the whole table (rows copied); resolved limits are cached per
@@ -134,10 +209,8 @@ class RiskStage {
         return cache_.emplace(key, resolve(account, symbol)).first->second;
     }
 
-    const Live* live(uint64_t id) const {
-        auto it = live_.find(id);
-        return it == live_.end() ? nullptr : &it->second;
-    }
+    const Live* live(uint64_t id) const { return live_.find(id); }
+    void prefetch_live(uint64_t id) const { live_.prefetch(id); }
 
     const Exposure* exposure(uint32_t account, uint32_t symbol) const {
         auto it = exposures_.find((uint64_t{account} << 32) | symbol);
@@ -210,26 +283,26 @@ class RiskStage {
                 break;
             case EV_ACCEPTED: accept(e); break;
             case EV_CANCELLED: {
-                auto it = live_.find(e.order_id);
-                if (it == live_.end()) break;
-                unopen(it->second, it->second.qty);
-                --open_orders_[it->second.account];
-                live_.erase(it);
+                Live* o = live_.find(e.order_id);
+                if (o == nullptr) break;
+                unopen(*o, o->qty);
+                --open_orders_[o->account];
+                live_.erase(o);
                 break;
             }
             case EV_REDUCED: {
-                auto it = live_.find(e.order_id);
-                if (it == live_.end()) break;
-                unopen(it->second, i128{it->second.qty} - e.leaves);
-                it->second.qty = e.leaves;
+                Live* o = live_.find(e.order_id);
+                if (o == nullptr) break;
+                unopen(*o, i128{o->qty} - e.leaves);
+                o->qty = e.leaves;
                 break;
             }
             case EV_REPLACED: {
-                auto it = live_.find(e.order_id);
-                if (it == live_.end()) break;
-                unopen(it->second, i128{it->second.qty} - e.qty);
-                it->second.qty = e.qty;
-                it->second.price = e.price;
+                Live* o = live_.find(e.order_id);
+                if (o == nullptr) break;
+                unopen(*o, i128{o->qty} - e.qty);
+                o->qty = e.qty;
+                o->price = e.price;
                 break;
             }
             default: break;
@@ -268,7 +341,13 @@ class RiskStage {
         ++open_orders_[e.account];
         // An id accepted twice cannot be (the engine rejects a duplicate);
         // were it, PreTradeRisk's dict would keep the newer: so does this.
-        live_[e.order_id] = Live{e.account, e.symbol, &x, buy, e.price, e.qty};
+        Live& o = live_.upsert(e.order_id);
+        o.price = e.price;
+        o.qty = e.qty;
+        o.exposure = &x;
+        o.account = e.account;
+        o.symbol = e.symbol;
+        o.buy = buy;
     }
 
     static void unopen(Live& o, i128 qty) {
@@ -277,9 +356,9 @@ class RiskStage {
     }
 
     void fill(uint64_t id, int64_t qty, int64_t leaves) {
-        auto it = live_.find(id);
-        if (it == live_.end()) return;
-        Live& o = it->second;
+        Live* p = live_.find(id);
+        if (p == nullptr) return;
+        Live& o = *p;
         Exposure& x = *o.exposure;
         if (o.buy) {
             x.open_buy -= qty;
@@ -291,7 +370,7 @@ class RiskStage {
         o.qty = leaves;
         if (leaves == 0) {
             --open_orders_[o.account];
-            live_.erase(it);
+            live_.erase(p);
         }
     }
 
@@ -299,7 +378,7 @@ class RiskStage {
     std::unordered_map<uint64_t, Limits> cache_;      // account << 32 | symbol
     std::vector<uint32_t> open_orders_;               // by account id
     std::unordered_map<uint64_t, Exposure> exposures_;  // account << 32 | symbol (nodes: stable)
-    std::unordered_map<uint64_t, Live> live_;         // by order id
+    LiveTable<Live> live_;                            // by order id
     std::vector<int64_t> last_;                       // last trade price by symbol; 0: none
     std::vector<bool> killed_;                        // by account id
     bool global_kill_ = false;
