@@ -303,3 +303,33 @@ def test_the_stage_off_leaves_kill_switches_their_seq_only() -> None:
     reference = ReferenceKernel()
     assert_same_events(kernel.process(records), reference.process(records))
     assert kernel.resting_orders == 2
+
+
+def test_thousands_of_live_orders_grow_the_stage_tables() -> None:
+    # The hypothesis streams hold tens of orders; the stage's live-order table
+    # grows (and shifts entries back on erase) only with many: the standard
+    # workload's mix, limits that fire now and then.
+    from ringmatch.benchmarks.workload import standard_workload
+    from ringmatch.engine.records.convert import encode_commands
+
+    records = encode_commands(standard_workload(6_000))
+    config = RiskConfig(
+        max_order_qty=95, max_open_orders=40, max_position=1_500, price_band_ticks=18
+    )
+    names = Directory(
+        [symbol_name(k) for k in range(1, 9)], [account_name(k) for k in range(1, 101)]
+    )
+    kernel = compiled()
+    kernel.set_risk(True)
+    kernel.set_limits(limits_table(config, names))
+    reference = ReferenceKernel()
+    reference.logic.pretrade = PreTradeRisk(config)
+    reasons = set()
+    for start in range(0, len(records), 1_500):
+        batch = records[start : start + 1_500]
+        got = run_controlled(kernel, batch, names, 4096)
+        assert_same_events(got, reference.process(batch))
+        assert_same_state(kernel, reference)
+        reasons.update(got[got["kind"] == L.REJECTED]["reason"].tolist())
+    assert kernel.resting_orders > 1_000
+    assert len(reasons) >= 3
