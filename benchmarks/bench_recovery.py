@@ -5,6 +5,9 @@
     timed, each in a fresh subprocess:
       read + crc   JournalReader.record_batches(): segment reads, crc32c, header
                    chain checks, the records as numpy views (what recovery hands the kernel)
+      + look-ahead the same after recovery's first pass (journal_run.look_ahead: the
+                   closed segments' frame headers walked, the last segment read and
+                   checked, and handed to the reader): the journal's whole part of recovery
       recovery     run_recovery(DATA_DIR): snapshot + read + crc + the kernel
                    (the kernel new_kernel() gives: compiled where built, else the
                    reference kernel; named in the output)
@@ -34,13 +37,17 @@ sys.path.insert(0, str(REPO))
 
 CHILD = """
 import json, sys, time
-from ringmatch.engine.core.recovery import run_recovery  # imports: not timed
+from ringmatch.engine.core.journal_run import look_ahead  # imports: not timed
+from ringmatch.engine.core.recovery import run_recovery
 from ringmatch.engine.journal.log import JournalReader
 what, data_dir = sys.argv[1], sys.argv[2]
 wall, cpu = time.perf_counter(), time.process_time()
-if what == "read":
+if what in ("read", "ahead"):
+    preread = {}
+    if what == "ahead":  # recovery's first pass (the stage chain, the skips), as start_run
+        look_ahead(data_dir, keep=preread)
     inputs = 0
-    for batch in JournalReader(data_dir).record_batches():
+    for batch in JournalReader(data_dir, preread=preread).record_batches():
         inputs += batch.last_seq - batch.prev_seq  # the workload's seqs have no gaps
     kernel = "-"
 else:
@@ -117,6 +124,7 @@ def main() -> None:
             )
             if snapshot_at is None:
                 print(line("read + crc", timed("read", Path(tmp), 0, args.repeat)))
+                print(line("look-ahead + read + crc", timed("ahead", Path(tmp), 0, args.repeat)))
             if not args.read_only:
                 r = timed("recover", Path(tmp), snapshot_at or 0, args.repeat)
                 print(line(f"recovery ({str(r['kernel']).rsplit('.', 1)[-1]})", r))

@@ -122,8 +122,9 @@ def cmds_head(workload: Path, k: int) -> tuple[Path, int]:
 
 
 # numpy's OpenBLAS starts spinning threads at import, whose instructions callgrind
-# counts too, a different number each run: one thread keeps the count exact.
-QUIET = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+# counts too, a different number each run: one thread keeps the count exact; and a
+# fixed hash seed, without which start-up alone moves by more than a small run costs.
+QUIET = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
 
 
 def _instructions(args: list[str], out: Path, env: dict[str, str] | None = None) -> int:

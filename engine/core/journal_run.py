@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ringmatch.engine.core import kernel_snapshot
-from ringmatch.engine.core.kernel_choice import new_kernel
+from ringmatch.engine.core.kernel_choice import compiled_module, new_kernel
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.core.reference_kernel import RecordFailed, ReferenceKernel
 from ringmatch.engine.journal.files import OS_FILES, FileLayer
@@ -54,18 +54,27 @@ class LookAhead(NamedTuple):
     skipped: frozenset[int]  # the seqs SkipInputs name
 
 
-def look_ahead(data_dir: str | os.PathLike[str], *, files: FileLayer = OS_FILES) -> LookAhead:
+def look_ahead(
+    data_dir: str | os.PathLike[str],
+    *,
+    files: FileLayer = OS_FILES,
+    keep: dict[str, bytes] | None = None,
+) -> LookAhead:
     """What a replay must know before its first batch: whether the journal ever names a
     stage, and which seqs it skips (a SkipInput is journalled after the seq it names).
-    A read of the journal's frame headers; only the frames that hold one are decoded."""
+    A walk of the closed segments' frame headers and a read of the last segment;
+    only the frames that hold one are decoded. ``keep`` gets the bytes it read
+    whole (the last segment), for the replay's reader not to read them again."""
     stage = False
     skipped: set[int] = set()
-    if os.path.isdir(data_dir):
-        for _, inp in core_inputs(data_dir, files=files):
+    try:
+        for _, inp in core_inputs(data_dir, files=files, keep=keep):
             if type(inp) is StageChain:
                 stage = stage or inp.pretrade is not None
             elif type(inp) is SkipInput:
                 skipped.add(inp.seq)
+    except FileNotFoundError:
+        pass  # no data directory yet: nothing journalled
     return LookAhead(stage, frozenset(skipped))
 
 
@@ -74,6 +83,11 @@ def kernel_for(stage: bool, resolve: StageResolver = no_stages) -> KernelFactory
     or configured), the reference kernel running it; else new_kernel()."""
     if stage:
         return lambda: ReferenceKernel(resolve=resolve)
+    compiled = compiled_module()
+    if compiled is not None and not hasattr(compiled.Kernel, "dump"):
+        # The core snapshots its kernel: a compiled build without dump() (an older
+        # one) cannot be the core's, so the reference runs instead.
+        return ReferenceKernel
     return new_kernel
 
 
@@ -85,7 +99,16 @@ def kernel_format(kernel: Kernel) -> bytes:
 class JournalRun:
     """A kernel, the names its records use, the seqs the journal skips; fed from the journal."""
 
-    __slots__ = ("_events", "data_dir", "directory", "files", "kernel", "skipped", "torn_tail")
+    __slots__ = (
+        "_events",
+        "data_dir",
+        "directory",
+        "files",
+        "kernel",
+        "preread",
+        "skipped",
+        "torn_tail",
+    )
 
     def __init__(
         self,
@@ -102,6 +125,7 @@ class JournalRun:
         self.files = files
         self.skipped = skipped
         self.torn_tail: TornTail | None = None
+        self.preread: dict[str, bytes] = {}  # the look-ahead's segments, for the first read
         self._events = np.zeros(EVENT_BUFFER, L.EVENT_DTYPE)
 
     @property
@@ -147,11 +171,13 @@ class JournalRun:
         return self.kernel.last_seq
 
     def reader(self) -> JournalReader:
+        preread, self.preread = self.preread, {}
         return JournalReader(
             self.data_dir,
             files=self.files,
             after_seq=self.kernel.last_seq,
             directory=self.directory,
+            preread=preread,
         )
 
     def process(self, records: np.ndarray) -> np.ndarray:
@@ -218,7 +244,8 @@ def start_run(
     start; with the seqs the journal skips after it. ``configured``: the live
     core's stage spec (a stage there makes the reference kernel run, as a journalled
     one does). ``make``: a kernel of the caller's instead."""
-    ahead = look_ahead(data_dir, files=files)
+    preread: dict[str, bytes] = {}
+    ahead = look_ahead(data_dir, files=files, keep=preread)
     if make is None:
         make = kernel_for(ahead.stage_named or configured is not None, resolve)
     kernel, directory = make(), Directory()
@@ -226,7 +253,9 @@ def start_run(
         kernel, directory = _load_newest(data_dir, make, upto)
     after = kernel.last_seq
     skipped = frozenset(s for s in ahead.skipped if s > after)
-    return JournalRun(kernel, directory, data_dir, files=files, skipped=skipped)
+    run = JournalRun(kernel, directory, data_dir, files=files, skipped=skipped)
+    run.preread = preread
+    return run
 
 
 def _load_newest(

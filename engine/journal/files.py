@@ -68,8 +68,28 @@ class OsAppendFile:
         os.close(self._fd)
 
 
+class OsSegmentReader:
+    """One file open for reads at given offsets (the look-ahead's header walk)."""
+
+    __slots__ = ("_fd", "size")
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDONLY)
+        self.size = os.fstat(self._fd).st_size
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        return os.pread(self._fd, size, offset)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 class OsFileLayer:
-    """The real file system."""
+    """The real file system. Besides the FileLayer's operations, ``open_segment``: a
+    file read piece by piece, which the look-ahead uses where a layer has it."""
+
+    def open_segment(self, path: str) -> OsSegmentReader:
+        return OsSegmentReader(path)
 
     def list_dir(self, path: str) -> list[str]:
         return os.listdir(path)

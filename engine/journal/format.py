@@ -77,7 +77,7 @@ import re
 import struct
 import zlib
 from collections.abc import Iterator
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol
 
 import crc32c
 import numpy as np
@@ -244,6 +244,46 @@ def check_layout(frame: Frame, path: str) -> None:
             f"version reads layout {layout.LAYOUT_VERSION} (convert the journal with the "
             f"version that wrote it)"
         )
+
+
+class SegmentReader(Protocol):
+    size: int
+
+    def read_at(self, offset: int, size: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def frame_headers(segment: SegmentReader) -> Iterator[tuple[int, int, int, int]]:
+    """(offset, end, format version, flags) of each frame of a segment, walking the
+    headers alone (a 48-byte read each), up to the first that is not a frame header:
+    unchecked, so only for a closed segment, where any bad frame is damage the reader
+    will report, and for frames whose bodies are then read and checked."""
+    pos, size = 0, segment.size
+    while pos < size:
+        head = segment.read_at(pos, HEADER_SIZE)
+        magic = head[:4]
+        if magic == MAGIC and len(head) == HEADER_SIZE:
+            body_len, flags = struct.unpack_from("<IxxH", head, 8)
+            end = pos + HEADER_SIZE + body_len
+            version = 2
+        elif magic == MAGIC_V1 and len(head) >= V1_HEADER_SIZE:
+            end = pos + V1_HEADER_SIZE + struct.unpack_from("<I", head, 8)[0]
+            version, flags = 1, 0
+        else:
+            return
+        if end > size:
+            return
+        yield pos, end, version, flags
+        pos = end
+
+
+def frame_in(data: bytes, path: str, offset: int) -> Frame:
+    """The frame that is all of ``data`` (read from ``offset`` of ``path``), checked."""
+    found = _frame_at(memoryview(data), 0)
+    if isinstance(found, str) or found.end != len(data):
+        raise JournalCorrupt(path, offset, f"bad frame ({found}) in a closed segment")
+    return found
 
 
 def _good_frames_after(data: memoryview, start: int) -> Iterator[Frame]:

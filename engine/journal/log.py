@@ -50,9 +50,12 @@ from ringmatch.engine.journal.format import (
     Frame,
     JournalCorrupt,
     JournalError,
+    SegmentReader,
     TornTail,
     check_layout,
     encode_frame,
+    frame_headers,
+    frame_in,
     frame_records,
     scan_segment,
     segment_first_seq,
@@ -395,7 +398,8 @@ class JournalReader:
     ``after_seq``). ``directory`` is the names as of ``after_seq`` (a
     snapshot's); without one the reader learns the names of the batches it
     steps over. It learns every DEFINE it reads, so ``directory`` is the
-    journal's names as far as it has read. After iterating, ``last_seq`` is
+    journal's names as far as it has read. ``preread``: segments' bytes read
+    already (by path: a look-ahead's), each used once. After iterating, ``last_seq`` is
     the last seq in the journal (or ``after_seq``) and ``torn_tail`` the bytes
     after the last whole frame that no later frame vouches for, if any
     (recovery cuts them off). A damaged or inconsistent journal raises
@@ -409,9 +413,12 @@ class JournalReader:
         files: FileLayer = OS_FILES,
         after_seq: int = 0,
         directory: Directory | None = None,
+        preread: dict[str, bytes] | None = None,
     ) -> None:
         self._dir = os.fspath(data_dir)
         self._files = files
+        # Segments a look-ahead read already (core_inputs' ``keep``): taken once each.
+        self._preread = {} if preread is None else preread
         self.after_seq = after_seq
         self.last_seq = after_seq
         self.torn_tail: TornTail | None = None
@@ -448,7 +455,9 @@ class JournalReader:
         prev: int | None = None  # the last seq read from the journal
         for i in range(start, len(segments)):
             name_seq, path = segments[i]
-            data = self._files.read(path)
+            data = self._preread.pop(path, None)
+            if data is None:
+                data = self._files.read(path)
             frames, torn = scan_segment(data, path, last=i == len(segments) - 1)
             if prev is not None and name_seq <= prev:
                 raise JournalCorrupt(
@@ -534,35 +543,69 @@ class JournalReader:
 
 
 def core_inputs(
-    data_dir: str | os.PathLike[str], *, files: FileLayer = OS_FILES
+    data_dir: str | os.PathLike[str],
+    *,
+    files: FileLayer = OS_FILES,
+    keep: dict[str, bytes] | None = None,
 ) -> Iterator[tuple[int, StageChain | SkipInput]]:
     """Every StageChain and SkipInput in the journal's whole batches, with its seq.
 
     A quick look-ahead for rare inputs (ringmatch.engine.core.recovery): a
     format-2 frame says in its header whether it holds one, and only those
     are decoded; a format-1 frame is decoded only if its bytes hold one's
-    msgpack tag. Frames are taken as the reader takes them (a torn tail's are
-    not). Consistency is the reader's to check, not this.
+    msgpack tag. In a closed segment only the frame headers are read, and the
+    frames that hold one (a layer without ``open_segment`` reads it whole); the
+    last segment is read and checked whole, so that its frames are taken as the
+    reader takes them (a torn tail's are not). Consistency is the reader's to
+    check, not this. ``keep``: the bytes of the segments read whole go there, by
+    path, for a reader to take instead of reading them again.
     """
-    tags = (b"\xaaskip_input", b"\xabstage_chain")
-    scratch = Directory()  # these inputs name no account or symbol
     segments = list_segments(files, os.fspath(data_dir))
+    open_segment = getattr(files, "open_segment", None)
     for i, (_, path) in enumerate(segments):
-        data = files.read(path)
-        frames, _ = scan_segment(data, path, last=i == len(segments) - 1)
-        for frame in frames:
-            found: list[tuple[int, Input]]
-            if frame.version == 2:
-                if not frame.flags & CORE_INPUTS:
-                    continue
-                found = decode_inputs(frame_records(frame, path), scratch)
-            elif any(data.find(tag, frame.offset, frame.end) >= 0 for tag in tags):
-                found = decode_v1(frame.body, path, frame.offset)[1]
-            else:
+        if open_segment is not None and i < len(segments) - 1:
+            found = _core_frames_of_closed(open_segment(path), path)
+        else:
+            data = files.read(path)
+            if keep is not None:
+                keep[path] = data
+            frames, _ = scan_segment(data, path, last=i == len(segments) - 1)
+            found = (f for f in frames if _may_hold_core_inputs(f))
+        for frame in found:
+            yield from _core_inputs_of(frame, path)
+
+
+_V1_TAGS = (b"\xaaskip_input", b"\xabstage_chain")
+
+
+def _may_hold_core_inputs(frame: Frame) -> bool:
+    if frame.version == 2:
+        return bool(frame.flags & CORE_INPUTS)
+    body = bytes(frame.body)
+    return any(tag in body for tag in _V1_TAGS)
+
+
+def _core_frames_of_closed(segment: SegmentReader, path: str) -> Iterator[Frame]:
+    """The frames of a closed segment that hold core inputs, by a walk of its headers."""
+    try:
+        for offset, end, version, flags in frame_headers(segment):
+            if version == 2 and not flags & CORE_INPUTS:
                 continue
-            for seq, inp in found:
-                if type(inp) is StageChain or type(inp) is SkipInput:
-                    yield seq, inp
+            frame = frame_in(segment.read_at(offset, end - offset), path, offset)
+            if _may_hold_core_inputs(frame):
+                yield frame._replace(offset=offset, end=end)
+    finally:
+        segment.close()
+
+
+def _core_inputs_of(frame: Frame, path: str) -> Iterator[tuple[int, StageChain | SkipInput]]:
+    if frame.version == 2:
+        found: list[tuple[int, Input]] = decode_inputs(frame_records(frame, path), Directory())
+    else:
+        found = decode_v1(frame.body, path, frame.offset)[1]
+    for seq, inp in found:
+        if type(inp) is StageChain or type(inp) is SkipInput:
+            yield seq, inp
 
 
 def _last_seq_of(frame: Frame, path: str) -> int:

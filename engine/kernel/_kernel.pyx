@@ -19,7 +19,7 @@ cimport numpy as cnp
 import numpy as np
 
 from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
-from ringmatch.engine.records.layout import BOOK_DTYPE, EVENT_DTYPE, INPUT_DTYPE
+from ringmatch.engine.records.layout import BOOK_DTYPE, EVENT_DTYPE, INPUT_DTYPE, LIMITS_DTYPE
 from ringmatch.engine.schema.views import BBO
 
 cnp.import_array()
@@ -32,6 +32,13 @@ cdef extern from "records.h" namespace "rm":
         pass
     cdef cppclass BookRecord:
         pass
+
+
+cdef extern from "risk_checks.hpp" namespace "rm":
+    cdef cppclass LimitRow:
+        pass
+    const LayoutFigure* LIMIT_ROW_FIGURES
+    size_t LIMIT_ROW_FIGURE_COUNT
     cdef struct LayoutFigure:
         const char* name
         long long value
@@ -62,6 +69,9 @@ cdef extern from "kernel.hpp" namespace "rm":
         uint32_t symbols_defined() const
         uint32_t accounts_defined() const
         size_t resting_orders() const
+        void set_risk(bint)
+        bint risk_enabled() const
+        void set_limits(const LimitRow*, size_t) except +
         # Snapshots (kernel_dump.cpp); std::invalid_argument arrives as ValueError.
         string dump() except +
         void load(const char*, size_t) except +
@@ -69,6 +79,7 @@ cdef extern from "kernel.hpp" namespace "rm":
 
 cdef cnp.dtype _INPUT = INPUT_DTYPE
 cdef cnp.dtype _EVENT = EVENT_DTYPE
+cdef cnp.dtype _LIMITS = LIMITS_DTYPE
 
 
 cdef inline void _check(cnp.ndarray a, cnp.dtype dtype, bint writable, str what) except *:
@@ -83,10 +94,13 @@ cdef inline void _check(cnp.ndarray a, cnp.dtype dtype, bint writable, str what)
 
 def layout() -> dict:
     """Every size, offset and code of records.h by name (the layout test compares them)."""
-    return {
+    out = {
         LAYOUT_FIGURES[i].name.decode(): LAYOUT_FIGURES[i].value
         for i in range(LAYOUT_FIGURE_COUNT)
     }
+    for i in range(LIMIT_ROW_FIGURE_COUNT):  # risk_checks.hpp's LimitRow (LIMITS_DTYPE)
+        out[LIMIT_ROW_FIGURES[i].name.decode()] = LIMIT_ROW_FIGURES[i].value
+    return out
 
 
 cdef class Kernel:
@@ -170,6 +184,23 @@ cdef class Kernel:
             return None, 0
         return price, (int(hi) << 64) | int(lo)
 
+    def set_risk(self, bint enabled):
+        """Switch the pre-trade stage on or off; either way its state starts empty
+        (as a stage a StageChain switches in). Off: KILL_SWITCH and SET_RISK_LIMITS
+        records use their seq only. The limits table is kept."""
+        self.k.set_risk(enabled)
+
+    def set_limits(self, cnp.ndarray table not None):
+        """Replace the whole limits table (LIMITS_DTYPE rows; copied)."""
+        _check(table, _LIMITS, False, "limits")
+        self.k.set_limits(
+            <const LimitRow*>cnp.PyArray_DATA(table), <size_t>cnp.PyArray_DIM(table, 0)
+        )
+
+    @property
+    def risk_enabled(self):
+        return self.k.risk_enabled()
+
     @property
     def last_seq(self):
         return self.k.last_seq()
@@ -193,7 +224,8 @@ cdef class Kernel:
     # -- snapshots (kernel_dump.cpp documents the layout, docs/PIPELINE.md too) ------
 
     def dump(self):
-        """The kernel's whole logical state: b"RKC1", then the layout of kernel_dump.cpp."""
+        """The kernel's whole logical state: b"RKC1", then the layout of kernel_dump.cpp.
+        RuntimeError with the pre-trade stage on: layout 1 has no room for its state."""
         return <bytes>self.k.dump()
 
     def load(self, data):

@@ -154,6 +154,11 @@ class Reader {
 }  // namespace
 
 std::string Kernel::dump() const {
+    // The pre-trade stage's state (limits, live orders, kill switches) is not in
+    // layout 1: refuse rather than write a snapshot that would lose it. (The core
+    // runs a stage on the reference kernel, so its snapshots never get here.)
+    if (risk_on_)
+        throw std::logic_error("kernel dump: the pre-trade stage is on, and RKC1 v1 has no room for its state");
     // The used ids as ascending ranges: the bitmap's runs merged with the
     // hash set's ids (which may lie below the bitmap's end, never in it).
     // Inclusive [first, last]: an id may be UINT64_MAX, whose end would wrap.
@@ -274,6 +279,9 @@ void Kernel::load(const char* data, std::size_t n) {
     if (last_seq_ != 0 || trade_id_ != 0 || n_symbols_ != 0 || n_accounts_ != 0 || resting_ != 0 ||
         used_.count() != 0 || client_ids_.size() != 0 || sessions_.accounts_live() != 0)
         throw std::invalid_argument("load: this kernel is not fresh (it has run records)");
+    // A dump holds no stage state: loading it into a kernel with the stage on would
+    // turn the stage off (or run it on nothing).
+    if (risk_on_) throw std::invalid_argument("load: this kernel runs the pre-trade stage; RKC1 v1 has none");
     if (n < 4 || std::memcmp(data, MAGIC, 4) != 0) bad("its magic is not RKC1");
     if (n < HEADER + 4) bad("truncated: shorter than a header and a checksum");
     uint32_t crc;

@@ -64,7 +64,7 @@ def test_bench_core_counts_instructions_per_command_under_callgrind(
 ) -> None:
     need(shutil.which("valgrind") is not None, "valgrind is not installed")
     args = ["bench", "core", "--commands", "3000", "--runs", "1", "--no-latency"]
-    assert main([*args, "--callgrind", "1000", "--out", str(tmp_path), "--name", "cg"]) == 0
+    assert main([*args, "--callgrind", "3000", "--out", str(tmp_path), "--name", "cg"]) == 0
     assert "| pure: instructions per command (callgrind) |" in capsys.readouterr().out
     data = json.loads((tmp_path / "cg.json").read_text())
     per_command = data["costs"]["pure: instructions per command (callgrind)"]

@@ -316,3 +316,39 @@ def test_journal_convert_writes_an_old_journal_in_record_frames(tmp_path: Path) 
     assert new_last == last == 10 and new.engine.l3("X") == old.engine.l3("X")
     assert new.sessions == old.sessions
     assert main(["journal", "convert", str(src), str(dst)]) == 2  # never over a journal
+
+
+def test_the_look_ahead_finds_core_inputs_in_closed_segments_by_their_headers(
+    tmp_path: Path,
+) -> None:
+    from ringmatch.engine.core.journal_run import look_ahead
+    from ringmatch.engine.schema.commands import SkipInput, StageChain
+
+    inputs: list[Input] = [order(k, f"acct{k}") for k in range(1, 30)]
+    inputs[4] = SkipInput(3)
+    inputs[9] = StageChain(SPEC)
+    inputs[20] = StageChain(None)
+    with JournalWriter(tmp_path, segment_bytes=400) as writer:
+        for seq, inp in enumerate(inputs, 1):
+            writer.append_batch([(seq, inp)])
+    assert len(list(tmp_path.glob("*.journal"))) > 5
+    assert look_ahead(tmp_path) == (True, frozenset({3}))
+    # The same through a layer that has no header walk (reads every segment whole).
+    from tests.engine.faulty_fs import FaultyFiles
+
+    fs = FaultyFiles()
+    with JournalWriter("/j", segment_bytes=400, files=fs) as writer:
+        for seq, inp in enumerate(inputs, 1):
+            writer.append_batch([(seq, inp)])
+    assert look_ahead("/j", files=fs) == (True, frozenset({3}))
+    # Damage in a closed segment: the look-ahead says so as the reader would.
+    first = sorted(tmp_path.glob("*.journal"))[0]
+    data = bytearray(first.read_bytes())
+    data[fmt.HEADER_SIZE + 3] ^= 1
+    first.write_bytes(bytes(data))
+    later = sorted(tmp_path.glob("*.journal"))[2]
+    raw = bytearray(later.read_bytes())
+    raw[-1] ^= 1  # a frame with core inputs? no matter: the reader reports the damage
+    later.write_bytes(bytes(raw))
+    with pytest.raises(fmt.JournalCorrupt):
+        list(JournalReader(tmp_path))

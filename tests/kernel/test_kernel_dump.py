@@ -177,3 +177,13 @@ def test_random_state_bytes_never_crash(tail: bytes) -> None:
     # last_seq 1000: a random range count may ask for at most that many ids.
     head = b"RKC1" + (1).to_bytes(4, "little") + (1000).to_bytes(8, "little")
     loads_or_refuses(sealed(head + tail), compiled().dump())
+
+
+def test_no_dump_with_the_pretrade_stage_on() -> None:
+    # Layout 1 holds no stage state: refusing beats a snapshot that loses it.
+    k = compiled()
+    k.set_risk(True)
+    with pytest.raises(RuntimeError, match="pre-trade stage"):
+        k.dump()
+    with pytest.raises(ValueError, match="pre-trade stage"):
+        k.load(compiled().dump())
