@@ -89,7 +89,11 @@ def kernel_extensions() -> list[Extension]:
     compile_args, link_args = kernel_flags()
     kernel = Extension(
         "ringmatch.engine.kernel._kernel",
-        sources=["engine/kernel/_kernel.pyx", "engine/kernel/kernel.cpp"],
+        sources=[
+            "engine/kernel/_kernel.pyx",
+            "engine/kernel/kernel.cpp",
+            "engine/kernel/kernel_dump.cpp",  # dump() and load(): snapshots
+        ],
         include_dirs=[str(KERNEL), numpy.get_include()],
         language="c++",
         extra_compile_args=compile_args,

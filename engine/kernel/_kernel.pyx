@@ -12,13 +12,14 @@ same kernel mid-batch (it has no lock of its own), and would buy nothing.
 """
 
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libcpp.string cimport string
 
 cimport numpy as cnp
 
 import numpy as np
 
 from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
-from ringmatch.engine.records.layout import BOOK_DTYPE, EVENT_DTYPE, INPUT_DTYPE
+from ringmatch.engine.records.layout import BOOK_DTYPE, EVENT_DTYPE, INPUT_DTYPE, LIMITS_DTYPE
 from ringmatch.engine.schema.views import BBO
 
 cnp.import_array()
@@ -31,6 +32,13 @@ cdef extern from "records.h" namespace "rm":
         pass
     cdef cppclass BookRecord:
         pass
+
+
+cdef extern from "risk_checks.hpp" namespace "rm":
+    cdef cppclass LimitRow:
+        pass
+    const LayoutFigure* LIMIT_ROW_FIGURES
+    size_t LIMIT_ROW_FIGURE_COUNT
     cdef struct LayoutFigure:
         const char* name
         long long value
@@ -61,10 +69,17 @@ cdef extern from "kernel.hpp" namespace "rm":
         uint32_t symbols_defined() const
         uint32_t accounts_defined() const
         size_t resting_orders() const
+        void set_risk(bint)
+        bint risk_enabled() const
+        void set_limits(const LimitRow*, size_t) except +
+        # Snapshots (kernel_dump.cpp); std::invalid_argument arrives as ValueError.
+        string dump() except +
+        void load(const char*, size_t) except +
 
 
 cdef cnp.dtype _INPUT = INPUT_DTYPE
 cdef cnp.dtype _EVENT = EVENT_DTYPE
+cdef cnp.dtype _LIMITS = LIMITS_DTYPE
 
 
 cdef inline void _check(cnp.ndarray a, cnp.dtype dtype, bint writable, str what) except *:
@@ -79,10 +94,13 @@ cdef inline void _check(cnp.ndarray a, cnp.dtype dtype, bint writable, str what)
 
 def layout() -> dict:
     """Every size, offset and code of records.h by name (the layout test compares them)."""
-    return {
+    out = {
         LAYOUT_FIGURES[i].name.decode(): LAYOUT_FIGURES[i].value
         for i in range(LAYOUT_FIGURE_COUNT)
     }
+    for i in range(LIMIT_ROW_FIGURE_COUNT):  # risk_checks.hpp's LimitRow (LIMITS_DTYPE)
+        out[LIMIT_ROW_FIGURES[i].name.decode()] = LIMIT_ROW_FIGURES[i].value
+    return out
 
 
 cdef class Kernel:
@@ -166,6 +184,23 @@ cdef class Kernel:
             return None, 0
         return price, (int(hi) << 64) | int(lo)
 
+    def set_risk(self, bint enabled):
+        """Switch the pre-trade stage on or off; either way its state starts empty
+        (as a stage a StageChain switches in). Off: KILL_SWITCH and SET_RISK_LIMITS
+        records use their seq only. The limits table is kept."""
+        self.k.set_risk(enabled)
+
+    def set_limits(self, cnp.ndarray table not None):
+        """Replace the whole limits table (LIMITS_DTYPE rows; copied)."""
+        _check(table, _LIMITS, False, "limits")
+        self.k.set_limits(
+            <const LimitRow*>cnp.PyArray_DATA(table), <size_t>cnp.PyArray_DIM(table, 0)
+        )
+
+    @property
+    def risk_enabled(self):
+        return self.k.risk_enabled()
+
     @property
     def last_seq(self):
         return self.k.last_seq()
@@ -185,3 +220,18 @@ cdef class Kernel:
     @property
     def resting_orders(self):
         return self.k.resting_orders()
+
+    # -- snapshots (kernel_dump.cpp documents the layout, docs/PIPELINE.md too) ------
+
+    def dump(self):
+        """The kernel's whole logical state: b"RKC1", then the layout of kernel_dump.cpp.
+        RuntimeError with the pre-trade stage on: layout 1 has no room for its state."""
+        return <bytes>self.k.dump()
+
+    def load(self, data):
+        """Become the kernel ``data`` (a ``dump()``) was; only a fresh kernel. ValueError,
+        naming what is wrong, for a kernel that ran records or data that is not a valid
+        dump (the kernel is then still fresh)."""
+        cdef const unsigned char[::1] view = data
+        cdef size_t n = view.shape[0]
+        self.k.load(<const char*>&view[0] if n else NULL, n)

@@ -149,6 +149,17 @@ class UsedIds {
         add_beyond(id);
     }
 
+    // For the dump (kernel_dump.cpp): the bitmap's words (bit i of word w: id
+    // 64w + i) and the ids of the hash set, in no order. The two never share
+    // an id: an id is added once, to one of them.
+    const std::vector<uint64_t>& bitmap_words() const { return bits_; }
+    std::vector<uint64_t> sparse_ids() const {
+        std::vector<uint64_t> out;
+        for (uint64_t k : sparse_) if (k != 0) out.push_back(k);
+        return out;
+    }
+    uint64_t count() const { return count_; }
+
   private:
     // An id past the bitmap: grow it to cover the id if that keeps it within
     // 8 bytes per id used (plus a start of 512 KiB), else the hash set.
@@ -234,6 +245,13 @@ class ClientIdMap {
     }
 
     std::size_t size() const { return count_; }
+
+    // Visit every (account, client id, order id), in slot order (the dump sorts them).
+    template <class Visit>
+    void each(Visit visit) const {
+        for (const Slot& s : slots_)
+            if (s.account != 0) visit(s.account, s.client, s.order_id);
+    }
 
   private:
     struct Slot {

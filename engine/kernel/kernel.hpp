@@ -10,11 +10,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "book_side.hpp"
 #include "id_tables.hpp"
 #include "records.h"
+#include "risk_checks.hpp"
 #include "session_table.hpp"
 
 namespace rm {
@@ -68,6 +70,23 @@ class Kernel {
     uint32_t accounts_defined() const { return n_accounts_; }
     std::size_t resting_orders() const { return resting_; }
 
+    // The pre-trade stage (risk_checks.hpp), set by the wiring: off, KILL_SWITCH
+    // and SET_RISK_LIMITS use their seq only. Switching it (on or off) starts
+    // its state empty, as a StageChain's new stage does.
+    void set_risk(bool on) {
+        risk_on_ = on;
+        risk_.reset();
+    }
+    bool risk_enabled() const { return risk_on_; }
+    void set_limits(const LimitRow* rows, std::size_t n) { risk_.set_limits(rows, n); }
+
+    // Snapshots (kernel_dump.cpp, which documents the layout): the whole logical
+    // state as bytes, and a fresh kernel made that state again. load throws
+    // std::invalid_argument (ValueError in Python), naming what is wrong, and
+    // leaves the kernel as it was.
+    std::string dump() const;
+    void load(const char* data, std::size_t n);
+
   private:
     // An incoming order (a NEW, or a REPLACE that lost its place) while it matches.
     struct Taker {
@@ -102,6 +121,12 @@ class Kernel {
     bool on_mass_cancel(const InputRecord& r);
     bool on_session(const InputRecord& r);
     bool on_define(const InputRecord& r, const InputRecord* text, std::size_t texts);
+    bool on_kill_switch(const InputRecord& r);
+
+    // The pre-trade hooks (stage on): a reject reason, or 0 to go on matching.
+    uint8_t pretrade_new(const InputRecord& r);
+    uint8_t pretrade_replace(uint32_t account, uint64_t id, int64_t price, int64_t qty);
+    i128 mid2(uint32_t symbol) const;
 
     template <bool Buy>
     void enter(Taker& t, uint8_t tif, bool post_only);
@@ -137,6 +162,9 @@ class Kernel {
     ClientIdMap client_ids_;
     SessionTable sessions_;
     std::vector<uint32_t> gone_;  // WorkerStarted's accounts, reused
+
+    RiskStage risk_;
+    bool risk_on_ = false;
 
     uint64_t last_seq_ = 0;
     uint64_t trade_id_ = 0;

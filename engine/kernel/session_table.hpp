@@ -50,8 +50,13 @@ class SessionTable {
 
     std::size_t accounts_live() const { return live_.size(); }
 
-  private:
     using Live = std::map<uint32_t, std::set<std::pair<uint64_t, uint64_t>>>;
+
+    // For the dump (kernel_dump.cpp): the live sessions, and whether an account is armed.
+    const Live& live() const { return live_; }
+    bool armed(uint32_t account) const { return armed_.count(account) != 0; }
+
+  private:
 
     // Drop the account's entry if no session is left; true if it was armed.
     bool settle(Live::iterator it) {

@@ -318,3 +318,36 @@ BOOK_DTYPE: Final = np.dtype(
     }
 )
 """One resting order of ``l3(symbol)``: bids best first, then asks best first, queue order."""
+
+# -- pre-trade limits as data (Kernel.set_limits) -----------------------------------------
+
+NO_LIMIT: Final = -1
+"""A LIMITS_DTYPE limit that is not set (any negative value reads as this)."""
+
+LIMIT_NAMES: Final = (
+    "max_order_qty",
+    "max_notional",
+    "price_band_ticks",
+    "price_band_bps",
+    "max_open_orders",
+    "max_position",
+)
+"""The pre-trade limits of risk/limits.py's LimitSet, in its (and the checks') order."""
+
+LIMITS_DTYPE: Final = np.dtype(
+    {
+        "names": ["account", "symbol", *LIMIT_NAMES],
+        "formats": ["<u4", "<u4", "<i8", "<i8", "<i8", "<i8", "<i8", "<i8"],
+        "offsets": [0, 4, 8, 16, 24, 32, 40, 48],
+        "itemsize": 56,
+    }
+)
+"""One row of the compiled kernel's pre-trade limits (engine/kernel/risk_checks.hpp LimitRow).
+
+``account`` 0 is every account, ``symbol`` 0 every symbol; each limit is
+inclusive, NO_LIMIT (-1) where the row sets none. The kernel resolves a key
+for an account x symbol as RiskConfig.resolve does, most specific row wins:
+(0, 0) the defaults, then (0, symbol), then (account, 0), then (account,
+symbol); within one (account, symbol) a later row wins. risk/kernel_limits.py
+builds the table from a RiskConfig.
+"""

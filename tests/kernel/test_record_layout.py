@@ -28,10 +28,12 @@ def test_the_records_have_the_dtypes_sizes_and_offsets(figures: dict[str, int]) 
     assert figures["INPUT_SIZE"] == L.INPUT_DTYPE.itemsize == L.INPUT_SIZE
     assert figures["EVENT_SIZE"] == L.EVENT_DTYPE.itemsize == L.EVENT_SIZE
     assert figures["BOOK_SIZE"] == L.BOOK_DTYPE.itemsize
+    assert figures["LIMITS_SIZE"] == L.LIMITS_DTYPE.itemsize
     for dtype, struct in (
         (L.INPUT_DTYPE, "InputRecord"),
         (L.EVENT_DTYPE, "EventRecord"),
         (L.BOOK_DTYPE, "BookRecord"),
+        (L.LIMITS_DTYPE, "LimitRow"),
     ):
         want = offsets(dtype, struct)
         got = {k: v for k, v in figures.items() if k.startswith(struct + ".")}

@@ -1,0 +1,434 @@
+// The compiled kernel's snapshot: Kernel::dump() and Kernel::load().
+//
+// A dump is the kernel's logical state, not its memory: pool indices, the
+// free list, the hash tables' slots and the price window are how this build
+// happens to hold the state, so they are left out and load rebuilds them. Two
+// kernels in the same logical state dump the same bytes (the tests compare a
+// loaded kernel's dump with the original's after both ran the same records).
+//
+// Layout "RKC1", version 1; every integer little-endian, no padding:
+//
+//   offset  size  field
+//   0       4     magic b"RKC1" (the snapshot file's kernel format)
+//   4       4     u32 layout version (1)
+//   8       8     u64 last_seq
+//   16      8     u64 trade_id: the last trade id given
+//   24      4     u32 symbols defined (ids 1..n)
+//   28      4     u32 accounts defined (ids 1..n)
+//   32      8     u64 R: resting orders
+//   40      8     u64 U: ranges of used order ids
+//   48      8     u64 C: client order ids
+//   56      8     u64 L: accounts with a live session
+//   64            R orders, 48 bytes each, in entry order (below):
+//                   +0 u64 order id, +8 u64 client order id (0: none),
+//                   +16 i64 price, +24 i64 qty (leaves), +32 i64 cum (traded),
+//                   +40 u32 account, +44 u16 symbol, +46 u8 side (1 buy, 2 sell),
+//                   +47 u8 STP code | 0x80 if post-only
+//   then          U ranges, 16 bytes each, ascending, neither overlapping nor
+//                 touching: u64 first id, u64 count (>= 1). Every order id a
+//                 NEW ever used: a gateway's or a file's ids are mostly dense,
+//                 so a million ids are a handful of ranges.
+//   then          C client ids, 20 bytes each, ascending by (account, client):
+//                   u32 account, u64 client order id, u64 order id
+//   then          L live accounts, ascending by account, each:
+//                   u32 account, u8 armed (1: cancel on disconnect),
+//                   u32 P sessions (>= 1), P x (u64 worker, u64 session) ascending
+//   then          u32 crc32c (Castagnoli, as the journal's) of every byte before it
+//   end           nothing after it
+//
+// The checksum is checked first: a garbled dump is refused before anything is
+// built. Without it a flipped bit in a range's count could ask load for up to
+// last_seq ids (2^40 and more when the seqs jump), minutes of work for one
+// bad byte. The checks after it (counts against the bytes left, ids defined,
+// queues ascending, a book not crossed) refuse a dump that is well formed
+// but not a state, e.g. one cut short and re-checksummed.
+//
+// Entry order: an order enters the back of its price level and of its
+// account's list at the same moment (a NEW that rests, or a REPLACE that lost
+// its place), so both the level queues and the account lists are
+// subsequences of the order of entries. The dump writes an order after both
+// its predecessor in its level and its predecessor in its account's list
+// (Kahn's algorithm over those two chains, seeded by account id, so the order
+// depends on the logical state only); loading each at the back of its level
+// and its account then rebuilds every queue (time priority) and every
+// account's list (the order of a mass cancel and a kill switch).
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernel.hpp"
+
+namespace rm {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the dump is written by memcpy: a big-endian build would have to swap");
+
+namespace {
+
+constexpr char MAGIC[4] = {'R', 'K', 'C', '1'};
+constexpr uint32_t VERSION = 1;
+constexpr std::size_t HEADER = 64;
+constexpr std::size_t ORDER_BYTES = 48;
+constexpr std::size_t RANGE_BYTES = 16;
+constexpr std::size_t CLIENT_BYTES = 20;
+
+// CRC-32C (reflected polynomial 0x82F63B78), the journal's checksum: the
+// SSE4.2 instruction where the CPU has it (~10 GB/s: a million orders' dump
+// in a few ms), else a table.
+uint32_t crc32c_table(uint32_t crc, const unsigned char* p, std::size_t n) {
+    static const auto table = [] {
+        std::vector<uint32_t> t(256);
+        for (uint32_t i = 0; i < 256; ++i) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+            t[i] = c;
+        }
+        return t;
+    }();
+    for (std::size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+#if defined(__x86_64__)
+[[gnu::target("sse4.2")]] uint32_t crc32c_hw(uint32_t crc, const unsigned char* p, std::size_t n) {
+    uint64_t c = crc;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        std::memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    uint32_t c32 = static_cast<uint32_t>(c);
+    for (; n > 0; ++p, --n) c32 = __builtin_ia32_crc32qi(c32, *p);
+    return c32;
+}
+#endif
+
+uint32_t crc32c(const char* data, std::size_t n) {
+    const auto* p = reinterpret_cast<const unsigned char*>(data);
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2")) return ~crc32c_hw(~0u, p, n);
+#endif
+    return ~crc32c_table(~0u, p, n);
+}
+
+template <class T>
+void put(std::string& out, T v) {
+    out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+[[noreturn]] void bad(const std::string& why) {
+    throw std::invalid_argument("not a valid compiled kernel dump: " + why);
+}
+
+// Reads the blob front to back; every read is checked against its end.
+class Reader {
+  public:
+    Reader(const char* p, std::size_t n) : p_(p), n_(n) {}
+
+    template <class T>
+    T get(const char* what) {
+        if (n_ - pos_ < sizeof(T)) bad(std::string("truncated in ") + what);
+        T v;
+        std::memcpy(&v, p_ + pos_, sizeof v);
+        pos_ += sizeof v;
+        return v;
+    }
+    // A count of items of `size` bytes each: no more than the bytes left could
+    // hold, so a garbled count cannot make load reserve memory for it.
+    uint64_t count(const char* what, std::size_t size) {
+        const uint64_t c = get<uint64_t>(what);
+        if (c > (n_ - pos_) / size) bad(std::string(what) + ": more than the dump holds");
+        return c;
+    }
+    std::size_t left() const { return n_ - pos_; }
+
+  private:
+    const char* p_;
+    std::size_t n_;
+    std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::string Kernel::dump() const {
+    // The pre-trade stage's state (limits, live orders, kill switches) is not in
+    // layout 1: refuse rather than write a snapshot that would lose it. (The core
+    // runs a stage on the reference kernel, so its snapshots never get here.)
+    if (risk_on_)
+        throw std::logic_error("kernel dump: the pre-trade stage is on, and RKC1 v1 has no room for its state");
+    // The used ids as ascending ranges: the bitmap's runs merged with the
+    // hash set's ids (which may lie below the bitmap's end, never in it).
+    // Inclusive [first, last]: an id may be UINT64_MAX, whose end would wrap.
+    std::vector<std::pair<uint64_t, uint64_t>> ranges;
+    auto add_id_run = [&ranges](uint64_t first, uint64_t last) {
+        if (!ranges.empty() && ranges.back().second + 1 == first) ranges.back().second = last;
+        else ranges.emplace_back(first, last);
+    };
+    {
+        std::vector<uint64_t> sparse = used_.sparse_ids();
+        std::sort(sparse.begin(), sparse.end());
+        std::size_t s = 0;
+        const std::vector<uint64_t>& words = used_.bitmap_words();
+        for (std::size_t w = 0; w < words.size(); ++w) {
+            uint64_t bits = words[w];
+            while (bits != 0) {
+                const uint64_t start = 64 * w + static_cast<uint64_t>(__builtin_ctzll(bits));
+                // The run of set bits from `start` within this word.
+                const uint64_t shifted = bits >> (start & 63);
+                const uint64_t len = ~shifted == 0 ? 64 - (start & 63)
+                                                   : static_cast<uint64_t>(__builtin_ctzll(~shifted));
+                while (s < sparse.size() && sparse[s] < start) {
+                    add_id_run(sparse[s], sparse[s]);
+                    ++s;
+                }
+                add_id_run(start, start + len - 1);
+                bits = (start & 63) + len >= 64 ? 0 : bits & (~uint64_t{0} << ((start & 63) + len));
+            }
+        }
+        for (; s < sparse.size(); ++s) add_id_run(sparse[s], sparse[s]);
+    }
+
+    std::vector<std::pair<std::pair<uint32_t, uint64_t>, uint64_t>> clients;
+    clients.reserve(client_ids_.size());
+    client_ids_.each([&clients](uint32_t account, uint64_t client, uint64_t id) {
+        clients.push_back({{account, client}, id});
+    });
+    std::sort(clients.begin(), clients.end());
+
+    const SessionTable::Live& live = sessions_.live();
+
+    std::string out;
+    out.reserve(HEADER + resting_ * ORDER_BYTES + ranges.size() * RANGE_BYTES +
+                clients.size() * CLIENT_BYTES);
+    out.append(MAGIC, 4);
+    put<uint32_t>(out, VERSION);
+    put<uint64_t>(out, last_seq_);
+    put<uint64_t>(out, trade_id_);
+    put<uint32_t>(out, n_symbols_);
+    put<uint32_t>(out, n_accounts_);
+    put<uint64_t>(out, resting_);
+    put<uint64_t>(out, ranges.size());
+    put<uint64_t>(out, clients.size());
+    put<uint64_t>(out, live.size());
+
+    // The orders in entry order (see the top of this file). `done` is by pool
+    // index, sized by the largest index an account list holds.
+    uint32_t top = 0;
+    for (uint32_t a = 1; a <= n_accounts_; ++a)
+        for (uint32_t i = accounts_[a].head; i != NIL; i = pool_[i].acct_next) top = std::max(top, i + 1);
+    std::vector<bool> done(top, false);
+    auto ready = [this, &done](uint32_t i) {
+        const Order& o = pool_[i];
+        return (o.prev == NIL || done[o.prev]) && (o.acct_prev == NIL || done[o.acct_prev]);
+    };
+    std::vector<uint32_t> queue;
+    queue.reserve(resting_);
+    for (uint32_t a = 1; a <= n_accounts_; ++a) {
+        const uint32_t h = accounts_[a].head;
+        if (h != NIL && pool_[h].prev == NIL) queue.push_back(h);
+    }
+    for (std::size_t q = 0; q < queue.size(); ++q) {
+        const uint32_t i = queue[q];
+        const Order& o = pool_[i];
+        done[i] = true;
+        put<uint64_t>(out, o.id);
+        put<uint64_t>(out, o.client);
+        put<int64_t>(out, o.price);
+        put<int64_t>(out, o.qty);
+        put<int64_t>(out, o.cum);
+        put<uint32_t>(out, o.account);
+        put<uint16_t>(out, o.symbol);
+        put<uint8_t>(out, o.side);
+        put<uint8_t>(out, o.stp_post);
+        // Each successor is queued by whichever of its two predecessors comes
+        // second; when both are this order, once.
+        if (o.next != NIL && ready(o.next)) queue.push_back(o.next);
+        if (o.acct_next != NIL && o.acct_next != o.next && ready(o.acct_next))
+            queue.push_back(o.acct_next);
+    }
+    if (queue.size() != resting_)
+        throw std::logic_error("kernel dump: the level queues and account lists disagree");
+
+    for (const auto& [first, last] : ranges) {
+        put<uint64_t>(out, first);
+        put<uint64_t>(out, last - first + 1);
+    }
+    for (const auto& [key, id] : clients) {
+        put<uint32_t>(out, key.first);
+        put<uint64_t>(out, key.second);
+        put<uint64_t>(out, id);
+    }
+    for (const auto& [account, keys] : live) {
+        put<uint32_t>(out, account);
+        put<uint8_t>(out, sessions_.armed(account) ? 1 : 0);
+        put<uint32_t>(out, static_cast<uint32_t>(keys.size()));
+        for (const auto& [worker, session] : keys) {
+            put<uint64_t>(out, worker);
+            put<uint64_t>(out, session);
+        }
+    }
+    put<uint32_t>(out, crc32c(out.data(), out.size()));
+    return out;
+}
+
+void Kernel::load(const char* data, std::size_t n) {
+    // Only a kernel that has run nothing (a DEFINE has no seq: its names count too).
+    if (last_seq_ != 0 || trade_id_ != 0 || n_symbols_ != 0 || n_accounts_ != 0 || resting_ != 0 ||
+        used_.count() != 0 || client_ids_.size() != 0 || sessions_.accounts_live() != 0)
+        throw std::invalid_argument("load: this kernel is not fresh (it has run records)");
+    // A dump holds no stage state: loading it into a kernel with the stage on would
+    // turn the stage off (or run it on nothing).
+    if (risk_on_) throw std::invalid_argument("load: this kernel runs the pre-trade stage; RKC1 v1 has none");
+    if (n < 4 || std::memcmp(data, MAGIC, 4) != 0) bad("its magic is not RKC1");
+    if (n < HEADER + 4) bad("truncated: shorter than a header and a checksum");
+    uint32_t crc;
+    std::memcpy(&crc, data + n - 4, 4);
+    if (crc32c(data, n - 4) != crc) bad("checksum mismatch (garbled or cut short)");
+    n -= 4;  // the checks below read the state only
+    Reader in(data, n);
+    in.get<uint32_t>("magic");
+    const uint32_t version = in.get<uint32_t>("the version");
+    if (version != VERSION)
+        bad("layout version " + std::to_string(version) + ", this kernel reads " +
+            std::to_string(VERSION));
+    // Built aside and moved in only when all of it checks out, so a bad dump
+    // leaves this kernel fresh.
+    Kernel k;
+    k.last_seq_ = in.get<uint64_t>("last_seq");
+    k.trade_id_ = in.get<uint64_t>("trade_id");
+    const uint32_t symbols = in.get<uint32_t>("the symbol count");
+    const uint32_t accounts = in.get<uint32_t>("the account count");
+    const uint64_t resting = in.get<uint64_t>("the order count");
+    const uint64_t n_ranges = in.get<uint64_t>("the used id range count");
+    const uint64_t n_clients = in.get<uint64_t>("the client id count");
+    const uint64_t n_live = in.get<uint64_t>("the session account count");
+    if (symbols > MAX_SYMBOLS) bad(std::to_string(symbols) + " symbols, past the most");
+    if (accounts > MAX_ACCOUNTS) bad(std::to_string(accounts) + " accounts, past the most");
+    if (resting > in.left() / ORDER_BYTES) bad("the order count: more than the dump holds");
+    const uint64_t need = resting * ORDER_BYTES;
+    if (n_ranges > (in.left() - need) / RANGE_BYTES) bad("the range count: more than the dump holds");
+    if (n_clients > (in.left() - need - n_ranges * RANGE_BYTES) / CLIENT_BYTES)
+        bad("the client id count: more than the dump holds");
+    k.books_.resize(std::size_t{symbols} + 1);
+    k.accounts_.resize(std::size_t{accounts} + 1);
+    k.n_symbols_ = symbols;
+    k.n_accounts_ = accounts;
+
+    // The used ids come after the orders in the blob but are needed to check
+    // them: read them first from where they are.
+    Reader ids(data + HEADER + need, n - HEADER - need);
+    uint64_t used_total = 0;
+    uint64_t prev_last = 0;
+    for (uint64_t r = 0; r < n_ranges; ++r) {
+        const uint64_t first = ids.get<uint64_t>("a used id range");
+        const uint64_t count = ids.get<uint64_t>("a used id range");
+        if (first == 0 || count == 0 || count - 1 > UINT64_MAX - first)
+            bad("used id range " + std::to_string(r) + " is empty or out of bounds");
+        // Apart from the one before: after it, with a gap (prev_last + 1 cannot
+        // wrap: that range would have ended at UINT64_MAX, with nothing after it).
+        if (r != 0 && (prev_last == UINT64_MAX || first <= prev_last + 1))
+            bad("used id range " + std::to_string(r) + " is not after the one before it");
+        // A NEW uses at most one id and has a seq of its own, above 0: this bound
+        // also keeps a garbled count from making load add ids for ever.
+        used_total += count;
+        if (used_total > k.last_seq_) bad("more order ids used than inputs (last_seq)");
+        const uint64_t last = first + (count - 1);
+        for (uint64_t id = first;; ++id) {
+            k.used_.add(id);
+            if (id == last) break;
+        }
+        prev_last = last;
+    }
+
+    for (uint64_t r = 0; r < resting; ++r) {
+        Order o{};
+        o.id = in.get<uint64_t>("an order");
+        o.client = in.get<uint64_t>("an order");
+        o.price = in.get<int64_t>("an order");
+        o.qty = in.get<int64_t>("an order");
+        o.cum = in.get<int64_t>("an order");
+        o.account = in.get<uint32_t>("an order");
+        o.symbol = in.get<uint16_t>("an order");
+        o.side = in.get<uint8_t>("an order");
+        o.stp_post = in.get<uint8_t>("an order");
+        // The message is made only on a refusal: a string per order would be
+        // a third of the load's time.
+        auto which = [&] { return "order " + std::to_string(r) + " (id " + std::to_string(o.id) + ")"; };
+        if (o.id == 0 || !k.used_.contains(o.id)) bad(which() + ": its id is not a used one");
+        if (k.resting_index(o.id) != NIL) bad(which() + ": its id rests twice");
+        if (o.account == 0 || o.account > accounts) bad(which() + ": an account not defined");
+        if (o.symbol == 0 || o.symbol > symbols) bad(which() + ": a symbol not defined");
+        if (o.side != SIDE_BUY && o.side != SIDE_SELL) bad(which() + ": a side neither buy nor sell");
+        if (o.price <= 0) bad(which() + ": a price not above 0");
+        if (o.qty <= 0) bad(which() + ": a quantity not above 0");
+        if (o.stp() > STP_DECREMENT) bad(which() + ": an STP code past the last");
+        // As rest() and replace_moved() enter an order.
+        const uint32_t i = k.pool_.alloc();
+        k.pool_[i] = o;
+        Book& b = k.books_[o.symbol];
+        if (o.side == SIDE_BUY) b.bids.push_back(k.pool_, i);
+        else b.asks.push_back(k.pool_, i);
+        k.index_.insert(o.id, i);
+        k.account_append(i);
+        ++k.resting_;
+    }
+    // A resting book never crosses: a crossing order matches before it rests.
+    for (uint32_t s = 1; s <= symbols; ++s) {
+        const Book& b = k.books_[s];
+        if (!b.bids.empty() && !b.asks.empty() && b.bids.best() >= b.asks.best())
+            bad("symbol " + std::to_string(s) + "'s book is crossed");
+    }
+
+    // Past the ranges already read.
+    for (uint64_t r = 0; r < n_ranges; ++r) {
+        in.get<uint64_t>("a used id range");
+        in.get<uint64_t>("a used id range");
+    }
+    std::pair<uint32_t, uint64_t> prev_key{0, 0};
+    for (uint64_t r = 0; r < n_clients; ++r) {
+        const uint32_t account = in.get<uint32_t>("a client id");
+        const uint64_t client = in.get<uint64_t>("a client id");
+        const uint64_t id = in.get<uint64_t>("a client id");
+        auto which = [r] { return "client id " + std::to_string(r); };
+        if (account == 0 || account > accounts) bad(which() + ": an account not defined");
+        if (client == 0) bad(which() + ": client order id 0");
+        const std::pair<uint32_t, uint64_t> key{account, client};
+        if (r != 0 && !(prev_key < key)) bad(which() + ": not after the one before it");
+        prev_key = key;
+        // A client id is registered only for an id its NEW then used (or found used).
+        if (id == 0 || !k.used_.contains(id)) bad(which() + ": an order id not used");
+        k.client_ids_.add(account, client, id);
+    }
+
+    if (n_live > in.left() / 9) bad("the session account count: more than the dump holds");
+    uint32_t prev_account = 0;
+    for (uint64_t r = 0; r < n_live; ++r) {
+        const uint32_t account = in.get<uint32_t>("a live account");
+        const uint8_t armed = in.get<uint8_t>("a live account");
+        const uint32_t count = in.get<uint32_t>("a live account");
+        auto which = [r] { return "live account " + std::to_string(r); };
+        if (account == 0 || account > accounts) bad(which() + ": an account not defined");
+        if (account <= prev_account) bad(which() + ": not after the one before it");
+        prev_account = account;
+        if (armed > 1) bad(which() + ": armed neither 0 nor 1");
+        if (count == 0) bad(which() + ": no session");
+        if (count > in.left() / 16) bad(which() + ": more sessions than the dump holds");
+        std::pair<uint64_t, uint64_t> prev{0, 0};
+        for (uint32_t j = 0; j < count; ++j) {
+            const uint64_t worker = in.get<uint64_t>("a session");
+            const uint64_t session = in.get<uint64_t>("a session");
+            if (j != 0 && !(prev < std::pair<uint64_t, uint64_t>{worker, session}))
+                bad(which() + ": its sessions are not ascending");
+            prev = {worker, session};
+            // Armed is the account's, not a session's: set with its first.
+            k.sessions_.open(account, worker, session, armed == 1 && j == 0);
+        }
+    }
+    if (in.left() != 0) bad(std::to_string(in.left()) + " bytes past its end");
+    *this = std::move(k);
+}
+
+}  // namespace rm

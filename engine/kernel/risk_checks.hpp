@@ -1,0 +1,387 @@
+// The kernel's pre-trade stage: risk/pretrade.py's PreTradeRisk, compiled.
+//
+// PreTradeRisk is the specification: the same checks in the same order, the
+// same state, changed from the same events (the kernel feeds each input's
+// event records to on_event, as the stage chain feeds on_events), so the
+// event bytes are the same. The limits arrive as data (layout.LIMITS_DTYPE
+// rows, Kernel::set_limits); the kernel never reads the msgpack payload of a
+// SET_RISK_LIMITS record: its caller decodes it (engine/kernel/control_split.py).
+//
+// Quantities and prices are int64 in the records, but the stage adds them up
+// (a position, the open quantity of a side) and multiplies them (a notional,
+// a band in bps) where Python's ints never overflow: those sums and products
+// are __int128, and the one product that can pass 2^127 (a bps cap times a
+// doubled reference) is unsigned.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "id_tables.hpp"
+#include "records.h"
+
+namespace rm {
+
+// One row of layout.LIMITS_DTYPE: byte for byte the numpy dtype.
+struct LimitRow {
+    uint32_t account;  // 0: every account
+    uint32_t symbol;   // 0: every symbol
+    int64_t max_order_qty;  // each: -1 (any negative): no limit
+    int64_t max_notional;
+    int64_t price_band_ticks;
+    int64_t price_band_bps;
+    int64_t max_open_orders;
+    int64_t max_position;
+};
+static_assert(sizeof(LimitRow) == 56, "LIMITS_DTYPE itemsize");
+static_assert(offsetof(LimitRow, max_order_qty) == 8 && offsetof(LimitRow, max_position) == 48);
+
+// LimitRow's figures for the layout test (exported with records.h's by _kernel.layout()).
+#define RM_OFF(f) {"LimitRow." #f, static_cast<long long>(offsetof(LimitRow, f))}
+inline const LayoutFigure LIMIT_ROW_FIGURES[] = {
+    {"LIMITS_SIZE", sizeof(LimitRow)},
+    RM_OFF(account), RM_OFF(symbol), RM_OFF(max_order_qty), RM_OFF(max_notional),
+    RM_OFF(price_band_ticks), RM_OFF(price_band_bps), RM_OFF(max_open_orders),
+    RM_OFF(max_position),
+};
+#undef RM_OFF
+constexpr std::size_t LIMIT_ROW_FIGURE_COUNT =
+    sizeof(LIMIT_ROW_FIGURES) / sizeof(LIMIT_ROW_FIGURES[0]);
+
+constexpr int LIMIT_COUNT = 6;
+
+// The limits in force for one account x symbol; -1: no limit.
+struct Limits {
+    int64_t v[LIMIT_COUNT] = {-1, -1, -1, -1, -1, -1};
+    bool any() const {
+        for (int64_t x : v)
+            if (x >= 0) return true;
+        return false;
+    }
+};
+
+enum : int {
+    LIM_QTY = 0,
+    LIM_NOTIONAL = 1,
+    LIM_BAND_TICKS = 2,
+    LIM_BAND_BPS = 3,
+    LIM_OPEN_ORDERS = 4,
+    LIM_POSITION = 5,
+};
+
+using i128 = __int128;
+using u128 = unsigned __int128;
+
+// The stage's live orders by id: open addressing with the entries in the
+// slots (linear probing, backward-shift deletion, load at most 1/2), so a
+// lookup is one cache line, which the kernel can prefetch a few inputs
+// ahead; a node-based map cost an allocation and two misses per order
+// (measured: most of the stage's cost on the standard workload). Id 0 marks
+// an empty slot: no order is accepted with id 0.
+template <class Entry>
+class LiveTable {
+  public:
+    LiveTable() { slots_.assign(1u << 10, Entry{}); mask_ = (1u << 10) - 1; }
+
+    Entry* find(uint64_t id) {
+        for (std::size_t i = home(id);; i = (i + 1) & mask_) {
+            Entry& e = slots_[i];
+            if (e.id == id) return &e;
+            if (e.id == 0) return nullptr;
+        }
+    }
+    const Entry* find(uint64_t id) const { return const_cast<LiveTable*>(this)->find(id); }
+
+    // The entry of `id`, new (id set, the rest default) if it was not there.
+    Entry& upsert(uint64_t id) {
+        if (2 * (count_ + 1) > slots_.size()) grow();
+        std::size_t i = home(id);
+        for (; slots_[i].id != 0; i = (i + 1) & mask_)
+            if (slots_[i].id == id) return slots_[i];
+        slots_[i] = Entry{};
+        slots_[i].id = id;
+        ++count_;
+        return slots_[i];
+    }
+
+    void erase(Entry* e) {
+        std::size_t hole = static_cast<std::size_t>(e - slots_.data());
+        for (std::size_t j = (hole + 1) & mask_; slots_[j].id != 0; j = (j + 1) & mask_) {
+            const std::size_t h = home(slots_[j].id);
+            if (((j - h) & mask_) >= ((j - hole) & mask_)) {  // its home is not in (hole, j]
+                slots_[hole] = slots_[j];
+                hole = j;
+            }
+        }
+        slots_[hole] = Entry{};
+        --count_;
+    }
+
+    void clear() {
+        slots_.assign(1u << 10, Entry{});
+        mask_ = (1u << 10) - 1;
+        count_ = 0;
+    }
+
+    void prefetch(uint64_t id) const { __builtin_prefetch(&slots_[home(id)], 1, 3); }
+
+  private:
+    std::size_t home(uint64_t id) const { return static_cast<std::size_t>(mix64(id) >> 20) & mask_; }
+
+    void grow() {
+        std::vector<Entry> old(2 * slots_.size(), Entry{});
+        old.swap(slots_);
+        mask_ = slots_.size() - 1;
+        for (const Entry& e : old) {
+            if (e.id == 0) continue;
+            std::size_t i = home(e.id);
+            while (slots_[i].id != 0) i = (i + 1) & mask_;
+            slots_[i] = e;
+        }
+    }
+
+    std::vector<Entry> slots_;
+    std::size_t mask_ = 0;
+    std::size_t count_ = 0;
+};
+
+class RiskStage {
+  public:
+    struct Exposure {
+        i128 position = 0;  // bought minus sold
+        i128 open_buy = 0;
+        i128 open_sell = 0;
+    };
+    // PreTradeRisk's LiveOrder: an accepted order that still has quantity.
+    struct Live {
+        uint64_t id = 0;  // 0: an empty slot of the table
+        int64_t price = 0;  // 0: a market order's None
+        int64_t qty = 0;
+        Exposure* exposure = nullptr;
+        uint32_t account = 0;
+        uint32_t symbol = 0;
+        bool buy = false;
+    };
+
+    // Replace the whole table (rows copied); resolved limits are cached per
+    // account x symbol until the next table.
+    void set_limits(const LimitRow* rows, std::size_t n) {
+        rows_.assign(rows, rows + n);
+        cache_.clear();
+    }
+
+    // The stage state starts empty, as a stage the StageChain switches in.
+    void reset() {
+        open_orders_.clear();
+        exposures_.clear();
+        live_.clear();
+        last_.clear();
+        killed_.clear();
+        global_kill_ = false;
+        cache_.clear();
+    }
+
+    bool killed(uint32_t account) const {
+        return global_kill_ || (account < killed_.size() && killed_[account]);
+    }
+
+    // KILL_SWITCH's state change (account 0: the global switch).
+    void kill_switch(uint32_t account, bool on) {
+        if (account == 0) {
+            global_kill_ = on;
+            return;
+        }
+        if (account >= killed_.size()) killed_.resize(std::size_t{account} + 1, false);
+        killed_[account] = on;
+    }
+
+    uint32_t open_orders(uint32_t account) const {
+        return account < open_orders_.size() ? open_orders_[account] : 0;
+    }
+    std::size_t accounts_seen() const { return open_orders_.size(); }
+
+    const Limits& limits(uint32_t account, uint32_t symbol) {
+        const uint64_t key = (uint64_t{account} << 32) | symbol;
+        auto it = cache_.find(key);
+        if (it != cache_.end()) return it->second;
+        return cache_.emplace(key, resolve(account, symbol)).first->second;
+    }
+
+    const Live* live(uint64_t id) const { return live_.find(id); }
+    void prefetch_live(uint64_t id) const { live_.prefetch(id); }
+
+    const Exposure* exposure(uint32_t account, uint32_t symbol) const {
+        auto it = exposures_.find((uint64_t{account} << 32) | symbol);
+        return it == exposures_.end() ? nullptr : &it->second;
+    }
+
+    // The doubled reference price is the caller's (it needs the book): 0 = none.
+    int64_t last(uint32_t symbol) const { return symbol < last_.size() ? last_[symbol] : 0; }
+
+    // PreTradeRisk.check after its kill switch and its Replace lookup: 0 (pass)
+    // or the reject reason. `price` 0 is a market order's None; `grows` what
+    // the position may grow by (a NEW: qty; a Replace: qty - the live qty);
+    // `ref2(symbol)`: the doubled mid of the book, 0 if a side is empty. The
+    // caller has checked qty > 0 and price >= 0 (else matching rejects it).
+    template <class Mid2>
+    uint8_t check(uint32_t account, uint32_t symbol, bool buy, int64_t price, int64_t qty,
+                  i128 grows, bool rests, bool moved, Mid2 mid2) {
+        const Limits& lim = limits(account, symbol);
+        const int64_t* v = lim.v;
+        if (v[LIM_QTY] >= 0 && qty > v[LIM_QTY]) return REJ_RISK_MAX_QTY;
+        const bool band = v[LIM_BAND_TICKS] >= 0 || v[LIM_BAND_BPS] >= 0;
+        const int64_t notional = v[LIM_NOTIONAL];
+        // The reference price, doubled so that a half-tick mid stays an
+        // integer; looked up only when a limit needs it (the mid reads the book).
+        i128 ref2 = 0;
+        if ((band && moved) || (notional >= 0 && price == 0)) {
+            const int64_t l = last(symbol);
+            ref2 = l != 0 ? 2 * i128{l} : mid2(symbol);
+        }
+        if (notional >= 0) {
+            if (price != 0) {
+                if (i128{price} * qty > notional) return REJ_RISK_MAX_NOTIONAL;
+            } else if (ref2 != 0 && ref2 * qty > 2 * i128{notional}) {
+                return REJ_RISK_MAX_NOTIONAL;
+            }
+        }
+        if (price != 0 && ref2 != 0 && moved) {
+            const i128 d = 2 * i128{price} - ref2;
+            const i128 dev2 = d < 0 ? -d : d;
+            if (v[LIM_BAND_TICKS] >= 0 && dev2 > 2 * i128{v[LIM_BAND_TICKS]})
+                return REJ_RISK_PRICE_BAND;
+            // dev2 < 2^66 and ref2 < 2^66: dev2 x 10^4 fits, the cap x ref2 fits unsigned.
+            if (v[LIM_BAND_BPS] >= 0 &&
+                static_cast<u128>(dev2) * 10000u >
+                    static_cast<u128>(v[LIM_BAND_BPS]) * static_cast<u128>(ref2))
+                return REJ_RISK_PRICE_BAND;
+        }
+        if (rests && v[LIM_OPEN_ORDERS] >= 0 &&
+            int64_t{open_orders(account)} + 1 > v[LIM_OPEN_ORDERS])
+            return REJ_RISK_MAX_OPEN_ORDERS;
+        const int64_t cap = v[LIM_POSITION];
+        if (cap >= 0 && grows > 0) {
+            const Exposure* x = exposure(account, symbol);
+            i128 worst;
+            if (x == nullptr) worst = grows;
+            else if (buy) worst = x->position + x->open_buy + grows;
+            else worst = x->open_sell + grows - x->position;
+            if (worst > cap) return REJ_RISK_MAX_POSITION;
+        }
+        return 0;
+    }
+
+    // PreTradeRisk.on_events, one event record at a time.
+    void on_event(const EventRecord& e) {
+        switch (e.kind) {
+            case EV_TRADE:
+                if (e.symbol >= last_.size()) last_.resize(std::size_t{e.symbol} + 1, 0);
+                last_[e.symbol] = e.price;
+                fill(e.order_id, e.qty, e.leaves);
+                break;
+            case EV_ACCEPTED: accept(e); break;
+            case EV_CANCELLED: {
+                Live* o = live_.find(e.order_id);
+                if (o == nullptr) break;
+                unopen(*o, o->qty);
+                --open_orders_[o->account];
+                live_.erase(o);
+                break;
+            }
+            case EV_REDUCED: {
+                Live* o = live_.find(e.order_id);
+                if (o == nullptr) break;
+                unopen(*o, i128{o->qty} - e.leaves);
+                o->qty = e.leaves;
+                break;
+            }
+            case EV_REPLACED: {
+                Live* o = live_.find(e.order_id);
+                if (o == nullptr) break;
+                unopen(*o, i128{o->qty} - e.qty);
+                o->qty = e.qty;
+                o->price = e.price;
+                break;
+            }
+            default: break;
+        }
+    }
+
+  private:
+    // RiskConfig.resolve: the defaults, then account-wide rows, then the
+    // account x symbol rows, key by key; within a layer, a later row wins (as a
+    // later override in the list does). Rows for every account and one symbol
+    // (account 0, symbol s), which a RiskConfig cannot say, come after the
+    // defaults and before the account's own rows.
+    Limits resolve(uint32_t account, uint32_t symbol) const {
+        Limits out;
+        auto layer = [&](uint32_t a, uint32_t s) {
+            for (const LimitRow& r : rows_) {
+                if (r.account != a || r.symbol != s) continue;
+                const int64_t* v = &r.max_order_qty;
+                for (int k = 0; k < LIMIT_COUNT; ++k)
+                    if (v[k] >= 0) out.v[k] = v[k];
+            }
+        };
+        layer(0, 0);
+        if (symbol != 0) layer(0, symbol);
+        if (account != 0) layer(account, 0);
+        if (account != 0 && symbol != 0) layer(account, symbol);
+        return out;
+    }
+
+    void accept(const EventRecord& e) {
+        if (e.account >= open_orders_.size()) open_orders_.resize(std::size_t{e.account} + 1, 0);
+        Exposure& x = exposures_[(uint64_t{e.account} << 32) | e.symbol];
+        const bool buy = e.side == SIDE_BUY;
+        if (buy) x.open_buy += e.qty;
+        else x.open_sell += e.qty;
+        ++open_orders_[e.account];
+        // An id accepted twice cannot be (the engine rejects a duplicate);
+        // were it, PreTradeRisk's dict would keep the newer: so does this.
+        Live& o = live_.upsert(e.order_id);
+        o.price = e.price;
+        o.qty = e.qty;
+        o.exposure = &x;
+        o.account = e.account;
+        o.symbol = e.symbol;
+        o.buy = buy;
+    }
+
+    static void unopen(Live& o, i128 qty) {
+        if (o.buy) o.exposure->open_buy -= qty;
+        else o.exposure->open_sell -= qty;
+    }
+
+    void fill(uint64_t id, int64_t qty, int64_t leaves) {
+        Live* p = live_.find(id);
+        if (p == nullptr) return;
+        Live& o = *p;
+        Exposure& x = *o.exposure;
+        if (o.buy) {
+            x.open_buy -= qty;
+            x.position += qty;
+        } else {
+            x.open_sell -= qty;
+            x.position -= qty;
+        }
+        o.qty = leaves;
+        if (leaves == 0) {
+            --open_orders_[o.account];
+            live_.erase(p);
+        }
+    }
+
+    std::vector<LimitRow> rows_;
+    std::unordered_map<uint64_t, Limits> cache_;      // account << 32 | symbol
+    std::vector<uint32_t> open_orders_;               // by account id
+    std::unordered_map<uint64_t, Exposure> exposures_;  // account << 32 | symbol (nodes: stable)
+    LiveTable<Live> live_;                            // by order id
+    std::vector<int64_t> last_;                       // last trade price by symbol; 0: none
+    std::vector<bool> killed_;                        // by account id
+    bool global_kill_ = false;
+};
+
+}  // namespace rm
