@@ -90,8 +90,13 @@ class Directory:
     def learn(self, events: np.ndarray) -> None:
         """Take the names of the NAME events in ``events`` (a reader of the event ring)."""
         named = events[events["kind"] == layout.NAME]
-        for rec in named:
-            name = bytes(rec["name"][: rec["name_len"]]).decode(errors="replace")
+        raw = named.view(np.uint8).reshape(len(named), layout.EVENT_SIZE)
+        for rec, row in zip(named, raw, strict=True):
+            # From the record's bytes: numpy's S64 would strip trailing NULs.
+            name = row[16 : 16 + rec["name_len"]].tobytes().decode(errors="replace")
+            if len(name.encode()) > layout.MAX_NAME or not name.strip("\0"):
+                # A name no reader can show (garbled records): the id still counts.
+                name = f"#{int(rec['symbol'] or rec['account'])}"
             if rec["flags"] & layout.NAME_SYMBOL and rec["symbol"] == len(self.symbols) + 1:
                 self.symbols.add(name)
             elif rec["flags"] & layout.NAME_ACCOUNT and rec["account"] == len(self.accounts) + 1:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ringmatch.engine.core.reference_kernel import ReferenceKernel, account_name, symbol_name
+from ringmatch.engine.core.reference_kernel import ReferenceKernel
 from ringmatch.engine.kernel.control_split import control_starts, run_with_controls
 from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
@@ -46,6 +46,17 @@ from tests.kernel.differential import (
 )
 from tests.kernel.record_streams import owners, record_streams
 from tests.kernel.test_fuzz import fuzzed_records
+
+
+def account_name(ident: int) -> str:
+    # Names whose order is their ids' order (as tests/kernel/record_streams.py makes
+    # them): PreTradeRisk takes a global kill switch's accounts by name, the kernel by id.
+    return f"a{ident:08d}"
+
+
+def symbol_name(ident: int) -> str:
+    return f"s{ident:05d}"
+
 
 ACCOUNTS = [account_name(k) for k in (1, 2, 3)]
 SYMBOLS = [symbol_name(k) for k in (1, 2)]
@@ -196,8 +207,28 @@ def run_controlled(kernel: Any, batch: np.ndarray, names: Directory, room: int) 
     return np.concatenate(parts, dtype=L.EVENT_DTYPE)
 
 
-def both(config: RiskConfig) -> tuple[Any, ReferenceKernel, Directory]:
-    names = directory()
+def names_defined_in(records: np.ndarray) -> Directory:
+    """The names a stream's DEFINEs give its ids, as the kernels take them.
+
+    Arbitrary records define arbitrary names (or none): the limits table must be
+    made through these, as the wiring makes it through the core's directory.
+    Every input but the DEFINEs is blanked with its text (kind 0: skipped, no seq), so that
+    no seq rule stops the scout before the last DEFINE.
+    """
+    scout_records = records.copy()
+    starts = owners(records)
+    for i, end in zip(starts, [*starts[1:], len(records)], strict=True):
+        if 1 <= records[i]["kind"] <= L.SKIP_INPUT:
+            scout_records["kind"][i:end] = 0  # the input and its text records
+    names = Directory()
+    names.learn(ReferenceKernel().process(scout_records))
+    return names
+
+
+def both(
+    config: RiskConfig, records: np.ndarray | None = None
+) -> tuple[Any, ReferenceKernel, Directory]:
+    names = directory() if records is None else names_defined_in(records)
     kernel = compiled()
     kernel.set_risk(True)
     kernel.set_limits(limits_table(config, names))
@@ -207,7 +238,7 @@ def both(config: RiskConfig) -> tuple[Any, ReferenceKernel, Directory]:
 
 
 def run(records: np.ndarray, cuts: list[int], config: RiskConfig, room: int) -> None:
-    kernel, reference, names = both(config)
+    kernel, reference, names = both(config, records)
     bounds = [0, *sorted(set(cuts)), len(records)]
     for start, stop in itertools.pairwise(bounds):
         if start >= stop:
