@@ -22,6 +22,7 @@ kernel passes over.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -38,7 +39,7 @@ from ringmatch.engine.journal.log import JournalCorrupt, JournalReader, TornTail
 from ringmatch.engine.kernel.api import Kernel
 from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
-from ringmatch.engine.records.inputs import copy_records, inputs_upto, owners
+from ringmatch.engine.records.inputs import copy_records, decode_inputs, inputs_upto, owners
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.commands import SkipInput, StageChain
 from ringmatch.engine.schema.views import BookOrder
@@ -185,6 +186,8 @@ class JournalRun:
 
         An input that raises (RecordFailed) carries ``events_before``: the events of
         the inputs before it."""
+        if not isinstance(self.kernel, ReferenceKernel):
+            _log_ignored_controls(records, self.directory)
         parts: list[np.ndarray] = []
         done = 0
         try:
@@ -209,6 +212,27 @@ class JournalRun:
         except EventBufferTooSmall as small:  # one input with more events than the buffer
             self._events = np.zeros(max(small.need, 2 * len(self._events)), L.EVENT_DTYPE)
             return self.kernel.process_into(records, self._events)
+
+
+log = logging.getLogger("ringmatch.core")
+CONTROL_KINDS = np.array([L.KILL_SWITCH, L.SET_RISK_LIMITS], np.uint8)
+
+
+def _log_ignored_controls(records: np.ndarray, directory: Directory) -> None:
+    """Say which control inputs a kernel without a stage ignores, as the stage chain does.
+
+    The compiled kernel runs no stage here (a configured one runs on the
+    reference kernel), so a KILL_SWITCH or SET_RISK_LIMITS only uses its seq;
+    an operator must see that. Rare inputs: the cost is one test of the kinds.
+    """
+    kinds = records["kind"]
+    if not np.isin(kinds, CONTROL_KINDS).any():
+        return
+    starts = owners(records).tolist()
+    for i, end in zip(starts, [*starts[1:], len(records)], strict=True):
+        if int(kinds[i]) in (L.KILL_SWITCH, L.SET_RISK_LIMITS):
+            for seq, inp in decode_inputs(records[i:end], directory):
+                log.warning("seq %d: %r ignored: no pre-trade stage is configured", seq, inp)
 
 
 def neutralize(records: np.ndarray, skipped: frozenset[int]) -> np.ndarray:
