@@ -30,7 +30,6 @@ from ringmatch.engine.schema.commands import (
     StageChain,
     WorkerStarted,
 )
-from ringmatch.engine.schema.enums import Side
 from ringmatch.engine.schema.events import (
     Accepted,
     Cancelled,
@@ -270,9 +269,6 @@ def decode_events(events: np.ndarray, directory: Directory) -> list[Event]:
         else:
             raise ValueError(f"event record of unknown kind {kind}")
     return out
-
-
-OPPOSITE = {Side.BUY: Side.SELL, Side.SELL: Side.BUY}
 
 
 def encode_commands(
