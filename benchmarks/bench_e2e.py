@@ -60,6 +60,13 @@ WINDOW = 4096  # orders in flight in the saturation run
 WARMUP_S = 0.5
 # The latency probe's directory of each server started here (the worker writes there).
 _PROBE_DIRS: dict[tuple[str, int], Path] = {}
+# The pid of each server started here (its supervisor: the root of its process tree).
+_SERVER_PIDS: dict[tuple[str, int], int] = {}
+
+
+def server_pid(at: tuple[str, int]) -> int:
+    """The supervisor's pid of a server ``server()`` started (KeyError for a foreign one)."""
+    return _SERVER_PIDS[at]
 
 
 @contextlib.contextmanager
@@ -112,10 +119,12 @@ def server(
                     at = ("127.0.0.1", int(line.rsplit(":", 1)[1]))
                     if probe:
                         _PROBE_DIRS[at] = Path(tmp) / "data" / DIRECTORY
+                    _SERVER_PIDS[at] = proc.pid
                     try:
                         yield at
                     finally:
                         _PROBE_DIRS.pop(at, None)
+                        _SERVER_PIDS.pop(at, None)
                     break
             else:
                 raise RuntimeError("ringmatch serve exited before it listened")
