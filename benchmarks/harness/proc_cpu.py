@@ -38,8 +38,9 @@ def _role(pid: int, root: int) -> str:
     except OSError:
         return "gone"
     words = [a.decode(errors="replace") for a in argv if a]
-    if "ringmatch.child" in words and words.index("ringmatch.child") + 1 < len(words):
-        return words[words.index("ringmatch.child") + 1]
+    for at, word in enumerate(words[:-1]):
+        if word.endswith(".child"):  # python -m <package>.child ROLE CONFIG
+            return words[at + 1]
     return os.path.basename(words[0]) if words else "?"
 
 
