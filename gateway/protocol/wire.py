@@ -115,7 +115,7 @@ TYPE_OF: Final[dict[type, int]] = {
     kind: tag for tag, kind in {**CLIENT_TYPES, **SERVER_TYPES}.items()
 }
 """Each message type's code in the header (the Struct's tag)."""
-CLIENT_ORDER_ID_AT: Final = {NewOrder: 16, Cancel: 8, Replace: 8}
+CLIENT_ORDER_ID_AT: Final[dict[type, int]] = {NewOrder: 16, Cancel: 8, Replace: 8}
 """Where a request carries its client order id (a MessageReject echoes it)."""
 
 
