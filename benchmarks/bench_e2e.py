@@ -3,17 +3,17 @@
     load process (_Wire: blocking socket) ══TCP══▶ ringmatch serve (core + 1 worker)
 
     saturation:  one session keeps up to WINDOW orders unanswered, sending a new
-                 one for each answer (batched frames: the orders answered by one
-                 read leave as one frame); orders/s = answers / elapsed
+                 one for each answer (batched writes: the orders answered by one
+                 read leave together); orders/s = answers / elapsed
     round trip:  open loop at a fixed offered rate: order i is scheduled at
                  t0 + i / rate and sent as soon as the loop sees it is due (several
-                 due at once leave in one frame); its round trip runs from the
+                 due at once leave in one write); its round trip runs from the
                  *scheduled* time to its ACCEPTED, so a stall is charged to every
                  order it delayed (no coordinated omission); between orders the
                  generator sleeps in select(), it does not spin
     engine share: with the latency probe on (gateway/server/latency_probe.py; on when this
                  module starts the server), the worker's own time per order of a
-                 round-trip run, from its frame read to its first report written
+                 round-trip run, from its bytes read to its first report written
                  (ring, core and both gateway hops, no TCP, no client); warm-up
                  orders included
 
@@ -41,6 +41,7 @@ import platform
 import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -138,69 +139,101 @@ class _Wire:
 
     The generator shares 2 cores with the worker and the core, so every microsecond
     it spends per order is taken from the pipeline it measures (ringmatch.gateway.client.order_entry
-    costs ~13 us/order: a state-table check per message, a queue of every report,
-    a loop turn per read). Here an order is a pre-encoded template with the client
-    id patched in (no Struct, no encoder per order), several orders leave as one
-    frame, and a received frame is decoded whole by msgspec (C) into the real
-    message types; a report is then one type check and one attribute.
+    costs ~13 us/order: a Struct per message, a state-table check per message, a queue
+    of every report, a loop turn per read). Here the orders of one call are a numpy
+    array in the NewOrder wire layout (wire.NEW_ORDER_DTYPE): the constant fields are
+    set once in a template, the client ids, sides and prices by three vector ops, and
+    the array's bytes leave ORDERS_PER_WRITE orders per write. Reports are walked by
+    their 4-byte headers and only an ACCEPTED's client id is read: no Struct either.
+    The logon goes through the real sans-IO Connection (it learns the symbol ids).
     """
 
     def __init__(self, host: str, port: int) -> None:
-        import msgspec
+        import numpy as np
 
         from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
+        from ringmatch.gateway.protocol import codes
+        from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, Role
         from ringmatch.gateway.protocol.messages import (
+            PROTOCOL_VERSION,
+            ExecType,
+            ExecutionReport,
             Logon,
-            LogonAccepted,
+            LogonRejected,
+            Logout,
             NewOrder,
-            ServerMessage,
+        )
+        from ringmatch.gateway.protocol.session_state import State
+        from ringmatch.gateway.protocol.wire import (
+            EXECUTION_REPORT_DTYPE,
+            NEW_ORDER_DTYPE,
+            TYPE_OF,
         )
 
+        self._np = np
         self.sock = socket.create_connection((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._buf = bytearray()
-        self._decode = msgspec.msgpack.Decoder(list[ServerMessage]).decode
-        encode = msgspec.msgpack.Encoder().encode
-        # A client id >= 2**32 is always a msgpack uint64 (0xcf + 8 bytes), so an
-        # order is template[:at] + id + template[at + 8:]: split once, patch per order.
-        marker = 0x1BCDEF0123456789
-        self._halves: list[tuple[bytes, bytes]] = []
-        for side, price in ((Side.SELL, 1_000_000), (Side.BUY, 1)):  # never crosses
-            body = encode(
-                NewOrder(marker, SYMBOL, side, OrderType.LIMIT, price, 1, TimeInForce.IOC)
-            )
-            at = body.index(marker.to_bytes(8, "big"))
-            self._halves.append((body[:at], body[at + 8 :]))
-        self.sock.sendall(_frame([encode(Logon(ACCOUNT, TOKEN))]))
-        while not any(type(m) is LogonAccepted for m in self.receive()):
-            pass
+        conn = Connection(Role.CLIENT)
+        self.sock.sendall(conn.send(Logon(ACCOUNT, TOKEN)))
+        while conn.state is not State.ACTIVE:  # LogonAccepted, then the symbol directory
+            data = self.sock.recv(1 << 16)
+            if not data:
+                raise ConnectionError("server closed the benchmark session at logon")
+            conn.receive_data(data)
+            while (event := conn.next_event()) is not NEED_DATA:
+                if type(event) in (LogonRejected, Logout):
+                    raise ConnectionError(f"benchmark logon refused: {event.reason}")
+        self._buf = bytearray(conn.trailing_data)
+        # What a report's header and bytes 4 and 32.. say, to pick out the ACCEPTED ones.
+        self._report_type = TYPE_OF[ExecutionReport]
+        self._logout_type = TYPE_OF[Logout]
+        self._accepted = codes.EXEC_TYPE.code[ExecType.ACCEPTED]
+        self._cid_at = EXECUTION_REPORT_DTYPE.fields["client_order_id"][1]
+        # The template: every field but the client id, side and price, as the codec sets it.
+        model = NewOrder(1, SYMBOL, Side.BUY, OrderType.LIMIT, 1, 1, TimeInForce.IOC)
+        one = np.frombuffer(conn.codec.encode(model), NEW_ORDER_DTYPE)
+        assert int(one["version"][0]) == PROTOCOL_VERSION
+        self._template = np.repeat(one, WINDOW)
+        self._buy, self._sell = codes.SIDE.code[Side.BUY], codes.SIDE.code[Side.SELL]
 
     def orders(self, first: int, count: int) -> None:
-        """Send orders ``first .. first+count-1`` (odd ids buy, even sell), batched in frames."""
-        assert first >= 2**32, "client ids must encode as uint64 for the template"
-        halves = self._halves
-        bodies = []
-        for cid in range(first, first + count):
-            head, tail = halves[cid & 1]
-            bodies.append(head + cid.to_bytes(8, "big") + tail)
-        for at in range(0, count, FRAME_ORDERS):
-            self.sock.sendall(_frame(bodies[at : at + FRAME_ORDERS]))
+        """Send orders ``first .. first+count-1`` (odd ids buy at 1, even sell at 1,000,000:
+        they never cross), ORDERS_PER_WRITE to a write."""
+        np = self._np
+        template = self._template
+        if count > len(template):
+            template = np.repeat(template[:1], count)
+        records = template[:count].copy()
+        ids = np.arange(first, first + count, dtype=np.uint64)
+        odd = (ids & np.uint64(1)).astype(bool)
+        records["client_order_id"] = ids
+        records["side"] = np.where(odd, self._buy, self._sell)
+        records["price"] = np.where(odd, 1, 1_000_000)
+        data = records.tobytes()
+        step = ORDERS_PER_WRITE * records.itemsize
+        for at in range(0, len(data), step):
+            self.sock.sendall(data[at : at + step])
 
-    def receive(self) -> list[object]:
-        """Block for bytes; the messages of every whole frame they complete."""
+    def receive(self) -> list[int]:
+        """Block for bytes; the client ids of the ACCEPTED reports among the whole messages."""
         data = self.sock.recv(1 << 20)
         if not data:
             raise ConnectionError("server closed the benchmark session")
         buf = self._buf
         buf += data
-        out: list[object] = []
+        out: list[int] = []
+        header, u64 = _HEADER.unpack_from, _U64.unpack_from
+        report, accepted, cid_at = self._report_type, self._accepted, self._cid_at
         at, end = 0, len(buf)
         while end - at >= 4:
-            size = int.from_bytes(buf[at : at + 4], "big")
-            if end - at - 4 < size:
+            length, kind, _ = header(buf, at)
+            if end - at < length:
                 break
-            out += self._decode(memoryview(buf)[at + 4 : at + 4 + size])
-            at += 4 + size
+            if kind == report and buf[at + 4] == accepted:
+                out.append(u64(buf, at + cid_at)[0])
+            elif kind == self._logout_type or length < 4:
+                raise ConnectionError(f"server ended the benchmark session: {bytes(buf[at:])!r}")
+            at += length
         del buf[:at]
         return out
 
@@ -208,15 +241,8 @@ class _Wire:
         self.sock.close()
 
 
-FRAME_ORDERS = 1024  # orders per frame (~40 bytes each: well under the 64 KiB max_frame)
-
-
-def _frame(bodies: list[bytes]) -> bytes:
-    """A protocol frame holding the msgpack ``bodies``: length, array header, bodies."""
-    n = len(bodies)
-    head = bytes([0x90 | n]) if n < 16 else b"\xdc" + n.to_bytes(2, "big")
-    body = head + b"".join(bodies)
-    return len(body).to_bytes(4, "big") + body
+ORDERS_PER_WRITE = 256  # orders per sendall (40 bytes each: 10 KiB)
+_HEADER, _U64 = struct.Struct("<HBB"), struct.Struct("<Q")
 
 
 def _first_id() -> int:
@@ -225,9 +251,6 @@ def _first_id() -> int:
 
 
 def _saturate(host: str, port: int, seconds: float) -> float:
-    from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport
-
-    accepted = ExecType.ACCEPTED
     wire = _Wire(host, port)
     next_id = _first_id()
     wire.orders(next_id, WINDOW)
@@ -237,10 +260,7 @@ def _saturate(host: str, port: int, seconds: float) -> float:
     counting_from: float | None = None
     counted = 0
     while True:
-        got = 0
-        for m in wire.receive():
-            if type(m) is ExecutionReport and m.exec_type is accepted:
-                got += 1
+        got = len(wire.receive())
         if not got:
             continue
         answered += got
@@ -264,9 +284,6 @@ def _fine_timer_slack() -> None:
 
 
 def _open_loop(host: str, port: int, rate: float, seconds: float) -> tuple[float, list[int], int]:
-    from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport
-
-    accepted = ExecType.ACCEPTED
     _fine_timer_slack()
     wire = _Wire(host, port)
     sock = wire.sock
@@ -281,7 +298,7 @@ def _open_loop(host: str, port: int, rate: float, seconds: float) -> tuple[float
         now = time.perf_counter_ns()
         due = min(total, (now - start) // interval_ns + 1) if now >= start else 0
         if due > sent:
-            # Everything due leaves now, in one frame; each is charged from its schedule.
+            # Everything due leaves now, together; each is charged from its schedule.
             wire.orders(first + sent, due - sent)
             sent = due
         # Sleep in select() until the next order is due or reports arrive (no spinning:
@@ -289,14 +306,13 @@ def _open_loop(host: str, port: int, rate: float, seconds: float) -> tuple[float
         timeout = None if sent >= total else max(0, start + sent * interval_ns - now) / 1e9
         if not select.select((sock,), (), (), timeout)[0]:
             continue
-        messages = wire.receive()
+        accepted = wire.receive()
         now = time.perf_counter_ns()
-        for m in messages:
-            if type(m) is ExecutionReport and m.exec_type is accepted:
-                received += 1
-                i = m.client_order_id - first
-                if i >= warm:
-                    samples.append(now - (start + i * interval_ns))
+        for client_order_id in accepted:
+            received += 1
+            i = client_order_id - first
+            if i >= warm:
+                samples.append(now - (start + i * interval_ns))
     elapsed = (time.perf_counter_ns() - start) / 1e9
     wire.close()
     return total / elapsed, samples, first
@@ -323,7 +339,7 @@ def _spawned(kind: str, *args: object) -> object:
 
 
 def saturation(host: str, port: int, seconds: float) -> float:
-    """Orders per second through the whole pipeline, batched frames, WINDOW in flight."""
+    """Orders per second through the whole pipeline, batched writes, WINDOW in flight."""
     result = _spawned("saturation", host, port, seconds)
     assert isinstance(result, float)
     return result

@@ -7,9 +7,11 @@
     client.on_report(callback)                         # or a callback per report
     await client.close()
 
-Messages queued during one turn of the event loop go out as one frame, so a
-busy client batches without asking. The client heartbeats when it has been
-quiet for the server's interval.
+Messages are encoded when sent (a symbol the server does not trade raises
+ValueError there, naming it) and those of one turn of the event loop leave in
+one write, so a busy client batches without asking. The client heartbeats
+when it has been quiet for the server's interval. Symbols are names here:
+the connection learnt the server's ids from its SymbolDirectory at logon.
 
 ``request`` matches the answer to the request: for a NewOrder, the ACCEPTED or
 REJECTED report of its client order id (or a MessageReject naming that id);
@@ -37,6 +39,7 @@ from ringmatch.gateway.protocol.connection import (
     Role,
 )
 from ringmatch.gateway.protocol.messages import (
+    PROTOCOL_VERSION,
     Cancel,
     ClientMessage,
     ExecType,
@@ -54,9 +57,11 @@ from ringmatch.gateway.protocol.messages import (
     RiskQuery,
     RiskState,
     ServerMessage,
+    SymbolDirectory,
     Sync,
     Synced,
 )
+from ringmatch.gateway.protocol.session_state import State
 
 T = TypeVar("T")
 Answer = ExecutionReport | MessageReject | MassCancelDone | RiskState
@@ -152,7 +157,7 @@ class Client:
         self.heartbeat_s = 1.0
         self.logon: LogonAccepted | None = None  # the server's answer to our Logon
         self._loop = asyncio.get_running_loop()
-        self._outgoing: list[ClientMessage] = []
+        self._outgoing = bytearray()  # encoded, waiting for the end of this loop turn
         self._reports: asyncio.Queue[Any] = asyncio.Queue()
         self._callbacks: list[Callable[[ServerMessage], None]] = []
         self._waiters: dict[_Key, deque[asyncio.Future[Answer]]] = {}
@@ -184,8 +189,9 @@ class Client:
             loop.create_connection(lambda: _ClientProtocol(client), host, port), timeout
         )
         client.transport = transport
-        transport.write(client.conn.send(Logon(account, token, 1, cancel_on_disconnect)))
-        answer = await asyncio.wait_for(client._logon, timeout)
+        logon = Logon(account, token, PROTOCOL_VERSION, cancel_on_disconnect)
+        transport.write(client.conn.send(logon))
+        answer = await asyncio.wait_for(client._logon, timeout)  # after the symbol directory
         if type(answer) is not LogonAccepted:
             transport.close()
             raise LogonError(getattr(answer, "reason", "") or "closed before answering")
@@ -198,17 +204,19 @@ class Client:
     # --- sending -----------------------------------------------------------------------------
 
     def send(self, message: ClientMessage) -> None:
-        """Queue ``message``; everything queued in this loop turn leaves as one frame."""
+        """Encode and queue ``message``; everything queued in this loop turn leaves in one
+        write. ValueError if it cannot be encoded (a symbol the server does not trade)."""
         if self.closed_reason is not None:
             raise SessionEnded(self.closed_reason)
+        data = self.conn.send(message)
         if not self._outgoing:
             self._loop.call_soon(self._flush)
-        self._outgoing.append(message)
+        self._outgoing += data
 
     def _flush(self) -> None:
-        batch, self._outgoing = self._outgoing, []
+        batch, self._outgoing = self._outgoing, bytearray()
         if batch and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(self.conn.send_many(batch))
+            self.transport.write(bytes(batch))
             self._last_sent = time.monotonic()
 
     def expect(self, message: ClientMessage) -> asyncio.Future[Answer]:
@@ -288,7 +296,14 @@ class Client:
 
     def _dispatch(self, message: Any) -> None:
         kind = type(message)
-        if kind is LogonAccepted or kind is LogonRejected:
+        if kind is LogonAccepted or kind is SymbolDirectory:
+            if kind is LogonAccepted:
+                self.logon = message
+            # Logged on once the directory is whole: then every symbol can be named.
+            if self.conn.state is State.ACTIVE and not self._logon.done():
+                self._logon.set_result(self.logon)  # type: ignore[arg-type]
+            return
+        if kind is LogonRejected:
             if not self._logon.done():
                 self._logon.set_result(message)
             return
@@ -395,7 +410,10 @@ class BlockingClient:
         return self.client
 
     def send(self, message: ClientMessage) -> None:
-        self._loop.call_soon_threadsafe(self._client().send, message)
+        """Queue ``message``; ValueError here (not on the loop) if it cannot be encoded."""
+        client = self._client()
+        client.conn.codec.encode(message)  # the directory is fixed after logon: safe to read
+        self._loop.call_soon_threadsafe(client.send, message)
 
     def request(self, message: ClientMessage, timeout: float | None = 10.0) -> Answer:
         return self._call(self._client().request(message, timeout))

@@ -1,13 +1,14 @@
-"""The order-entry wire messages: array-like tagged Structs, msgpack on the wire.
+"""The order-entry messages, as Python sees them: one frozen Struct per message type.
 
-Each message is a msgpack array ``[tag, field1, field2, ...]`` (fields in the
-order declared here); the tag is a small integer. Client to server tags are
-1..9, server to client 11..17; Heartbeat (6) and Logout (7) go both ways.
-docs/PROTOCOL.md shows the bytes.
-
-Enums travel as their string values ("BUY", "GTC", ...), the shared schema's
-(ringmatch.engine.schema.enums). Prices are integer ticks and quantities integer lots; there is
-no account field on an order: the session's account (from its Logon) is used.
+On the wire each is a fixed little-endian layout (version 2: the codec is
+ringmatch.gateway.protocol.wire, the bytes are docs/PROTOCOL.md). Here they keep
+the names a program wants: symbols are names (the wire's symbol ids are the
+connection's business), enums are the shared schema's members
+(ringmatch.engine.schema.enums), a price that is not there is None (0 on the
+wire). Client to server types are 1..9, server to client 11..18; Heartbeat (6)
+and Logout (7) go both ways. Prices are integer ticks and quantities integer
+lots; there is no account field on an order: the session's account (from its
+Logon) is used.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import msgspec
 
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 
-class _Message(msgspec.Struct, frozen=True, array_like=True, gc=False, tag_field="type"):
-    """Base: array-like (the tag first, then the fields), scalars only (never in a cycle)."""
+class _Message(msgspec.Struct, frozen=True, gc=False, tag_field="type"):
+    """Base: the tag is the wire's message type; scalars only (never in a cycle)."""
 
 
 # --- client to server ----------------------------------------------------------------------
@@ -95,7 +96,7 @@ class Sync(_Message, frozen=True, tag=8):
 class RiskQuery(_Message, frozen=True, tag=9):
     """An admin account's request to the risk process; answered by a RiskState.
 
-    ``op``: "state" (positions, P&L, kill switches, limits), "kill" (switch
+    ``op`` (one of ``RISK_OPS``): "state" (positions, P&L, kill switches, limits), "kill" (switch
     ``account``'s kill switch, or the global one when None, ``on`` or off;
     ``cancel_orders``: also cancel its resting orders), or "reload" (re-read the
     limits from the configuration file). ``request_id`` comes back in the answer.
@@ -109,6 +110,9 @@ class RiskQuery(_Message, frozen=True, tag=9):
     why: str = ""
 
 
+RISK_OPS = ("state", "kill", "reload")  # RiskQuery.op; on the wire its code is index + 1
+
+
 # --- server to client ----------------------------------------------------------------------
 
 
@@ -117,6 +121,7 @@ class LogonAccepted(_Message, frozen=True, tag=11):
 
     ``worker`` and ``session`` name the session in the server (its gateway worker,
     and its number there): the journal's SessionOpened/SessionClosed carry both.
+    ``symbol_count`` SymbolDirectory messages follow it before the session is ACTIVE.
     """
 
     account: str
@@ -124,6 +129,18 @@ class LogonAccepted(_Message, frozen=True, tag=11):
     timeout_s: float
     worker: int = 0
     session: int = 0
+    symbol_count: int = 0
+
+
+class SymbolDirectory(_Message, frozen=True, tag=18):
+    """One symbol the server trades: on the wire orders name it by ``symbol_id``.
+
+    The id is the symbol's 1-based position in the server's ``[[symbols]]`` list;
+    the server sends the whole directory right after LogonAccepted.
+    """
+
+    symbol_id: int
+    name: str
 
 
 class LogonRejected(_Message, frozen=True, tag=12):
@@ -217,6 +234,7 @@ ClientMessage = (
 )
 ServerMessage = (
     LogonAccepted
+    | SymbolDirectory
     | LogonRejected
     | ExecutionReport
     | MessageReject
@@ -236,6 +254,7 @@ SERVER_TYPES: dict[int, type[msgspec.Struct]] = {
     t.__struct_config__.tag: t  # type: ignore[misc]
     for t in (
         LogonAccepted,
+        SymbolDirectory,
         LogonRejected,
         ExecutionReport,
         MessageReject,

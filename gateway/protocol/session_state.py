@@ -3,13 +3,22 @@
 One table serves both ends. Each end applies it to what it sends and to what it
 receives, so a client and a server that agree on the bytes agree on the state::
 
-    AWAIT_LOGON ──Logon▶ LOGON_PENDING ──LogonAccepted▶ ACTIVE ──Logout (client)▶ LOGGING_OUT
-                              │                            │                        │
-                              └──LogonRejected──▶ CLOSED ◀─┴──Logout (server)───────┘
+    AWAIT_LOGON ──Logon▶ LOGON_PENDING ──LogonAccepted▶ DIRECTORY ──SymbolDirectory x n▶ ACTIVE
+                              │                                                      │
+                              │                  LOGGING_OUT ◀──Logout (client)──────┤
+                              │                       │                              │
+                              └──LogonRejected──▶ CLOSED ◀──────Logout (server)──────┘
 
 A server-sent Logout closes the session from any state (that is how the server
 says why it drops a connection). Anything received in CLOSED is ignored: it was
 sent before the peer learnt the session was over.
+
+DIRECTORY is the one move the table cannot hold alone, since it counts:
+LogonAccepted says how many SymbolDirectory messages follow (``symbol_count``;
+0 goes straight to ACTIVE) and the last of them makes the session ACTIVE. The
+table says where each leads once the count is done; the Connection keeps the
+count. A client sends nothing in DIRECTORY: it has not yet the ids to name a
+symbol with.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from ringmatch.gateway.protocol.messages import (
     Replace,
     RiskQuery,
     RiskState,
+    SymbolDirectory,
     Sync,
     Synced,
 )
@@ -41,6 +51,7 @@ from ringmatch.gateway.protocol.messages import (
 class State(enum.Enum):
     AWAIT_LOGON = "AWAIT_LOGON"
     LOGON_PENDING = "LOGON_PENDING"
+    DIRECTORY = "DIRECTORY"
     ACTIVE = "ACTIVE"
     LOGGING_OUT = "LOGGING_OUT"
     CLOSED = "CLOSED"
@@ -51,12 +62,13 @@ class Direction(enum.Enum):
     TO_CLIENT = "TO_CLIENT"
 
 
-_AWAIT, _PENDING, _ACTIVE, _OUT, _CLOSED = State
+_AWAIT, _PENDING, _DIRECTORY, _ACTIVE, _OUT, _CLOSED = State
 _UP, _DOWN = Direction.TO_SERVER, Direction.TO_CLIENT
 
 TRANSITIONS: dict[tuple[State, Direction, type], State] = {
     (_AWAIT, _UP, Logon): _PENDING,
-    (_PENDING, _DOWN, LogonAccepted): _ACTIVE,
+    (_PENDING, _DOWN, LogonAccepted): _ACTIVE,  # through DIRECTORY when symbol_count > 0
+    (_DIRECTORY, _DOWN, SymbolDirectory): _ACTIVE,  # after the last one; DIRECTORY before
     (_PENDING, _DOWN, LogonRejected): _CLOSED,
     **{
         (_ACTIVE, _UP, t): _ACTIVE

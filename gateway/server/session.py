@@ -66,7 +66,8 @@ class Session(asyncio.Protocol):
 
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
-        self.conn = Connection(Role.SERVER, worker.config.session.max_frame)
+        # The wire names symbols by id: 1-based positions in the configured list.
+        self.conn = Connection(Role.SERVER, worker.config.session.max_frame, worker.symbol_list)
         self.account: str | None = None
         self.admin = False  # set at logon: the account may send RiskQuery
         self.cancel_on_disconnect = False

@@ -5,7 +5,7 @@
 
 Commands from all sessions are gathered during one turn of the event loop and
 submitted as one batch; reports are gathered per session and written as one
-frame per session per batch of events.
+buffer (one transport write) per session per batch of events.
 
 Sessions are the core's business too: the worker sends WorkerStarted when it
 starts, SessionOpened at each logon and SessionClosed when a logged-on session
@@ -49,6 +49,7 @@ from ringmatch.gateway.protocol.messages import (
     RiskQuery,
     RiskState,
     ServerMessage,
+    SymbolDirectory,
     Synced,
 )
 from ringmatch.gateway.server.core_link import CoreLink
@@ -79,6 +80,9 @@ class Worker:
         self.risk_socket = risk_socket  # the risk process's admin socket (None: no risk process)
         self.admins = frozenset(a.name for a in config.accounts if a.admin)
         self.symbols = config.symbol_names()
+        # The wire's symbol ids: position + 1 in the configured list, sent at every logon.
+        self.symbol_list = [s.name for s in config.symbols]
+        self.directory = tuple(SymbolDirectory(i, n) for i, n in enumerate(self.symbol_list, 1))
         self.tokens = {a.name: a.token.encode() for a in config.accounts}
         # Rebuilt from the journal after a restart (server.worker_process), else empty.
         self.book = ReportBook() if book is None else book
@@ -143,7 +147,11 @@ class Worker:
         # Before any of the session's requests, on the same ring: the core counts it first.
         self._queue(SessionOpened(account, self.worker_id, sid, cod, time.time_ns()))
         s = self.config.session
-        session.send(LogonAccepted(account, s.heartbeat_s, s.timeout_s, self.worker_id, sid))
+        directory = self.directory
+        accepted = LogonAccepted(
+            account, s.heartbeat_s, s.timeout_s, self.worker_id, sid, len(directory)
+        )
+        session.send_many([accepted, *directory])  # one write: the session is ACTIVE after it
 
     def session_closed(self, session: Session) -> None:
         if self.probe is not None:
@@ -308,4 +316,7 @@ def _answer_risk(session: Session, request_id: int, done: asyncio.Future[dict[st
         answer = dict(done.result())
         ok = bool(answer.pop("ok", False))
         error = str(answer.pop("error", ""))
-        session.send(RiskState(request_id, ok, error, answer))
+        try:
+            session.send(RiskState(request_id, ok, error, answer))
+        except ValueError as exc:  # one message holds at most 64 KiB (its u16 length)
+            session.send(RiskState(request_id, False, f"the risk answer cannot be sent: {exc}"))

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import struct
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,12 +31,16 @@ from ringmatch.gateway.protocol.messages import (
     LogonAccepted,
     LogonRejected,
     Logout,
+    MassCancel,
     MessageReject,
     NewOrder,
     Replace,
+    SymbolDirectory,
     Sync,
     Synced,
 )
+from ringmatch.gateway.protocol.session_state import State
+from ringmatch.gateway.protocol.wire import NEW_ORDER
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
 
 SYMBOLS = ("AAPL", "MSFT", *(f"T{k}" for k in range(10)))
@@ -105,10 +109,14 @@ class Raw:
         return cls(reader, writer)
 
     async def logon(self, account: str = "alice", token: str | None = None) -> Any:
+        """The answer to our Logon (the symbol directory after it read too)."""
         self.writer.write(
             self.conn.send(Logon(account, ACCOUNTS[account] if token is None else token))
         )
-        return await self.next()
+        answer = await self.next()
+        while self.conn.state is State.DIRECTORY:
+            assert type(await self.next()) is SymbolDirectory
+        return answer
 
     def send(self, *messages: Any) -> None:
         self.writer.write(self.conn.send_many(messages))
@@ -144,8 +152,12 @@ class Raw:
             return True
 
 
-def frame(body: bytes) -> bytes:
-    return len(body).to_bytes(4, "big") + body
+_CODEC = Connection(Role.CLIENT, symbols=SYMBOLS).codec  # the server's ids: T2 is 5
+
+
+def wire(*messages: Any) -> bytes:
+    """The bytes of ``messages``, as a client that learnt the server's directory sends them."""
+    return _CODEC.encode_many(messages)
 
 
 # --- orders, fills, both sides ---------------------------------------------------------------
@@ -240,7 +252,7 @@ def test_a_bad_logon_gets_a_reject_then_the_connection_closes(
         raw = await Raw.open(server.port)
         answer = await raw.logon(account, token)
         assert answer == LogonRejected("unknown account or wrong token")
-        raw.send_bytes(frame(msgspec.msgpack.encode([[2, 1, "T1", "BUY", "LIMIT", 1, 1]])))
+        raw.send_bytes(wire(limit(1, "T1", Side.BUY, 1, 1)))
         assert await raw.next() is None  # nothing more, then closed
         with pytest.raises(LogonError, match="wrong token"):
             await Client.connect("127.0.0.1", server.port, account or "x", token + "!")
@@ -251,29 +263,36 @@ def test_a_bad_logon_gets_a_reject_then_the_connection_closes(
 
 # --- bad input ---------------------------------------------------------------------------------
 
-NEW = [2, 1, "T2", "BUY", "LIMIT", 10, 5]  # a good NewOrder, as a raw array (client order id 1)
+NEW = wire(limit(1, "T2", Side.BUY, 10, 5))  # a good NewOrder (client order id 1)
 
 
-def _with(index: int, value: object) -> bytes:
-    message = list(NEW)
-    message[index] = value
-    return frame(msgspec.msgpack.encode([message]))
+def _with(**fields: int) -> bytes:
+    """NEW with some fields of its layout changed (by their place in wire.NEW_ORDER)."""
+    names = "length type version side order_type tif stp symbol flags r1 r2 cid price qty"
+    values = dict(zip(names.split(), NEW_ORDER.unpack(NEW), strict=True))
+    values.update(fields)
+    return NEW_ORDER.pack(*values.values())[: values["length"]]
 
 
 @pytest.mark.parametrize(
     ("data", "field", "reason"),
     [
-        (_with(5, 0), "price", "must be > 0"),
-        (_with(5, -3), "price", "must be > 0"),
-        (_with(6, 0), "qty", "must be > 0"),
-        (_with(6, 2**63), "qty", "64 bits"),
-        (_with(2, "NOPE"), "symbol", "unknown symbol 'NOPE'"),
-        (_with(3, "UP"), "side", "Invalid enum value 'UP'"),
-        (_with(4, "STOP"), "order_type", "Invalid enum value 'STOP'"),
-        (_with(1, 0), "client_order_id", "must be > 0"),
-        (frame(b"\xc1\xc1"), "frame", ""),
-        (frame(msgspec.msgpack.encode([[42, 1]])), "type", "unknown message type 42"),
-        (frame(msgspec.msgpack.encode([[4, 1, 0, 5]])), "price", "must be > 0"),
+        (_with(price=0), "price", "must be > 0, got 0"),
+        (_with(price=-3), "price", "must be > 0, got -3"),
+        (_with(qty=0), "qty", "must be > 0"),
+        (_with(cid=2**63), "client_order_id", "below 2^63"),
+        (_with(symbol=99), "symbol", "unknown symbol id 99"),
+        (_with(side=7), "side", "invalid code 7 (valid: 1 BUY, 2 SELL)"),
+        (_with(order_type=9), "order_type", "invalid code 9 (valid: 1 LIMIT, 2 MARKET)"),
+        (_with(cid=0), "client_order_id", "must be > 0"),
+        (_with(version=1), "version", "unsupported version 1"),
+        (_with(length=38), "length", "NewOrder is 40 bytes, got 38"),
+        (struct.pack("<HBBI", 8, 42, 2, 0), "type", "unknown message type 42"),
+        (
+            struct.pack("<HBBIQqq", 32, 4, 2, 0, 1, 0, 5),  # a Replace at price 0
+            "price",
+            "must be > 0",
+        ),
     ],
 )
 def test_a_bad_message_is_rejected_naming_the_field_and_the_session_goes_on(
@@ -298,19 +317,12 @@ def test_a_bad_message_is_rejected_naming_the_field_and_the_session_goes_on(
 @pytest.mark.parametrize(
     ("logon_first", "data", "reason"),
     [
-        (True, (4097).to_bytes(4, "big"), "frame of 4097 bytes exceeds the maximum of 4096"),
-        (True, (2**32 - 1).to_bytes(4, "big"), "exceeds the maximum"),
-        (
-            False,
-            frame(msgspec.msgpack.encode([NEW])),
-            "NewOrder is not allowed in state AWAIT_LOGON",
-        ),
-        (False, frame(b"\xc1"), "in state AWAIT_LOGON"),
-        (
-            True,
-            frame(msgspec.msgpack.encode([[1, "alice", "alice-secret", 1, False]])),
-            "Logon is not allowed in state ACTIVE",
-        ),
+        (True, b"\x01\x10\x02\x02", "message of 4097 bytes exceeds the maximum of 4096"),
+        (True, b"\xff\xff\x02\x02", "exceeds the maximum"),
+        (True, b"\x02\x00\x02\x02", "message length 2 is outside 4..4096"),
+        (False, NEW, "NewOrder is not allowed in state AWAIT_LOGON"),
+        (False, b"\x04\x00\x63\x02", "in state AWAIT_LOGON: unknown message type 99"),
+        (True, wire(Logon("alice", "alice-secret")), "Logon is not allowed in state ACTIVE"),
     ],
 )
 def test_a_stream_that_cannot_be_trusted_is_dropped_with_a_reason(
@@ -449,18 +461,18 @@ def test_serve_reports_a_bad_config_by_key(tmp_path: Path) -> None:
 # --- fuzz against the live worker ------------------------------------------------------------
 
 
-_good_frame = st.sampled_from(
+_good_stream = st.sampled_from(
     [
-        frame(msgspec.msgpack.encode([NEW])),
-        frame(msgspec.msgpack.encode([[3, 1], [6], [5, None]])),
-        frame(msgspec.msgpack.encode([[4, 1, 10, 2], [8, 0]])),
+        NEW,
+        wire(Cancel(1), Heartbeat(), MassCancel(None)),
+        wire(Replace(1, 10, 2), Sync(0)),
     ]
 )
 
 
 @st.composite
 def _mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(_good_frame))
+    data = bytearray(draw(_good_stream))
     for _ in range(draw(st.integers(0, 4))):
         data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
     return bytes(data)
@@ -468,7 +480,7 @@ def _mutated(draw: st.DrawFn) -> bytes:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.one_of(st.binary(max_size=64), _mutated()), min_size=1, max_size=4))
-def test_random_and_mutated_frames_never_hurt_the_worker(
+def test_random_and_mutated_streams_never_hurt_the_worker(
     server: ServeProcess, chunks: list[bytes]
 ) -> None:
     async def main() -> None:

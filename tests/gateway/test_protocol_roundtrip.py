@@ -1,0 +1,246 @@
+"""Property tests of the version-2 codec: every message type encodes and decodes back to
+itself, the numpy layouts are the Struct layouts, and how the stream is split never
+changes what comes out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ringmatch.engine.schema.enums import CancelReason, OrderType, Side, StpMode, TimeInForce
+from ringmatch.gateway.protocol import codes
+from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, Role
+from ringmatch.gateway.protocol.messages import (
+    CLIENT_TYPES,
+    RISK_OPS,
+    SERVER_TYPES,
+    Cancel,
+    ExecType,
+    ExecutionReport,
+    Heartbeat,
+    Logon,
+    LogonAccepted,
+    LogonRejected,
+    Logout,
+    MassCancel,
+    MassCancelDone,
+    MessageReject,
+    NewOrder,
+    Replace,
+    RiskQuery,
+    RiskState,
+    SymbolDirectory,
+    Sync,
+    Synced,
+)
+from ringmatch.gateway.protocol.symbols import SymbolTable
+from ringmatch.gateway.protocol.wire import (
+    EXECUTION_REPORT_DTYPE,
+    HEADER,
+    LAYOUTS,
+    NEW_ORDER_DTYPE,
+    TYPE_OF,
+    VAR_FIELDS,
+    Codec,
+)
+
+SYMBOLS = ["AAPL", "MSFT", "BTC-USD", "Ünï"]
+U32, U64 = st.integers(0, 2**32 - 1), st.integers(0, 2**64 - 1)
+I64 = st.integers(-(2**63), 2**63 - 1)
+POSITIVE = st.integers(1, 2**63 - 1)
+CID = POSITIVE
+TEXT = st.text(max_size=40)
+SYMBOL = st.sampled_from(SYMBOLS)
+NONZERO = I64.filter(bool)
+
+
+@st.composite
+def new_orders(draw: st.DrawFn) -> NewOrder:
+    order_type = draw(st.sampled_from(OrderType))
+    price = draw(POSITIVE) if order_type is OrderType.LIMIT else draw(st.none() | POSITIVE)
+    return NewOrder(
+        draw(CID),
+        draw(SYMBOL),
+        draw(st.sampled_from(Side)),
+        order_type,
+        price,
+        draw(POSITIVE),
+        draw(st.none() | st.sampled_from(TimeInForce)),
+        draw(st.booleans()),
+        draw(st.sampled_from(StpMode)),
+    )
+
+
+@st.composite
+def execution_reports(draw: st.DrawFn) -> ExecutionReport:
+    exec_type = draw(st.sampled_from(ExecType))
+    reason = draw(st.sampled_from(sorted(codes.REASON_OF_EXEC[exec_type].code)))
+    request = draw(st.sampled_from(sorted(codes.REQUEST_OF_EXEC[exec_type].code)))
+    return ExecutionReport(
+        draw(U64),
+        exec_type,
+        draw(U64),
+        draw(U64),
+        draw(st.sampled_from(["", *SYMBOLS])),
+        draw(st.none() | st.sampled_from(Side)),
+        draw(st.none() | NONZERO),
+        draw(st.none() | NONZERO),
+        draw(I64),
+        draw(I64),
+        draw(I64),
+        draw(U64),
+        reason,
+        request,
+    )
+
+
+_state_value = st.recursive(
+    st.none() | st.booleans() | I64 | st.floats(allow_nan=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+CLIENT_MESSAGES = st.one_of(
+    st.builds(Logon, TEXT, TEXT, st.integers(0, 2**16 - 1), st.booleans()),
+    new_orders(),
+    st.builds(Cancel, CID),
+    st.builds(Replace, CID, POSITIVE, POSITIVE),
+    st.builds(MassCancel, st.none() | SYMBOL),
+    st.just(Heartbeat()),
+    st.builds(Logout, TEXT),
+    st.builds(Sync, U64),
+    st.builds(
+        RiskQuery,
+        U64,
+        st.sampled_from(RISK_OPS),
+        st.none() | TEXT,
+        st.booleans(),
+        st.booleans(),
+        TEXT,
+    ),
+)
+SERVER_MESSAGES = st.one_of(
+    st.builds(
+        LogonAccepted,
+        TEXT,
+        st.floats(allow_nan=False),
+        st.floats(allow_nan=False),
+        U32,
+        U64,
+        U32,
+    ),
+    st.builds(SymbolDirectory, U32, TEXT),
+    st.builds(LogonRejected, TEXT),
+    execution_reports(),
+    st.builds(MessageReject, TEXT, TEXT, TEXT, U64),
+    st.builds(
+        MassCancelDone,
+        U64,
+        st.none() | SYMBOL,
+        U64,
+        st.sampled_from(["", *(r.value for r in CancelReason)]),
+    ),
+    st.builds(Synced, U64),
+    st.builds(RiskState, U64, st.booleans(), TEXT, st.dictionaries(TEXT, _state_value, max_size=4)),
+    st.just(Heartbeat()),
+    st.builds(Logout, TEXT),
+)
+
+
+def codec_of(incoming: dict[int, type]) -> Codec:
+    return Codec(list(incoming.values()), SymbolTable(SYMBOLS))
+
+
+SERVER_CODEC, CLIENT_CODEC = codec_of(CLIENT_TYPES), codec_of(SERVER_TYPES)
+
+
+def decode_one(codec: Codec, data: bytes) -> Any:
+    length, kind, version = HEADER.unpack_from(data, 0)
+    assert length == len(data)
+    return codec.decode(data, 0, length, kind, version)
+
+
+def test_every_message_type_has_a_strategy_and_a_layout() -> None:
+    assert set(LAYOUTS) == {*CLIENT_TYPES.values(), *SERVER_TYPES.values()}
+    assert {TYPE_OF[t] for t in LAYOUTS} == {*CLIENT_TYPES, *SERVER_TYPES}
+    assert set(VAR_FIELDS) <= set(LAYOUTS)
+
+
+@settings(max_examples=400, deadline=None)
+@given(CLIENT_MESSAGES)
+def test_client_messages_round_trip(message: Any) -> None:
+    data = CLIENT_CODEC.encode(message)
+    assert decode_one(SERVER_CODEC, data) == message
+    assert CLIENT_CODEC.encode_many([message, message]) == data + data
+    if type(message) not in VAR_FIELDS:
+        assert len(data) == LAYOUTS[type(message)].size
+
+
+@settings(max_examples=400, deadline=None)
+@given(SERVER_MESSAGES)
+def test_server_messages_round_trip(message: Any) -> None:
+    data = SERVER_CODEC.encode(message)
+    assert decode_one(CLIENT_CODEC, data) == message
+    assert SERVER_CODEC.encode_many([message, message]) == data + data
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(new_orders(), min_size=1, max_size=20))
+def test_the_new_order_dtype_is_the_struct_layout(orders: list[NewOrder]) -> None:
+    records = np.frombuffer(CLIENT_CODEC.encode_many(orders), NEW_ORDER_DTYPE)
+    assert [int(c) for c in records["client_order_id"]] == [o.client_order_id for o in orders]
+    assert [int(q) for q in records["qty"]] == [o.qty for o in orders]
+    assert [SYMBOLS[s - 1] for s in records["symbol"]] == [o.symbol for o in orders]
+    assert records.tobytes() == CLIENT_CODEC.encode_many(orders)  # every byte a field's
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(execution_reports(), min_size=1, max_size=20))
+def test_the_report_dtype_is_the_struct_layout(reports: list[ExecutionReport]) -> None:
+    data = SERVER_CODEC.encode_many(reports)
+    records = np.frombuffer(data, EXECUTION_REPORT_DTYPE)
+    assert [int(s) for s in records["seq"]] == [r.seq for r in reports]
+    assert [int(t) for t in records["trade_id"]] == [r.trade_id for r in reports]
+    assert [int(q) for q in records["leaves_qty"]] == [r.leaves_qty for r in reports]
+    assert records.tobytes() == data
+
+
+def _events(conn: Connection, chunks: list[bytes]) -> list[object]:
+    out: list[object] = []
+    for chunk in chunks:
+        conn.receive_data(chunk)
+        while (event := conn.next_event()) is not NEED_DATA:
+            out.append(event)
+    return out
+
+
+def _active_client() -> Connection:
+    client = Connection(Role.CLIENT)
+    client.send(Logon("alice", "t"))
+    directory = [SymbolDirectory(i, name) for i, name in enumerate(SYMBOLS, 1)]
+    hello = [LogonAccepted("alice", 1.0, 3.0, 0, 1, len(directory)), *directory]
+    client.receive_data(SERVER_CODEC.encode_many(hello))
+    assert len(_events(client, [b""])) == len(hello)
+    return client
+
+
+REPORTS = st.one_of(
+    execution_reports(),
+    st.builds(Synced, U64),
+    st.builds(MessageReject, TEXT, TEXT, TEXT, U64),
+    st.builds(MassCancelDone, U64, st.none() | SYMBOL, U64, st.just("MASS_CANCEL")),
+    st.just(Heartbeat()),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(REPORTS, min_size=1, max_size=6))
+def test_a_split_at_any_byte_gives_the_same_events(messages: list[Any]) -> None:
+    data = SERVER_CODEC.encode_many(messages)
+    assert _events(_active_client(), [data]) == messages
+    for cut in range(len(data) + 1):
+        assert _events(_active_client(), [data[:cut], data[cut:]]) == messages
+    assert _events(_active_client(), [bytes([b]) for b in data]) == messages
