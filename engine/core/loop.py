@@ -19,11 +19,14 @@ The journal holds the inputs as they came off the rings, before the kernel
 translates client order ids: the kernel is deterministic, so recovery, which
 feeds it the same records, translates them the same way.
 
-Names: the core assigns the ids (its Directory, recovered). At start it
-journals a DEFINE for every configured name it lacks (``define_names``, then
-``journal_first``) and writes its directory file (records.names.write_directory)
-before it says ready, so the writers of the rings, which load that file, never
-need to define a name; a DEFINE on a ring is dropped.
+Names: the core assigns the ids (its Directory, recovered). At start it gives
+an id to every configured name it lacks (``define_names``) and writes its
+directory file (records.names.write_directory) before it says ready, so the
+writers of the rings, which load that file, never need to define a name (a
+DEFINE on a ring is dropped). The new names' DEFINE records are journalled
+with the core's own first inputs (``journal_first``: the StageChain of a first
+start) or, when it has none, first in the first batch that gets seqs: in the
+journal and on the kernel's input, before any input that uses them.
 
 Inputs the allocator could not sequence (Redis down and the block spent) are
 not journalled: a client command gets a REJECTED record (seq 0,
@@ -85,7 +88,6 @@ from ringmatch.engine.schema.commands import (
     CoreInput,
     Input,
     SessionInput,
-    SkipInput,
 )
 from ringmatch.engine.schema.enums import RejectReason
 
@@ -320,13 +322,12 @@ class Core:
 
     def journal_first(self, own: list[Input]) -> list[Input]:
         """Journal and run the core's own first inputs (before ``ready``), as a batch of
-        their own, after any DEFINEs pending (``define_names``; a SkipInput naming no
-        seq carries them if ``own`` is empty); those left to hold (none), or raise
-        SequenceUnavailable."""
+        their own, after any DEFINEs pending (``define_names``); those left to hold
+        (none), or raise SequenceUnavailable. With no input of its own the DEFINEs
+        wait for the first batch (a journal frame holds at least one sequenced input,
+        and a seq of its own would shift every seq after it)."""
         if not own:
-            if not len(self._defines):
-                return []
-            own = [SkipInput(0, time.time_ns())]  # uses a seq, changes nothing
+            return []
         seqs = self.sequence.next_block(len(own))
         packer = self.packer
         packer.start()

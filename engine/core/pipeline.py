@@ -307,8 +307,8 @@ def _journal_core_inputs(config: CoreConfig, core: Core, newly_skipped: list[int
     resolve = kernel.resolve if isinstance(kernel, ReferenceKernel) else None
     if not _same_stage(config.pretrade, kernel_chain(kernel), resolve or no_stages):
         own.append(StageChain(config.pretrade, now))
-    if not own and not core.defines_pending:
-        return
+    if not own:
+        return  # any DEFINEs pending go first in the first batch
     try:
         core.journal_first(own)
     except (SequenceUnavailable, ValueError) as exc:

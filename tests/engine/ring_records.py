@@ -44,3 +44,20 @@ class EventTaker:
 
     def __call__(self, timeout: float = 0.0) -> list[Event]:
         return decode_events(self.records(timeout), self.directory)
+
+
+def put(
+    producer: object, inputs: Iterable[Input], directory: Directory, timeout: float = 5.0
+) -> None:
+    """Write ``inputs`` on a ring as records (a RingProducer's ``put_array``)."""
+    producer.put_array(records(inputs, directory), timeout=timeout)  # type: ignore[attr-defined]
+
+
+def stream_names(*extra_symbols: str, extra_accounts: Iterable[str] = ()) -> dict[str, list[str]]:
+    """CoreConfig options naming tests.engine.strategies' symbols and accounts (and more)."""
+    from tests.engine.strategies import ACCOUNTS, SYMBOLS
+
+    return {
+        "symbols": [*SYMBOLS, *extra_symbols],
+        "accounts": [*ACCOUNTS, *extra_accounts],
+    }

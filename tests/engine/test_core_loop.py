@@ -18,7 +18,9 @@ from ringmatch.engine.core.sequence import LocalSequence, SequenceUnavailable
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalReader, JournalWriter
 from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.convert import decode_events
 from ringmatch.engine.records.names import Directory
+from ringmatch.engine.rings.event_reader import EventReader
 from ringmatch.engine.rings.fan_in import FanIn
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.schema.commands import (
@@ -146,6 +148,11 @@ def make_core(rings: PipelineRings, data: Path, sequence: object, **kw: object) 
 
 def put(producer: object, inputs: list[object]) -> None:
     producer.put_array(records(inputs, NAMES))  # type: ignore[attr-defined, arg-type]
+
+
+def take(reader: EventReader) -> list[Event]:
+    """What is on the event ring now, decoded (a batch's records are published at once)."""
+    return decode_events(reader.get_array(L.EVENT_DTYPE, timeout=0), NAMES)
 
 
 def test_unsequenced_inputs_get_seq_0_rejects_and_control_waits(
