@@ -74,7 +74,7 @@ ring.close()
 
 
 def start_core(rings: PipelineRings, data_dir: Path, **options: object) -> subprocess.Popen[str]:
-    options = {**stream_names("ZZZ", extra_accounts=["end"]), **options}
+    options = {**stream_names("ZZZ", extra_accounts=["end", "sentinel"]), **options}
     config = rings.core_config(str(data_dir), **options)
     path = data_dir.parent / f"core-{uuid.uuid4().hex[:6]}.json"
     path.write_bytes(msgspec.json.encode(config))
