@@ -163,6 +163,7 @@ class Core:
         self.stopping = False
         self.snapshot_wanted = False
         self.sequenced = 0  # inputs sequenced since start (for the log and the tests)
+        self.records_taken = 0  # records the last turn took off the rings
         self.halted: CoreHalted | None = None
         self._since_snapshot = 0
         # Control, session and core inputs waiting for a seq (records, each a whole
@@ -199,6 +200,7 @@ class Core:
         """Run one batch (waiting up to ``timeout`` s for one); how many inputs it took
         (off the rings, dropped ones included, and held ones)."""
         polled = self.sources.poll_arrays(L.INPUT_DTYPE, self.max_batch)
+        self.records_taken = 0
         if not polled and not self._held:
             try:
                 self.journal.sync_if_due()  # the idle path of a timed fsync policy
@@ -210,6 +212,7 @@ class Core:
                 polled = self.sources.poll_arrays(L.INPUT_DTYPE, self.max_batch)
             if not polled:
                 return 0
+        self.records_taken = sum(len(records) for _, records in polled)
         parts, flags = self._held, self._held_flags
         taken = sum(len(input_spans(p)[0]) for p in parts)
         self._held, self._held_flags = [], 0
@@ -528,9 +531,10 @@ class Core:
         budget = sum(ring.capacity for ring in self.sources.rings)
         while budget > 0:
             taken = self.step(timeout=0)
-            if not taken:
+            # A turn may take only the start of a long text input: no input, but progress.
+            if not taken and not self.records_taken:
                 break
-            budget -= taken
+            budget -= max(taken, self.records_taken)
         log.info(
             "drained; last seq %d, %d input(s) sequenced this run",
             self.last_seq,
