@@ -26,7 +26,7 @@ from typing import Any, Literal
 import msgspec
 
 MAX_NAME = (
-    64  # bytes of an account or symbol name (ringmatch.engine.rings.codec's 256-byte input records)
+    64  # bytes of an account or symbol name (records.layout.MAX_NAME: what a NAME event holds)
 )
 
 

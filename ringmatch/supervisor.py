@@ -266,6 +266,10 @@ def _start_and_watch(
         lock_fd=lock.fd,
         supervisor_pid=os.getpid(),
         skip_seqs=server.skip_seqs,
+        # The names the core gives ids before it is ready (and writes to its directory
+        # file, which the workers, risk and the feed load: they start after that).
+        symbols=[s.name for s in config.symbols],
+        accounts=[a.name for a in config.accounts],
     )
     core_json = data_dir / "core.json"
     core_json.write_bytes(msgspec.json.encode(core_config))

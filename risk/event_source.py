@@ -4,6 +4,11 @@ the journal for whatever the ring made it miss.
     source = RiskEventSource(ring, index, deliver, data_dir, after_seq=N)
     threading.Thread(target=source.run).start()     # source.stop.set() ends it
 
+Events come off the ring as EVENT_DTYPE records, a batch at a time
+(``next_records``), and go to ``on_records``, which decodes them through the
+directory (the core's directory file, learning NAME events) and delivers the
+Events (``on_events``): override ``on_records`` to consume the records as they are.
+
 The reader is *optional*, so a risk process that stalls never stops the core:
 once it falls a whole ring behind, its next read raises ``ReaderCutOff``. It
 then rejoins at the newest record and catches up from the journal
@@ -30,8 +35,13 @@ import sys
 import threading
 from collections.abc import Callable
 
+import numpy as np
+
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
-from ringmatch.engine.rings.codec import decode_events
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.convert import decode_events
+from ringmatch.engine.records.names import Directory
+from ringmatch.engine.records.stream import EventCarry
 from ringmatch.engine.rings.errors import ReaderCutOff
 from ringmatch.engine.rings.event_reader import EventReader
 from ringmatch.engine.rings.event_ring import EventRing
@@ -52,7 +62,12 @@ class RiskEventSource:
         data_dir: str | os.PathLike[str] | None,
         after_seq: int = 0,
         resolve: StageResolver = no_stages,
+        *,
+        directory: Directory | None = None,
     ) -> None:
+        # The names of the records (the core's directory file; NAME events add to it).
+        self.directory = Directory() if directory is None else directory
+        self._carry = EventCarry()
         self.resolve = resolve  # the stages a catch-up from the journal may meet
         self.ring = ring
         self.index = index
@@ -74,20 +89,35 @@ class RiskEventSource:
     def _loop(self, reader: EventReader) -> None:
         while not self.stop.is_set():
             try:
-                records = reader.get_many(timeout=0.2)
+                records = self.next_records(reader)
             except ReaderCutOff as exc:
+                self._carry.clear()
                 self._catch_up(reader, exc)
                 continue
-            if not records:
-                continue
-            events = decode_events(records)
-            if self.skip_upto:
-                events = [e for e in events if e.seq > self.skip_upto]
-                if not events:
-                    continue
-                self.skip_upto = 0
-            self._advance(events)
-            self.deliver(events)
+            if len(records):
+                self.on_records(records)
+
+    def next_records(self, reader: EventReader, timeout: float = 0.2) -> np.ndarray:
+        """The next batch of whole event records (EVENT_DTYPE; empty after ``timeout``
+        s without any): a TRADE's two records are never split between batches."""
+        return self._carry.take(reader.get_array(L.EVENT_DTYPE, timeout=timeout))
+
+    def on_records(self, records: np.ndarray) -> None:
+        """One batch of event records: decoded to Events (the NAME events teach the
+        directory), marked and delivered. The seam for a consumer of the records."""
+        events = decode_events(records, self.directory)
+        if events:
+            self.on_events(events)
+
+    def on_events(self, events: list[Event]) -> None:
+        """One batch of ring events, in seq order: skip what replay counted, deliver."""
+        if self.skip_upto:
+            events = [e for e in events if e.seq > self.skip_upto]
+            if not events:
+                return
+            self.skip_upto = 0
+        self._advance(events)
+        self.deliver(events)
 
     def _advance(self, events: list[Event]) -> None:
         """Move the mark past ``events`` (in seq order, seq 0 anywhere)."""

@@ -5,7 +5,9 @@
     SIGHUP ────────────────────────────▶ loop: RiskService.reload     ──▶ SetRiskLimits
 
 The control ring has one producer, this process, and only the loop thread
-writes it. The event-ring reader has its own thread (readers are single-threaded)
+writes it, input records packed through the core's directory file
+(ringmatch.engine.records.names; a KillSwitch of an account without an id is
+logged, not sent). The event-ring reader has its own thread (readers are single-threaded)
 and hands batches to the loop. On start it rebuilds positions from the journal
 in ``data_dir`` up to ``replay_upto`` (risk/rebuild.py; the core's
 recovered seq, so the ring carries on exactly after it), sends the file's limits
@@ -32,7 +34,8 @@ from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.admin_socket import serve_admin
 from ringmatch.engine.process.child_config import config_from_argv
-from ringmatch.engine.rings.codec import encode_input
+from ringmatch.engine.records.names import Directory, read_directory_or_empty
+from ringmatch.engine.records.writer import RecordWriter, UnknownName
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.schema.commands import ControlCommand
@@ -60,9 +63,24 @@ async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> 
     events = EventRing.attach(EventRingSpec(config.event_ring))
     control = SpscRing.attach(RingSpec(config.control_ring))
     producer = control.producer()
+    # The core's names: its directory file, written before it was ready (serve starts
+    # us after that); without a data directory, none (only global commands can go).
+    directory = (
+        Directory()
+        if config.data_dir is None
+        else read_directory_or_empty(config.data_dir, log.warning)
+    )
+    writer = RecordWriter(directory)
 
     def send_control(cmd: ControlCommand) -> None:
-        producer.put(encode_input(cmd))
+        """Put ``cmd`` on the control ring as records (waits for room: the core drains it)."""
+        writer.start()
+        try:
+            writer.add(cmd)
+        except UnknownName as exc:
+            log.error("risk: %r not sent to the core: %s", cmd, exc)
+            return
+        producer.put_array(writer.records())
 
     try:
         service = RiskService(config.config_path, send_control)
@@ -88,7 +106,9 @@ async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> 
     loop.add_signal_handler(signal.SIGHUP, reload)
     loop.add_signal_handler(signal.SIGTERM, done.set)
     loop.add_signal_handler(signal.SIGINT, done.set)
-    source = RiskEventSource(events, config.reader, deliver, config.data_dir, last, resolve)
+    source = RiskEventSource(
+        events, config.reader, deliver, config.data_dir, last, resolve, directory=directory
+    )
     thread = threading.Thread(target=source.run)
     thread.start()
     server = await serve_admin(config.admin_socket, service.handle)

@@ -3,26 +3,41 @@
 One turn of the loop (``Core.step``), Disruptor style, on whatever is there::
 
     1. poll      every input ring (one per gateway worker) and the control ring,
-                 a batch of what is available (FanIn; block on all doorbells if none)
-    2. sequence  stamp each input with the next seq (LocalSequence / Redis blocks)
-    3. records   pack the inputs as input records into one reused buffer, through
-                 the core's Directory (a DEFINE before the first input of a new name)
-    4. journal   append those records as one frame: group commit, synced per the policy
+                 a batch of INPUT_DTYPE records from each (FanIn.poll_arrays; block
+                 on all doorbells if none); an input whose text has not all arrived
+                 waits in the ring's partial buffer for the next turn
+    2. check     drop (and log) what no ring may carry, a test of the kind column
+    3. sequence  stamp each owner record (not its text records) with the next seq
+                 (LocalSequence / Redis blocks), a column assignment
+    4. journal   append those records, DEFINEs pending first, as one frame: group
+                 commit, synced per the policy
     5. kernel    ``process_into``: client ids, pre-trade (reference kernel), matching
-    6. publish   the event records, as Events, on the event ring: after 4, so every
-                 ack is journalled
+    6. publish   the kernel's event records, as they are, on the event ring: after
+                 4, so every ack is journalled
 
 The journal holds the inputs as they came off the rings, before the kernel
 translates client order ids: the kernel is deterministic, so recovery, which
 feeds it the same records, translates them the same way.
 
+Names: the core assigns the ids (its Directory, recovered). At start it gives
+an id to every configured name it lacks (``define_names``) and writes its
+directory file (records.names.write_directory) before it says ready, so the
+writers of the rings, which load that file, never need to define a name (a
+DEFINE on a ring is dropped). The new names' DEFINE records are journalled
+with the core's own first inputs (``journal_first``: the StageChain of a first
+start) or, when it has none, first in the first batch that gets seqs: in the
+journal and on the kernel's input, before any input that uses them.
+
 Inputs the allocator could not sequence (Redis down and the block spent) are
-not journalled: a client command gets ``Rejected(seq=0, SEQUENCE_UNAVAILABLE)``
-at once, a control or session input is held and tried again on the next turn.
-A record that does not decode, a control input on a gateway's ring, or a
-session input on any ring but its own worker's (input ring k is worker k's)
-is logged and dropped (the gateway validates; getting here is a gateway bug,
-not a client's).
+not journalled: a client command gets a REJECTED record (seq 0,
+SEQUENCE_UNAVAILABLE) at once, a control or session input is held and tried
+again on the next turn. Dropped and logged: a record of no input kind, a
+control input (KILL_SWITCH, SET_RISK_LIMITS) on a gateway's ring, a session
+input on any ring but its own worker's (input ring k is worker k's), and a
+kind only the core journals (STAGE_CHAIN, SKIP_INPUT, DEFINE_*): the gateway
+validates, getting here is a gateway bug, not a client's. A record of an
+input kind with bad fields (a side code of 7) goes to the kernel, which
+answers it (INVALID_FIELD, UNKNOWN_SYMBOL...), as in replay.
 
 Signals (installed by ``run``): SIGTERM and SIGINT stop taking new input,
 drain what the rings hold, close the journal (synced) and, if configured,
@@ -47,56 +62,38 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import struct
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from types import FrameType
 
+import numpy as np
+
 from ringmatch.engine.core.journal_run import JournalRun, write_snapshot
 from ringmatch.engine.core.reference_kernel import RecordFailed, ReferenceKernel
 from ringmatch.engine.core.sequence import SequenceAllocator, SequenceUnavailable
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalWriter
-from ringmatch.engine.records.convert import decode_events
-from ringmatch.engine.records.inputs import InputPacker
-from ringmatch.engine.records.names import Directory
-from ringmatch.engine.rings.codec import DecodeError, decode_input, encode_events
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.inputs import InputPacker, copy_records, owners
+from ringmatch.engine.records.names import Directory, new_definitions
+from ringmatch.engine.records.stream import input_spans
 from ringmatch.engine.rings.errors import RingFull
 from ringmatch.engine.rings.event_ring import EventRing
 from ringmatch.engine.rings.event_writer import EventWriter
 from ringmatch.engine.rings.fan_in import FanIn
 from ringmatch.engine.schema.commands import (
-    Cancel,
     ControlCommand,
     CoreInput,
     Input,
-    KillSwitch,
-    MassCancel,
-    NewOrder,
-    Replace,
-    SessionClosed,
     SessionInput,
-    SessionOpened,
-    SetRiskLimits,
-    SkipInput,
-    StageChain,
-    WorkerStarted,
 )
-from ringmatch.engine.schema.enums import CommandKind, RejectReason
-from ringmatch.engine.schema.events import Event, Rejected
+from ringmatch.engine.schema.enums import RejectReason
 
 log = logging.getLogger("ringmatch.core")
 
 SEQUENCE_UNAVAILABLE = RejectReason.SEQUENCE_UNAVAILABLE
-INVALID_FIELD = RejectReason.INVALID_FIELD
-_KIND = {
-    NewOrder: CommandKind.NEW,
-    Cancel: CommandKind.CANCEL,
-    Replace: CommandKind.REPLACE,
-    MassCancel: CommandKind.MASS_CANCEL,
-}
 PUBLISH_TIMEOUT = 1.0
 """How long one try to publish waits for a required reader before the loop looks
 at its stop flag (and tries again: events are never dropped while running)."""
@@ -154,7 +151,8 @@ class Core:
             run = JournalRun(ReferenceKernel.around(run), Directory(), data_dir)
         # The kernel, recovered, and the directory of its records' names.
         self.kernel_run = run
-        self.packer = InputPacker(run.directory, capacity=4 * max_batch)
+        # Records of the core's own inputs (StageChain, SkipInput): the only Structs it packs.
+        self.packer = InputPacker(run.directory, capacity=16)
         self.event_ring = event_ring
         self.events: EventWriter = event_ring.writer()
         self.data_dir = data_dir
@@ -165,17 +163,44 @@ class Core:
         self.stopping = False
         self.snapshot_wanted = False
         self.sequenced = 0  # inputs sequenced since start (for the log and the tests)
+        self.records_taken = 0  # records the last turn took off the rings
         self.halted: CoreHalted | None = None
         self._since_snapshot = 0
-        # Control, session and core inputs waiting for a seq: never dropped, never
-        # rejected; they go first in the next batch.
-        self._held: list[Held] = list(held)
+        # Control, session and core inputs waiting for a seq (records, each a whole
+        # input): never dropped, never rejected; they go first in the next batch.
+        self._held: list[np.ndarray] = []
+        self._held_flags = 0
+        # Per input ring: the start of an input whose text has not all arrived yet.
+        self._partial: dict[int, np.ndarray] = {}
+        # DEFINE records not journalled yet: first in the next batch that gets seqs.
+        self._defines = np.zeros(0, L.INPUT_DTYPE)
+        self.hold(held)
+
+    # -- names ----------------------------------------------------------------------
+
+    @property
+    def directory(self) -> Directory:
+        return self.kernel_run.directory
+
+    def define_names(self, symbols: Iterable[str], accounts: Iterable[str]) -> int:
+        """Give every name the directory lacks an id (BadName for one that cannot have
+        one); their DEFINEs go first in the next journalled batch. How many are new."""
+        new = new_definitions(self.directory, symbols, accounts)
+        if len(new):
+            self._defines = L.join_records([self._defines, new], L.INPUT_DTYPE)
+        return len(owners(new))
+
+    @property
+    def defines_pending(self) -> bool:
+        return bool(len(self._defines))
 
     # -- one turn -------------------------------------------------------------------
 
     def step(self, timeout: float | None = 0.0) -> int:
-        """Run one batch (waiting up to ``timeout`` s for one); how many inputs it took."""
-        polled = self.sources.poll(self.max_batch)
+        """Run one batch (waiting up to ``timeout`` s for one); how many inputs it took
+        (off the rings, dropped ones included, and held ones)."""
+        polled = self.sources.poll_arrays(L.INPUT_DTYPE, self.max_batch)
+        self.records_taken = 0
         if not polled and not self._held:
             try:
                 self.journal.sync_if_due()  # the idle path of a timed fsync policy
@@ -184,95 +209,158 @@ class Core:
             if self.snapshot_wanted:
                 self.snapshot()
             if timeout != 0 and self.sources.wait(timeout):
-                polled = self.sources.poll(self.max_batch)
+                polled = self.sources.poll_arrays(L.INPUT_DTYPE, self.max_batch)
             if not polled:
                 return 0
-        inputs: list[Input] = list(self._held)
-        self._held = []
+        self.records_taken = sum(len(records) for _, records in polled)
+        parts, flags = self._held, self._held_flags
+        taken = sum(len(input_spans(p)[0]) for p in parts)
+        self._held, self._held_flags = [], 0
         for index, records in polled:
-            self._decode(index, records, inputs)
-        taken = len(inputs)
-        batch, unsequenced = self._pack(inputs, self._sequence(len(inputs)))
-        packed = self.packer.records()
-        try:
-            if batch:  # returns once journalled: acks may go
-                self.journal.append_records(
-                    packed, first_seq=batch[0][0], last_seq=batch[-1][0], flags=self.packer.flags
-                )
-        except Exception as exc:
-            raise self._journal_halt(exc, batch) from exc
+            taken += self._take(index, records, parts)
+        if not parts:
+            return taken
+        batch = parts[0] if len(parts) == 1 else np.concatenate(parts, dtype=L.INPUT_DTYPE)
+        starts, ends, _ = input_spans(batch)
+        seqs = self._sequence(len(starts))
+        got = len(seqs) if not seqs or seqs[-1] is not None else seqs.index(None)
+        unsequenced = self._unsequenced(batch, starts[got:], ends[got:])
+        if got < len(starts):
+            batch = batch[: starts[got]]
+        stamped = np.zeros(0, np.uint64)
+        if got:
+            at = starts[:got]
+            if isinstance(seqs, range):
+                stamped = np.arange(seqs.start, seqs.start + got, dtype=np.uint64)
+            else:
+                stamped = np.array(seqs[:got], np.uint64)
+            batch["seq"][at] = stamped
+            first, last = int(stamped[0]), int(stamped[-1])
+            if len(self._defines):
+                batch = L.join_records([self._defines, batch], L.INPUT_DTYPE)
+                flags |= InputPacker.DEFINES
+            try:  # returns once journalled: acks may go
+                self.journal.append_records(batch, first_seq=first, last_seq=last, flags=flags)
+            except Exception as exc:
+                raise self._journal_halt(exc, got) from exc
+            self._defines = self._defines[:0]
         events = unsequenced
-        if len(packed):
+        if got:
             try:
-                out = self.kernel_run.process(packed)
+                out = self.kernel_run.process(batch)
             except RecordFailed as failed:
                 before = failed.events_before
                 assert before is not None
-                events += decode_events(before, self.kernel_run.directory)
                 cause = failed.cause
                 assert isinstance(cause, Exception)
-                raise self._apply_halt(cause, failed.seq, failed.input, events, batch) from cause
-            events += decode_events(out, self.kernel_run.directory)
+                events = _join_events(events, before)
+                raise self._apply_halt(cause, failed.seq, failed.input, events, stamped) from cause
+            events = _join_events(events, out)
         self._publish(events)
-        self.sequenced += len(batch)
-        self._since_snapshot += len(batch)
+        self.sequenced += got
+        self._since_snapshot += got
         if self.snapshot_wanted or (
             self.snapshot_every and self._since_snapshot >= self.snapshot_every
         ):
             self.snapshot()
         return taken
 
-    def _pack(
-        self, inputs: list[Input], seqs: Sequence[int | None]
-    ) -> tuple[list[tuple[int, Input]], list[Event]]:
-        """Pack the sequenced inputs as records (``packer``); (seq, input) of each packed,
-        and the answers of client commands that got no seq or fit no record."""
-        packer = self.packer
-        packer.start()
-        add = packer.add
-        batch: list[tuple[int, Input]] = []
-        unsequenced: list[Event] = []
-        for inp, seq in zip(inputs, seqs, strict=True):
-            if seq is not None:
-                try:
-                    add(inp, seq)
-                except (struct.error, OverflowError) as exc:
-                    # A value no record holds (an id past 64 bits): the gateway should
-                    # have refused it. Its seq is used up, unjournalled: a gap.
-                    log.error("seq %d: %r fits no input record (%s): refused", seq, inp, exc)
-                    if isinstance(inp, NewOrder | Cancel | Replace | MassCancel):
-                        unsequenced.append(_unsequenced_reject(inp, INVALID_FIELD))
-                    continue
-                batch.append((seq, inp))
-            elif isinstance(inp, NewOrder | Cancel | Replace | MassCancel):
-                unsequenced.append(_unsequenced_reject(inp, SEQUENCE_UNAVAILABLE))
-            else:
-                self._held.append(inp)
-        return batch, unsequenced
+    def _take(self, index: int, records: np.ndarray, out: list[np.ndarray]) -> int:
+        """The whole inputs of ring ``index``'s batch that the core takes, onto ``out``
+        (the start of an unfinished one kept for the next turn); how many inputs the
+        batch held. Drops (logged) what no ring may carry (module docstring)."""
+        partial = self._partial.pop(index, None)
+        if partial is not None:
+            records = np.concatenate([partial, records], dtype=L.INPUT_DTYPE)
+        starts, ends, whole = input_spans(records)
+        if whole < len(records):
+            self._partial[index] = records[whole:]
+            records = records[:whole]
+        if not len(starts):
+            return 0
+        kinds = records["kind"][starts]
+        control = index == self.control_ring
+        not_input = (kinds == 0) | (kinds > L.DEFINE_ACCOUNT)
+        core_only = (kinds >= L.STAGE_CHAIN) & ~not_input
+        session = (kinds >= L.SESSION_OPENED) & (kinds <= L.WORKER_STARTED)
+        if control:
+            foreign = session
+            gateway_control = np.zeros(len(kinds), bool)
+        else:
+            foreign = session & (records["client_order_id"][starts] != index)
+            gateway_control = (kinds == L.KILL_SWITCH) | (kinds == L.SET_RISK_LIMITS)
+        drop = not_input | core_only | foreign | gateway_control
+        if drop.any():
+            for i in np.flatnonzero(drop).tolist():
+                rec = records[starts[i] : ends[i]]
+                if not_input[i]:
+                    why = f"a record that is not an input (kind {int(kinds[i])})"
+                elif core_only[i]:
+                    why = "an input only the core journals"
+                elif gateway_control[i]:
+                    why = "a control input from a gateway"
+                else:
+                    why = "another worker's session input"
+                log.error("input ring %d: dropped %s: %s", index, why, _describe(rec))
+            records = records[np.repeat(~drop, ends - starts)]
+        if len(records):
+            out.append(records)
+        return len(starts)
+
+    def _unsequenced(self, batch: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """The inputs at ``starts`` got no seq: client commands their REJECTED records
+        (seq 0, never journalled), the others held for the next turn."""
+        if not len(starts):
+            return _NO_EVENTS
+        kinds = batch["kind"][starts]
+        client = kinds <= L.MASS_CANCEL
+        for s, e in zip(starts[~client].tolist(), ends[~client].tolist(), strict=True):
+            self._held.append(batch[s:e])
+            if int(batch["kind"][s]) >= L.STAGE_CHAIN:
+                self._held_flags |= InputPacker.CORE_INPUTS
+        if not client.any():
+            return _NO_EVENTS
+        rec = batch[starts[client]]
+        return reject_records(rec, SEQUENCE_UNAVAILABLE)
 
     def journal_first(self, own: list[Input]) -> list[Input]:
         """Journal and run the core's own first inputs (before ``ready``), as a batch of
-        their own; those left to hold (no seq yet), or raise SequenceUnavailable."""
+        their own, after any DEFINEs pending (``define_names``); those left to hold
+        (none), or raise SequenceUnavailable. With no input of its own the DEFINEs
+        wait for the first batch (a journal frame holds at least one sequenced input,
+        and a seq of its own would shift every seq after it)."""
+        if not own:
+            return []
         seqs = self.sequence.next_block(len(own))
-        batch, _ = self._pack(own, seqs)
+        packer = self.packer
+        packer.start()
+        for inp, seq in zip(own, seqs, strict=True):
+            packer.add(inp, seq)
+        records = L.join_records([self._defines, packer.records()], L.INPUT_DTYPE)
+        flags = packer.flags | (InputPacker.DEFINES if len(self._defines) else 0)
         try:
-            self.journal.append_records(
-                self.packer.records(),
-                first_seq=batch[0][0],
-                last_seq=batch[-1][0],
-                flags=self.packer.flags,
-            )
+            self.journal.append_records(records, first_seq=seqs[0], last_seq=seqs[-1], flags=flags)
         except Exception as exc:
             raise CoreHalted(
                 f"{self.journal.failure or repr(exc)}: halted at start, nothing was acknowledged",
                 EXIT_JOURNAL_FAILED,
             ) from exc
-        self.kernel_run.process(self.packer.records())  # a StageChain, a SkipInput: no events
+        self._defines = self._defines[:0]
+        # A StageChain, a SkipInput, the DEFINEs' NAME events: nothing to publish (the
+        # readers load the directory file).
+        self.kernel_run.process(records)
         return []
 
     def hold(self, inputs: Iterable[Input]) -> None:
         """Inputs to go first in the next batch that gets seqs."""
-        self._held += [i for i in inputs if isinstance(i, Held)]
+        packer = self.packer
+        for inp in inputs:
+            if not isinstance(inp, Held):
+                continue
+            packer.start()
+            packer.add(inp, 0)
+            self._held.append(copy_records(packer.records()))
+            self._held_flags |= packer.flags
 
     @property
     def last_seq(self) -> int:
@@ -285,28 +373,6 @@ class Core:
         if not isinstance(kernel, ReferenceKernel):
             raise AttributeError("the compiled kernel has no CoreLogic to look into")
         return kernel.logic
-
-    def _decode(self, index: int, records: list[bytes], out: list[Input]) -> None:
-        control = index == self.control_ring
-        for record in records:
-            try:
-                inp = decode_input(record)
-            except DecodeError as exc:
-                log.error("input ring %d: dropped a record that is not an input: %s", index, exc)
-                continue
-            if not control and isinstance(inp, KillSwitch | SetRiskLimits):
-                log.error("input ring %d: dropped a control input from a gateway: %r", index, inp)
-                continue
-            if isinstance(inp, StageChain | SkipInput):
-                log.error("input ring %d: dropped an input only the core journals: %r", index, inp)
-                continue
-            if isinstance(inp, SessionOpened | SessionClosed | WorkerStarted) and (
-                control or inp.worker != index
-            ):
-                # The session table trusts a worker's number: only its own ring may name it.
-                log.error("input ring %d: dropped another worker's session input: %r", index, inp)
-                continue
-            out.append(inp)
 
     def _sequence(self, n: int) -> Sequence[int | None]:
         """``n`` seqs, or None for each input past the point where the allocator ran dry."""
@@ -324,11 +390,10 @@ class Core:
                 break
         return seqs
 
-    def _publish(self, events: list[Event]) -> None:
-        records = encode_events(events)
-        while records:
+    def _publish(self, records: np.ndarray) -> None:
+        while len(records):
             try:
-                self.events.put_many(records, timeout=PUBLISH_TIMEOUT)
+                self.events.put_array(records, timeout=PUBLISH_TIMEOUT)
                 return
             except RingFull as full:
                 records = records[full.written :]
@@ -350,16 +415,16 @@ class Core:
         exc: Exception,
         seq: int,
         inp: Input,
-        events: list[Event],
-        batch: list[tuple[int, Input]],
+        events: np.ndarray,
+        seqs: np.ndarray,
     ) -> CoreHalted:
         """The input at ``seq`` raised in ``apply``: publish the events of the inputs
         before it (journalled, and what recovery rebuilds up to it), none after,
         sync the journal; the halt to raise."""
         self.stopping = True  # the publish gives up on a reader that does not read
         self._publish(events)
-        after = sum(1 for s, _ in batch if s > seq)
-        before = len(batch) - after - 1
+        after = int((seqs > seq).sum())
+        before = len(seqs) - after - 1
         synced = "the journal is synced"
         try:
             self.journal.sync()
@@ -376,8 +441,9 @@ class Core:
         )
         return self.halted
 
-    def _journal_halt(self, exc: Exception, batch: list[tuple[int, Input]] | None) -> CoreHalted:
-        """A journal write or sync failed: nothing of ``batch`` is published; the halt.
+    def _journal_halt(self, exc: Exception, batch: int | None) -> CoreHalted:
+        """A journal write or sync failed: nothing of the batch (``batch`` inputs) is
+        published; the halt.
 
         Under a timed or no fsync policy, inputs acknowledged before the failure
         may not be on stable storage: said so (``batch`` None: the idle path's sync).
@@ -409,6 +475,11 @@ class Core:
         None if it could not be written (logged: the journal holds everything)."""
         self.snapshot_wanted = False
         self._since_snapshot = 0
+        if len(self._defines):
+            # Names the kernel has not run yet: a snapshot's directory would hold ids
+            # its kernel lacks, and recovery from it would never define them.
+            log.warning("snapshot put off: DEFINEs wait for a seq to be journalled with")
+            return None
         started = time.perf_counter()
         try:
             path = write_snapshot(self.data_dir, self.kernel_run.kernel, self.kernel_run.directory)
@@ -460,9 +531,10 @@ class Core:
         budget = sum(ring.capacity for ring in self.sources.rings)
         while budget > 0:
             taken = self.step(timeout=0)
-            if not taken:
+            # A turn may take only the start of a long text input: no input, but progress.
+            if not taken and not self.records_taken:
                 break
-            budget -= taken
+            budget -= max(taken, self.records_taken)
         log.info(
             "drained; last seq %d, %d input(s) sequenced this run",
             self.last_seq,
@@ -518,11 +590,34 @@ class Core:
                 signal.signal(signum, handler)  # type: ignore[arg-type]
 
 
-def _unsequenced_reject(
-    inp: NewOrder | Cancel | Replace | MassCancel, reason: RejectReason
-) -> Rejected:
-    """The answer to a client command never journalled (no seq, or no record holds
-    it): seq 0."""
-    order_id = 0 if isinstance(inp, MassCancel) else inp.order_id
-    client = 0 if isinstance(inp, MassCancel) else inp.client_order_id
-    return Rejected(0, _KIND[type(inp)], order_id, inp.account, reason, client)
+_NO_EVENTS: np.ndarray = np.zeros(0, L.EVENT_DTYPE)
+
+
+def reject_records(inputs: np.ndarray, reason: RejectReason) -> np.ndarray:
+    """REJECTED event records (seq 0) answering the client commands ``inputs`` (owner
+    records of kinds NEW..MASS_CANCEL) with ``reason``: never journalled, so no seq."""
+    out = np.zeros(len(inputs), L.EVENT_DTYPE)
+    kinds = inputs["kind"]
+    out["kind"] = L.REJECTED
+    out["command"] = kinds  # NEW..MASS_CANCEL are COMMAND's codes 1..4 too
+    out["reason"] = L.REJECT_REASON_CODE[reason]
+    out["account"] = inputs["account"]
+    mass = kinds == L.MASS_CANCEL
+    out["order_id"] = np.where(mass, 0, inputs["order_id"])
+    out["client_order_id"] = np.where(mass, 0, inputs["client_order_id"])
+    return out
+
+
+def _join_events(first: np.ndarray, then: np.ndarray) -> np.ndarray:
+    if not len(first):
+        return then
+    return L.join_records([first, then], L.EVENT_DTYPE)
+
+
+def _describe(records: np.ndarray) -> str:
+    """One input's records, for a log line: the raw fields of its owner."""
+    names = L.INPUT_DTYPE.names
+    assert names is not None
+    fields = ", ".join(f"{n}={v}" for n, v in zip(names, records[0].tolist(), strict=True) if v)
+    text = f" (+{len(records) - 1} text records)" if len(records) > 1 else ""
+    return f"record({fields}){text}"

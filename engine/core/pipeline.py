@@ -56,6 +56,8 @@ from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.kernel.api import Kernel
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.child_config import EXIT_USAGE, config_from_argv
+from ringmatch.engine.records import layout
+from ringmatch.engine.records.names import BadName, write_directory
 from ringmatch.engine.rings.codec import EVENT_SLOT, INPUT_SLOT
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.fan_in import FanIn
@@ -64,6 +66,10 @@ from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.schema.commands import Input, SkipInput, StageChain
 
 log = logging.getLogger("ringmatch.core")
+
+# The rings carry the records, one a slot (the rings restate the sizes: they rank
+# beside the records and cannot import them).
+assert INPUT_SLOT == layout.INPUT_SIZE and EVENT_SLOT == layout.EVENT_SIZE
 
 
 class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,6 +98,10 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
     # Journalled inputs not to apply (``serve --skip-seq``): each must be the seq of
     # an input that fails in recovery (or one the journal already skips).
     skip_seqs: list[int] = []
+    # The configured names: each one the recovered directory lacks gets an id, its
+    # DEFINE journalled before ``ready``; the directory file then holds them all.
+    symbols: list[str] = []
+    accounts: list[str] = []
 
 
 class StartRefused(Exception):
@@ -176,17 +186,17 @@ def build_core(
             ring = SpscRing.attach(RingSpec(name))
             undo.callback(ring.close)
             rings.append(ring)
-            if ring.slot_size > INPUT_SLOT:
+            if ring.slot_size < INPUT_SLOT:
                 raise ValueError(
-                    f"input ring {name}: {ring.slot_size}-byte slots, over the "
-                    f"{INPUT_SLOT} bytes the event ring's slots are sized for"
+                    f"input ring {name}: {ring.slot_size}-byte slots, under the "
+                    f"{INPUT_SLOT} bytes of an input record"
                 )
         events_ring = EventRing.attach(EventRingSpec(config.event_ring))
         undo.callback(events_ring.close)
         if events_ring.slot_size < EVENT_SLOT:
             raise ValueError(
                 f"event ring {config.event_ring}: {events_ring.slot_size}-byte slots, "
-                f"under the {EVENT_SLOT} bytes an event may need"
+                f"under the {EVENT_SLOT} bytes of an event record"
             )
 
         # 2. The kernel, recovered: newest valid snapshot, then the journal's records
@@ -241,8 +251,15 @@ def build_core(
         #    operator's skip_seqs skipped, and a StageChain if the configured stage is
         #    not the one the journal last named. Journalled before ``ready``, so that
         #    risk and the feed, which rebuild from the journal up to the ready seq,
-        #    see the skips.
+        #    see the skips. With them, the DEFINEs of the configured names the
+        #    directory lacks; then the directory file, which the rings' writers and
+        #    the event ring's readers load (they start once the core is ready).
+        try:
+            core.define_names(config.symbols, config.accounts)
+        except BadName as exc:
+            raise StartRefused(f"cannot start: a configured {exc}", EXIT_USAGE) from exc
         _journal_core_inputs(config, core, newly_skipped)
+        write_directory(config.data_dir, core.directory)
         undo.pop_all()
 
     # 7. The run loop.
@@ -291,7 +308,7 @@ def _journal_core_inputs(config: CoreConfig, core: Core, newly_skipped: list[int
     if not _same_stage(config.pretrade, kernel_chain(kernel), resolve or no_stages):
         own.append(StageChain(config.pretrade, now))
     if not own:
-        return
+        return  # any DEFINEs pending go first in the first batch
     try:
         core.journal_first(own)
     except (SequenceUnavailable, ValueError) as exc:
@@ -303,7 +320,8 @@ def _journal_core_inputs(config: CoreConfig, core: Core, newly_skipped: list[int
                 f"{newly_skipped} with ({exc}); try again once the sequencer is back",
                 1,
             ) from exc
-        # A StageChain only: held, it goes first in the first batch that gets seqs.
+        # A StageChain only: held, it goes first in the first batch that gets seqs
+        # (after the DEFINEs pending, which wait for that batch too).
         core.hold(own)
 
 

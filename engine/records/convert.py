@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ringmatch.engine.records import layout as L
-from ringmatch.engine.records.names import Directory, define_record, text_records
+from ringmatch.engine.records.names import Directory, Names, define_record, text_records
 from ringmatch.engine.schema.commands import (
     Cancel,
     Command,
@@ -30,6 +30,7 @@ from ringmatch.engine.schema.commands import (
     StageChain,
     WorkerStarted,
 )
+from ringmatch.engine.schema.enums import Side
 from ringmatch.engine.schema.events import (
     Accepted,
     Cancelled,
@@ -357,3 +358,94 @@ def encode_commands(
         body[field] = column
     body["seq"] = np.arange(first_seq, first_seq + n, dtype=np.uint64)
     return np.concatenate([*defines, body], dtype=L.INPUT_DTYPE)
+
+
+def encode_events(events: Iterable[Event], directory: Directory) -> np.ndarray:
+    """Event records for ``events``, the inverse of ``decode_events`` (tests and tools
+    that stand in for the kernel): a name ``directory`` lacks is added, its NAME
+    record first, as the kernel announces a DEFINE. A Trade is two records, the
+    maker's then the taker's; fields no Event carries (a trade's client ids and
+    cums) are 0."""
+    rows: list[np.ndarray] = []
+
+    def ident(names: Names, name: str | None, flag: int) -> int:
+        if not name:
+            return 0
+        got = names.get(name)
+        if got:
+            return got
+        got = names.add(name)
+        rec = np.zeros(1, L.EVENT_DTYPE)
+        raw = name.encode()
+        rec["kind"], rec["flags"], rec["name_len"] = L.NAME, flag, len(raw)
+        rec["symbol" if flag == L.NAME_SYMBOL else "account"] = got
+        rec["name"] = raw
+        rows.append(rec)
+        return got
+
+    def acct(name: str | None) -> int:
+        return ident(directory.accounts, name, L.NAME_ACCOUNT)
+
+    def sym(name: str | None) -> int:
+        return ident(directory.symbols, name, L.NAME_SYMBOL)
+
+    for ev in events:
+        rec = np.zeros(1, L.EVENT_DTYPE)
+        r = rec[0]
+        r["seq"] = ev.seq
+        if isinstance(ev, Trade):
+            maker = np.zeros(1, L.EVENT_DTYPE)
+            m = maker[0]
+            s = sym(ev.symbol)
+            for x, account, oid, leaves, side, taker in (
+                (m, ev.maker_account, ev.maker_order_id, ev.maker_leaves, _other(ev.taker_side), 0),
+                (r, ev.taker_account, ev.taker_order_id, ev.taker_leaves, ev.taker_side, L.TAKER),
+            ):
+                x["kind"], x["seq"], x["flags"] = L.TRADE, ev.seq, taker
+                x["account"], x["symbol"], x["order_id"] = acct(account), s, oid
+                x["side"], x["price"], x["qty"] = L.SIDE_CODE[side], ev.price, ev.qty
+                x["leaves"], x["trade_id"] = leaves, ev.trade_id
+            rows += [maker, rec]
+            continue
+        if isinstance(ev, Accepted):
+            r["kind"], r["account"], r["symbol"] = L.ACCEPTED, acct(ev.account), sym(ev.symbol)
+            r["side"], r["order_type"] = L.SIDE_CODE[ev.side], L.ORDER_TYPE_CODE[ev.order_type]
+            r["tif"], r["order_id"], r["client_order_id"] = (
+                L.TIF_CODE[ev.tif],
+                ev.order_id,
+                ev.client_order_id,
+            )
+            r["price"], r["qty"], r["leaves"] = ev.price or 0, ev.qty, ev.qty
+        elif isinstance(ev, Rejected):
+            r["kind"], r["command"] = L.REJECTED, L.COMMAND_CODE[ev.command]
+            r["reason"], r["account"] = L.REJECT_REASON_CODE[ev.reason], acct(ev.account)
+            r["order_id"], r["client_order_id"] = ev.order_id, ev.client_order_id
+        elif isinstance(ev, Cancelled | Reduced):
+            r["kind"] = L.CANCELLED if isinstance(ev, Cancelled) else L.REDUCED
+            r["account"], r["symbol"] = acct(ev.account), sym(ev.symbol)
+            r["side"], r["order_id"] = L.SIDE_CODE[ev.side], ev.order_id
+            r["price"], r["qty"] = ev.price or 0, ev.qty
+            r["leaves"] = ev.leaves if isinstance(ev, Reduced) else 0
+            r["reason"] = L.CANCEL_REASON_CODE[ev.reason]
+        elif isinstance(ev, Replaced):
+            r["kind"], r["account"], r["symbol"] = L.REPLACED, acct(ev.account), sym(ev.symbol)
+            r["side"], r["order_id"] = L.SIDE_CODE[ev.side], ev.order_id
+            r["price"], r["qty"], r["leaves"] = ev.price, ev.qty, ev.qty
+            r["flags"] = L.PRIORITY_KEPT if ev.priority_kept else 0
+        elif isinstance(ev, MassCancelled):
+            r["kind"], r["account"], r["symbol"] = (
+                L.MASS_CANCELLED,
+                acct(ev.account),
+                sym(ev.symbol),
+            )
+            r["qty"], r["reason"] = ev.count, L.CANCEL_REASON_CODE[ev.reason]
+        else:
+            raise TypeError(f"not an event: {ev!r}")
+        rows.append(rec)
+    if not rows:
+        return np.zeros(0, L.EVENT_DTYPE)
+    return L.join_records(rows, L.EVENT_DTYPE)
+
+
+def _other(side: Side) -> Side:
+    return Side.SELL if side is Side.BUY else Side.BUY

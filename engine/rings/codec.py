@@ -1,72 +1,28 @@
 """Ring records: how inputs and events are laid out in the rings' slots.
 
-One module for both ends, so the gateway (which writes inputs and reads
-events) and the core (the other way round) cannot drift apart:
+Both kinds of ring carry the hot path's fixed-size records
+(ringmatch.engine.records.layout), one record per slot, written and read as
+numpy arrays (``put_array`` / ``try_put_array``, ``get_array``):
 
-* input ring record: the msgpack of one ``ringmatch.engine.schema.commands`` Input (a tagged,
-  array_like Struct: ``["new", 0, "acct", "AAPL", "BUY", ...]``), at most
-  ``INPUT_SLOT`` bytes;
-* event ring record: the msgpack of one ``ringmatch.engine.schema.events`` Event, at most
-  ``EVENT_SLOT`` bytes.
+* input rings (gateway worker k -> core, and the control ring): INPUT_DTYPE
+  records, 64 bytes; an input with text (KILL_SWITCH, SET_RISK_LIMITS) takes
+  its continuation records in the slots after it;
+* the event ring: EVENT_DTYPE records, 80 bytes, exactly what the kernel
+  writes (a TRADE is two records, the maker's then the taker's).
 
-One record per input and per event, no batch form: the rings batch already
-(one cursor store per ``put_many``), and a reader that wants only some events
-(a gateway worker its own accounts') skips a record without decoding more.
+A reader's batch may end inside an input or a trade: ringmatch.engine.records.stream
+keeps the rest for the next batch. The slot sizes are the record sizes: the
+rings themselves stay generic (any record of at most a slot).
 
-Sizes: an event repeats at most two accounts and one symbol of the inputs
-that caused it (a Trade: the maker's and the taker's), plus ~100 bytes of
-numbers and tags, so an event ring slot of ``2 * INPUT_SLOT + 256`` holds any
-event caused by inputs that fit their slots (``pipeline`` checks it).
+Nothing here imports the records: the sizes are restated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from typing import Final
 
-import msgspec
-
-from ringmatch.engine.schema.commands import Input
-from ringmatch.engine.schema.events import Event
-
-INPUT_SLOT = 256
-EVENT_SLOT = 2 * INPUT_SLOT + 256
-
-_encoder = msgspec.msgpack.Encoder()
-_input_decoder = msgspec.msgpack.Decoder(Input)
-_event_decoder = msgspec.msgpack.Decoder(Event)
-
-DecodeError = msgspec.DecodeError  # also raised for a record of the wrong shape
-
-
-class RecordTooLarge(ValueError):
-    """An input whose record does not fit an input ring slot."""
-
-
-def encode_input(inp: Input, slot_size: int = INPUT_SLOT) -> bytes:
-    """The ring record of ``inp``; RecordTooLarge (naming the input) if it does not fit."""
-    record = _encoder.encode(inp)
-    if len(record) > slot_size:
-        raise RecordTooLarge(
-            f"{type(inp).__name__} encodes to {len(record)} bytes, over the input ring's "
-            f"{slot_size}-byte slot (shorten the account or symbol)"
-        )
-    return record
-
-
-def encode_inputs(inputs: Iterable[Input], slot_size: int = INPUT_SLOT) -> list[bytes]:
-    return [encode_input(inp, slot_size) for inp in inputs]
-
-
-def decode_input(record: bytes | memoryview) -> Input:
-    """The Input in a ring record; ``DecodeError`` if it is not one."""
-    return _input_decoder.decode(record)
-
-
-def encode_events(events: Sequence[Event]) -> list[bytes]:
-    encode = _encoder.encode
-    return [encode(e) for e in events]
-
-
-def decode_events(records: Iterable[bytes | memoryview]) -> list[Event]:
-    decode = _event_decoder.decode
-    return [decode(r) for r in records]
+INPUT_SLOT: Final = 64
+"""layout.INPUT_SIZE (the rings rank beside the records, so they cannot import them;
+ringmatch.engine.core.pipeline checks the two agree)."""
+EVENT_SLOT: Final = 80
+"""layout.EVENT_SIZE (checked likewise)."""

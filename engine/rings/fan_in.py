@@ -2,6 +2,7 @@
 
     gateway worker 0 ─▶ ring 0 ─┐
     gateway worker 1 ─▶ ring 1 ─┼─▶ FanIn.poll() ─▶ [(ring index, [records...]), ...]
+                                │   (poll_arrays(dtype): [(ring index, record array), ...])
     admin / risk     ─▶ control ┘         │ nothing anywhere: FanIn.wait()
 
 ``poll`` drains what each ring has (up to a limit per ring, so a busy worker
@@ -23,11 +24,16 @@ import os
 import select
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ringmatch.engine.rings.consumer import RingConsumer
 from ringmatch.engine.rings.spsc_layout import CONSUMED, CONSUMER_SLEEPING, PUBLISHED
 from ringmatch.engine.rings.spsc_ring import SpscRing
 from ringmatch.engine.rings.wait import DEFAULT_WAIT, SpinThenBlock, full_fence
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 
 class FanIn:
@@ -66,6 +72,18 @@ class FanIn:
         for index, consumer in enumerate(self._consumers):
             records = consumer.get_many(limit_per_ring, timeout=0)
             if records:
+                out.append((index, records))
+        return out
+
+    def poll_arrays(
+        self, dtype: np.dtype[Any], limit_per_ring: int
+    ) -> list[tuple[int, npt.NDArray[Any]]]:
+        """``poll`` for rings of fixed-size records: each ring's batch as one array of
+        ``dtype`` (ValueError if a record there is not ``dtype.itemsize`` bytes)."""
+        out = []
+        for index, consumer in enumerate(self._consumers):
+            records = consumer.get_array(dtype, limit_per_ring, timeout=0)
+            if len(records):
                 out.append((index, records))
         return out
 

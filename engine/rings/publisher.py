@@ -116,3 +116,9 @@ class Publisher:
         """``put_many`` for fixed-size records held in a 1-D numpy array (one copy per run)."""
         self.slots.check_array(records)
         self._put(records, self.slots.write_array, timeout, wait=True)
+
+    def try_put_array(self, records: npt.NDArray[Any]) -> int:
+        """``try_put_many`` for a record array: as many leading items as fit now, never
+        waiting; how many."""
+        self.slots.check_array(records)
+        return self._put(records, self.slots.write_array, None, wait=False)

@@ -28,11 +28,14 @@ import uvloop
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.child_config import config_from_argv
+from ringmatch.engine.records.names import read_directory_or_empty
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.schema.events import Event
 from ringmatch.gateway.feed.redis_streams import RedisEventPublisher
 from ringmatch.gateway.feed.server import FeedServer
 from ringmatch.gateway.feed.source import RingFeedSource, load_books, rebuild_books
+
+log = logging.getLogger(__name__)
 
 
 class FeedProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,8 +64,17 @@ async def run(config: FeedProcessConfig, resolve: StageResolver = no_stages) -> 
     if config.redis_url:
         redis = RedisEventPublisher.from_url(config.redis_url, config.redis_maxlen)
         also = redis.publish
+    # The core's names: the directory file it wrote before it was ready.
+    directory = read_directory_or_empty(config.data_dir, log.warning)
     source = RingFeedSource(
-        ring, config.reader, config.data_dir, server, loop, resolve=resolve, also=also
+        ring,
+        config.reader,
+        config.data_dir,
+        server,
+        loop,
+        resolve=resolve,
+        also=also,
+        directory=directory,
     )
     thread = threading.Thread(target=source.run)
     thread.start()

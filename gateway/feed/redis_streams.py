@@ -1,11 +1,12 @@
 """Events to Redis Streams, for subscribers on other machines (optional; ``[feed] redis_url``).
 
 One stream per symbol, ``{prefix}{symbol}``, each entry ``{"seq": N, "event":
-msgpack of the Event}`` (ringmatch.engine.rings.codec's record form), XADD with ``MAXLEN ~ maxlen``
-so Redis trims it to about that many entries. A remote reader XREADs the stream
-and runs the events through its own ``ringmatch.gateway.feed.marketdata.MarketData``. Events
-without a symbol (Rejected, a MassCancelled of all symbols) are not published:
-they change no book. One pipeline round trip per batch.
+msgpack of the Event}`` (decoded by the feed from the ring's records), XADD
+with ``MAXLEN ~ maxlen`` so Redis trims it to about that many entries. A remote
+reader XREADs the stream and runs the events through its own
+``ringmatch.gateway.feed.marketdata.MarketData``. Events without a symbol
+(Rejected, a MassCancelled of all symbols) are not published: they change no book.
+One pipeline round trip per batch.
 """
 
 from __future__ import annotations

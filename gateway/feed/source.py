@@ -3,8 +3,11 @@
     source = RingFeedSource(ring, index, data_dir, server, loop)
     threading.Thread(target=source.run, daemon=True).start()
 
-A thread reads batches off the ring (``EventReader.get_many``), decodes them
-(ringmatch.engine.rings.codec) and hands them to the server on its loop. The reader is
+A thread reads batches of EVENT_DTYPE records off the ring (``next_records``:
+``EventReader.get_array``, a TRADE's two records never split) and hands them to
+``on_records``, which decodes them (records.convert.decode_events, through the
+core's directory file; NAME events add to it) and hands the Events to the
+server on its loop: override ``on_records`` to consume the records as they are. The reader is
 *optional*: the core never waits for it. If it falls a whole ring behind it is
 cut off (``ReaderCutOff``); it then rejoins at the newest record and rebuilds
 every book by replaying the journal as far as it is written (``rebuild_books``:
@@ -24,9 +27,14 @@ import os
 import threading
 from collections.abc import Callable
 
+import numpy as np
+
 from ringmatch.engine.core.journal_run import KernelBooks, start_run
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
-from ringmatch.engine.rings.codec import decode_events
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.convert import decode_events
+from ringmatch.engine.records.names import Directory
+from ringmatch.engine.records.stream import EventCarry
 from ringmatch.engine.rings.errors import ReaderCutOff
 from ringmatch.engine.rings.event_reader import EventReader
 from ringmatch.engine.rings.event_ring import EventRing
@@ -71,7 +79,12 @@ class RingFeedSource:
         loop: asyncio.AbstractEventLoop,
         resolve: StageResolver = no_stages,
         also: Callable[[list[Event]], object] | None = None,
+        directory: Directory | None = None,
     ) -> None:
+        # The names of the records (the core's directory file; NAME events add to it).
+        self.directory = Directory() if directory is None else directory
+        self._carry = EventCarry()
+        self._skip_upto = 0  # after a rebuild: events the rebuilt books already hold
         self.also = also  # called on the reading thread with each batch (Redis Streams)
         self.ring = ring
         self.index = index
@@ -103,21 +116,31 @@ class RingFeedSource:
             reader.close()
 
     def _loop(self, reader: EventReader) -> None:
-        skip_upto = 0  # after a rebuild: events the rebuilt books already hold
         while not self.stop.is_set():
             try:
-                records = reader.get_many(timeout=0.2)
+                records = self.next_records(reader)
             except ReaderCutOff as exc:
                 log.warning("feed: %s; rebuilding the books from the journal", exc)
-                skip_upto = self._rebuild(reader)
+                self._carry.clear()
+                self._skip_upto = self._rebuild(reader)
                 continue
-            if records:
-                events = decode_events(records)
-                if skip_upto:
-                    events = [e for e in events if e.seq > skip_upto]
-                    if events:
-                        skip_upto = 0
-                self._deliver(events)
+            if len(records):
+                self.on_records(records)
+
+    def next_records(self, reader: EventReader, timeout: float = 0.2) -> np.ndarray:
+        """The next batch of whole event records (EVENT_DTYPE; empty after ``timeout``
+        s without any)."""
+        return self._carry.take(reader.get_array(L.EVENT_DTYPE, timeout=timeout))
+
+    def on_records(self, records: np.ndarray) -> None:
+        """One batch of event records: decoded, then to the server (and ``also``)."""
+        events = decode_events(records, self.directory)
+        if self._skip_upto:
+            events = [e for e in events if e.seq > self._skip_upto]
+            if events:
+                self._skip_upto = 0
+        if events:
+            self._deliver(events)
 
     def _rebuild(self, reader: EventReader) -> int:
         """Rejoin, rebuild from the whole journal as written now; the seq rebuilt to.

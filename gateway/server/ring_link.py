@@ -1,6 +1,15 @@
 """The worker's real link to the core: its own input ring in, the event ring out.
 
-Commands go in as ringmatch.engine.rings.codec records, never blocking: the worker is also a
+Commands go in as input records (ringmatch.engine.records.layout, 64 bytes), packed
+through the core's directory (the file it writes before it is ready,
+ringmatch.engine.records.names.read_directory): a command naming a symbol or an
+account without an id (or holding a value no record holds) never reaches the
+ring, it is answered at once with a Rejected of seq 0 (UNKNOWN_SYMBOL,
+UNKNOWN_ACCOUNT or INVALID_FIELD) and logged; a session input is logged and
+dropped. Events come off the event ring as event records and go to the
+worker as Events for now (records.convert.decode_events; a TRADE's two
+records, split by a batch's end, wait for each other), the directory
+learning any NAME event. Writes never block: the worker is also a
 required reader of the event ring, so a worker that waited for room in its
 input ring while the core waited for it to read events would deadlock. What
 does not fit waits in a backlog, pushed again after each drain of events (the
@@ -26,16 +35,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import struct
 from collections.abc import Callable, Sequence
 
-from ringmatch.engine.rings.codec import decode_events, encode_inputs
+import numpy as np
+
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.convert import decode_events
+from ringmatch.engine.records.names import Directory, read_directory
+from ringmatch.engine.records.stream import EventCarry
+from ringmatch.engine.records.writer import RecordWriter, UnknownName
 from ringmatch.engine.rings.event_layout import SLEEPING, reader_word
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.rings.wait import SpinThenBlock, full_fence
-from ringmatch.engine.schema.commands import GatewayInput
+from ringmatch.engine.schema.commands import (
+    Cancel,
+    GatewayInput,
+    MassCancel,
+    NewOrder,
+    Replace,
+)
+from ringmatch.engine.schema.enums import CommandKind, RejectReason
+from ringmatch.engine.schema.events import Event, Rejected
 from ringmatch.gateway.server.core_link import OnEvents
+
+log = logging.getLogger(__name__)
+_KIND = {
+    NewOrder: CommandKind.NEW,
+    Cancel: CommandKind.CANCEL,
+    Replace: CommandKind.REPLACE,
+    MassCancel: CommandKind.MASS_CANCEL,
+}
 
 DRAIN_LIMIT = 4096  # records per get_many, so one burst cannot hold the loop for long
 BACKLOG_LIMIT = 16384  # commands waiting for room before the sessions stop being read
@@ -43,7 +76,23 @@ RETRY_S = 0.0005
 
 
 class RingLink:
-    def __init__(self, input_ring: str, event_ring: str, reader: int) -> None:
+    """``directory``: the core's names, or the data directory whose directory file
+    holds them (None: no names; every named command is refused)."""
+
+    def __init__(
+        self,
+        input_ring: str,
+        event_ring: str,
+        reader: int,
+        directory: Directory | str | None = None,
+    ) -> None:
+        if directory is None:
+            directory = Directory()
+        elif isinstance(directory, str):
+            directory = read_directory(directory)
+        self.directory = directory
+        self._writer = RecordWriter(directory)
+        self._carry = EventCarry()
         self._input = SpscRing.attach(RingSpec(input_ring))
         self._producer = self._input.producer()
         self._events = EventRing.attach(EventRingSpec(event_ring))
@@ -53,7 +102,7 @@ class RingLink:
         self._bell_fd = os.open(bell, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._on_events: OnEvents | None = None
-        self._backlog: list[bytes] = []
+        self._backlog: list[np.ndarray] = []  # record arrays not yet on the ring, in order
         self._retry: asyncio.TimerHandle | None = None
         self.on_congested: Callable[[bool], None] | None = None
         self.congested = False
@@ -64,17 +113,68 @@ class RingLink:
         loop.call_soon(self._drain)
 
     def submit(self, commands: Sequence[GatewayInput]) -> None:
-        self._backlog += encode_inputs(commands)
+        writer = self._writer
+        writer.start()
+        refused: list[Event] = []
+        for command in commands:
+            try:
+                writer.add(command)
+            except UnknownName as exc:
+                reason = (
+                    RejectReason.UNKNOWN_SYMBOL
+                    if exc.what == "symbol"
+                    else RejectReason.UNKNOWN_ACCOUNT
+                )
+                self._refuse(command, reason, str(exc), refused)
+            except (struct.error, OverflowError) as exc:
+                self._refuse(command, RejectReason.INVALID_FIELD, str(exc), refused)
+        records = writer.records()
+        if len(records):
+            if not self._backlog:  # the common case: straight onto the ring
+                written = self._producer.try_put_array(records)
+                records = records[written:]
+            if len(records):
+                # A copy: the writer's buffer is reused by the next submit.
+                self._backlog.append(L.join_records([records], L.INPUT_DTYPE))
         self._push()
+        if refused and self._loop is not None and self._on_events is not None:
+            self._loop.call_soon(self._on_events, refused)
+
+    def _refuse(
+        self, command: GatewayInput, reason: RejectReason, why: str, out: list[Event]
+    ) -> None:
+        """A command no record can carry: a Rejected of seq 0, as the core answers one it
+        could not sequence; a session input is only logged."""
+        log.error("not sent to the core: %r: %s", command, why)
+        kind = _KIND.get(type(command))
+        if kind is None or not isinstance(command, NewOrder | Cancel | Replace | MassCancel):
+            return
+        mass = isinstance(command, MassCancel)
+        out.append(
+            Rejected(
+                0,
+                kind,
+                0 if mass else command.order_id,  # type: ignore[union-attr]
+                command.account,
+                reason,
+                0 if mass else command.client_order_id,  # type: ignore[union-attr]
+            )
+        )
+
+    def _pending(self) -> int:
+        return sum(len(part) for part in self._backlog)
 
     def _push(self) -> None:
         backlog = self._backlog
-        if backlog:
-            written = self._producer.try_put_many(backlog)
-            del backlog[:written]
+        while backlog:
+            written = self._producer.try_put_array(backlog[0])
+            if written < len(backlog[0]):
+                backlog[0] = backlog[0][written:]
+                break
+            del backlog[0]
         if backlog and self._retry is None and self._loop is not None:
             self._retry = self._loop.call_later(RETRY_S, self._retried)
-        congested = len(backlog) > BACKLOG_LIMIT
+        congested = self._pending() > BACKLOG_LIMIT
         if congested is not self.congested:
             self.congested = congested
             if self.on_congested is not None:
@@ -94,12 +194,18 @@ class RingLink:
         on_events = self._on_events
         if on_events is None:
             return
-        words, flag, get_many = self._events.words, self._flag, self._reader.get_many
+        words, flag, reader = self._events.words, self._flag, self._reader
+
+        def get_many(limit: int, timeout: float) -> np.ndarray:
+            return reader.get_array(L.EVENT_DTYPE, limit, timeout)
+
         words[flag] = 0
         records = get_many(DRAIN_LIMIT, 0)
         while True:
-            if records:
-                on_events(decode_events(records))
+            if len(records):
+                whole = self._carry.take(records)
+                if len(whole):
+                    on_events(decode_events(whole, self.directory))
                 if self._backlog:
                     self._push()
                 if len(records) == DRAIN_LIMIT:  # more, likely: let the sessions have a turn
@@ -109,15 +215,16 @@ class RingLink:
             words[flag] = 1
             full_fence()  # the flag is visible before we re-read the cursor
             records = get_many(DRAIN_LIMIT, 0)
-            if not records:
+            if not len(records):
                 return  # asleep: the core rings the doorbell after its next publish
             words[flag] = 0
 
     def close(self) -> None:
         if self._retry is not None:
             self._retry.cancel()
-        if self._backlog:  # shutting down: the core is still taking input, give it time
-            self._producer.put_many(self._backlog, timeout=5.0)
+        for part in self._backlog:  # shutting down: the core still takes input, give it time
+            self._producer.put_array(part, timeout=5.0)
+        self._backlog = []
         if self._loop is not None and self._on_events is not None:
             self._loop.remove_reader(self._bell_fd)
         self._on_events = None

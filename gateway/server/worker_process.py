@@ -62,7 +62,8 @@ def main(argv: Sequence[str] | None = None, resolve: StageResolver = no_stages) 
 
     return run(
         spec.config,
-        lambda: RingLink(spec.input_ring, spec.event_ring, spec.reader),
+        # The core wrote its directory file before it was ready (serve starts us after).
+        lambda: RingLink(spec.input_ring, spec.event_ring, spec.reader, spec.data_dir),
         spec.port,
         ready,
         spec.risk_socket,

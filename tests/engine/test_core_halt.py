@@ -50,7 +50,9 @@ from ringmatch.engine.core.sequence import LocalSequence
 from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalReader, JournalWriter, Record
-from ringmatch.engine.rings.codec import decode_events, encode_inputs
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.convert import decode_events
+from ringmatch.engine.records.names import Directory
 from ringmatch.engine.rings.event_reader import EventReader
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.fan_in import FanIn
@@ -62,6 +64,7 @@ from ringmatch.stages import resolve
 from tests.conftest import need
 from tests.engine.faulty_fs import FaultyFiles
 from tests.engine.marker_stage import POISON, SPEC
+from tests.engine.ring_records import put
 
 REPO = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0
@@ -83,6 +86,14 @@ HALTING_BATCH = [
 ]
 
 
+# The names the core is configured with (it gives them ids at start); the writers' and
+# readers' directory, the same names in the same order, has the same ids.
+ACCOUNTS = ["a", "b", "c", "d", "e", "m", "n", "q", "r", "s", "t", POISON]
+ACCOUNTS += [f"acct{k}" for k in range(4)]
+NAMES_CONFIG: dict[str, object] = {"symbols": ["X"], "accounts": ACCOUNTS}
+NAMES = Directory(["X"], ACCOUNTS)
+
+
 @pytest.fixture
 def rings() -> Iterator[PipelineRings]:
     r = create_rings("t" + uuid.uuid4().hex[:10], 1, [True], input_capacity=64)
@@ -90,8 +101,9 @@ def rings() -> Iterator[PipelineRings]:
     r.close()
 
 
-def take(reader: EventReader) -> list[Event]:
-    return decode_events(reader.get_many(timeout=0))
+def take(reader: EventReader, timeout: float = 0) -> list[Event]:
+    # The core publishes a batch's records at once: a read never splits a trade here.
+    return decode_events(reader.get_array(L.EVENT_DTYPE, timeout=timeout), NAMES)
 
 
 def journal(data: Path | str, files: FaultyFiles | None = None) -> list[Record]:
@@ -111,11 +123,11 @@ def books(logic: CoreLogic) -> list[object]:
 
 def halt_on_the_poisoned_batch(rings: PipelineRings, data: Path) -> CoreHalted:
     """Run a core (stage: the marker stage) into the halting batch; its halt."""
-    config = rings.core_config(str(data), pretrade=SPEC)
+    config = rings.core_config(str(data), pretrade=SPEC, **NAMES_CONFIG)
     core = build_core(config, resolve=resolve)
     assert core.logic.last_seq == 1  # seq 1: the StageChain naming the configured stage
     gateway = rings.inputs[0].producer()
-    gateway.put_many(encode_inputs(HALTING_BATCH))  # one put: the core takes it whole
+    put(gateway, HALTING_BATCH, NAMES)  # one put: the core takes it whole
     try:
         with pytest.raises(CoreHalted) as halted:
             core.step(timeout=5.0)
@@ -164,7 +176,9 @@ def test_recovery_refuses_the_input_until_it_is_skipped_then_skips_it_for_good(
     assert failed.value.input.account == POISON
 
     def config(*skips: int) -> CoreConfig:
-        return rings.core_config(str(tmp_path), pretrade=SPEC, skip_seqs=list(skips))
+        return rings.core_config(
+            str(tmp_path), pretrade=SPEC, skip_seqs=list(skips), **NAMES_CONFIG
+        )
 
     with pytest.raises(StartRefused) as refused:
         build_core(config(), resolve=resolve)
@@ -202,10 +216,11 @@ def test_snapshots_after_a_skip_agree_with_the_journal(
 ) -> None:
     halt_on_the_poisoned_batch(rings, tmp_path)
     core = build_core(
-        rings.core_config(str(tmp_path), pretrade=SPEC, skip_seqs=[4]), resolve=resolve
+        rings.core_config(str(tmp_path), pretrade=SPEC, skip_seqs=[4], **NAMES_CONFIG),
+        resolve=resolve,
     )
     gateway = rings.inputs[0].producer()
-    gateway.put_many(encode_inputs([order(5, "d", Side.SELL, 90), order(6, "e", price=80)]))
+    put(gateway, [order(5, "d", Side.SELL, 90), order(6, "e", price=80)], NAMES)
     assert core.step(timeout=5.0) == 2
     core.snapshot()
     live = books(core.logic)
@@ -253,7 +268,7 @@ def faulty_core(rings: PipelineRings, fs: FaultyFiles, fsync: FsyncPolicy) -> Co
     )
     journal_writer = JournalWriter("/j", files=fs, fsync=fsync)
     events = EventRing.attach(EventRingSpec(rings.events.spec.name))  # the core closes its own
-    return Core(
+    core = Core(
         sources,
         LocalSequence(),
         journal_writer,
@@ -262,6 +277,8 @@ def faulty_core(rings: PipelineRings, fs: FaultyFiles, fsync: FsyncPolicy) -> Co
         "/j",
         control_ring=1,
     )
+    core.define_names(["X"], ACCOUNTS)
+    return core
 
 
 @pytest.mark.parametrize(("kind", "call"), [("write", "write"), ("sync", "sync /j/")])
@@ -278,7 +295,7 @@ def test_a_failed_journal_write_or_sync_halts_with_nothing_of_its_batch_publishe
     reader = rings.events.reader(0)
     gateway = rings.inputs[0].producer()
     core = faulty_core(rings, fs, FsyncPolicy.every_batch())
-    gateway.put_many(encode_inputs([order(1), order(2, price=99)]))
+    put(gateway, [order(1), order(2, price=99)], NAMES)
     assert core.step(timeout=5.0) == 2
     assert {e.seq for e in take(reader)} == {1, 2}
     acked = books(core.logic)
@@ -286,7 +303,7 @@ def test_a_failed_journal_write_or_sync_halts_with_nothing_of_its_batch_publishe
     # syncing or snapshotting through the failed journal, and without waiting on rings.
     fs.fail(call, code)
     before = fs.calls
-    gateway.put_many(encode_inputs([order(3, "b", Side.SELL, 100), order(4, "c")]))
+    put(gateway, [order(3, "b", Side.SELL, 100), order(4, "c")], NAMES)
     assert core.run() == EXIT_JOURNAL_FAILED
     assert len(fs.failed) == 1 and fs.failed[0].startswith(call)
     # Nothing was tried after the failure (no sync, no next segment): the write, or the
@@ -316,10 +333,10 @@ def test_under_a_lax_policy_the_halt_says_what_was_acknowledged_unsynced(
     fs = FaultyFiles()
     core = faulty_core(rings, fs, FsyncPolicy.never())
     gateway = rings.inputs[0].producer()
-    gateway.put_many(encode_inputs([order(1), order(2, price=99)]))
+    put(gateway, [order(1), order(2, price=99)], NAMES)
     assert core.step(timeout=5.0) == 2
     fs.fail("write", errno.EIO)
-    gateway.put_many(encode_inputs([order(3)]))
+    put(gateway, [order(3)], NAMES)
     with pytest.raises(CoreHalted) as halted:
         core.step(timeout=5.0)
     assert str(halted.value).endswith(
@@ -337,7 +354,7 @@ def test_a_failed_last_sync_at_a_clean_stop_halts_with_status_4_and_says_what_wa
     fs = FaultyFiles()
     core = faulty_core(rings, fs, FsyncPolicy.never())
     gateway = rings.inputs[0].producer()
-    gateway.put_many(encode_inputs([order(1), order(2, price=99)]))
+    put(gateway, [order(1), order(2, price=99)], NAMES)
     assert core.step(timeout=5.0) == 2  # acknowledged, journalled, never synced
     fs.fail("sync /j/", errno.EIO)
     core.stopping = True  # a SIGTERM: drain, then close, whose sync fails
@@ -358,7 +375,7 @@ class CoreProcess:
     """``python -m ringmatch.engine.core.pipeline CORE.json``, stdout and stderr captured."""
 
     def __init__(self, rings: PipelineRings, data: Path, **options: object) -> None:
-        config = rings.core_config(str(data), **options)
+        config = rings.core_config(str(data), **{**NAMES_CONFIG, **options})
         path = data.parent / f"core-{uuid.uuid4().hex[:6]}.json"
         path.write_bytes(msgspec.json.encode(config))
         self.proc = subprocess.Popen(
@@ -408,7 +425,7 @@ def read_until(reader: EventReader, seen: list[Event], done: object) -> None:
     deadline = time.monotonic() + DEADLINE
     while not done():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out after {len(seen)} events"
-        seen += decode_events(reader.get_many(timeout=0.2))
+        seen += take(reader, timeout=0.2)
 
 
 def answered(seen: list[Event], clients: set[int]) -> bool:
@@ -431,7 +448,7 @@ def test_halt_refusal_skip_and_replay_with_real_core_processes(
         return core
 
     def send(*orders: NewOrder) -> None:
-        gateway.put_many(encode_inputs(list(orders)))
+        put(gateway, list(orders), NAMES)
         read_until(reader, live, lambda: answered(live, {o.client_order_id for o in orders}))
 
     try:
@@ -442,7 +459,7 @@ def test_halt_refusal_skip_and_replay_with_real_core_processes(
         rejected = NewOrder(0, "r", "X", Side.BUY, OrderType.LIMIT, 97, 11, client_order_id=13)
         send(rejected)  # RISK_MAX_QTY from the marker stage
         # The halting batch, whole: its first two inputs are answered, then the core stops.
-        gateway.put_many(encode_inputs(HALTING_BATCH))
+        put(gateway, HALTING_BATCH, NAMES)
         status, stderr = core.exited()
         live += take(reader)
         bad_seq = 1 + 4 + 3  # StageChain, four orders, then the batch's third
@@ -525,7 +542,7 @@ def test_a_full_disk_halts_a_real_core_and_a_restart_recovers_what_was_synced(
         data = mnt / "data"
         data.mkdir()
         # Fill the file system, then give back twelve pages: room for a few dozen batches
-        # (each ~800 bytes of records: four inputs and the DEFINEs of four new accounts).
+        # (each ~300 bytes: the frame of four input records).
         filler = mnt / "filler"
         with open(filler, "wb", buffering=0) as f:
             try:
@@ -543,9 +560,9 @@ def test_a_full_disk_halts_a_real_core_and_a_restart_recovers_what_was_synced(
         while core.proc.poll() is None:
             assert len(batches) < 2000, "the journal never filled the disk"
             k = len(batches) * 4
-            batch = [order(k + i + 1, f"acct{k + i}", price=100 - i) for i in range(4)]
+            batch = [order(k + i + 1, f"acct{i}", price=100 - i) for i in range(4)]
             batches.append(batch)
-            gateway.put_many(encode_inputs(batch))
+            put(gateway, batch, NAMES)
             clients = {o.client_order_id for o in batch}
 
             def done(clients: set[int] = clients, proc: subprocess.Popen[str] = core.proc) -> bool:

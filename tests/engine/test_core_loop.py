@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ringmatch.engine.book.matching import MatchingEngine
@@ -16,7 +17,9 @@ from ringmatch.engine.core.recovery import recover_core
 from ringmatch.engine.core.sequence import LocalSequence, SequenceUnavailable
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalReader, JournalWriter
-from ringmatch.engine.rings.codec import decode_events, encode_input, encode_inputs
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.convert import decode_events
+from ringmatch.engine.records.names import Directory
 from ringmatch.engine.rings.event_reader import EventReader
 from ringmatch.engine.rings.fan_in import FanIn
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
@@ -32,6 +35,9 @@ from ringmatch.engine.schema.commands import (
 )
 from ringmatch.engine.schema.enums import CancelReason, CommandKind, OrderType, RejectReason, Side
 from ringmatch.engine.schema.events import Cancelled, Event, MassCancelled, Rejected
+from tests.engine.ring_records import EventTaker, records
+
+NAMES = Directory(["X"], ["a", "b"])  # what the core is configured with, in its order
 
 
 def buy(client: int, account: str = "a", price: int = 100) -> NewOrder:
@@ -126,7 +132,7 @@ def make_core(rings: PipelineRings, data: Path, sequence: object, **kw: object) 
         ]
     )
     logic = CoreLogic(pretrade=KillStage())
-    return Core(
+    core = Core(
         sources,
         sequence,  # type: ignore[arg-type]
         JournalWriter(data),
@@ -136,22 +142,29 @@ def make_core(rings: PipelineRings, data: Path, sequence: object, **kw: object) 
         control_ring=1,
         **kw,  # type: ignore[arg-type]
     )
+    core.define_names(NAMES.symbols.names(), NAMES.accounts.names())
+    return core
+
+
+def put(producer: object, inputs: list[object]) -> None:
+    producer.put_array(records(inputs, NAMES))  # type: ignore[attr-defined, arg-type]
 
 
 def take(reader: EventReader) -> list[Event]:
-    return decode_events(reader.get_many(timeout=0))
+    """What is on the event ring now, decoded (a batch's records are published at once)."""
+    return decode_events(reader.get_array(L.EVENT_DTYPE, timeout=0), NAMES)
 
 
 def test_unsequenced_inputs_get_seq_0_rejects_and_control_waits(
     rings: PipelineRings, tmp_path: Path
 ) -> None:
-    reader = rings.events.reader(0)
+    take = EventTaker(rings.events.reader(0), Directory(["X"], ["a", "b"]))
     gateway, control = rings.inputs[0].producer(), rings.control.producer()
     core = make_core(rings, tmp_path, Dry(1), snapshot_on_exit=False)
-    gateway.put_many(encode_inputs([buy(1), buy(2), Cancel(0, "a", client_order_id=1)]))
-    control.put_many(encode_inputs([KillSwitch("a", True)]))
+    put(gateway, [buy(1), buy(2), Cancel(0, "a", client_order_id=1)])
+    put(control, [KillSwitch("a", True)])
     assert core.step(timeout=5.0) == 4
-    events = take(reader)
+    events = take()
     assert events[:2] == [
         Rejected(0, CommandKind.NEW, 0, "a", RejectReason.SEQUENCE_UNAVAILABLE, 2),
         Rejected(0, CommandKind.CANCEL, 0, "a", RejectReason.SEQUENCE_UNAVAILABLE, 1),
@@ -160,10 +173,10 @@ def test_unsequenced_inputs_get_seq_0_rejects_and_control_waits(
     assert events[2].seq == 1
     # The kill switch is held, not dropped: it goes through once IDs come back.
     assert core.step(timeout=0) == 1
-    assert take(reader) == []
+    assert take() == []
     core.sequence.left = 10  # type: ignore[attr-defined]
     assert core.step(timeout=0) == 1
-    assert [type(e) for e in take(reader)] == [Cancelled, MassCancelled]
+    assert [type(e) for e in take()] == [Cancelled, MassCancelled]
     core.close()
     assert [(s, type(i)) for s, i in JournalReader(tmp_path)] == [(1, NewOrder), (2, KillSwitch)]
     gateway.close()
@@ -173,33 +186,37 @@ def test_unsequenced_inputs_get_seq_0_rejects_and_control_waits(
 def test_bad_records_and_control_from_a_gateway_are_dropped(
     rings: PipelineRings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    reader = rings.events.reader(0)
+    take = EventTaker(rings.events.reader(0), Directory(["X"], ["a", "b"]))
     gateway = rings.inputs[0].producer()
     core = make_core(rings, tmp_path, LocalSequence(), snapshot_on_exit=False)
-    gateway.put_many([b"\xc1junk", encode_input(KillSwitch(None, True)), encode_input(buy(1))])
-    assert core.step(timeout=5.0) == 1
-    assert [e.seq for e in take(reader)] == [1]
-    assert "not an input" in caplog.text and "control input from a gateway" in caplog.text
+    junk = np.zeros(1, L.INPUT_DTYPE)
+    junk["kind"] = 0xC1
+    gateway.put_array(junk)
+    put(gateway, [KillSwitch(None, True, why="not from a gateway"), buy(1)])
+    assert core.step(timeout=5.0) == 3  # taken off the ring, two of them dropped
+    assert [e.seq for e in take()] == [1]
+    assert "not an input (kind 193)" in caplog.text
+    assert "control input from a gateway" in caplog.text
     core.close()
     gateway.close()
 
 
 def test_snapshots_every_n_inputs_and_on_demand(rings: PipelineRings, tmp_path: Path) -> None:
-    reader = rings.events.reader(0)
+    take = EventTaker(rings.events.reader(0), Directory(["X"], ["a", "b"]))
     gateway = rings.inputs[0].producer()
     core = make_core(rings, tmp_path, LocalSequence(), snapshot_every=5, snapshot_on_exit=True)
-    gateway.put_many(encode_inputs([buy(i) for i in range(1, 5)]))
+    put(gateway, [buy(i) for i in range(1, 5)])
     core.step(timeout=5.0)
     assert not list(tmp_path.glob("snapshot-*"))
-    gateway.put_many(encode_inputs([buy(5)]))
+    put(gateway, [buy(5)])
     core.step(timeout=5.0)
     assert [p.name for p in tmp_path.glob("snapshot-*")] == ["snapshot-00000000000000000005.rms"]
-    gateway.put_many(encode_inputs([buy(6)]))
+    put(gateway, [buy(6)])
     core.step(timeout=5.0)
     core.snapshot_wanted = True  # what SIGUSR1 does
     assert core.step(timeout=0) == 0  # an idle turn writes it
     assert len(list(tmp_path.glob("snapshot-*"))) == 2
-    take(reader)
+    take()
     core.close()
     logic, last = recover_core(tmp_path)
     assert last == 6 and len(logic.client_ids) == 6

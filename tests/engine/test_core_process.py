@@ -31,11 +31,12 @@ from ringmatch.engine.core.pipeline import PipelineRings, create_rings
 from ringmatch.engine.core.recovery import recover_core
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalReader, Record
-from ringmatch.engine.rings.codec import decode_events, encode_inputs
-from ringmatch.engine.rings.event_reader import EventReader
+from ringmatch.engine.records.names import read_directory
 from ringmatch.engine.schema.commands import Cancel, Command, Input, NewOrder, Replace
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.engine.schema.events import Event
+from tests.engine.ring_records import EventTaker, stream_names
+from tests.engine.ring_records import records as records_of
 from tests.engine.strategies import journalable, random_stream
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,22 +56,25 @@ def gateway_stream(seed: int, n: int, producer: int) -> list[Command]:
 
 PRODUCER = """
 import sys
-from ringmatch.engine.rings.codec import encode_inputs
+from ringmatch.engine.records.names import read_directory
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
+from tests.engine.ring_records import records as records_of
 from tests.engine.test_core_process import gateway_stream
 
 name, seed, n, producer = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+directory = read_directory(sys.argv[5])  # the core's, written before it was ready
 ring = SpscRing.attach(RingSpec(name))
 out = ring.producer()
-records = encode_inputs(gateway_stream(seed, n, producer))
+records = records_of(gateway_stream(seed, n, producer), directory)
 for start in range(0, n, 64):
-    out.put_many(records[start:start + 64])
+    out.put_array(records[start:start + 64])
 out.close()
 ring.close()
 """
 
 
 def start_core(rings: PipelineRings, data_dir: Path, **options: object) -> subprocess.Popen[str]:
+    options = {**stream_names("ZZZ", extra_accounts=["end", "sentinel"]), **options}
     config = rings.core_config(str(data_dir), **options)
     path = data_dir.parent / f"core-{uuid.uuid4().hex[:6]}.json"
     path.write_bytes(msgspec.json.encode(config))
@@ -93,19 +97,19 @@ def ready_seq(core: subprocess.Popen[str]) -> int:
     return int(line.split("=")[1])
 
 
-def read_until(reader: EventReader, seen: list[Event], done: object) -> None:
+def read_until(reader: EventTaker, seen: list[Event], done: object) -> None:
     """Read events into ``seen`` until ``done()`` holds (fails after DEADLINE)."""
     deadline = time.monotonic() + DEADLINE
     while not done():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out after {len(seen)} events"
-        seen += decode_events(reader.get_many(timeout=0.5))
+        seen += reader(timeout=0.5)
 
 
-def stop(core: subprocess.Popen[str], reader: EventReader, seen: list[Event]) -> None:
+def stop(core: subprocess.Popen[str], reader: EventTaker, seen: list[Event]) -> None:
     """SIGTERM the core, reading events while it drains; it must exit 0."""
     core.send_signal(signal.SIGTERM)
     read_until(reader, seen, lambda: core.poll() is not None)
-    seen += decode_events(reader.get_many(timeout=0))
+    seen += reader(timeout=0)
     assert core.wait() == 0
 
 
@@ -158,9 +162,9 @@ def test_two_producers_fan_in_sigterm_drains(tmp_path: Path) -> None:
     prefix = "t" + uuid.uuid4().hex[:10]
     rings = create_rings(prefix, 2, [True])
     try:
-        reader = rings.events.reader(0)
         core = start_core(rings, data)
         assert ready_seq(core) == 0
+        reader = EventTaker(rings.events.reader(0), read_directory(data))
         producers = [
             subprocess.Popen(
                 [
@@ -171,6 +175,7 @@ def test_two_producers_fan_in_sigterm_drains(tmp_path: Path) -> None:
                     str(10 + k),
                     str(n),
                     str(k),
+                    str(data),
                 ],
                 cwd=REPO,
             )
@@ -220,36 +225,37 @@ def test_sigkill_mid_stream_then_restart(tmp_path: Path) -> None:
         0, "end", "ZZZ", Side.BUY, OrderType.LIMIT, 1, 1, client_order_id=1, ts_ns=10**9
     )
     raw[marker.ts_ns] = marker
-    records_out = encode_inputs([*stream, marker])
     rings = create_rings(prefix, 1, [True], input_capacity=512)
     seen: list[Event] = []
     try:
-        reader = rings.events.reader(0)
         producer = rings.inputs[0].producer()
         options = {"snapshot_every": 700}
         core = start_core(rings, data, **options)
         assert ready_seq(core) == 0
+        directory = read_directory(data)
+        reader = EventTaker(rings.events.reader(0), directory)
+        records_out = records_of([*stream, marker], directory)
         sent = 0
         acked: set[int] = set()
         while len(acked) < 1500:  # well into the stream, past a couple of snapshots
             assert sent < n, "the core acknowledged too little"
-            producer.put_many(records_out[sent : sent + 100], timeout=DEADLINE)
+            producer.put_array(records_out[sent : sent + 100], timeout=DEADLINE)
             sent += 100
-            got = decode_events(reader.get_many(timeout=0.1))
+            got = reader(timeout=0.1)
             seen += got
             acked |= {e.seq for e in got}
         # Kill it with inputs in flight: some taken, some journalled, some published.
-        producer.put_many(records_out[sent : sent + 300], timeout=DEADLINE)
+        producer.put_array(records_out[sent : sent + 300], timeout=DEADLINE)
         sent += 300
         core.send_signal(signal.SIGKILL)
         assert core.wait() == -signal.SIGKILL
-        seen += decode_events(reader.get_many(timeout=0))
+        seen += reader(timeout=0)
         acked = {e.seq for e in seen}
 
         core = start_core(rings, data, **options)
         recovered_to = ready_seq(core)
         assert recovered_to >= max(acked)  # nothing acknowledged was lost
-        producer.put_many(records_out[sent:], timeout=DEADLINE)
+        producer.put_array(records_out[sent:], timeout=DEADLINE)
         read_until(reader, seen, lambda: any(getattr(e, "account", "") == "end" for e in seen))
         stop(core, reader, seen)
         producer.close()

@@ -26,7 +26,7 @@ from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalReader, JournalWriter, list_segments
 from ringmatch.engine.journal.v1 import V1FrameEncoder
 from ringmatch.engine.records import layout as L
-from ringmatch.engine.rings.codec import decode_events, encode_inputs
+from ringmatch.engine.records.names import read_directory
 from ringmatch.engine.schema.commands import (
     Cancel,
     Input,
@@ -41,6 +41,7 @@ from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.engine.schema.events import Event
 from ringmatch.stages import resolve
 from tests.engine.marker_stage import SPEC
+from tests.engine.ring_records import EventTaker, put
 from tests.engine.strategies import journalable, random_stream
 
 
@@ -278,17 +279,25 @@ def test_a_live_cores_journal_recovers_to_its_kernel_and_replays_its_events(
     inputs = gateway_stream(random.Random(11), 600)
     reader = rings.events.reader(0)
     gateway = rings.inputs[0].producer()
-    config = rings.core_config(str(data), pretrade=pretrade, snapshot_on_exit=False)
+    config = rings.core_config(
+        str(data),
+        pretrade=pretrade,
+        snapshot_on_exit=False,
+        symbols=["X", "Y"],
+        accounts=["alice", "bob", "carol", "dave"],
+    )
     core = build_core(config, resolve=resolve)
+    names = read_directory(data)
+    take = EventTaker(reader, names)
     published: list[Event] = []
     try:
         for i in range(0, len(inputs), 37):  # batches of many sizes
-            gateway.put_many(encode_inputs(inputs[i : i + 37]))
+            put(gateway, inputs[i : i + 37], names)
             while core.step(timeout=0.2):
-                published += decode_events(reader.get_many(timeout=0))
+                published += take()
             if i == 37 * 8:
                 core.snapshot()  # a snapshot mid-run: recovery starts from it
-        published += decode_events(reader.get_many(timeout=0))
+        published += take()
         live_dump = core.kernel_run.kernel.dump()  # type: ignore[attr-defined]
         live_last = core.last_seq
     finally:

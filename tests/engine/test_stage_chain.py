@@ -20,8 +20,10 @@ from ringmatch.engine.core.recovery import load_snapshot, recover_core, run_reco
 from ringmatch.engine.core.sequence import LocalSequence
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalReader, JournalWriter
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.convert import decode_events
+from ringmatch.engine.records.names import read_directory
 from ringmatch.engine.replay import journal_replay
-from ringmatch.engine.rings.codec import decode_events, encode_inputs
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.fan_in import FanIn
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
@@ -37,6 +39,7 @@ from ringmatch.engine.schema.enums import OrderType, RejectReason, Side
 from ringmatch.engine.schema.events import Accepted, Event, Rejected, event_to_dict
 from ringmatch.stages import resolve
 from tests.engine.marker_stage import SPEC, MarkerStage
+from tests.engine.ring_records import put
 
 
 def order(client: int, qty: int = 5, account: str = "a") -> NewOrder:
@@ -58,11 +61,13 @@ def run(
     """One run of the core (this process, real rings): the orders in one batch; its events."""
     reader = rings.events.reader(0)
     gateway = rings.inputs[0].producer()
-    core = build_core(rings.core_config(str(data), pretrade=pretrade), resolve=resolve)
+    config = rings.core_config(str(data), pretrade=pretrade, symbols=["X"], accounts=["a"])
+    core = build_core(config, resolve=resolve)
+    names = read_directory(data)  # the file the core wrote: the writers' names
     try:
-        gateway.put_many(encode_inputs(orders))
+        put(gateway, orders, names)
         assert core.step(timeout=5.0) == len(orders)
-        return decode_events(reader.get_many(timeout=0))
+        return decode_events(reader.get_array(L.EVENT_DTYPE, timeout=0), names)
     finally:
         core.close()
         gateway.close()
@@ -168,11 +173,14 @@ def test_core_inputs_on_a_ring_are_dropped(
 ) -> None:
     reader = rings.events.reader(0)
     gateway = rings.inputs[0].producer()
-    core = build_core(rings.core_config(str(tmp_path)), resolve=resolve)
+    config = rings.core_config(str(tmp_path), symbols=["X"], accounts=["a"])
+    core = build_core(config, resolve=resolve)
+    names = read_directory(tmp_path)
     try:
-        gateway.put_many(encode_inputs([StageChain(SPEC), SkipInput(1), order(1, qty=11)]))
-        assert core.step(timeout=5.0) == 1
-        assert [type(e) for e in decode_events(reader.get_many(timeout=0))] == [Accepted]
+        put(gateway, [StageChain(SPEC), SkipInput(1), order(1, qty=11)], names)
+        assert core.step(timeout=5.0) == 3  # taken off the ring, two of them dropped
+        events = decode_events(reader.get_array(L.EVENT_DTYPE, timeout=0), names)
+        assert [type(e) for e in events] == [Accepted]
     finally:
         core.close()
         gateway.close()
@@ -199,10 +207,12 @@ def test_a_held_stage_chain_goes_first_in_the_first_batch_that_gets_seqs(
         snapshot_on_exit=False,
         held=[StageChain(SPEC)],
     )
+    core.define_names(["X"], ["a"])
     try:
-        gateway.put_many(encode_inputs([order(1, qty=11), order(2)]))
+        put(gateway, [order(1, qty=11), order(2)], core.directory)
         assert core.step(timeout=5.0) == 3
-        assert [type(e) for e in decode_events(reader.get_many(timeout=0))] == [Rejected, Accepted]
+        events = decode_events(reader.get_array(L.EVENT_DTYPE, timeout=0), core.directory)
+        assert [type(e) for e in events] == [Rejected, Accepted]
     finally:
         core.close()
         gateway.close()

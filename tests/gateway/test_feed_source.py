@@ -14,7 +14,9 @@ from ringmatch.benchmarks.workload import standard_workload
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalWriter
-from ringmatch.engine.rings.codec import EVENT_SLOT, encode_events
+from ringmatch.engine.records.convert import encode_events
+from ringmatch.engine.records.names import Directory
+from ringmatch.engine.rings.codec import EVENT_SLOT
 from ringmatch.engine.rings.event_ring import EventRing
 from ringmatch.engine.schema.commands import SetRiskLimits, StageChain
 from ringmatch.gateway.feed.client import FeedClient
@@ -47,6 +49,7 @@ class Core:
         self.logic = CoreLogic(resolve=resolve)
         self.journal = JournalWriter(data_dir, fsync=FsyncPolicy.never())
         self.writer = ring.writer()
+        self.names = Directory()  # the kernel's: a new name's NAME record goes first
         self.seq = 0
         limits = SetRiskLimits(encode_limits(RiskConfig(max_order_qty=50)))
         self.run([StageChain(RISK), limits])
@@ -56,7 +59,8 @@ class Core:
         for cmd in cmds:
             self.seq += 1
             self.journal.append_batch([(self.seq, cmd)])
-            self.writer.put_many(encode_events(self.logic.process(cmd, self.seq)))
+            events = self.logic.process(cmd, self.seq)
+            self.writer.put_array(encode_events(events, self.names))
 
 
 def test_rebuild_books_replays_the_journal_to_a_seq(tmp_path: Path, ring: EventRing) -> None:
@@ -89,7 +93,10 @@ def test_a_lapped_feed_rebuilds_and_subscribers_get_a_fresh_snapshot(
         # Its cursor is at 0 and 64 slots hold the last 64 events: it starts lapped.
         core.run(cmds[:2000])
         core.journal.sync()
-        source = RingFeedSource(ring, 0, tmp_path, server, loop, resolve=resolve)
+        # Lapped, it never sees the NAME records: the names are the core's (its file).
+        source = RingFeedSource(
+            ring, 0, tmp_path, server, loop, resolve=resolve, directory=core.names
+        )
         thread = threading.Thread(target=source.run)
         thread.start()
         try:

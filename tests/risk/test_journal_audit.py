@@ -26,6 +26,7 @@ import pytest
 from ringmatch.engine.core.pipeline import create_rings
 from ringmatch.engine.journal.log import JournalReader
 from ringmatch.engine.process.admin_socket import query
+from ringmatch.engine.records.names import read_directory
 from ringmatch.engine.schema.commands import StageChain
 from ringmatch.engine.schema.enums import CancelReason, RejectReason, Side
 from ringmatch.engine.schema.events import (
@@ -37,6 +38,7 @@ from ringmatch.engine.schema.events import (
     event_to_dict,
 )
 from ringmatch.risk.process import RiskProcessConfig
+from tests.engine.ring_records import EventTaker
 from tests.engine.test_core_process import REPO, read_until, ready_seq, start_core, stop
 from tests.risk.test_risk_process import Gateway, start_risk_process
 
@@ -58,7 +60,8 @@ def until_answered(gateway: Gateway, account: str, accepted: bool) -> None:
 def test_replay_of_the_journal_is_the_live_event_stream_risk_included(tmp_path: Path) -> None:
     rings = create_rings(f"rmt-{uuid.uuid4().hex[:8]}", 1, [True, False])
     data_dir = tmp_path / "data"
-    core = start_core(rings, data_dir, pretrade=PRETRADE)
+    accounts = ["probe", "mm", "tk", "bob", "carol", "dave", "whale"]
+    core = start_core(rings, data_dir, pretrade=PRETRADE, symbols=["X"], accounts=accounts)
     procs = [core]
     try:
         start = ready_seq(core)
@@ -77,7 +80,8 @@ def test_replay_of_the_journal_is_the_live_event_stream_risk_included(tmp_path: 
         )
         risk = start_risk_process(tmp_path, spec)  # sends the file's limits: SetRiskLimits
         procs.append(risk)
-        gateway = Gateway(rings.inputs[0].producer(), rings.events.reader(0))
+        taker = EventTaker(rings.events.reader(0), read_directory(data_dir))
+        gateway = Gateway(rings.inputs[0].producer(), taker)
         seen = gateway.seen
 
         gateway.until_rejected(11, RejectReason.RISK_MAX_QTY)

@@ -31,8 +31,9 @@ from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalReader, JournalWriter
 from ringmatch.engine.process.admin_socket import query
-from ringmatch.engine.rings.codec import EVENT_SLOT, encode_events, encode_input, encode_inputs
-from ringmatch.engine.rings.event_reader import EventReader
+from ringmatch.engine.records.convert import encode_events
+from ringmatch.engine.records.names import Directory, read_directory
+from ringmatch.engine.rings.codec import EVENT_SLOT
 from ringmatch.engine.rings.event_ring import EventRing
 from ringmatch.engine.rings.producer import RingProducer
 from ringmatch.engine.schema.commands import Command, NewOrder
@@ -46,6 +47,7 @@ from ringmatch.risk.process import RiskProcessConfig
 from ringmatch.risk.rebuild import replay_after
 from ringmatch.stages import resolve
 from tests.engine import ring_workers as w
+from tests.engine.ring_records import EventTaker, records
 from tests.engine.test_core_process import (
     DEADLINE,
     gateway_stream,
@@ -68,7 +70,7 @@ def positions(events: list[Event]) -> dict[str, Any]:
 
 
 class Gateway:
-    def __init__(self, producer: RingProducer, reader: EventReader) -> None:
+    def __init__(self, producer: RingProducer, reader: EventTaker) -> None:
         self.producer = producer
         self.reader = reader
         self.seen: list[Event] = []
@@ -83,10 +85,10 @@ class Gateway:
         sentinel = NewOrder(
             0, "sentinel", "ZZZ", Side.BUY, OrderType.LIMIT, 1, 1, client_order_id=cid
         )
-        records = encode_inputs(cmds)
-        for start in range(0, len(records), 64):
-            self.producer.put_many(records[start : start + 64])
-        self.producer.put(encode_input(sentinel))
+        out = records(cmds, self.reader.directory)
+        for start in range(0, len(out), 64):
+            self.producer.put_array(out[start : start + 64])
+        self.producer.put_array(records([sentinel], self.reader.directory))
 
         def mine(e: Event) -> bool:
             return isinstance(e, Accepted) and e.account == "sentinel" and e.client_order_id == cid
@@ -154,7 +156,8 @@ def test_a_stopped_risk_process_never_blocks_the_core_and_catches_up(
         )
         risk = start_risk_process(tmp_path, spec, stderr=subprocess.PIPE)
         procs.append(risk)
-        gateway = Gateway(rings.inputs[0].producer(), rings.events.reader(0))
+        taker = EventTaker(rings.events.reader(0), read_directory(data_dir))
+        gateway = Gateway(rings.inputs[0].producer(), taker)
         stream = gateway_stream(11, 900, 0)
 
         # Running: risk keeps up, off the ring (or from the journal when the core's
@@ -262,6 +265,7 @@ def test_a_lapped_source_delivers_every_event_once_while_the_core_goes_on(
     logic = CoreLogic(pretrade=PreTradeRisk(), resolve=resolve)
     journal = JournalWriter(tmp_path, fsync=FsyncPolicy.never())
     writer = ring.writer()
+    names = Directory()  # the kernel's; the source shares it (the core's directory file)
     cmds = standard_workload(320, seed=9)
     published: list[Event] = []
     delivered: list[Event] = []
@@ -271,7 +275,7 @@ def test_a_lapped_source_delivers_every_event_once_while_the_core_goes_on(
         for seq in part:
             journal.append_batch([(seq, cmds[seq - 1])])
             events = logic.process(cmds[seq - 1], seq)
-            writer.put_many(encode_events(events))
+            writer.put_array(encode_events(events, names))
             published.extend(events)
 
     def between_rejoin_and_journal(*args: Any) -> int:
@@ -286,7 +290,7 @@ def test_a_lapped_source_delivers_every_event_once_while_the_core_goes_on(
             source.stop.set()
 
     monkeypatch.setattr("ringmatch.risk.event_source.replay_after", between_rejoin_and_journal)
-    source = RiskEventSource(ring, 0, deliver, tmp_path)
+    source = RiskEventSource(ring, 0, deliver, tmp_path, directory=names)
     try:
         run(range(1, 301))  # laps the reader, whose cursor is still at 0
         source.run()

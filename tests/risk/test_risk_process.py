@@ -24,14 +24,16 @@ import pytest
 
 from ringmatch.engine.core.pipeline import create_rings
 from ringmatch.engine.process.admin_socket import query
-from ringmatch.engine.rings.codec import encode_input
-from ringmatch.engine.rings.event_reader import EventReader
+from ringmatch.engine.records.names import read_directory
 from ringmatch.engine.rings.producer import RingProducer
 from ringmatch.engine.schema.commands import Cancel, NewOrder
 from ringmatch.engine.schema.enums import OrderType, RejectReason, Side
 from ringmatch.engine.schema.events import Accepted, Event, Rejected
 from ringmatch.risk.process import RiskProcessConfig
+from tests.engine.ring_records import EventTaker, put
 from tests.engine.test_core_process import REPO, read_until, ready_seq, start_core
+
+NAMES = {"symbols": ["X"], "accounts": ["probe", "bob", "mm", "whale"]}
 
 TOML = """\
 [risk]
@@ -45,7 +47,7 @@ kill_position = 5
 class Gateway:
     """Sends orders on the input ring and reads their answer off the event ring."""
 
-    def __init__(self, producer: RingProducer, reader: EventReader) -> None:
+    def __init__(self, producer: RingProducer, reader: EventTaker) -> None:
         self.producer = producer
         self.reader = reader
         self.ids = itertools.count(1)
@@ -65,7 +67,7 @@ class Gateway:
     def order(self, account: str, side: Side, price: int, qty: int) -> Event:
         cid = next(self.ids)
         cmd = NewOrder(0, account, "X", side, OrderType.LIMIT, price, qty, client_order_id=cid)
-        self.producer.put(encode_input(cmd))
+        put(self.producer, [cmd], self.reader.directory)
         return self.answer(account, cid)
 
     def until_accepted(self, qty: int) -> None:
@@ -73,7 +75,7 @@ class Gateway:
         for _ in range(200):
             ev = self.order("probe", Side.BUY, 1, qty)
             if isinstance(ev, Accepted):
-                self.producer.put(encode_input(Cancel(ev.order_id, "probe")))
+                put(self.producer, [Cancel(ev.order_id, "probe")], self.reader.directory)
                 return
         pytest.fail(f"an order of {qty} was never accepted")
 
@@ -83,7 +85,7 @@ class Gateway:
             if isinstance(ev, Rejected):
                 assert ev.reason is reason
                 return
-            self.producer.put(encode_input(Cancel(ev.order_id, "probe")))
+            put(self.producer, [Cancel(ev.order_id, "probe")], self.reader.directory)
         pytest.fail(f"an order of {qty} was never rejected")
 
 
@@ -113,19 +115,27 @@ def start_risk_process(
 def server(tmp_path: Path) -> Iterator[tuple[Gateway, subprocess.Popen[str], Path, str]]:
     rings = create_rings(f"rmt-{uuid.uuid4().hex[:8]}", 1, [True, True])
     data_dir = tmp_path / "data"
-    core = start_core(rings, data_dir, fsync="never", pretrade="risk")
+    core = start_core(rings, data_dir, fsync="never", pretrade="risk", **NAMES)
     procs = [core]
     try:
-        ready_seq(core)
+        start = ready_seq(core)
         config = tmp_path / "ringmatch.toml"
         config.write_text(TOML.format(qty=10))
         sock = str(tmp_path / "risk.sock")
+        # With the data directory: the core's names (its directory file), the journal.
         spec = RiskProcessConfig(
-            rings.events.spec.name, 1, rings.control.spec.name, sock, str(config)
+            rings.events.spec.name,
+            1,
+            rings.control.spec.name,
+            sock,
+            str(config),
+            data_dir=str(data_dir),
+            replay_upto=start,
         )
         risk = start_risk_process(tmp_path, spec)
         procs.append(risk)
-        gateway = Gateway(rings.inputs[0].producer(), rings.events.reader(0))
+        taker = EventTaker(rings.events.reader(0), read_directory(data_dir))
+        gateway = Gateway(rings.inputs[0].producer(), taker)
         yield gateway, risk, config, sock
     finally:
         for proc in reversed(procs):

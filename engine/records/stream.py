@@ -1,0 +1,88 @@
+"""Whole inputs and whole events out of what a ring gave: a reader's batch may end
+inside one.
+
+A ring carries fixed-size records and knows nothing of what they mean, so a
+batch (cut by the reader's limit, or by a writer that found room for only part
+of what it put) can end
+
+* on the input rings, between an owner record and the last of its text's
+  continuation records (``input_spans`` says where the whole inputs end);
+* on the event ring, between the maker's and the taker's TRADE records of one
+  execution (``whole_events``).
+
+The reader keeps the rest and puts it before its next batch.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+
+from ringmatch.engine.records import layout as L
+
+WITH_TEXT_KINDS: Final = np.array(sorted(L.WITH_TEXT), np.uint8)
+
+
+def input_spans(records: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(starts, ends, whole)``: each whole input's first record (its owner) and one past
+    its last, and how many leading records those inputs make; the records from ``whole``
+    on are an input whose text has not all arrived.
+
+    An owner's text is ``qty`` bytes when its kind has text and 0 <= qty <= MAX_TEXT
+    (otherwise it owns none: the kernel answers a bad length), as ``inputs.owners``.
+    """
+    n = len(records)
+    kinds = records["kind"]
+    if not np.isin(kinds, WITH_TEXT_KINDS).any():
+        starts = np.arange(n)
+        return starts, starts + 1, n
+    starts_list: list[int] = []
+    ends_list: list[int] = []
+    qtys = records["qty"]
+    i = 0
+    while i < n:
+        end = i + 1
+        if int(kinds[i]) in L.WITH_TEXT:
+            qty = int(qtys[i])
+            if 0 <= qty <= L.MAX_TEXT:
+                end += L.continuation_records(qty)
+        if end > n:
+            break
+        starts_list.append(i)
+        ends_list.append(end)
+        i = end
+    return np.array(starts_list, np.intp), np.array(ends_list, np.intp), i
+
+
+def whole_events(events: np.ndarray) -> int:
+    """How many leading event records make whole events: all but a last TRADE record
+    that is a maker's (its taker's comes next)."""
+    n = len(events)
+    if n and events["kind"][n - 1] == L.TRADE and not events["flags"][n - 1] & L.TAKER:
+        return n - 1
+    return n
+
+
+class EventCarry:
+    """A reader's half-read event between batches: ``take(batch)`` is the whole events
+    of what was kept and ``batch``; the rest is kept for the next."""
+
+    __slots__ = ("_rest",)
+
+    def __init__(self) -> None:
+        self._rest: np.ndarray | None = None
+
+    def take(self, batch: np.ndarray) -> np.ndarray:
+        if self._rest is not None:
+            batch = L.join_records([self._rest, batch], L.EVENT_DTYPE)
+            self._rest = None
+        whole = whole_events(batch)
+        if whole < len(batch):
+            self._rest = L.join_records([batch[whole:]], L.EVENT_DTYPE)  # byte for byte
+            batch = batch[:whole]
+        return batch
+
+    def clear(self) -> None:
+        """Forget a kept record (a reader that was cut off and rejoined elsewhere)."""
+        self._rest = None
