@@ -122,7 +122,7 @@ def orders_to_inputs(
     out: np.ndarray,
     max_frame: int = W.MAX_FRAME,
 ) -> tuple[int, int, np.ndarray]:
-    """The requests at the start of ``data`` as input records in ``out``: (consumed, count, rejects).
+    """The requests at the start of ``data`` as records in ``out``: (consumed, count, rejects).
 
     Reads back-to-back messages while each is a complete NewOrder, Cancel,
     Replace or MassCancel and ``out`` has room; a good one becomes record
@@ -170,8 +170,9 @@ def _report(event: np.void, wire_symbol: np.ndarray) -> bytes:
     symbol = int(wire_symbol[sym]) if sym < len(wire_symbol) else 0
     seq = int(event["seq"])
     if kind == L.MASS_CANCELLED:
+        count = int(event["qty"]) & _U64_MASK
         return _MASS_CANCEL_DONE.pack(W.MASS_CANCEL_DONE_SIZE, W.MASS_CANCEL_DONE,
-                                      W.PROTOCOL_VERSION, symbol, seq, int(event["qty"]) & _U64_MASK,
+                                      W.PROTOCOL_VERSION, symbol, seq, count,
                                       int(event["reason"]))  # fmt: skip
     side, reason, request = int(event["side"]), 0, 0
     price, last_price, last_qty, trade_id = int(event["price"]), 0, 0, 0
