@@ -16,3 +16,8 @@ def events_to_reports(
     wire_symbol: np.ndarray,
     out: bytearray | memoryview | np.ndarray,
 ) -> tuple[list[tuple[int, int, int]], int, int]: ...
+def events_to_slot_bytes(
+    events: np.ndarray,
+    slot_of_account: np.ndarray,
+    wire_symbol: np.ndarray,
+) -> tuple[list[tuple[int, bytes]], int]: ...

@@ -16,6 +16,7 @@ is one thread.
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from libcpp.vector cimport vector
@@ -500,86 +501,144 @@ cdef inline void _mass_cancel_done(
     memcpy(dst, &x, MASS_CANCEL_DONE_SIZE)
 
 
+cdef int _plan(
+    cnp.ndarray events,
+    cnp.ndarray slot_of_account,
+    vector[int32_t]* slot_of_event,
+    vector[int64_t]* run,
+    vector[int32_t]* touched,
+    uint64_t* max_seq,
+) except -1:
+    """The first pass: each event's slot (-1: no report), each slot's bytes, the slots in
+    the order of their first report, the highest seq. Reads only kind, account and seq."""
+    cdef const EventRecord* ev = <const EventRecord*>cnp.PyArray_DATA(events)
+    cdef Py_ssize_t i, n = cnp.PyArray_DIM(events, 0)
+    cdef const int32_t* slots = <const int32_t*>cnp.PyArray_DATA(slot_of_account)
+    cdef uint64_t accounts = <uint64_t>cnp.PyArray_DIM(slot_of_account, 0)
+    cdef const EventRecord* e
+    cdef uint8_t kind
+    cdef int32_t slot
+    slot_of_event.assign(n, -1)
+    for i in range(n):
+        e = ev + i
+        kind = e.kind
+        if <uint8_t>(kind - EV_ACCEPTED) > EV_MASS_CANCELLED - EV_ACCEPTED:
+            continue  # NAME, or no event: no report and no seq
+        if e.seq > max_seq[0]:
+            max_seq[0] = e.seq
+        if e.account >= accounts:
+            continue
+        slot = slots[e.account]
+        if slot < 0:
+            continue
+        slot_of_event[0][i] = slot
+        if <size_t>slot >= run.size():
+            run.resize(slot + 1, -1)
+        if run[0][slot] < 0:
+            run[0][slot] = 0
+            touched.push_back(slot)
+        run[0][slot] += MASS_CANCEL_DONE_SIZE if kind == EV_MASS_CANCELLED else EXECUTION_REPORT_SIZE
+    return 0
+
+
+cdef void _write(
+    cnp.ndarray events,
+    const vector[int32_t]& slot_of_event,
+    uint8_t** cursor,
+    cnp.ndarray wire_symbol,
+) noexcept:
+    """The second pass: each event's report at its slot's cursor, which moves on."""
+    cdef const EventRecord* ev = <const EventRecord*>cnp.PyArray_DATA(events)
+    cdef const uint32_t* wire = <const uint32_t*>cnp.PyArray_DATA(wire_symbol)
+    cdef uint64_t symbols = <uint64_t>cnp.PyArray_DIM(wire_symbol, 0)
+    cdef size_t i
+    cdef int32_t slot
+    for i in range(slot_of_event.size()):
+        slot = slot_of_event[i]
+        if slot < 0:
+            continue
+        if ev[i].kind == EV_MASS_CANCELLED:
+            _mass_cancel_done(ev + i, wire, symbols, cursor[slot])
+            cursor[slot] += MASS_CANCEL_DONE_SIZE
+        else:
+            _execution_report(ev + i, wire, symbols, cursor[slot])
+            cursor[slot] += EXECUTION_REPORT_SIZE
+
+
+cdef inline void _check_event_args(
+    cnp.ndarray events, cnp.ndarray slot_of_account, cnp.ndarray wire_symbol
+) except *:
+    _check_records(events, _EVENT, False, "events")
+    _check_table(slot_of_account, cnp.NPY_INT32, "slot_of_account", "int32")
+    _check_table(wire_symbol, cnp.NPY_UINT32, "wire_symbol", "uint32")
+
+
 def events_to_reports(
     cnp.ndarray events not None,
     cnp.ndarray slot_of_account not None,
     cnp.ndarray wire_symbol not None,
     out,
 ):
-    """wire_reference.events_to_reports, compiled: (spans, nbytes, max_seq).
-
-    Two passes: the first reads only each record's kind and account (and a
-    reporting event's seq) to find its slot and size every slot's run of
-    bytes; the second writes each report at its slot's cursor.
-    """
-    _check_records(events, _EVENT, False, "events")
-    _check_table(slot_of_account, cnp.NPY_INT32, "slot_of_account", "int32")
-    _check_table(wire_symbol, cnp.NPY_UINT32, "wire_symbol", "uint32")
-    cdef const EventRecord* ev = <const EventRecord*>cnp.PyArray_DATA(events)
-    cdef Py_ssize_t n = cnp.PyArray_DIM(events, 0)
-    cdef const int32_t* slots = <const int32_t*>cnp.PyArray_DATA(slot_of_account)
-    cdef uint64_t accounts = <uint64_t>cnp.PyArray_DIM(slot_of_account, 0)
-    cdef const uint32_t* wire = <const uint32_t*>cnp.PyArray_DATA(wire_symbol)
-    cdef uint64_t symbols = <uint64_t>cnp.PyArray_DIM(wire_symbol, 0)
-
+    """wire_reference.events_to_reports, compiled: (spans, nbytes, max_seq)."""
+    _check_event_args(events, slot_of_account, wire_symbol)
     cdef vector[int32_t] slot_of_event
-    slot_of_event.resize(n)
-    cdef vector[int64_t] run  # per slot: its bytes, then its write cursor; -1 untouched
+    cdef vector[int64_t] run  # per slot: its bytes; -1 untouched
     cdef vector[int32_t] touched  # slots in the order of their first report
     cdef uint64_t max_seq = 0
-    cdef Py_ssize_t i, total = 0
-    cdef int32_t slot
-    cdef uint8_t kind
-    cdef const EventRecord* e
-    for i in range(n):
-        e = ev + i
-        kind = e.kind
-        slot_of_event[i] = -1
-        if <uint8_t>(kind - EV_ACCEPTED) > EV_MASS_CANCELLED - EV_ACCEPTED:
-            continue  # NAME, or no event: no report and no seq
-        if e.seq > max_seq:
-            max_seq = e.seq
-        if e.account >= accounts:
-            continue
-        slot = slots[e.account]
-        if slot < 0:
-            continue
-        slot_of_event[i] = slot
-        if <size_t>slot >= run.size():
-            run.resize(slot + 1, -1)
-        if run[slot] < 0:
-            run[slot] = 0
-            touched.push_back(slot)
-        run[slot] += MASS_CANCEL_DONE_SIZE if kind == EV_MASS_CANCELLED else EXECUTION_REPORT_SIZE
-
-    cdef list spans = []
-    cdef Py_ssize_t offset = 0, length
-    cdef size_t j
-    for j in range(touched.size()):
-        slot = touched[j]
-        length = run[slot]
-        spans.append((slot, offset, length))
-        run[slot] = offset
-        offset += length
-    total = offset
-
+    _plan(events, slot_of_account, &slot_of_event, &run, &touched, &max_seq)
     cdef Py_buffer buf
     PyObject_GetBuffer(out, &buf, PyBUF_SIMPLE | PyBUF_WRITABLE)
-    cdef uint8_t* dst = <uint8_t*>buf.buf
+    cdef uint8_t* base = <uint8_t*>buf.buf
+    cdef vector[uint8_t*] cursor
+    cdef list spans = []
+    cdef Py_ssize_t offset = 0
+    cdef size_t j
+    cdef int32_t slot
     try:
-        if total > buf.len:
-            raise ValueError(f"out holds {buf.len} bytes, the reports need {total}")
-        for i in range(n):
-            slot = slot_of_event[i]
-            if slot < 0:
-                continue
-            e = ev + i
-            if e.kind == EV_MASS_CANCELLED:
-                _mass_cancel_done(e, wire, symbols, dst + run[slot])
-                run[slot] += MASS_CANCEL_DONE_SIZE
-            else:
-                _execution_report(e, wire, symbols, dst + run[slot])
-                run[slot] += EXECUTION_REPORT_SIZE
+        cursor.resize(run.size(), NULL)
+        for j in range(touched.size()):
+            slot = touched[j]
+            spans.append((slot, offset, run[slot]))
+            offset += run[slot]
+        if offset > buf.len:
+            raise ValueError(f"out holds {buf.len} bytes, the reports need {offset}")
+        offset = 0
+        for j in range(touched.size()):
+            slot = touched[j]
+            cursor[slot] = base + offset
+            offset += run[slot]
+        _write(events, slot_of_event, cursor.data(), wire_symbol)
     finally:
         PyBuffer_Release(&buf)
-    return spans, total, max_seq
+    return spans, offset, max_seq
+
+
+def events_to_slot_bytes(
+    cnp.ndarray events not None,
+    cnp.ndarray slot_of_account not None,
+    cnp.ndarray wire_symbol not None,
+):
+    """wire_reference.events_to_slot_bytes, compiled: ([(slot, bytes)], max_seq).
+
+    Each slot's reports are written straight into a new bytes object of its
+    exact size: no buffer to reuse, nothing to copy.
+    """
+    _check_event_args(events, slot_of_account, wire_symbol)
+    cdef vector[int32_t] slot_of_event
+    cdef vector[int64_t] run
+    cdef vector[int32_t] touched
+    cdef uint64_t max_seq = 0
+    _plan(events, slot_of_account, &slot_of_event, &run, &touched, &max_seq)
+    cdef vector[uint8_t*] cursor
+    cursor.resize(run.size(), NULL)
+    cdef list out = []
+    cdef bytes chunk
+    cdef size_t j
+    cdef int32_t slot
+    for j in range(touched.size()):
+        slot = touched[j]
+        chunk = PyBytes_FromStringAndSize(NULL, run[slot])
+        cursor[slot] = <uint8_t*>PyBytes_AS_STRING(chunk)
+        out.append((slot, chunk))
+    _write(events, slot_of_event, cursor.data(), wire_symbol)
+    return out, max_seq

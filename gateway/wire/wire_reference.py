@@ -246,3 +246,16 @@ def events_to_reports(
         spans.append((slot, offset, len(chunk)))
         offset += len(chunk)
     return spans, nbytes, max_seq
+
+
+def events_to_slot_bytes(
+    events: np.ndarray, slot_of_account: np.ndarray, wire_symbol: np.ndarray
+) -> tuple[list[tuple[int, bytes]], int]:
+    """events_to_reports with each slot's run in a bytes object of its own: ([(slot, bytes)],
+    max_seq), slots in the order of their first report.
+
+    What a transport can be handed and keep: nothing of it is ever written again.
+    """
+    out = bytearray(W.EXECUTION_REPORT_SIZE * len(events))
+    spans, _, max_seq = events_to_reports(events, slot_of_account, wire_symbol, out)
+    return [(slot, bytes(out[at : at + size])) for slot, at, size in spans], max_seq

@@ -120,3 +120,16 @@ def test_an_out_too_small_is_refused_by_both_writing_nothing(
         with pytest.raises(ValueError, match=f"the reports need {need}"):
             module.events_to_reports(events, slot_of_account, wire_symbol, out)
         assert out == b"\xee" * (need - 1)
+
+
+@EXAMPLES
+@given(events=S.events(), slot_of_account=S.slot_of_account(), wire_symbol=S.wire_symbol())
+def test_events_to_slot_bytes_same_in_both_and_as_the_spans(
+    events: np.ndarray, slot_of_account: np.ndarray, wire_symbol: np.ndarray
+) -> None:
+    assert compiled is not None
+    got = compiled.events_to_slot_bytes(events, slot_of_account, wire_symbol)
+    assert got == wire_reference.events_to_slot_bytes(events, slot_of_account, wire_symbol)
+    out = bytearray(88 * len(events))
+    spans, _, max_seq = compiled.events_to_reports(events, slot_of_account, wire_symbol, out)
+    assert got == ([(slot, bytes(out[at : at + n])) for slot, at, n in spans], max_seq)

@@ -293,6 +293,10 @@ def test_events_become_reports_grouped_per_slot(conv: ModuleType) -> None:
     assert nbytes == len(slot0) + len(slot1)
     assert bytes(out[:nbytes]) == slot0 + slot1
     assert max_seq == 0x40  # the foreign event's: the highest the worker has seen
+    assert conv.events_to_slot_bytes(events, SLOT_OF_ACCOUNT, WIRE_SYMBOL) == (
+        [(0, slot0), (1, slot1)],
+        0x40,
+    )
 
 
 @every_module
