@@ -37,7 +37,7 @@ _U64: Final = struct.Struct("<Q")
 _EXECUTION_REPORT: Final = struct.Struct("<HBBBBBBIIQQQqqqqqQ")
 _MASS_CANCEL_DONE: Final = struct.Struct("<HBBIQQB7x")
 _U64_MASK: Final = (1 << 64) - 1
-BytesLike = bytes | bytearray | memoryview | np.ndarray
+BytesLike = bytes | bytearray | memoryview  # (a uint8 array too, at run time)
 _FIELD_OF_CODE: Final = (W.F_SIDE, W.F_ORDER_TYPE, W.F_TIF, W.F_STP)
 
 NO_REJECTS: Final = np.zeros(0, W.REJECT_DTYPE)

@@ -321,3 +321,14 @@ def test_no_reports_for_names_foreigners_or_accounts_past_the_table(conv: Module
     events = L.join_records([FOREIGN, NAME, event(kind=L.ACCEPTED, account=99)], L.EVENT_DTYPE)
     got = conv.events_to_reports(events, SLOT_OF_ACCOUNT, WIRE_SYMBOL, bytearray())
     assert got == ([], 0, 0x40)
+
+
+def test_the_choice_is_the_compiled_module_unless_pure(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert wire_choice.conversion(pure=True) is wire_reference
+    monkeypatch.setenv("RINGMATCH_PURE", "1")
+    assert not wire_choice.is_compiled(wire_choice.conversion())
+    monkeypatch.delenv("RINGMATCH_PURE")
+    chosen = wire_choice.conversion()
+    assert wire_choice.is_compiled(chosen) == (compiled is not None)
+    for name in ("orders_to_inputs", "events_to_reports", "events_to_slot_bytes"):
+        assert callable(getattr(chosen, name))

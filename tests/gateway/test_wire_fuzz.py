@@ -1,9 +1,12 @@
 """Arbitrary bytes never crash the compiled wire conversion, and it reads the same as the reference.
 
 Every buffer is handed over as a numpy array of exactly its length (its own
-allocation), so that under AddressSanitizer a read past the end is an error:
-see the module's ASan run in the branch's report (the compiled module built
-with -fsanitize=address, python run with PYTHONMALLOC=malloc and libasan preloaded).
+allocation), so that under AddressSanitizer a read past the end is an error.
+To run it so: build gateway/wire/_convert.pyx with -O1 -g -fsanitize=address
+-fno-omit-frame-pointer (link -fsanitize=address), put that .so in place of the
+optimised one, and run this module with PYTHONMALLOC=malloc,
+ASAN_OPTIONS=detect_leaks=0 and LD_PRELOAD="$(gcc -print-file-name=libasan.so)
+$(gcc -print-file-name=libstdc++.so)", as .ci/asan-kernel does for the kernel.
 """
 
 from __future__ import annotations
