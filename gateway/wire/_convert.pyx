@@ -25,7 +25,10 @@ cimport numpy as cnp
 
 import numpy as np
 
+from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.layout import EVENT_DTYPE, INPUT_DTYPE
+from ringmatch.engine.schema.enums import CancelReason
+from ringmatch.gateway.wire import wire_layout as W
 from ringmatch.gateway.wire.wire_layout import REJECT_DTYPE
 
 cnp.import_array()
@@ -153,6 +156,31 @@ cdef enum:
     R_TOO_LARGE = 6
     R_UNKNOWN_SYMBOL = 7
 
+# The constants above are copies (a cdef enum is what the C++ compiler sees): held to
+# their sources here, at import, so that they cannot drift apart.
+assert (IN_NEW, IN_CANCEL, IN_REPLACE, IN_MASS_CANCEL, POST_ONLY) == (
+    L.NEW, L.CANCEL, L.REPLACE, L.MASS_CANCEL, L.POST_ONLY)
+assert (EV_ACCEPTED, EV_REJECTED, EV_TRADE, EV_CANCELLED, EV_REDUCED, EV_REPLACED,
+        EV_MASS_CANCELLED) == (L.ACCEPTED, L.REJECTED, L.TRADE, L.CANCELLED, L.REDUCED,
+                               L.REPLACED, L.MASS_CANCELLED)
+assert CANCEL_REASON_KILLED_FOK == L.CANCEL_REASON_CODE[CancelReason.KILLED_FOK]
+assert CANCEL_REASON_MASS_CANCEL == L.CANCEL_REASON_CODE[CancelReason.MASS_CANCEL]
+assert (X_ACCEPTED, X_REJECTED, X_PARTIALLY_FILLED, X_FILLED, X_CANCELLED, X_REPLACED,
+        X_KILLED, X_REDUCED) == (W.ACCEPTED, W.REJECTED, W.PARTIALLY_FILLED, W.FILLED,
+                                 W.CANCELLED, W.REPLACED, W.KILLED, W.REDUCED)
+assert (F_VERSION, F_LENGTH, F_RESERVED, F_SIDE, F_ORDER_TYPE, F_TIF, F_STP, F_SYMBOL,
+        F_CLIENT_ORDER_ID, F_PRICE, F_QTY) == (W.F_VERSION, W.F_LENGTH, W.F_RESERVED, W.F_SIDE,
+                                              W.F_ORDER_TYPE, W.F_TIF, W.F_STP, W.F_SYMBOL,
+                                              W.F_CLIENT_ORDER_ID, W.F_PRICE, W.F_QTY)
+assert (R_VERSION, R_LENGTH, R_RESERVED, R_CODE, R_NOT_POSITIVE, R_TOO_LARGE,
+        R_UNKNOWN_SYMBOL) == (W.R_VERSION, W.R_LENGTH, W.R_RESERVED, W.R_CODE, W.R_NOT_POSITIVE,
+                              W.R_TOO_LARGE, W.R_UNKNOWN_SYMBOL)
+assert (T_NEW_ORDER, T_CANCEL, T_REPLACE, T_MASS_CANCEL) == (
+    W.NEW_ORDER, W.CANCEL, W.REPLACE, W.MASS_CANCEL)
+assert {T_NEW_ORDER: NEW_ORDER_SIZE, T_CANCEL: CANCEL_SIZE, T_REPLACE: REPLACE_SIZE,
+        T_MASS_CANCEL: MASS_CANCEL_SIZE} == W.REQUEST_SIZE
+assert (VERSION, MAX_FRAME, T_EXECUTION_REPORT, T_MASS_CANCEL_DONE) == (
+    W.PROTOCOL_VERSION, W.MAX_FRAME, W.EXECUTION_REPORT, W.MASS_CANCEL_DONE)
 assert sizeof(RejectEntry) == 32 and REJECT_DTYPE.itemsize == 32
 assert sizeof(ExecutionReport) == EXECUTION_REPORT_SIZE
 assert sizeof(MassCancelDone) == MASS_CANCEL_DONE_SIZE
