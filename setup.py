@@ -145,14 +145,44 @@ def replay_extensions() -> list[Extension]:
         return []
 
 
+# -- the gateway's wire conversion (gateway/wire/_convert.pyx) ------------------------------
+# Optional as the replay's: where it does not build, ringmatch.gateway.wire runs its
+# pure-Python reference (wire_reference.py). It reads the records through the kernel's
+# records.h, so it builds from the same header the kernel does.
+def wire_extensions() -> list[Extension]:
+    try:
+        import numpy
+        from Cython.Build import cythonize
+    except ImportError:
+        print("ringmatch build: no Cython, the gateway converts wire messages in Python",
+              file=sys.stderr)  # fmt: skip
+        return []
+    convert = Extension(
+        "ringmatch.gateway.wire._convert",
+        ["gateway/wire/_convert.pyx"],
+        include_dirs=[str(KERNEL), numpy.get_include()],
+        language="c++",
+        extra_compile_args=["-std=c++17", "-O3"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        depends=["engine/kernel/records.h"],
+        optional=True,
+    )
+    try:
+        return list(cythonize([convert], language_level=3, build_dir="build/cython", quiet=True))
+    except Exception as exc:  # a Cython error: install without it, never fail
+        print(f"ringmatch build: the wire conversion did not compile ({exc})", file=sys.stderr)
+        return []
+
+
 remove_old_builds()
 setup(
     packages=packages(),
     # An AddressSanitizer build is the kernel's alone (.ci/asan-kernel tests only it):
-    # the replay's extensions in place stay the optimised ones.
+    # the replay's and the gateway's extensions in place stay the optimised ones.
     ext_modules=[
         *kernel_extensions(),
         *(replay_extensions() if not os.environ.get("RINGMATCH_KERNEL_DEBUG") else []),
+        *(wire_extensions() if not os.environ.get("RINGMATCH_KERNEL_DEBUG") else []),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )

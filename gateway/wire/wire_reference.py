@@ -1,0 +1,261 @@
+"""The conversion between wire messages and records in plain Python: the executable spec.
+
+``_convert.pyx`` (compiled) does the same byte for byte, per batch, with no
+Python object per order or report; tests/gateway/test_wire_differential.py
+holds the two to each other, tests/gateway/test_wire_examples.py holds this
+one to hand-written bytes of the spec. Where the two must agree on a choice
+the spec leaves open, the choice is made here and written down:
+
+* checks run in this order, and the first that fails is the reject: the
+  header's version, the length, the reserved bytes (lowest first), the enum
+  codes in offset order (side, order_type, tif, stp), client_order_id, then
+  the numbers in translate.py's order (NewOrder: qty, price; Replace: price,
+  qty), then the symbol;
+* NewOrder's price 0 is "no price" (a market order; the core judges a limit
+  without one), a negative price is the reject; Replace's price must be > 0;
+* NewOrder.flags bits other than post_only are not read (the spec names none);
+* a full ``out`` stops the batch before the next message, whatever it is.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Final
+
+import numpy as np
+
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.schema.enums import CancelReason
+from ringmatch.gateway.wire import wire_layout as W
+
+_HEADER: Final = struct.Struct("<HBB")
+_NEW_ORDER: Final = struct.Struct("<4xBBBBIB3xQqq")
+_CANCEL: Final = struct.Struct("<4xIQ")
+_REPLACE: Final = struct.Struct("<4xIQqq")
+_MASS_CANCEL: Final = struct.Struct("<4xI")
+_U64: Final = struct.Struct("<Q")
+_EXECUTION_REPORT: Final = struct.Struct("<HBBBBBBIIQQQqqqqqQ")
+_MASS_CANCEL_DONE: Final = struct.Struct("<HBBIQQB7x")
+_U64_MASK: Final = (1 << 64) - 1
+BytesLike = bytes | bytearray | memoryview  # (a uint8 array too, at run time)
+_FIELD_OF_CODE: Final = (W.F_SIDE, W.F_ORDER_TYPE, W.F_TIF, W.F_STP)
+
+NO_REJECTS: Final = np.zeros(0, W.REJECT_DTYPE)
+NO_REJECTS.flags.writeable = False
+
+Reject = tuple[int, int, int]  # (field code, reason code, value)
+
+
+def _symbol(symbol_ids: np.ndarray, wire_id: int) -> int:
+    """The record symbol id of a wire symbol id; 0 where the session knows none."""
+    return int(symbol_ids[wire_id]) if wire_id < len(symbol_ids) else 0
+
+
+def _check(msg: bytes, kind: int, version: int, symbol_ids: np.ndarray) -> Reject | None:
+    """What is wrong with one complete request ``msg`` (header included), in check order."""
+    if version != W.PROTOCOL_VERSION:
+        return W.F_VERSION, W.R_VERSION, version
+    if len(msg) != W.REQUEST_SIZE[kind]:
+        return W.F_LENGTH, W.R_LENGTH, len(msg)
+    for at in W.RESERVED_BYTES.get(kind, ()):
+        if msg[at]:
+            return W.F_RESERVED, W.R_RESERVED, at * 256 + msg[at]
+    if kind == W.NEW_ORDER:
+        for at, field in enumerate(_FIELD_OF_CODE, start=4):
+            if msg[at] not in W.VALID_CODES[field]:
+                return field, W.R_CODE, msg[at]
+    if kind in W.CLIENT_ORDER_ID_AT:
+        (cid,) = _U64.unpack_from(msg, W.CLIENT_ORDER_ID_AT[kind])
+        if cid == 0:
+            return W.F_CLIENT_ORDER_ID, W.R_NOT_POSITIVE, 0
+        if cid >= 1 << 63:
+            return W.F_CLIENT_ORDER_ID, W.R_TOO_LARGE, cid
+    if kind == W.NEW_ORDER:
+        _, _, _, _, wire_symbol, _, _, price, qty = _NEW_ORDER.unpack(msg)
+        if qty <= 0:
+            return W.F_QTY, W.R_NOT_POSITIVE, qty & _U64_MASK
+        if price < 0:
+            return W.F_PRICE, W.R_NOT_POSITIVE, price & _U64_MASK
+        if not _symbol(symbol_ids, wire_symbol):
+            return W.F_SYMBOL, W.R_UNKNOWN_SYMBOL, wire_symbol
+    elif kind == W.REPLACE:
+        _, _, price, qty = _REPLACE.unpack(msg)
+        if price <= 0:
+            return W.F_PRICE, W.R_NOT_POSITIVE, price & _U64_MASK
+        if qty <= 0:
+            return W.F_QTY, W.R_NOT_POSITIVE, qty & _U64_MASK
+    elif kind == W.MASS_CANCEL:
+        (wire_symbol,) = _MASS_CANCEL.unpack(msg)
+        if wire_symbol and not _symbol(symbol_ids, wire_symbol):
+            return W.F_SYMBOL, W.R_UNKNOWN_SYMBOL, wire_symbol
+    return None
+
+
+def _record(
+    msg: bytes, kind: int, account: int, symbol_ids: np.ndarray, ts_ns: int
+) -> tuple[int, ...]:
+    """The INPUT_DTYPE record (as a tuple of its fields) of a request that passed _check."""
+    # kind side order_type tif stp flags reason spare account symbol order_id cid price qty ts seq
+    if kind == W.NEW_ORDER:
+        side, order_type, tif, stp, wire_symbol, flags, cid, price, qty = _NEW_ORDER.unpack(msg)
+        post_only = L.POST_ONLY if flags & W.NEW_ORDER_POST_ONLY else 0
+        symbol = _symbol(symbol_ids, wire_symbol)
+        return (L.NEW, side, order_type, tif, stp, post_only, 0, 0,
+                account, symbol, 0, cid, price, qty, ts_ns, 0)  # fmt: skip
+    if kind == W.CANCEL:
+        _, cid = _CANCEL.unpack(msg)
+        return (L.CANCEL, 0, 0, 0, 0, 0, 0, 0, account, 0, 0, cid, 0, 0, ts_ns, 0)
+    if kind == W.REPLACE:
+        _, cid, price, qty = _REPLACE.unpack(msg)
+        return (L.REPLACE, 0, 0, 0, 0, 0, 0, 0, account, 0, 0, cid, price, qty, ts_ns, 0)
+    (wire_symbol,) = _MASS_CANCEL.unpack(msg)
+    symbol = _symbol(symbol_ids, wire_symbol) if wire_symbol else 0
+    reason = L.CANCEL_REASON_CODE[CancelReason.MASS_CANCEL]
+    return (L.MASS_CANCEL, 0, 0, 0, 0, 0, reason, 0, account, symbol, 0, 0, 0, 0, ts_ns, 0)
+
+
+def orders_to_inputs(
+    data: BytesLike,
+    account: int,
+    symbol_ids: np.ndarray,
+    ts_ns: int,
+    out: np.ndarray,
+    max_frame: int = W.MAX_FRAME,
+) -> tuple[int, int, np.ndarray]:
+    """The requests at the start of ``data`` as records in ``out``: (consumed, count, rejects).
+
+    Reads back-to-back messages while each is a complete NewOrder, Cancel,
+    Replace or MassCancel and ``out`` has room; a good one becomes record
+    ``out[count]`` for ``account``, a bad one an entry of ``rejects``
+    (wire_layout.REJECT_DTYPE; reject_text words it) and no record. It stops at
+    a message of any other type, an incomplete one, or one whose length is < 4
+    or > ``max_frame``: ``consumed`` is the bytes before it, the Python
+    protocol code's to read (or to wait for).
+    """
+    raw = memoryview(data).cast("B")
+    size = len(raw)
+    pos = count = index = 0
+    found: list[tuple[int, ...]] = []
+    while count < len(out) and size - pos >= W.HEADER_SIZE:
+        length, kind, version = _HEADER.unpack_from(raw, pos)
+        if length < W.HEADER_SIZE or length > max_frame or size - pos < length:
+            break
+        if kind not in W.REQUEST_SIZE:
+            break
+        msg = bytes(raw[pos : pos + length])
+        bad = _check(msg, kind, version, symbol_ids)
+        if bad is None:
+            out[count] = _record(msg, kind, account, symbol_ids, ts_ns)
+            count += 1
+        else:
+            at = W.CLIENT_ORDER_ID_AT.get(kind)
+            cid = _U64.unpack_from(msg, at)[0] if at is not None and length >= at + 8 else 0
+            field, reason, value = bad
+            found.append((pos, cid, value, index, kind, field, reason, 0))
+        pos += length
+        index += 1
+    rejects = np.array(found, W.REJECT_DTYPE) if found else NO_REJECTS
+    return pos, count, rejects
+
+
+# -- events to reports -----------------------------------------------------------------------
+
+_KILLED_FOK: Final = L.CANCEL_REASON_CODE[CancelReason.KILLED_FOK]
+
+
+def _report(event: np.void, wire_symbol: np.ndarray) -> bytes:
+    """The wire report of one event record (ExecutionReport or MassCancelDone)."""
+    kind = int(event["kind"])
+    sym = int(event["symbol"])
+    symbol = int(wire_symbol[sym]) if sym < len(wire_symbol) else 0
+    seq = int(event["seq"])
+    if kind == L.MASS_CANCELLED:
+        count = int(event["qty"]) & _U64_MASK
+        return _MASS_CANCEL_DONE.pack(W.MASS_CANCEL_DONE_SIZE, W.MASS_CANCEL_DONE,
+                                      W.PROTOCOL_VERSION, symbol, seq, count,
+                                      int(event["reason"]))  # fmt: skip
+    side, reason, request = int(event["side"]), 0, 0
+    price, last_price, last_qty, trade_id = int(event["price"]), 0, 0, 0
+    cum, leaves = int(event["cum"]), int(event["leaves"])
+    if kind == L.ACCEPTED:
+        exec_type, leaves, cum = W.ACCEPTED, int(event["qty"]), 0
+    elif kind == L.TRADE:
+        exec_type = W.FILLED if leaves == 0 else W.PARTIALLY_FILLED
+        price, last_price, last_qty = 0, int(event["price"]), int(event["qty"])
+        trade_id = int(event["trade_id"])
+    elif kind == L.CANCELLED:
+        reason = int(event["reason"])
+        exec_type = W.KILLED if reason == _KILLED_FOK else W.CANCELLED
+        leaves = 0
+    elif kind == L.REDUCED:
+        exec_type, reason = W.REDUCED, int(event["reason"])
+    elif kind == L.REPLACED:
+        exec_type, leaves = W.REPLACED, int(event["qty"])
+    else:
+        assert kind == L.REJECTED
+        exec_type, reason, request = W.REJECTED, int(event["reason"]), int(event["command"])
+        side = symbol = price = cum = leaves = 0
+    return _EXECUTION_REPORT.pack(
+        W.EXECUTION_REPORT_SIZE, W.EXECUTION_REPORT, W.PROTOCOL_VERSION,
+        exec_type, side, reason, request, symbol, 0,
+        seq, int(event["order_id"]), int(event["client_order_id"]),
+        price, last_price, last_qty, cum, leaves, trade_id,
+    )  # fmt: skip
+
+
+REPORTING_KINDS: Final = range(L.ACCEPTED, L.MASS_CANCELLED + 1)
+"""The event kinds that give a report (and carry a seq): all but NAME."""
+
+
+def events_to_reports(
+    events: np.ndarray,
+    slot_of_account: np.ndarray,
+    wire_symbol: np.ndarray,
+    out: BytesLike,
+) -> tuple[list[tuple[int, int, int]], int, int]:
+    """The wire reports of ``events`` into ``out``, grouped per slot: (spans, nbytes, max_seq).
+
+    An event goes to the slot ``slot_of_account[event.account]`` (none if -1 or
+    past the array's end); ``wire_symbol[record symbol]`` is the symbol id the
+    wire says (0 past its end). Each slot's reports are back to back in event
+    order; ``spans`` lists (slot, offset, length) per slot that got any, in the
+    order of each slot's first report. ``max_seq`` is the highest seq of every
+    event but NAME, other slots' included (what a Sync answers), 0 if none.
+    Raises ValueError, writing nothing, if ``out`` holds fewer than ``nbytes``.
+    """
+    per_slot: dict[int, list[bytes]] = {}  # insertion order: first report
+    max_seq = 0
+    accounts = len(slot_of_account)
+    for event in events:
+        if int(event["kind"]) not in REPORTING_KINDS:
+            continue
+        max_seq = max(max_seq, int(event["seq"]))
+        account = int(event["account"])
+        slot = int(slot_of_account[account]) if account < accounts else -1
+        if slot >= 0:
+            per_slot.setdefault(slot, []).append(_report(event, wire_symbol))
+    view = memoryview(out).cast("B")
+    nbytes = sum(len(r) for reports in per_slot.values() for r in reports)
+    if nbytes > len(view):
+        raise ValueError(f"out holds {len(view)} bytes, the reports need {nbytes}")
+    spans = []
+    offset = 0
+    for slot, reports in per_slot.items():
+        chunk = b"".join(reports)
+        view[offset : offset + len(chunk)] = chunk
+        spans.append((slot, offset, len(chunk)))
+        offset += len(chunk)
+    return spans, nbytes, max_seq
+
+
+def events_to_slot_bytes(
+    events: np.ndarray, slot_of_account: np.ndarray, wire_symbol: np.ndarray
+) -> tuple[list[tuple[int, bytes]], int]:
+    """events_to_reports with each slot's run in a bytes object of its own: ([(slot, bytes)],
+    max_seq), slots in the order of their first report.
+
+    What a transport can be handed and keep: nothing of it is ever written again.
+    """
+    out = bytearray(W.EXECUTION_REPORT_SIZE * len(events))
+    spans, _, max_seq = events_to_reports(events, slot_of_account, wire_symbol, out)
+    return [(slot, bytes(out[at : at + size])) for slot, at, size in spans], max_seq
