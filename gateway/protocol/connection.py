@@ -38,6 +38,7 @@ from ringmatch.gateway.protocol.messages import (
     CLIENT_TYPES,
     SERVER_TYPES,
     ClientMessage,
+    ExecutionReport,
     LogonAccepted,
     ServerMessage,
     SymbolDirectory,
@@ -142,6 +143,18 @@ class Connection:
     def trailing_data(self) -> bytes:
         """Bytes received but not yet handed out as messages."""
         return bytes(self._buf[self._at :])
+
+    def take_trailing_data(self) -> bytes:
+        """``trailing_data``, handed over: the caller reads the stream from here on."""
+        data = self.trailing_data
+        self._buf.clear()
+        self._at = 0
+        return data
+
+    def reports_allowed(self) -> bool:
+        """Whether the state lets an ExecutionReport out (a server's reports in wire form
+        that bypass ``send``: gateway/wire writes them)."""
+        return ExecutionReport in self._out_moves
 
     def _after(self, state: State, left: int, message: Any, outgoing: bool) -> tuple[State, int]:
         """The state (and directory messages left) after ``message``; the table, plus the

@@ -1,60 +1,82 @@
-"""How a gateway worker talks to the core: submit commands, receive every event.
+"""How a gateway worker talks to the core: records in, event records out.
 
-    link.start(loop, on_events)    # on_events(list[Event]) runs on the loop, in core order
-    link.submit([inp, ...])        # a batch of commands and session inputs, in order
+    directory = link.names(config)     # the core's ids for every configured name
+    link.start(loop, on_events)        # on_events(EVENT_DTYPE array) runs on the loop,
+                                       # in core order
+    link.submit_records(records)       # INPUT_DTYPE records (seq 0), in order
     link.close()
 
-Two implementations: ``LocalCore`` (below: a MatchingEngine in this very
-process, doing the core's client-order-id work; for unit tests and a
-single-process server) and ``ringmatch.gateway.server.ring_link.RingLink`` (the real thing: an
-SPSC input ring to the core process, the event ring back).
+Two implementations: ``LocalCore`` (below: a kernel in this very process, for
+unit tests and ``serve --in-process``) and
+``ringmatch.gateway.server.ring_link.RingLink`` (the real thing: an SPSC input ring
+to the core process, the event ring back). Both carry the same records, so the
+worker cannot tell them apart.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Protocol
 
-from ringmatch.engine.core.stage_chain import CoreLogic
-from ringmatch.engine.schema.commands import GatewayInput
-from ringmatch.engine.schema.events import Event
+import numpy as np
 
-OnEvents = Callable[[list[Event]], None]
+from ringmatch.engine.core.kernel_choice import new_kernel
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.names import Directory
+from ringmatch.engine.records.stream import input_spans
+from ringmatch.gateway.config import Config
+
+OnEvents = Callable[[np.ndarray], None]
 
 
 class CoreLink(Protocol):
+    def names(self, config: Config) -> Directory: ...
+
     def start(self, loop: asyncio.AbstractEventLoop, on_events: OnEvents) -> None: ...
 
-    def submit(self, commands: Sequence[GatewayInput]) -> None: ...
+    def submit_records(self, records: np.ndarray) -> None: ...
 
     def close(self) -> None: ...
 
 
 class LocalCore:
-    """The core's logic in the worker's own process, behind the CoreLink interface.
-
-    The same stage chain as the core process (ringmatch.engine.core.stage_chain: client order
-    ids, then matching), minus the rings and the journal. Events are delivered
-    on a later loop turn, as the event ring would deliver them.
-    """
+    """A kernel (compiled where built, as the core process runs) in the worker's own
+    process, behind the CoreLink interface: the core's sequencing and its names, minus
+    the rings and the journal. Events are delivered on a later loop turn, as the
+    event ring would deliver them. ``submitted`` counts the batches (tests look)."""
 
     def __init__(self) -> None:
-        self.logic = CoreLogic()
+        self.kernel = new_kernel()
+        self.directory = Directory()
+        self.submitted: list[int] = []  # records per batch submitted
         self._seq = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._on_events: OnEvents | None = None
 
+    def names(self, config: Config) -> Directory:
+        """Define every configured name in the kernel, as the core process does at start."""
+        directory = self.directory
+        for symbol in config.symbols:
+            if not directory.symbols.get(symbol.name):
+                directory.symbols.add(symbol.name)
+        for account in config.accounts:
+            if not directory.accounts.get(account.name):
+                directory.accounts.add(account.name)
+        self.kernel.process(directory.define_records())
+        return directory
+
     def start(self, loop: asyncio.AbstractEventLoop, on_events: OnEvents) -> None:
         self._loop, self._on_events = loop, on_events
 
-    def submit(self, commands: Sequence[GatewayInput]) -> None:
+    def submit_records(self, records: np.ndarray) -> None:
         assert self._loop is not None and self._on_events is not None, "start() first"
-        events: list[Event] = []
-        for command in commands:
-            self._seq += 1
-            events += self.logic.process(command, self._seq)
-        self._loop.call_soon(self._on_events, events)
+        self.submitted.append(len(records))
+        batch = L.join_records([records], L.INPUT_DTYPE)  # ours: the caller may reuse its
+        starts, _, _ = input_spans(batch)
+        batch["seq"][starts] = np.arange(self._seq + 1, self._seq + 1 + len(starts))
+        self._seq += len(starts)
+        self._loop.call_soon(self._on_events, self.kernel.process(batch))
 
     def close(self) -> None:
         self._on_events = None

@@ -38,8 +38,10 @@ from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 
+from ringmatch.engine.records import layout as L
 from ringmatch.gateway.protocol.messages import ExecutionReport, NewOrder, ServerMessage
 
 if TYPE_CHECKING:
@@ -95,6 +97,35 @@ class LatencyProbe:
         # last_received is monotonic() seconds as a double: exact to ~1 ns for years of uptime.
         received_ns = round(session.last_received * 1e9)
         self._pending[account, request.client_order_id] = (received_ns, share)
+
+    def received_records(self, session: Session, records: np.ndarray) -> None:
+        """``records`` (INPUT_DTYPE) of ``session`` went to the core: probe its NEW ones."""
+        account = session.account
+        assert account is not None
+        cids = records["client_order_id"][records["kind"] == L.NEW].tolist()
+        if not cids:
+            return
+        share = self._shares.get(session)
+        if share is None:
+            share = self._shares[session] = _SessionShare(account, cids[0])
+        received_ns = round(session.last_received * 1e9)
+        pending = self._pending
+        for cid in cids:
+            pending[account, cid] = (received_ns, share)
+
+    def writing_events(self, session: Session, events: np.ndarray) -> None:
+        """Reports of ``events`` (EVENT_DTYPE) are being written to ``session``: those of
+        its account are; a probed order's first is a sample."""
+        pending = self._pending
+        if not pending or session.transport is None:
+            return
+        now = self._clock_ns()
+        account = session.account
+        mine = events["client_order_id"][events["account"] == session.account_id]
+        for cid in mine.tolist():
+            probed = pending.pop((account, cid), None)  # type: ignore[arg-type]
+            if probed is not None:
+                probed[1].samples.append(now - probed[0])
 
     def writing(self, session: Session, reports: list[ServerMessage]) -> None:
         """``reports`` are being written to ``session``: a probed order's first is a sample."""

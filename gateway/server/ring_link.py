@@ -1,15 +1,10 @@
 """The worker's real link to the core: its own input ring in, the event ring out.
 
-Commands go in as input records (ringmatch.engine.records.layout, 64 bytes), packed
-through the core's directory (the file it writes before it is ready,
-ringmatch.engine.records.names.read_directory): a command naming a symbol or an
-account without an id (or holding a value no record holds) never reaches the
-ring, it is answered at once with a Rejected of seq 0 (UNKNOWN_SYMBOL,
-UNKNOWN_ACCOUNT or INVALID_FIELD) and logged; a session input is logged and
-dropped. Events come off the event ring as event records and go to the
-worker as Events for now (records.convert.decode_events; a TRADE's two
-records, split by a batch's end, wait for each other), the directory
-learning any NAME event. Writes never block: the worker is also a
+Input records (ringmatch.engine.records.layout, 64 bytes, written by the worker
+through the core's directory: the file the core writes before it is ready,
+ringmatch.engine.records.names.read_directory) go onto the ring as they are;
+event records come off it as they are, an array per drain, for the worker to
+route by their account field. Writes never block: the worker is also a
 required reader of the event ring, so a worker that waited for room in its
 input ring while the core waited for it to read events would deadlock. What
 does not fit waits in a backlog, pushed again after each drain of events (the
@@ -37,39 +32,20 @@ import asyncio
 import contextlib
 import logging
 import os
-import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
 from ringmatch.engine.records import layout as L
-from ringmatch.engine.records.convert import decode_events
 from ringmatch.engine.records.names import Directory, read_directory
-from ringmatch.engine.records.stream import EventCarry
-from ringmatch.engine.records.writer import RecordWriter, UnknownName
 from ringmatch.engine.rings.event_layout import SLEEPING, reader_word
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.rings.wait import SpinThenBlock, full_fence
-from ringmatch.engine.schema.commands import (
-    Cancel,
-    GatewayInput,
-    MassCancel,
-    NewOrder,
-    Replace,
-)
-from ringmatch.engine.schema.enums import CommandKind, RejectReason
-from ringmatch.engine.schema.events import Event, Rejected
+from ringmatch.gateway.config import Config
 from ringmatch.gateway.server.core_link import OnEvents
 
 log = logging.getLogger(__name__)
-_KIND = {
-    NewOrder: CommandKind.NEW,
-    Cancel: CommandKind.CANCEL,
-    Replace: CommandKind.REPLACE,
-    MassCancel: CommandKind.MASS_CANCEL,
-}
-
 DRAIN_LIMIT = 4096  # records per get_many, so one burst cannot hold the loop for long
 BACKLOG_LIMIT = 16384  # commands waiting for room before the sessions stop being read
 RETRY_S = 0.0005
@@ -91,8 +67,6 @@ class RingLink:
         elif isinstance(directory, str):
             directory = read_directory(directory)
         self.directory = directory
-        self._writer = RecordWriter(directory)
-        self._carry = EventCarry()
         self._input = SpscRing.attach(RingSpec(input_ring))
         self._producer = self._input.producer()
         self._events = EventRing.attach(EventRingSpec(event_ring))
@@ -112,54 +86,28 @@ class RingLink:
         loop.add_reader(self._bell_fd, self._rung)
         loop.call_soon(self._drain)
 
-    def submit(self, commands: Sequence[GatewayInput]) -> None:
-        writer = self._writer
-        writer.start()
-        refused: list[Event] = []
-        for command in commands:
-            try:
-                writer.add(command)
-            except UnknownName as exc:
-                reason = (
-                    RejectReason.UNKNOWN_SYMBOL
-                    if exc.what == "symbol"
-                    else RejectReason.UNKNOWN_ACCOUNT
-                )
-                self._refuse(command, reason, str(exc), refused)
-            except (struct.error, OverflowError) as exc:
-                self._refuse(command, RejectReason.INVALID_FIELD, str(exc), refused)
-        records = writer.records()
+    def names(self, config: Config) -> Directory:
+        """The core's directory; every configured name has an id there (the core defined
+        them at start), else the core is not this configuration's: said so."""
+        directory = self.directory
+        missing = [s.name for s in config.symbols if not directory.symbols.get(s.name)]
+        missing += [a.name for a in config.accounts if not directory.accounts.get(a.name)]
+        if missing:
+            raise ValueError(
+                f"the core's directory has no id for {', '.join(map(repr, missing))}: "
+                "was the core started with this configuration?"
+            )
+        return directory
+
+    def submit_records(self, records: np.ndarray) -> None:
         if len(records):
             if not self._backlog:  # the common case: straight onto the ring
                 written = self._producer.try_put_array(records)
                 records = records[written:]
             if len(records):
-                # A copy: the writer's buffer is reused by the next submit.
+                # A copy: the caller's buffer is reused by its next batch.
                 self._backlog.append(L.join_records([records], L.INPUT_DTYPE))
         self._push()
-        if refused and self._loop is not None and self._on_events is not None:
-            self._loop.call_soon(self._on_events, refused)
-
-    def _refuse(
-        self, command: GatewayInput, reason: RejectReason, why: str, out: list[Event]
-    ) -> None:
-        """A command no record can carry: a Rejected of seq 0, as the core answers one it
-        could not sequence; a session input is only logged."""
-        log.error("not sent to the core: %r: %s", command, why)
-        kind = _KIND.get(type(command))
-        if kind is None or not isinstance(command, NewOrder | Cancel | Replace | MassCancel):
-            return
-        mass = isinstance(command, MassCancel)
-        out.append(
-            Rejected(
-                0,
-                kind,
-                0 if mass else command.order_id,  # type: ignore[union-attr]
-                command.account,
-                reason,
-                0 if mass else command.client_order_id,  # type: ignore[union-attr]
-            )
-        )
 
     def _pending(self) -> int:
         return sum(len(part) for part in self._backlog)
@@ -203,9 +151,7 @@ class RingLink:
         records = get_many(DRAIN_LIMIT, 0)
         while True:
             if len(records):
-                whole = self._carry.take(records)
-                if len(whole):
-                    on_events(decode_events(whole, self.directory))
+                on_events(records)
                 if self._backlog:
                     self._push()
                 if len(records) == DRAIN_LIMIT:  # more, likely: let the sessions have a turn

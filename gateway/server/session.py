@@ -51,7 +51,9 @@ _THROTTLED = frozenset((*_REQUESTS, RiskQuery))
 
 class Session(asyncio.Protocol):
     __slots__ = (
+        "_inbuf",
         "account",
+        "account_id",
         "admin",
         "cancel_on_disconnect",
         "conn",
@@ -69,6 +71,9 @@ class Session(asyncio.Protocol):
         # The wire names symbols by id: 1-based positions in the configured list.
         self.conn = Connection(Role.SERVER, worker.config.session.max_frame, worker.symbol_list)
         self.account: str | None = None
+        self.account_id = 0  # the core's record id of the account (0: not logged on)
+        # Bytes of a request not yet whole, on the compiled path (see data_received).
+        self._inbuf = bytearray()
         self.admin = False  # set at logon: the account may send RiskQuery
         self.cancel_on_disconnect = False
         self.session_id = 0  # its number in the worker, given at logon (0: not logged on)
@@ -96,7 +101,15 @@ class Session(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.last_received = time.monotonic()
         conn = self.conn
+        if conn.state is State.ACTIVE and self.throttle is None:
+            self._take(data)
+            return
         conn.receive_data(data)
+        self._events()
+
+    def _events(self) -> None:
+        """Handle every message the protocol has whole."""
+        conn = self.conn
         try:
             while (event := conn.next_event()) is not NEED_DATA:
                 self._handle(event)
@@ -104,6 +117,50 @@ class Session(asyncio.Protocol):
                     return
         except ProtocolError as exc:
             self.drop(exc.reason)
+
+    def _take(self, data: bytes) -> None:
+        """The compiled path of an active session: runs of requests go straight to records
+        (Worker.take_wire); any other message, whole, goes to the protocol one at a time,
+        so everything is handled in the order it came. A length that cannot be (< 4 or
+        over max_frame) goes to the protocol too, which ends the session."""
+        conn = self.conn
+        buf = self._inbuf
+        if conn.trailing_data:  # a partial message the protocol held from before logon
+            buf += conn.take_trailing_data()
+        buf += data
+        size, at = len(buf), 0
+        take_wire, max_frame = self.worker.take_wire, conn.max_frame
+        with memoryview(buf) as view:
+            while at < size:
+                if conn.state is not State.ACTIVE:  # a Logout: the state table judges the rest
+                    conn.receive_data(bytes(view[at:]))
+                    at = size
+                    break
+                with view[at:] as rest:
+                    at += take_wire(self, rest)
+                if size - at < 4:
+                    break
+                length = view[at] | view[at + 1] << 8
+                if 4 <= length <= max_frame and size - at < length:
+                    break  # the rest of it is still on its way
+                end = at + length if 4 <= length <= max_frame else size
+                conn.receive_data(bytes(view[at:end]))
+                at = end
+                self._events()
+                if self.transport is None or self.transport.is_closing():
+                    at = size
+                    break
+        del buf[:at]
+        if not buf and conn.state is not State.ACTIVE:
+            self._events()
+
+    def write_reports(self, reports: bytes) -> None:
+        """Reports in wire form (gateway/wire) from the core's events: straight out."""
+        transport = self.transport
+        if transport is None or transport.is_closing() or not self.conn.reports_allowed():
+            return
+        transport.write(reports)
+        self.last_sent = time.monotonic()
 
     def pause_writing(self) -> None:
         # The client is not reading: its buffer passed max_outbound. Waiting would hold

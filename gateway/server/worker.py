@@ -1,11 +1,15 @@
 """A gateway worker: its sessions, the core link, and the reports between them.
 
-    sessions ──request──▶ to_command ──▶ pending ──(once per loop turn)──▶ link.submit
-    link ──events──▶ ReportBook ──(account, report)──▶ every session of that account
+    session bytes ──orders_to_inputs──▶ OrderIntake ──(once per loop turn)──▶ link.submit_records
+    link ──event records──▶ ReportRouter ──events_to_slot_bytes──▶ every session of the account
 
-Commands from all sessions are gathered during one turn of the event loop and
-submitted as one batch; reports are gathered per session and written as one
-buffer (one transport write) per session per batch of events.
+Requests become input records in compiled code, a run of messages per call
+(gateway/wire); the records of all sessions are gathered during one turn of
+the event loop and submitted as one batch. Event records are routed by their
+account field: those of accounts with no session here are skipped unread, the
+rest become one buffer of reports per account per batch (one transport write
+per session). A throttled session's requests take the protocol's Structs
+(each one counted against its rate), then the same records.
 
 Sessions are the core's business too: the worker sends WorkerStarted when it
 starts, SessionOpened at each logon and SessionClosed when a logged-on session
@@ -23,8 +27,9 @@ import itertools
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from ringmatch.engine.schema.commands import (
     GatewayInput,
@@ -33,7 +38,6 @@ from ringmatch.engine.schema.commands import (
     WorkerStarted,
 )
 from ringmatch.engine.schema.enums import RejectReason
-from ringmatch.engine.schema.events import Event
 from ringmatch.gateway.config import Config
 from ringmatch.gateway.protocol.messages import (
     PROTOCOL_VERSION,
@@ -54,8 +58,11 @@ from ringmatch.gateway.protocol.messages import (
 )
 from ringmatch.gateway.server.core_link import CoreLink
 from ringmatch.gateway.server.latency_probe import LatencyProbe
+from ringmatch.gateway.server.order_intake import OrderIntake
+from ringmatch.gateway.server.report_routing import ReportRouter
 from ringmatch.gateway.server.session import Session
-from ringmatch.gateway.server.translate import ReportBook, Request, to_command
+from ringmatch.gateway.server.translate import Request, to_command
+from ringmatch.gateway.wire.wire_choice import conversion
 
 log = logging.getLogger("ringmatch.gateway")
 
@@ -70,7 +77,7 @@ class Worker:
         link: CoreLink,
         risk_socket: str | None = None,
         worker_id: int = 0,
-        book: ReportBook | None = None,
+        start_seq: int = 0,
     ) -> None:
         self.config = config
         self.link = link
@@ -84,15 +91,19 @@ class Worker:
         self.symbol_list = [s.name for s in config.symbols]
         self.directory = tuple(SymbolDirectory(i, n) for i, n in enumerate(self.symbol_list, 1))
         self.tokens = {a.name: a.token.encode() for a in config.accounts}
-        # Rebuilt from the journal after a restart (server.worker_process), else empty.
-        self.book = ReportBook() if book is None else book
+        # The core's ids of every configured name: records carry ids, never names.
+        self.names = names = link.names(config)
+        self.conversion = conversion()  # compiled where it was built (gateway/wire)
+        self.intake = OrderIntake(names, config, self.conversion, config.session.max_frame)
+        self.router = ReportRouter(names, config, self.conversion)
         self.sessions: set[Session] = set()
-        self.by_account: dict[str, set[Session]] = {}
         self.stats: Counter[str] = Counter()
         self._session_ids = itertools.count(1)
-        self._pending: list[GatewayInput] = []
+        self._flush_due = False
         self._closed = False
-        self.last_seq = self.book.seq  # of the newest event passed on (or rebuilt from)
+        # Of the newest event passed on; at start the core's recovered seq (the event
+        # ring is new with each serve and carries on after it).
+        self.last_seq = start_seq
         self._syncs: list[tuple[int, Session]] = []  # parked until last_seq reaches them
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.TimerHandle | None = None
@@ -143,7 +154,8 @@ class Worker:
         session.admin = account in self.admins
         session.cancel_on_disconnect = cod = logon.cancel_on_disconnect
         session.session_id = sid = next(self._session_ids)
-        self.by_account.setdefault(account, set()).add(session)
+        session.account_id = self.names.accounts.get(account)
+        self.router.add(session, session.account_id)
         # Before any of the session's requests, on the same ring: the core counts it first.
         self._queue(SessionOpened(account, self.worker_id, sid, cod, time.time_ns()))
         s = self.config.session
@@ -161,12 +173,9 @@ class Worker:
         account = session.account
         if account is None:
             return
-        peers = self.by_account.get(account)
-        if peers is None or session not in peers:
+        if session not in self.router.sessions.get(session.account_id, ()):
             return  # never logged on, or already closed to the core (shutdown)
-        peers.discard(session)
-        if not peers:
-            del self.by_account[account]
+        self.router.remove(session, session.account_id)
         # The core decides whether this was the account's last session anywhere.
         self._queue(SessionClosed(account, self.worker_id, session.session_id, time.time_ns()))
 
@@ -189,9 +198,23 @@ class Worker:
             session.send(command)
             return
         assert not isinstance(command, MessageReject)
-        self._queue(command)
-        if self.probe is not None:
+        if self._queue(command) and self.probe is not None:
             self.probe.received(session, request)
+
+    def take_wire(self, session: Session, data: memoryview) -> int:
+        """The requests at the start of ``data``, from ``session``: records for the core,
+        MessageRejects for bad ones; how many bytes they were."""
+        if self._closed:
+            return 0
+        consumed, records, rejects = self.intake.take_wire(session.account_id, data)
+        if len(records):
+            self._due()
+            if self.probe is not None:
+                self.probe.received_records(session, records)
+        if rejects:
+            self.stats["requests_rejected"] += len(rejects)
+            session.send_many(rejects)
+        return consumed
 
     def throttled(self, session: Session, request: Any) -> None:
         """Answer a request over the session's rate: rejected here, the core never sees it."""
@@ -230,36 +253,41 @@ class Worker:
         future = self._loop.run_in_executor(None, _ask_risk, self.risk_socket, request)
         future.add_done_callback(lambda done: _answer_risk(session, query.request_id, done))
 
-    def _queue(self, command: GatewayInput) -> None:
+    def _queue(self, command: GatewayInput) -> bool:
+        """Records for ``command`` in this turn's batch; False if it cannot have any."""
         if self._closed:
-            return  # the link is closed: what a closing session would say is already sent
-        if not self._pending:
+            return False  # the link is closed: what a closing session would say is sent
+        self._due()
+        return self.intake.add(command)
+
+    def _due(self) -> None:
+        if not self._flush_due:
+            self._flush_due = True
             assert self._loop is not None
             self._loop.call_soon(self._flush)
-        self._pending.append(command)
 
     def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if batch:
-            self.stats["commands"] += len(batch)
-            self.link.submit(batch)
+        self._flush_due = False
+        batch = self.intake.batch()
+        if batch is not None:
+            self.stats["records"] += len(batch)
+            self.link.submit_records(batch)
 
     # --- events from the core ----------------------------------------------------------------
 
-    def on_events(self, events: Sequence[Event]) -> None:
-        by_session: dict[Session, list[ServerMessage]] = {}
-        by_account = self.by_account
-        for account, report in self.book.reports(events):
-            for session in by_account.get(account, ()):
-                by_session.setdefault(session, []).append(report)
-        for session, reports in by_session.items():
-            if self.probe is not None:
-                # Stamped before the write: once written, the client may read the
-                # reports, and its own clock, before this process runs again.
-                self.probe.writing(session, reports)
-            session.send_many(reports)
-        if events:
-            self.last_seq = max(self.last_seq, events[-1].seq)
+    def on_events(self, events: np.ndarray) -> None:
+        """A batch of the core's event records (EVENT_DTYPE), in core order."""
+        max_seq, deliveries = self.router.route(events)
+        probe = self.probe
+        for sessions, reports in deliveries:
+            for session in sessions:
+                if probe is not None:
+                    # Stamped before the write: once written, the client may read the
+                    # reports, and its own clock, before this process runs again.
+                    probe.writing_events(session, events)
+                session.write_reports(reports)
+        if max_seq > self.last_seq:
+            self.last_seq = max_seq
             if self._syncs:
                 self._release_syncs()
 

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from ringmatch.gateway.config import Config
 from ringmatch.gateway.server.core_link import CoreLink
 from ringmatch.gateway.server.session import Session
-from ringmatch.gateway.server.translate import ReportBook
 from ringmatch.gateway.server.worker import Worker
 
 log = logging.getLogger("ringmatch.gateway")
@@ -51,11 +50,11 @@ async def serve(
     risk_socket: str | None = None,
     worker_id: int = 0,
     listen_fd: int | None = None,
-    book: ReportBook | None = None,
+    start_seq: int = 0,
 ) -> Worker:
     """Serve until ``stop`` is set; ``ready(port)`` once listening."""
     loop = asyncio.get_running_loop()
-    worker = Worker(config, link, risk_socket, worker_id, book)
+    worker = Worker(config, link, risk_socket, worker_id, start_seq)
     worker.start(loop)
     sock = listener(config.server.host, port, listen_fd)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -81,7 +80,7 @@ def run(
     risk_socket: str | None = None,
     worker_id: int = 0,
     listen_fd: int | None = None,
-    book: ReportBook | None = None,
+    start_seq: int = 0,
 ) -> int:
     """A worker process's main: uvloop, signals, serve until told to stop. Exit status."""
     import uvloop
@@ -92,7 +91,7 @@ def run(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await serve(
-            config, link_factory(), port, stop, ready, risk_socket, worker_id, listen_fd, book
+            config, link_factory(), port, stop, ready, risk_socket, worker_id, listen_fd, start_seq
         )
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")

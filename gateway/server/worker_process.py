@@ -3,12 +3,11 @@
 Started by ``ringmatch serve`` (ringmatch.supervisor); prints ``listening PORT``
 once it accepts connections, runs until SIGTERM or SIGINT.
 
-With ``start_seq`` (the core's recovered seq, ``ready last_seq=N``) it first
-rebuilds its ReportBook from the journal in ``data_dir`` up to N, through the
-core's stage chain with the pre-trade stage the journal names, before it
-reads the event ring or listens: the ring, new with each ``serve``, carries on
-after N, so every order accepted before a restart is still reported with its
-client order id and its cumulative and leaves quantities.
+It needs nothing of the journal: every event record carries what its report
+says (client order id, cum and leaves), so an order accepted before a restart
+is reported in full after it. ``start_seq`` (the core's recovered seq, ``ready
+last_seq=N``) is where the new event ring carries on: a Sync up to it is
+answered at once.
 """
 
 from __future__ import annotations
@@ -33,27 +32,21 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     reader: int
     port: int
     risk_socket: str | None = None  # the risk process's admin socket, for RiskQuery
-    # The ReportBook is rebuilt from the journal in data_dir up to start_seq (the core's
-    # "ready last_seq=N"), through the stage chain the journal names: see
-    # ringmatch.gateway.server.worker_process.
+    # The core's directory file is there (ringmatch.engine.records.names.read_directory).
     data_dir: str | None = None
     start_seq: int | None = None
     listen_fd: int | None = None  # the supervisor's listening socket (None: bind port itself)
 
 
 def main(argv: Sequence[str] | None = None, resolve: StageResolver = no_stages) -> int:
-    """The worker process; ``resolve``: the pre-trade stages its ReportBook rebuild may
-    meet (the wiring's, ringmatch.stages, when serve starts it through ringmatch.child)."""
+    """The worker process. ``resolve`` (the pre-trade stages, from ringmatch.child) is
+    not needed: a worker never runs the journal."""
     from ringmatch.engine.process import lifeline
     from ringmatch.gateway.server.ring_link import RingLink
-    from ringmatch.gateway.server.translate import ReportBook, rebuild_report_book
     from ringmatch.gateway.server.worker_loop import run
 
     lifeline.attach()  # started by serve: never outlive it
     spec = config_from_argv(argv, "ringmatch.gateway.server.worker_process", WorkerConfig)
-    book: ReportBook | None = None
-    if spec.start_seq and spec.data_dir is not None:
-        book = rebuild_report_book(spec.data_dir, spec.start_seq, resolve)
 
     def ready(port: int) -> None:
         gc.collect()
@@ -69,7 +62,7 @@ def main(argv: Sequence[str] | None = None, resolve: StageResolver = no_stages) 
         spec.risk_socket,
         spec.reader,  # worker k is event reader k and writes input ring k (ringmatch.supervisor)
         spec.listen_fd,
-        book,
+        spec.start_seq or 0,
     )
 
 
