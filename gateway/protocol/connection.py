@@ -6,7 +6,7 @@
         ...                                  # a ClientMessage, or a BadMessage to answer
     transport.write(conn.send_many(reports)) # the bytes of the messages, back to back
 
-The stream (docs/PROTOCOL.md has the bytes; ringmatch.gateway.protocol.wire the
+The stream (docs/PROTOCOL.md has the bytes; ringmatch.gateway.protocol.codec the
 codec) is messages back to back, each starting with a 4-byte header whose u16
 length counts the whole message. A length under 4 or over ``max_frame``
 cannot be skipped safely (the length itself may be garbage), so it is fatal.
@@ -34,6 +34,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
+from ringmatch.gateway.protocol.codec import BadMessage, Codec
 from ringmatch.gateway.protocol.messages import (
     CLIENT_TYPES,
     SERVER_TYPES,
@@ -44,7 +45,7 @@ from ringmatch.gateway.protocol.messages import (
 )
 from ringmatch.gateway.protocol.session_state import Direction, State, moves
 from ringmatch.gateway.protocol.symbols import SymbolTable
-from ringmatch.gateway.protocol.wire import HEADER, HEADER_SIZE, BadMessage, Codec
+from ringmatch.gateway.protocol.wire import HEADER, HEADER_SIZE
 
 __all__ = [
     "DEFAULT_MAX_FRAME",
