@@ -98,6 +98,8 @@ _ORDER_TYPE_CODE, _TIF_CODE, _STP_CODE = codes.ORDER_TYPE.code, codes.TIF.code, 
 _EXEC_TYPE_CODE = codes.EXEC_TYPE.code
 _REASON_CODE = {e: t.code for e, t in codes.REASON_OF_EXEC.items()}
 _REQUEST_CODE = {e: t.code for e, t in codes.REQUEST_OF_EXEC.items()}
+_EXEC_INFO = {e: (_EXEC_TYPE_CODE[e], _REASON_CODE[e], _REQUEST_CODE[e]) for e in _EXEC_TYPE_CODE}
+"""A report's exec_type -> its code, and the tables its reason and request are coded by."""
 _LIMIT = OrderType.LIMIT
 _STATE = msgspec.msgpack.Decoder(dict[str, Any])
 _ENCODE_STATE = msgspec.msgpack.Encoder().encode
@@ -179,7 +181,7 @@ class Codec:
     ``incoming`` is the message types this end reads (a server reads the client's).
     """
 
-    __slots__ = ("_decoders", "_kinds", "_packers", "_sizes", "limit", "symbols")
+    __slots__ = ("_kinds", "_packers", "_sizes", "decoders", "limit", "symbols")
 
     def __init__(
         self, incoming: Sequence[type], symbols: SymbolTable, limit: int = MAX_LENGTH
@@ -205,7 +207,8 @@ class Codec:
             Synced: self._synced,
             RiskState: self._risk_state,
         }
-        self._decoders: dict[int, Decoder] = {TYPE_OF[t]: every[t] for t in incoming}
+        self.decoders: dict[int, Decoder] = {TYPE_OF[t]: every[t] for t in incoming}
+        """By type code: ``decoder(buf, at, length)``, the message or a WireError raised."""
         self._kinds = {TYPE_OF[t]: t for t in incoming}
         fixed: dict[type, Callable[[bytearray, int, Any], None]] = {
             NewOrder: self._pack_new_order,
@@ -231,16 +234,14 @@ class Codec:
                 raise WireError(
                     "version", f"unsupported version {version} (this end speaks {PROTOCOL_VERSION})"
                 )
-            decoder = self._decoders.get(kind)
+            decoder = self.decoders.get(kind)
             if decoder is None:
                 raise WireError("type", f"unknown message type {kind}")
             return decoder(buf, at, length)
         except WireError as exc:
-            return BadMessage(self._reject(buf, at, length, kind, exc))
+            return BadMessage(self.reject(buf, at, length, kind, exc))
 
-    def _reject(
-        self, buf: Buffer, at: int, length: int, kind: int, exc: WireError
-    ) -> MessageReject:
+    def reject(self, buf: Buffer, at: int, length: int, kind: int, exc: WireError) -> MessageReject:
         message_type = self._kinds.get(kind)
         if message_type is None:
             return MessageReject("", exc.field, exc.reason)
@@ -470,8 +471,9 @@ class Codec:
 
     def encode_many(self, messages: Sequence[Any]) -> bytes:
         """The bytes of ``messages``, back to back. Fixed-size ones (every request and
-        report) are packed into one buffer sized up front, one ``pack_into`` each."""
-        sizes, packers = self._sizes, self._packers
+        report) are packed into one buffer sized up front, one ``pack_into`` each; an
+        ExecutionReport, the bulk of a server's output, is packed inline (no call)."""
+        sizes = self._sizes
         try:
             total = sum(map(sizes.__getitem__, map(type, messages)))
         except KeyError:  # a var message among them: rare (logon, logout, rejects)
@@ -479,14 +481,42 @@ class Codec:
         buf = bytearray(total)
         at = 0
         message = None
+        packers, ids, exec_info, side_code = (
+            self._packers,
+            self.symbols.ids,
+            _EXEC_INFO,
+            _SIDE_OR_NONE_CODE,
+        )
+        report, pack_report = ExecutionReport, EXECUTION_REPORT.pack_into
         try:
             for message in messages:
                 kind = type(message)
-                packers[kind](buf, at, message)
-                at += sizes[kind]
+                if kind is report:
+                    code, reasons, requests = exec_info[message.exec_type]
+                    pack_report(
+                        buf, at, 88, 13, PROTOCOL_VERSION, code, side_code[message.side],
+                        reasons[message.reason], requests[message.request], ids[message.symbol],
+                        0, message.seq, message.order_id, message.client_order_id,
+                        message.price or 0, message.last_price or 0, message.last_qty,
+                        message.cum_qty, message.leaves_qty, message.trade_id,
+                    )  # fmt: skip
+                    at += 88
+                else:
+                    packers[kind](buf, at, message)
+                    at += sizes[kind]
         except (KeyError, struct.error, TypeError, AttributeError) as exc:
-            raise ValueError(f"cannot encode {message!r}: {exc!r}") from None
+            raise self._cannot(message, exc) from None
         return bytes(buf)
+
+    def _cannot(self, message: Any, exc: Exception) -> ValueError:
+        """Why ``message`` cannot be encoded: its symbol, if that is it, else what failed."""
+        symbol = getattr(message, "symbol", None)
+        if isinstance(symbol, str) and symbol not in self.symbols.ids:
+            try:
+                self.symbols.id_of(symbol)
+            except ValueError as unknown:
+                return unknown
+        return ValueError(f"cannot encode {message!r}: {exc!r}")
 
     def encode(self, message: Any) -> bytes:
         """The bytes of one message."""
@@ -499,7 +529,7 @@ class Codec:
                 return bytes(buf)
             return self._encode_var(message)
         except (KeyError, struct.error, TypeError, AttributeError) as exc:
-            raise ValueError(f"cannot encode {message!r}: {exc!r}") from None
+            raise self._cannot(message, exc) from None
 
     def _encode_var(self, m: Any) -> bytes:
         kind = type(m)
