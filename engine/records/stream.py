@@ -15,13 +15,10 @@ The reader keeps the rest and puts it before its next batch.
 
 from __future__ import annotations
 
-from typing import Final
-
 import numpy as np
 
 from ringmatch.engine.records import layout as L
-
-WITH_TEXT_KINDS: Final = np.array(sorted(L.WITH_TEXT), np.uint8)
+from ringmatch.engine.records.inputs import WITH_TEXT_KINDS
 
 
 def input_spans(records: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

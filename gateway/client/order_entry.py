@@ -256,7 +256,8 @@ class Client:
     def _beat(self) -> None:
         if self.closed_reason is not None:
             return
-        if time.monotonic() - self._last_sent >= self.heartbeat_s / 2:
+        quiet = time.monotonic() - self._last_sent >= self.heartbeat_s / 2
+        if quiet and self.conn.can_send(Heartbeat()):  # not once we have said Logout
             self.send(Heartbeat())
         self._heartbeat = self._loop.call_later(self.heartbeat_s / 2, self._beat)
 

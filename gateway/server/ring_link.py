@@ -15,7 +15,7 @@ Events come out through the event loop, not a thread: the worker is a required
 event-ring reader, and the
 ring's doorbell (a FIFO) is registered with ``loop.add_reader``::
 
-    drain     take everything published (get_many, never waiting)
+    drain     take everything published (get_array, never waiting)
     arm       raise our sleeping flag; FENCE; re-check the cursor (data: drain again)
     sleep     the loop polls the doorbell with everything else; the core rings it
               after publishing if the flag is up; on wake: clear the flag, drain

@@ -211,7 +211,15 @@ class Session(asyncio.Protocol):
         conn = self.conn
         sendable = conn.sendable(messages)
         if sendable:
-            transport.write(conn.send_many(sendable))
+            try:
+                data = conn.send_many(sendable)
+            except ValueError:  # a message the wire cannot carry: our bug, not the client's
+                log.exception(
+                    "%s %s: cannot encode %d messages", self.peer, self.account, len(sendable)
+                )
+                self.drop("server error: a report could not be encoded")
+                return
+            transport.write(data)
             self.last_sent = time.monotonic()
 
     def drop(self, reason: str) -> None:

@@ -344,7 +344,9 @@ def _answer_risk(session: Session, request_id: int, done: asyncio.Future[dict[st
         answer = dict(done.result())
         ok = bool(answer.pop("ok", False))
         error = str(answer.pop("error", ""))
+        state = RiskState(request_id, ok, error, answer)
         try:
-            session.send(RiskState(request_id, ok, error, answer))
-        except ValueError as exc:  # one message holds at most 64 KiB (its u16 length)
-            session.send(RiskState(request_id, False, f"the risk answer cannot be sent: {exc}"))
+            session.conn.codec.encode(state)  # one message holds at most 64 KiB (a u16 length)
+        except ValueError as exc:
+            state = RiskState(request_id, False, f"the risk answer cannot be sent: {exc}")
+        session.send(state)

@@ -307,3 +307,25 @@ def test_the_ring_link_answers_an_unknown_name_and_sends_the_rest(
     assert "has no id in the core's directory" in caplog.text
     link.close()
     consumer.close()
+
+
+def test_try_put_array_writes_what_fits_and_poll_arrays_reads_it(rings: PipelineRings) -> None:
+    from ringmatch.engine.rings.fan_in import FanIn
+    from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
+
+    producer = rings.inputs[0].producer()
+    sources = FanIn([SpscRing.attach(RingSpec(rings.inputs[0].spec.name))])
+    batch = records(
+        [Cancel(0, "a", client_order_id=k) for k in range(1, 101)], NAMES
+    )  # 100 records, the ring holds 64
+    assert producer.try_put_array(batch) == 64
+    assert producer.try_put_array(batch[64:]) == 0  # full: never waits
+    ((index, got),) = sources.poll_arrays(L.INPUT_DTYPE, 50)
+    assert index == 0 and got.tobytes() == batch[:50].tobytes()
+    assert producer.try_put_array(batch[64:]) == 36
+    got = np.concatenate(
+        [a for _, a in sources.poll_arrays(L.INPUT_DTYPE, 100)], dtype=L.INPUT_DTYPE
+    )
+    assert got.tobytes() == batch[50:].tobytes()
+    producer.close()
+    sources.close()

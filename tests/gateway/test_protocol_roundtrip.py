@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ringmatch.engine.schema.enums import CancelReason, OrderType, Side, StpMode, TimeInForce
 from ringmatch.gateway.protocol import codes
+from ringmatch.gateway.protocol.codec import Codec
 from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, Role
 from ringmatch.gateway.protocol.messages import (
     CLIENT_TYPES,
@@ -44,7 +45,6 @@ from ringmatch.gateway.protocol.wire import (
     NEW_ORDER_DTYPE,
     TYPE_OF,
     VAR_FIELDS,
-    Codec,
 )
 
 SYMBOLS = ["AAPL", "MSFT", "BTC-USD", "Ünï"]
