@@ -26,8 +26,9 @@ from ringmatch.engine.records.names import Directory
 from ringmatch.engine.records.writer import RecordWriter, UnknownName
 from ringmatch.engine.schema.commands import Input
 from ringmatch.gateway.config import Config
+from ringmatch.gateway.protocol.codec import BadMessage, Codec
 from ringmatch.gateway.protocol.messages import MessageReject
-from ringmatch.gateway.wire.reject_text import describe_rejects
+from ringmatch.gateway.wire.reject_text import describe_reject
 
 log = logging.getLogger("ringmatch.gateway")
 
@@ -50,11 +51,17 @@ class OrderIntake:
         self.records = 0  # records in the batch being gathered
 
     def take_wire(
-        self, account: int, data: memoryview
+        self, account: int, data: memoryview, codec: Codec
     ) -> tuple[int, np.ndarray, list[MessageReject]]:
         """The requests at the start of ``data`` for record account ``account``: (bytes
         consumed, their records (a view, valid until the next call), a MessageReject per
-        bad one). Stops where another type of message, or a partial one, starts."""
+        bad one). Stops where another type of message, or a partial one, starts.
+
+        A bad request's reject is worded by the session's ``codec``, the protocol's
+        own decoder, so a session reads the same MessageReject whichever path its
+        bytes took (tests/gateway/test_wire_agreement.py holds the two to the same
+        verdicts).
+        """
         need = len(data) // SMALLEST_REQUEST + 1
         out = self._out
         if len(out) < need:
@@ -66,9 +73,7 @@ class OrderIntake:
         if count:
             self._parts.append(taken.copy())  # every byte is a field's: a plain copy keeps all
             self.records += count
-        refused = (
-            [MessageReject(*text) for text in describe_rejects(rejects)] if len(rejects) else []
-        )
+        refused = [_worded(entry, data, codec) for entry in rejects] if len(rejects) else []
         return consumed, taken, refused
 
     def add(self, inp: Input) -> bool:
@@ -93,3 +98,16 @@ class OrderIntake:
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else np.concatenate(parts, dtype=L.INPUT_DTYPE)
+
+
+def _worded(entry: np.void, data: memoryview, codec: Codec) -> MessageReject:
+    """The protocol's MessageReject for the request a reject entry points at."""
+    at = int(entry["offset"])
+    length, kind, version = data[at] | data[at + 1] << 8, data[at + 2], data[at + 3]
+    decoded = codec.decode(data, at, length, kind, version)
+    if type(decoded) is BadMessage:
+        return decoded.reject
+    # The two decoders disagree: a bug (the agreement test exists to catch it); say
+    # what the conversion saw rather than let the request through.
+    log.error("the wire conversion refused a request the protocol reads as %r", decoded)
+    return MessageReject(*describe_reject(entry))

@@ -206,7 +206,9 @@ class Worker:
         MessageRejects for bad ones; how many bytes they were."""
         if self._closed:
             return 0
-        consumed, records, rejects = self.intake.take_wire(session.account_id, data)
+        consumed, records, rejects = self.intake.take_wire(
+            session.account_id, data, session.conn.codec
+        )
         if len(records):
             self._due()
             if self.probe is not None:

@@ -288,7 +288,9 @@ cdef inline bint _new_order(const uint8_t* m, const Tables* t, InputRecord* r, R
     cdef int64_t qty = <int64_t>_u64(m + 32)
     if qty <= 0:
         return _bad(bad, F_QTY, R_NOT_POSITIVE, <uint64_t>qty)
-    if price < 0:
+    # A limit order needs its price; a market order's 0 is "none" (one with a price is
+    # the core's to reject, MARKET_WITH_PRICE), as the protocol's decoder judges.
+    if price < 0 or (price == 0 and order_type == 1):
         return _bad(bad, F_PRICE, R_NOT_POSITIVE, <uint64_t>price)
     cdef uint32_t wire_symbol = _u32(m + 8)
     cdef uint32_t symbol = _symbol(t, wire_symbol)

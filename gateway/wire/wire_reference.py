@@ -25,7 +25,7 @@ from typing import Final
 import numpy as np
 
 from ringmatch.engine.records import layout as L
-from ringmatch.engine.schema.enums import CancelReason
+from ringmatch.engine.schema.enums import CancelReason, OrderType
 from ringmatch.gateway.wire import wire_layout as W
 
 _HEADER: Final = struct.Struct("<HBB")
@@ -71,10 +71,12 @@ def _check(msg: bytes, kind: int, version: int, symbol_ids: np.ndarray) -> Rejec
         if cid >= 1 << 63:
             return W.F_CLIENT_ORDER_ID, W.R_TOO_LARGE, cid
     if kind == W.NEW_ORDER:
-        _, _, _, _, wire_symbol, _, _, price, qty = _NEW_ORDER.unpack(msg)
+        _, order_type, _, _, wire_symbol, _, _, price, qty = _NEW_ORDER.unpack(msg)
         if qty <= 0:
             return W.F_QTY, W.R_NOT_POSITIVE, qty & _U64_MASK
-        if price < 0:
+        # A limit order needs its price; a market order's 0 is "none" (one with a price
+        # is the core's to reject, MARKET_WITH_PRICE), as the protocol's decoder judges.
+        if price < 0 or (price == 0 and order_type == L.ORDER_TYPE_CODE[OrderType.LIMIT]):
             return W.F_PRICE, W.R_NOT_POSITIVE, price & _U64_MASK
         if not _symbol(symbol_ids, wire_symbol):
             return W.F_SYMBOL, W.R_UNKNOWN_SYMBOL, wire_symbol
