@@ -21,14 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from ringmatch.benchmarks.workload import SYMBOLS
 from ringmatch.engine.book.matching import MatchingEngine
-from ringmatch.engine.core.journal_events import journal_events
 from ringmatch.engine.core.journal_run import start_run
 from ringmatch.engine.replay.order_csv import HEADER, command_to_row, parse_row
 from ringmatch.engine.schema.commands import Command, Replace
-from ringmatch.gateway.server.translate import ReportBook
+from ringmatch.gateway.protocol.codec import Codec
+from ringmatch.gateway.protocol.messages import SERVER_TYPES
+from ringmatch.gateway.protocol.symbols import SymbolTable
+from ringmatch.gateway.protocol import wire as wire_layout
+from ringmatch.gateway.wire import wire_reference
 from ringmatch.stages import resolve
 from tests.gateway.serve_process import ServeProcess, write_config
 from tests.gateway.test_send import ACCOUNTS, order_file, replay_outputs, ringmatch
@@ -94,15 +98,27 @@ def reports_of(path: Path) -> list[dict[str, Any]]:
 
 def reference_reports(data: Path) -> Counter[str]:
     """Every report a worker that had followed the core from its first input would make:
-    the journal through the core's stage chain, into one ReportBook."""
-    book = ReportBook()
+    the journal through the kernel the core ran (its events again, with their seqs), each
+    event made into its account's report by the worker's own conversion (its reference)."""
     run = start_run(data, snapshot=False, resolve=resolve)  # the kernel the journal calls for
+    codec = Codec(list(SERVER_TYPES.values()), SymbolTable(SYMBOLS))
     made: Counter[str] = Counter()
-    for events in journal_events(run):
-        for account, report in book.reports(events):
-            record = {"account": account, "type": type(report).__name__}
-            record.update(msgspec.to_builtins(msgspec.structs.asdict(report)))
-            made[json.dumps(record, sort_keys=True)] += 1
+    for _, events in run.batches():
+        names = run.directory
+        every_account = np.arange(len(names.accounts) + 1, dtype=np.int32)  # its own slot
+        wire_symbol = np.zeros(len(names.symbols) + 1, np.uint32)
+        for position, symbol in enumerate(SYMBOLS, 1):
+            wire_symbol[names.symbols.get(symbol)] = position
+        chunks, _ = wire_reference.events_to_slot_bytes(events, every_account, wire_symbol)
+        for account_id, wire in chunks:
+            at = 0
+            while at < len(wire):
+                length, kind, version = wire_layout.HEADER.unpack_from(wire, at)
+                report = codec.decode(wire, at, length, kind, version)
+                at += length
+                record = {"account": names.accounts.name(account_id), "type": type(report).__name__}
+                record.update(msgspec.to_builtins(msgspec.structs.asdict(report)))
+                made[json.dumps(record, sort_keys=True)] += 1
     return made
 
 
