@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from ringmatch.engine.schema.enums import CancelReason, OrderType, Side, StpMode, TimeInForce
 from ringmatch.gateway.protocol import codes
-from ringmatch.gateway.protocol.codec import BadMessage, Codec
 from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, Role
+from ringmatch.gateway.protocol.message_codec import BadMessage, Codec
 from ringmatch.gateway.protocol.messages import (
     CLIENT_TYPES,
     RISK_OPS,
