@@ -8,7 +8,7 @@ from ``ringmatch.benchmarks.bench_e2e``:
         starts a server (with the latency probe on when ``probe``), or targets a
         running one when host/port are given; yields (host, port)
     saturation(host, port, seconds) -> float
-        orders/s with batched frames, from a separate load-generator process
+        orders/s with batched writes, from a separate load-generator process
     round_trips(host, port, rate, seconds) -> (achieved, samples, engine_share)
         open loop at ``rate`` orders/s: achieved rate, round-trip ns per order
         (counted from each order's *scheduled* send time: coordinated omission
@@ -69,7 +69,7 @@ def run(opts: argparse.Namespace) -> report.Result:
     result.notes.append("round trips counted from the scheduled send time (open loop)")
     if probe and opts.host is None:
         result.notes.append(
-            "engine share: the gateway worker's time per order from its frame read to its"
+            "engine share: the gateway worker's time per order from its bytes read to its"
             " first report written (RINGMATCH_LATENCY_PROBE=1), warm-up orders included"
         )
     return result

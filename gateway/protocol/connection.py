@@ -6,8 +6,8 @@
         ...                                  # a ClientMessage, or a BadMessage to answer
     transport.write(conn.send_many(reports)) # the bytes of the messages, back to back
 
-The stream (docs/PROTOCOL.md has the bytes; ringmatch.gateway.protocol.codec the
-codec) is messages back to back, each starting with a 4-byte header whose u16
+The stream (docs/PROTOCOL.md has the bytes; ringmatch.gateway.protocol.message_codec
+the codec) is messages back to back, each starting with a 4-byte header whose u16
 length counts the whole message. A length under 4 or over ``max_frame``
 cannot be skipped safely (the length itself may be garbage), so it is fatal.
 A message with a sane length that does not decode is not: the stream still
@@ -34,7 +34,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from ringmatch.gateway.protocol.codec import BadMessage, Codec, WireError
+from ringmatch.gateway.protocol.message_codec import BadMessage, Codec, WireError
 from ringmatch.gateway.protocol.messages import (
     CLIENT_TYPES,
     PROTOCOL_VERSION,

@@ -1,7 +1,7 @@
 """The order-entry messages, as Python sees them: one frozen Struct per message type.
 
 On the wire each is a fixed little-endian layout (version 2: the codec is
-ringmatch.gateway.protocol.codec, the bytes are docs/PROTOCOL.md). Here they keep
+ringmatch.gateway.protocol.message_codec, the bytes are docs/PROTOCOL.md). Here they keep
 the names a program wants: symbols are names (the wire's symbol ids are the
 connection's business), enums are the shared schema's members
 (ringmatch.engine.schema.enums), a price that is not there is None (0 on the

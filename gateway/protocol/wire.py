@@ -5,7 +5,7 @@ u8 version), a fixed block, then, for some types, var fields (u16 n, n bytes).
 All little-endian; docs/PROTOCOL.md is the byte-exact contract, and its tables
 are checked against these. Each layout is one precompiled ``struct.Struct``
 covering the header too, so a fixed message is one ``unpack_from`` /
-``pack_into`` (ringmatch.gateway.protocol.codec does that); the numpy dtypes
+``pack_into`` (ringmatch.gateway.protocol.message_codec does that); the numpy dtypes
 are the same layouts for code that handles records in bulk.
 """
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from ringmatch.engine.schema.enums import CancelReason, OrderType, Side, StpMode, TimeInForce
 from ringmatch.gateway.protocol import codes
-from ringmatch.gateway.protocol.codec import Codec
 from ringmatch.gateway.protocol.connection import NEED_DATA, Connection, Role
+from ringmatch.gateway.protocol.message_codec import BadMessage, Codec
 from ringmatch.gateway.protocol.messages import (
     CLIENT_TYPES,
     RISK_OPS,
@@ -42,6 +42,7 @@ from ringmatch.gateway.protocol.wire import (
     EXECUTION_REPORT_DTYPE,
     HEADER,
     LAYOUTS,
+    NEW_ORDER,
     NEW_ORDER_DTYPE,
     TYPE_OF,
     VAR_FIELDS,
@@ -244,3 +245,78 @@ def test_a_split_at_any_byte_gives_the_same_events(messages: list[Any]) -> None:
     for cut in range(len(data) + 1):
         assert _events(_active_client(), [data[:cut], data[cut:]]) == messages
     assert _events(_active_client(), [bytes([b]) for b in data]) == messages
+
+
+# --- the reject rules against a reference written from the spec's table ---------------------
+
+
+def _field(valid: st.SearchStrategy[int], whole: st.SearchStrategy[int]) -> st.SearchStrategy[int]:
+    return st.one_of(valid, valid, valid, whole)  # mostly good, so later fields get checked
+
+
+RAW_NEW_ORDER = st.fixed_dictionaries(
+    {
+        "version": _field(st.just(2), st.integers(0, 255)),
+        "side": _field(st.integers(1, 2), st.integers(0, 255)),
+        "order_type": _field(st.integers(1, 2), st.integers(0, 255)),
+        "tif": _field(st.integers(0, 3), st.integers(0, 255)),
+        "stp": _field(st.integers(0, 4), st.integers(0, 255)),
+        "symbol": _field(st.integers(1, len(SYMBOLS)), U32),
+        "flags": _field(st.integers(0, 1), st.integers(0, 255)),
+        "r1": _field(st.just(0), st.integers(0, 255)),
+        "r2": _field(st.just(0), st.integers(0, 2**16 - 1)),
+        "cid": _field(CID, U64),
+        "price": _field(POSITIVE, I64),
+        "qty": _field(POSITIVE, I64),
+    }
+)
+
+
+def reference_new_order(f: dict[str, int]) -> NewOrder | str:
+    """The spec, read plainly: the first bad field in offset order, else the order."""
+    limit = f["order_type"] == 1
+    checks = [
+        ("version", f["version"] == 2),
+        ("side", f["side"] in (1, 2)),
+        ("order_type", f["order_type"] in (1, 2)),
+        ("tif", 0 <= f["tif"] <= 3),
+        ("stp", 0 <= f["stp"] <= 4),
+        ("symbol", 1 <= f["symbol"] <= len(SYMBOLS)),
+        ("flags", f["flags"] in (0, 1)),
+        ("reserved", f["r1"] == 0 and f["r2"] == 0),
+        ("client_order_id", 0 < f["cid"] < 2**63),
+        ("price", f["price"] > 0 or (f["price"] == 0 and not limit)),
+        ("qty", f["qty"] > 0),
+    ]
+    for name, ok in checks:
+        if not ok:
+            return name
+    return NewOrder(
+        f["cid"],
+        SYMBOLS[f["symbol"] - 1],
+        Side.BUY if f["side"] == 1 else Side.SELL,
+        OrderType.LIMIT if limit else OrderType.MARKET,
+        f["price"] or None,
+        f["qty"],
+        (None, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK)[f["tif"]],
+        f["flags"] == 1,
+        list(StpMode)[f["stp"]],
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(RAW_NEW_ORDER)
+def test_new_order_rejects_match_the_reference(fields: dict[str, int]) -> None:
+    f = fields
+    data = NEW_ORDER.pack(
+        40, 2, f["version"], f["side"], f["order_type"], f["tif"], f["stp"], f["symbol"],
+        f["flags"], f["r1"], f["r2"], f["cid"], f["price"], f["qty"],
+    )  # fmt: skip
+    got = decode_one(SERVER_CODEC, data)
+    expected = reference_new_order(fields)
+    if isinstance(expected, str):
+        assert isinstance(got, BadMessage)
+        assert (got.reject.message, got.reject.field) == ("NewOrder", expected)
+        assert got.reject.client_order_id == f["cid"]  # the message holds it: echoed
+    else:
+        assert got == expected
