@@ -26,7 +26,7 @@ from ringmatch.engine.records.names import Directory
 from ringmatch.engine.records.writer import RecordWriter, UnknownName
 from ringmatch.engine.schema.commands import Input
 from ringmatch.gateway.config import Config
-from ringmatch.gateway.protocol.codec import BadMessage, Codec
+from ringmatch.gateway.protocol.message_codec import BadMessage, Codec
 from ringmatch.gateway.protocol.messages import MessageReject
 from ringmatch.gateway.wire.reject_text import describe_reject
 

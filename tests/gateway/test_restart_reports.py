@@ -28,10 +28,10 @@ from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core.journal_run import start_run
 from ringmatch.engine.replay.order_csv import HEADER, command_to_row, parse_row
 from ringmatch.engine.schema.commands import Command, Replace
-from ringmatch.gateway.protocol.codec import Codec
+from ringmatch.gateway.protocol import wire as wire_layout
+from ringmatch.gateway.protocol.message_codec import Codec
 from ringmatch.gateway.protocol.messages import SERVER_TYPES
 from ringmatch.gateway.protocol.symbols import SymbolTable
-from ringmatch.gateway.protocol import wire as wire_layout
 from ringmatch.gateway.wire import wire_reference
 from ringmatch.stages import resolve
 from tests.gateway.serve_process import ServeProcess, write_config
