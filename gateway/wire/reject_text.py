@@ -26,6 +26,7 @@ FIELD_NAME: Final = {
     W.F_CLIENT_ORDER_ID: "client_order_id",
     W.F_PRICE: "price",
     W.F_QTY: "qty",
+    W.F_FLAGS: "flags",
 }
 
 _TABLES: Final[dict[int, tuple[object, ...]]] = {
@@ -70,6 +71,9 @@ def reason_text(message_type: int, field: int, reason: int, value: int) -> str:
         return f"must be < 2^63, got {value}"
     if reason == W.R_UNKNOWN_SYMBOL:
         return f"unknown symbol id {value}"
+    if reason == W.R_UNKNOWN_FLAGS:  # the codec's words
+        known = W.NEW_ORDER_FLAGS
+        return f"unknown flag bits {value & ~known:#04x} (known: {known:#04x})"
     raise ValueError(f"reject entry: unknown reason code {reason}")
 
 

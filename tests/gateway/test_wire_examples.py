@@ -150,6 +150,27 @@ REJECTS = [
     (patched(NEW_ORDER, 8, "00"), ("NewOrder", "symbol", "unknown symbol id 0", 42)),
     (patched(NEW_ORDER, 14, "80"), ("NewOrder", "reserved", "must be zero, byte 14 is 128", 42)),
     (
+        patched(NEW_ORDER, 12, "03"),  # post_only and a bit the spec does not name
+        ("NewOrder", "flags", "unknown flag bits 0x02 (known: 0x01)", 42),
+    ),
+    # Several fields bad: the first in offset order is named, as the protocol's codec does.
+    (
+        patched(patched(NEW_ORDER, 4, "07"), 13, "01"),
+        ("NewOrder", "side", "invalid code 7 (valid: 1 BUY, 2 SELL)", 42),
+    ),
+    (
+        patched(patched(NEW_ORDER, 8, "09"), 16, "0000000000000000"),
+        ("NewOrder", "symbol", "unknown symbol id 9", 0),
+    ),
+    (
+        patched(patched(NEW_ORDER, 12, "80"), 14, "01"),
+        ("NewOrder", "flags", "unknown flag bits 0x80 (known: 0x01)", 42),
+    ),
+    (
+        patched(patched(NEW_ORDER, 24, "ffffffffffffffff"), 32, "0000000000000000"),
+        ("NewOrder", "price", "must be > 0, got -1", 42),
+    ),
+    (
         patched(NEW_ORDER, 16, "0000000000000000"),
         ("NewOrder", "client_order_id", "must be > 0, got 0", 0),
     ),
