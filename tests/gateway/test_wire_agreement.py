@@ -8,8 +8,8 @@ messages, every field over its valid range and past it, go through the codec
 (server role) and through the compiled conversion and its reference:
 
 * the codec decodes a message to a request <=> the conversion writes a record;
-* refused by both: the same field named, for the same message and client id
-  (the two check fields in one order: docs/PROTOCOL.md, "Bad input");
+* refused by both: the same MessageReject, reject_text's words being the
+  codec's (the two check fields in one order: docs/PROTOCOL.md, "Bad input");
 * accepted by both: the conversion's record is the slow path's, field for
   field but ts_ns (each stamps its own clock);
 
@@ -36,7 +36,7 @@ from ringmatch.gateway.protocol.connection import Connection, Role
 from ringmatch.gateway.protocol.messages import MessageReject
 from ringmatch.gateway.server.translate import to_command
 from ringmatch.gateway.wire import wire_choice, wire_reference
-from ringmatch.gateway.wire.reject_text import FIELD_NAME, describe_reject
+from ringmatch.gateway.wire.reject_text import describe_reject
 
 MODULES = [pytest.param(wire_reference, id="reference")]
 if (compiled := wire_choice.compiled_module()) is not None:
@@ -141,10 +141,10 @@ MESSAGE = st.integers(0, 9).flatmap(lambda k: REQUEST if k else REQUEST.flatmap(
 
 @dataclass(frozen=True)
 class Verdict:
-    """One message as a path sees it: its record (no ts_ns) or its reject's names."""
+    """One message as a path sees it: its record's fields but ts_ns, or its reject."""
 
     record: tuple[int, ...] | None
-    reject: tuple[str, str, int] | None  # (message, field, client_order_id)
+    reject: MessageReject | None
 
 
 def header(msg: bytes, at: int = 0) -> tuple[int, int, int]:
@@ -157,8 +157,7 @@ def slow_path(msg: bytes, at: int = 0) -> Verdict:
     length, kind, version = header(msg, at)
     decoded = CODEC.decode(msg, at, length, kind, version)
     if type(decoded) is BadMessage:
-        bad = decoded.reject
-        return Verdict(None, (bad.message, bad.field, bad.client_order_id))
+        return Verdict(None, decoded.reject)
     command = to_command(decoded, ACCOUNT, frozenset(SYMBOLS))
     # What the codec decodes, translate takes: the codec's checks are a superset.
     assert not isinstance(command, MessageReject), (decoded, command)
@@ -183,9 +182,7 @@ def fast_path(conv: ModuleType, data: bytes, room: int = 64) -> tuple[int, list[
             record = next(records)
             verdicts.append(Verdict(tuple(int(record[name]) for name in NOT_TS), None))
         else:
-            message, field, _, cid = describe_reject(entry)
-            assert FIELD_NAME[int(entry["field"])] == field
-            verdicts.append(Verdict(None, (message, field, cid)))
+            verdicts.append(Verdict(None, MessageReject(*describe_reject(entry))))
     return consumed, verdicts
 
 
@@ -229,10 +226,11 @@ def test_the_first_bad_field_in_offset_order_is_named(
     conv: ModuleType, msg: bytes, field: str
 ) -> None:
     _, verdicts = fast_path(conv, msg)
-    assert [v.reject for v in verdicts] == [
-        ("NewOrder", field, int.from_bytes(msg[16:24], "little"))
-    ]
-    assert slow_path(msg).reject == verdicts[0].reject
+    ((_, reject),) = [(v.record, v.reject) for v in verdicts]
+    assert reject is not None
+    cid = int.from_bytes(msg[16:24], "little")
+    assert (reject.message, reject.field, reject.client_order_id) == ("NewOrder", field, cid)
+    assert slow_path(msg).reject == reject
 
 
 # -- streams ---------------------------------------------------------------------------------
