@@ -18,6 +18,7 @@ and streams of several requests back to back: the good ones' records in order.
 
 from __future__ import annotations
 
+import logging
 import struct
 from dataclasses import dataclass
 from types import ModuleType
@@ -31,9 +32,11 @@ from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.records.writer import RecordWriter
 from ringmatch.engine.schema import commands as core
+from ringmatch.gateway.config import Config, Symbol
 from ringmatch.gateway.protocol.codec import BadMessage
 from ringmatch.gateway.protocol.connection import Connection, Role
 from ringmatch.gateway.protocol.messages import MessageReject
+from ringmatch.gateway.server.order_intake import OrderIntake
 from ringmatch.gateway.server.translate import to_command
 from ringmatch.gateway.wire import wire_choice, wire_reference
 from ringmatch.gateway.wire.reject_text import describe_reject
@@ -250,3 +253,45 @@ def test_a_stream_gives_the_slow_paths_records_in_order(
         want.append(slow_path(data, at))
         at += len(msg)
     assert verdicts == want
+
+
+@every_module
+@EXAMPLES
+@given(messages=st.lists(MESSAGE, min_size=1, max_size=10))
+def test_the_workers_intake_takes_what_the_slow_path_takes(
+    conv: ModuleType, messages: list[bytes]
+) -> None:
+    # OrderIntake.take_wire itself: its wire id -> record id table, and the rejects it
+    # has the codec word (never the fallback that logs a disagreement).
+    config = Config(symbols=[Symbol(name) for name in SYMBOLS])
+    intake = OrderIntake(DIRECTORY, config, conv, 65_536)
+    assert intake.symbol_ids.tolist() == SYMBOL_IDS.tolist()
+    data = b"".join(messages)
+    errors = _Errors()
+    log = logging.getLogger("ringmatch.gateway")
+    log.addHandler(errors)
+    try:
+        consumed, taken, refused = intake.take_wire(ACCOUNT_ID, memoryview(data), CODEC)
+    finally:
+        log.removeHandler(errors)
+    assert consumed == len(data)
+    assert not errors.records
+    want, at = [], 0
+    for msg in messages:
+        want.append(slow_path(data, at))
+        at += len(msg)
+    assert [tuple(int(r[name]) for name in NOT_TS) for r in taken] == [
+        v.record for v in want if v.record is not None
+    ]
+    assert refused == [v.reject for v in want if v.reject is not None]
+
+
+class _Errors(logging.Handler):
+    """The error records logged while it is attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
