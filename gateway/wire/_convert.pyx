@@ -116,6 +116,9 @@ cdef enum:
     IN_REPLACE = 3
     IN_MASS_CANCEL = 4
     POST_ONLY = 1
+    # NewOrder.flags on the wire: post_only, the only bit there is.
+    NEW_ORDER_POST_ONLY = 1
+    NEW_ORDER_FLAGS = 1
     # Event kinds (layout.py).
     EV_ACCEPTED = 1
     EV_REJECTED = 2
@@ -148,6 +151,7 @@ cdef enum:
     F_CLIENT_ORDER_ID = 9
     F_PRICE = 10
     F_QTY = 11
+    F_FLAGS = 12
     R_VERSION = 1
     R_LENGTH = 2
     R_RESERVED = 3
@@ -155,6 +159,7 @@ cdef enum:
     R_NOT_POSITIVE = 5
     R_TOO_LARGE = 6
     R_UNKNOWN_SYMBOL = 7
+    R_UNKNOWN_FLAGS = 8
 
 # The constants above are copies (a cdef enum is what the C++ compiler sees): held to
 # their sources here, at import, so that they cannot drift apart.
@@ -169,12 +174,14 @@ assert (X_ACCEPTED, X_REJECTED, X_PARTIALLY_FILLED, X_FILLED, X_CANCELLED, X_REP
         X_KILLED, X_REDUCED) == (W.ACCEPTED, W.REJECTED, W.PARTIALLY_FILLED, W.FILLED,
                                  W.CANCELLED, W.REPLACED, W.KILLED, W.REDUCED)
 assert (F_VERSION, F_LENGTH, F_RESERVED, F_SIDE, F_ORDER_TYPE, F_TIF, F_STP, F_SYMBOL,
-        F_CLIENT_ORDER_ID, F_PRICE, F_QTY) == (W.F_VERSION, W.F_LENGTH, W.F_RESERVED, W.F_SIDE,
-                                              W.F_ORDER_TYPE, W.F_TIF, W.F_STP, W.F_SYMBOL,
-                                              W.F_CLIENT_ORDER_ID, W.F_PRICE, W.F_QTY)
+        F_CLIENT_ORDER_ID, F_PRICE, F_QTY, F_FLAGS) == (
+    W.F_VERSION, W.F_LENGTH, W.F_RESERVED, W.F_SIDE, W.F_ORDER_TYPE, W.F_TIF, W.F_STP,
+    W.F_SYMBOL, W.F_CLIENT_ORDER_ID, W.F_PRICE, W.F_QTY, W.F_FLAGS)
 assert (R_VERSION, R_LENGTH, R_RESERVED, R_CODE, R_NOT_POSITIVE, R_TOO_LARGE,
-        R_UNKNOWN_SYMBOL) == (W.R_VERSION, W.R_LENGTH, W.R_RESERVED, W.R_CODE, W.R_NOT_POSITIVE,
-                              W.R_TOO_LARGE, W.R_UNKNOWN_SYMBOL)
+        R_UNKNOWN_SYMBOL, R_UNKNOWN_FLAGS) == (
+    W.R_VERSION, W.R_LENGTH, W.R_RESERVED, W.R_CODE, W.R_NOT_POSITIVE, W.R_TOO_LARGE,
+    W.R_UNKNOWN_SYMBOL, W.R_UNKNOWN_FLAGS)
+assert (NEW_ORDER_POST_ONLY, NEW_ORDER_FLAGS) == (W.NEW_ORDER_POST_ONLY, W.NEW_ORDER_FLAGS)
 assert (T_NEW_ORDER, T_CANCEL, T_REPLACE, T_MASS_CANCEL) == (
     W.NEW_ORDER, W.CANCEL, W.REPLACE, W.MASS_CANCEL)
 assert {T_NEW_ORDER: NEW_ORDER_SIZE, T_CANCEL: CANCEL_SIZE, T_REPLACE: REPLACE_SIZE,
@@ -270,9 +277,8 @@ cdef inline bint _client_order_id(uint64_t cid, RejectEntry* bad) noexcept nogil
 
 
 cdef inline bint _new_order(const uint8_t* m, const Tables* t, InputRecord* r, RejectEntry* bad) noexcept nogil:
-    if m[13] | m[14] | m[15]:
-        return _reserved(m, 13, 15, bad)
-    cdef uint8_t side = m[4], order_type = m[5], tif = m[6], stp = m[7]
+    # Fields in offset order, as the protocol's codec checks them (wire_reference.py).
+    cdef uint8_t side = m[4], order_type = m[5], tif = m[6], stp = m[7], flags = m[12]
     if <uint8_t>(side - 1) > 1:
         return _bad(bad, F_SIDE, R_CODE, side)
     if <uint8_t>(order_type - 1) > 1:
@@ -281,28 +287,32 @@ cdef inline bint _new_order(const uint8_t* m, const Tables* t, InputRecord* r, R
         return _bad(bad, F_TIF, R_CODE, tif)
     if stp > 4:
         return _bad(bad, F_STP, R_CODE, stp)
+    cdef uint32_t wire_symbol = _u32(m + 8)
+    cdef uint32_t symbol = _symbol(t, wire_symbol)
+    if symbol == 0:
+        return _bad(bad, F_SYMBOL, R_UNKNOWN_SYMBOL, wire_symbol)
+    if flags & ~NEW_ORDER_FLAGS:
+        return _bad(bad, F_FLAGS, R_UNKNOWN_FLAGS, flags)
+    if m[13] | m[14] | m[15]:
+        return _reserved(m, 13, 15, bad)
     cdef uint64_t cid = _u64(m + 16)
     if not _client_order_id(cid, bad):
         return False
     cdef int64_t price = <int64_t>_u64(m + 24)
     cdef int64_t qty = <int64_t>_u64(m + 32)
-    if qty <= 0:
-        return _bad(bad, F_QTY, R_NOT_POSITIVE, <uint64_t>qty)
     # A limit order needs its price; a market order's 0 is "none" (one with a price is
     # the core's to reject, MARKET_WITH_PRICE), as the protocol's decoder judges.
     if price < 0 or (price == 0 and order_type == 1):
         return _bad(bad, F_PRICE, R_NOT_POSITIVE, <uint64_t>price)
-    cdef uint32_t wire_symbol = _u32(m + 8)
-    cdef uint32_t symbol = _symbol(t, wire_symbol)
-    if symbol == 0:
-        return _bad(bad, F_SYMBOL, R_UNKNOWN_SYMBOL, wire_symbol)
+    if qty <= 0:
+        return _bad(bad, F_QTY, R_NOT_POSITIVE, <uint64_t>qty)
     memset(r, 0, sizeof(InputRecord))
     r.kind = IN_NEW
     r.side = side
     r.order_type = order_type
     r.tif = tif
     r.stp = stp
-    r.flags = POST_ONLY if m[12] & 1 else 0
+    r.flags = POST_ONLY if flags & NEW_ORDER_POST_ONLY else 0
     r.account = t.account
     r.symbol = symbol
     r.client_order_id = cid

@@ -1,8 +1,10 @@
 """A reject entry (wire_layout.REJECT_DTYPE) as the texts of its MessageReject.
 
 The compiled conversion and the reference leave the same codes; the words are
-made here only, so both paths (and the Python protocol code, if it asks) say
-the same thing: ``("NewOrder", "side", "invalid code 7 (valid: 1 BUY, 2 SELL)", 12)``.
+made here only, and they are the protocol codec's own (gateway/protocol/codec.py,
+tests/gateway/test_wire_agreement.py compares them), so a session reads the same
+MessageReject whichever path its bytes took:
+``("NewOrder", "side", "invalid code 7 (valid: 1 BUY, 2 SELL)", 12)``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ FIELD_NAME: Final = {
     W.F_CLIENT_ORDER_ID: "client_order_id",
     W.F_PRICE: "price",
     W.F_QTY: "qty",
+    W.F_FLAGS: "flags",
 }
 
 _TABLES: Final[dict[int, tuple[object, ...]]] = {
@@ -56,20 +59,23 @@ def _signed(value: int) -> int:
 def reason_text(message_type: int, field: int, reason: int, value: int) -> str:
     """The MessageReject reason for one entry's codes and value."""
     if reason == W.R_VERSION:
-        return f"unsupported version {value} (this server speaks {W.PROTOCOL_VERSION})"
+        return f"unsupported version {value} (this end speaks {W.PROTOCOL_VERSION})"
     if reason == W.R_LENGTH:
         need = W.REQUEST_SIZE[message_type]
-        return f"length {value} is wrong for {W.REQUEST_NAME[message_type]} (must be {need})"
+        return f"{W.REQUEST_NAME[message_type]} is {need} bytes, got {value}"
     if reason == W.R_RESERVED:
-        return f"must be zero, byte {value >> 8} is {value & 0xFF}"
+        return "reserved bytes must be 0"  # the entry's value says which byte, and what
     if reason == W.R_CODE:
         return f"invalid code {value} (valid: {VALID_LIST[field]})"
     if reason == W.R_NOT_POSITIVE:
         return f"must be > 0, got {_signed(value)}"
     if reason == W.R_TOO_LARGE:
-        return f"must be < 2^63, got {value}"
+        return f"must be below 2^63, got {value}"
     if reason == W.R_UNKNOWN_SYMBOL:
         return f"unknown symbol id {value}"
+    if reason == W.R_UNKNOWN_FLAGS:
+        known = W.NEW_ORDER_FLAGS
+        return f"unknown flag bits {value & ~known:#04x} (known: {known:#04x})"
     raise ValueError(f"reject entry: unknown reason code {reason}")
 
 

@@ -37,7 +37,9 @@ REQUEST_NAME: Final = {
 CLIENT_ORDER_ID_AT: Final = {NEW_ORDER: 16, CANCEL: 8, REPLACE: 8}
 """Where each request holds its client_order_id (MassCancel has none)."""
 RESERVED_BYTES: Final = {NEW_ORDER: (13, 14, 15), CANCEL: (4, 5, 6, 7), REPLACE: (4, 5, 6, 7)}
-NEW_ORDER_POST_ONLY: Final = 1  # bit 0 of NewOrder.flags; the other bits are not read
+NEW_ORDER_POST_ONLY: Final = 1  # bit 0 of NewOrder.flags
+NEW_ORDER_FLAGS: Final = NEW_ORDER_POST_ONLY
+"""Every NewOrder.flags bit there is: any other set is the reject (F_FLAGS)."""
 
 # -- server to client: the reports made from event records ---------------------------------
 
@@ -73,7 +75,7 @@ messages of the buffer (from 0), ``type`` its message type, ``field`` and
 ``reason`` the codes below, ``client_order_id`` 0 unless the message is long
 enough to hold one, ``value`` what was wrong as a u64 (a price or qty: the
 int64's bits; a reserved byte: offset * 256 + the byte; the length; the version;
-the code; the wire symbol id).
+the code; the wire symbol id; the flags byte).
 """
 
 # Field codes (reject_text.FIELD_NAME names them).
@@ -88,6 +90,7 @@ F_SYMBOL: Final = 8
 F_CLIENT_ORDER_ID: Final = 9
 F_PRICE: Final = 10
 F_QTY: Final = 11
+F_FLAGS: Final = 12
 
 # Reason codes (reject_text.reason_text writes them out).
 R_VERSION: Final = 1  # value: the version
@@ -97,6 +100,7 @@ R_CODE: Final = 4  # value: the code
 R_NOT_POSITIVE: Final = 5  # value: the number (int64 bits)
 R_TOO_LARGE: Final = 6  # value: the client_order_id (>= 2^63)
 R_UNKNOWN_SYMBOL: Final = 7  # value: the wire symbol id
+R_UNKNOWN_FLAGS: Final = 8  # value: the flags byte
 
 VALID_CODES: Final = {
     F_SIDE: range(1, 3),

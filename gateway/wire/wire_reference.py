@@ -6,14 +6,16 @@ holds the two to each other, tests/gateway/test_wire_examples.py holds this
 one to hand-written bytes of the spec. Where the two must agree on a choice
 the spec leaves open, the choice is made here and written down:
 
-* checks run in this order, and the first that fails is the reject: the
-  header's version, the length, the reserved bytes (lowest first), the enum
-  codes in offset order (side, order_type, tif, stp), client_order_id, then
-  the numbers in translate.py's order (NewOrder: qty, price; Replace: price,
-  qty), then the symbol;
-* NewOrder's price 0 is "no price" (a market order; the core judges a limit
-  without one), a negative price is the reject; Replace's price must be > 0;
-* NewOrder.flags bits other than post_only are not read (the spec names none);
+* checks run in the protocol codec's order (gateway/protocol/codec.py; docs/PROTOCOL.md,
+  "Bad input"), and the first that fails is the reject: the header's version,
+  the length, then the fields in offset order -- NewOrder: side, order_type,
+  tif, stp, symbol, flags, reserved (lowest byte first), client_order_id,
+  price, qty; Cancel: reserved, client_order_id; Replace: reserved,
+  client_order_id, price, qty; MassCancel: symbol;
+* NewOrder's price 0 is "no price" for a market order, the reject for a
+  limit one; a negative price is the reject; Replace's price must be > 0;
+* NewOrder.flags bits other than post_only are the reject (field flags), as
+  the codec refuses them;
 * a full ``out`` stops the batch before the next message, whatever it is.
 """
 
@@ -57,39 +59,59 @@ def _check(msg: bytes, kind: int, version: int, symbol_ids: np.ndarray) -> Rejec
         return W.F_VERSION, W.R_VERSION, version
     if len(msg) != W.REQUEST_SIZE[kind]:
         return W.F_LENGTH, W.R_LENGTH, len(msg)
-    for at in W.RESERVED_BYTES.get(kind, ()):
-        if msg[at]:
-            return W.F_RESERVED, W.R_RESERVED, at * 256 + msg[at]
     if kind == W.NEW_ORDER:
-        for at, field in enumerate(_FIELD_OF_CODE, start=4):
-            if msg[at] not in W.VALID_CODES[field]:
-                return field, W.R_CODE, msg[at]
-    if kind in W.CLIENT_ORDER_ID_AT:
-        (cid,) = _U64.unpack_from(msg, W.CLIENT_ORDER_ID_AT[kind])
-        if cid == 0:
-            return W.F_CLIENT_ORDER_ID, W.R_NOT_POSITIVE, 0
-        if cid >= 1 << 63:
-            return W.F_CLIENT_ORDER_ID, W.R_TOO_LARGE, cid
-    if kind == W.NEW_ORDER:
-        _, order_type, _, _, wire_symbol, _, _, price, qty = _NEW_ORDER.unpack(msg)
-        if qty <= 0:
-            return W.F_QTY, W.R_NOT_POSITIVE, qty & _U64_MASK
-        # A limit order needs its price; a market order's 0 is "none" (one with a price
-        # is the core's to reject, MARKET_WITH_PRICE), as the protocol's decoder judges.
-        if price < 0 or (price == 0 and order_type == L.ORDER_TYPE_CODE[OrderType.LIMIT]):
-            return W.F_PRICE, W.R_NOT_POSITIVE, price & _U64_MASK
-        if not _symbol(symbol_ids, wire_symbol):
+        return _check_new_order(msg, symbol_ids)
+    if kind == W.MASS_CANCEL:
+        (wire_symbol,) = _MASS_CANCEL.unpack(msg)
+        if wire_symbol and not _symbol(symbol_ids, wire_symbol):
             return W.F_SYMBOL, W.R_UNKNOWN_SYMBOL, wire_symbol
-    elif kind == W.REPLACE:
+        return None
+    bad = _reserved(msg, kind) or _client_order_id(msg, kind)
+    if bad is None and kind == W.REPLACE:
         _, _, price, qty = _REPLACE.unpack(msg)
         if price <= 0:
             return W.F_PRICE, W.R_NOT_POSITIVE, price & _U64_MASK
         if qty <= 0:
             return W.F_QTY, W.R_NOT_POSITIVE, qty & _U64_MASK
-    elif kind == W.MASS_CANCEL:
-        (wire_symbol,) = _MASS_CANCEL.unpack(msg)
-        if wire_symbol and not _symbol(symbol_ids, wire_symbol):
-            return W.F_SYMBOL, W.R_UNKNOWN_SYMBOL, wire_symbol
+    return bad
+
+
+def _check_new_order(msg: bytes, symbol_ids: np.ndarray) -> Reject | None:
+    """What is wrong with a NewOrder of the right length and version: fields in offset order."""
+    for at, field in enumerate(_FIELD_OF_CODE, start=4):
+        if msg[at] not in W.VALID_CODES[field]:
+            return field, W.R_CODE, msg[at]
+    _, order_type, _, _, wire_symbol, flags, _, price, qty = _NEW_ORDER.unpack(msg)
+    if not _symbol(symbol_ids, wire_symbol):
+        return W.F_SYMBOL, W.R_UNKNOWN_SYMBOL, wire_symbol
+    if flags & ~W.NEW_ORDER_FLAGS:
+        return W.F_FLAGS, W.R_UNKNOWN_FLAGS, flags
+    bad = _reserved(msg, W.NEW_ORDER) or _client_order_id(msg, W.NEW_ORDER)
+    if bad is not None:
+        return bad
+    # A limit order needs its price; a market order's 0 is "none" (one with a price
+    # is the core's to reject, MARKET_WITH_PRICE), as the protocol's decoder judges.
+    if price < 0 or (price == 0 and order_type == L.ORDER_TYPE_CODE[OrderType.LIMIT]):
+        return W.F_PRICE, W.R_NOT_POSITIVE, price & _U64_MASK
+    if qty <= 0:
+        return W.F_QTY, W.R_NOT_POSITIVE, qty & _U64_MASK
+    return None
+
+
+def _reserved(msg: bytes, kind: int) -> Reject | None:
+    """The first reserved byte of ``msg`` that is not zero, as the reject."""
+    for at in W.RESERVED_BYTES[kind]:
+        if msg[at]:
+            return W.F_RESERVED, W.R_RESERVED, at * 256 + msg[at]
+    return None
+
+
+def _client_order_id(msg: bytes, kind: int) -> Reject | None:
+    (cid,) = _U64.unpack_from(msg, W.CLIENT_ORDER_ID_AT[kind])
+    if cid == 0:
+        return W.F_CLIENT_ORDER_ID, W.R_NOT_POSITIVE, 0
+    if cid >= 1 << 63:
+        return W.F_CLIENT_ORDER_ID, W.R_TOO_LARGE, cid
     return None
 
 

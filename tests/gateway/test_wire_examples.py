@@ -148,34 +148,55 @@ REJECTS = [
     ),
     (patched(NEW_ORDER, 8, "09"), ("NewOrder", "symbol", "unknown symbol id 9", 42)),
     (patched(NEW_ORDER, 8, "00"), ("NewOrder", "symbol", "unknown symbol id 0", 42)),
-    (patched(NEW_ORDER, 14, "80"), ("NewOrder", "reserved", "must be zero, byte 14 is 128", 42)),
+    (patched(NEW_ORDER, 14, "80"), ("NewOrder", "reserved", "reserved bytes must be 0", 42)),
+    (
+        patched(NEW_ORDER, 12, "03"),  # post_only and a bit the spec does not name
+        ("NewOrder", "flags", "unknown flag bits 0x02 (known: 0x01)", 42),
+    ),
+    # Several fields bad: the first in offset order is named, as the protocol's codec does.
+    (
+        patched(patched(NEW_ORDER, 4, "07"), 13, "01"),
+        ("NewOrder", "side", "invalid code 7 (valid: 1 BUY, 2 SELL)", 42),
+    ),
+    (
+        patched(patched(NEW_ORDER, 8, "09"), 16, "0000000000000000"),
+        ("NewOrder", "symbol", "unknown symbol id 9", 0),
+    ),
+    (
+        patched(patched(NEW_ORDER, 12, "80"), 14, "01"),
+        ("NewOrder", "flags", "unknown flag bits 0x80 (known: 0x01)", 42),
+    ),
+    (
+        patched(patched(NEW_ORDER, 24, "ffffffffffffffff"), 32, "0000000000000000"),
+        ("NewOrder", "price", "must be > 0, got -1", 42),
+    ),
     (
         patched(NEW_ORDER, 16, "0000000000000000"),
         ("NewOrder", "client_order_id", "must be > 0, got 0", 0),
     ),
     (
         patched(NEW_ORDER, 16, "0000000000000080"),
-        ("NewOrder", "client_order_id", "must be < 2^63, got 9223372036854775808", 2**63),
+        ("NewOrder", "client_order_id", "must be below 2^63, got 9223372036854775808", 2**63),
     ),
     (patched(NEW_ORDER, 24, "ffffffffffffffff"), ("NewOrder", "price", "must be > 0, got -1", 42)),
     (patched(NEW_ORDER, 32, "0000000000000000"), ("NewOrder", "qty", "must be > 0, got 0", 42)),
     (
         patched(NEW_ORDER, 3, "03"),
-        ("NewOrder", "version", "unsupported version 3 (this server speaks 2)", 42),
+        ("NewOrder", "version", "unsupported version 3 (this end speaks 2)", 42),
     ),
     (
         wire("18 00 02 02") + NEW_ORDER[4:24],
-        ("NewOrder", "length", "length 24 is wrong for NewOrder (must be 40)", 42),
+        ("NewOrder", "length", "NewOrder is 40 bytes, got 24", 42),
     ),
     (
         wire("17 00 02 02") + NEW_ORDER[4:23],
-        ("NewOrder", "length", "length 23 is wrong for NewOrder (must be 40)", 0),
+        ("NewOrder", "length", "NewOrder is 40 bytes, got 23", 0),
     ),
     (
         patched(CANCEL, 8, "0000000000000000"),
         ("Cancel", "client_order_id", "must be > 0, got 0", 0),
     ),
-    (patched(CANCEL, 4, "01"), ("Cancel", "reserved", "must be zero, byte 4 is 1", 42)),
+    (patched(CANCEL, 4, "01"), ("Cancel", "reserved", "reserved bytes must be 0", 42)),
     (CANCEL + bytes(2), None),  # its length is still 16: a Cancel, then two bytes of no header
     (patched(REPLACE, 16, "fbffffffffffffff"), ("Replace", "price", "must be > 0, got -5", 42)),
     (patched(REPLACE, 24, "0000000000000000"), ("Replace", "qty", "must be > 0, got 0", 42)),
@@ -183,7 +204,7 @@ REJECTS = [
     (patched(MASS_CANCEL_ONE, 4, "03"), ("MassCancel", "symbol", "unknown symbol id 3", 0)),
     (
         wire("0c 00 05 02") + bytes(8),
-        ("MassCancel", "length", "length 12 is wrong for MassCancel (must be 8)", 0),
+        ("MassCancel", "length", "MassCancel is 8 bytes, got 12", 0),
     ),
 ]
 
