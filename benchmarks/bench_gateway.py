@@ -133,7 +133,7 @@ class _Load:
             length, kind = struct.unpack_from("<HB", buf, at)
             if length < 4:
                 raise ConnectionError(f"bad message length {length} at byte {at}")
-            if kind == EXECUTION_REPORT and length == 88:
+            if kind == EXECUTION_REPORT and length == 88 and end - at >= 88:
                 run = (end - at) // 88
                 reports = np.frombuffer(buf, REPORT, run, at)
                 same = (reports["length"] == 88) & (reports["type"] == EXECUTION_REPORT)
@@ -141,6 +141,7 @@ class _Load:
                     run = int(np.argmin(same))
                     reports = reports[:run]
                 count += int(np.count_nonzero(reports["exec_type"] == ACCEPTED))
+                del reports, same  # numpy holds the bytearray until dropped
                 at += 88 * run
                 continue
             if end - at < length:
