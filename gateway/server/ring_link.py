@@ -48,7 +48,7 @@ from ringmatch.gateway.server.core_link import OnEvents
 log = logging.getLogger(__name__)
 DRAIN_LIMIT = 4096  # records per get_many, so one burst cannot hold the loop for long
 BACKLOG_LIMIT = 16384  # commands waiting for room before the sessions stop being read
-RETRY_S = 0.0005
+RETRY_S = 0.002
 
 
 class RingLink:
@@ -77,6 +77,7 @@ class RingLink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._on_events: OnEvents | None = None
         self._backlog: list[np.ndarray] = []  # record arrays not yet on the ring, in order
+        self._backlogged = 0  # records in the backlog
         self._retry: asyncio.TimerHandle | None = None
         self.on_congested: Callable[[bool], None] | None = None
         self.congested = False
@@ -100,29 +101,31 @@ class RingLink:
         return directory
 
     def submit_records(self, records: np.ndarray) -> None:
+        """Put ``records`` (INPUT_DTYPE, seq 0) on the ring, after any backlog; the link
+        keeps what does not fit, so the array becomes the link's: not reused by the caller."""
         if len(records):
             if not self._backlog:  # the common case: straight onto the ring
                 written = self._producer.try_put_array(records)
                 records = records[written:]
             if len(records):
-                # A copy: the caller's buffer is reused by its next batch.
-                self._backlog.append(L.join_records([records], L.INPUT_DTYPE))
+                self._backlog.append(records)
+                self._backlogged += len(records)
         self._push()
-
-    def _pending(self) -> int:
-        return sum(len(part) for part in self._backlog)
 
     def _push(self) -> None:
         backlog = self._backlog
         while backlog:
             written = self._producer.try_put_array(backlog[0])
+            self._backlogged -= written
             if written < len(backlog[0]):
                 backlog[0] = backlog[0][written:]
                 break
             del backlog[0]
         if backlog and self._retry is None and self._loop is not None:
+            # A fallback only: every drain of events pushes too, and a full ring means a
+            # busy core, whose events come soon; polling faster only burns the cores.
             self._retry = self._loop.call_later(RETRY_S, self._retried)
-        congested = self._pending() > BACKLOG_LIMIT
+        congested = self._backlogged > BACKLOG_LIMIT
         if congested is not self.congested:
             self.congested = congested
             if self.on_congested is not None:
