@@ -52,12 +52,12 @@ class RiskMonitor:
     def on_records(self, records: np.ndarray, directory: Directory) -> None:
         """``on_events`` on a batch of EVENT_DTYPE records, without a Trade per event.
 
-        Same positions, P&L, last prices and trips (risk/record_batch.py); the
+        Same positions, P&L, last prices and trips (risk/trade_records.py); the
         batch's NAME events teach ``directory`` first.
         """
-        from ringmatch.risk import record_batch  # it imports this module's type
+        from ringmatch.risk import trade_records  # it imports this module's type
 
-        record_batch.on_records(self, records, directory)
+        trade_records.on_records(self, records, directory)
 
     def kill_limit(self, account: str, symbol: str) -> int | None:
         """``kill_position`` for ``account`` in ``symbol``, resolved once per config."""

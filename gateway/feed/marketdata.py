@@ -26,7 +26,7 @@ from ringmatch.engine.records.layout import EVENT_DTYPE
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
 from ringmatch.engine.schema.events import Accepted, Cancelled, Event, Reduced, Replaced, Trade
-from ringmatch.gateway.feed import record_batch
+from ringmatch.gateway.feed import book_records
 from ringmatch.gateway.feed.protocol import FeedMessage, Levels, Snapshot, Top, TradePrint
 
 BUY = Side.BUY
@@ -107,6 +107,8 @@ class MarketData:
         "_orders",
         "_pending",
         "_seq",
+        "_symbol_lut",
+        "_symbol_lut_of",
         "_symbol_names",
         "_symbols",
         "_table",
@@ -121,9 +123,11 @@ class MarketData:
         self._pending: list[_Order] = []  # incoming orders of the current command
         self._seq = 0  # the seq of the command being read
         # on_records: its orders, its symbol indexes, a maker record waiting for its taker
-        self._table = record_batch.OrderTable()
+        self._table = book_records.OrderTable()
         self._symbols: dict[str, int] = {}
         self._symbol_names: list[str] = []
+        self._symbol_lut = np.zeros(0, np.int64)  # directory symbol id -> index, -1: not yet
+        self._symbol_lut_of: Directory | None = None
         self._held_maker = np.zeros(0, EVENT_DTYPE)
 
     def _symbol_index(self, symbol: str) -> int:
@@ -202,15 +206,15 @@ class MarketData:
     ) -> dict[tuple[str, int], list[FeedMessage]]:
         """``on_events`` on a batch of EVENT_DTYPE records, without an Event per event.
 
-        The same messages per channel for the same batch (gateway/feed/record_batch.py);
+        The same messages per channel for the same batch (gateway/feed/book_records.py);
         the batch's NAME events teach ``directory`` first, and a maker's trade record
         that ends a batch waits for its taker's in the next.
         """
-        return self._incrementals(record_batch.on_records(self, records, directory))
+        return self._incrementals(book_records.on_records(self, records, directory))
 
     def on_events(self, events: Sequence[Event]) -> dict[tuple[str, int], list[FeedMessage]]:
         """Apply a batch; the incrementals for every channel it changed."""
-        touched: dict[str, list[record_batch.TradeTuple]] = {}
+        touched: dict[str, list[book_records.TradeTuple]] = {}
         orders = self._orders
         for ev in events:
             if ev.seq != self._seq:
@@ -278,7 +282,7 @@ class MarketData:
         return rested
 
     def _incrementals(
-        self, touched: dict[str, list[record_batch.TradeTuple]]
+        self, touched: dict[str, list[book_records.TradeTuple]]
     ) -> dict[tuple[str, int], list[FeedMessage]]:
         """Publish every channel of the ``touched`` symbols: their trades, then levels."""
         out: dict[tuple[str, int], list[FeedMessage]] = {}

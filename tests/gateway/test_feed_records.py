@@ -20,8 +20,8 @@ from ringmatch.engine.records.convert import decode_events
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.commands import Command, NewOrder, Replace
 from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.gateway.feed.book_records import OrderTable
 from ringmatch.gateway.feed.marketdata import MarketData
-from ringmatch.gateway.feed.record_batch import OrderTable
 from tests.engine.strategies import SYMBOLS, command_streams, random_stream
 from tests.risk.test_record_batch import event_records, random_batches
 

@@ -121,7 +121,8 @@ def _notional(price: np.ndarray, qty: np.ndarray) -> np.ndarray:
         return price
     bound = int(np.abs(price).max()) * int(np.abs(qty).max()) * len(price)
     if bound < _SAFE:
-        return price * qty
+        out: np.ndarray = price * qty
+        return out
     return np.array([p * q for p, q in zip(price.tolist(), qty.tolist(), strict=True)], object)
 
 
@@ -296,11 +297,7 @@ def on_records(monitor: RiskMonitor, records: np.ndarray, directory: Directory) 
         trips = kill_position_trips(f, held, names, monitor.kill_limit)
     apply_fills(f, positions)
     # last prices: each traded symbol's last trade of the batch
-    symbols = tr.symbol
-    rev = symbols[::-1]
-    uniq, first_from_end = np.unique(rev, return_index=True)
-    last_idx = len(symbols) - 1 - first_from_end
-    for s_id, price in zip(uniq.tolist(), tr.price[last_idx].tolist(), strict=True):
+    for s_id, price in dict(zip(tr.symbol.tolist(), tr.price.tolist(), strict=True)).items():
         book.last[sym(s_id)] = price
     for _, account, why in trips:
         if account not in monitor.tripped:

@@ -121,9 +121,8 @@ class OrderTable:
         new = ~old
         if not new.any():
             return
-        cols = (ids[new], sym[new], buy[new], price[new], qty[new], resting[new])
-        order = np.argsort(cols[0], kind="stable")
-        cols = tuple(c[order] for c in cols)
+        order = np.argsort(ids[new], kind="stable")
+        cols = tuple(c[new][order] for c in (ids, sym, buy, price, qty, resting))
         n, k = self.n, len(cols[0])
         if n and cols[0][0] <= self.ids[n - 1]:
             self._merge(cols)
@@ -190,7 +189,8 @@ def hold_maker(held: np.ndarray, records: np.ndarray) -> tuple[np.ndarray, np.nd
 def _group_cumsum(x: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Inclusive running sum of ``x`` within each group (rows sorted by group)."""
     c = np.cumsum(x)
-    return c - (c - x)[starts][group]
+    out: np.ndarray = c - (c - x)[starts][group]
+    return out
 
 
 def _groups(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -232,10 +232,7 @@ def on_records(
     epoch[m_at] = epoch[np.minimum(m_at + 1, len(ev) - 1)]
     md._seq = int(seq[events[-1]])
 
-    # symbols: directory id -> md's symbol index, once per symbol in the batch
-    sym_ids, sym_inv = np.unique(ev["symbol"], return_inverse=True)
-    local = np.array([md._symbol_index(directory.symbols.name(s)) for s in sym_ids.tolist()])
-    sym = local[sym_inv.ravel()]
+    sym = _local_symbols(md, ev["symbol"], directory)
     names = md._symbol_names
 
     # trades: prints per symbol in order, the last price, a touch
@@ -254,7 +251,7 @@ def on_records(
             touched.setdefault(names[s], []).append((trade_id, price, qty, _SIDE_VALUE[side]))
         for s, price in dict(zip(t_sym, t_price, strict=True)).items():
             md.book(names[s]).last_price = price
-    for s in np.unique(sym[kind == L.REDUCED]).tolist():
+    for s in set(sym[kind == L.REDUCED].tolist()):
         touched.setdefault(names[s], [])
 
     deltas, symbols = _orders(md, ev, kind, epoch, sym)
@@ -262,6 +259,24 @@ def on_records(
     for s in symbols:
         touched.setdefault(names[s], [])
     return touched
+
+
+def _local_symbols(md: MarketData, ids: np.ndarray, directory: Directory) -> np.ndarray:
+    """md's symbol index of each directory symbol id (a lookup table, grown per new id)."""
+    lut = md._symbol_lut
+    if md._symbol_lut_of is not directory:  # another directory: other ids
+        lut = np.zeros(0, np.int64)
+        md._symbol_lut_of = directory
+    top = int(ids.max()) + 1
+    if top > len(lut):
+        lut = np.concatenate([lut, np.full(top - len(lut), -1, np.int64)])
+    missing = lut[ids] < 0
+    if missing.any():
+        for s in set(ids[missing].tolist()):
+            lut[s] = md._symbol_index(directory.symbols.name(s))
+    md._symbol_lut = lut
+    out: np.ndarray = lut[ids]
+    return out
 
 
 def _orders(
@@ -441,8 +456,9 @@ def _replay(
         elif kind == L.REDUCED:
             take(oid, qty, -1)
         elif kind == L.REPLACED:
-            o = objs.get(oid)
-            if o is not None:
+            found = objs.get(oid)
+            if found is not None:
+                o = found
                 touched.add(o.sym)
                 if o.resting:
                     deltas.append((o.sym, o.buy, o.price, -o.qty))
