@@ -252,10 +252,10 @@ def loss_trips(monitor: RiskMonitor, tr: Trades, accounts: Directory) -> list[tu
 
 def _breach(monitor: RiskMonitor, account: str, symbol: str, qty: int, pnl: int) -> str | None:
     """RiskMonitor._breach on a position and a P&L already known."""
-    lim = monitor.config.resolve(account, symbol)
-    if lim.kill_position is not None and abs(qty) > lim.kill_position:
-        return f"position {qty} in {symbol} beyond kill_position {lim.kill_position}"
-    max_loss = monitor.config.resolve(account).max_loss
+    kill = monitor.kill_limit(account, symbol)
+    if kill is not None and abs(qty) > kill:
+        return f"position {qty} in {symbol} beyond kill_position {kill}"
+    max_loss = monitor.loss_limit(account)
     if max_loss is not None and -pnl > max_loss:
         return f"loss {float(Fraction(-pnl)):.2f} beyond max_loss {max_loss}"
     return None
