@@ -21,6 +21,10 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
+from ringmatch.engine.records.layout import EVENT_DTYPE
+from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.commands import KillSwitch
 from ringmatch.engine.schema.events import Event, Trade
 from ringmatch.risk.limits import RiskConfig
@@ -35,11 +39,47 @@ class RiskMonitor:
         self.book = PositionBook()
         self.tripped: dict[str, str] = {}  # account -> why its kill switch was sent
         self._send = send_control
+        self._kill_limits: dict[tuple[str, str], int | None] = {}
+        self._loss_limits: dict[str, int | None] = {}
+        self._kill_limits_of = config  # the config _kill_limits were resolved from
+        # on_records: a trade's maker record seen at the end of a batch, until its taker's
+        self.held_maker = np.zeros(0, EVENT_DTYPE)
 
     def on_events(self, events: Sequence[Event]) -> None:
         for ev in events:
             if type(ev) is Trade:
                 self._after_trade(ev)
+
+    def on_records(self, records: np.ndarray, directory: Directory) -> None:
+        """``on_events`` on a batch of EVENT_DTYPE records, without a Trade per event.
+
+        Same positions, P&L, last prices and trips (risk/trade_records.py); the
+        batch's NAME events teach ``directory`` first.
+        """
+        from ringmatch.risk import trade_records  # it imports this module's type
+
+        trade_records.on_records(self, records, directory)
+
+    def kill_limit(self, account: str, symbol: str) -> int | None:
+        """``kill_position`` for ``account`` in ``symbol``, resolved once per config."""
+        self._limits_current()
+        key = (account, symbol)
+        if key not in self._kill_limits:
+            self._kill_limits[key] = self.config.resolve(account, symbol).kill_position
+        return self._kill_limits[key]
+
+    def loss_limit(self, account: str) -> int | None:
+        """``max_loss`` for ``account``, resolved once per config."""
+        self._limits_current()
+        if account not in self._loss_limits:
+            self._loss_limits[account] = self.config.resolve(account).max_loss
+        return self._loss_limits[account]
+
+    def _limits_current(self) -> None:
+        if self._kill_limits_of is not self.config:
+            self._kill_limits.clear()
+            self._loss_limits.clear()
+            self._kill_limits_of = self.config
 
     def _after_trade(self, t: Trade) -> None:
         book = self.book

@@ -20,8 +20,13 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 
+import numpy as np
+
+from ringmatch.engine.records.layout import EVENT_DTYPE
+from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
 from ringmatch.engine.schema.events import Accepted, Cancelled, Event, Reduced, Replaced, Trade
+from ringmatch.gateway.feed import book_records
 from ringmatch.gateway.feed.protocol import FeedMessage, Levels, Snapshot, Top, TradePrint
 
 BUY = Side.BUY
@@ -91,7 +96,25 @@ def _diff(old: list[Level], new: list[Level]) -> list[Level]:
 
 
 class MarketData:
-    __slots__ = ("_orders", "_pending", "_seq", "books", "channels")
+    """One stream's books and channels: read it with ``on_events`` or with ``on_records``.
+
+    The two keep the orders they track apart (``on_records`` in an OrderTable),
+    so one MarketData reads one kind of stream.
+    """
+
+    __slots__ = (
+        "_held_maker",
+        "_orders",
+        "_pending",
+        "_seq",
+        "_symbol_lut",
+        "_symbol_lut_of",
+        "_symbol_names",
+        "_symbols",
+        "_table",
+        "books",
+        "channels",
+    )
 
     def __init__(self) -> None:
         self.books: dict[str, SymbolBook] = {}
@@ -99,6 +122,21 @@ class MarketData:
         self._orders: dict[int, _Order] = {}
         self._pending: list[_Order] = []  # incoming orders of the current command
         self._seq = 0  # the seq of the command being read
+        # on_records: its orders, its symbol indexes, a maker record waiting for its taker
+        self._table = book_records.OrderTable()
+        self._symbols: dict[str, int] = {}
+        self._symbol_names: list[str] = []
+        self._symbol_lut = np.zeros(0, np.int64)  # directory symbol id -> index, -1: not yet
+        self._symbol_lut_of: Directory | None = None
+        self._held_maker = np.zeros(0, EVENT_DTYPE)
+
+    def _symbol_index(self, symbol: str) -> int:
+        """The small index ``on_records``' order table knows ``symbol`` by."""
+        i = self._symbols.get(symbol)
+        if i is None:
+            i = self._symbols[symbol] = len(self._symbol_names)
+            self._symbol_names.append(symbol)
+        return i
 
     def book(self, symbol: str) -> SymbolBook:
         book = self.books.get(symbol)
@@ -127,6 +165,7 @@ class MarketData:
         self.books.clear()
         self._orders.clear()
         self._pending.clear()
+        self._table.clear()  # (a maker's record held for its taker stays: it is the stream's)
 
     def load(self, symbol: str, orders: Sequence[tuple[int, Side, int, int]]) -> None:
         """Seed a rebuilt book: ``(order_id, side, price, qty)`` of each resting order."""
@@ -136,6 +175,15 @@ class MarketData:
             o.resting = True
             self._orders[oid] = o
             book.add(o.buy, price, qty)
+        n = len(orders)
+        self._table.upsert(
+            np.array([o[0] for o in orders], np.uint64),
+            np.full(n, self._symbol_index(symbol), np.int64),
+            np.array([o[1] is BUY for o in orders], bool),
+            np.array([o[2] for o in orders], np.int64),
+            np.array([o[3] for o in orders], np.int64),
+            np.ones(n, bool),
+        )
 
     def resync(self) -> list[Snapshot]:
         """After a rebuild: every channel steps its seq and re-publishes a snapshot."""
@@ -153,9 +201,20 @@ class MarketData:
 
     # -- the event stream --------------------------------------------------------------
 
+    def on_records(
+        self, records: np.ndarray, directory: Directory
+    ) -> dict[tuple[str, int], list[FeedMessage]]:
+        """``on_events`` on a batch of EVENT_DTYPE records, without an Event per event.
+
+        The same messages per channel for the same batch (gateway/feed/book_records.py);
+        the batch's NAME events teach ``directory`` first, and a maker's trade record
+        that ends a batch waits for its taker's in the next.
+        """
+        return self._incrementals(book_records.on_records(self, records, directory))
+
     def on_events(self, events: Sequence[Event]) -> dict[tuple[str, int], list[FeedMessage]]:
         """Apply a batch; the incrementals for every channel it changed."""
-        touched: dict[str, list[Trade]] = {}
+        touched: dict[str, list[book_records.TradeTuple]] = {}
         orders = self._orders
         for ev in events:
             if ev.seq != self._seq:
@@ -165,7 +224,9 @@ class MarketData:
             if type(ev) is Trade:
                 book = self.book(ev.symbol)
                 book.last_price = ev.price
-                touched.setdefault(ev.symbol, []).append(ev)
+                touched.setdefault(ev.symbol, []).append(
+                    (ev.trade_id, ev.price, ev.qty, ev.taker_side.value)
+                )
                 self._take(ev.maker_order_id, ev.qty, book)
                 self._take(ev.taker_order_id, ev.qty, book)
             elif type(ev) is Accepted:
@@ -221,8 +282,9 @@ class MarketData:
         return rested
 
     def _incrementals(
-        self, touched: dict[str, list[Trade]]
+        self, touched: dict[str, list[book_records.TradeTuple]]
     ) -> dict[tuple[str, int], list[FeedMessage]]:
+        """Publish every channel of the ``touched`` symbols: their trades, then levels."""
         out: dict[tuple[str, int], list[FeedMessage]] = {}
         if not touched or not self.channels:
             return out
@@ -231,11 +293,9 @@ class MarketData:
             if trades is None:
                 continue
             msgs: list[FeedMessage] = []
-            for t in trades:
+            for trade_id, price, qty, side in trades:
                 ch.seq += 1
-                msgs.append(
-                    TradePrint(symbol, ch.seq, t.trade_id, t.price, t.qty, t.taker_side.value)
-                )
+                msgs.append(TradePrint(symbol, ch.seq, trade_id, price, qty, side))
             bids, asks = self.book(symbol).top(levels)
             db, da = _diff(ch.bids, bids), _diff(ch.asks, asks)
             if db or da:
