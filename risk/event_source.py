@@ -51,6 +51,10 @@ from ringmatch.risk.rebuild import replay_after
 log = logging.getLogger(__name__)
 
 ALL = sys.maxsize  # a mark's count meaning "every event of that seq"
+RECORDS_FROM = 256
+"""Batches of at least this many records go to ``deliver_records`` as they are: the
+numpy reader (risk/trade_records.py) has a fixed cost per call of a few hundred us,
+so below this the Events are cheaper (benchmarks/bench_readers.py)."""
 
 
 class RiskEventSource:
@@ -64,6 +68,7 @@ class RiskEventSource:
         resolve: StageResolver = no_stages,
         *,
         directory: Directory | None = None,
+        deliver_records: Callable[[np.ndarray], object] | None = None,
     ) -> None:
         # The names of the records (the core's directory file; NAME events add to it).
         self.directory = Directory() if directory is None else directory
@@ -72,6 +77,7 @@ class RiskEventSource:
         self.ring = ring
         self.index = index
         self.deliver = deliver
+        self.deliver_records = deliver_records  # None: every batch as Events
         self.data_dir = data_dir  # None: no journal, a cut-off loses events (logged)
         self.mark_seq, self.mark_count = after_seq, ALL  # the start replay covered after_seq
         self.skip_upto = after_seq  # ring events up to it are already counted
@@ -104,7 +110,13 @@ class RiskEventSource:
 
     def on_records(self, records: np.ndarray) -> None:
         """One batch of event records: decoded to Events (the NAME events teach the
-        directory), marked and delivered. The seam for a consumer of the records."""
+        directory), marked and delivered; a large batch goes as the records themselves
+        to ``deliver_records`` (when given), which decodes nothing."""
+        if self.deliver_records is not None and len(records) >= RECORDS_FROM and not self.skip_upto:
+            self.directory.learn(records)  # here, so only this thread adds names
+            self._advance_records(records)
+            self.deliver_records(records)
+            return
         events = decode_events(records, self.directory)
         if events:
             self.on_events(events)
@@ -134,6 +146,25 @@ class RiskEventSource:
             tail += 1
         if last == 0:
             return
+        if whole and last == self.mark_seq:
+            self.mark_count = min(ALL, self.mark_count + tail)
+        else:
+            self.mark_seq, self.mark_count = last, tail
+
+    def _advance_records(self, records: np.ndarray) -> None:
+        """``_advance`` for a batch of records: an event is a record but NAME (none)
+        and a TRADE's taker record (one Trade, two records)."""
+        # A NAME record's bytes 16.. are its name, not a seq: read as 0.
+        seqs = np.where(records["kind"] == L.NAME, 0, records["seq"])
+        sequenced = np.flatnonzero(seqs)
+        if not len(sequenced):
+            return
+        last = int(seqs[sequenced[-1]])
+        counted = (records["kind"] != L.NAME) & ~(
+            (records["kind"] == L.TRADE) & (records["flags"] & L.TAKER != 0)
+        )
+        tail = int(np.count_nonzero(counted & (seqs == last)))
+        whole = bool((seqs[sequenced] == last).all())
         if whole and last == self.mark_seq:
             self.mark_count = min(ALL, self.mark_count + tail)
         else:

@@ -28,6 +28,7 @@ import sys
 import threading
 
 import msgspec
+import numpy as np
 import uvloop
 
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
@@ -106,8 +107,19 @@ async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> 
     loop.add_signal_handler(signal.SIGHUP, reload)
     loop.add_signal_handler(signal.SIGTERM, done.set)
     loop.add_signal_handler(signal.SIGINT, done.set)
+
+    def deliver_records(records: np.ndarray) -> None:
+        loop.call_soon_threadsafe(service.on_records, records, directory)
+
     source = RiskEventSource(
-        events, config.reader, deliver, config.data_dir, last, resolve, directory=directory
+        events,
+        config.reader,
+        deliver,
+        config.data_dir,
+        last,
+        resolve,
+        directory=directory,
+        deliver_records=deliver_records,
     )
     thread = threading.Thread(target=source.run)
     thread.start()

@@ -29,7 +29,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import msgspec
+import numpy as np
 
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.commands import ControlCommand, KillSwitch, SetRiskLimits
 from ringmatch.engine.schema.events import Event
 from ringmatch.risk import limits
@@ -64,6 +67,15 @@ class RiskService:
         self.monitor.on_events(events)
         if events:  # max: a seq-0 event (never sequenced) may come last
             self.seq = max(self.seq, events[-1].seq)
+
+    def on_records(self, records: np.ndarray, directory: Directory) -> None:
+        """``on_events`` for a batch of event records, read as they are."""
+        self.monitor.on_records(records, directory)
+        # A NAME record's bytes 16.. are its name, not a seq.
+        seqs = records["seq"][records["kind"] != L.NAME]
+        sequenced = seqs[seqs != 0]
+        if len(sequenced):
+            self.seq = max(self.seq, int(sequenced.max()))
 
     def _kill_from_monitor(self, cmd: KillSwitch) -> None:
         assert cmd.account is not None
