@@ -87,7 +87,7 @@ class BadMessage:
     reject: MessageReject
 
 
-Buffer = bytes | bytearray
+Buffer = bytes | bytearray | memoryview
 Decoder = Callable[[Buffer, int, int], Any]
 
 _SIDE, _SIDE_OR_NONE = codes.SIDE.of, codes.SIDE_OR_NONE.of

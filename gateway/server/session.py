@@ -14,6 +14,7 @@ import asyncio
 import logging
 import socket
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ringmatch.gateway.protocol.connection import (
@@ -204,7 +205,7 @@ class Session(asyncio.Protocol):
     def send(self, message: ServerMessage) -> None:
         self.send_many((message,))
 
-    def send_many(self, messages: tuple[ServerMessage, ...] | list[ServerMessage]) -> None:
+    def send_many(self, messages: Sequence[ServerMessage]) -> None:
         transport = self.transport
         if transport is None or transport.is_closing():
             return
