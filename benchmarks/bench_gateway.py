@@ -206,6 +206,10 @@ def saturate(
     return out
 
 
+VARIANTS = {"compiled": "0", "pure": "1"}
+"""A server's RINGMATCH_PURE: the compiled kernel and wire conversion, or the pure ones."""
+
+
 def main(argv: list[str] | None = None) -> int:
     from ringmatch.benchmarks import bench_e2e
     from ringmatch.engine.build_info import describe
@@ -216,16 +220,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frame", type=int, default=256, help="orders per frame")
     parser.add_argument("--window", type=int, default=8192, help="orders in flight")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--variants",
+        default="compiled",
+        help="servers to run side by side, in turns: compiled,pure (RINGMATCH_PURE=1)",
+    )
     opts = parser.parse_args(argv)
+    variants = opts.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"--variants: unknown {', '.join(unknown)} (valid: {', '.join(VARIANTS)})")
     print(f"engine: {describe()}; load {os.getloadavg()[0]:.2f}; {time.strftime('%F %T %Z')}")
-    with bench_e2e.server(fsync=opts.fsync, probe=False) as (host, port):
-        pid = bench_e2e.server_pid((host, port))
-        for run in range(opts.runs):
-            result = saturate(host, port, pid, opts.seconds, opts.frame, opts.window)
+    totals: dict[str, list[float]] = {v: [] for v in variants}
+    for run in range(opts.runs):
+        for variant in variants:  # in turns: the machine's noise falls on each alike
+            os.environ["RINGMATCH_PURE"] = VARIANTS[variant]
+            with bench_e2e.server(fsync=opts.fsync, probe=False) as (host, port):
+                pid = bench_e2e.server_pid((host, port))
+                result = saturate(host, port, pid, opts.seconds, opts.frame, opts.window)
+            totals[variant].append(result["total us/order"])
             shown = ", ".join(
                 f"{k} {v:,.2f}" if "us" in k else f"{k} {v:,.0f}" for k, v in result.items()
             )
-            print(f"run {run + 1}: {shown}")
+            print(f"run {run + 1} {variant}: {shown}", flush=True)
+    if len(variants) > 1:
+        base = sorted(totals[variants[0]])[len(totals[variants[0]]) // 2]
+        for variant in variants[1:]:
+            median = sorted(totals[variant])[len(totals[variant]) // 2]
+            print(f"ratio {variant}/{variants[0]}, CPU/order, medians: {median / base:.1f}x")
     return 0
 
 
