@@ -1,7 +1,7 @@
 """A reject entry (wire_layout.REJECT_DTYPE) as the texts of its MessageReject.
 
 The compiled conversion and the reference leave the same codes; the words are
-made here only, and they are the protocol codec's own (gateway/protocol/codec.py,
+made here only, and they are the protocol codec's own (gateway/protocol/message_codec.py,
 tests/gateway/test_wire_agreement.py compares them), so a session reads the same
 MessageReject whichever path its bytes took:
 ``("NewOrder", "side", "invalid code 7 (valid: 1 BUY, 2 SELL)", 12)``.

@@ -6,7 +6,7 @@ holds the two to each other, tests/gateway/test_wire_examples.py holds this
 one to hand-written bytes of the spec. Where the two must agree on a choice
 the spec leaves open, the choice is made here and written down:
 
-* checks run in the protocol codec's order (gateway/protocol/codec.py; docs/PROTOCOL.md,
+* checks run in the protocol codec's order (gateway/protocol/message_codec.py; docs/PROTOCOL.md,
   "Bad input"), and the first that fails is the reject: the header's version,
   the length, then the fields in offset order -- NewOrder: side, order_type,
   tif, stp, symbol, flags, reserved (lowest byte first), client_order_id,
