@@ -38,31 +38,15 @@ if __package__ in (None, ""):  # run as a script: make the repo root importable
 
 import numpy as np
 
+from ringmatch.gateway.protocol import wire
+
 SPAWN = multiprocessing.get_context("spawn")
 VERSION = 2
 
 
-def _layout(size: int, *fields: tuple[str, str, int]) -> np.dtype[Any]:
-    """A message layout: (name, numpy format, offset) per field, ``size`` bytes."""
-    names, formats, offsets = zip(*fields, strict=True)
-    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": size})
-
-
-HEADER = (("length", "<u2", 0), ("type", "u1", 2), ("version", "u1", 3))
-NEW_ORDER = _layout(
-    40,
-    *HEADER,
-    ("side", "u1", 4),
-    ("order_type", "u1", 5),
-    ("tif", "u1", 6),
-    ("stp", "u1", 7),
-    ("symbol", "<u4", 8),
-    ("flags", "u1", 12),
-    ("client_order_id", "<u8", 16),
-    ("price", "<i8", 24),
-    ("qty", "<i8", 32),
-)
-REPORT = _layout(88, *HEADER, ("exec_type", "u1", 4))
+# The wire's own layouts (gateway/protocol/wire.py): a frame of orders is one array.
+NEW_ORDER = wire.NEW_ORDER_DTYPE
+REPORT = wire.EXECUTION_REPORT_DTYPE
 EXECUTION_REPORT, ACCEPTED = 13, 1
 
 
