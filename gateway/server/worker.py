@@ -198,7 +198,13 @@ class Worker:
             session.send(command)
             return
         assert not isinstance(command, MessageReject)
-        if self._queue(command) and self.probe is not None:
+        if not self._queue(command):  # logged: no record carries it (a config mismatch)
+            if not self._closed:
+                cid = getattr(request, "client_order_id", 0)
+                why = "no input record can carry it (the server's log says why)"
+                session.send(MessageReject(type(request).__name__, "message", why, cid))
+            return
+        if self.probe is not None:
             self.probe.received(session, request)
 
     def take_wire(self, session: Session, data: memoryview) -> int:

@@ -275,37 +275,35 @@ def test_a_record_writer_refuses_a_name_without_an_id() -> None:
     assert len(writer.records()) == 1  # nothing of the refused inputs
 
 
-def test_the_ring_link_answers_an_unknown_name_and_sends_the_rest(
-    rings: PipelineRings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_the_ring_link_refuses_a_directory_without_a_configured_name(
+    rings: PipelineRings,
 ) -> None:
+    from ringmatch.gateway.config import Account, Config, Symbol
+
     link = RingLink(rings.inputs[0].spec.name, rings.events.spec.name, 0, Directory(["X"], ["a"]))
+    try:
+        assert link.names(Config(accounts=[Account("a", "t")], symbols=[Symbol("X")]))
+        with pytest.raises(ValueError, match="no id for 'NOPE'"):
+            link.names(Config(accounts=[Account("a", "t")], symbols=[Symbol("NOPE")]))
+    finally:
+        link.close()
+
+
+def test_the_ring_link_puts_records_on_the_ring_in_order(rings: PipelineRings) -> None:
+    names = Directory(["X"], ["a"])
+    link = RingLink(rings.inputs[0].spec.name, rings.events.spec.name, 0, names)
     consumer = rings.inputs[0].consumer()
-    got: list[list[Event]] = []
+    sent = records([Cancel(0, "a", client_order_id=k) for k in range(1, 101)], names)
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        link.start(loop, got.append)
-        link.submit(
-            [
-                NewOrder(0, "a", "NOPE", Side.BUY, OrderType.LIMIT, 100, 5, client_order_id=1),
-                NewOrder(0, "a", "X", Side.BUY, OrderType.LIMIT, 100, 5, client_order_id=2),
-                Cancel(0, "ghost", client_order_id=3),
-            ]
-        )
-        while not got:
-            await asyncio.sleep(0)
+        link.start(asyncio.get_running_loop(), lambda events: None)
+        link.submit_records(sent)  # 100 records, the ring holds 64: the rest waits
 
     asyncio.run(main())
-    assert got == [
-        [
-            Rejected(0, CommandKind.NEW, 0, "a", RejectReason.UNKNOWN_SYMBOL, 1),
-            Rejected(0, CommandKind.CANCEL, 0, "ghost", RejectReason.UNKNOWN_ACCOUNT, 3),
-        ]
-    ]
-    sent = decode_inputs(consumer.get_array(L.INPUT_DTYPE, timeout=0), Directory(["X"], ["a"]))
-    assert [i.client_order_id for _, i in sent] == [2]  # type: ignore[union-attr]
-    assert "has no id in the core's directory" in caplog.text
-    link.close()
+    got = consumer.get_array(L.INPUT_DTYPE, timeout=0)
+    link.close()  # pushes the backlog as the ring drains
+    got = L.join_records([got, consumer.get_array(L.INPUT_DTYPE, timeout=1)], L.INPUT_DTYPE)
+    assert got.tobytes() == sent.tobytes()
     consumer.close()
 
 

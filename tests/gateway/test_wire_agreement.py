@@ -33,8 +33,8 @@ from ringmatch.engine.records.names import Directory
 from ringmatch.engine.records.writer import RecordWriter
 from ringmatch.engine.schema import commands as core
 from ringmatch.gateway.config import Config, Symbol
-from ringmatch.gateway.protocol.message_codec import BadMessage
 from ringmatch.gateway.protocol.connection import Connection, Role
+from ringmatch.gateway.protocol.message_codec import BadMessage
 from ringmatch.gateway.protocol.messages import MessageReject
 from ringmatch.gateway.server.order_intake import OrderIntake
 from ringmatch.gateway.server.translate import to_command
