@@ -75,6 +75,10 @@ cdef extern from "kernel.hpp" namespace "rm":
         # Snapshots (kernel_dump.cpp); std::invalid_argument arrives as ValueError.
         string dump() except +
         void load(const char*, size_t) except +
+        string dump_books() except +
+        void load_books(const char*, size_t) except +
+        string dump_stage() except +
+        void load_stage(const char*, size_t) except +
 
 
 cdef cnp.dtype _INPUT = INPUT_DTYPE
@@ -235,3 +239,23 @@ cdef class Kernel:
         cdef const unsigned char[::1] view = data
         cdef size_t n = view.shape[0]
         self.k.load(<const char*>&view[0] if n else NULL, n)
+
+    def dump_books(self):
+        """dump() with the pre-trade stage on too: its state is not in it (dump_stage)."""
+        return <bytes>self.k.dump_books()
+
+    def load_books(self, data):
+        """load() that keeps this kernel's stage, on or off (load_stage sets its state)."""
+        cdef const unsigned char[::1] view = data
+        cdef size_t n = view.shape[0]
+        self.k.load_books(<const char*>&view[0] if n else NULL, n)
+
+    def dump_stage(self):
+        """The pre-trade stage's state: b"RKK1", then risk_checks.hpp's layout."""
+        return <bytes>self.k.dump_stage()
+
+    def load_stage(self, data):
+        """Become the stage ``data`` (a ``dump_stage()``) was; ValueError if it is not one."""
+        cdef const unsigned char[::1] view = data
+        cdef size_t n = view.shape[0]
+        self.k.load_stage(<const char*>&view[0] if n else NULL, n)
