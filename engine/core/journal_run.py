@@ -57,10 +57,23 @@ EVENT_BUFFER = 1 << 16
 KernelFactory = Callable[[], Kernel]
 
 
-class LookAhead(NamedTuple):
+class _Ahead(NamedTuple):
     stage_named: bool  # a StageChain somewhere names a stage
     skipped: frozenset[int]  # the seqs SkipInputs name
-    specs: frozenset[str] = frozenset()  # every stage spec a StageChain names
+
+
+class LookAhead(_Ahead):
+    """(stage_named, skipped), and ``specs``: every stage spec a StageChain names (which
+    kernel can run them: kernel_for). Still the pair its readers compare it with."""
+
+    specs: frozenset[str]
+
+    def __new__(
+        cls, stage_named: bool, skipped: frozenset[int], specs: frozenset[str] = frozenset()
+    ) -> LookAhead:
+        ahead = super().__new__(cls, stage_named, skipped)
+        ahead.specs = specs
+        return ahead
 
 
 def look_ahead(

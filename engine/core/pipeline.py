@@ -41,7 +41,6 @@ from ringmatch.engine.core.loop import EXIT_HALTED, Core, CoreHalted
 from ringmatch.engine.core.pretrade_hook import StageResolver, UnknownStage, no_stages
 from ringmatch.engine.core.recovery import SkipRefused, run_recovery
 from ringmatch.engine.core.reference_kernel import ReferenceKernel
-from ringmatch.engine.core.staged_kernel import StagedKernel
 from ringmatch.engine.core.sequence import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_KEY,
@@ -51,6 +50,7 @@ from ringmatch.engine.core.sequence import (
     SequenceUnavailable,
 )
 from ringmatch.engine.core.stage_chain import InputFailed
+from ringmatch.engine.core.staged_kernel import StagedKernel
 from ringmatch.engine.journal.datadir_lock import DEFAULT_WAIT_S, DataDirLock, DataDirLocked
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalWriter

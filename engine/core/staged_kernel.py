@@ -161,7 +161,8 @@ class StagedKernel:
         try:
             version, chain, payload, books, stage = msgspec.msgpack.decode(data[4:])
         except (msgspec.DecodeError, ValueError, TypeError) as exc:
-            raise ValueError(f"a staged compiled kernel's dump that will not decode: {exc}") from exc
+            why = f"a staged compiled kernel's dump that will not decode: {exc}"
+            raise ValueError(why) from exc
         if version != DUMP_VERSION:
             raise ValueError(f"staged compiled kernel dump version {version}, not {DUMP_VERSION}")
         limits = None
@@ -256,7 +257,7 @@ class StagedKernel:
         """The table of the limits in force, made again through the directory as it is
         now (while some name in them had no id, once the directory grows: see the
         module doc)."""
-        if self._limits is None or not force and _size(self.directory) == self._names:
+        if self._limits is None or (not force and _size(self.directory) == self._names):
             return
         made = self._limits(self._payload, self.directory)
         if made is None:  # cannot be: the payload in force was taken once
