@@ -127,7 +127,7 @@ def staged_factory(specs: Collection[str], resolve: StageResolver) -> KernelFact
     if not specs or build_info.wants_pure():
         return None
     compiled = compiled_module()
-    if compiled is None or not hasattr(compiled.Kernel, "dump_stage"):
+    if compiled is None or not hasattr(compiled.Kernel, "process_unstaged"):
         return None  # not built, or built before the stage could be snapshotted
     if any(compiled_limits_of(spec, resolve) is None for spec in specs):
         return None

@@ -24,7 +24,7 @@ kernel sees no order naming it before its DEFINE, which the directory learns
 before the batch that holds it runs).
 
 A batch without STAGE_CHAIN or SET_RISK_LIMITS records goes straight to the
-compiled kernel (one scan of the kind bytes first).
+compiled kernel (``process_unstaged``: the kind bytes scanned in the same call).
 
 The dump (``RKS1``): a msgpack array [version, the stage's spec, the limits
 payload in force, the kernel's RKC1 dump without the stage, the stage's state
@@ -53,7 +53,6 @@ from ringmatch.engine.schema.commands import StageChain
 
 DUMP_MAGIC: Final = b"RKS1"
 DUMP_VERSION: Final = 1
-_CUT_KINDS = (bytes([L.SET_RISK_LIMITS]), bytes([L.STAGE_CHAIN]))
 
 
 class CompiledLimits(Protocol):
@@ -125,9 +124,8 @@ class StagedKernel:
     def process_into(self, inputs: np.ndarray, events: np.ndarray) -> tuple[int, int]:
         if not self._complete:
             self._remake_limits()
-        kinds = inputs["kind"].tobytes()
-        if _CUT_KINDS[0] not in kinds and _CUT_KINDS[1] not in kinds:
-            done: tuple[int, int] = self.kernel.process_into(inputs, events)
+        done: tuple[int, int] | None = self.kernel.process_unstaged(inputs, events)
+        if done is not None:  # no STAGE_CHAIN or SET_RISK_LIMITS record: run as it is
             return done
         return self._cut(inputs, events)
 

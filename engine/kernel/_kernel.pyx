@@ -146,6 +146,23 @@ cdef class Kernel:
             f" number {r.last_seq}"
         )
 
+    def process_unstaged(self, cnp.ndarray inputs not None, cnp.ndarray events not None):
+        """process_into, or None (nothing run) if a record's kind byte is STAGE_CHAIN or
+        SET_RISK_LIMITS: what engine.core.staged_kernel must handle around the kernel.
+        A text record may start with such a byte too: its caller then walks owners.
+        One call on the orders' path, where a scan from Python cost ~0.4 us a batch."""
+        _check(inputs, _INPUT, False, "input")
+        cdef const uint8_t* p = <const uint8_t*>cnp.PyArray_DATA(inputs)
+        cdef size_t n = <size_t>cnp.PyArray_DIM(inputs, 0)
+        cdef size_t size = <size_t>cnp.PyArray_ITEMSIZE(inputs)
+        cdef size_t i
+        cdef uint8_t kind
+        for i in range(n):
+            kind = p[i * size]
+            if kind == 6 or kind == 10:  # layout.SET_RISK_LIMITS, layout.STAGE_CHAIN
+                return None
+        return self.process_into(inputs, events)
+
     def process(self, inputs):
         """Every event record of the batch ``inputs`` (allocates; for tests and tools)."""
         cdef cnp.ndarray ins = inputs
