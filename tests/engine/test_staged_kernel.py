@@ -235,3 +235,11 @@ def test_a_reference_snapshot_is_passed_over_by_the_staged_kernel(tmp_path: Path
     assert isinstance(start.kernel, StagedKernel) and start.kernel.last_seq == 0
     start.feed()
     assert start.kernel.dump() == live
+
+
+def test_a_stage_chain_to_a_stage_it_cannot_run_is_refused_by_name() -> None:
+    # kernel_for picks the reference kernel for a journal naming such a stage; a
+    # StagedKernel handed one anyway says so rather than run without it.
+    records = encode([StageChain("tests.engine.marker_stage:MarkerStage", 0)])
+    with pytest.raises(ValueError, match="MarkerStage.*a stage the compiled kernel cannot run"):
+        staged().process(records)
