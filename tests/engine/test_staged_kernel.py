@@ -241,5 +241,5 @@ def test_a_stage_chain_to_a_stage_it_cannot_run_is_refused_by_name() -> None:
     # kernel_for picks the reference kernel for a journal naming such a stage; a
     # StagedKernel handed one anyway says so rather than run without it.
     records = encode([StageChain("tests.engine.marker_stage:MarkerStage", 0)])
-    with pytest.raises(ValueError, match="MarkerStage.*a stage the compiled kernel cannot run"):
+    with pytest.raises(ValueError, match=r"MarkerStage.*a stage the compiled kernel cannot run"):
         staged().process(records)
