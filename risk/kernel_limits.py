@@ -23,6 +23,7 @@ import numpy as np
 
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory, Names
+from ringmatch.risk import limits
 from ringmatch.risk.limits import LimitSet, RiskConfig
 
 
@@ -49,3 +50,32 @@ def limits_table(config: RiskConfig, directory: Directory) -> np.ndarray:
 
 def _ident(names: Names, name: str) -> int:
     return names.get(name) or names.add(name)
+
+
+def known_limits_table(config: RiskConfig, directory: Directory) -> tuple[np.ndarray, bool]:
+    """``config`` as LIMITS_DTYPE rows through the names ``directory`` has ids for, and
+    whether that was all of them. Unlike ``limits_table`` it defines no name: a core's
+    directory gives ids only through the DEFINEs it journals, so an override of a name
+    it lacks is left out until the directory has it (the compiled stage then makes
+    the table again: engine.core.staged_kernel)."""
+    rows = [_row(0, 0, config)]
+    complete = True
+    for o in config.accounts:
+        account = directory.accounts.get(o.account)
+        symbol = 0 if o.symbol is None else directory.symbols.get(o.symbol)
+        if not account or (o.symbol is not None and not symbol):
+            complete = False
+            continue
+        rows.append(_row(account, symbol, o))
+    return np.array(rows, dtype=L.LIMITS_DTYPE), complete
+
+
+def compiled_limits(payload: bytes | None, directory: Directory) -> tuple[np.ndarray, bool] | None:
+    """A SET_RISK_LIMITS payload as the compiled stage's table (None: PreTradeRisk's
+    default RiskConfig), with ``known_limits_table``'s completeness; None for a
+    payload PreTradeRisk refuses (it keeps the old limits, and so does the kernel)."""
+    try:
+        config = RiskConfig() if payload is None else limits.decode(payload)
+    except limits.RiskConfigError:
+        return None
+    return known_limits_table(config, directory)

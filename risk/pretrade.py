@@ -44,7 +44,7 @@ from ringmatch.engine.schema.commands import (
 )
 from ringmatch.engine.schema.enums import CancelReason, OrderType, RejectReason, Side, TimeInForce
 from ringmatch.engine.schema.events import Accepted, Cancelled, Event, Reduced, Replaced, Trade
-from ringmatch.risk import limits
+from ringmatch.risk import kernel_limits, limits
 from ringmatch.risk.limits import LimitSet, RiskConfig
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,11 @@ class PreTradeRisk:
     """A PreTradeStage (engine.core.pretrade_hook): limits, kill switches, open orders, exposure."""
 
     __slots__ = ("_accounts", "_cache", "_global_kill", "_killed", "_last", "_orders", "config")
+
+    # The compiled kernel runs this stage itself (engine/kernel/risk_checks.hpp, held
+    # to this class by tests/kernel/test_risk_differential.py), given its limits as a
+    # table: how it gets them (engine.core.staged_kernel). A subclass is not it.
+    compiled_limits = staticmethod(kernel_limits.compiled_limits)
 
     def __init__(self, config: RiskConfig | None = None) -> None:
         self.config = config if config is not None else RiskConfig()

@@ -6,11 +6,13 @@
     run.kernel.last_seq, run.directory                  # where it got to, the names
 
 Every reader rebuilds what the live core ran, so each makes the kernel the
-core makes (``kernel_for``): the reference kernel, running the pre-trade stage
-the journal names, when the journal names a stage anywhere (or the core is
-configured with one); else ``new_kernel()``, the compiled kernel where it was
-built. That is the state of things until the checks are compiled into the
-kernel. A snapshot of another kind of kernel is passed over.
+core makes (``kernel_for``): when the journal names a stage anywhere (or the
+core is configured with one), the compiled kernel running its own pre-trade
+stage (engine.core.staged_kernel) if every stage named is one it can run
+(PreTradeRisk, ``"risk"``) and it was built (not RINGMATCH_PURE=1); else the
+reference kernel, running the stage the journal names. With no stage named,
+``new_kernel()``: the compiled kernel where it was built. A snapshot of
+another kind of kernel is passed over (kernel_format), with a warning.
 
 The journal's input records go to the kernel as they are, a batch at a time
 (``process_into`` into one reused event buffer), except the inputs at the
@@ -22,24 +24,29 @@ kernel passes over.
 
 from __future__ import annotations
 
-import logging
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import NamedTuple
 
 import numpy as np
 
+from ringmatch.engine import build_info
 from ringmatch.engine.core import kernel_snapshot
 from ringmatch.engine.core.kernel_choice import compiled_module, new_kernel
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.core.reference_kernel import RecordFailed, ReferenceKernel
+from ringmatch.engine.core.staged_kernel import (
+    StagedKernel,
+    compiled_limits_of,
+    log_ignored_controls,
+)
 from ringmatch.engine.journal.files import OS_FILES, FileLayer
 from ringmatch.engine.journal.log import JournalCorrupt, JournalReader, TornTail, core_inputs
 from ringmatch.engine.kernel.api import Kernel
 from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
-from ringmatch.engine.records.inputs import copy_records, decode_inputs, inputs_upto, owners
+from ringmatch.engine.records.inputs import copy_records, inputs_upto, owners
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.commands import SkipInput, StageChain
 from ringmatch.engine.schema.views import BookOrder
@@ -50,9 +57,23 @@ EVENT_BUFFER = 1 << 16
 KernelFactory = Callable[[], Kernel]
 
 
-class LookAhead(NamedTuple):
+class _Ahead(NamedTuple):
     stage_named: bool  # a StageChain somewhere names a stage
     skipped: frozenset[int]  # the seqs SkipInputs name
+
+
+class LookAhead(_Ahead):
+    """(stage_named, skipped), and ``specs``: every stage spec a StageChain names (which
+    kernel can run them: kernel_for). Still the pair its readers compare it with."""
+
+    specs: frozenset[str]
+
+    def __new__(
+        cls, stage_named: bool, skipped: frozenset[int], specs: frozenset[str] = frozenset()
+    ) -> LookAhead:
+        ahead = super().__new__(cls, stage_named, skipped)
+        ahead.specs = specs
+        return ahead
 
 
 def look_ahead(
@@ -66,23 +87,31 @@ def look_ahead(
     A walk of the closed segments' frame headers and a read of the last segment;
     only the frames that hold one are decoded. ``keep`` gets the bytes it read
     whole (the last segment), for the replay's reader not to read them again."""
-    stage = False
+    specs: set[str] = set()
     skipped: set[int] = set()
     try:
         for _, inp in core_inputs(data_dir, files=files, keep=keep):
             if type(inp) is StageChain:
-                stage = stage or inp.pretrade is not None
+                if inp.pretrade is not None:
+                    specs.add(inp.pretrade)
             elif type(inp) is SkipInput:
                 skipped.add(inp.seq)
     except FileNotFoundError:
         pass  # no data directory yet: nothing journalled
-    return LookAhead(stage, frozenset(skipped))
+    return LookAhead(bool(specs), frozenset(skipped), frozenset(specs))
 
 
-def kernel_for(stage: bool, resolve: StageResolver = no_stages) -> KernelFactory:
+def kernel_for(
+    stage: bool, resolve: StageResolver = no_stages, specs: Collection[str] = ()
+) -> KernelFactory:
     """How the core and every reader make their kernel: with a stage named (journalled
-    or configured), the reference kernel running it; else new_kernel()."""
+    or configured: ``specs``, every one named), the compiled kernel with its stage if it
+    can run them all (``staged_factory``), else the reference kernel running them;
+    with none, new_kernel()."""
     if stage:
+        staged = staged_factory(specs, resolve)
+        if staged is not None:
+            return staged
         return lambda: ReferenceKernel(resolve=resolve)
     compiled = compiled_module()
     if compiled is not None and not hasattr(compiled.Kernel, "dump"):
@@ -90,6 +119,30 @@ def kernel_for(stage: bool, resolve: StageResolver = no_stages) -> KernelFactory
         # one) cannot be the core's, so the reference runs instead.
         return ReferenceKernel
     return new_kernel
+
+
+def staged_factory(specs: Collection[str], resolve: StageResolver) -> KernelFactory | None:
+    """The compiled kernel running its own stage, if it was built (and RINGMATCH_PURE is
+    not set) and every spec in ``specs`` (not empty) names a stage it can run."""
+    if not specs or build_info.wants_pure():
+        return None
+    compiled = compiled_module()
+    if compiled is None or not hasattr(compiled.Kernel, "process_unstaged"):
+        return None  # not built, or built before the stage could be snapshotted
+    if any(compiled_limits_of(spec, resolve) is None for spec in specs):
+        return None
+    return lambda: StagedKernel(compiled, resolve)
+
+
+def kernel_name(kernel: Kernel) -> str:
+    """Which kernel runs, for the core's log: compiled or reference, with which stage."""
+    if isinstance(kernel, StagedKernel):
+        if kernel.chain is None:  # the configured StageChain is held for the first batch
+            return "compiled, with its risk stage (on from the StageChain journalled next)"
+        return f"compiled, with its risk stage {kernel.chain!r} on"
+    if isinstance(kernel, ReferenceKernel):
+        return "reference (pure Python)"
+    return "compiled, no pre-trade stage"
 
 
 def kernel_format(kernel: Kernel) -> bytes:
@@ -122,6 +175,8 @@ class JournalRun:
     ) -> None:
         self.kernel = kernel
         self.directory = directory
+        if isinstance(kernel, StagedKernel):
+            kernel.directory = directory  # its limits name what this directory names
         self.data_dir = os.fspath(data_dir)
         self.files = files
         self.skipped = skipped
@@ -186,8 +241,8 @@ class JournalRun:
 
         An input that raises (RecordFailed) carries ``events_before``: the events of
         the inputs before it."""
-        if not isinstance(self.kernel, ReferenceKernel):
-            _log_ignored_controls(records, self.directory)
+        if not isinstance(self.kernel, ReferenceKernel | StagedKernel):  # theirs: per stage
+            log_ignored_controls(records, self.directory)
         parts: list[np.ndarray] = []
         done = 0
         try:
@@ -212,27 +267,6 @@ class JournalRun:
         except EventBufferTooSmall as small:  # one input with more events than the buffer
             self._events = np.zeros(max(small.need, 2 * len(self._events)), L.EVENT_DTYPE)
             return self.kernel.process_into(records, self._events)
-
-
-log = logging.getLogger("ringmatch.core")
-CONTROL_KINDS = np.array([L.KILL_SWITCH, L.SET_RISK_LIMITS], np.uint8)
-
-
-def _log_ignored_controls(records: np.ndarray, directory: Directory) -> None:
-    """Say which control inputs a kernel without a stage ignores, as the stage chain does.
-
-    The compiled kernel runs no stage here (a configured one runs on the
-    reference kernel), so a KILL_SWITCH or SET_RISK_LIMITS only uses its seq;
-    an operator must see that. Rare inputs: the cost is one test of the kinds.
-    """
-    kinds = records["kind"]
-    if not np.isin(kinds, CONTROL_KINDS).any():
-        return
-    starts = owners(records).tolist()
-    for i, end in zip(starts, [*starts[1:], len(records)], strict=True):
-        if int(kinds[i]) in (L.KILL_SWITCH, L.SET_RISK_LIMITS):
-            for seq, inp in decode_inputs(records[i:end], directory):
-                log.warning("seq %d: %r ignored: no pre-trade stage is configured", seq, inp)
 
 
 def neutralize(records: np.ndarray, skipped: frozenset[int]) -> np.ndarray:
@@ -271,7 +305,8 @@ def start_run(
     preread: dict[str, bytes] = {}
     ahead = look_ahead(data_dir, files=files, keep=preread)
     if make is None:
-        make = kernel_for(ahead.stage_named or configured is not None, resolve)
+        specs = ahead.specs if configured is None else ahead.specs | {configured}
+        make = kernel_for(bool(specs), resolve, specs)
     kernel, directory = make(), Directory()
     if snapshot and os.path.isdir(data_dir):
         kernel, directory = _load_newest(data_dir, make, upto)

@@ -16,7 +16,10 @@ an older one, or for the journal from its start.
     16       8     last_seq: the seq of the last input the state includes
     24       4     layout version of the records (records.layout.LAYOUT_VERSION)
     28       4     kernel format: the first 4 bytes of the kernel's dump
-                   ("RKR1" the reference kernel's; the compiled kernel its own)
+                   ("RKR1" the reference kernel's, "RKC1" the compiled kernel's,
+                   "RKS1" the compiled kernel's with its pre-trade stage:
+                   engine.core.staged_kernel, which holds an RKC1 dump and the
+                   stage's state beside it)
     32       4     S: symbols in the directory
     36       4     A: accounts in the directory
     40       8     D: bytes of the directory

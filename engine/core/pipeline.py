@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from ringmatch.engine.core.journal_run import JournalRun
+from ringmatch.engine.core.journal_run import JournalRun, kernel_name
 from ringmatch.engine.core.loop import EXIT_HALTED, Core, CoreHalted
 from ringmatch.engine.core.pretrade_hook import StageResolver, UnknownStage, no_stages
 from ringmatch.engine.core.recovery import SkipRefused, run_recovery
@@ -50,6 +50,7 @@ from ringmatch.engine.core.sequence import (
     SequenceUnavailable,
 )
 from ringmatch.engine.core.stage_chain import InputFailed
+from ringmatch.engine.core.staged_kernel import StagedKernel
 from ringmatch.engine.journal.datadir_lock import DEFAULT_WAIT_S, DataDirLock, DataDirLocked
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalWriter
@@ -200,9 +201,10 @@ def build_core(
             )
 
         # 2. The kernel, recovered: newest valid snapshot, then the journal's records
-        #    after it, through the kernel the journal calls for (the reference kernel
-        #    with the stage the journal names, or configured; else the compiled one),
-        #    as live. The configured stage's name is resolved first, so that an unknown
+        #    after it, through the kernel the journal calls for (journal_run.kernel_for:
+        #    the compiled kernel, with its own stage when the journal or the
+        #    configuration names PreTradeRisk; the reference kernel for any other
+        #    stage), as live. The configured stage's name is resolved first, so that an unknown
         #    one stops the start before anything names it in the journal.
         if config.pretrade is not None:
             resolve(config.pretrade)
@@ -267,7 +269,7 @@ def build_core(
         "recovered to seq %d; sequencing after %d; kernel: %s",
         last_seq,
         floor,
-        type(run.kernel).__name__,
+        kernel_name(run.kernel),
     )
     return core
 
@@ -295,7 +297,9 @@ def _recover(config: CoreConfig, resolve: StageResolver) -> tuple[JournalRun, in
 
 
 def kernel_chain(kernel: Kernel) -> str | None:
-    """The stage spec the kernel runs (the compiled kernel runs none)."""
+    """The stage spec the kernel runs (the compiled kernel without its stage runs none)."""
+    if isinstance(kernel, StagedKernel):
+        return kernel.chain
     return kernel.logic.chain if isinstance(kernel, ReferenceKernel) else None
 
 
@@ -304,7 +308,7 @@ def _journal_core_inputs(config: CoreConfig, core: Core, newly_skipped: list[int
     now = time.time_ns()
     own: list[Input] = [SkipInput(seq, now) for seq in newly_skipped]
     kernel = core.kernel_run.kernel
-    resolve = kernel.resolve if isinstance(kernel, ReferenceKernel) else None
+    resolve = kernel.resolve if isinstance(kernel, ReferenceKernel | StagedKernel) else None
     if not _same_stage(config.pretrade, kernel_chain(kernel), resolve or no_stages):
         own.append(StageChain(config.pretrade, now))
     if not own:

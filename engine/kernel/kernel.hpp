@@ -86,6 +86,13 @@ class Kernel {
     // leaves the kernel as it was.
     std::string dump() const;
     void load(const char* data, std::size_t n);
+    // The same with the stage on: dump_books() is dump() without the stage's state
+    // (which dump_stage() gives), load_books() keeps this kernel's stage (switched
+    // on or off, with its state, which load_stage() sets after).
+    std::string dump_books() const;
+    void load_books(const char* data, std::size_t n);
+    std::string dump_stage() const { return risk_.dump_state(); }
+    void load_stage(const char* data, std::size_t n) { risk_.load_state(data, n); }
 
   private:
     // An incoming order (a NEW, or a REPLACE that lost its place) while it matches.

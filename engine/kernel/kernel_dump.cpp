@@ -155,10 +155,14 @@ class Reader {
 
 std::string Kernel::dump() const {
     // The pre-trade stage's state (limits, live orders, kill switches) is not in
-    // layout 1: refuse rather than write a snapshot that would lose it. (The core
-    // runs a stage on the reference kernel, so its snapshots never get here.)
+    // layout 1: refuse rather than write a snapshot that would lose it. (With the
+    // stage on, the core writes dump_books() and dump_stage() side by side.)
     if (risk_on_)
         throw std::logic_error("kernel dump: the pre-trade stage is on, and RKC1 v1 has no room for its state");
+    return dump_books();
+}
+
+std::string Kernel::dump_books() const {
     // The used ids as ascending ranges: the bitmap's runs merged with the
     // hash set's ids (which may lie below the bitmap's end, never in it).
     // Inclusive [first, last]: an id may be UINT64_MAX, whose end would wrap.
@@ -280,8 +284,15 @@ void Kernel::load(const char* data, std::size_t n) {
         used_.count() != 0 || client_ids_.size() != 0 || sessions_.accounts_live() != 0)
         throw std::invalid_argument("load: this kernel is not fresh (it has run records)");
     // A dump holds no stage state: loading it into a kernel with the stage on would
-    // turn the stage off (or run it on nothing).
+    // turn the stage off (or run it on nothing); load_books() then load_stage() do.
     if (risk_on_) throw std::invalid_argument("load: this kernel runs the pre-trade stage; RKC1 v1 has none");
+    load_books(data, n);
+}
+
+void Kernel::load_books(const char* data, std::size_t n) {
+    if (last_seq_ != 0 || trade_id_ != 0 || n_symbols_ != 0 || n_accounts_ != 0 || resting_ != 0 ||
+        used_.count() != 0 || client_ids_.size() != 0 || sessions_.accounts_live() != 0)
+        throw std::invalid_argument("load: this kernel is not fresh (it has run records)");
     if (n < 4 || std::memcmp(data, MAGIC, 4) != 0) bad("its magic is not RKC1");
     if (n < HEADER + 4) bad("truncated: shorter than a header and a checksum");
     uint32_t crc;
@@ -428,6 +439,8 @@ void Kernel::load(const char* data, std::size_t n) {
         }
     }
     if (in.left() != 0) bad(std::to_string(in.left()) + " bytes past its end");
+    k.risk_on_ = risk_on_;  // the stage is not in the dump: this kernel's stays
+    k.risk_ = std::move(risk_);
     *this = std::move(k);
 }
 

@@ -14,8 +14,12 @@
 // doubled reference) is unsigned.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -126,6 +130,12 @@ class LiveTable {
     }
 
     void prefetch(uint64_t id) const { __builtin_prefetch(&slots_[home(id)], 1, 3); }
+
+    template <class F>
+    void each(F f) const {
+        for (const Entry& e : slots_)
+            if (e.id != 0) f(e);
+    }
 
   private:
     std::size_t home(uint64_t id) const { return static_cast<std::size_t>(mix64(id) >> 20) & mask_; }
@@ -307,6 +317,138 @@ class RiskStage {
             }
             default: break;
         }
+    }
+
+    // The stage's whole state as bytes, for a snapshot beside the kernel's RKC1
+    // dump (which holds none of it); the limits cache is derived and left out.
+    // Little-endian by memcpy, as kernel_dump.cpp writes::
+    //
+    //   "RKK1", u8 global kill,
+    //   u64 n, n LimitRow                         the limits table
+    //   u64 n, n u32                              open orders by account id
+    //   u64 n, n x (u64 key, 3 x i128)            exposures (account << 32 | symbol)
+    //   u64 n, n x (u64 id, i64 price, i64 qty, u32 account, u32 symbol, u8 buy)
+    //   u64 n, n i64                              last trade price by symbol
+    //   u64 n, n u8                               kill switch by account id
+    std::string dump_state() const {
+        std::string out("RKK1", 4);
+        auto put = [&out](const void* p, std::size_t n) {
+            out.append(static_cast<const char*>(p), n);
+        };
+        auto count = [&put](uint64_t n) { put(&n, 8); };
+        const uint8_t global = global_kill_ ? 1 : 0;
+        put(&global, 1);
+        count(rows_.size());
+        if (!rows_.empty()) put(rows_.data(), rows_.size() * sizeof(LimitRow));
+        count(open_orders_.size());
+        if (!open_orders_.empty()) put(open_orders_.data(), open_orders_.size() * 4);
+        // Exposures by key and live orders by id: two stages in the same state dump
+        // the same bytes, whatever order their tables were filled in.
+        std::vector<std::pair<uint64_t, const Exposure*>> xs;
+        for (const auto& [key, x] : exposures_) xs.emplace_back(key, &x);
+        std::sort(xs.begin(), xs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        count(xs.size());
+        for (const auto& [key, xp] : xs) {
+            const Exposure& x = *xp;
+            put(&key, 8);
+            put(&x.position, 16);
+            put(&x.open_buy, 16);
+            put(&x.open_sell, 16);
+        }
+        std::vector<const Live*> lives;
+        live_.each([&lives](const Live& o) { lives.push_back(&o); });
+        std::sort(lives.begin(), lives.end(), [](const Live* a, const Live* b) { return a->id < b->id; });
+        count(lives.size());
+        for (const Live* o : lives) {
+            const uint8_t buy = o->buy ? 1 : 0;
+            put(&o->id, 8);
+            put(&o->price, 8);
+            put(&o->qty, 8);
+            put(&o->account, 4);
+            put(&o->symbol, 4);
+            put(&buy, 1);
+        }
+        count(last_.size());
+        if (!last_.empty()) put(last_.data(), last_.size() * 8);
+        count(killed_.size());
+        for (bool k : killed_) {
+            const uint8_t b = k ? 1 : 0;
+            put(&b, 1);
+        }
+        return out;
+    }
+
+    // Become the stage that dump_state() wrote; std::invalid_argument naming what
+    // is wrong (the stage unchanged) for bytes that are not such a dump.
+    void load_state(const char* data, std::size_t n) {
+        std::size_t pos = 0;
+        auto bad = [](const std::string& why) {
+            throw std::invalid_argument("not a valid pre-trade stage dump: " + why);
+        };
+        auto get = [&](void* dst, std::size_t size, const char* what) {
+            if (n - pos < size) bad(std::string("truncated in ") + what);
+            std::memcpy(dst, data + pos, size);
+            pos += size;
+        };
+        auto count = [&](std::size_t size, const char* what) {
+            uint64_t c;
+            get(&c, 8, what);
+            if (c > (n - pos) / size) bad(std::string(what) + ": more than the dump holds");
+            return static_cast<std::size_t>(c);
+        };
+        if (n < 4 || std::memcmp(data, "RKK1", 4) != 0) bad("its magic is not RKK1");
+        pos = 4;
+        RiskStage s;
+        uint8_t global;
+        get(&global, 1, "the global kill switch");
+        s.global_kill_ = global != 0;
+        s.rows_.resize(count(sizeof(LimitRow), "the limits table"));
+        if (!s.rows_.empty()) get(s.rows_.data(), s.rows_.size() * sizeof(LimitRow), "the limits table");
+        s.open_orders_.resize(count(4, "the open orders"));
+        if (!s.open_orders_.empty()) get(s.open_orders_.data(), s.open_orders_.size() * 4, "the open orders");
+        for (std::size_t i = 0, c = count(56, "the exposures"); i < c; ++i) {
+            uint64_t key;
+            Exposure x;
+            get(&key, 8, "an exposure");
+            get(&x.position, 16, "an exposure");
+            get(&x.open_buy, 16, "an exposure");
+            get(&x.open_sell, 16, "an exposure");
+            if (!s.exposures_.emplace(key, x).second) bad("an exposure twice");
+        }
+        for (std::size_t i = 0, c = count(33, "the live orders"); i < c; ++i) {
+            uint64_t id;
+            int64_t price, qty;
+            uint32_t account, symbol;
+            uint8_t buy;
+            get(&id, 8, "a live order");
+            get(&price, 8, "a live order");
+            get(&qty, 8, "a live order");
+            get(&account, 4, "a live order");
+            get(&symbol, 4, "a live order");
+            get(&buy, 1, "a live order");
+            if (id == 0) bad("a live order with id 0");
+            auto x = s.exposures_.find((uint64_t{account} << 32) | symbol);
+            if (x == s.exposures_.end()) bad("a live order without its exposure");
+            if (account >= s.open_orders_.size()) bad("a live order of an account with no open orders");
+            if (s.live_.find(id) != nullptr) bad("a live order twice");
+            Live& o = s.live_.upsert(id);
+            o.price = price;
+            o.qty = qty;
+            o.exposure = &x->second;
+            o.account = account;
+            o.symbol = symbol;
+            o.buy = buy != 0;
+        }
+        s.last_.resize(count(8, "the last prices"));
+        if (!s.last_.empty()) get(s.last_.data(), s.last_.size() * 8, "the last prices");
+        s.killed_.resize(count(1, "the kill switches"));
+        for (std::size_t i = 0; i < s.killed_.size(); ++i) {
+            uint8_t b;
+            get(&b, 1, "the kill switches");
+            s.killed_[i] = b != 0;
+        }
+        if (pos != n) bad(std::to_string(n - pos) + " bytes past its end");
+        *this = std::move(s);
     }
 
   private:
