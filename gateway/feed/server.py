@@ -20,12 +20,16 @@ import socket
 from collections.abc import Sequence
 from typing import cast
 
+import numpy as np
+
+from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.events import Event
 from ringmatch.gateway.feed.marketdata import MAX_LEVELS, MarketData
 from ringmatch.gateway.feed.protocol import (
     ClientMessage,
     CutOff,
     FeedError,
+    FeedMessage,
     FeedProtocol,
     FeedProtocolError,
     Snapshot,
@@ -154,8 +158,11 @@ class FeedServer:
 
     def publish(self, events: Sequence[Event]) -> int:
         """Apply a batch of events and send what changed; the number of frames sent."""
+        return self._send(self.market.on_events(events))
+
+    def _send(self, changes: dict[tuple[str, int], list[FeedMessage]]) -> int:
         sent = 0
-        for key, msgs in self.market.on_events(events).items():
+        for key, msgs in changes.items():
             subs = self.subscribers.get(key)
             if not subs:
                 continue
@@ -164,6 +171,10 @@ class FeedServer:
                 sub.send(data)
             sent += len(msgs) * len(subs)
         return sent
+
+    def publish_records(self, records: np.ndarray, directory: Directory) -> int:
+        """``publish`` for a batch of event records, read as they are (MarketData.on_records)."""
+        return self._send(self.market.on_records(records, directory))
 
     def resync(self, snapshots: Sequence[Snapshot]) -> None:
         """After the books were rebuilt: every subscriber gets its channels' fresh snapshots."""

@@ -97,15 +97,36 @@ class RingFeedSource:
         self.resolve = resolve
         self.stop = threading.Event()
         self.rebuilds = 0
+        # Read each batch as records (MarketData.on_records) rather than Events: from the
+        # first rebuild on. A feed cut off has shown it cannot keep up event by event,
+        # and a rebuild resets the books, the one point where the reader may change.
+        self.as_records = False
         self.rejoined = threading.Event()  # set at each rejoin after a cut-off (monitoring, tests)
 
     def _deliver(self, events: list[Event]) -> None:
         if self.also is not None:
-            try:
-                self.also(events)
-            except Exception:  # an outside publisher must never stop the feed
-                log.exception("feed: publishing a batch elsewhere failed")
+            self._also(events)
         self.loop.call_soon_threadsafe(self.server.publish, events)
+
+    def _deliver_records(self, records: np.ndarray) -> None:
+        self.directory.learn(records)  # here, so only this thread adds names
+        if self._skip_upto:
+            # A NAME record's bytes 16.. are its name, not a seq: always kept.
+            kept = (records["kind"] == L.NAME) | (records["seq"] > self._skip_upto)
+            records = records[kept]
+            if (records["kind"] != L.NAME).any():
+                self._skip_upto = 0
+        if not len(records):
+            return
+        if self.also is not None:
+            self._also(decode_events(records, self.directory))
+        self.loop.call_soon_threadsafe(self.server.publish_records, records, self.directory)
+
+    def _also(self, events: list[Event]) -> None:
+        try:
+            self.also(events)  # type: ignore[misc]
+        except Exception:  # an outside publisher must never stop the feed
+            log.exception("feed: publishing a batch elsewhere failed")
 
     def run(self) -> None:
         """The reading thread's body, until ``stop`` is set."""
@@ -133,7 +154,11 @@ class RingFeedSource:
         return self._carry.take(reader.get_array(L.EVENT_DTYPE, timeout=timeout))
 
     def on_records(self, records: np.ndarray) -> None:
-        """One batch of event records: decoded, then to the server (and ``also``)."""
+        """One batch of event records: decoded, then to the server (and ``also``); or,
+        once ``as_records``, to the server as they are (numpy over the batch)."""
+        if self.as_records:
+            self._deliver_records(records)
+            return
         events = decode_events(records, self.directory)
         if self._skip_upto:
             events = [e for e in events if e.seq > self._skip_upto]
@@ -152,6 +177,7 @@ class RingFeedSource:
         reader.rejoin()
         books, last = rebuild_books(self.data_dir, None, self.resolve)
         self.rebuilds += 1
-        self.rejoined.set()
         self.loop.call_soon_threadsafe(load_books, self.server, books)
+        self.as_records = True  # what follows the reset is read as records
+        self.rejoined.set()
         return last

@@ -110,6 +110,7 @@ def test_a_lapped_feed_rebuilds_and_subscribers_get_a_fresh_snapshot(
             source.stop.set()
             await loop.run_in_executor(None, thread.join)
         assert source.rebuilds >= 1
+        assert source.as_records  # what came after the rebuild was read as records
         client.close()
         await server.close()
 
