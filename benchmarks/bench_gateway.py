@@ -205,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=8192, help="orders in flight")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
+        "--warmup", type=float, default=1.0, help="seconds of load before the window"
+    )
+    parser.add_argument(
         "--variants",
         default="compiled",
         help="servers to run side by side, in turns: compiled,pure (RINGMATCH_PURE=1)",
@@ -221,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["RINGMATCH_PURE"] = VARIANTS[variant]
             with bench_e2e.server(fsync=opts.fsync, probe=False) as (host, port):
                 pid = bench_e2e.server_pid((host, port))
-                result = saturate(host, port, pid, opts.seconds, opts.frame, opts.window)
+                result = saturate(
+                    host, port, pid, opts.seconds, opts.frame, opts.window, opts.warmup
+                )
             totals[variant].append(result["total us/order"])
             shown = ", ".join(
                 f"{k} {v:,.2f}" if "us" in k else f"{k} {v:,.0f}" for k, v in result.items()
