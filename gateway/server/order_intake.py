@@ -32,6 +32,12 @@ from ringmatch.gateway.wire.reject_text import describe_reject
 
 log = logging.getLogger("ringmatch.gateway")
 
+
+def wire_symbol_ids(names: Directory, config: Config) -> np.ndarray:
+    """Wire symbol id (1-based position in the configured list) -> the core's record id."""
+    return np.array([0, *(names.symbols.get(s.name) for s in config.symbols)], np.uint32)
+
+
 SMALLEST_REQUEST = 8  # bytes of a MassCancel: at most len(data) // 8 records from data
 
 
@@ -39,13 +45,12 @@ class OrderIntake:
     __slots__ = ("_out", "_parts", "conversion", "max_frame", "records", "symbol_ids", "writer")
 
     def __init__(
-        self, names: Directory, config: Config, conversion: ModuleType, max_frame: int
+        self, names: Directory, symbol_ids: np.ndarray, conversion: ModuleType, max_frame: int
     ) -> None:
         self.conversion = conversion
         self.max_frame = max_frame
         self.writer = RecordWriter(names)
-        ids = [names.symbols.get(s.name) for s in config.symbols]
-        self.symbol_ids = np.array([0, *ids], np.uint32)  # wire id -> record id (0: none)
+        self.symbol_ids = symbol_ids  # wire id -> record id (0: none), wire_symbol_ids
         self._out = np.zeros(1024, L.INPUT_DTYPE)
         self._parts: list[np.ndarray] = []
         self.records = 0  # records in the batch being gathered

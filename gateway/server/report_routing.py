@@ -17,34 +17,28 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
-from ringmatch.gateway.config import Config
 
 if TYPE_CHECKING:
     from ringmatch.gateway.server.session import Session
 
 
 class ReportRouter:
-    __slots__ = ("_config", "conversion", "names", "sessions", "slot_of_account", "wire_symbol")
+    """``symbol_ids``: wire symbol id -> the core's (OrderIntake's); its inverse maps the
+    records' symbols back. The worker's names are fixed at start (``link.names``
+    gives every configured name an id), so a NAME event changes nothing here: a
+    symbol id past ``wire_symbol`` reads as 0 and an account past ``slot_of_account``
+    as no session, in the conversion itself."""
 
-    def __init__(self, names: Directory, config: Config, conversion: ModuleType) -> None:
+    __slots__ = ("conversion", "sessions", "slot_of_account", "wire_symbol")
+
+    def __init__(self, names: Directory, symbol_ids: np.ndarray, conversion: ModuleType) -> None:
         self.conversion = conversion
-        self.names = names
-        self._config = config
         self.sessions: dict[int, list[Session]] = {}  # record account id -> its sessions here
         self.slot_of_account = np.full(len(names.accounts) + 1, -1, np.int32)
-        self.wire_symbol = np.zeros(0, np.uint32)
-        self._map_symbols()
-
-    def _map_symbols(self) -> None:
-        """record symbol id -> the wire's (its position in the configured list; 0: none)."""
-        wire = np.zeros(len(self.names.symbols) + 1, np.uint32)
-        for position, symbol in enumerate(self._config.symbols, 1):
-            ident = self.names.symbols.get(symbol.name)
-            if ident:
-                wire[ident] = position
-        self.wire_symbol = wire
+        # record symbol id -> the wire's (its position in the configured list; 0: none)
+        self.wire_symbol = np.zeros(int(symbol_ids.max(initial=0)) + 1, np.uint32)
+        self.wire_symbol[symbol_ids[1:]] = np.arange(1, len(symbol_ids), dtype=np.uint32)
 
     def add(self, session: Session, account: int) -> None:
         if account >= len(self.slot_of_account):
@@ -55,22 +49,18 @@ class ReportRouter:
         self.slot_of_account[account] = account
 
     def remove(self, session: Session, account: int) -> bool:
-        """Forget ``session``; True if it was its account's last here."""
+        """Forget ``session``; False if it was not here (never logged on, or removed)."""
         peers = self.sessions.get(account)
         if peers is None or session not in peers:
             return False
         peers.remove(session)
-        if peers:
-            return False
-        del self.sessions[account]
-        self.slot_of_account[account] = -1
+        if not peers:
+            del self.sessions[account]
+            self.slot_of_account[account] = -1
         return True
 
     def route(self, events: np.ndarray) -> tuple[int, Iterable[tuple[list[Session], bytes]]]:
         """(the highest seq of ``events``, (sessions, their reports) per account here)."""
-        if len(events) and (events["kind"] == L.NAME).any():
-            self.names.learn(events)  # names the core defined while running: rare
-            self._map_symbols()
         chunks, max_seq = self.conversion.events_to_slot_bytes(
             events, self.slot_of_account, self.wire_symbol
         )

@@ -58,7 +58,7 @@ from ringmatch.gateway.protocol.messages import (
 )
 from ringmatch.gateway.server.core_link import CoreLink
 from ringmatch.gateway.server.latency_probe import LatencyProbe
-from ringmatch.gateway.server.order_intake import OrderIntake
+from ringmatch.gateway.server.order_intake import OrderIntake, wire_symbol_ids
 from ringmatch.gateway.server.report_routing import ReportRouter
 from ringmatch.gateway.server.session import Session
 from ringmatch.gateway.server.translate import Request, to_command
@@ -89,13 +89,16 @@ class Worker:
         self.symbols = config.symbol_names()
         # The wire's symbol ids: position + 1 in the configured list, sent at every logon.
         self.symbol_list = [s.name for s in config.symbols]
-        self.directory = tuple(SymbolDirectory(i, n) for i, n in enumerate(self.symbol_list, 1))
+        self.symbol_directory = tuple(
+            SymbolDirectory(i, n) for i, n in enumerate(self.symbol_list, 1)
+        )
         self.tokens = {a.name: a.token.encode() for a in config.accounts}
         # The core's ids of every configured name: records carry ids, never names.
         self.names = names = link.names(config)
         self.conversion = conversion()  # compiled where it was built (gateway/wire)
-        self.intake = OrderIntake(names, config, self.conversion, config.session.max_frame)
-        self.router = ReportRouter(names, config, self.conversion)
+        symbol_ids = wire_symbol_ids(names, config)
+        self.intake = OrderIntake(names, symbol_ids, self.conversion, config.session.max_frame)
+        self.router = ReportRouter(names, symbol_ids, self.conversion)
         self.sessions: set[Session] = set()
         self.stats: Counter[str] = Counter()
         self._session_ids = itertools.count(1)
@@ -159,7 +162,7 @@ class Worker:
         # Before any of the session's requests, on the same ring: the core counts it first.
         self._queue(SessionOpened(account, self.worker_id, sid, cod, time.time_ns()))
         s = self.config.session
-        directory = self.directory
+        directory = self.symbol_directory
         accepted = LogonAccepted(
             account, s.heartbeat_s, s.timeout_s, self.worker_id, sid, len(directory)
         )
@@ -173,9 +176,8 @@ class Worker:
         account = session.account
         if account is None:
             return
-        if session not in self.router.sessions.get(session.account_id, ()):
+        if not self.router.remove(session, session.account_id):
             return  # never logged on, or already closed to the core (shutdown)
-        self.router.remove(session, session.account_id)
         # The core decides whether this was the account's last session anywhere.
         self._queue(SessionClosed(account, self.worker_id, session.session_id, time.time_ns()))
 

@@ -36,7 +36,7 @@ from ringmatch.gateway.config import Config, Symbol
 from ringmatch.gateway.protocol.connection import Connection, Role
 from ringmatch.gateway.protocol.message_codec import BadMessage
 from ringmatch.gateway.protocol.messages import MessageReject
-from ringmatch.gateway.server.order_intake import OrderIntake
+from ringmatch.gateway.server.order_intake import OrderIntake, wire_symbol_ids
 from ringmatch.gateway.server.translate import to_command
 from ringmatch.gateway.wire import wire_choice, wire_reference
 from ringmatch.gateway.wire.reject_text import describe_reject
@@ -264,8 +264,9 @@ def test_the_workers_intake_takes_what_the_slow_path_takes(
     # OrderIntake.take_wire itself: its wire id -> record id table, and the rejects it
     # has the codec word (never the fallback that logs a disagreement).
     config = Config(symbols=[Symbol(name) for name in SYMBOLS])
-    intake = OrderIntake(DIRECTORY, config, conv, 65_536)
-    assert intake.symbol_ids.tolist() == SYMBOL_IDS.tolist()
+    symbol_ids = wire_symbol_ids(DIRECTORY, config)
+    assert symbol_ids.tolist() == SYMBOL_IDS.tolist()
+    intake = OrderIntake(DIRECTORY, symbol_ids, conv, 65_536)
     data = b"".join(messages)
     errors = _Errors()
     log = logging.getLogger("ringmatch.gateway")
