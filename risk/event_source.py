@@ -41,7 +41,7 @@ from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.convert import decode_events
 from ringmatch.engine.records.names import Directory
-from ringmatch.engine.records.stream import EventCarry
+from ringmatch.engine.records.stream import EventCarry, event_seqs
 from ringmatch.engine.rings.errors import ReaderCutOff
 from ringmatch.engine.rings.event_reader import EventReader
 from ringmatch.engine.rings.event_ring import EventRing
@@ -144,6 +144,11 @@ class RiskEventSource:
                 whole = False
                 break
             tail += 1
+        self._mark(last, tail, whole)
+
+    def _mark(self, last: int, tail: int, whole: bool) -> None:
+        """The batch just delivered ended with ``tail`` events of seq ``last`` (0: none
+        sequenced); ``whole``: every sequenced event of it was of that seq."""
         if last == 0:
             return
         if whole and last == self.mark_seq:
@@ -154,8 +159,7 @@ class RiskEventSource:
     def _advance_records(self, records: np.ndarray) -> None:
         """``_advance`` for a batch of records: an event is a record but NAME (none)
         and a TRADE's taker record (one Trade, two records)."""
-        # A NAME record's bytes 16.. are its name, not a seq: read as 0.
-        seqs = np.where(records["kind"] == L.NAME, 0, records["seq"])
+        seqs = event_seqs(records)
         sequenced = np.flatnonzero(seqs)
         if not len(sequenced):
             return
@@ -164,11 +168,7 @@ class RiskEventSource:
             (records["kind"] == L.TRADE) & (records["flags"] & L.TAKER != 0)
         )
         tail = int(np.count_nonzero(counted & (seqs == last)))
-        whole = bool((seqs[sequenced] == last).all())
-        if whole and last == self.mark_seq:
-            self.mark_count = min(ALL, self.mark_count + tail)
-        else:
-            self.mark_seq, self.mark_count = last, tail
+        self._mark(last, tail, bool((seqs[sequenced] == last).all()))
 
     def _catch_up(self, reader: EventReader, exc: ReaderCutOff) -> None:
         if self.data_dir is None:

@@ -31,8 +31,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
+from ringmatch.engine.records.stream import event_seqs
 from ringmatch.engine.schema.commands import ControlCommand, KillSwitch, SetRiskLimits
 from ringmatch.engine.schema.events import Event
 from ringmatch.risk import limits
@@ -71,11 +71,9 @@ class RiskService:
     def on_records(self, records: np.ndarray, directory: Directory) -> None:
         """``on_events`` for a batch of event records, read as they are."""
         self.monitor.on_records(records, directory)
-        # A NAME record's bytes 16.. are its name, not a seq.
-        seqs = records["seq"][records["kind"] != L.NAME]
-        sequenced = seqs[seqs != 0]
-        if len(sequenced):
-            self.seq = max(self.seq, int(sequenced.max()))
+        seqs = event_seqs(records)
+        if len(seqs):
+            self.seq = max(self.seq, int(seqs.max()))
 
     def _kill_from_monitor(self, cmd: KillSwitch) -> None:
         assert cmd.account is not None

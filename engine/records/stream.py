@@ -61,6 +61,11 @@ def whole_events(events: np.ndarray) -> int:
     return n
 
 
+def event_seqs(events: np.ndarray) -> np.ndarray:
+    """Each event record's seq, 0 for a NAME record (its bytes 16.. are its name)."""
+    return np.where(events["kind"] == L.NAME, 0, events["seq"])
+
+
 class EventCarry:
     """A reader's half-read event between batches: ``take(batch)`` is the whole events
     of what was kept and ``batch``; the rest is kept for the next."""
