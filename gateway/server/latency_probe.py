@@ -42,7 +42,7 @@ import numpy as np
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 
 from ringmatch.engine.records import layout as L
-from ringmatch.gateway.protocol.messages import ExecutionReport, NewOrder, ServerMessage
+from ringmatch.gateway.protocol.messages import NewOrder
 
 if TYPE_CHECKING:
     from ringmatch.gateway.server.session import Session
@@ -87,27 +87,23 @@ class LatencyProbe:
 
     def received(self, session: Session, request: Any) -> None:
         """A request of ``session`` went to the core; probe it if it is a NewOrder."""
-        if type(request) is not NewOrder:
-            return
-        account = session.account
-        assert account is not None
-        share = self._shares.get(session)
-        if share is None:
-            share = self._shares[session] = _SessionShare(account, request.client_order_id)
-        # last_received is monotonic() seconds as a double: exact to ~1 ns for years of uptime.
-        received_ns = round(session.last_received * 1e9)
-        self._pending[account, request.client_order_id] = (received_ns, share)
+        if type(request) is NewOrder:
+            self._expect(session, [request.client_order_id])
 
     def received_records(self, session: Session, records: np.ndarray) -> None:
         """``records`` (INPUT_DTYPE) of ``session`` went to the core: probe its NEW ones."""
+        cids = records["client_order_id"][records["kind"] == L.NEW].tolist()
+        if cids:
+            self._expect(session, cids)
+
+    def _expect(self, session: Session, cids: list[int]) -> None:
+        """Orders ``cids`` of ``session``, read with its last frame, await their first report."""
         account = session.account
         assert account is not None
-        cids = records["client_order_id"][records["kind"] == L.NEW].tolist()
-        if not cids:
-            return
         share = self._shares.get(session)
         if share is None:
             share = self._shares[session] = _SessionShare(account, cids[0])
+        # last_received is monotonic() seconds as a double: exact to ~1 ns for years of uptime.
         received_ns = round(session.last_received * 1e9)
         pending = self._pending
         for cid in cids:
@@ -126,19 +122,6 @@ class LatencyProbe:
             probed = pending.pop((account, cid), None)  # type: ignore[arg-type]
             if probed is not None:
                 probed[1].samples.append(now - probed[0])
-
-    def writing(self, session: Session, reports: list[ServerMessage]) -> None:
-        """``reports`` are being written to ``session``: a probed order's first is a sample."""
-        pending = self._pending
-        if not pending or session.transport is None:
-            return
-        now = self._clock_ns()
-        account = session.account
-        for report in reports:
-            if type(report) is ExecutionReport:
-                probed = pending.pop((account, report.client_order_id), None)  # type: ignore[arg-type]
-                if probed is not None:
-                    probed[1].samples.append(now - probed[0])
 
     def closed(self, session: Session) -> Path | None:
         """``session`` ended: write its histogram (if it sent probed orders); the file."""

@@ -6,16 +6,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 
 from ringmatch.benchmarks.bench_e2e import ACCOUNT, SYMBOL, TOKEN, _first_id, _Wire
+from ringmatch.engine.records import layout as L
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.gateway.protocol.messages import (
     Cancel,
-    ExecType,
-    ExecutionReport,
-    Heartbeat,
     NewOrder,
 )
 from ringmatch.gateway.server.latency_probe import ENV, LatencyProbe, file_name, read
@@ -25,8 +24,9 @@ from tests.gateway.serve_process import ServeProcess, write_config
 class _Session:
     """What the probe reads of a session."""
 
-    def __init__(self, account: str) -> None:
+    def __init__(self, account: str, account_id: int = 1) -> None:
         self.account = account
+        self.account_id = account_id  # the core's record id of the account
         self.last_received = 0.0
         self.transport: object = object()
 
@@ -35,8 +35,13 @@ def _order(cid: int) -> NewOrder:
     return NewOrder(cid, "AAPL", Side.BUY, OrderType.LIMIT, 100, 1)
 
 
-def _report(cid: int, kind: ExecType = ExecType.ACCEPTED) -> ExecutionReport:
-    return ExecutionReport(1, kind, 7, cid, "AAPL", Side.BUY, 100, None, 0, 0, 1, 100)
+def _events(*reports: tuple[int, int]) -> np.ndarray:
+    """Event records (ACCEPTED), one per (record account id, client order id)."""
+    events = np.zeros(len(reports), L.EVENT_DTYPE)
+    events["kind"] = L.ACCEPTED
+    events["account"] = [account for account, _ in reports]
+    events["client_order_id"] = [cid for _, cid in reports]
+    return events
 
 
 def test_one_sample_per_order_from_frame_read_to_first_report(tmp_path: Path) -> None:
@@ -50,10 +55,11 @@ def test_one_sample_per_order_from_frame_read_to_first_report(tmp_path: Path) ->
     session.last_received = 2.000_010
     probe.received(session, _order(13))
     now[0] = 2_000_050_000
-    probe.writing(session, [_report(10), _report(12), Heartbeat()])
+    # 12 was never probed; 11 is another account's event here (account 2): not alice's.
+    probe.writing_events(session, _events((1, 10), (1, 12), (2, 11)))
     now[0] = 2_000_090_000
     # 10's later reports are not samples; 11 and 13 are, at this write.
-    probe.writing(session, [_report(10, ExecType.CANCELLED), _report(11), _report(13)])
+    probe.writing_events(session, _events((1, 10), (1, 11), (1, 13)))
     path = probe.closed(session)
     assert path == tmp_path / file_name("alice", 10)
     hist = HdrHistogram.decode(path.read_bytes())
@@ -74,12 +80,12 @@ def test_an_order_counts_once_across_sessions_and_unanswered_ones_are_dropped(
     two: Any = _Session("alice")  # the account's other session gets the same reports
     probe.received(one, _order(1))
     probe.received(one, _order(2))
-    probe.writing(one, [_report(1)])
-    probe.writing(two, [_report(1)])
+    probe.writing_events(one, _events((1, 1)))
+    probe.writing_events(two, _events((1, 1)))
     path = probe.closed(one)
     assert path is not None
     assert HdrHistogram.decode(path.read_bytes()).get_total_count() == 1
-    probe.writing(two, [_report(2)])  # order 2's session is gone: no sample, no leak
+    probe.writing_events(two, _events((1, 2)))  # order 2's session is gone: no sample, no leak
     assert probe._pending == {}
     assert probe.closed(two) is None  # it never sent an order
 
