@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 from collections.abc import Callable
 
@@ -45,15 +44,14 @@ from ringmatch.engine.rings.wait import SpinThenBlock, full_fence
 from ringmatch.gateway.config import Config
 from ringmatch.gateway.server.core_link import OnEvents
 
-log = logging.getLogger(__name__)
 DRAIN_LIMIT = 4096  # records per get_many, so one burst cannot hold the loop for long
-BACKLOG_LIMIT = 16384  # commands waiting for room before the sessions stop being read
+BACKLOG_LIMIT = 16384  # records waiting for room before the sessions stop being read
 RETRY_S = 0.002
 
 
 class RingLink:
     """``directory``: the core's names, or the data directory whose directory file
-    holds them (None: no names; every named command is refused)."""
+    holds them (None: no names, so ``names`` refuses any configuration that has some)."""
 
     def __init__(
         self,
