@@ -1,12 +1,14 @@
 """The numbers of the binary wire format, version 2, that the record conversion needs.
 
-/work/wire_spec.md (docs/PROTOCOL.md once it lands) is the format: every message
-starts with a 4-byte header (u16 length including the header, u8 type, u8
-version), all integers little-endian. Here: the four order-entry requests the
-conversion turns into input records, the two reports it makes from event
-records, their sizes and offsets, and the codes of a reject entry (REJECT_DTYPE)
--- what a bad request leaves instead of a record. ``reject_text`` turns an entry
-into the MessageReject texts.
+docs/PROTOCOL.md is the format: every message starts with a 4-byte header (u16
+length including the header, u8 type, u8 version), all integers
+little-endian. The numbers are the protocol's own (gateway/protocol: wire.py's
+layouts, messages.py's tags, codes.py's exec types), named here as the
+conversion uses them: the four order-entry requests it turns into input
+records, the two reports it makes from event records, their sizes and offsets;
+and the codes of a reject entry (REJECT_DTYPE) -- what a bad request leaves
+instead of a record. ``reject_text`` turns an entry into the MessageReject
+texts. ``_convert.pyx`` holds C copies of these and checks them at import.
 """
 
 from __future__ import annotations
@@ -15,48 +17,73 @@ from typing import Final
 
 import numpy as np
 
-PROTOCOL_VERSION: Final = 2
-HEADER_SIZE: Final = 4
-MAX_FRAME: Final = 65_536
+from ringmatch.gateway.protocol import wire as P
+from ringmatch.gateway.protocol.codes import EXEC_TYPE_CODES
+from ringmatch.gateway.protocol.connection import DEFAULT_MAX_FRAME
+from ringmatch.gateway.protocol.messages import (
+    PROTOCOL_VERSION as _VERSION,
+)
+from ringmatch.gateway.protocol.messages import (
+    Cancel,
+    ExecType,
+    ExecutionReport,
+    MassCancel,
+    MassCancelDone,
+    NewOrder,
+    Replace,
+)
+
+PROTOCOL_VERSION: Final = _VERSION
+HEADER_SIZE: Final = P.HEADER_SIZE
+MAX_FRAME: Final = DEFAULT_MAX_FRAME
 """session.max_frame's default: a message longer than this is fatal (never a u16's)."""
 
 # -- client to server: the requests that become input records ------------------------------
 
-NEW_ORDER: Final = 2
-CANCEL: Final = 3
-REPLACE: Final = 4
-MASS_CANCEL: Final = 5
-REQUEST_SIZE: Final = {NEW_ORDER: 40, CANCEL: 16, REPLACE: 32, MASS_CANCEL: 8}
+NEW_ORDER: Final = P.TYPE_OF[NewOrder]
+CANCEL: Final = P.TYPE_OF[Cancel]
+REPLACE: Final = P.TYPE_OF[Replace]
+MASS_CANCEL: Final = P.TYPE_OF[MassCancel]
+REQUEST_SIZE: Final = {
+    NEW_ORDER: P.NEW_ORDER.size,
+    CANCEL: P.CANCEL.size,
+    REPLACE: P.REPLACE.size,
+    MASS_CANCEL: P.MASS_CANCEL.size,
+}
 """The exact length of each fixed-size request, header included."""
 REQUEST_NAME: Final = {
-    NEW_ORDER: "NewOrder",
-    CANCEL: "Cancel",
-    REPLACE: "Replace",
-    MASS_CANCEL: "MassCancel",
+    NEW_ORDER: NewOrder.__name__,
+    CANCEL: Cancel.__name__,
+    REPLACE: Replace.__name__,
+    MASS_CANCEL: MassCancel.__name__,
 }
-CLIENT_ORDER_ID_AT: Final = {NEW_ORDER: 16, CANCEL: 8, REPLACE: 8}
+CLIENT_ORDER_ID_AT: Final = {
+    NEW_ORDER: P.CLIENT_ORDER_ID_AT[NewOrder],
+    CANCEL: P.CLIENT_ORDER_ID_AT[Cancel],
+    REPLACE: P.CLIENT_ORDER_ID_AT[Replace],
+}
 """Where each request holds its client_order_id (MassCancel has none)."""
 RESERVED_BYTES: Final = {NEW_ORDER: (13, 14, 15), CANCEL: (4, 5, 6, 7), REPLACE: (4, 5, 6, 7)}
-NEW_ORDER_POST_ONLY: Final = 1  # bit 0 of NewOrder.flags
+NEW_ORDER_POST_ONLY: Final = P.FLAG_POST_ONLY  # bit 0 of NewOrder.flags
 NEW_ORDER_FLAGS: Final = NEW_ORDER_POST_ONLY
 """Every NewOrder.flags bit there is: any other set is the reject (F_FLAGS)."""
 
 # -- server to client: the reports made from event records ---------------------------------
 
-EXECUTION_REPORT: Final = 13
-EXECUTION_REPORT_SIZE: Final = 88
-MASS_CANCEL_DONE: Final = 15
-MASS_CANCEL_DONE_SIZE: Final = 32
+EXECUTION_REPORT: Final = P.TYPE_OF[ExecutionReport]
+EXECUTION_REPORT_SIZE: Final = P.EXECUTION_REPORT.size
+MASS_CANCEL_DONE: Final = P.TYPE_OF[MassCancelDone]
+MASS_CANCEL_DONE_SIZE: Final = P.MASS_CANCEL_DONE.size
 
 # ExecutionReport.exec_type
-ACCEPTED: Final = 1
-REJECTED: Final = 2
-PARTIALLY_FILLED: Final = 3
-FILLED: Final = 4
-CANCELLED: Final = 5
-REPLACED: Final = 6
-KILLED: Final = 7
-REDUCED: Final = 8
+ACCEPTED: Final = EXEC_TYPE_CODES.index(ExecType.ACCEPTED)
+REJECTED: Final = EXEC_TYPE_CODES.index(ExecType.REJECTED)
+PARTIALLY_FILLED: Final = EXEC_TYPE_CODES.index(ExecType.PARTIALLY_FILLED)
+FILLED: Final = EXEC_TYPE_CODES.index(ExecType.FILLED)
+CANCELLED: Final = EXEC_TYPE_CODES.index(ExecType.CANCELLED)
+REPLACED: Final = EXEC_TYPE_CODES.index(ExecType.REPLACED)
+KILLED: Final = EXEC_TYPE_CODES.index(ExecType.KILLED)
+REDUCED: Final = EXEC_TYPE_CODES.index(ExecType.REDUCED)
 
 # -- reject entries --------------------------------------------------------------------------
 
