@@ -149,7 +149,10 @@ class Connection:
         return bytes(self._buf[self._at :])
 
     def take_trailing_data(self) -> bytes:
-        """``trailing_data``, handed over: the caller reads the stream from here on."""
+        """``trailing_data``, handed over: the caller reads the stream from here on.
+        Nothing held (the usual case, once a session is active): no copy made."""
+        if self._at >= len(self._buf):
+            return b""
         data = self.trailing_data
         self._buf.clear()
         self._at = 0

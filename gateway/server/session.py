@@ -126,8 +126,7 @@ class Session(asyncio.Protocol):
         over max_frame) goes to the protocol too, which ends the session."""
         conn = self.conn
         buf = self._inbuf
-        if conn.trailing_data:  # a partial message the protocol held from before logon
-            buf += conn.take_trailing_data()
+        buf += conn.take_trailing_data()  # a partial message it held from before logon
         buf += data
         size, at = len(buf), 0
         take_wire, max_frame = self.worker.take_wire, conn.max_frame
