@@ -1,7 +1,11 @@
 """The server's configuration: a TOML file decoded with msgspec, unknown keys rejected by name.
 
-    [server]   host, port (order entry), feed_port (market data), data_dir, workers
-    [journal]  fsync = "batch" | "interval" | "never"
+    [server]   host, port (order entry), feed_port (market data), data_dir, workers,
+               topology = "compact" | "processes" (default: compact for one worker),
+               wait = "block" | "spin-then-block" | "busy-spin", spin_us,
+               reader_wake_ms, reader_wake_records (how risk and the feed batch their reads)
+    [cpus]     core, workers, risk, feed: the CPUs each role's processes are pinned to
+    [journal]  fsync = "batch" | "interval" | "never", overlap_sync
     [session]  heartbeat_s, timeout_s, logon_reject_delay_s, max_frame, max_outbound,
                socket_sndbuf, max_msgs_per_s (requests per second per session; 0: no throttle)
     [feed]     max_queued (bytes unread before a subscriber is cut off), redis_url, redis_maxlen
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import decimal
 import json
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -46,10 +51,41 @@ class Server(_Table, frozen=True):
     workers: int = 1
     # Journalled inputs the core must not apply: ``serve --skip-seq`` sets it.
     skip_seqs: list[int] = []
+    # "compact": the one gateway worker's event loop and the core in one process (two
+    # fewer cross-process wake-ups per order); "processes": a process per role. None:
+    # compact for one worker, processes for more (``Server.chosen_topology``).
+    topology: Literal["compact", "processes"] | None = None
+    # How a process with nothing to do waits on its rings (docs in README,
+    # "Configuration"): "block" sleeps on a doorbell at once (shared machines);
+    # "spin-then-block" spins spin_us first; "busy-spin" never sleeps (a dedicated core each).
+    wait: Literal["block", "spin-then-block", "busy-spin"] = "block"
+    spin_us: int = 50
+    # Risk and the feed read the event ring in bites: they wake at most every
+    # reader_wake_ms, or as soon as reader_wake_records records wait (0 ms: at every event).
+    reader_wake_ms: float = 1.0
+    reader_wake_records: int = 1024
+
+    def chosen_topology(self) -> Literal["compact", "processes"]:
+        if self.topology is not None:
+            return self.topology
+        return "compact" if self.workers == 1 else "processes"
 
 
 class Journal(_Table, frozen=True):
     fsync: Literal["batch", "interval", "never"] = "batch"
+    # fsync "batch": sync batch k on a journal thread while batch k+1 is matched; its
+    # events reach every reader only once the sync returns. False: sync in the turn.
+    overlap_sync: bool = True
+
+
+class Cpus(_Table, frozen=True):
+    """CPUs (os.sched_setaffinity) per role; empty: wherever the scheduler likes.
+    Under the compact topology the core's list pins the one process of core and worker."""
+
+    core: list[int] = []
+    workers: list[int] = []
+    risk: list[int] = []
+    feed: list[int] = []
 
 
 class SessionSettings(_Table, frozen=True):
@@ -85,6 +121,7 @@ class Symbol(_Table, frozen=True):
 class Config(_Table, frozen=True):
     server: Server = Server()
     journal: Journal = Journal()
+    cpus: Cpus = Cpus()
     session: SessionSettings = SessionSettings()
     feed: Feed = Feed()
     accounts: list[Account] = []
@@ -138,6 +175,28 @@ def _check(config: Config, where: str) -> Config:
             raise bad(f"server.{key} = {value}: must be a TCP port, 0..65535 (0: any free port)")
     if server.workers < 1:
         raise bad(f"server.workers = {server.workers}: must be >= 1")
+    if server.topology == "compact" and server.workers != 1:
+        raise bad(
+            f'server.topology = "compact" runs exactly one worker, not workers = '
+            f'{server.workers}: set topology = "processes" (or leave it out)'
+        )
+    if server.spin_us < 0:
+        raise bad(f"server.spin_us = {server.spin_us}: must be >= 0")
+    if server.reader_wake_ms < 0:
+        raise bad(f"server.reader_wake_ms = {server.reader_wake_ms}: must be >= 0 (0: every event)")
+    if server.reader_wake_records < 1:
+        raise bad(f"server.reader_wake_records = {server.reader_wake_records}: must be >= 1")
+    try:
+        usable = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        usable = set()
+    for role in ("core", "workers", "risk", "feed"):
+        for index, cpu in enumerate(getattr(config.cpus, role)):
+            if cpu < 0 or (usable and cpu not in usable):
+                raise bad(
+                    f"cpus.{role}[{index}] = {cpu}: not a CPU this process may use "
+                    f"({', '.join(map(str, sorted(usable)))})"
+                )
     for key in ("heartbeat_s", "timeout_s", "logon_reject_delay_s"):
         if not getattr(session, key) > 0:
             raise bad(f"session.{key} = {getattr(session, key)}: must be > 0")
@@ -204,6 +263,7 @@ def describe(config: Config, show_tokens: bool = False) -> str:
     lines = [
         f"listening on {server.host}:{server.port} (order entry), feed port {server.feed_port}",
         f"data directory {Path(server.data_dir).resolve()}, journal fsync {config.journal.fsync}",
+        f"topology {server.chosen_topology()}, wait {server.wait}; "
         f"workers {server.workers}; heartbeat {config.session.heartbeat_s} s, "
         f"timeout {config.session.timeout_s} s; throttle "
         + (
