@@ -83,6 +83,7 @@ from ringmatch.engine.rings.errors import RingFull
 from ringmatch.engine.rings.event_ring import EventRing
 from ringmatch.engine.rings.event_writer import EventWriter
 from ringmatch.engine.rings.fan_in import FanIn
+from ringmatch.engine.rings.local_ring import LocalRing
 from ringmatch.engine.schema.commands import (
     ControlCommand,
     CoreInput,
@@ -143,8 +144,15 @@ class Core:
         snapshot_every: int = 0,
         snapshot_on_exit: bool = True,
         held: Iterable[Held] = (),
+        local_inputs: Sequence[LocalRing] = (),
     ) -> None:
         self.sources = sources
+        # In-process input rings (the compact topology's worker): input rings 0..m-1,
+        # the FanIn's rings m.. after them (``control_ring`` counts them too).
+        self.local_inputs = list(local_inputs)
+        # Called with each batch of events right after it goes on the event ring (the
+        # compact topology's worker, which reads no ring): same records, same order.
+        self.in_process_readers: list[Callable[[np.ndarray], None]] = []
         self.sequence = sequence
         self.journal = journal
         if isinstance(run, CoreLogic):  # a fresh one of the caller's (tests, tools)
@@ -199,7 +207,7 @@ class Core:
     def step(self, timeout: float | None = 0.0) -> int:
         """Run one batch (waiting up to ``timeout`` s for one); how many inputs it took
         (off the rings, dropped ones included, and held ones)."""
-        polled = self.sources.poll_arrays(L.INPUT_DTYPE, self.max_batch)
+        polled = self._poll()
         self.records_taken = 0
         if not polled and not self._held:
             try:
@@ -209,7 +217,7 @@ class Core:
             if self.snapshot_wanted:
                 self.snapshot()
             if timeout != 0 and self.sources.wait(timeout):
-                polled = self.sources.poll_arrays(L.INPUT_DTYPE, self.max_batch)
+                polled = self._poll()
             if not polled:
                 return 0
         self.records_taken = sum(len(records) for _, records in polled)
@@ -264,6 +272,22 @@ class Core:
         ):
             self.snapshot()
         return taken
+
+    def _poll(self) -> list[tuple[int, np.ndarray]]:
+        """A batch from every input ring that has one: in-process ones first."""
+        polled: list[tuple[int, np.ndarray]] = []
+        limit = self.max_batch
+        for index, ring in enumerate(self.local_inputs):
+            if ring.pending:
+                records = ring.take(limit)
+                assert records is not None
+                polled.append((index, records))
+        shared = self.sources.poll_arrays(L.INPUT_DTYPE, limit)
+        if not self.local_inputs:
+            return shared
+        offset = len(self.local_inputs)
+        polled += [(index + offset, records) for index, records in shared]
+        return polled
 
     def _take(self, index: int, records: np.ndarray, out: list[np.ndarray]) -> int:
         """The whole inputs of ring ``index``'s batch that the core takes, onto ``out``
@@ -391,6 +415,9 @@ class Core:
         return seqs
 
     def _publish(self, records: np.ndarray) -> None:
+        if len(records):
+            for reader in self.in_process_readers:
+                reader(records)
         while len(records):
             try:
                 self.events.put_array(records, timeout=PUBLISH_TIMEOUT)
@@ -511,7 +538,7 @@ class Core:
                 ready(self.last_seq)
             while not self.stopping:
                 self.step(timeout=None)
-            self._drain()
+            self.drain()
         except CoreHalted as halt:
             sys.stderr.write(halt.report())
             sys.stderr.flush()
@@ -526,9 +553,10 @@ class Core:
             status = halt.status
         return status
 
-    def _drain(self) -> None:
+    def drain(self) -> None:
         """Take what the rings hold now, and no more than a ring's worth from each."""
         budget = sum(ring.capacity for ring in self.sources.rings)
+        budget += sum(ring.pending for ring in self.local_inputs)
         while budget > 0:
             taken = self.step(timeout=0)
             # A turn may take only the start of a long text input: no input, but progress.

@@ -62,6 +62,7 @@ from ringmatch.engine.records.names import BadName, write_directory
 from ringmatch.engine.rings.codec import EVENT_SLOT, INPUT_SLOT
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.fan_in import FanIn
+from ringmatch.engine.rings.local_ring import LocalRing
 from ringmatch.engine.rings.shm import cleanup_stale, remove_run
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.schema.commands import Input, SkipInput, StageChain
@@ -166,7 +167,11 @@ def create_rings(
 
 
 def build_core(
-    config: CoreConfig, *, wake_fd: int | None = None, resolve: StageResolver = no_stages
+    config: CoreConfig,
+    *,
+    wake_fd: int | None = None,
+    resolve: StageResolver = no_stages,
+    local_inputs: Sequence[LocalRing] = (),
 ) -> Core:
     """The core, stage by stage; recovery runs here, before the first input is taken.
 
@@ -176,10 +181,12 @@ def build_core(
     """
     os.makedirs(config.data_dir, exist_ok=True)
     # 1. Input rings: one per gateway worker, then the control ring, all in one FanIn.
+    #    In-process rings (``local_inputs``: the compact topology's worker) come first:
+    #    input ring k is worker k's, whichever kind it is.
     names = list(config.input_rings)
     control_index = None
     if config.control_ring is not None:
-        control_index = len(names)
+        control_index = len(local_inputs) + len(names)
         names.append(config.control_ring)
     rings: list[SpscRing] = []
     with ExitStack() as undo:  # on a failed start, close what was opened
@@ -247,6 +254,7 @@ def build_core(
             max_batch=config.max_batch,
             snapshot_every=config.snapshot_every,
             snapshot_on_exit=config.snapshot_on_exit,
+            local_inputs=local_inputs,
         )
 
         # 6. The core's own inputs, first in this run: a SkipInput for each seq the

@@ -125,6 +125,20 @@ class FanIn:
             for words in self._words:
                 words[CONSUMER_SLEEPING] = 0
 
+    def watch(self) -> list[int]:
+        """For a consumer that waits in an event loop instead of ``wait``: raise every
+        ring's sleeping flag for good (each publish then rings its doorbell) and return
+        the doorbells' file descriptors, to watch for reading. After a doorbell is
+        readable, ``drain_bell(fd)`` then ``poll``: a publish after the poll rings again."""
+        for words in self._words:
+            words[CONSUMER_SLEEPING] = 1
+        full_fence()  # the flags are visible before the caller's first poll
+        return list(self._bells)
+
+    @staticmethod
+    def drain_bell(fd: int) -> None:
+        _drain(fd)
+
     def close(self) -> None:
         for consumer in self._consumers:
             consumer.close()
