@@ -4,6 +4,7 @@
     risk    ringmatch.risk.process             post-trade risk
     feed    ringmatch.gateway.feed.process     market data
     worker  ringmatch.gateway.server.worker_process   order entry
+    compact ringmatch.compact_process  the core and its one worker in one process
 
 Each room's process main takes the pre-trade stages it may meet in the journal
 as an argument; this is where the wiring hands them over (ringmatch.stages),
@@ -16,7 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from ringmatch import stages
+from ringmatch import compact_process, stages
 from ringmatch.engine.core import pipeline
 from ringmatch.engine.core.pretrade_hook import StageResolver
 from ringmatch.engine.process.child_config import EXIT_USAGE
@@ -29,6 +30,7 @@ MAINS: dict[str, Callable[[Sequence[str], StageResolver], int]] = {
     "risk": risk_process.main,  # type: ignore[dict-item]
     "feed": feed_process.main,  # type: ignore[dict-item]
     "worker": worker_process.main,
+    "compact": compact_process.main,
 }
 
 

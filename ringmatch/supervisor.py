@@ -96,12 +96,19 @@ class Spawner:
         self.children: list[Child] = []
 
     def spawn(
-        self, args: list[str], ready_prefix: str, role: str, fds: tuple[int, ...] = ()
+        self,
+        args: list[str],
+        ready_prefix: str,
+        role: str,
+        fds: tuple[int, ...] = (),
+        stdin: bool = False,
     ) -> Child:
-        """Start a child and wait for its ready line on stdout (echoing what follows)."""
+        """Start a child and wait for its ready line on stdout (echoing what follows);
+        ``stdin``: with a pipe to its standard input (the compact process's "go")."""
         env = {**os.environ, **lifeline.child_env(os.getpid(), self.lifeline_r)}
         proc = subprocess.Popen(
             [sys.executable, *args],
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             text=True,
             start_new_session=True,
@@ -224,22 +231,29 @@ def _run_children(
 ) -> int:
     from ringmatch.engine.core.pipeline import create_rings
 
-    server = config.server
     if config_path is None:
         # The risk process reads its limits from a file (and re-reads it on SIGHUP):
         # the embedded default's are written out for it, where the operator can edit them.
         config_path = str(data_dir / "risk-default.toml")
         Path(config_path).write_text(risk_toml(config.risk))
         _say(f"risk limits in {Path(config_path).resolve()} (edit, then SIGHUP to reload)")
-    workers = server.workers
     # 2. The rings, named from the data directory; what a killed run left goes first.
-    rings = create_rings(
-        run_prefix(data_dir), workers, [True] * workers + [False, False], owned=True
-    )
+    #    Compact: no input ring (the worker's is in-process) and no required event
+    #    reader (the worker gets its events in-process); risk and the feed read the ring.
+    rings = create_rings(run_prefix(data_dir), *_ring_shape(config), owned=True)
     try:
         return _start_and_watch(config, config_path, data_dir, lock, order_sock, feed_sock, rings)
     finally:
         rings.close()  # however the start went: no segment outlives this server
+
+
+def _ring_shape(config: Config) -> tuple[int, list[bool]]:
+    """Input rings to create, and whether each event reader is required (workers are,
+    risk and the feed are not): readers 0..workers-1 are the workers, then risk, the feed."""
+    if config.server.chosen_topology() == "compact":
+        return 0, [False, False]
+    workers = config.server.workers
+    return workers, [True] * workers + [False, False]
 
 
 def _start_and_watch(
@@ -251,13 +265,15 @@ def _start_and_watch(
     feed_sock: socket.socket,
     rings: Any,
 ) -> int:
+    from ringmatch.compact_process import CompactConfig
     from ringmatch.gateway.feed.process import FeedProcessConfig
     from ringmatch.risk.process import RiskProcessConfig
 
     server = config.server
     port = order_sock.getsockname()[1]
     feed_port = feed_sock.getsockname()[1]
-    workers = server.workers
+    compact = server.chosen_topology() == "compact"
+    workers = 0 if compact else server.workers  # worker processes
     risk_reader, feed_reader = workers, workers + 1
     core_config = rings.core_config(
         str(data_dir),
@@ -296,13 +312,42 @@ def _start_and_watch(
     signal.signal(signal.SIGHUP, on_hangup)
     try:
         # 3. The core: recovers under the lock it is handed, then says its last seq.
-        core = spawner.spawn(
-            ["-m", "ringmatch.child", "core", str(core_json)],
-            "ready",
-            "the core",
-            (lock.fd,),
-        )
-        _say(f"core running, pid {core.proc.pid} ({core.line})")
+        #    Compact: with its worker, which starts serving on "go" (after risk and the feed).
+        if compact:
+            compact_json = data_dir / "compact.json"
+            compact_json.write_bytes(
+                msgspec.json.encode(
+                    CompactConfig(
+                        core_config,
+                        config,
+                        port,
+                        risk_socket,
+                        listen_fd=order_sock.fileno(),
+                    )
+                )
+            )
+            core = spawner.spawn(
+                ["-m", "ringmatch.child", "compact", str(compact_json)],
+                "ready",
+                "the core",
+                (lock.fd, order_sock.fileno()),
+                stdin=True,
+            )
+            _say(
+                f"core running, pid {core.proc.pid} ({core.line}); topology compact: "
+                "worker 0 runs in the core's process"
+            )
+        else:
+            core = spawner.spawn(
+                ["-m", "ringmatch.child", "core", str(core_json)],
+                "ready",
+                "the core",
+                (lock.fd,),
+            )
+            _say(
+                f"core running, pid {core.proc.pid} ({core.line}); topology processes: "
+                f"{workers} worker process(es)"
+            )
         start_seq = int(core.line.rpartition("=")[2])
         risk_spec = RiskProcessConfig(
             rings.events.spec.name,
@@ -342,6 +387,10 @@ def _start_and_watch(
             (feed_sock.fileno(),),
         )
         announce_feed(server.host, feed_port)
+        if compact:
+            assert core.proc.stdin is not None
+            core.proc.stdin.write("go\n")
+            core.proc.stdin.flush()
         for k in range(workers):
             worker_json = data_dir / f"worker{k}.json"
             spec = WorkerConfig(
@@ -376,8 +425,12 @@ def _start_and_watch(
         status = 1
     finally:
         # Workers first (their last commands reach the core), then the feed and risk,
-        # then the core (it drains what they left and closes the journal).
-        for child in reversed(spawner.children):
+        # then the core (it drains what they left and closes the journal). Compact: the
+        # core and its worker first, so that risk and the feed see every last event.
+        order = list(reversed(spawner.children))
+        if compact and spawner.children:
+            order = [order[-1], *order[:-1]]
+        for child in order:
             _stop(child)
         spawner.close()
     return status

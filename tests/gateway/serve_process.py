@@ -26,14 +26,17 @@ def write_config(
     accounts: dict[str, str] = ACCOUNTS,
     extra: str = "",
     admins: tuple[str, ...] = (),
+    topology: str | None = None,
 ) -> Path:
-    """A serve configuration on free ports; ``extra``: more TOML (a [risk] table...)."""
+    """A serve configuration on free ports; ``extra``: more TOML (a [risk] table...);
+    ``topology``: ``[server] topology`` (None: the default for the workers)."""
     lines = [
         "[server]",
         'host = "127.0.0.1"',
         "port = 0",
         "feed_port = 0",
         f'data_dir = "{data_dir}"',
+        *([f'topology = "{topology}"'] if topology else []),
         "[journal]",
         'fsync = "never"',
         "[session]",

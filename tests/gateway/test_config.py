@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ringmatch.gateway.config import DEFAULT, ConfigError, describe, risk_toml
+from ringmatch.gateway.config import DEFAULT, ConfigError, Server, describe, risk_toml
 from ringmatch.system_config import load
 
 ISSUE_EXAMPLE = """
@@ -57,6 +57,14 @@ def test_the_issue_example_loads(tmp_path: Path) -> None:
             "accounts[0]: Object contains unknown field `role`",
         ),
         ("[journal]\nfsync = 'sometimes'\n", "journal.fsync"),
+        (
+            "[server]\ntopology = 'compact'\nworkers = 2\n",
+            'server.topology = "compact" runs exactly one worker, not workers = 2',
+        ),
+        ("[server]\ntopology = 'tiny'\n", "server.topology"),
+        ("[server]\nwait = 'nap'\n", "server.wait"),
+        ("[server]\nreader_wake_records = 0\n", "server.reader_wake_records = 0: must be >= 1"),
+        ("[cpus]\ncore = [4096]\n", "cpus.core[0] = 4096: not a CPU this process may use"),
         ("[server]\nport = 'x'\n", "server.port: Expected `int`"),
         ("[server]\nport = 70000\n", "server.port = 70000"),
         ("[server]\nworkers = 0\n", "server.workers = 0"),
@@ -115,3 +123,9 @@ def test_feed_risk_admin_and_throttle_keys(tmp_path: Path) -> None:
     written = tmp_path / "risk.toml"
     written.write_text(risk_toml(config.risk))
     assert load_toml(str(written)) == from_table(config.risk)
+
+
+def test_the_topology_is_compact_for_one_worker_unless_chosen() -> None:
+    assert Server().chosen_topology() == "compact"
+    assert Server(workers=2).chosen_topology() == "processes"
+    assert Server(topology="processes").chosen_topology() == "processes"

@@ -139,18 +139,25 @@ def _send(
     return reports
 
 
-def _crash_loop(tmp_path: Path, victims_of: list[str], seed: int) -> None:
+def _crash_loop(tmp_path: Path, victims_of: list[str], seed: int, topology: str) -> None:
     rng = random.Random(seed)
     where = f"(seed {seed}, RINGMATCH_CRASH_SEED to repeat)"
-    # Long enough for every life to reach its kill point (at most 40 reports each).
-    rows_needed = 40 * len(victims_of) + 200
+    # Long enough for every life to reach its kill point (at most 40 reports each), and
+    # for the rows a life sends after it (a killed feed stops the server while orders
+    # still flow: the rows sent until it does are spent too).
+    rows_needed = 100 * len(victims_of) + 200
     orders = order_file(
         tmp_path / "orders.csv", rows_needed, seed=seed % 1000, accounts=tuple(ACCOUNTS)
     )
     rows = orders.read_text().splitlines()[1:]
     data = tmp_path / "data"
     config = write_config(
-        tmp_path / "ringmatch.toml", data, {"heartbeat_s": 1.0}, SYMBOLS, ACCOUNTS
+        tmp_path / "ringmatch.toml",
+        data,
+        {"heartbeat_s": 1.0},
+        SYMBOLS,
+        ACCOUNTS,
+        topology=topology,
     )
     config.write_text(config.read_text().replace('fsync = "never"', 'fsync = "batch"'))
     server = ServeProcess(config)
@@ -210,10 +217,16 @@ def _crash_loop(tmp_path: Path, victims_of: list[str], seed: int) -> None:
     assert journal == direct, where
 
 
-def test_kill_9_of_the_supervisor_loses_nothing_and_leaves_nothing(tmp_path: Path) -> None:
-    _crash_loop(tmp_path, ["supervisor"] * KILLS, SEED)
+def test_kill_9_of_the_supervisor_loses_nothing_and_leaves_nothing(
+    tmp_path: Path, topology: str
+) -> None:
+    _crash_loop(tmp_path, ["supervisor"] * KILLS, SEED, topology)
 
 
-def test_kill_9_of_the_core_a_worker_or_everything_at_once(tmp_path: Path) -> None:
+# Compact: the worker is the core's process, so the third victim is the feed instead.
+CHILD_VICTIMS = {"compact": "the feed", "processes": "worker 0"}
+
+
+def test_kill_9_of_the_core_a_worker_or_everything_at_once(tmp_path: Path, topology: str) -> None:
     each = max(1, KILLS // 4)
-    _crash_loop(tmp_path, ["the core", "worker 0", "all"] * each, SEED + 1)
+    _crash_loop(tmp_path, ["the core", CHILD_VICTIMS[topology], "all"] * each, SEED + 1, topology)

@@ -104,12 +104,17 @@ def test_off_unless_the_environment_says_1(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_a_real_serve_records_each_order_and_the_share_is_inside_the_round_trip(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, topology: str
 ) -> None:
     monkeypatch.setenv(ENV, "1")  # inherited by serve and its worker
     data = tmp_path / "data"
     config = write_config(
-        tmp_path / "serve.toml", data, {}, symbols=(SYMBOL,), accounts={ACCOUNT: TOKEN}
+        tmp_path / "serve.toml",
+        data,
+        {},
+        symbols=(SYMBOL,),
+        accounts={ACCOUNT: TOKEN},
+        topology=topology,
     )
     round_trips: list[int] = []
     with ServeProcess(config) as serve:

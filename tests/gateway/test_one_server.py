@@ -63,10 +63,10 @@ def _accepted(port: int) -> int:
 
 
 def test_a_second_server_or_core_on_a_live_data_dir_is_refused_and_changes_nothing(
-    tmp_path: Path,
+    tmp_path: Path, topology: str
 ) -> None:
     data = tmp_path / "data"
-    config = write_config(tmp_path / "a.toml", data, {"heartbeat_s": 5.0})
+    config = write_config(tmp_path / "a.toml", data, {"heartbeat_s": 5.0}, topology=topology)
     with ServeProcess(config) as first:
         _accepted(first.port)
         core_pid = first.pids[1]
@@ -123,8 +123,10 @@ def test_a_second_server_on_a_taken_port_fails_at_once_naming_it(tmp_path: Path)
         assert first.stop() == 0
 
 
-def test_a_stop_during_start_up_stops_what_has_started(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "a.toml", tmp_path / "a", {"heartbeat_s": 5.0})
+def test_a_stop_during_start_up_stops_what_has_started(tmp_path: Path, topology: str) -> None:
+    config = write_config(
+        tmp_path / "a.toml", tmp_path / "a", {"heartbeat_s": 5.0}, topology=topology
+    )
     serve = subprocess.Popen(
         [sys.executable, "-m", "ringmatch.cli", "serve", "--config", str(config)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

@@ -109,11 +109,13 @@ def test_send_wait_ack_gives_the_replay_trades_and_book(tmp_path: Path) -> None:
     assert "sent        " in sent.stderr and "round trip  p50" in sent.stderr
 
 
-def test_send_pipelined_one_session_also_matches_the_replay(tmp_path: Path) -> None:
+def test_send_pipelined_one_session_also_matches_the_replay(tmp_path: Path, topology: str) -> None:
     # One account: one session, so without --wait-ack the rows still reach the core in order.
     orders = order_file(tmp_path / "orders.csv", 1500, seed=5, accounts=("alice",))
     data = tmp_path / "data"
-    config = write_config(tmp_path / "ringmatch.toml", data, {}, SYMBOLS, ACCOUNTS)
+    config = write_config(
+        tmp_path / "ringmatch.toml", data, {}, SYMBOLS, ACCOUNTS, topology=topology
+    )
     with ServeProcess(config) as server:
         sent = ringmatch("send", str(orders), "--port", str(server.port), "--config", str(config))
         assert sent.returncode == 0, sent.stderr

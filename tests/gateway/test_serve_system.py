@@ -68,7 +68,7 @@ def cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     )
 
 
-def make_config(tmp: Path, data: Path, qty: int = 10) -> Path:
+def make_config(tmp: Path, data: Path, topology: str, qty: int = 10) -> Path:
     return write_config(
         tmp / "ringmatch.toml",
         data,
@@ -77,6 +77,7 @@ def make_config(tmp: Path, data: Path, qty: int = 10) -> Path:
         ACCOUNTS,
         extra=RISK.format(qty=qty),
         admins=("root",),
+        topology=topology,
     )
 
 
@@ -109,9 +110,9 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, topology: str) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("system")
-    config = make_config(tmp, tmp / "data")
+    config = make_config(tmp, tmp / "data", topology)
     with ServeProcess(config) as proc:
         yield Server(proc, config, tmp / "data")
         assert proc.stop() == 0, "".join(proc.stderr)
@@ -172,17 +173,17 @@ async def until(client: Client, qty: int, accepted: bool) -> None:
     pytest.fail(f"an order of {qty} was never {'accepted' if accepted else 'rejected'}")
 
 
-def test_reload_changes_the_limits_of_the_running_server(server: Server) -> None:
+def test_reload_changes_the_limits_of_the_running_server(server: Server, topology: str) -> None:
     async def go() -> None:
         client = await server.connect("alice")
         await until(client, 15, accepted=False)
         # SIGHUP to serve: passed on to the risk process, which re-reads the file.
-        make_config(server.config.parent, server.data, qty=20)
+        make_config(server.config.parent, server.data, topology, qty=20)
         server.proc.proc.send_signal(signal.SIGHUP)
         await until(client, 15, accepted=True)
         await until(client, 21, accepted=False)
         # ringmatch risk --reload does the same (and puts the module's limit back).
-        make_config(server.config.parent, server.data, qty=10)
+        make_config(server.config.parent, server.data, topology, qty=10)
         done = cli("risk", "--socket", server.socket, "--reload")
         assert done.returncode == 0, done.stderr
         await until(client, 15, accepted=False)
@@ -309,8 +310,10 @@ def test_an_admin_session_reads_risk_state_and_others_are_refused(server: Server
     run(go)
 
 
-def test_a_restart_on_the_same_data_dir_shows_the_same_positions(tmp_path: Path) -> None:
-    config = make_config(tmp_path, tmp_path / "data")
+def test_a_restart_on_the_same_data_dir_shows_the_same_positions(
+    tmp_path: Path, topology: str
+) -> None:
+    config = make_config(tmp_path, tmp_path / "data", topology)
     with ServeProcess(config) as proc:
         first = Server(proc, config, tmp_path / "data")
         run(lambda: trade(first, "RST", "alice", "bob", 120, 6))
@@ -332,6 +335,8 @@ def test_a_restart_on_the_same_data_dir_shows_the_same_positions(tmp_path: Path)
 
 
 def test_serve_without_a_config_runs_the_default_and_stops_clean(tmp_path: Path) -> None:
+    # The default for one worker is the compact topology: the core and the worker in
+    # one process, beside risk and the feed.
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
         [sys.executable, "-m", "ringmatch.cli", "serve", "--port", "0", "--feed-port", "0"],
@@ -354,11 +359,12 @@ def test_serve_without_a_config_runs_the_default_and_stops_clean(tmp_path: Path)
         assert shm_before, "the rings are in /dev/shm while serving"
         found = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
         children = [int(pid) for pid in found.stdout.split()]
-        assert len(children) == 4  # core, risk, feed, one worker
+        assert len(children) == 3  # the core with its worker, risk, the feed
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "built-in demo configuration" in err and "risk limits: max_order_qty" in err
+        assert "topology compact: worker 0 runs in the core's process" in err, err
         assert (tmp_path / "ringmatch-data" / "risk-default.toml").is_file()
         assert not {n for n in os.listdir("/dev/shm") if n.startswith(f"{prefix}.")}
         # Every child stopped and reaped by serve before it exited (none left to init).

@@ -61,9 +61,9 @@ def cid() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+def server(tmp_path_factory: pytest.TempPathFactory, topology: str) -> Iterator[ServeProcess]:
     tmp = tmp_path_factory.mktemp("serve")
-    config = write_config(tmp / "ringmatch.toml", tmp / "data", SESSION, SYMBOLS)
+    config = write_config(tmp / "ringmatch.toml", tmp / "data", SESSION, SYMBOLS, topology=topology)
     with ServeProcess(config) as proc:
         yield proc
         assert proc.stop() == 0, "".join(proc.stderr)  # a graceful SIGTERM
