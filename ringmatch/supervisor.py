@@ -6,6 +6,14 @@
        ├─▶ feed     python -m ringmatch.child feed FEED.json       ("listening PORT")
        └─▶ worker k python -m ringmatch.child worker WORKER.json   ("listening PORT")
 
+That is ``topology = "processes"``. Under ``topology = "compact"`` (the default
+for one worker) the core and worker 0 are one process, ``python -m
+ringmatch.child compact COMPACT.json`` (ringmatch.compact_process). It says
+"ready last_seq=N" and waits for "go" on its stdin, which comes once risk and
+the feed are ready. There is no input ring and no required event reader, and
+risk and the feed are event readers 0 and 1. It is stopped first, so risk and
+the feed see its last events.
+
 Event-ring readers: worker k is reader k (required), risk is reader ``workers``
 and the feed reader ``workers + 1``, both optional: the core never waits for
 them. Risk that lags a whole ring is cut off and catches up from the journal, so
