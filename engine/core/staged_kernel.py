@@ -47,7 +47,7 @@ from ringmatch.engine.core.pretrade_hook import StageResolver, UnknownStage
 from ringmatch.engine.kernel.control_split import run_with_controls
 from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
-from ringmatch.engine.records.inputs import decode_inputs, owners
+from ringmatch.engine.records.inputs import decode_inputs, kind_table, owners
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.commands import StageChain
 
@@ -266,7 +266,7 @@ class StagedKernel:
 
 
 log = logging.getLogger("ringmatch.core")
-CONTROL_KINDS = np.array([L.KILL_SWITCH, L.SET_RISK_LIMITS], np.uint8)
+CONTROL_KINDS = kind_table([L.KILL_SWITCH, L.SET_RISK_LIMITS])
 
 
 def log_ignored_controls(records: np.ndarray, directory: Directory) -> None:
@@ -278,7 +278,7 @@ def log_ignored_controls(records: np.ndarray, directory: Directory) -> None:
     said again when the rest comes, as the stage chain would say it once.)
     """
     kinds = records["kind"]
-    if not np.isin(kinds, CONTROL_KINDS).any():
+    if not CONTROL_KINDS[kinds].any():
         return
     starts = owners(records).tolist()
     for i, end in zip(starts, [*starts[1:], len(records)], strict=True):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ringmatch.engine.records import layout as L
-from ringmatch.engine.records.inputs import WITH_TEXT_KINDS
+from ringmatch.engine.records.inputs import HAS_TEXT
 
 
 def input_spans(records: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -31,7 +31,7 @@ def input_spans(records: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """
     n = len(records)
     kinds = records["kind"]
-    if not np.isin(kinds, WITH_TEXT_KINDS).any():
+    if not HAS_TEXT[kinds].any():
         starts = np.arange(n)
         return starts, starts + 1, n
     starts_list: list[int] = []
