@@ -22,6 +22,11 @@ Caught-up events go to ``deliver`` like ring events, so a limit breached during
 the gap still switches the account off (late, but it does). ``deliver`` is
 called on this thread; it hands the batch to the service's loop.
 
+The reader wakes on a timer or a batch threshold, not per event
+(``PacedReader``): after a batch it reads again once ``wake_ms`` have passed, or
+as soon as ``wake_records`` records wait; ``wake_ms=0`` wakes on every publish.
+Every trade is still delivered, once and in order, in fewer, larger batches.
+
 The mark (``seq``, ``count``): every event of seqs before ``seq`` and the first
 ``count`` of ``seq`` have been delivered (a cut-off can fall between the events
 of one input). Seq 0 events (never sequenced, never journalled) are not counted.
@@ -43,8 +48,8 @@ from ringmatch.engine.records.convert import decode_events
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.records.stream import EventCarry, event_seqs
 from ringmatch.engine.rings.errors import ReaderCutOff
-from ringmatch.engine.rings.event_reader import EventReader
 from ringmatch.engine.rings.event_ring import EventRing
+from ringmatch.engine.rings.paced_reader import PacedReader
 from ringmatch.engine.schema.events import Event
 from ringmatch.risk.rebuild import replay_after
 
@@ -69,6 +74,8 @@ class RiskEventSource:
         *,
         directory: Directory | None = None,
         deliver_records: Callable[[np.ndarray], object] | None = None,
+        wake_ms: float = 1.0,
+        wake_records: int = 1024,
     ) -> None:
         # The names of the records (the core's directory file; NAME events add to it).
         self.directory = Directory() if directory is None else directory
@@ -83,16 +90,18 @@ class RiskEventSource:
         self.skip_upto = after_seq  # ring events up to it are already counted
         self.stop = threading.Event()
         self.catch_ups = 0
+        # Wake at most every wake_ms unless wake_records wait (engine/rings/paced_reader.py).
+        self.wake_ms, self.wake_records = wake_ms, wake_records
 
     def run(self) -> None:
         """The reading thread's body, until ``stop`` is set (readers are single-threaded)."""
-        reader = self.ring.reader(self.index)
+        reader = PacedReader(self.ring.reader(self.index), self.wake_ms, self.wake_records)
         try:
             self._loop(reader)
         finally:
             reader.close()
 
-    def _loop(self, reader: EventReader) -> None:
+    def _loop(self, reader: PacedReader) -> None:
         while not self.stop.is_set():
             try:
                 records = self.next_records(reader)
@@ -103,7 +112,7 @@ class RiskEventSource:
             if len(records):
                 self.on_records(records)
 
-    def next_records(self, reader: EventReader, timeout: float = 0.2) -> np.ndarray:
+    def next_records(self, reader: PacedReader, timeout: float = 0.2) -> np.ndarray:
         """The next batch of whole event records (EVENT_DTYPE; empty after ``timeout``
         s without any): a TRADE's two records are never split between batches."""
         return self._carry.take(reader.get_array(L.EVENT_DTYPE, timeout=timeout))
@@ -170,7 +179,7 @@ class RiskEventSource:
         tail = int(np.count_nonzero(counted & (seqs == last)))
         self._mark(last, tail, bool((seqs[sequenced] == last).all()))
 
-    def _catch_up(self, reader: EventReader, exc: ReaderCutOff) -> None:
+    def _catch_up(self, reader: PacedReader, exc: ReaderCutOff) -> None:
         if self.data_dir is None:
             reader.rejoin()
             log.error("risk: %s; no journal to catch up from: positions are incomplete", exc)

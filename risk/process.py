@@ -57,6 +57,8 @@ class RiskProcessConfig(msgspec.Struct, frozen=True):
     config_path: str | None = None
     data_dir: str | None = None  # the core's journal, replayed at start (None: start empty)
     replay_upto: int | None = None  # the core's last seq at its start (None: the whole journal)
+    wake_ms: float = 1.0  # read the ring at most this often... (risk/event_source.py)
+    wake_records: int = 1024  # ...unless this many records wait (0 ms: every event)
 
 
 async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> int:
@@ -120,6 +122,8 @@ async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> 
         resolve,
         directory=directory,
         deliver_records=deliver_records,
+        wake_ms=config.wake_ms,
+        wake_records=config.wake_records,
     )
     thread = threading.Thread(target=source.run)
     thread.start()

@@ -49,6 +49,8 @@ class FeedProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str | None = None
     redis_maxlen: int = 100_000
     start_seq: int | None = None  # rebuild the books from the journal up to it first
+    wake_ms: float = 1.0  # read the ring at most this often... (gateway/feed/source.py)
+    wake_records: int = 1024  # ...unless this many records wait (0 ms: every event)
 
 
 async def run(config: FeedProcessConfig, resolve: StageResolver = no_stages) -> int:
@@ -75,6 +77,8 @@ async def run(config: FeedProcessConfig, resolve: StageResolver = no_stages) -> 
         resolve=resolve,
         also=also,
         directory=directory,
+        wake_ms=config.wake_ms,
+        wake_records=config.wake_records,
     )
     thread = threading.Thread(target=source.run)
     thread.start()

@@ -4,7 +4,7 @@
     threading.Thread(target=source.run, daemon=True).start()
 
 A thread reads batches of EVENT_DTYPE records off the ring (``next_records``:
-``EventReader.get_array``, a TRADE's two records never split) and hands them to
+``PacedReader.get_array``, a TRADE's two records never split) and hands them to
 ``on_records``, which decodes them (records.convert.decode_events, through the
 core's directory file; NAME events add to it) and hands the Events to the
 server on its loop: override ``on_records`` to consume the records as they are. The reader is
@@ -17,6 +17,11 @@ the same pre-trade decisions; ``resolve`` finds a stage's factory), to some seq
 core journals before it publishes, so whatever the rejoin skipped is in the
 journal, and whatever is published after ``J`` comes after the rejoin. Then
 every channel publishes a fresh snapshot (its seq steps on).
+
+The reader wakes on a timer or a batch threshold, not per event
+(``PacedReader``): after a batch it reads again once ``wake_ms`` have passed, or
+as soon as ``wake_records`` records wait; ``wake_ms=0`` wakes on every publish.
+Every change is still published, in fewer, larger batches.
 """
 
 from __future__ import annotations
@@ -36,8 +41,8 @@ from ringmatch.engine.records.convert import decode_events
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.records.stream import EventCarry
 from ringmatch.engine.rings.errors import ReaderCutOff
-from ringmatch.engine.rings.event_reader import EventReader
 from ringmatch.engine.rings.event_ring import EventRing
+from ringmatch.engine.rings.paced_reader import PacedReader
 from ringmatch.engine.schema.events import Event
 from ringmatch.engine.schema.views import BookOrder
 from ringmatch.gateway.feed.server import FeedServer
@@ -80,6 +85,8 @@ class RingFeedSource:
         resolve: StageResolver = no_stages,
         also: Callable[[list[Event]], object] | None = None,
         directory: Directory | None = None,
+        wake_ms: float = 1.0,
+        wake_records: int = 1024,
     ) -> None:
         # The names of the records (the core's directory file; NAME events add to it).
         self.directory = Directory() if directory is None else directory
@@ -88,7 +95,7 @@ class RingFeedSource:
         self.also = also  # called on the reading thread with each batch (Redis Streams)
         self.ring = ring
         self.index = index
-        self.reader: EventReader | None = (
+        self.reader: PacedReader | None = (
             None  # made on the reading thread: readers are single-threaded
         )
         self.data_dir = data_dir
@@ -97,6 +104,8 @@ class RingFeedSource:
         self.resolve = resolve
         self.stop = threading.Event()
         self.rebuilds = 0
+        # Wake at most every wake_ms unless wake_records wait (engine/rings/paced_reader.py).
+        self.wake_ms, self.wake_records = wake_ms, wake_records
         # Read each batch as records (MarketData.on_records) rather than Events: from the
         # first rebuild on. A feed cut off has shown it cannot keep up event by event,
         # and a rebuild resets the books, the one point where the reader may change.
@@ -130,13 +139,15 @@ class RingFeedSource:
 
     def run(self) -> None:
         """The reading thread's body, until ``stop`` is set."""
-        reader = self.reader = self.ring.reader(self.index)
+        reader = self.reader = PacedReader(
+            self.ring.reader(self.index), self.wake_ms, self.wake_records
+        )
         try:
             self._loop(reader)
         finally:
             reader.close()
 
-    def _loop(self, reader: EventReader) -> None:
+    def _loop(self, reader: PacedReader) -> None:
         while not self.stop.is_set():
             try:
                 records = self.next_records(reader)
@@ -148,7 +159,7 @@ class RingFeedSource:
             if len(records):
                 self.on_records(records)
 
-    def next_records(self, reader: EventReader, timeout: float = 0.2) -> np.ndarray:
+    def next_records(self, reader: PacedReader, timeout: float = 0.2) -> np.ndarray:
         """The next batch of whole event records (EVENT_DTYPE; empty after ``timeout``
         s without any)."""
         return self._carry.take(reader.get_array(L.EVENT_DTYPE, timeout=timeout))
@@ -167,7 +178,7 @@ class RingFeedSource:
         if events:
             self._deliver(events)
 
-    def _rebuild(self, reader: EventReader) -> int:
+    def _rebuild(self, reader: PacedReader) -> int:
         """Rejoin, rebuild from the whole journal as written now; the seq rebuilt to.
 
         Rejoining first matters: every event the rejoin skipped was published, so

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from ringmatch.engine.records.names import Directory
 from ringmatch.engine.rings.codec import EVENT_SLOT
 from ringmatch.engine.rings.event_ring import EventRing
 from ringmatch.engine.schema.commands import SetRiskLimits, StageChain
+from ringmatch.engine.schema.events import Event
 from ringmatch.gateway.feed.client import FeedClient
 from ringmatch.gateway.feed.server import FeedServer
 from ringmatch.gateway.feed.source import RingFeedSource, rebuild_books
@@ -166,3 +168,72 @@ def test_the_feed_process_serves_the_ring(tmp_path: Path, ring: EventRing) -> No
         assert proc.wait(timeout=10) == 0
         core.writer.close()
         core.journal.close()
+
+
+class Inline:
+    """A loop stand-in that runs what the source hands over at once, on its thread."""
+
+    def call_soon_threadsafe(self, fn: Callable[..., object], *args: object) -> None:
+        fn(*args)
+
+
+class Published:
+    """A server stand-in: every batch the source publishes, in order."""
+
+    def __init__(self, last_seq: int) -> None:
+        self.batches: list[list[Event]] = []
+        self.last_seq = last_seq
+        self.all_in = threading.Event()
+
+    def publish(self, events: list[Event]) -> None:
+        self.batches.append(events)
+        if events[-1].seq == self.last_seq:
+            self.all_in.set()
+
+
+@pytest.mark.parametrize("wake_ms", [0.0, 50.0])
+def test_a_paced_feed_publishes_every_change_in_few_batches(tmp_path: Path, wake_ms: float) -> None:
+    prefix = w.fresh_prefix()
+    ring = EventRing.create(prefix, "events", 1 << 14, EVENT_SLOT, required=[False])
+    core = Core(tmp_path, ring)
+    n, first = 200, core.seq + 1
+    published = Published(core.seq + n)
+    source = RingFeedSource(
+        ring,
+        0,
+        tmp_path,
+        published,  # type: ignore[arg-type]
+        Inline(),  # type: ignore[arg-type]
+        directory=core.names,
+        wake_ms=wake_ms,
+    )
+    source._skip_upto = core.seq  # the core's first inputs were published before we read
+    thread = threading.Thread(target=source.run)
+    thread.start()
+    stop = threading.Event()
+    start = time.monotonic()
+    expected: list[Event] = []
+    try:
+        for cmd in standard_workload(n, seed=14):
+            core.seq += 1  # Core.run's order of work, keeping the events published
+            core.journal.append_batch([(core.seq, cmd)])
+            events = core.logic.process(cmd, core.seq)
+            core.writer.put_array(encode_events(events, core.names))
+            expected.extend(events)
+            if stop.wait(0.002):  # paces the load; nothing waits on it
+                break
+        assert published.all_in.wait(30), "not every change was published"
+    finally:
+        stop.set()
+        source.stop.set()
+        thread.join()
+        core.writer.close()
+        core.journal.close()
+        ring.close()
+    elapsed = time.monotonic() - start
+    assert [e for b in published.batches for e in b] == expected
+    assert expected[0].seq == first
+    if wake_ms:
+        assert len(published.batches) <= elapsed / (wake_ms / 1000) + 3
+        assert len(published.batches) < n // 4
+    assert w.leftovers(prefix) == []
