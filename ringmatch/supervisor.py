@@ -365,6 +365,8 @@ def _start_and_watch(
             str(Path(config_path).resolve()),
             data_dir=str(data_dir),
             replay_upto=start_seq,
+            wake_ms=server.reader_wake_ms,
+            wake_records=server.reader_wake_records,
         )
         risk_json = data_dir / "risk.json"
         risk_json.write_bytes(msgspec.json.encode(risk_spec))
@@ -385,6 +387,8 @@ def _start_and_watch(
             redis_url=feed.redis_url,
             redis_maxlen=feed.redis_maxlen,
             start_seq=start_seq,
+            wake_ms=server.reader_wake_ms,
+            wake_records=server.reader_wake_records,
         )
         feed_json = data_dir / "feed.json"
         feed_json.write_bytes(msgspec.json.encode(feed_spec))
