@@ -77,6 +77,7 @@ def server(
     fsync: str = "never",
     workers: int = 1,
     probe: bool = True,
+    topology: str | None = None,
 ) -> Iterator[tuple[str, int]]:
     """A ``ringmatch serve`` of our own (or the running one at host:port); ``probe``:
     with the latency probe on (RINGMATCH_LATENCY_PROBE=1 in its environment)."""
@@ -86,8 +87,9 @@ def server(
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         config = Path(tmp) / "bench.toml"
         config.write_text(
-            f'[server]\nhost = "127.0.0.1"\nport = 0\ndata_dir = "{tmp}/data"\n'
-            f'[journal]\nfsync = "{fsync}"\n'
+            f'[server]\nhost = "127.0.0.1"\nport = 0\nfeed_port = 0\ndata_dir = "{tmp}/data"\n'
+            + (f'topology = "{topology}"\n' if topology else "")
+            + f'[journal]\nfsync = "{fsync}"\n'
             "[session]\nmax_outbound = 67108864\n"
             f'[[accounts]]\nname = "{ACCOUNT}"\ntoken = "{TOKEN}"\n'
             f'[[symbols]]\nname = "{SYMBOL}"\n'
@@ -283,9 +285,11 @@ def _fine_timer_slack() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(29, 1, 0, 0, 0)  # PR_SET_TIMERSLACK
 
 
-def _open_loop(host: str, port: int, rate: float, seconds: float) -> tuple[float, list[int], int]:
+def _open_loop(
+    host: str, port: int, rate: float, seconds: float, wire_class: Any = None
+) -> tuple[float, list[int], int]:
     _fine_timer_slack()
-    wire = _Wire(host, port)
+    wire = (wire_class or _Wire)(host, port)
     sock = wire.sock
     first = _first_id()
     total = int(rate * (WARMUP_S + seconds))
@@ -318,10 +322,109 @@ def _open_loop(host: str, port: int, rate: float, seconds: float) -> tuple[float
     return total / elapsed, samples, first
 
 
+class _EchoWire:
+    """The floor's client end: the same NewOrder frames as ``_Wire`` (the same numpy
+    template, one 40-byte frame per order), no logon; the echo sends them back, and
+    an order is answered when its own frame has come back whole."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import numpy as np
+
+        from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
+        from ringmatch.gateway.protocol.connection import Connection, Role
+        from ringmatch.gateway.protocol.messages import NewOrder
+        from ringmatch.gateway.protocol.wire import NEW_ORDER_DTYPE
+
+        self._np = np
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        codec = Connection(Role.CLIENT, symbols=[SYMBOL]).codec
+        model = NewOrder(1, SYMBOL, Side.BUY, OrderType.LIMIT, 1, 1, TimeInForce.IOC)
+        one = np.frombuffer(codec.encode(model), NEW_ORDER_DTYPE)
+        self._template = np.repeat(one, WINDOW)
+        self._size = NEW_ORDER_DTYPE.itemsize
+        self._cid_at = NEW_ORDER_DTYPE.fields["client_order_id"][1]
+        self._buf = bytearray()
+
+    def orders(self, first: int, count: int) -> None:
+        np = self._np
+        template = self._template
+        if count > len(template):
+            template = np.repeat(template[:1], count)
+        records = template[:count].copy()
+        records["client_order_id"] = np.arange(first, first + count, dtype=np.uint64)
+        data = records.tobytes()
+        step = ORDERS_PER_WRITE * records.itemsize
+        for at in range(0, len(data), step):
+            self.sock.sendall(data[at : at + step])
+
+    def receive(self) -> list[int]:
+        data = self.sock.recv(1 << 20)
+        if not data:
+            raise ConnectionError("the echo server closed the floor's session")
+        buf = self._buf
+        buf += data
+        size, cid_at, u64 = self._size, self._cid_at, _U64.unpack_from
+        whole = len(buf) // size * size
+        out = [u64(buf, at + cid_at)[0] for at in range(0, whole, size)]
+        del buf[:whole]
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _echo_serve(listener: socket.socket) -> None:
+    """The floor: a blocking Python echo server, one session at a time, as lean as a
+    Python TCP server gets (recv, sendall): what any Python server pays per frame."""
+    while True:
+        conn, _ = listener.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with conn:
+            while data := conn.recv(1 << 16):
+                conn.sendall(data)
+
+
+def _echo_main(conn: Connection) -> None:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    conn.send(listener.getsockname()[1])
+    conn.close()
+    gc.disable()
+    _echo_serve(listener)
+
+
+@contextlib.contextmanager
+def echo_server() -> Iterator[tuple[str, int]]:
+    """The floor's echo server in a process of its own (killed on the way out)."""
+    parent, child = SPAWN.Pipe(duplex=False)
+    proc = SPAWN.Process(target=_echo_main, args=(child,), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        port = parent.recv()
+        yield "127.0.0.1", int(port)
+    finally:
+        proc.kill()
+        proc.join()
+
+
+def floor_round_trips(host: str, port: int, rate: float, seconds: float) -> tuple[float, list[int]]:
+    """``round_trips`` against the echo floor: the achieved rate and the round trips (ns
+    from each scheduled send time), by the same open loop."""
+    result = _spawned("floor", host, port, rate, seconds)
+    achieved, samples, _ = cast(tuple[float, list[int], int], result)
+    return achieved, samples
+
+
 def _in_process(conn: Connection, kind: str, args: tuple[object, ...]) -> None:
     gc.disable()  # the generator's objects are acyclic: no collector pauses in the figures
     if kind == "saturation":
         conn.send(_saturate(*args))  # type: ignore[arg-type]
+    elif kind == "floor":
+        conn.send(_open_loop(*args, wire_class=_EchoWire))  # type: ignore[arg-type]
     else:
         conn.send(_open_loop(*args))  # type: ignore[arg-type]
     conn.close()

@@ -5,7 +5,7 @@
                wait = "block" | "spin-then-block" | "busy-spin", spin_us,
                reader_wake_ms, reader_wake_records (how risk and the feed batch their reads)
     [cpus]     core, workers, risk, feed: the CPUs each role's processes are pinned to
-    [journal]  fsync = "batch" | "interval" | "never", overlap_sync
+    [journal]  fsync = "batch" | "interval" | "never"
     [session]  heartbeat_s, timeout_s, logon_reject_delay_s, max_frame, max_outbound,
                socket_sndbuf, max_msgs_per_s (requests per second per session; 0: no throttle)
     [feed]     max_queued (bytes unread before a subscriber is cut off), redis_url, redis_maxlen
@@ -73,9 +73,6 @@ class Server(_Table, frozen=True):
 
 class Journal(_Table, frozen=True):
     fsync: Literal["batch", "interval", "never"] = "batch"
-    # fsync "batch": sync batch k on a journal thread while batch k+1 is matched; its
-    # events reach every reader only once the sync returns. False: sync in the turn.
-    overlap_sync: bool = True
 
 
 class Cpus(_Table, frozen=True):

@@ -100,7 +100,11 @@ def run(opts: argparse.Namespace) -> int:
             if result.rate_points:
                 title = f"{result.benchmark}: latency against throughput"
                 png = Path(f"{stem}.rates.png")
-                paths.append(plot.throughput_latency_png(result.rate_points, title, png))
+                paths.append(
+                    plot.throughput_latency_png(
+                        result.rate_points, title, png, result.floor_points or None
+                    )
+                )
         except plot.PlotUnavailable as exc:
             print(f"ringmatch bench: {exc}", file=sys.stderr)
     for path in paths:

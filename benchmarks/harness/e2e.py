@@ -24,7 +24,8 @@ from ringmatch.benchmarks.harness import machine, report
 from ringmatch.benchmarks.harness.checkout import benchmark_module
 from ringmatch.benchmarks.harness.progress import progress
 
-NEEDED = ("server", "saturation", "round_trips")
+NEEDED = ("server", "saturation", "round_trips", "echo_server", "floor_round_trips")
+SWEEP = (1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +35,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rates", default="1000,10000,50000", help="offered rates for the round-trip runs"
     )
+    parser.add_argument("--topology", choices=("compact", "processes"), help="server topology")
+    parser.add_argument("--fsync", default="never", choices=("never", "batch", "interval"))
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per rate; the median run (by p50) is kept"
+    )
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="sweep rates upward (1k..200k) until both ringmatch and the floor pass their knee",
+    )
+    parser.add_argument(
+        "--no-floor", action="store_true", help="no echo floor beside the round trips"
+    )
     parser.add_argument(
         "--no-probe",
         action="store_true",
@@ -41,32 +55,134 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _median_run(runs: list[tuple[float, list[int]]]) -> tuple[float, list[int]]:
+    """Of ``runs`` (achieved rate, samples), the one whose p50 is the median."""
+    ranked = sorted(runs, key=lambda run: sorted(run[1])[len(run[1]) // 2] if run[1] else 0)
+    return ranked[len(ranked) // 2]
+
+
+def knee(points: list[tuple[float, float, float]], floor_p99: dict[float, float]) -> float | None:
+    """The lowest offered rate at which p99 exceeds twice the floor's p99 at that rate, or
+    fewer than 95% of the offered orders per second were answered; ``points`` are
+    (offered, achieved, p99 us) in rising order. None: no knee within the sweep."""
+    for offered, achieved, p99 in points:
+        if achieved < 0.95 * offered or p99 > 2 * floor_p99[offered]:
+            return offered
+    return None
+
+
+def fdatasync_median_us(directory: str, count: int = 200) -> float:
+    """One median fdatasync of a small append on ``directory``'s disk, in us."""
+    import os
+    import statistics
+    import tempfile
+    import time
+
+    with tempfile.NamedTemporaryFile(dir=directory) as handle:
+        times = []
+        for _ in range(count):
+            os.write(handle.fileno(), b"x" * 128)
+            start = time.perf_counter_ns()
+            os.fdatasync(handle.fileno())
+            times.append(time.perf_counter_ns() - start)
+    return statistics.median(times) / 1000
+
+
 def run(opts: argparse.Namespace) -> report.Result:
     bench = benchmark_module("bench_e2e")
     missing = [name for name in NEEDED if not hasattr(bench, name)]
     if missing:
         raise report.Unavailable(f"benchmarks/bench_e2e.py lacks {', '.join(missing)}")
-    rates = [float(r) for r in opts.rates.split(",") if r]
+    rates = list(SWEEP) if opts.sweep else [float(r) for r in opts.rates.split(",") if r]
     result = report.Result(
         benchmark="e2e",
-        params={"seconds": opts.seconds, "rates": rates, "host": opts.host, "port": opts.port},
+        params={
+            "seconds": opts.seconds,
+            "rates": rates,
+            "host": opts.host,
+            "port": opts.port,
+            "topology": opts.topology,
+            "fsync": opts.fsync,
+            "repeat": opts.repeat,
+        },
         machine=machine.describe(),
     )
     probe = not opts.no_probe
-    with bench.server(opts.host, opts.port, probe=probe) as (host, port):
-        result.throughput["orders/s, saturation"] = bench.saturation(host, port, opts.seconds)
+    floor = not opts.no_floor
+    floor_p50: dict[float, float] = {}
+    floor_p99: dict[float, float] = {}
+    ours: list[tuple[float, float, float]] = []
+    theirs: list[tuple[float, float, float]] = []
+    if floor:
+        with bench.echo_server() as (host, port):
+            for rate in progress(rates, desc="floor rates", unit="rate"):
+                runs = [
+                    bench.floor_round_trips(host, port, rate, opts.seconds)
+                    for _ in range(opts.repeat)
+                ]
+                achieved, samples = _median_run(runs)
+                hist = report.new_histogram()
+                report.record_all(hist, samples)
+                name = f"floor (Python echo) @ {rate:,.0f}/s"
+                result.add_latency(name, hist)
+                figs = result.latency[name]
+                result.floor_points.append((achieved, figs))
+                floor_p50[rate], floor_p99[rate] = figs["p50"], figs["p99"]
+                theirs.append((rate, achieved, figs["p99"]))
+                if opts.sweep and achieved < 0.95 * rate and len(theirs) > 1:
+                    break  # past the floor's own knee: higher rates say nothing more
+    base = dict(fsync=opts.fsync, probe=probe)
+    if opts.topology:
+        base["topology"] = opts.topology
+    with bench.server(opts.host, opts.port, **base) as (host, port):
+        if not opts.sweep:
+            result.throughput["orders/s, saturation"] = bench.saturation(host, port, opts.seconds)
         for rate in progress(rates, desc="offered rates", unit="rate"):
-            achieved, samples, share = bench.round_trips(host, port, rate, opts.seconds)
+            runs_full = [
+                bench.round_trips(host, port, rate, opts.seconds) for _ in range(opts.repeat)
+            ]
+            chosen = _median_run([(r.achieved, r.samples) for r in runs_full])
+            share = next(r.engine_share for r in runs_full if r.samples is chosen[1])
+            achieved, samples = chosen
             hist = report.new_histogram()
             report.record_all(hist, samples)
             name = f"round trip @ {rate:,.0f}/s"
             result.add_latency(name, hist)
-            result.rate_points.append((achieved, result.latency[name]))
+            figs = result.latency[name]
+            result.rate_points.append((achieved, figs))
+            ours.append((rate, achieved, figs["p99"]))
+            if rate in floor_p50:
+                floor_figs = result.latency[f"floor (Python echo) @ {rate:,.0f}/s"]
+                ratios = ", ".join(
+                    f"{pct} {figs[pct] / floor_figs[pct]:.2f}x"
+                    for pct in ("p50", "p90", "p99", "p99.9")
+                    if floor_figs[pct]
+                )
+                result.notes.append(f"ratio to the floor @ {rate:,.0f}/s: {ratios}")
             if share is not None:
                 result.add_latency(
                     f"engine share (gateway in -> report out) @ {rate:,.0f}/s", share
                 )
+            if opts.sweep and achieved < 0.95 * rate:
+                break
+    if floor and opts.sweep:
+        our_knee = knee([p for p in ours if p[0] in floor_p99], floor_p99)
+        lowest = {rate: floor_p99[rates[0]] for rate in floor_p99}
+        floor_knee = knee(theirs, lowest)
+        result.notes.append(f"knee: ringmatch {our_knee}, floor {floor_knee} (None: beyond sweep)")
+        if our_knee and floor_knee:
+            result.notes.append(f"knee ratio (ringmatch / floor): {our_knee / floor_knee:.2f}")
+    if opts.fsync == "batch":
+        import tempfile
+
+        synced = fdatasync_median_us(tempfile.gettempdir())
+        result.notes.append(f"one median fdatasync of this disk: {synced:.0f} us")
     result.notes.append("round trips counted from the scheduled send time (open loop)")
+    if floor:
+        result.notes.append(
+            "floor: a blocking Python echo server on loopback answering each 40-byte frame,"
+            " driven by the same open-loop client"
+        )
     if probe and opts.host is None:
         result.notes.append(
             "engine share: the gateway worker's time per order from its bytes read to its"

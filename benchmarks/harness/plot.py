@@ -58,14 +58,22 @@ def percentile_png(result: Result, path: Path) -> Path:
 
 
 def throughput_latency_png(
-    points: list[tuple[float, dict[str, float]]], title: str, path: Path
+    points: list[tuple[float, dict[str, float]]],
+    title: str,
+    path: Path,
+    floor: list[tuple[float, dict[str, float]]] | None = None,
 ) -> Path:
-    """For each (achieved rate, percentiles in us): p50, p99 and p99.9 against rate."""
+    """For each (achieved rate, percentiles in us): p50, p99 and p99.9 against rate;
+    ``floor``: the floor's p50 and p99 on the same axes, dashed."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     rates = [rate for rate, _ in points]
     for pct in ("p50", "p99", "p99.9"):
         ax.plot(rates, [figs[pct] for _, figs in points], marker="o", label=pct)
+    for pct in ("p50", "p99") if floor else ():
+        xs = [rate for rate, _ in floor or ()]
+        ys = [figs[pct] for _, figs in floor or ()]
+        ax.plot(xs, ys, marker="x", linestyle="--", label=f"floor {pct}")
     ax.set_yscale("log")
     ax.set_xlabel("throughput (per second)")
     ax.set_ylabel("latency (us)")

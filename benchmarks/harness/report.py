@@ -86,6 +86,8 @@ class Result:
     histograms: dict[str, HdrHistogram] = field(default_factory=dict, repr=False)
     # (achieved rate per second, latency percentiles in us) per offered rate (e2e)
     rate_points: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    # the same for the floor measured beside it (e2e: a Python echo server)
+    floor_points: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     when: str = field(
         default_factory=lambda: datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     )
