@@ -38,6 +38,7 @@ from ringmatch.engine.core.pretrade_hook import StageResolver, UnknownStage, no_
 from ringmatch.engine.journal.datadir_lock import DataDirLocked
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.child_config import config_from_argv
+from ringmatch.engine.process.placement import pin, settle
 from ringmatch.engine.rings.local_ring import LocalRing
 from ringmatch.gateway.config import Config
 
@@ -105,8 +106,6 @@ def main(argv: Sequence[str] | None = None, resolve: StageResolver = no_stages) 
 
 
 def _serve(spec: CompactConfig, core: Core, ring: LocalRing) -> int:
-    import gc
-
     import uvloop
 
     from ringmatch.gateway.server.compact_link import CompactLink
@@ -129,8 +128,8 @@ def _serve(spec: CompactConfig, core: Core, ring: LocalRing) -> int:
 
         def ready(port: int) -> None:
             # Serving (the supervisor's socket was listening already: no line to print).
-            gc.collect()
-            gc.freeze()  # what start-up built lives until exit: keep the collector off it
+            pin(spec.core.cpus, "core")  # [cpus] core: the core's process is the worker's too
+            settle()  # what start-up built lives until exit: keep the collector off it
 
         await serve(
             spec.config,

@@ -294,6 +294,9 @@ def _start_and_watch(
         # file, which the workers, risk and the feed load: they start after that).
         symbols=[s.name for s in config.symbols],
         accounts=[a.name for a in config.accounts],
+        wait=server.wait,
+        spin_us=server.spin_us,
+        cpus=config.cpus.core,
     )
     core_json = data_dir / "core.json"
     core_json.write_bytes(msgspec.json.encode(core_config))

@@ -24,7 +24,6 @@ docs/PIPELINE.md draws the topology and states the contract.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import sys
@@ -57,6 +56,7 @@ from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.kernel.api import Kernel
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.child_config import EXIT_USAGE, config_from_argv
+from ringmatch.engine.process.placement import pin, settle
 from ringmatch.engine.records import layout
 from ringmatch.engine.records.names import BadName, write_directory
 from ringmatch.engine.rings.codec import EVENT_SLOT, INPUT_SLOT
@@ -65,6 +65,7 @@ from ringmatch.engine.rings.fan_in import FanIn
 from ringmatch.engine.rings.local_ring import LocalRing
 from ringmatch.engine.rings.shm import cleanup_stale, remove_run
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
+from ringmatch.engine.rings.wait import wait_strategy
 from ringmatch.engine.schema.commands import Input, SkipInput, StageChain
 
 log = logging.getLogger("ringmatch.core")
@@ -104,6 +105,11 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
     # DEFINE journalled before ``ready``; the directory file then holds them all.
     symbols: list[str] = []
     accounts: list[str] = []
+    # How the core waits on its rings when idle (ringmatch.engine.rings.wait.wait_strategy)
+    # and the CPUs it is pinned to ([] : anywhere).
+    wait: str = "block"
+    spin_us: int = 50
+    cpus: list[int] = []
 
 
 class StartRefused(Exception):
@@ -242,7 +248,7 @@ def build_core(
             sequence = redis_seq
 
         # 5. Fan-in over the input rings; the event ring is written by the core alone.
-        sources = FanIn(rings, wake_fd=wake_fd)
+        sources = FanIn(rings, wait_strategy(config.wait, config.spin_us), wake_fd=wake_fd)
         core = Core(
             sources,
             sequence,
@@ -350,9 +356,8 @@ def run_core(
     os.set_blocking(wake_r, False)
     try:
         core = build_core(config, wake_fd=wake_r, resolve=resolve)
-        # Everything built so far lives until exit: keep the collector off it.
-        gc.collect()
-        gc.freeze()
+        pin(config.cpus, "core")
+        settle()  # everything built so far lives until exit: keep the collector off it
         return core.run(wake_fd_w=wake_w, ready=ready)
     finally:
         os.close(wake_r)

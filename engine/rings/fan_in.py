@@ -100,6 +100,8 @@ class FanIn:
         if timeout is not None and timeout <= 0:
             return False
         deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._wait.parks:
+            return self._spin(deadline)
         spin_until = time.perf_counter_ns() + self._wait.spin_ns
         while time.perf_counter_ns() < spin_until:
             if self.pending():
@@ -124,6 +126,27 @@ class FanIn:
         finally:
             for words in self._words:
                 words[CONSUMER_SLEEPING] = 0
+
+    def _spin(self, deadline: float | None) -> bool:
+        """Busy-spin: no flags raised, so no producer rings; the wake fd is still
+        looked at every ``slice_s`` (one non-blocking poll) so SIGTERM ends the wait."""
+        check_ns = int(self._wait.slice_s * 1e9)
+        next_check = time.perf_counter_ns() + check_ns
+        while not self.pending():
+            now = time.perf_counter_ns()
+            if now < next_check:
+                continue
+            next_check = now + check_ns
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            if self._wake_fd is not None and self._poller.poll(0):
+                woken = False
+                for fd, _ in self._poller.poll(0):
+                    _drain(fd)
+                    woken = woken or fd == self._wake_fd
+                if woken:
+                    return self.pending()
+        return True
 
     def watch(self) -> list[int]:
         """For a consumer that waits in an event loop instead of ``wait``: raise every

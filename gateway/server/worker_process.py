@@ -12,7 +12,6 @@ answered at once.
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Sequence
 
@@ -42,6 +41,7 @@ def main(argv: Sequence[str] | None = None, resolve: StageResolver = no_stages) 
     """The worker process. ``resolve`` (the pre-trade stages, from ringmatch.child) is
     not needed: a worker never runs the journal."""
     from ringmatch.engine.process import lifeline
+    from ringmatch.engine.process.placement import pin, settle
     from ringmatch.gateway.server.ring_link import RingLink
     from ringmatch.gateway.server.worker_loop import run
 
@@ -49,8 +49,8 @@ def main(argv: Sequence[str] | None = None, resolve: StageResolver = no_stages) 
     spec = config_from_argv(argv, "ringmatch.gateway.server.worker_process", WorkerConfig)
 
     def ready(port: int) -> None:
-        gc.collect()
-        gc.freeze()  # what start-up built lives until exit: keep the collector off it
+        pin(spec.config.cpus.workers, f"worker {spec.reader}")
+        settle()  # what start-up built lives until exit: keep the collector off it
         print(f"listening {port}", flush=True)
 
     return run(
