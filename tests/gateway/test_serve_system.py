@@ -204,6 +204,9 @@ def test_ringmatch_risk_prints_positions_after_fills(server: Server) -> None:
 
 
 def test_ringmatch_feed_gets_a_snapshot_then_the_trade(server: Server, tmp_path: Path) -> None:
+    # The feed reads the event ring in bites (reader_wake_ms): a rest and its fill in
+    # one bite coalesce to no book change. So the resting order is seen first, then
+    # the trade.
     out = tmp_path / "feed.jsonl"
     feed = subprocess.Popen(
         [
@@ -215,12 +218,32 @@ def test_ringmatch_feed_gets_a_snapshot_then_the_trade(server: Server, tmp_path:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+    async def rest() -> None:
+        seller = await server.connect("bob")
+        accepted = await seller.request(order("FEED", Side.SELL, 77, 3))
+        assert isinstance(accepted, ExecutionReport) and accepted.exec_type is ExecType.ACCEPTED
+        await seller.close()  # no cancel-on-disconnect: the order stays
+
+    async def take() -> None:
+        buyer = await server.connect("alice")
+        taker = order("FEED", Side.BUY, 77, 3)
+        filled = buyer.expect(taker)
+        buyer.send(taker)
+        assert (await filled).exec_type is ExecType.ACCEPTED  # type: ignore[union-attr]
+        await buyer.close()
+
     try:
         assert feed.stdout is not None
         first = json.loads(feed.stdout.readline())  # subscribed: the snapshot came
         assert first["type"] == "snapshot" and first["symbol"] == "FEED"
-        run(lambda: trade(server, "FEED", "bob", "alice", 77, 3))
+        run(rest)
         seen = [first]
+        for line in feed.stdout:  # the resting order's level
+            seen.append(json.loads(line))
+            if seen[-1]["type"] not in ("snapshot", "trade"):
+                break
+        run(take)
         for line in feed.stdout:
             seen.append(json.loads(line))
             if seen[-1]["type"] == "trade":
