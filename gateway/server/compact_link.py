@@ -35,7 +35,7 @@ from ringmatch.engine.core.loop import Core, CoreHalted
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.rings.local_ring import LocalRing
 from ringmatch.gateway.config import Config
-from ringmatch.gateway.server.core_link import OnEvents
+from ringmatch.gateway.server.core_link import OnEvents, configured_names
 
 IDLE_S = 0.005
 """How often the loop gives the core an idle turn: within the "interval" fsync
@@ -58,15 +58,7 @@ class CompactLink:
 
     def names(self, config: Config) -> Directory:
         """The core's directory; every configured name has an id there (defined at start)."""
-        directory = self.core.directory
-        missing = [s.name for s in config.symbols if not directory.symbols.get(s.name)]
-        missing += [a.name for a in config.accounts if not directory.accounts.get(a.name)]
-        if missing:
-            raise ValueError(
-                f"the core's directory has no id for {', '.join(map(repr, missing))}: "
-                "was the core built with this configuration?"
-            )
-        return directory
+        return configured_names(self.core.directory, config)
 
     def start(self, loop: asyncio.AbstractEventLoop, on_events: OnEvents) -> None:
         self._loop = loop

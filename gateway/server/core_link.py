@@ -30,6 +30,19 @@ from ringmatch.gateway.config import Config
 OnEvents = Callable[[np.ndarray], None]
 
 
+def configured_names(directory: Directory, config: Config) -> Directory:
+    """``directory``, once every configured name has an id there (the core defines them
+    at start); ValueError naming those that have none: the core is not this config's."""
+    missing = [s.name for s in config.symbols if not directory.symbols.get(s.name)]
+    missing += [a.name for a in config.accounts if not directory.accounts.get(a.name)]
+    if missing:
+        raise ValueError(
+            f"the core's directory has no id for {', '.join(map(repr, missing))}: "
+            "was the core started with this configuration?"
+        )
+    return directory
+
+
 class CoreLink(Protocol):
     def names(self, config: Config) -> Directory: ...
 

@@ -42,7 +42,7 @@ from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.rings.wait import SpinThenBlock, full_fence
 from ringmatch.gateway.config import Config
-from ringmatch.gateway.server.core_link import OnEvents
+from ringmatch.gateway.server.core_link import OnEvents, configured_names
 
 DRAIN_LIMIT = 4096  # records per get_many, so one burst cannot hold the loop for long
 BACKLOG_LIMIT = 16384  # records waiting for room before the sessions stop being read
@@ -88,15 +88,7 @@ class RingLink:
     def names(self, config: Config) -> Directory:
         """The core's directory; every configured name has an id there (the core defined
         them at start), else the core is not this configuration's: said so."""
-        directory = self.directory
-        missing = [s.name for s in config.symbols if not directory.symbols.get(s.name)]
-        missing += [a.name for a in config.accounts if not directory.accounts.get(a.name)]
-        if missing:
-            raise ValueError(
-                f"the core's directory has no id for {', '.join(map(repr, missing))}: "
-                "was the core started with this configuration?"
-            )
-        return directory
+        return configured_names(self.directory, config)
 
     def submit_records(self, records: np.ndarray) -> None:
         """Put ``records`` (INPUT_DTYPE, seq 0) on the ring, after any backlog; the link
