@@ -172,7 +172,6 @@ class _Wire:
             TYPE_OF,
         )
 
-        self._np = np
         self.sock = socket.create_connection((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = Connection(Role.CLIENT)
@@ -196,25 +195,11 @@ class _Wire:
         one = np.frombuffer(conn.codec.encode(model), NEW_ORDER_DTYPE)
         assert int(one["version"][0]) == PROTOCOL_VERSION
         self._template = np.repeat(one, WINDOW)
-        self._buy, self._sell = codes.SIDE.code[Side.BUY], codes.SIDE.code[Side.SELL]
 
     def orders(self, first: int, count: int) -> None:
         """Send orders ``first .. first+count-1`` (odd ids buy at 1, even sell at 1,000,000:
         they never cross), ORDERS_PER_WRITE to a write."""
-        np = self._np
-        template = self._template
-        if count > len(template):
-            template = np.repeat(template[:1], count)
-        records = template[:count].copy()
-        ids = np.arange(first, first + count, dtype=np.uint64)
-        odd = (ids & np.uint64(1)).astype(bool)
-        records["client_order_id"] = ids
-        records["side"] = np.where(odd, self._buy, self._sell)
-        records["price"] = np.where(odd, 1, 1_000_000)
-        data = records.tobytes()
-        step = ORDERS_PER_WRITE * records.itemsize
-        for at in range(0, len(data), step):
-            self.sock.sendall(data[at : at + step])
+        _send_orders(self.sock, self._template, first, count)
 
     def receive(self) -> list[int]:
         """Block for bytes; the client ids of the ACCEPTED reports among the whole messages."""
@@ -244,6 +229,31 @@ class _Wire:
 
 
 ORDERS_PER_WRITE = 256  # orders per sendall (40 bytes each: 10 KiB)
+
+
+def _send_orders(sock: socket.socket, template: Any, first: int, count: int) -> None:
+    """NewOrders ``first .. first+count-1`` from ``template`` (NEW_ORDER_DTYPE records):
+    odd ids buy at 1, even ones sell at 1,000,000 (they never cross), ORDERS_PER_WRITE
+    to a sendall."""
+    import numpy as np
+
+    from ringmatch.engine.schema.enums import Side
+    from ringmatch.gateway.protocol import codes
+
+    if count > len(template):
+        template = np.repeat(template[:1], count)
+    records = template[:count].copy()
+    ids = np.arange(first, first + count, dtype=np.uint64)
+    odd = (ids & np.uint64(1)).astype(bool)
+    records["client_order_id"] = ids
+    records["side"] = np.where(odd, codes.SIDE.code[Side.BUY], codes.SIDE.code[Side.SELL])
+    records["price"] = np.where(odd, 1, 1_000_000)
+    data = records.tobytes()
+    step = ORDERS_PER_WRITE * records.itemsize
+    for at in range(0, len(data), step):
+        sock.sendall(data[at : at + step])
+
+
 _HEADER, _U64 = struct.Struct("<HBB"), struct.Struct("<Q")
 
 
@@ -335,7 +345,6 @@ class _EchoWire:
         from ringmatch.gateway.protocol.messages import NewOrder
         from ringmatch.gateway.protocol.wire import NEW_ORDER_DTYPE
 
-        self._np = np
         self.sock = socket.create_connection((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         codec = Connection(Role.CLIENT, symbols=[SYMBOL]).codec
@@ -347,16 +356,8 @@ class _EchoWire:
         self._buf = bytearray()
 
     def orders(self, first: int, count: int) -> None:
-        np = self._np
-        template = self._template
-        if count > len(template):
-            template = np.repeat(template[:1], count)
-        records = template[:count].copy()
-        records["client_order_id"] = np.arange(first, first + count, dtype=np.uint64)
-        data = records.tobytes()
-        step = ORDERS_PER_WRITE * records.itemsize
-        for at in range(0, len(data), step):
-            self.sock.sendall(data[at : at + step])
+        """The very frames ``_Wire.orders`` sends, to the echo."""
+        _send_orders(self.sock, self._template, first, count)
 
     def receive(self) -> list[int]:
         data = self.sock.recv(1 << 20)
