@@ -5,7 +5,8 @@
                wait = "block" | "spin-then-block" | "busy-spin", spin_us,
                reader_wake_ms, reader_wake_records (how risk and the feed batch their reads)
     [cpus]     core, workers, risk, feed: the CPUs each role's processes are pinned to
-    [journal]  fsync = "batch" | "interval" | "never"
+    [journal]  fsync = "batch" | "interval" | "never", overlap (fsync "batch": sync a
+               batch on a thread while the next one is matched; default true)
     [session]  heartbeat_s, timeout_s, logon_reject_delay_s, max_frame, max_outbound,
                socket_sndbuf, max_msgs_per_s (requests per second per session; 0: no throttle)
     [feed]     max_queued (bytes unread before a subscriber is cut off), redis_url, redis_maxlen
@@ -73,6 +74,10 @@ class Server(_Table, frozen=True):
 
 class Journal(_Table, frozen=True):
     fsync: Literal["batch", "interval", "never"] = "batch"
+    # fsync "batch": each batch's fdatasync runs on a thread while the core matches
+    # (ringmatch.engine.journal.group_commit); its events still wait for it. False:
+    # the sync is inline, before the batch is matched (the measured alternative).
+    overlap: bool = True
 
 
 class Cpus(_Table, frozen=True):
@@ -259,7 +264,8 @@ def describe(config: Config, show_tokens: bool = False) -> str:
     server = config.server
     lines = [
         f"listening on {server.host}:{server.port} (order entry), feed port {server.feed_port}",
-        f"data directory {Path(server.data_dir).resolve()}, journal fsync {config.journal.fsync}",
+        f"data directory {Path(server.data_dir).resolve()}, journal fsync {config.journal.fsync}"
+        + (" (overlapped)" if config.journal.fsync == "batch" and config.journal.overlap else ""),
         f"topology {server.chosen_topology()}, wait {server.wait}; "
         f"workers {server.workers}; heartbeat {config.session.heartbeat_s} s, "
         f"timeout {config.session.timeout_s} s; throttle "

@@ -286,6 +286,7 @@ def _start_and_watch(
     core_config = rings.core_config(
         str(data_dir),
         fsync=_FSYNC[config.journal.fsync],
+        overlap_sync=config.journal.overlap,
         pretrade=PRETRADE,
         lock_fd=lock.fd,
         supervisor_pid=os.getpid(),
