@@ -113,6 +113,38 @@ class Batch(NamedTuple):
     offset: int
 
 
+class SyncTarget:
+    """What one sync covers: the file, its size and last seq when the sync began,
+    and whether the directory (a new segment's entry) must be synced too."""
+
+    __slots__ = ("dir", "dir_dirty", "file", "files", "last_seq", "path", "size")
+
+    def __init__(
+        self,
+        file: AppendFile,
+        files: FileLayer,
+        directory: str,
+        path: str,
+        size: int,
+        last_seq: int,
+        dir_dirty: bool,
+    ) -> None:
+        self.file = file
+        self.files = files
+        self.dir = directory
+        self.path = path
+        self.size = size
+        self.last_seq = last_seq
+        self.dir_dirty = dir_dirty
+
+    def sync(self) -> None:
+        """fdatasync the file (and the directory if a segment was created): may run on
+        any thread, touches nothing of the writer's."""
+        self.file.sync()
+        if self.dir_dirty:
+            self.files.sync_dir(self.dir)
+
+
 class JournalWriter:
     """Appends batches to the journal in ``data_dir``; the single writer.
 
@@ -232,7 +264,13 @@ class JournalWriter:
         return _last_seq_of(prev_frames[-1], prev_path)
 
     def append_records(
-        self, records: np.ndarray, *, first_seq: int, last_seq: int, flags: int = 0
+        self,
+        records: np.ndarray,
+        *,
+        first_seq: int,
+        last_seq: int,
+        flags: int = 0,
+        sync: bool = True,
     ) -> None:
         """Journal ``records`` (one batch of INPUT_DTYPE records, the inputs' seqs
         stamped, from ``first_seq`` to ``last_seq``, above ``last_seq`` of the writer)
@@ -240,6 +278,8 @@ class JournalWriter:
 
         Returns once the batch is written and, if the policy says so, synced:
         only then may the acknowledgements of these inputs leave the core.
+        ``sync=False``: written only; the caller syncs (a GroupCommit, on its thread,
+        through ``sync_target`` and ``mark_synced``) before any ack leaves.
         """
         if self._failed is not None:
             raise JournalError(f"the journal in {self._dir} failed earlier: {self._failed}")
@@ -256,7 +296,7 @@ class JournalWriter:
                 f"the batch's seqs ({first_seq}..{last_seq}) are not strictly increasing "
                 f"above seq {self.last_seq}"
             )
-        self._write(records, first_seq, last_seq, flags)
+        self._write(records, first_seq, last_seq, flags, sync)
 
     def append_batch(self, records: Sequence[Record]) -> None:
         """Journal ``(seq, input)`` Structs (seqs strictly increasing, above ``last_seq``)
@@ -283,7 +323,9 @@ class JournalWriter:
             packer.add(inp, seq)
         self._write(packer.records(), records[0][0], records[-1][0], packer.flags)
 
-    def _write(self, records: np.ndarray, first: int, last: int, flags: int) -> None:
+    def _write(
+        self, records: np.ndarray, first: int, last: int, flags: int, sync: bool = True
+    ) -> None:
         if self._file is not None and self._size == 0 and first < self._segment_name_seq:
             raise ValueError(
                 f"the batch starts at seq {first}, below {self._segment_name_seq}, the name "
@@ -306,7 +348,9 @@ class JournalWriter:
             self._size += len(frame)
             self.last_seq = last
             interval = self._interval_ns
-            if interval == 0 or (
+            if not sync:
+                pass
+            elif interval == 0 or (
                 interval is not None and self._clock() - self._last_sync_ns >= interval
             ):
                 self._sync()
@@ -334,6 +378,41 @@ class JournalWriter:
         except BaseException as exc:
             self._fail(exc)
             raise
+
+    # -- a sync done elsewhere (GroupCommit's thread): what to sync, and its outcome ----
+
+    @property
+    def will_start_segment(self) -> bool:
+        """Whether the next batch starts a new segment (which syncs and closes the
+        current file on this thread: no other sync may be in flight on it then)."""
+        return self._file is None or self._size >= self._segment_bytes
+
+    def sync_target(self) -> SyncTarget:
+        """Everything written so far, to be synced on another thread; the writer
+        takes no other call that touches the file's descriptor until it returns
+        except further appends (``will_start_segment`` false)."""
+        if self._failed is not None:
+            raise JournalError(f"the journal in {self._dir} failed earlier: {self._failed}")
+        assert self._file is not None
+        return SyncTarget(
+            self._file, self._files, self._dir, self._path, self._size, self.last_seq,
+            self._dir_dirty,
+        )  # fmt: skip
+
+    def mark_synced(self, target: SyncTarget) -> None:
+        """``target``'s sync returned: what it covered is on stable storage."""
+        if target.path != self._path:
+            raise ValueError(f"a sync of {target.path} returned after the writer moved on")
+        self._synced = max(self._synced, target.size)
+        self.durable_seq = max(self.durable_seq, target.last_seq)
+        if target.dir_dirty:
+            self._dir_dirty = False
+        self._last_sync_ns = self._clock()
+
+    def sync_failed(self, exc: BaseException) -> None:
+        """A sync of ``sync_target`` raised: the writer is spent, as after its own."""
+        self._doing = ("sync", self._path)
+        self._fail(exc)
 
     def _sync(self) -> None:
         assert self._file is not None
