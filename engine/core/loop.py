@@ -74,6 +74,7 @@ from ringmatch.engine.core.journal_run import JournalRun, write_snapshot
 from ringmatch.engine.core.reference_kernel import RecordFailed, ReferenceKernel
 from ringmatch.engine.core.sequence import SequenceAllocator, SequenceUnavailable
 from ringmatch.engine.core.stage_chain import CoreLogic
+from ringmatch.engine.journal.group_commit import GroupCommit
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.inputs import InputPacker, copy_records, kind_table, owners
@@ -145,6 +146,7 @@ class Core:
         snapshot_on_exit: bool = True,
         held: Iterable[Held] = (),
         local_inputs: Sequence[LocalRing] = (),
+        overlap_sync: bool = False,
     ) -> None:
         self.sources = sources
         # In-process input rings (the compact topology's worker): input rings 0..m-1,
@@ -155,6 +157,12 @@ class Core:
         self.in_process_readers: list[Callable[[np.ndarray], None]] = []
         self.sequence = sequence
         self.journal = journal
+        # Every-batch fsync, overlapped: each batch's events wait on a GroupCommit
+        # (its sync on a thread while the core matches) instead of an inline sync.
+        self.commit: GroupCommit | None = None
+        if overlap_sync and journal.policy.interval_ns == 0:
+            self.commit = GroupCommit(journal, self._publish)
+            sources.add_wake_fd(self.commit.done_fd)
         if isinstance(run, CoreLogic):  # a fresh one of the caller's (tests, tools)
             run = JournalRun(ReferenceKernel.around(run), Directory(), data_dir)
         # The kernel, recovered, and the directory of its records' names.
@@ -207,11 +215,14 @@ class Core:
     def step(self, timeout: float | None = 0.0) -> int:
         """Run one batch (waiting up to ``timeout`` s for one); how many inputs it took
         (off the rings, dropped ones included, and held ones)."""
+        if self.commit is not None:
+            self.release_synced()
         polled = self._poll()
         self.records_taken = 0
         if not polled and not self._held:
-            try:
-                self.journal.sync_if_due()  # the idle path of a timed fsync policy
+            try:  # the idle path of a timed fsync policy (a GroupCommit syncs its own)
+                if self.commit is None:
+                    self.journal.sync_if_due()
             except Exception as exc:
                 raise self._journal_halt(exc, None) from exc
             if self.snapshot_wanted:
@@ -219,6 +230,8 @@ class Core:
             if timeout != 0 and self.sources.wait(timeout):
                 polled = self._poll()
             if not polled:
+                if self.commit is not None:
+                    self.release_synced()  # the wait may have ended for a sync's return
                 return 0
         self.records_taken = sum(len(records) for _, records in polled)
         parts, flags = self._held, self._held_flags
@@ -247,8 +260,11 @@ class Core:
             if len(self._defines):
                 batch = L.join_records([self._defines, batch], L.INPUT_DTYPE)
                 flags |= InputPacker.DEFINES
-            try:  # returns once journalled: acks may go
-                self.journal.append_records(batch, first_seq=first, last_seq=last, flags=flags)
+            try:  # returns once journalled (synced, unless a GroupCommit syncs it)
+                if self.commit is None:
+                    self.journal.append_records(batch, first_seq=first, last_seq=last, flags=flags)
+                else:
+                    self.commit.write(batch, first_seq=first, last_seq=last, flags=flags)
             except Exception as exc:
                 raise self._journal_halt(exc, got) from exc
             self._defines = self._defines[:0]
@@ -264,7 +280,11 @@ class Core:
                 events = _join_events(events, before)
                 raise self._apply_halt(cause, failed.seq, failed.input, events, stamped) from cause
             events = _join_events(events, out)
-        self._publish(events)
+        if self.commit is None:
+            self._publish(events)
+        else:  # out once a sync covers the batch: now if one just returned
+            self.commit.hold(events)
+            self.release_synced()
         self.sequenced += got
         self._since_snapshot += got
         if self.snapshot_wanted or (
@@ -396,6 +416,21 @@ class Core:
         return self.kernel_run.kernel.last_seq
 
     @property
+    def sync_fd(self) -> int | None:
+        """Readable when an overlapped sync has returned (call ``release_synced``);
+        None without a GroupCommit."""
+        return None if self.commit is None else self.commit.done_fd
+
+    def release_synced(self, wait: bool = False) -> None:
+        """Publish the events a returned sync made durable (``wait``: all of them,
+        waiting for the syncs); CoreHalted if a sync failed."""
+        assert self.commit is not None
+        try:
+            self.commit.settle(wait)
+        except OSError as exc:
+            raise self._journal_halt(exc, None) from exc
+
+    @property
     def logic(self) -> CoreLogic:
         """The reference kernel's stage chain (tests look inside; a compiled kernel has none)."""
         kernel = self.kernel_run.kernel
@@ -454,7 +489,15 @@ class Core:
         before it (journalled, and what recovery rebuilds up to it), none after,
         sync the journal; the halt to raise."""
         self.stopping = True  # the publish gives up on a reader that does not read
-        self._publish(events)
+        synced_first = ""
+        if self.commit is None:
+            self._publish(events)
+        else:  # after the syncs of everything before it, as always
+            self.commit.hold(events)
+            try:
+                self.commit.settle(wait=True)
+            except OSError as sync_exc:
+                synced_first = f" (not published: syncing the journal failed: {sync_exc})"
         after = int((seqs > seq).sum())
         before = len(seqs) - after - 1
         synced = "the journal is synced"
@@ -464,7 +507,8 @@ class Core:
             synced = f"syncing the journal failed too: {self.journal.failure or sync_exc!r}"
         self.halted = CoreHalted(
             f"halted at seq {seq}: {inp!r} could not be applied: {type(exc).__name__}: {exc}; "
-            f"the events of the {before} input(s) before it in its batch were published, none "
+            f"the events of the {before} input(s) before it in its batch were published"
+            f"{synced_first}, none "
             f"of it or the {after} after it; {synced}. Recovery stops before seq {seq} and the "
             f"core refuses to start until it is run with --skip-seq {seq} "
             f"(ringmatch serve --skip-seq {seq})",
@@ -492,7 +536,9 @@ class Core:
             if batch
             else "on syncing what was already acknowledged"
         )
-        acked = self.last_seq  # every input applied before the failed batch was published
+        # Every input applied before the failed batch was published; overlapped, only
+        # what a sync covered was.
+        acked = self.last_seq if self.commit is None else journal.durable_seq
         if journal.durable_seq < acked:
             what += (
                 f"; under the fsync policy {journal.policy} the inputs after seq "
@@ -507,6 +553,10 @@ class Core:
         None if it could not be written (logged: the journal holds everything)."""
         self.snapshot_wanted = False
         self._since_snapshot = 0
+        if self.commit is not None:
+            # Never a snapshot above the durable journal: a machine crash would leave
+            # a state with inputs the journal lost, and their seqs given out again.
+            self.release_synced(wait=True)
         if len(self._defines):
             # Names the kernel has not run yet: a snapshot's directory would hold ids
             # its kernel lacks, and recovery from it would never define them.
@@ -568,6 +618,8 @@ class Core:
             if not taken and not self.records_taken:
                 break
             budget -= max(taken, self.records_taken)
+        if self.commit is not None:
+            self.release_synced(wait=True)  # what was taken is acknowledged before the stop
         log.info(
             "drained; last seq %d, %d input(s) sequenced this run",
             self.last_seq,
@@ -582,10 +634,18 @@ class Core:
         or no fsync policy, acknowledged inputs may then not be on stable storage.
         """
         failed: CoreHalted | None = None
+        if self.commit is not None:
+            if self.halted is None:
+                try:
+                    self.release_synced(wait=True)
+                except CoreHalted as halt:
+                    failed = halt
+            self.commit.close()  # after a halt what it holds is never published
+            self.commit = None
         try:
-            self.journal.close()
+            self.journal.close()  # a spent writer only closes its file
         except OSError as exc:
-            failed = self._journal_halt(exc, None)
+            failed = failed or self._journal_halt(exc, None)
         if self.snapshot_on_exit and self.sequenced and self.halted is None:
             self.snapshot()
         self.sequence.close()

@@ -264,6 +264,7 @@ def build_core(
             snapshot_every=config.snapshot_every,
             snapshot_on_exit=config.snapshot_on_exit,
             local_inputs=local_inputs,
+            overlap_sync=config.overlap_sync,
         )
 
         # 6. The core's own inputs, first in this run: a SkipInput for each seq the

@@ -42,7 +42,7 @@ class FanIn:
     It owns the rings it is given: ``close`` closes them too.
     """
 
-    __slots__ = ("_bells", "_consumers", "_poller", "_wait", "_wake_fd", "_words", "rings")
+    __slots__ = ("_bells", "_consumers", "_poller", "_wait", "_wakes", "_words", "rings")
 
     def __init__(
         self,
@@ -62,9 +62,16 @@ class FanIn:
         self._poller = select.poll()
         for fd in self._bells:
             self._poller.register(fd, select.POLLIN)
-        self._wake_fd = wake_fd
+        # Descriptors that end a wait when readable (drained), besides the rings.
+        self._wakes: set[int] = set()
         if wake_fd is not None:
-            self._poller.register(wake_fd, select.POLLIN)
+            self.add_wake_fd(wake_fd)
+
+    def add_wake_fd(self, fd: int) -> None:
+        """Watch ``fd`` too: readable, it ends a wait (returning whether a ring has
+        data) and is drained. The signal pipe; the group commit's sync-done pipe."""
+        self._poller.register(fd, select.POLLIN)
+        self._wakes.add(fd)
 
     def poll(self, limit_per_ring: int) -> list[tuple[int, list[bytes]]]:
         """What every ring has now (at most ``limit_per_ring`` each); never waits."""
@@ -121,16 +128,18 @@ class FanIn:
                 woken = self._poller.poll(math.ceil(nap * 1000))
                 for fd, _ in woken:
                     _drain(fd)
-                if any(fd == self._wake_fd for fd, _ in woken):
+                if any(fd in self._wakes for fd, _ in woken):
                     return self.pending()
         finally:
             for words in self._words:
                 words[CONSUMER_SLEEPING] = 0
 
     def _spin(self, deadline: float | None) -> bool:
-        """Busy-spin: no flags raised, so no producer rings; the wake fd is still
-        looked at every ``slice_s`` (one non-blocking poll) so SIGTERM ends the wait."""
-        check_ns = int(self._wait.slice_s * 1e9)
+        """Busy-spin: no flags raised, so no producer rings; the wake fds are still
+        looked at every ``slice_s`` (one non-blocking poll) so SIGTERM ends the wait,
+        and on every spin while there is more than the signal pipe (a sync's return
+        is on the critical path: a syscall a spin is cheap beside it)."""
+        check_ns = 0 if len(self._wakes) > 1 else int(self._wait.slice_s * 1e9)
         next_check = time.perf_counter_ns() + check_ns
         while not self.pending():
             now = time.perf_counter_ns()
@@ -139,13 +148,12 @@ class FanIn:
             next_check = now + check_ns
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            if self._wake_fd is not None and self._poller.poll(0):
-                woken = False
-                for fd, _ in self._poller.poll(0):
-                    _drain(fd)
-                    woken = woken or fd == self._wake_fd
-                if woken:
-                    return self.pending()
+            woken = False
+            for fd, _ in self._poller.poll(0):
+                _drain(fd)
+                woken = woken or fd in self._wakes
+            if woken:
+                return self.pending()
         return True
 
     def watch(self) -> list[int]:

@@ -14,6 +14,11 @@ risk and the feed. The core is still the single writer, the journal and the
 ack rule are the core's own (ringmatch.engine.core.loop); only the two
 cross-process wake-ups per order (worker to core, core to worker) are gone.
 
+Under fsync "batch", overlapped (ringmatch.engine.journal.group_commit), a turn
+leaves its events held while the batch syncs on the commit's thread; the loop
+watches the commit's ``sync_fd`` and releases them (to the sessions and the
+event ring) when the sync returns, reading more sockets meanwhile.
+
 The loop also runs the core's turn when the control ring's doorbell rings (risk's
 kill switches and limits; the ring's sleeping flag stays up, so every publish
 rings), and on a timer (``IDLE_S``): the idle work of a turn (a timed fsync
@@ -53,7 +58,7 @@ class CompactLink:
         self.halted: CoreHalted | None = None
         self.on_halt: Callable[[CoreHalted], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._bells: list[int] = []
+        self._watched: list[int] = []
         self._idle: asyncio.TimerHandle | None = None
 
     def names(self, config: Config) -> Directory:
@@ -63,9 +68,13 @@ class CompactLink:
     def start(self, loop: asyncio.AbstractEventLoop, on_events: OnEvents) -> None:
         self._loop = loop
         self.core.in_process_readers.append(on_events)
-        self._bells = self.core.sources.watch()
-        for fd in self._bells:
+        self._watched = self.core.sources.watch()
+        for fd in self._watched:
             loop.add_reader(fd, self._rung, fd)
+        sync_fd = self.core.sync_fd
+        if sync_fd is not None:
+            loop.add_reader(sync_fd, self._synced)
+            self._watched.append(sync_fd)
         self._idle = loop.call_later(IDLE_S, self._idle_turn)
         loop.call_soon(self.turn)  # anything published on the control ring before we watched
 
@@ -85,6 +94,14 @@ class CompactLink:
             core.step(0)
             while self.ring.pending or core.sources.pending():
                 core.step(0)
+        except CoreHalted as halt:
+            self._halt(halt)
+
+    def _synced(self) -> None:
+        if self.halted is not None:
+            return
+        try:
+            self.core.release_synced()
         except CoreHalted as halt:
             self._halt(halt)
 
@@ -109,9 +126,9 @@ class CompactLink:
             self._idle.cancel()
             self._idle = None
         if self._loop is not None:
-            for fd in self._bells:
+            for fd in self._watched:
                 self._loop.remove_reader(fd)
-        self._bells = []
+        self._watched = []
         self.core.in_process_readers.clear()
         if self.halted is None:
             try:

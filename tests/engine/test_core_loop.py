@@ -35,8 +35,10 @@ from ringmatch.engine.schema.commands import (
 )
 from ringmatch.engine.schema.enums import CancelReason, CommandKind, OrderType, RejectReason, Side
 from ringmatch.engine.schema.events import Cancelled, Event, MassCancelled, Rejected
+from tests.engine.gated_fs import GatedFiles
 from tests.engine.ring_records import EventTaker, records
 
+WAIT_S = 10.0
 NAMES = Directory(["X"], ["a", "b"])  # what the core is configured with, in its order
 
 
@@ -124,7 +126,13 @@ def rings() -> Iterator[PipelineRings]:
     r.close()
 
 
-def make_core(rings: PipelineRings, data: Path, sequence: object, **kw: object) -> Core:
+def make_core(
+    rings: PipelineRings,
+    data: Path,
+    sequence: object,
+    journal: JournalWriter | None = None,
+    **kw: object,
+) -> Core:
     sources = FanIn(
         [
             SpscRing.attach(RingSpec(rings.inputs[0].spec.name)),
@@ -135,7 +143,7 @@ def make_core(rings: PipelineRings, data: Path, sequence: object, **kw: object) 
     core = Core(
         sources,
         sequence,  # type: ignore[arg-type]
-        JournalWriter(data),
+        journal or JournalWriter(data),
         logic,
         rings.events,
         str(data),
@@ -221,3 +229,37 @@ def test_snapshots_every_n_inputs_and_on_demand(rings: PipelineRings, tmp_path: 
     logic, last = recover_core(tmp_path)
     assert last == 6 and len(logic.client_ids) == 6
     gateway.close()
+
+
+def test_overlapped_sync_publishes_each_batch_once_its_sync_returns(
+    rings: PipelineRings, tmp_path: Path
+) -> None:
+    # Every-batch fsync, overlapped: the core matches batch 2 while batch 1 syncs,
+    # and no event of either reaches the event ring before its own sync returns.
+    fs = GatedFiles()
+    reader = rings.events.reader(0)
+    gateway = rings.inputs[0].producer()
+    core = make_core(
+        rings, tmp_path, LocalSequence(), JournalWriter(tmp_path, files=fs), overlap_sync=True
+    )
+    assert core.sync_fd is not None
+    try:
+        put(gateway, [buy(1)])
+        assert core.step(timeout=0) == 1  # the DEFINEs and seq 1: written, sync 1 gated
+        assert take(reader) == []
+        put(gateway, [buy(2, account="b", price=101)])
+        assert core.step(timeout=0) == 1
+        assert core.last_seq == 2  # matched...
+        assert take(reader) == []  # ...but not published: neither batch is durable
+        fs.release()  # sync 1 returns; the wait ends on the commit's pipe, no ring data
+        assert core.step(timeout=WAIT_S) == 0
+        assert [(type(e).__name__, e.seq) for e in take(reader)] == [("Accepted", 1)]
+        fs.release()
+        assert core.step(timeout=WAIT_S) == 0
+        assert [(type(e).__name__, e.seq) for e in take(reader)] == [("Accepted", 2)]
+    finally:
+        fs.release(10)
+        core.close()
+        gateway.close()
+    assert fs.errors == []
+    assert [s for s, _ in JournalReader(tmp_path)] == [1, 2]
