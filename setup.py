@@ -174,6 +174,27 @@ def wire_extensions() -> list[Extension]:
         return []
 
 
+# -- the group commit's sync loop (engine/journal/_sync_loop.pyx) --------------------------
+# Optional as the others: without it the GroupCommit syncs on a Python thread, which
+# needs the GIL to start and report each sync (ringmatch.engine.journal.group_commit).
+def journal_extensions() -> list[Extension]:
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        return []
+    loop = Extension(
+        "ringmatch.engine.journal._sync_loop",
+        ["engine/journal/_sync_loop.pyx"],
+        extra_compile_args=["-O2"],
+        optional=True,
+    )
+    try:
+        return list(cythonize([loop], language_level=3, build_dir="build/cython", quiet=True))
+    except Exception as exc:  # a Cython error: install without it, never fail
+        print(f"ringmatch build: the journal's sync loop did not compile ({exc})", file=sys.stderr)
+        return []
+
+
 remove_old_builds()
 setup(
     packages=packages(),
@@ -183,6 +204,7 @@ setup(
         *kernel_extensions(),
         *(replay_extensions() if not os.environ.get("RINGMATCH_KERNEL_DEBUG") else []),
         *(wire_extensions() if not os.environ.get("RINGMATCH_KERNEL_DEBUG") else []),
+        *(journal_extensions() if not os.environ.get("RINGMATCH_KERNEL_DEBUG") else []),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -78,9 +78,11 @@ def server(
     workers: int = 1,
     probe: bool = True,
     topology: str | None = None,
+    overlap: bool = True,
 ) -> Iterator[tuple[str, int]]:
     """A ``ringmatch serve`` of our own (or the running one at host:port); ``probe``:
-    with the latency probe on (RINGMATCH_LATENCY_PROBE=1 in its environment)."""
+    with the latency probe on (RINGMATCH_LATENCY_PROBE=1 in its environment);
+    ``overlap``: fsync "batch" synced on the core's GroupCommit thread, or inline."""
     if host is not None and port is not None:
         yield host, port
         return
@@ -89,7 +91,7 @@ def server(
         config.write_text(
             f'[server]\nhost = "127.0.0.1"\nport = 0\nfeed_port = 0\ndata_dir = "{tmp}/data"\n'
             + (f'topology = "{topology}"\n' if topology else "")
-            + f'[journal]\nfsync = "{fsync}"\n'
+            + f'[journal]\nfsync = "{fsync}"\noverlap = {str(overlap).lower()}\n'
             "[session]\nmax_outbound = 67108864\n"
             f'[[accounts]]\nname = "{ACCOUNT}"\ntoken = "{TOKEN}"\n'
             f'[[symbols]]\nname = "{SYMBOL}"\n'

@@ -19,6 +19,7 @@ from ``ringmatch.benchmarks.bench_e2e``:
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ringmatch.benchmarks.harness import machine, report
 from ringmatch.benchmarks.harness.checkout import benchmark_module
@@ -37,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--topology", choices=("compact", "processes"), help="server topology")
     parser.add_argument("--fsync", default="never", choices=("never", "batch", "interval"))
+    parser.add_argument(
+        "--fsync-compare",
+        action="store_true",
+        help="also run fsync batch, inline and overlapped, at the same rates (side by side)",
+    )
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per rate; the median run (by p50) is kept"
     )
@@ -104,6 +110,7 @@ def run(opts: argparse.Namespace) -> report.Result:
             "topology": opts.topology,
             "fsync": opts.fsync,
             "repeat": opts.repeat,
+            "fsync_compare": opts.fsync_compare,
         },
         machine=machine.describe(),
     )
@@ -137,34 +144,20 @@ def run(opts: argparse.Namespace) -> report.Result:
     with bench.server(opts.host, opts.port, **base) as (host, port):
         if not opts.sweep:
             result.throughput["orders/s, saturation"] = bench.saturation(host, port, opts.seconds)
-        for rate in progress(rates, desc="offered rates", unit="rate"):
-            runs_full = [
-                bench.round_trips(host, port, rate, opts.seconds) for _ in range(opts.repeat)
-            ]
-            chosen = _median_run([(r.achieved, r.samples) for r in runs_full])
-            share = next(r.engine_share for r in runs_full if r.samples is chosen[1])
-            achieved, samples = chosen
-            hist = report.new_histogram()
-            report.record_all(hist, samples)
-            name = f"round trip @ {rate:,.0f}/s"
-            result.add_latency(name, hist)
-            figs = result.latency[name]
-            result.rate_points.append((achieved, figs))
-            ours.append((rate, achieved, figs["p99"]))
-            if rate in floor_p50:
-                floor_figs = result.latency[f"floor (Python echo) @ {rate:,.0f}/s"]
-                ratios = ", ".join(
-                    f"{pct} {figs[pct] / floor_figs[pct]:.2f}x"
-                    for pct in ("p50", "p90", "p99", "p99.9")
-                    if floor_figs[pct]
-                )
-                result.notes.append(f"ratio to the floor @ {rate:,.0f}/s: {ratios}")
-            if share is not None:
-                result.add_latency(
-                    f"engine share (gateway in -> report out) @ {rate:,.0f}/s", share
-                )
-            if opts.sweep and achieved < 0.95 * rate:
-                break
+        ours = _round_trips(bench, host, port, rates, opts, result, floor_p50, "round trip")
+    if opts.fsync_compare:
+        for overlap in (False, True):
+            how = "overlapped" if overlap else "inline"
+            label = f"round trip, fsync batch {how}"
+            with bench.server(None, None, **{**base, "fsync": "batch", "overlap": overlap}) as at:
+                _round_trips(bench, *at, rates, opts, result, floor_p50, label)
+            for rate in rates:
+                base_name, name = f"round trip @ {rate:,.0f}/s", f"{label} @ {rate:,.0f}/s"
+                if base_name in result.latency and name in result.latency:
+                    extra = result.latency[name]["p50"] - result.latency[base_name]["p50"]
+                    result.notes.append(
+                        f"{label} @ {rate:,.0f}/s: p50 {extra:+.0f} us over fsync {opts.fsync}"
+                    )
     if floor and opts.sweep:
         our_knee = knee([p for p in ours if p[0] in floor_p99], floor_p99)
         lowest = {rate: floor_p99[rates[0]] for rate in floor_p99}
@@ -172,7 +165,7 @@ def run(opts: argparse.Namespace) -> report.Result:
         result.notes.append(f"knee: ringmatch {our_knee}, floor {floor_knee} (None: beyond sweep)")
         if our_knee and floor_knee:
             result.notes.append(f"knee ratio (ringmatch / floor): {our_knee / floor_knee:.2f}")
-    if opts.fsync == "batch":
+    if opts.fsync == "batch" or opts.fsync_compare:
         import tempfile
 
         synced = fdatasync_median_us(tempfile.gettempdir())
@@ -189,3 +182,48 @@ def run(opts: argparse.Namespace) -> report.Result:
             " first report written (RINGMATCH_LATENCY_PROBE=1), warm-up orders included"
         )
     return result
+
+
+def _round_trips(
+    bench: Any,
+    host: str,
+    port: int,
+    rates: list[float],
+    opts: argparse.Namespace,
+    result: report.Result,
+    floor_p50: dict[float, float],
+    label: str,
+) -> list[tuple[float, float, float]]:
+    """Open-loop runs at each rate against host:port, recorded as ``label @ rate``;
+    the (offered, achieved, p99) points."""
+    ours: list[tuple[float, float, float]] = []
+    for rate in progress(rates, desc="offered rates", unit="rate"):
+        runs_full = [bench.round_trips(host, port, rate, opts.seconds) for _ in range(opts.repeat)]
+        chosen = _median_run([(r.achieved, r.samples) for r in runs_full])
+        share = next(r.engine_share for r in runs_full if r.samples is chosen[1])
+        achieved, samples = chosen
+        hist = report.new_histogram()
+        report.record_all(hist, samples)
+        name = f"{label} @ {rate:,.0f}/s"
+        result.add_latency(name, hist)
+        figs = result.latency[name]
+        if label == "round trip":
+            result.rate_points.append((achieved, figs))
+        ours.append((rate, achieved, figs["p99"]))
+        if rate in floor_p50:
+            floor_figs = result.latency[f"floor (Python echo) @ {rate:,.0f}/s"]
+            ratios = ", ".join(
+                f"{pct} {figs[pct] / floor_figs[pct]:.2f}x"
+                for pct in ("p50", "p90", "p99", "p99.9")
+                if floor_figs[pct]
+            )
+            what = "" if label == "round trip" else f"{label}, "
+            result.notes.append(f"{what}ratio to the floor @ {rate:,.0f}/s: {ratios}")
+        if share is not None:
+            what = "" if label == "round trip" else f", {label}"
+            result.add_latency(
+                f"engine share (gateway in -> report out){what} @ {rate:,.0f}/s", share
+            )
+        if opts.sweep and achieved < 0.95 * rate:
+            break
+    return ours

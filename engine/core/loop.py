@@ -162,7 +162,8 @@ class Core:
         self.commit: GroupCommit | None = None
         if overlap_sync and journal.policy.interval_ns == 0:
             self.commit = GroupCommit(journal, self._publish)
-            sources.add_wake_fd(self.commit.done_fd)
+            sources.add_wake_fd(self.commit.done_fd, drain=False)
+            log.info("fsync every batch, overlapped: syncs on a %s", self.commit.syncer)
         if isinstance(run, CoreLogic):  # a fresh one of the caller's (tests, tools)
             run = JournalRun(ReferenceKernel.around(run), Directory(), data_dir)
         # The kernel, recovered, and the directory of its records' names.

@@ -64,6 +64,10 @@ class OsAppendFile:
         # reading the new bytes back depends on, and skips the mtime update.
         _datasync(self._fd)
 
+    def fileno(self) -> int:
+        """The descriptor (a GroupCommit's compiled sync loop syncs it directly)."""
+        return self._fd
+
     def close(self) -> None:
         os.close(self._fd)
 

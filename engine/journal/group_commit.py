@@ -6,14 +6,16 @@
 Under the every-batch policy the core used to append, fdatasync, match, publish:
 the sync (about 356 µs p50 on this machine's disk) sat in front of the matching.
 Here the core writes the batch (the kernel has it: a process crash loses nothing),
-hands the fdatasync to a thread (``os.fdatasync`` releases the GIL) and matches
-at once; the batch's events are *held* and published only when a sync that
-covers the batch returns. So no reader (the sessions, risk, the feed, Redis)
-ever sees an event a machine crash could undo, exactly as before; what overlaps
-the disk is the matching of this batch and of the batches that come while it
-syncs. Those later batches are written meanwhile and covered by the next sync:
-one fdatasync in flight at a time, each covering everything written before it
-began, so a burst costs one sync per disk round, not one per batch.
+hands the fdatasync to a thread of its own (ringmatch.engine.journal.syncers: a
+compiled loop that never takes the GIL, so the sync starts at once and runs
+beside the matching) and matches at once; the batch's events are *held* and
+published only when a sync that covers the batch returns. So no reader (the
+sessions, risk, the feed, Redis) ever sees an event a machine crash could undo,
+exactly as before; what overlaps the disk is the matching of this batch and of
+the batches that come while it syncs. Those are written meanwhile and covered by
+the next sync: one fdatasync in flight at a time, each covering everything
+written before it began, so a burst costs one sync per disk round, not one per
+batch.
 
 The thread only syncs; everything the writer keeps (sizes, ``durable_seq``,
 the failure) is changed on the core's thread, in ``settle``. A new segment is
@@ -29,48 +31,42 @@ event loop ``add_reader``), then calls ``settle``.
 from __future__ import annotations
 
 import collections
-import contextlib
-import os
-import queue
-import threading
 from collections.abc import Callable
 
 import numpy as np
 
 from ringmatch.engine.journal.log import JournalWriter, SyncTarget
-
-
-class _Sync:
-    """One fdatasync handed to the thread: what it covers, and how it ended."""
-
-    __slots__ = ("done", "error", "target")
-
-    def __init__(self, target: SyncTarget) -> None:
-        self.target = target
-        self.done = threading.Event()
-        self.error: BaseException | None = None
+from ringmatch.engine.journal.syncers import Syncer, syncer_for
 
 
 class GroupCommit:
-    """``publish``: where events go once the journal holds their inputs durably."""
+    """``publish``: where events go once the journal holds their inputs durably;
+    ``syncer``: who syncs (ringmatch.engine.journal.syncers; None: the best there is)."""
 
-    __slots__ = ("_held", "_inflight", "_publish", "_r", "_requests", "_thread", "_w", "writer")
+    __slots__ = ("_held", "_inflight", "_publish", "_syncer", "writer")
 
-    def __init__(self, writer: JournalWriter, publish: Callable[[np.ndarray], None]) -> None:
+    def __init__(
+        self,
+        writer: JournalWriter,
+        publish: Callable[[np.ndarray], None],
+        syncer: str | None = None,
+    ) -> None:
         self.writer = writer
         self._publish = publish
         # Events waiting for a sync, in publish order: (the seq that must be durable, events).
         self._held: collections.deque[tuple[int, np.ndarray]] = collections.deque()
-        self._inflight: _Sync | None = None
-        self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._requests: queue.SimpleQueue[_Sync | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="journal-sync", daemon=True)
-        self._thread.start()
+        self._inflight: SyncTarget | None = None
+        self._syncer: Syncer = syncer_for(writer, syncer)
+
+    @property
+    def syncer(self) -> str:
+        """Which syncer runs the syncs (its class name)."""
+        return type(self._syncer).__name__
 
     @property
     def done_fd(self) -> int:
         """Readable once a sync has returned: call ``settle``."""
-        return self._r
+        return self._syncer.done_fd
 
     @property
     def busy(self) -> bool:
@@ -113,17 +109,18 @@ class GroupCommit:
 
     def _collect(self, block: bool) -> None:
         """The sync in flight, if it has returned (``block``: once it has)."""
-        sync = self._inflight
-        if sync is None or not (sync.done.is_set() or (block and sync.done.wait())):
+        target = self._inflight
+        if target is None:
+            return
+        returned, error = self._syncer.poll(block)
+        if not returned:
             return
         self._inflight = None
-        with contextlib.suppress(BlockingIOError):
-            os.read(self._r, 4096)
-        if sync.error is not None:
+        if error is not None:
             self._held.clear()  # never published: the journal may not hold them
-            self.writer.sync_failed(sync.error)
-            raise sync.error
-        self.writer.mark_synced(sync.target)
+            self.writer.sync_failed(error)
+            raise error
+        self.writer.mark_synced(target)
 
     def _release(self) -> None:
         durable = self.writer.durable_seq
@@ -131,26 +128,10 @@ class GroupCommit:
             self._publish(self._held.popleft()[1])
 
     def _start(self) -> None:
-        sync = _Sync(self.writer.sync_target())
-        self._inflight = sync
-        self._requests.put(sync)
-
-    def _run(self) -> None:
-        while True:
-            sync = self._requests.get()
-            if sync is None:
-                return
-            try:
-                sync.target.sync()
-            except BaseException as exc:  # handed to the core's thread
-                sync.error = exc
-            sync.done.set()
-            with contextlib.suppress(BlockingIOError):
-                os.write(self._w, b"\0")
+        target = self.writer.sync_target()
+        self._inflight = target
+        self._syncer.start(target)
 
     def close(self) -> None:
-        """Stop the thread (after the sync in flight, if any); what is held stays held."""
-        self._requests.put(None)
-        self._thread.join()
-        os.close(self._r)
-        os.close(self._w)
+        """Stop the syncer (after the sync in flight, if any); what is held stays held."""
+        self._syncer.close()

@@ -220,6 +220,11 @@ class JournalWriter:
         self._last_sync_ns = clock()
 
     @property
+    def files(self) -> FileLayer:
+        """The file layer the writer goes through."""
+        return self._files
+
+    @property
     def failure(self) -> str | None:
         """Why the writer is spent: what failed, on which file, how (or "closed");
         None while it works."""

@@ -42,7 +42,9 @@ class FanIn:
     It owns the rings it is given: ``close`` closes them too.
     """
 
-    __slots__ = ("_bells", "_consumers", "_poller", "_wait", "_wakes", "_words", "rings")
+    __slots__ = (
+        "_bells", "_consumers", "_keep", "_poller", "_wait", "_wakes", "_words", "rings",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -64,14 +66,18 @@ class FanIn:
             self._poller.register(fd, select.POLLIN)
         # Descriptors that end a wait when readable (drained), besides the rings.
         self._wakes: set[int] = set()
+        self._keep: set[int] = set()  # of which its owner reads, not the FanIn
         if wake_fd is not None:
             self.add_wake_fd(wake_fd)
 
-    def add_wake_fd(self, fd: int) -> None:
+    def add_wake_fd(self, fd: int, drain: bool = True) -> None:
         """Watch ``fd`` too: readable, it ends a wait (returning whether a ring has
-        data) and is drained. The signal pipe; the group commit's sync-done pipe."""
+        data) and is drained, unless ``drain`` is False (its bytes are its owner's:
+        the group commit's answers). The signal pipe; the group commit's pipe."""
         self._poller.register(fd, select.POLLIN)
         self._wakes.add(fd)
+        if not drain:
+            self._keep.add(fd)
 
     def poll(self, limit_per_ring: int) -> list[tuple[int, list[bytes]]]:
         """What every ring has now (at most ``limit_per_ring`` each); never waits."""
@@ -127,7 +133,8 @@ class FanIn:
                         return False
                 woken = self._poller.poll(math.ceil(nap * 1000))
                 for fd, _ in woken:
-                    _drain(fd)
+                    if fd not in self._keep:
+                        _drain(fd)
                 if any(fd in self._wakes for fd, _ in woken):
                     return self.pending()
         finally:
@@ -150,7 +157,8 @@ class FanIn:
                 return False
             woken = False
             for fd, _ in self._poller.poll(0):
-                _drain(fd)
+                if fd not in self._keep:
+                    _drain(fd)
                 woken = woken or fd in self._wakes
             if woken:
                 return self.pending()

@@ -9,6 +9,7 @@ while the sync is provably still running, and every wait is on the commit's own
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 from pathlib import Path
@@ -24,8 +25,10 @@ from ringmatch.engine.journal.log import (
     JournalError,
     JournalReader,
     JournalWriter,
+    SyncTarget,
     list_segments,
 )
+from ringmatch.engine.journal.syncers import NogilSyncer
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.records.stream import input_spans
@@ -48,11 +51,13 @@ class Harness:
     """A writer, its GroupCommit, and what it published, with where each batch's
     frame ends in its segment (to check against what the syncs made durable)."""
 
-    def __init__(self, data: Path, fs: FileLayer, segment_bytes: int = 1 << 20) -> None:
+    def __init__(
+        self, data: Path, fs: FileLayer, segment_bytes: int = 1 << 20, syncer: str | None = None
+    ) -> None:
         self.data = data
         self.writer = JournalWriter(data, files=fs, segment_bytes=segment_bytes)
         self.published: list[int] = []  # the last seq of each published batch
-        self.commit = GroupCommit(self.writer, self._publish)
+        self.commit = GroupCommit(self.writer, self._publish, syncer)
         self.fs = fs
         self.ends: dict[int, tuple[str, int]] = {}  # batch's last seq -> (segment, end)
         self.held: list[int] = []  # every batch's last seq, in the order held
@@ -182,3 +187,70 @@ def test_any_interleaving_publishes_in_order_only_what_is_durable(
     assert all(durable for _, durable in h.durable_at_publish), h.durable_at_publish
     seqs = [seq for batch in JournalReader(data).batches() for seq, _ in batch]
     assert seqs == list(range(1, h.next_seq))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    ops=st.lists(
+        st.one_of(
+            st.tuples(st.just("batch"), st.integers(1, 40)),
+            st.tuples(st.just("wait"), st.just(0)),
+            st.tuples(st.just("settle"), st.just(0)),
+        ),
+        max_size=30,
+    )
+)
+def test_the_compiled_sync_loop_agrees_with_the_thread(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, int]]
+) -> None:
+    # The same interleaving through both syncers on the real file system: the same
+    # batches published in the same order, the same journal. ("wait": block until
+    # the sync in flight, if any, has returned, then settle.)
+    outcomes = []
+    for syncer in ("nogil", "thread"):
+        data = tmp_path_factory.mktemp(syncer)
+        h = Harness(data, OS_FILES, segment_bytes=4096, syncer=syncer)
+        assert h.commit.syncer == {"nogil": "NogilSyncer", "thread": "ThreadSyncer"}[syncer]
+        try:
+            for op, n in ops:
+                if op == "batch":
+                    h.batch(n)
+                elif op == "wait":
+                    if h.commit.busy:
+                        h.wait_done()
+                    h.commit.settle()
+                else:
+                    h.commit.settle()
+                assert h.published == h.held[: len(h.published)]
+                assert not h.published or h.published[-1] <= h.writer.durable_seq
+            h.commit.settle(wait=True)
+            assert h.published == h.held
+        finally:
+            h.commit.close()
+            h.writer.close()
+        journal = [seq for batch in JournalReader(data).batches() for seq, _ in batch]
+        outcomes.append((h.published, journal))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_the_compiled_sync_loop_reports_a_failed_sync(tmp_path: Path) -> None:
+    # A descriptor that is not open: the loop's fdatasync fails, its errno comes back
+    # as the OSError the thread syncer would have raised.
+    syncer = NogilSyncer()
+    try:
+        fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
+        os.close(fd)
+        target = SyncTarget(_Closed(fd), OS_FILES, str(tmp_path), "f", 0, 0, False)
+        syncer.start(target)
+        returned, error = syncer.poll(block=True)
+        assert returned and isinstance(error, OSError) and error.errno == errno.EBADF
+    finally:
+        syncer.close()
+
+
+class _Closed:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd

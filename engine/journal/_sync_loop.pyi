@@ -1,0 +1,3 @@
+"""Stub of the compiled sync loop (engine/journal/_sync_loop.pyx)."""
+
+def run(requests: int, answers: int) -> None: ...
