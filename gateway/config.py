@@ -17,6 +17,9 @@
 
 Every table and key but the accounts' and symbols' own fields has a default;
 with no file at all, ``DEFAULT`` is used (and ``serve`` prints it).
+examples/ringmatch.toml holds every key, each with its default and values;
+``ringmatch serve --print-config`` prints the configuration in force (``render``).
+A relative path in a file (``PATH_KEYS``) is taken from the file's directory.
 Errors name the file, the table and the key as written in TOML
 (``[journal] fsync``, ``[[accounts]] #2 name``), and an enum's valid values.
 ``ringmatch send`` reads the same file for the accounts' tokens.
@@ -241,8 +244,15 @@ def _check(config: Config, where: str) -> Config:
     return config
 
 
+# Keys holding a path: a relative one in a file is taken from the file's directory.
+PATH_KEYS = (("server", "data_dir"),)
+
+
 def load(path: str | Path | None) -> Config:
-    """The configuration in ``path`` (DEFAULT when None); ConfigError naming what is wrong."""
+    """The configuration in ``path`` (DEFAULT when None); ConfigError naming what is wrong.
+
+    Relative paths in the file (``PATH_KEYS``) come back absolute, from the file's
+    directory, so the same file means the same directories from any current one."""
     if path is None:
         return DEFAULT
     where = str(path)
@@ -257,7 +267,19 @@ def load(path: str | Path | None) -> Config:
         config = msgspec.convert(table, Config)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{where}: {explain(str(exc), Config)}") from None
-    return _check(config, where)
+    return _anchor_paths(_check(config, where), os.path.dirname(os.path.abspath(path)))
+
+
+def _anchor_paths(config: Config, base: str) -> Config:
+    for table_name, key in PATH_KEYS:
+        table = getattr(config, table_name)
+        value = getattr(table, key)
+        if not os.path.isabs(value):
+            table = msgspec.structs.replace(
+                table, **{key: os.path.abspath(os.path.join(base, value))}
+            )
+            config = msgspec.structs.replace(config, **{table_name: table})
+    return config
 
 
 _PATH_PART = re.compile(r"\.?([^.\[\]`]+)|\[(\d+)\]")
@@ -329,6 +351,35 @@ def _info_at(info: Any, path: list[str | int]) -> Any:
         else:
             return None
     return info
+
+
+def render(config: Config, as_json: bool = False) -> str:
+    """``config`` in full, every default filled in, as TOML (a file ``load`` reads back
+    to the same configuration) or JSON; account tokens masked."""
+    masked = msgspec.structs.replace(
+        config, accounts=[msgspec.structs.replace(a, token="***") for a in config.accounts]
+    )
+    data = msgspec.to_builtins(masked)
+    if as_json:
+        return msgspec.json.format(msgspec.json.encode(data), indent=2).decode() + "\n"
+    import tomli_w
+
+    # TOML has no null: a key whose value is None is left out (its default applies).
+    head = ['# The configuration in force (account tokens masked as "***").']
+    for name, table in data.items():
+        for key, value in list(table.items()) if isinstance(table, dict) else ():
+            if value is None:
+                del table[key]
+                head.append(f"# [{name}] {key}: not set" + _unset_means(config, name, key))
+    head.append("# [risk]: a limit not shown is no limit (ringmatch.risk.limits).")
+    head.append("")
+    return "\n".join(head) + "\n" + tomli_w.dumps(data)
+
+
+def _unset_means(config: Config, table: str, key: str) -> str:
+    if (table, key) == ("server", "topology"):
+        return f", so {config.server.chosen_topology()!r} for workers = {config.server.workers}"
+    return ""
 
 
 def describe(config: Config, show_tokens: bool = False) -> str:
