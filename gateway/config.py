@@ -17,6 +17,11 @@
 
 Every table and key but the accounts' and symbols' own fields has a default;
 with no file at all, ``DEFAULT`` is used (and ``serve`` prints it).
+examples/ringmatch.toml holds every key, each with its default and values;
+``ringmatch serve --print-config`` prints the configuration in force (``render``).
+A relative path in a file (``PATH_KEYS``) is taken from the file's directory.
+Errors name the file, the table and the key as written in TOML
+(``[journal] fsync``, ``[[accounts]] #2 name``), and an enum's valid values.
 ``ringmatch send`` reads the same file for the accounts' tokens.
 """
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 import decimal
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -174,20 +180,22 @@ def _check(config: Config, where: str) -> Config:
     for key in ("port", "feed_port"):
         value = getattr(server, key)
         if not 0 <= value <= 65535:
-            raise bad(f"server.{key} = {value}: must be a TCP port, 0..65535 (0: any free port)")
+            raise bad(f"[server] {key} = {value}: must be a TCP port, 0..65535 (0: any free port)")
     if server.workers < 1:
-        raise bad(f"server.workers = {server.workers}: must be >= 1")
+        raise bad(f"[server] workers = {server.workers}: must be >= 1")
     if server.topology == "compact" and server.workers != 1:
         raise bad(
-            f'server.topology = "compact" runs exactly one worker, not workers = '
+            f'[server] topology = "compact" runs exactly one worker, not workers = '
             f'{server.workers}: set topology = "processes" (or leave it out)'
         )
     if server.spin_us < 0:
-        raise bad(f"server.spin_us = {server.spin_us}: must be >= 0")
+        raise bad(f"[server] spin_us = {server.spin_us}: must be >= 0")
     if server.reader_wake_ms < 0:
-        raise bad(f"server.reader_wake_ms = {server.reader_wake_ms}: must be >= 0 (0: every event)")
+        raise bad(
+            f"[server] reader_wake_ms = {server.reader_wake_ms}: must be >= 0 (0: every event)"
+        )
     if server.reader_wake_records < 1:
-        raise bad(f"server.reader_wake_records = {server.reader_wake_records}: must be >= 1")
+        raise bad(f"[server] reader_wake_records = {server.reader_wake_records}: must be >= 1")
     try:
         usable = os.sched_getaffinity(0)
     except (AttributeError, OSError):
@@ -196,45 +204,55 @@ def _check(config: Config, where: str) -> Config:
         for index, cpu in enumerate(getattr(config.cpus, role)):
             if cpu < 0 or (usable and cpu not in usable):
                 raise bad(
-                    f"cpus.{role}[{index}] = {cpu}: not a CPU this process may use "
+                    f"[cpus] {role}[{index}] = {cpu}: not a CPU this process may use "
                     f"({', '.join(map(str, sorted(usable)))})"
                 )
     for key in ("heartbeat_s", "timeout_s", "logon_reject_delay_s"):
         if not getattr(session, key) > 0:
-            raise bad(f"session.{key} = {getattr(session, key)}: must be > 0")
+            raise bad(f"[session] {key} = {getattr(session, key)}: must be > 0")
     for key in ("max_frame", "max_outbound"):
         if getattr(session, key) < 64:
-            raise bad(f"session.{key} = {getattr(session, key)}: must be >= 64 bytes")
+            raise bad(f"[session] {key} = {getattr(session, key)}: must be >= 64 bytes")
     if session.max_msgs_per_s < 0:
-        raise bad(f"session.max_msgs_per_s = {session.max_msgs_per_s}: must be >= 0 (0: off)")
+        raise bad(f"[session] max_msgs_per_s = {session.max_msgs_per_s}: must be >= 0 (0: off)")
     if config.feed.max_queued < 1024:
-        raise bad(f"feed.max_queued = {config.feed.max_queued}: must be >= 1024 bytes")
+        raise bad(f"[feed] max_queued = {config.feed.max_queued}: must be >= 1024 bytes")
     if config.feed.redis_maxlen < 1:
-        raise bad(f"feed.redis_maxlen = {config.feed.redis_maxlen}: must be >= 1")
+        raise bad(f"[feed] redis_maxlen = {config.feed.redis_maxlen}: must be >= 1")
     for kind, names in (
         ("accounts", [a.name for a in config.accounts]),
         ("symbols", [s.name for s in config.symbols]),
     ):
         for index, name in enumerate(names):
             if not name:
-                raise bad(f"{kind}[{index}].name: empty")
+                raise bad(f"{place([kind, index], 'name')}: empty")
             if len(name.encode()) > MAX_NAME:
                 # Names ride in every ring record, whose slots are a fixed size.
-                raise bad(f"{kind}[{index}].name: longer than {MAX_NAME} bytes")
+                raise bad(f"{place([kind, index], 'name')}: longer than {MAX_NAME} bytes")
             if name in names[:index]:
-                raise bad(f"{kind}[{index}].name: {name!r} appears twice")
+                raise bad(f"{place([kind, index], 'name')}: {name!r} appears twice")
     for index, symbol in enumerate(config.symbols):
         try:
             tick = decimal.Decimal(symbol.tick_size)
         except decimal.InvalidOperation:
             tick = decimal.Decimal(0)
         if not tick.is_finite() or tick <= 0:
-            raise bad(f"symbols[{index}].tick_size = {symbol.tick_size!r}: not a decimal > 0")
+            raise bad(
+                f"{place(['symbols', index], 'tick_size')} = {symbol.tick_size!r}: "
+                "not a decimal > 0"
+            )
     return config
 
 
+# Keys holding a path: a relative one in a file is taken from the file's directory.
+PATH_KEYS = (("server", "data_dir"),)
+
+
 def load(path: str | Path | None) -> Config:
-    """The configuration in ``path`` (DEFAULT when None); ConfigError naming what is wrong."""
+    """The configuration in ``path`` (DEFAULT when None); ConfigError naming what is wrong.
+
+    Relative paths in the file (``PATH_KEYS``) come back absolute, from the file's
+    directory, so the same file means the same directories from any current one."""
     if path is None:
         return DEFAULT
     where = str(path)
@@ -248,15 +266,120 @@ def load(path: str | Path | None) -> Config:
     try:
         config = msgspec.convert(table, Config)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"{where}: {_readable(str(exc))}") from None
-    return _check(config, where)
+        raise ConfigError(f"{where}: {explain(str(exc), Config)}") from None
+    return _anchor_paths(_check(config, where), os.path.dirname(os.path.abspath(path)))
 
 
-def _readable(message: str) -> str:
-    """msgspec's ``... - at `$.server.port``` as ``server.port: ...``."""
-    text, _, path = message.partition(" - at `$")
-    path = path.rstrip("`").lstrip(".")
-    return f"{path}: {text}" if path else text
+def _anchor_paths(config: Config, base: str) -> Config:
+    for table_name, key in PATH_KEYS:
+        table = getattr(config, table_name)
+        value = getattr(table, key)
+        if not os.path.isabs(value):
+            table = msgspec.structs.replace(
+                table, **{key: os.path.abspath(os.path.join(base, value))}
+            )
+            config = msgspec.structs.replace(config, **{table_name: table})
+    return config
+
+
+_PATH_PART = re.compile(r"\.?([^.\[\]`]+)|\[(\d+)\]")
+
+
+def place(table: list[str | int], key: str = "") -> str:
+    """A table (its path into the file) and a key in it, as the TOML writes them:
+    ``[journal] fsync``, ``[server]``, ``[[accounts]] #2 name`` (the second
+    ``[[accounts]]`` table), ``[cpus] core[0]``; a key at the top: the key alone."""
+    dotted = ".".join(str(s) for s in table if isinstance(s, str))
+    if not table:
+        header = ""
+    elif isinstance(table[-1], int):
+        header = f"[[{dotted}]] #{table[-1] + 1}"
+    else:
+        header = f"[{dotted}]"
+    return f"{header} {key}" if header and key else header or key
+
+
+def explain(message: str, root: Any, prefix: tuple[str, ...] = ()) -> str:
+    """msgspec's ``Invalid enum value 'x' - at `$.journal.fsync``` (decoding into
+    ``root``, a table found at ``prefix`` in the file) as ``[journal] fsync: 'x' is
+    not one of 'batch', 'interval', 'never'``: the table and key as the file writes
+    them, an enum's values, an unknown key's table's keys."""
+    text, _, at = message.partition(" - at `$")
+    path: list[str | int] = [int(i) if i else name for name, i in _PATH_PART.findall(at)]
+    info = _info_at(msgspec.inspect.type_info(root), path)
+    full: list[str | int] = [*prefix, *path]
+    if isinstance(info, msgspec.inspect.StructType):
+        where = place(full)  # the table itself: an unknown or missing key
+        unknown = re.fullmatch(r"Object contains unknown field `(.*)`", text)
+        missing = re.fullmatch(r"Object missing required field `(.*)`", text)
+        if unknown:
+            known = ", ".join(f.encode_name for f in info.fields)
+            if full and isinstance(full[-1], int):  # any of an array of tables
+                kind = f"[[{'.'.join(str(s) for s in full if isinstance(s, str))}]]"
+            else:
+                kind = where or "the top level"
+            return f"{place(full, unknown.group(1))}: unknown key; {kind} takes {known}"
+        if missing:
+            text = f"the required key {missing.group(1)} is missing"
+        return f"{where}: {text}" if where else text
+    names = [i for i, s in enumerate(full) if isinstance(s, str)]
+    if not names:
+        return text
+    table, key = full[: names[-1]], full[names[-1] :]
+    where = place(table, "".join(f"[{s}]" if isinstance(s, int) else s for s in key))
+    enum = re.fullmatch(r"Invalid enum value (.*)", text)
+    if enum and isinstance(info, msgspec.inspect.LiteralType):
+        values = ", ".join(repr(v) for v in info.values)
+        return f"{where}: {enum.group(1)} is not one of {values}"
+    return f"{where}: {text}"
+
+
+def _info_at(info: Any, path: list[str | int]) -> Any:
+    """The msgspec.inspect type at ``path`` below ``info`` (None: not found);
+    an optional type (``X | None``) stands for its X."""
+    for segment in [*path, None]:
+        if isinstance(info, msgspec.inspect.UnionType):
+            others = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+            info = others[0] if len(others) == 1 else info
+        if segment is None:
+            return info
+        if isinstance(segment, int):
+            info = getattr(info, "item_type", None)
+        elif isinstance(info, msgspec.inspect.StructType):
+            fields = {f.encode_name: f.type for f in info.fields}
+            info = fields.get(segment)
+        else:
+            return None
+    return info
+
+
+def render(config: Config, as_json: bool = False) -> str:
+    """``config`` in full, every default filled in, as TOML (a file ``load`` reads back
+    to the same configuration) or JSON; account tokens masked."""
+    masked = msgspec.structs.replace(
+        config, accounts=[msgspec.structs.replace(a, token="***") for a in config.accounts]
+    )
+    data = msgspec.to_builtins(masked)
+    if as_json:
+        return msgspec.json.format(msgspec.json.encode(data), indent=2).decode() + "\n"
+    import tomli_w
+
+    # TOML has no null: a key whose value is None is left out (its default applies).
+    head = ['# The configuration in force (account tokens masked as "***").']
+    for name, table in data.items():
+        for key, value in list(table.items()) if isinstance(table, dict) else ():
+            if value is None:
+                del table[key]
+                head.append(f"# [{name}] {key}: not set" + _unset_means(config, name, key))
+    head.append("# [risk]: a limit not shown is no limit (ringmatch.risk.limits).")
+    head.append("")
+    return "\n".join(head) + "\n" + tomli_w.dumps(data)
+
+
+def _unset_means(config: Config, table: str, key: str) -> str:
+    if (table, key) == ("server", "topology"):
+        return f", so {config.server.chosen_topology()!r} for workers = {config.server.workers}"
+    return ""
 
 
 def describe(config: Config, show_tokens: bool = False) -> str:

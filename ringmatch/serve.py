@@ -1,6 +1,9 @@
 """``ringmatch serve [--config F] [--workers N] [--port P] [--feed-port P] [--skip-seq SEQ]``.
 
 The server.
+``--print-config [toml|json]`` prints the configuration it would run with (every
+default filled in, the options above applied, account tokens masked) to stdout
+and exits 0 without starting anything (2: the configuration is bad).
 Prints what it chose (the configuration, the embedded default when no file is
 given), then ``ringmatch: market data on HOST:PORT`` and ``ringmatch: order
 entry on HOST:PORT`` (the last line once everything accepts connections: tests
@@ -54,6 +57,15 @@ def add_subcommands(subparsers: Any) -> None:
         "(repeatable; journalled, so needed once)",
     )
     serve.add_argument(
+        "--print-config",
+        nargs="?",
+        const="toml",
+        choices=("toml", "json"),
+        metavar="toml|json",
+        help="print the configuration in force (defaults filled in, tokens masked; "
+        "default toml) and exit without starting",
+    )
+    serve.add_argument(
         "--in-process",
         action="store_true",
         help="one process, the engine inside the gateway worker (no journal; for tests)",
@@ -90,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
         config = msgspec.structs.replace(
             config, server=msgspec.structs.replace(server, **overrides)
         )
+    if args.print_config:
+        from ringmatch.gateway.config import render
+
+        sys.stdout.write(render(config, as_json=args.print_config == "json"))
+        return 0
     if args.config is None:
         _say("no --config given: using the built-in demo configuration")
     _say(describe(config, show_tokens=args.config is None))

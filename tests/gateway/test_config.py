@@ -50,37 +50,53 @@ def test_the_issue_example_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[server]\nprot = 1\n", "server: Object contains unknown field `prot`"),
-        ("[serverz]\n", "Object contains unknown field `serverz`"),
+        ("[server]\nprot = 1\n", "[server] prot: unknown key; [server] takes host, port,"),
+        ("[serverz]\n", "serverz: unknown key; the top level takes server, journal,"),
         (
             "[[accounts]]\nname = 'a'\ntoken = 't'\nrole = 'x'\n",
-            "accounts[0]: Object contains unknown field `role`",
+            "[[accounts]] #1 role: unknown key; [[accounts]] takes name, token, admin",
         ),
-        ("[journal]\nfsync = 'sometimes'\n", "journal.fsync"),
+        ("[[accounts]]\nname = 'a'\n", "[[accounts]] #1: the required key token is missing"),
         (
             "[server]\ntopology = 'compact'\nworkers = 2\n",
-            'server.topology = "compact" runs exactly one worker, not workers = 2',
+            '[server] topology = "compact" runs exactly one worker, not workers = 2',
         ),
-        ("[server]\ntopology = 'tiny'\n", "server.topology"),
-        ("[server]\nwait = 'nap'\n", "server.wait"),
-        ("[server]\nreader_wake_records = 0\n", "server.reader_wake_records = 0: must be >= 1"),
-        ("[cpus]\ncore = [4096]\n", "cpus.core[0] = 4096: not a CPU this process may use"),
-        ("[server]\nport = 'x'\n", "server.port: Expected `int`"),
-        ("[server]\nport = 70000\n", "server.port = 70000"),
-        ("[server]\nworkers = 0\n", "server.workers = 0"),
-        ("[[symbols]]\nname = 'A'\ntick_size = 'abc'\n", "symbols[0].tick_size"),
+        ("[server]\nreader_wake_records = 0\n", "[server] reader_wake_records = 0: must be >= 1"),
+        ("[cpus]\ncore = [4096]\n", "[cpus] core[0] = 4096: not a CPU this process may use"),
+        ("[cpus]\ncore = ['a']\n", "[cpus] core[0]: Expected `int`, got `str`"),
+        ("[server]\nport = 'x'\n", "[server] port: Expected `int`"),
+        ("server = 1\n", "[server]: Expected `object`, got `int`"),
+        ("[server]\nport = 70000\n", "[server] port = 70000"),
+        ("[server]\nworkers = 0\n", "[server] workers = 0"),
+        ("[[symbols]]\nname = 'A'\ntick_size = 'abc'\n", "[[symbols]] #1 tick_size = 'abc'"),
         (
             "[[accounts]]\nname = 'a'\ntoken = 't'\n[[accounts]]\nname = 'a'\ntoken = 'u'\n",
-            "accounts[1].name: 'a' appears twice",
+            "[[accounts]] #2 name: 'a' appears twice",
         ),
         ("[server\n", "not valid TOML"),
-        (f"[[symbols]]\nname = '{'X' * 65}'\n", "symbols[0].name: longer than 64 bytes"),
-        ("[session]\nmax_msgs_per_s = -1\n", "session.max_msgs_per_s = -1"),
-        ("[feed]\nmax_queued = 10\n", "feed.max_queued = 10"),
-        ("[feed]\nredis = 'x'\n", "feed: Object contains unknown field `redis`"),
-        ("[risk]\nmax_order_qty = -1\n", "risk.max_order_qty"),
-        ("[risk]\nmax_qty = 1\n", "unknown field `max_qty`"),
-        ("[[accounts]]\nname = 'a'\ntoken = 't'\nadmin = 'yes'\n", "accounts[0].admin"),
+        (f"[[symbols]]\nname = '{'X' * 65}'\n", "[[symbols]] #1 name: longer than 64 bytes"),
+        ("[session]\nmax_msgs_per_s = -1\n", "[session] max_msgs_per_s = -1"),
+        ("[feed]\nmax_queued = 10\n", "[feed] max_queued = 10"),
+        ("[feed]\nredis = 'x'\n", "[feed] redis: unknown key; [feed] takes max_queued,"),
+        ("[risk]\nmax_order_qty = -1\n", "[risk] max_order_qty: Expected `int` >= 0"),
+        (
+            "[risk]\nmax_qty = 1\n",
+            "[risk] max_qty: unknown key; [risk] takes max_order_qty, max_notional,",
+        ),
+        ("[risk]\naccounts = 1\n", "[risk] accounts: Expected `array`, got `int`"),
+        (
+            "[[risk.accounts]]\naccount = 'a'\nmax_los = 1\n",
+            "[[risk.accounts]] #1 max_los: unknown key; [[risk.accounts]] takes",
+        ),
+        (
+            "[[risk.accounts]]\naccount = 'a'\n[[risk.accounts]]\naccount = 'a'\n",
+            "[[risk.accounts]] #2: a second override for a",
+        ),
+        (
+            "[[risk.accounts]]\naccount = 'a'\nsymbol = 'X'\nmax_open_orders = 1\n",
+            "[[risk.accounts]] #1: max_open_orders is per account",
+        ),
+        ("[[accounts]]\nname = 'a'\ntoken = 't'\nadmin = 'yes'\n", "[[accounts]] #1 admin"),
     ],
 )
 def test_bad_configs_name_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -89,6 +105,23 @@ def test_bad_configs_name_the_key(tmp_path: Path, text: str, message: str) -> No
         load(path)
     assert str(caught.value).startswith(f"{path}: ")
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "values"),
+    [
+        ("server", "topology", "'compact', 'processes'"),
+        ("server", "wait", "'block', 'busy-spin', 'spin-then-block'"),
+        ("journal", "fsync", "'batch', 'interval', 'never'"),
+    ],
+)
+def test_an_enum_error_names_the_table_the_key_and_every_valid_value(
+    tmp_path: Path, table: str, key: str, values: str
+) -> None:
+    path = write(tmp_path, f"[{table}]\n{key} = 'always'\n")
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value) == f"{path}: [{table}] {key}: 'always' is not one of {values}"
 
 
 def test_no_file_means_the_embedded_default() -> None:

@@ -455,7 +455,7 @@ def test_serve_reports_a_bad_config_by_key(tmp_path: Path) -> None:
         timeout=30,
     )
     assert done.returncode == 2
-    assert "server: Object contains unknown field `prot`" in done.stderr
+    assert "[server] prot: unknown key; [server] takes host, port," in done.stderr
 
 
 # --- fuzz against the live worker ------------------------------------------------------------
