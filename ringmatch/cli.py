@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--skip-bad",
         action="store_true",
-        help="report each malformed row on stderr and go on (default: stop, exit 2)",
+        help="report each malformed row on stderr and go on, exit 1 if any (default: stop, exit 2)",
     )
     replay.add_argument(
         "--speed",

@@ -111,6 +111,13 @@ def test_send_and_feed_exit_1_alike_when_no_server_listens(tmp_path: Path, no_se
     assert f"cannot connect to 127.0.0.1:{no_server}" in feed.stderr
 
 
+def test_risk_exits_1_like_them_when_no_risk_process_listens(tmp_path: Path) -> None:
+    socket_path = tmp_path / "risk.sock"
+    done = ringmatch("risk", "--socket", socket_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"ringmatch risk: no risk process at {socket_path}: ")
+
+
 def test_send_and_feed_exit_2_on_bad_input(tmp_path: Path, no_server: int) -> None:
     config = write_config(tmp_path / "ringmatch.toml", tmp_path / "data", {})
     missing = tmp_path / "missing.csv"
