@@ -67,7 +67,7 @@ def main() -> None:
     file = opts.data / MESSAGES
     rows = sum(1 for _ in file.open("rb"))
     print(f"python {platform.python_version()} on {platform.machine()}, {platform.processor()}")
-    print(f"{file.name}: {rows} messages, {opts.runs} runs each\n")
+    print(f"{file.name}: {rows} messages, {opts.runs} {'run' if opts.runs == 1 else 'runs'} each\n")
     for label, orderbook in (
         ("plain replay", None),
         ("verified (--orderbook --resync)", opts.data / ORDERBOOK),

@@ -9,7 +9,9 @@
 
 Each replay format lives in its own module with ``run(args) -> int``, imported
 only when asked for, so a format that is missing or broken cannot stop another.
-Exit status: 0 done, 2 bad input or usage, 130 interrupted.
+Exit status, the same for every command (README.md, "Exit status"): 0 done,
+1 a failure at run time (or a replay that skipped bad rows), 2 bad usage or
+bad input, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import functools
 import importlib
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -63,8 +66,26 @@ def _speed(text: str) -> float:
     return value
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A parser that refuses what it does not know with its own usage.
+
+    argparse hands a subcommand's unknown arguments back to the top-level parser,
+    which prints the top-level usage; here the subcommand's parser (the parser of
+    every subcommand is one of these: ``add_subparsers`` makes its own kind)
+    says what that subcommand takes, and exits 2.
+    """
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="ringmatch", description="An order-matching engine: price-time priority."
     )
     parser.add_argument(
@@ -89,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--skip-bad",
         action="store_true",
-        help="report each malformed row on stderr and go on (default: stop, exit 2)",
+        help="report each malformed row on stderr and go on, exit 1 if any (default: stop, exit 2)",
     )
     replay.add_argument(
         "--speed",
@@ -111,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in _SUBCOMMAND_MODULES:
         importlib.import_module(module_name).add_subcommands(commands)
     return parser
+
+
+def subcommand_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (its errors print its own usage)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
+    raise KeyError(name)
 
 
 def _check_format_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -137,13 +167,67 @@ def _runner(fmt: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether paths ``a`` and ``b`` name one file: the same inode where both exist
+    (a hard link, a symlink, ``./x`` and ``x``), else the same resolved path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _inside(path: str, directory: str) -> bool:
+    """Whether ``path`` lies inside ``directory`` (resolved, symlinks followed)."""
+    real_dir = os.path.realpath(directory)
+    return os.path.commonpath([os.path.realpath(path), real_dir]) == real_dir
+
+
+def clashing_paths(args: argparse.Namespace) -> str | None:
+    """Why the replay's outputs would overwrite one of its inputs or each other, or None.
+
+    Checked before anything is opened: an output is opened for writing (truncated)
+    before the input is read, so ``--trades-out`` naming the input would empty it.
+    A journal's data directory belongs to its core: an output may be a new file
+    there, never one the directory already holds (a segment, a snapshot, the lock)."""
+    inputs = [("FILE", args.file)]
+    if args.orderbook is not None:
+        inputs.append(("--orderbook", args.orderbook))
+    outputs = [
+        (f"--{name.replace('_', '-')}", path)
+        for name in ("trades_out", "book_out", "events_out")
+        if (path := getattr(args, name)) is not None
+    ]
+    for i, (option, path) in enumerate(outputs):
+        for what, source in inputs:
+            if _same_file(path, source):
+                return f"{option} {path} is the input {what} {source}: it would be overwritten"
+            if (
+                args.format == "journal"
+                and os.path.isdir(source)
+                and os.path.lexists(path)
+                and _inside(path, source)
+            ):
+                return (
+                    f"{option} {path} is a file of the data directory {what} {source}:"
+                    " write the outputs elsewhere"
+                )
+        for other, other_path in outputs[:i]:
+            if _same_file(path, other_path):
+                return f"{option} {path} and {other} {other_path} are the same file"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command != "replay":
         status: int = args.run(args)
         return status
-    _check_format_options(parser, args)
+    _check_format_options(subcommand_parser(parser, "replay"), args)
+    clash = clashing_paths(args)
+    if clash is not None:
+        print(f"ringmatch replay: {clash}; nothing was run", file=sys.stderr)
+        return EXIT_USAGE
     return _runner(args.format)(args)
 
 

@@ -10,8 +10,8 @@ The socket is ``DATA_DIR/risk.sock`` of the server: ``--config`` names the
 server's TOML to find it; without either, ``data/risk.sock``, or the built-in
 configuration's ``ringmatch-data/risk.sock`` when only that one exists.
 
-Exit status: 0 done, 1 the server refused (its reason on stderr), 2 usage or
-no server at the socket.
+Exit status (README.md, "Exit status"): 0 done, 1 the server refused (its reason
+on stderr) or no server at the socket, 2 usage or a bad configuration.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         answer = query(args.socket, request)
     except (OSError, ValueError) as exc:
         print(f"ringmatch risk: no risk process at {args.socket}: {exc}", file=sys.stderr)
-        return 2
+        return 1  # a failure at run time, as send's and feed's "cannot connect"
     if not answer.get("ok"):
         print(f"ringmatch risk: {answer.get('error')}", file=sys.stderr)
         return 1

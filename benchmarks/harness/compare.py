@@ -3,7 +3,8 @@
 Throughput figures are better higher, latency percentiles better lower. A figure
 that got worse by more than ``--threshold`` percent is a regression; any
 regression makes the exit status 1, so CI can fail on it. Figures present in
-only one file are listed, never judged.
+only one file are listed, never judged. Results of two different benchmarks
+(``core`` and ``ring``) are refused, status 2, as is a file that is not a result.
 """
 
 from __future__ import annotations
@@ -58,8 +59,6 @@ def change_pct(old: float, new: float, higher_is_better: bool) -> float:
 def compare(old: dict[str, Any], new: dict[str, Any], threshold: float, out: TextIO) -> int:
     """Print the comparison; return the number of regressions past ``threshold``."""
     a, b = figures(old), figures(new)
-    if old["benchmark"] != new["benchmark"]:
-        print(f"note: comparing {old['benchmark']} with {new['benchmark']}", file=out)
     for side, res in (("old", old), ("new", new)):
         m = res.get("machine", {})
         print(f"{side}: {res.get('when', '?')} {m.get('core', '?')}, {m.get('cpu', '?')}", file=out)
@@ -82,7 +81,8 @@ def compare(old: dict[str, Any], new: dict[str, Any], threshold: float, out: Tex
         else:
             verdict = "same"
         print(f"| {name} | {va:,.2f} | {vb:,.2f} | {pct:+.1f}% | {verdict} |", file=out)
-    print(f"\n{regressions} regression(s) past {threshold:g}%", file=out)
+    noun = "regression" if regressions == 1 else "regressions"
+    print(f"\n{regressions} {noun} past {threshold:g}%", file=out)
     return regressions
 
 
@@ -91,6 +91,13 @@ def run(opts: argparse.Namespace) -> int:
         old, new = report.load(opts.old), report.load(opts.new)
     except ValueError as exc:
         print(f"ringmatch bench compare: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if old["benchmark"] != new["benchmark"]:
+        print(
+            f"ringmatch bench compare: {opts.old} is a {old['benchmark']!r} result and"
+            f" {opts.new} a {new['benchmark']!r} one: only results of one benchmark compare",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     if opts.threshold < 0:
         print("ringmatch bench compare: --threshold must be >= 0", file=sys.stderr)

@@ -271,7 +271,7 @@ def run(opts: argparse.Namespace) -> report.Result:
     }
     result.ratios[f"{kernel_name} / pure engine (CPU time)"] = statistics.median(cpu) / kernel_cpu
     result.notes.append(
-        f"{opts.runs} runs, each in a fresh interpreter: pure, one"
+        f"{opts.runs} {'run' if opts.runs == 1 else 'runs'}, each in a fresh interpreter: pure, one"
         f" MatchingEngine.process_batch() over all {n:,} commands; then {kernel_name}"
         f" ({kernel_runs[0]['core']}), the same stream as input records, one process_into()"
         f" per {opts.batch:,} records; gc={opts.gc}"

@@ -48,8 +48,9 @@ def run(opts: argparse.Namespace) -> report.Result:
     block_ns = min(ns for ns, _ in runs)
     result.throughput["IDs/s, LocalSequence"] = 1e9 / local_ns
     result.throughput["IDs/s, RedisBlockSequence"] = 1e9 / block_ns
+    stalls = max(s for _, s in runs)
     result.notes.append(
         f"best of {bench.REPEATS}; Redis refills stalled the loop up to"
-        f" {max(s for _, s in runs)} times (waits excluded)"
+        f" {stalls} {'time' if stalls == 1 else 'times'} (waits excluded)"
     )
     return result

@@ -8,7 +8,8 @@ book is written at the end, then a summary on stderr.
 
 A file error (see ringmatch.engine.replay.order_csv) stops the replay with status 2, after the
 rows before it have run and every output has been written for them; with
-``--skip-bad`` the row is reported and skipped. Business rejects are events.
+``--skip-bad`` the row is reported and skipped, and a replay that skipped any
+ends with status 1 (EXIT_ROWS_SKIPPED), saying how many. Business rejects are events.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from os.path import isdir
 from typing import BinaryIO, TextIO
 
 import numpy as np
@@ -40,6 +42,8 @@ BATCH_SIZE = 65_536
 small enough (4 MiB of records) to stay in cache."""
 
 EXIT_OK = 0
+EXIT_ROWS_SKIPPED = 1
+"""Done, but ``--skip-bad`` left rows out: the outputs are not the whole file's."""
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -115,13 +119,15 @@ def replay_records(
 
 
 def run(args: argparse.Namespace) -> int:
-    """Replay ``args.file``; the exit status (0 done, 2 bad input, 130 interrupted)."""
+    """Replay ``args.file``; the exit status (0 done, 1 bad rows skipped, 2 bad input,
+    130 interrupted)."""
     started = time.perf_counter()
     with ExitStack() as stack:
         try:
             source = stack.enter_context(open(args.file, "rb"))
         except OSError as exc:
-            say(f"cannot read {args.file}: {exc.strerror or exc}")
+            hint = " (a data directory? replay it with --format journal)" * isdir(args.file)
+            say(f"cannot read {args.file}: {exc.strerror or exc}{hint}")
             return EXIT_BAD_INPUT
         outputs = open_outputs(stack, args)
         if outputs is None:
@@ -153,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             status, stopped = EXIT_INTERRUPTED, "interrupted"
         stats.commands = reader.commands
+        if status == EXIT_OK and reader.bad_rows:
+            status, stopped = EXIT_ROWS_SKIPPED, skipped_rows(reader.bad_rows)
         if book_out is not None:
             write_kernel_book(feed.kernel, reader.directory, book_out)
     seconds = time.perf_counter() - started
@@ -182,6 +190,11 @@ def open_text(stack: ExitStack, path: str | None) -> TextIO | None:
     if path is None:
         return None
     return stack.enter_context(open(path, "w", encoding="utf-8", newline=""))
+
+
+def skipped_rows(n: int) -> str:
+    """The summary's line for ``n`` bad rows that ``--skip-bad`` left out."""
+    return f"{n:,} bad {'row' if n == 1 else 'rows'} skipped, left out of every output"
 
 
 def say(message: str) -> None:

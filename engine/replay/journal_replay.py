@@ -17,6 +17,9 @@ An input that cannot be applied (it halted the live core, which was not yet
 told to skip it) stops the replay with status 2, naming it, after the
 outputs of everything before it.
 
+A directory that holds no journal segment (an empty one, a mistyped path) is
+bad input, status 2, never an empty replay.
+
 Read-only, and never takes the data directory's lock: a directory a running
 core holds is replayed as far as it is written, with a line saying it is
 live. A torn tail is reported on stderr and left in place (recovery,
@@ -39,7 +42,8 @@ from ringmatch.engine.core.journal_run import JournalRun, KernelBooks, kernel_fo
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.core.stage_chain import InputFailed
 from ringmatch.engine.journal.datadir_lock import holder
-from ringmatch.engine.journal.log import JournalError
+from ringmatch.engine.journal.files import OS_FILES
+from ringmatch.engine.journal.log import JournalError, list_segments
 from ringmatch.engine.records.convert import decode_events
 from ringmatch.engine.records.inputs import owners, seqs_of
 from ringmatch.engine.records.names import Directory
@@ -89,6 +93,9 @@ def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
         # this point are simply not seen, and a frame it is writing reads as a torn tail.
         say(f"{args.file} is live (locked by {live}): replaying the journal as written so far")
     try:
+        if not list_segments(OS_FILES, args.file):
+            say(f"no journal in {args.file}: it holds no journal segment (is it a data directory?)")
+            return EXIT_BAD_INPUT
         # The journal's skips and stages, looked ahead; ``resolve``: the stages it may name.
         run = start_run(args.file, snapshot=False, resolve=resolve)
     except OSError as exc:

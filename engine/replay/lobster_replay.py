@@ -422,7 +422,8 @@ def run(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """Replay ``args.file``; 0 when done, 2 on bad input or arguments."""
+    """Replay ``args.file``; 0 when done, 1 when ``--skip-bad`` skipped rows, 2 on bad
+    input or arguments."""
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
     levels: int = args.levels if args.levels is not None else 1
@@ -484,7 +485,12 @@ def run(
     elapsed = time.perf_counter() - started
     _summary(replay.counts, replay.levels, msgs.name, len(msgs), book, args, len(bad_rows),
              elapsed, out)  # fmt: skip
-    return 0
+    return _status(bad_rows)
+
+
+def _status(bad_rows: list[LobsterFileError]) -> int:
+    """0, or 1 where ``--skip-bad`` left rows out (the CSV replay's EXIT_ROWS_SKIPPED)."""
+    return 1 if bad_rows else 0
 
 
 def _is_plain(args: argparse.Namespace) -> bool:
@@ -528,7 +534,7 @@ def _run_plain(
         replay.run(cols, progress if not bar.disable else None)
     elapsed = time.perf_counter() - started
     _summary(replay.counts, 1, cols.name, len(cols), None, args, len(bad_rows), elapsed, out)
-    return 0
+    return _status(bad_rows)
 
 
 def _open_text(path: str | None, files: list[IO[str] | IO[bytes]]) -> TextIO | None:
@@ -664,9 +670,10 @@ def _summary(
     rate = n / elapsed if elapsed > 0 else float("inf")
     names = ["", "new", "partial cancel", "delete", "execution", "hidden", "cross", "halt"]
     kinds = ", ".join(f"{c.by_type[k]} {names[k]}" for k in range(1, 8) if c.by_type[k])
-    print(f"{name}: {n} messages ({kinds}) in {elapsed:.2f} s, {rate:,.0f} msg/s", file=out)
+    noun = "message" if n == 1 else "messages"
+    print(f"{name}: {n} {noun} ({kinds}) in {elapsed:.2f} s, {rate:,.0f} msg/s", file=out)
     if bad_rows:
-        print(f"bad rows skipped: {bad_rows}", file=out)
+        print(f"bad rows skipped: {bad_rows}, left out of every output (exit status 1)", file=out)
     print(
         f"orders never submitted in the file: {c.orphans} events; "
         f"submitted but no longer resting: {c.gone}; lots not found: {c.short}; "

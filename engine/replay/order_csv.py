@@ -94,6 +94,23 @@ class RowError(ValueError):
     """A row that cannot become a command; the message names the field and the value."""
 
 
+LOBSTER_MESSAGE_FIELDS = 6
+"""A LOBSTER message row: time, type, order id, size, price, direction (no header)."""
+
+
+def _hint(header: Sequence[str]) -> str:
+    """What a wrong header may be instead: a LOBSTER message file starts with a
+    row of six numbers, which ``--format lobster`` reads."""
+    if len(header) != LOBSTER_MESSAGE_FIELDS:
+        return ""
+    try:
+        for text in header:
+            float(text)
+    except ValueError:
+        return ""
+    return " (six numbers: a LOBSTER message file? replay it with --format lobster)"
+
+
 class OrderFileError(Exception):
     """A file error with its place: ``str()`` is ``FILE:LINE: what is wrong``."""
 
@@ -327,7 +344,9 @@ class OrderReader:
             raise OrderFileError(self.name, 1, f"empty file: expected the header {HEADER}")
         if tuple(header) != COLUMNS:
             got = ",".join(header)
-            raise OrderFileError(self.name, 1, f"bad header: expected {HEADER}, got {got!r}")
+            raise OrderFileError(
+                self.name, 1, f"bad header: expected {HEADER}, got {got!r}{_hint(header)}"
+            )
 
     def read_row(
         self, line: str, line_no: int, lines: Iterator[str]

@@ -10,13 +10,16 @@ sessions; without it rows are pipelined (each session in file order).
 Every message received after logon goes to ``--reports-out`` as a JSON line
 (``account``, ``type`` and the message's fields). The summary on stderr: sent,
 accepted, rejected by reason, fills, round-trip latency percentiles (send to
-answer). Exit status: 0 done, 1 a session failed (refused logon, dropped,
-timed out), 2 bad input or usage.
+answer). Exit status (README.md, "Exit status"): 0 done, 1 a failure at run
+time (no server listening, a refused logon, a session dropped or timed out),
+2 bad input or usage (an unreadable order file or configuration, an account
+without a token, ``--reports-out`` naming the order file), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -41,17 +44,37 @@ def add_subcommands(subparsers: Any) -> None:
     send.set_defaults(run=run)
 
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from ringmatch.gateway import config as config_module
     from ringmatch.gateway.client.send import SendError, send_file
 
+    if args.reports_out is not None and _same_file(args.reports_out, args.file):
+        print(
+            f"ringmatch send: --reports-out {args.reports_out} is the order file {args.file}:"
+            " it would be overwritten; nothing was sent",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         config = config_module.load(args.config)
     except config_module.ConfigError as exc:
         print(f"ringmatch: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port
     try:
@@ -69,5 +92,7 @@ def run(args: argparse.Namespace) -> int:
     except SendError as exc:
         print(f"ringmatch: {exc}", file=sys.stderr)
         return exc.status
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     print(summary.describe(args.file), file=sys.stderr)
-    return 0 if summary.complete else 1
+    return EXIT_OK if summary.complete else EXIT_FAILED

@@ -105,9 +105,10 @@ def percentiles(latencies_ns: list[int]) -> str:
     def at(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
 
+    noun = "answer" if len(ordered) == 1 else "answers"
     return (
         f"p50 {at(0.5):,.0f} us, p99 {at(0.99):,.0f} us, p99.9 {at(0.999):,.0f} us, "
-        f"max {ordered[-1] / 1000:,.0f} us ({len(ordered):,} answers)"
+        f"max {ordered[-1] / 1000:,.0f} us ({len(ordered):,} {noun})"
     )
 
 

@@ -6,7 +6,10 @@
 On a terminal the view is redrawn in place (at most 20 times a second); piped,
 each message is printed as a JSON line instead. ``--out`` writes every message
 as a JSON line to a file as well. ``--count`` stops after N messages (scripts,
-tests). Exit status: 0 done, 1 cut off by the server, 2 usage or no server.
+tests). Exit status (README.md, "Exit status"): 0 done, 1 a failure at run
+time (no server listening, cut off by the server), 2 bad usage or input (no
+``--symbol``, a bad configuration, an ``--out`` that cannot be written),
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ import uvloop
 from ringmatch.gateway.feed.client import FeedClient, FeedClosed, SubscriberBook
 from ringmatch.gateway.feed.protocol import ServerMessage, TradePrint
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 REDRAW_S = 0.05
 TRADES_SHOWN = 10
 
@@ -84,7 +91,7 @@ async def follow(args: argparse.Namespace, host: str, port: int, out: IO[str] | 
         client = await FeedClient.connect(host, port, args.symbols, args.levels)
     except OSError as exc:
         print(f"ringmatch feed: cannot connect to {host}:{port}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_FAILED
     tty = sys.stdout.isatty()
     trades: list[TradePrint] = []
     drawn = 0.0
@@ -106,7 +113,7 @@ async def follow(args: argparse.Namespace, host: str, port: int, out: IO[str] | 
                 sys.stdout.flush()
     except FeedClosed as exc:
         print(f"ringmatch feed: {exc}", file=sys.stderr)
-        return 1 if client.cut_off else 0
+        return EXIT_FAILED if client.cut_off else EXIT_OK
     finally:
         client.close()
     return 0
@@ -115,7 +122,7 @@ async def follow(args: argparse.Namespace, host: str, port: int, out: IO[str] | 
 def run(args: argparse.Namespace) -> int:
     if not args.symbols:
         print("ringmatch feed: name at least one --symbol", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     host, port = args.host, args.port
     if args.config:
         from ringmatch.gateway.config import ConfigError, load
@@ -124,16 +131,20 @@ def run(args: argparse.Namespace) -> int:
             server = load(args.config).server
         except ConfigError as exc:
             print(f"ringmatch feed: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         host = host or server.host
         port = port or server.feed_port
     host, port = host or "127.0.0.1", port or 7002
-    out = open(args.out, "w") if args.out else None  # noqa: SIM115 - closed below
+    try:
+        out = open(args.out, "w") if args.out else None  # noqa: SIM115 - closed below
+    except OSError as exc:
+        print(f"ringmatch feed: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             return runner.run(follow(args, host, port, out))
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     finally:
         if out is not None:
             out.close()

@@ -131,7 +131,7 @@ def test_skip_bad_leaves_bad_rows_out_and_says_so(tmp_path: Path) -> None:
         "34202,1,4,7,2238300,-1",
     )
     code, out, err = replay(args(path, skip_bad=True))
-    assert code == 0
+    assert code == 1  # done, but rows were left out
     assert err == (
         f"{path}:2: size: 'zero' is not a whole number (skipped)\n"
         f"{path}:3: type: 9 is not an event type (1-7) (skipped)\n"
@@ -432,7 +432,7 @@ def test_a_bad_orderbook_row_skipped_is_left_out_of_the_comparison(tmp_path: Pat
         "9999999999,0,2000000,120",
     )
     code, out, err = replay(args(m, orderbook=o, skip_bad=True))
-    assert code == 0
+    assert code == 1  # done, but a row was left out
     assert err == f"{o}:2: bid size 1: -110 must be > 0 at a price (skipped)\n"
     assert "rows compared: 1\n  top 1 level(s) matched: 1 (100.00%)" in out
 

@@ -210,11 +210,12 @@ def test_skip_bad_reports_each_bad_row_and_goes_on(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = write(tmp_path, BAD_AT_4)
-    assert replay(tmp_path, source, "--skip-bad") == 0
+    assert replay(tmp_path, source, "--skip-bad") == 1  # done, but rows were left out
     err = capsys.readouterr().err
     assert f"{source}:4: price: '1OO' is not a whole number\n" in err
     assert f"{source}:6: type: unknown value 'LIMTI' (expected LIMIT | MARKET)\n" in err
     assert "rows read   6 (2 bad)" in err
+    assert f"replay of {source}: 2 bad rows skipped, left out of every output\n" in err
     assert (tmp_path / "t.csv").read_text().splitlines()[1:] == [
         "1,XYZ,100,4,1,2,alice,bob,BUY",
         "2,XYZ,100,1,1,4,alice,carol,BUY",

@@ -56,7 +56,7 @@ def test_feed_writes_json_lines(
 def test_feed_needs_a_symbol_and_a_server(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["feed"]) == 2
     assert "--symbol" in capsys.readouterr().err
-    assert main(["feed", "--port", "1", "--symbol", "X"]) == 2
+    assert main(["feed", "--port", "1", "--symbol", "X"]) == 1  # a failure at run time
     assert "cannot connect to 127.0.0.1:1" in capsys.readouterr().err
 
 
