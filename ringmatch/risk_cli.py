@@ -10,8 +10,17 @@ The socket is ``DATA_DIR/risk.sock`` of the server: ``--config`` names the
 server's TOML to find it; without either, ``data/risk.sock``, or the built-in
 configuration's ``ringmatch-data/risk.sock`` when only that one exists.
 
+The table: one row per account and symbol with its position, average cost,
+mark (the last trade price, which marks the position), realised and
+unrealised P&L and their total, all with the symbol's tick size applied
+(prices in decimals, ``[[symbols]] tick_size``); one ``total`` row per account
+puts each sum under its own header. ``--kill`` and ``--release`` say what they
+did: the account, and for a kill how many resting orders the core cancelled
+(its MASS_CANCELLED count, risk/service.py "Cancel counts").
+
 Exit status (README.md, "Exit status"): 0 done, 1 the server refused (its reason
-on stderr) or no server at the socket, 2 usage or a bad configuration.
+on stderr) or no server at the socket, 2 usage, a bad configuration or an
+unknown account.
 """
 
 from __future__ import annotations
@@ -88,35 +97,99 @@ def run(args: argparse.Namespace) -> int:
     else:
         request = {"op": "state"}
     try:
-        answer = query(args.socket, request)
+        answer = query(args.socket, request, timeout=QUERY_TIMEOUT)
     except (OSError, ValueError) as exc:
         print(f"ringmatch risk: no risk process at {args.socket}: {exc}", file=sys.stderr)
         return 1  # a failure at run time, as send's and feed's "cannot connect"
     if not answer.get("ok"):
         print(f"ringmatch risk: {answer.get('error')}", file=sys.stderr)
-        return 1
-    if args.json or request["op"] != "state":
+        return 2 if "unknown_account" in answer else 1
+    if args.json:
         print(json.dumps(answer, indent=2, sort_keys=True))
-    else:
+    elif request["op"] == "state":
         print(format_state(answer))
+    elif request["op"] == "kill":
+        print(format_kill(answer))
+    else:
+        print(answer.get("message", "done"))
     return 0
 
 
+QUERY_TIMEOUT = 10.0  # s: a kill's answer waits up to 2 s for the core's cancels
+
+
+def _who(account: str | None) -> str:
+    return "the global kill switch" if account is None else f"account {account}"
+
+
+def format_kill(answer: dict[str, Any]) -> str:
+    """What a kill or release did, from the risk process's answer."""
+    who = _who(answer.get("account"))
+    if not answer.get("on"):
+        return f"kill switch off for {who}: orders accepted again, post-trade limits re-armed"
+    line = f"kill switch on for {who} (why: {answer.get('why') or 'admin'})"
+    if not answer.get("cancel_orders"):
+        return f"{line}; resting orders kept (--keep-orders)"
+    count = answer.get("cancelled")
+    if count is None:
+        return (
+            f"{line}; the core has not confirmed its cancels yet, so the count is "
+            "unknown: see `ringmatch risk` and the journal"
+        )
+    orders = "order" if count == 1 else "orders"
+    by = answer.get("cancelled_by_account") or {}
+    if answer.get("account") is None:
+        accounts = ", ".join(f"{a} {n}" for a, n in by.items()) or "no account had any"
+        seen = "" if answer.get("confirmed") else " (counted within the 2 s wait; later ones not)"
+        return f"{line}; {count} resting {orders} cancelled by the core: {accounts}{seen}"
+    return f"{line}; {count} resting {orders} cancelled by the core (its MASS_CANCELLED count)"
+
+
+COLUMNS = ("account", "symbol", "position", "avg cost", "mark", "realised", "unrealised", "total")
+WIDTHS = (12, 8, 10, 14, 12, 14, 14, 14)
+
+
+def _row(cells: tuple[object, ...]) -> str:
+    left = 2  # account and symbol read left to right, numbers align right
+    return " ".join(
+        f"{c!s:<{w}}" if i < left else f"{c!s:>{w}}"
+        for i, (c, w) in enumerate(zip(cells, WIDTHS, strict=True))
+    ).rstrip()
+
+
 def format_state(state: dict[str, Any]) -> str:
+    """The state as a table: prices and P&L in decimals (tick sizes applied)."""
     lines = []
     switches = state.get("kill_switches", {})
     lines.append(
         "kill switches: "
         + (", ".join(f"{a} ({why})" for a, why in switches.items()) if switches else "none")
     )
-    lines.append(f"{'account':<12} {'symbol':<8} {'position':>10} {'avg':>12} {'realised':>12}")
+    ticks = state.get("tick_sizes") or {}
+    lines.append(
+        "prices and P&L: ticks x tick size ("
+        + (", ".join(f"{s} {t}" for s, t in ticks.items()) if ticks else "none configured: ticks")
+        + "); mark = the symbol's last trade price; unrealised = position x (mark - avg cost)"
+    )
+    lines.append(_row(COLUMNS))
     for account, data in state.get("accounts", {}).items():
         for symbol, pos in data["symbols"].items():
-            avg = "-" if pos["avg_price"] is None else f"{pos['avg_price']:.2f}"
             lines.append(
-                f"{account:<12} {symbol:<8} {pos['position']:>10} {avg:>12} "
-                f"{pos['realised_pnl']:>12.2f}"
+                _row(
+                    (
+                        account,
+                        symbol,
+                        pos["position"],
+                        pos["avg_cost"] or "-",
+                        pos["mark_price"],
+                        pos["realised"],
+                        pos["unrealised"],
+                        pos["total"],
+                    )
+                )
             )
+        totals = data["totals"]
         tripped = f"  TRIPPED: {data['tripped']}" if data.get("tripped") else ""
-        lines.append(f"{account:<12} {'total':<8} {'':>10} {'':>12} {data['pnl']:>12.2f}{tripped}")
+        row = (account, "total", "", "", "", totals["realised"], totals["unrealised"])
+        lines.append(_row((*row, totals["total"])) + tripped)
     return "\n".join(lines)

@@ -371,6 +371,8 @@ def _start_and_watch(
             replay_upto=start_seq,
             wake_ms=server.reader_wake_ms,
             wake_records=server.reader_wake_records,
+            accounts=[a.name for a in config.accounts],
+            tick_sizes={sym.name: sym.tick_size for sym in config.symbols},
         )
         risk_json = data_dir / "risk.json"
         risk_json.write_bytes(msgspec.json.encode(risk_spec))

@@ -18,7 +18,9 @@ cancel_orders=True, why=...)`` once; ``rearm(account)`` allows the next one
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -28,7 +30,7 @@ from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.commands import KillSwitch
 from ringmatch.engine.schema.events import Event, Trade
 from ringmatch.risk.limits import RiskConfig
-from ringmatch.risk.positions import PositionBook
+from ringmatch.risk.positions import PositionBook, in_price, tick_places
 
 log = logging.getLogger(__name__)
 
@@ -118,22 +120,64 @@ class RiskMonitor:
     def set_config(self, config: RiskConfig) -> None:
         self.config = config
 
-    def state(self) -> dict[str, Any]:
-        """Positions, P&L and tripped accounts, as plain data (for the admin query)."""
+    def state(self, tick_sizes: Mapping[str, Decimal] | None = None) -> dict[str, Any]:
+        """Positions, P&L and tripped accounts, as plain data (for the admin query).
+
+        In ticks (``avg_price``, ``realised_pnl``, ``unrealised_pnl``, ``pnl``:
+        floats) and, with each symbol's tick size applied (1 when it has none),
+        as decimal strings: ``avg_cost`` (tick places + 2), ``mark_price`` (the
+        last trade price, which marks the position) and ``realised``,
+        ``unrealised``, ``total`` (tick places, at least 2); each account's
+        ``totals`` sums those exactly, then rounds.
+        """
+        ticks = tick_sizes or {}
         accounts: dict[str, Any] = {}
         for account in sorted(self.book.positions):
             symbols = {}
+            sums = {"realised": Fraction(0), "unrealised": Fraction(0)}
             for symbol, pos in sorted(self.book.positions[account].items()):
                 avg = pos.avg_price
+                mark = self.book.last[symbol]
+                unrealised = pos.unrealised(mark)
+                tick = ticks.get(symbol, ONE_TICK)
+                places = tick_places(tick)
+                money = max(2, places)
+                realised_c = Fraction(pos.realised) * Fraction(tick)
+                unrealised_c = unrealised * Fraction(tick)
+                sums["realised"] += realised_c
+                sums["unrealised"] += unrealised_c
                 symbols[symbol] = {
                     "position": pos.qty,
                     "avg_price": None if avg is None else float(avg),
                     "realised_pnl": float(pos.realised),
-                    "unrealised_pnl": float(pos.unrealised(self.book.last[symbol])),
+                    "unrealised_pnl": float(unrealised),
+                    "mark": mark,
+                    "tick_size": str(tick),
+                    "avg_cost": None if avg is None else _text(in_price(avg, tick, places + 2)),
+                    "mark_price": _text(in_price(mark, tick, places)),
+                    "realised": _text(in_price(pos.realised, tick, money)),
+                    "unrealised": _text(in_price(unrealised, tick, money)),
+                    "total": _text(in_price(pos.realised + unrealised, tick, money)),
                 }
+            places = max([2, *(max(2, tick_places(ticks.get(s, ONE_TICK))) for s in symbols)])
+            r, u = sums["realised"], sums["unrealised"]
             accounts[account] = {
                 "pnl": float(self.book.pnl(account)),
                 "symbols": symbols,
+                "totals": {
+                    "realised": _text(in_price(r, ONE_TICK, places)),
+                    "unrealised": _text(in_price(u, ONE_TICK, places)),
+                    "total": _text(in_price(r + u, ONE_TICK, places)),
+                },
                 "tripped": self.tripped.get(account),
             }
         return {"accounts": accounts, "last_prices": dict(sorted(self.book.last.items()))}
+
+
+ONE_TICK = Decimal(1)  # a symbol without a configured tick size: prices in ticks
+
+
+def _text(value: Decimal) -> str:
+    """A rounded decimal as fixed-point text (``0.00``, never ``0E-2`` or ``-0.00``)."""
+    text = f"{value:f}"
+    return text[1:] if text.startswith("-") and not value else text

@@ -6,10 +6,15 @@ adds its ``price x qty`` to the open cost; a fill against it realises
 ``qty x (price - average)`` (reversed for a short) on the quantity it closes,
 and any excess opens a new position at the fill's price. A trade between two
 orders of the same account changes neither its position nor its P&L.
+
+Everything here is in ticks (prices) and ticks x lots (P&L). ``in_price``
+turns such a value into a decimal in the symbol's currency, multiplying by its
+``tick_size`` exactly and rounding half-even only at the end, for display.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 
 from ringmatch.engine.schema.enums import Side
@@ -53,6 +58,19 @@ class Position:
         if self.qty == 0:
             return Fraction(0)
         return self.qty * mark - (self.cost if self.qty > 0 else -self.cost)
+
+
+def tick_places(tick: Decimal) -> int:
+    """Decimal places of a tick size: 2 for 0.01, 1 for 0.5, 0 for 1 or 5."""
+    exponent = tick.normalize().as_tuple().exponent
+    assert isinstance(exponent, int), f"tick size {tick} is not finite"
+    return max(0, -exponent)
+
+
+def in_price(ticks: Fraction | int, tick: Decimal, places: int) -> Decimal:
+    """``ticks`` x ``tick`` (exact), rounded half-even to ``places`` decimals."""
+    exact = Fraction(ticks) * Fraction(tick)
+    return Decimal(round(exact * 10**places)).scaleb(-places)
 
 
 class PositionBook:

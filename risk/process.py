@@ -59,6 +59,8 @@ class RiskProcessConfig(msgspec.Struct, frozen=True):
     replay_upto: int | None = None  # the core's last seq at its start (None: the whole journal)
     wake_ms: float = 1.0  # read the ring at most this often... (risk/event_source.py)
     wake_records: int = 1024  # ...unless this many records wait (0 ms: every event)
+    accounts: list[str] = []  # the configured accounts (kill/release know them)
+    tick_sizes: dict[str, str] = {}  # symbol -> tick size, a decimal string (for display)
 
 
 async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> int:
@@ -86,7 +88,13 @@ async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> 
         producer.put_array(writer.records())
 
     try:
-        service = RiskService(config.config_path, send_control)
+        service = RiskService(
+            config.config_path,
+            send_control,
+            accounts=config.accounts,
+            tick_sizes=config.tick_sizes,
+            names=directory.accounts.names,
+        )
     except RiskConfigError as exc:
         print(f"ringmatch risk: {exc}", file=sys.stderr)
         return 2
@@ -127,7 +135,7 @@ async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> 
     )
     thread = threading.Thread(target=source.run)
     thread.start()
-    server = await serve_admin(config.admin_socket, service.handle)
+    server = await serve_admin(config.admin_socket, service.answer)
     print(f"ready admin={config.admin_socket}", flush=True)
     try:
         await done.wait()

@@ -2,22 +2,27 @@
 
 The risk consumer process serves it (``serve_admin``); ``ringmatch risk``
 asks it (``query``). A Unix socket: local only, guarded by file permissions
-(0600), no port to configure. Requests are RiskService.handle's (risk/service.py).
+(0600), no port to configure. Requests are RiskService.handle's (risk/service.py);
+``handle`` may answer at once or with an awaitable (a kill waits for the core).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 MAX_LINE = 1 << 16
 
 
-async def serve_admin(path: str, handle: Callable[[Any], dict[str, Any]]) -> asyncio.Server:
+Answer = dict[str, Any] | Awaitable[dict[str, Any]]
+
+
+async def serve_admin(path: str, handle: Callable[[Any], Answer]) -> asyncio.Server:
     """Serve ``handle`` on the Unix socket ``path`` (a stale one is replaced)."""
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -28,7 +33,8 @@ async def serve_admin(path: str, handle: Callable[[Any], dict[str, Any]]) -> asy
                 except ValueError as exc:
                     answer: dict[str, Any] = {"ok": False, "error": f"not JSON: {exc}"}
                 else:
-                    answer = handle(request)
+                    got = handle(request)
+                    answer = await got if inspect.isawaitable(got) else got
                 writer.write(json.dumps(answer).encode() + b"\n")
                 await writer.drain()
         except (ConnectionError, ValueError):

@@ -199,8 +199,9 @@ def test_ringmatch_risk_prints_positions_after_fills(server: Server) -> None:
     done = cli("risk", "--config", str(server.config))  # finds data_dir/risk.sock
     assert done.returncode == 0, done.stderr
     rows = [line.split() for line in done.stdout.splitlines()]
-    assert ["bob", "POS", "-4", "250.00", "0.00"] in rows
-    assert ["carol", "POS", "4", "250.00", "0.00"] in rows
+    # position, avg cost, mark, realised, unrealised, total: 250 ticks of 0.01
+    assert ["bob", "POS", "-4", "2.5000", "2.50", "0.00", "0.00", "0.00"] in rows
+    assert ["carol", "POS", "4", "2.5000", "2.50", "0.00", "0.00", "0.00"] in rows
 
 
 def test_ringmatch_feed_gets_a_snapshot_then_the_trade(server: Server, tmp_path: Path) -> None:
