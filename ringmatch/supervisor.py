@@ -373,6 +373,7 @@ def _start_and_watch(
             wake_records=server.reader_wake_records,
             accounts=[a.name for a in config.accounts],
             tick_sizes={sym.name: sym.tick_size for sym in config.symbols},
+            cpus=config.cpus.risk,
         )
         risk_json = data_dir / "risk.json"
         risk_json.write_bytes(msgspec.json.encode(risk_spec))
@@ -395,6 +396,7 @@ def _start_and_watch(
             start_seq=start_seq,
             wake_ms=server.reader_wake_ms,
             wake_records=server.reader_wake_records,
+            cpus=config.cpus.feed,
         )
         feed_json = data_dir / "feed.json"
         feed_json.write_bytes(msgspec.json.encode(feed_spec))

@@ -35,6 +35,7 @@ from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.admin_socket import serve_admin
 from ringmatch.engine.process.child_config import config_from_argv
+from ringmatch.engine.process.placement import pin, settle
 from ringmatch.engine.records.names import Directory, read_directory_or_empty
 from ringmatch.engine.records.writer import RecordWriter, UnknownName
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
@@ -61,6 +62,7 @@ class RiskProcessConfig(msgspec.Struct, frozen=True):
     wake_records: int = 1024  # ...unless this many records wait (0 ms: every event)
     accounts: list[str] = []  # the configured accounts (kill/release know them)
     tick_sizes: dict[str, str] = {}  # symbol -> tick size, a decimal string (for display)
+    cpus: list[int] = []  # [cpus] risk: the CPUs this process is pinned to ([]: anywhere)
 
 
 async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> int:
@@ -136,6 +138,8 @@ async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> 
     thread = threading.Thread(target=source.run)
     thread.start()
     server = await serve_admin(config.admin_socket, service.answer)
+    pin(config.cpus, "risk")
+    settle()  # the rebuilt state lives until exit: keep the collector off it
     print(f"ready admin={config.admin_socket}", flush=True)
     try:
         await done.wait()

@@ -28,6 +28,7 @@ import uvloop
 from ringmatch.engine.core.pretrade_hook import StageResolver, no_stages
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.child_config import config_from_argv
+from ringmatch.engine.process.placement import pin, settle
 from ringmatch.engine.records.names import read_directory_or_empty
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.schema.events import Event
@@ -51,6 +52,7 @@ class FeedProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
     start_seq: int | None = None  # rebuild the books from the journal up to it first
     wake_ms: float = 1.0  # read the ring at most this often... (gateway/feed/source.py)
     wake_records: int = 1024  # ...unless this many records wait (0 ms: every event)
+    cpus: list[int] = []  # [cpus] feed: the CPUs this process is pinned to ([]: anywhere)
 
 
 async def run(config: FeedProcessConfig, resolve: StageResolver = no_stages) -> int:
@@ -85,6 +87,8 @@ async def run(config: FeedProcessConfig, resolve: StageResolver = no_stages) -> 
     done = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, done.set)
     loop.add_signal_handler(signal.SIGINT, done.set)
+    pin(config.cpus, "feed")
+    settle()  # the rebuilt books live until exit: keep the collector off them
     print(f"listening {port}", flush=True)
     try:
         await done.wait()
