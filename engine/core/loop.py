@@ -429,7 +429,7 @@ class Core:
         try:
             self.commit.settle(wait)
         except OSError as exc:
-            raise self._journal_halt(exc, None) from exc
+            raise self._journal_halt(exc, None, held=True) from exc
 
     @property
     def logic(self) -> CoreLogic:
@@ -518,7 +518,7 @@ class Core:
         )
         return self.halted
 
-    def _journal_halt(self, exc: Exception, batch: int | None) -> CoreHalted:
+    def _journal_halt(self, exc: Exception, batch: int | None, held: bool = False) -> CoreHalted:
         """A journal write or sync failed: nothing of the batch (``batch`` inputs) is
         published; the halt.
 
@@ -532,11 +532,12 @@ class Core:
         if failure is None:  # not an I/O error: a bug (a seq out of order)
             failure = f"journal append failed: {type(exc).__name__}: {exc}"
             detail = "".join(traceback.format_exception(exc))
-        what = (
-            "nothing of the failed batch was acknowledged"
-            if batch
-            else "on syncing what was already acknowledged"
-        )
+        if held:  # an overlapped sync: its batches' events were waiting for it
+            what = "nothing the failed sync was to make durable was acknowledged"
+        elif batch:
+            what = "nothing of the failed batch was acknowledged"
+        else:
+            what = "on syncing what was already acknowledged"
         # Every input applied before the failed batch was published; overlapped, only
         # what a sync covered was.
         acked = self.last_seq if self.commit is None else journal.durable_seq

@@ -259,7 +259,9 @@ def test_a_journalled_skip_is_seen_before_the_seq_it_names(tmp_path: Path) -> No
 # -- a journal that cannot be written, on the fault-injecting file layer ----------------------
 
 
-def faulty_core(rings: PipelineRings, fs: FaultyFiles, fsync: FsyncPolicy) -> Core:
+def faulty_core(
+    rings: PipelineRings, fs: FaultyFiles, fsync: FsyncPolicy, overlap_sync: bool = False
+) -> Core:
     sources = FanIn(
         [
             SpscRing.attach(RingSpec(rings.inputs[0].spec.name)),
@@ -276,6 +278,7 @@ def faulty_core(rings: PipelineRings, fs: FaultyFiles, fsync: FsyncPolicy) -> Co
         events,
         "/j",
         control_ring=1,
+        overlap_sync=overlap_sync,
     )
     core.define_names(["X"], ACCOUNTS)
     return core
@@ -325,6 +328,37 @@ def test_a_failed_journal_write_or_sync_halts_with_nothing_of_its_batch_publishe
     logic, last = recover_core("/j", files=fs, resolve=resolve)
     assert last == 2 and books(logic) == acked
     assert [s for s, _ in journal("/j", fs)] == [1, 2]
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO])
+def test_a_failed_overlapped_sync_halts_with_nothing_it_covered_published(
+    rings: PipelineRings, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # fsync batch, overlapped: batch 2 is matched while its sync runs on the commit's
+    # thread; the sync fails, so its events (held for it) never reach a reader.
+    fs = FaultyFiles()
+    reader = rings.events.reader(0)
+    gateway = rings.inputs[0].producer()
+    core = faulty_core(rings, fs, FsyncPolicy.every_batch(), overlap_sync=True)
+    put(gateway, [order(1), order(2, price=99)], NAMES)
+    assert core.step(timeout=5.0) == 2
+    while core.commit is not None and core.commit.busy:
+        core.step(timeout=5.0)  # woken by the sync's return: the events go out
+    assert {e.seq for e in take(reader)} == {1, 2}
+    acked = books(core.logic)
+    fs.fail("sync /j/", code)
+    put(gateway, [order(3, "b", Side.SELL, 100), order(4, "c")], NAMES)
+    assert core.run() == EXIT_JOURNAL_FAILED
+    assert take(reader) == []
+    path = "/j/00000000000000000001.journal"
+    assert capsys.readouterr().err == (
+        f"ringmatch core: journal sync failed: {path}: [Errno {code}] {os.strerror(code)}: "
+        "halted, nothing the failed sync was to make durable was acknowledged\n"
+    )
+    gateway.close()
+    fs.crash(random.Random(code), modes=("drop",))
+    logic, last = recover_core("/j", files=fs, resolve=resolve)
+    assert last == 2 and books(logic) == acked
 
 
 def test_under_a_lax_policy_the_halt_says_what_was_acknowledged_unsynced(

@@ -67,6 +67,7 @@ def run(
     try:
         put(gateway, orders, names)
         assert core.step(timeout=5.0) == len(orders)
+        core.drain()  # the batch's events wait for its sync (overlapped fsync)
         return decode_events(reader.get_array(L.EVENT_DTYPE, timeout=0), names)
     finally:
         core.close()
@@ -179,6 +180,7 @@ def test_core_inputs_on_a_ring_are_dropped(
     try:
         put(gateway, [StageChain(SPEC), SkipInput(1), order(1, qty=11)], names)
         assert core.step(timeout=5.0) == 3  # taken off the ring, two of them dropped
+        core.drain()  # the batch's events wait for its sync (overlapped fsync)
         events = decode_events(reader.get_array(L.EVENT_DTYPE, timeout=0), names)
         assert [type(e) for e in events] == [Accepted]
     finally:
