@@ -9,41 +9,41 @@
 read; LOBSTER: messages; a journal: bytes of its records), ``rows`` is what the
 rate counts. Drawn with rich.progress on ``stream`` when it is a terminal (or on
 the ``console`` a test hands in); on anything else ``enabled`` is False, nothing
-is drawn and ``update`` is never worth calling.
+is drawn, ``update`` is never worth calling, and rich is not even imported (a
+replay in a pipe or a benchmark starts no sooner for the bar it does not draw).
 """
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, ProgressColumn
 
 
-class _Rate(ProgressColumn):
-    """``12,345 rows`` done and ``1,234,567 rows/s``, from the task's ``rows`` field."""
+def _rate_column(unit: str) -> ProgressColumn:
+    """A column of ``12,345 rows`` done and ``1,234,567 rows/s``, from the task's
+    ``rows`` field."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
 
-    def __init__(self, unit: str) -> None:
-        super().__init__()
-        self.unit = unit
+    class Rate(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            rows = int(task.fields.get("rows", 0))
+            elapsed = task.finished_time if task.finished else task.elapsed
+            rate = f"{rows / elapsed:,.0f}" if elapsed else "-"
+            return Text(f"{rows:,} {unit}  {rate} {unit}/s")
 
-    def render(self, task: Task) -> Text:
-        rows = int(task.fields.get("rows", 0))
-        elapsed = task.finished_time if task.finished else task.elapsed
-        rate = f"{rows / elapsed:,.0f}" if elapsed else "-"
-        return Text(f"{rows:,} {self.unit}  {rate} {self.unit}/s")
+    return Rate()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    # The stream itself decides (not rich's FORCE_COLOR and the like): a bar only
+    # where a person watches, never in a pipe or a log file.
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty()) if isatty is not None else False
 
 
 class ReplayProgress:
@@ -57,28 +57,32 @@ class ReplayProgress:
         description: str = "replay",
         console: Console | None = None,
     ) -> None:
-        if console is None:
-            # The stream itself decides (not rich's FORCE_COLOR and the like): a bar
-            # only where a person watches, never in a pipe or a log file.
-            isatty = getattr(stream, "isatty", None)
-            terminal = bool(isatty()) if isatty is not None else False
-            console = Console(file=stream, force_terminal=terminal)
-        self.enabled = console.is_terminal
         self._progress: Progress | None = None
-        self._task = TaskID(0)
-        if self.enabled:
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                _Rate(unit),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=console,
-                transient=False,
-            )
-            self._task = self._progress.add_task(description, total=total, rows=0)
+        self.enabled = console.is_terminal if console is not None else _is_terminal(stream)
+        if not self.enabled:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            _rate_column(unit),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console or Console(file=stream, force_terminal=True),
+            transient=False,
+        )
+        self._task = self._progress.add_task(description, total=total, rows=0)
 
     def update(self, done: int, rows: int | None = None) -> None:
         """``done`` of the total so far; ``rows``: rows done (default ``done``)."""

@@ -24,14 +24,16 @@ import decimal
 import json
 import sys
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 import uvloop
 
 from ringmatch.gateway.feed.client import FeedClient, FeedClosed
-from ringmatch.gateway.feed.display import REFRESH_S, FeedView, Screen, snapshot_text
 from ringmatch.gateway.feed.protocol import ServerMessage, TradePrint
+
+if TYPE_CHECKING:
+    from ringmatch.gateway.feed.display import Screen
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -106,6 +108,9 @@ async def follow(
     out: IO[str] | None,
     tick_sizes: dict[str, Decimal],
 ) -> int:
+    # The view (and rich) only here: every ``ringmatch`` command imports this module.
+    from ringmatch.gateway.feed.display import REFRESH_S, FeedView, Screen, snapshot_text
+
     try:
         client = await FeedClient.connect(host, port, args.symbols, args.levels)
     except OSError as exc:
