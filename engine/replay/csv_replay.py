@@ -15,10 +15,11 @@ ends with status 1 (EXIT_ROWS_SKIPPED), saying how many. Business rejects are ev
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from os.path import isdir
@@ -32,7 +33,9 @@ from ringmatch.engine.replay.order_csv import OrderFileError
 from ringmatch.engine.replay.order_records import RecordReader, open_record_reader
 from ringmatch.engine.replay.outputs import EventLinesWriter, TradeWriter, write_kernel_book
 from ringmatch.engine.replay.pacing import Pacer
+from ringmatch.engine.replay.progress_bar import ReplayProgress
 from ringmatch.engine.replay.record_outputs import RecordWriters
+from ringmatch.engine.replay.summary import ReplaySummary
 from ringmatch.engine.schema.commands import Command
 from ringmatch.engine.schema.enums import RejectReason
 from ringmatch.engine.schema.events import Event, Rejected, Trade
@@ -103,9 +106,11 @@ def replay_records(
     feed: KernelFeed,
     stats: ReplayStats,
     outputs: RecordWriters | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """Feed every batch of records to the kernel, counting and writing what it emits:
-    the counts vectorised over the event records, the outputs written from them."""
+    the counts vectorised over the event records, the outputs written from them;
+    ``progress(rows read)`` after each batch."""
     counts = EventCounts(stats.rejected)
     try:
         for batch in batches:
@@ -114,6 +119,8 @@ def replay_records(
                 if outputs is not None:
                     outputs.write(events)
             stats.commands = reader.commands
+            if progress is not None:
+                progress(reader.rows)
     finally:  # what ran before a file error is counted
         stats.trades += counts.trades
 
@@ -152,7 +159,15 @@ def run(args: argparse.Namespace) -> int:
                 writers = RecordWriters(
                     reader.directory, trades_out, events_out, reader.file_order_ids
                 )
-            replay_records(reader, batches, feed, stats, writers)
+            with ReplayProgress(os.fstat(source.fileno()).st_size, "rows", sys.stderr) as bar:
+
+                def progress(rows: int) -> None:
+                    bar.update(source.tell(), rows)  # through the file by bytes: ETA
+
+                replay_records(
+                    reader, batches, feed, stats, writers, progress if bar.enabled else None
+                )
+                bar.finish(reader.rows)
         except OrderFileError as exc:
             print(exc, file=sys.stderr)
             status, stopped = EXIT_BAD_INPUT, f"stopped at line {exc.line}"
@@ -206,20 +221,16 @@ def _summary(
     name: str, reader: RecordReader, stats: ReplayStats, seconds: float, stopped: str
 ) -> str:
     rejected = sum(stats.rejected.values())
-    rate = reader.rows / seconds if seconds > 0 else 0.0
-    lines = [
-        f"replay of {name}" + (f": {stopped}" if stopped else ""),
-        f"  rows read   {reader.rows:,} ({reader.bad_rows:,} bad)",
-        f"  accepted    {stats.commands - rejected:,}",
-        f"  rejected    {rejected:,}",
-    ]
-    lines += [f"    {r.value:<24}{n:,}" for r, n in sorted(stats.rejected.items(), key=_by_name)]
-    lines += [
-        f"  trades      {stats.trades:,}",
-        f"  speed       {rate:,.0f} rows/s ({seconds:.3f} s)",
-    ]
-    return "\n".join(lines)
-
-
-def _by_name(item: tuple[RejectReason, int]) -> str:
-    return item[0].value
+    return ReplaySummary(
+        name,
+        "csv",
+        "rows",
+        read=reader.rows,
+        bad=reader.bad_rows,
+        accepted=stats.commands - rejected,
+        rejected=rejected,
+        trades=stats.trades,
+        seconds=seconds,
+        stopped=stopped,
+        reasons=[(r.value, n) for r, n in stats.rejected.items()],
+    ).render()

@@ -32,8 +32,11 @@ it runs).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 
 import numpy as np
@@ -58,6 +61,8 @@ from ringmatch.engine.replay.csv_replay import (
 )
 from ringmatch.engine.replay.outputs import EventLinesWriter, OrderNames, TradeWriter, write_book
 from ringmatch.engine.replay.pacing import Pacer
+from ringmatch.engine.replay.progress_bar import ReplayProgress
+from ringmatch.engine.replay.summary import ReplaySummary
 from ringmatch.engine.schema.events import Event
 
 
@@ -68,9 +73,12 @@ def _replay(
     trades_out: TradeWriter | None,
     events_out: EventLinesWriter | None,
     pacer: Pacer | None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """csv_replay.replay, with each input's own seq and through the core's kernel."""
+    """csv_replay.replay, with each input's own seq and through the core's kernel;
+    ``progress(bytes of records, inputs)`` after each batch."""
     directory = run.directory
+    done = 0
 
     def pace(records: np.ndarray) -> None:
         # Each input held back until its ts_ns is due; the batch then runs whole.
@@ -82,6 +90,18 @@ def _replay(
         events: list[Event] = decode_events(event_records, directory)
         names.learn(events)
         record(events, len(seqs_of(records)), stats, trades_out, events_out)
+        if progress is not None:
+            done += records.nbytes
+            progress(done, stats.commands)
+
+
+def _journal_bytes(data_dir: str) -> int:
+    """The size of every segment: the progress bar's total (its records, and frames)."""
+    total = 0
+    for _, path in list_segments(OS_FILES, data_dir):
+        with contextlib.suppress(OSError):  # gone since listed: the replay says so
+            total += os.stat(path).st_size
+    return total
 
 
 def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
@@ -113,6 +133,7 @@ def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
             return EXIT_BAD_INPUT
         trades_out, events_out, book_out = outputs
         speed = getattr(args, "speed", None)
+        bar = stack.enter_context(ReplayProgress(_journal_bytes(args.file), "inputs", sys.stderr))
         try:
             _replay(
                 run,
@@ -121,7 +142,9 @@ def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
                 TradeWriter(trades_out, names) if trades_out is not None else None,
                 EventLinesWriter(events_out) if events_out is not None else None,
                 Pacer(speed) if speed is not None else None,
+                bar.update if bar.enabled else None,
             )
+            bar.finish(stats.commands)
         except OSError as exc:
             say(f"cannot read {exc.filename or args.file}: {exc.strerror or exc}")
             return EXIT_BAD_INPUT
@@ -139,18 +162,21 @@ def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
             write_book(KernelBooks(run.kernel, run.directory), book_out, names)
     seconds = time.perf_counter() - started
     rejected = sum(stats.rejected.values())
-    rate = stats.commands / seconds if seconds > 0 else 0.0
-    print(
-        "\n".join(
-            [
-                f"replay of journal {args.file}" + (f": {stopped}" if stopped else ""),
-                f"  inputs      {stats.commands:,}"
-                + (f" ({len(run.skipped):,} skipped)" if run.skipped else ""),
-                f"  rejected    {rejected:,}",
-                f"  trades      {stats.trades:,}",
-                f"  speed       {rate:,.0f} inputs/s ({seconds:.3f} s)",
-            ]
-        ),
-        file=sys.stderr,
+    n = len(run.skipped)
+    skipped = f"{n:,} {'seq' if n == 1 else 'seqs'}" if n else "none"
+    summary = ReplaySummary(
+        args.file,
+        "journal",
+        "inputs",
+        read=stats.commands,
+        bad=0,
+        accepted=stats.commands - rejected,
+        rejected=rejected,
+        trades=stats.trades,
+        seconds=seconds,
+        stopped=stopped,
+        reasons=[(r.value, n) for r, n in stats.rejected.items()],
+        details=[("skipped", skipped)],  # the seqs the journal's SkipInputs name
     )
+    print(summary.render(), file=sys.stderr)
     return status

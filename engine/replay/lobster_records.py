@@ -129,6 +129,7 @@ class PlainCounts:
     gone: int = 0
     short: int = 0
     rejected: int = 0
+    trades: int = 0
 
 
 BATCH = 1 << 16
@@ -172,7 +173,10 @@ class PlainLobsterReplay:
 
     def _run(self, records: np.ndarray) -> None:
         for events in self.feed.run(records):
-            self.counts.rejected += int(np.count_nonzero(events["kind"] == L.REJECTED))
+            kinds = events["kind"]
+            self.counts.rejected += int(np.count_nonzero(kinds == L.REJECTED))
+            # two records a trade, the maker's and the taker's
+            self.counts.trades += int(np.count_nonzero(kinds == L.TRADE)) // 2
 
     def _partial_cancel(self, cols: MessageColumns, i: int, translator: MessageTranslator) -> None:
         """Type 2: ``size`` of the order cancelled, keeping its place (LobsterReplay._reduce

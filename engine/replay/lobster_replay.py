@@ -37,8 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TextIO
 
-from tqdm import tqdm  # type: ignore[import-untyped]
-
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core.kernel_choice import new_kernel
 from ringmatch.engine.replay import outputs
@@ -60,6 +58,8 @@ from ringmatch.engine.replay.lobster_records import (
 )
 from ringmatch.engine.replay.outputs import EventLinesWriter
 from ringmatch.engine.replay.pacing import Pacer
+from ringmatch.engine.replay.progress_bar import ReplayProgress
+from ringmatch.engine.replay.summary import ReplaySummary
 from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 from ringmatch.engine.schema.events import Event, Rejected, Trade
@@ -93,6 +93,7 @@ class Counts:
     gone: int = 0  # type 2/3 on a submitted order that no longer rests in the engine
     short: int = 0  # lots a 2/3 could not find in the book, or a 4 could not trade
     rejected: int = 0  # engine rejects of replay commands
+    trades: int = 0  # the engine's trades (a visible execution's IOC; hidden ones are not)
     resyncs: int = 0
     compared: int = 0
     matched: int = 0
@@ -135,9 +136,12 @@ class LobsterReplay:
 
     def _process(self, cmds: list[Command]) -> None:
         events = self.engine.process_batch(cmds)
+        counts = self.counts
         for event in events:
-            if type(event) is Rejected:
-                self.counts.rejected += 1
+            if type(event) is Trade:
+                counts.trades += 1
+            elif type(event) is Rejected:
+                counts.rejected += 1
         if self.record_events:
             self.events.extend(events)
 
@@ -423,8 +427,10 @@ def run(
     stderr: TextIO | None = None,
 ) -> int:
     """Replay ``args.file``; 0 when done, 1 when ``--skip-bad`` skipped rows, 2 on bad
-    input or arguments."""
-    out = sys.stdout if stdout is None else stdout
+    input or arguments. Errors, the progress bar and the summary go to ``stderr``,
+    as every replay's do; nothing goes to ``stdout`` (accepted for callers that pass
+    both)."""
+    del stdout
     err = sys.stderr if stderr is None else stderr
     levels: int = args.levels if args.levels is not None else 1
     if levels < 1:
@@ -446,7 +452,7 @@ def run(
     on_bad = skip if args.skip_bad else None
     started = time.perf_counter()
     if _is_plain(args) and compiled_lobster_parser():
-        return _run_plain(args, on_bad, bad_rows, started, out, err)
+        return _run_plain(args, on_bad, bad_rows, started, err)
     try:
         msgs = read_messages(args.file, on_bad)
         book = None if args.orderbook is None else read_orderbook(args.orderbook, levels, on_bad)
@@ -484,7 +490,7 @@ def run(
             f.close()
     elapsed = time.perf_counter() - started
     _summary(replay.counts, replay.levels, msgs.name, len(msgs), book, args, len(bad_rows),
-             elapsed, out)  # fmt: skip
+             elapsed, err)  # fmt: skip
     return _status(bad_rows)
 
 
@@ -509,7 +515,6 @@ def _run_plain(
     on_bad: Callable[[LobsterFileError], None] | None,
     bad_rows: list[LobsterFileError],
     started: float,
-    out: TextIO,
     err: TextIO,
 ) -> int:
     """run() for a plain replay: lobster_records, through the kernel in batches."""
@@ -522,18 +527,11 @@ def _run_plain(
         print(f"{exc.filename}: cannot read: {exc.strerror}", file=err)
         return 2
     replay = PlainLobsterReplay(symbol_of(args.file), new_kernel())
-    bar = tqdm(total=len(cols), unit="msg", file=err, disable=not err.isatty(), mininterval=0.5,
-               dynamic_ncols=True)  # fmt: skip
-    done = [0]
-
-    def progress(i: int) -> None:
-        bar.update(i - done[0])
-        done[0] = i
-
-    with bar:
-        replay.run(cols, progress if not bar.disable else None)
+    with ReplayProgress(len(cols), "messages", err) as bar:
+        replay.run(cols, bar.update if bar.enabled else None)
+        bar.finish()
     elapsed = time.perf_counter() - started
-    _summary(replay.counts, 1, cols.name, len(cols), None, args, len(bad_rows), elapsed, out)
+    _summary(replay.counts, 1, cols.name, len(cols), None, args, len(bad_rows), elapsed, err)
     return _status(bad_rows)
 
 
@@ -629,31 +627,17 @@ def _replay(
         book is not None or book_out is not None or trades is not None or events is not None
     )
     pacer = Pacer(args.speed, clock, sleep) if args.speed is not None else None
-    bar = tqdm(
-        total=len(msgs),
-        initial=start,
-        unit="msg",
-        file=err,
-        disable=not err.isatty(),
-        mininterval=0.5,
-        dynamic_ncols=True,
-    )
-    last = [start]
-
-    def progress(i: int) -> None:
-        bar.update(i - last[0])
-        last[0] = i
-
-    with bar:
+    with ReplayProgress(len(msgs), "messages", err) as bar:
+        bar.update(start)
         replay.run(
             msgs,
             start,
             per_row if needs_rows else None,
             (lambda i: trades.hidden(msgs, i)) if trades is not None else None,
             pacer,
-            progress if not bar.disable else None,
+            bar.update if bar.enabled else None,
         )
-        bar.update(len(msgs) - last[0])
+        bar.finish()
 
 
 def _summary(
@@ -665,35 +649,57 @@ def _summary(
     args: argparse.Namespace,
     bad_rows: int,
     elapsed: float,
-    out: TextIO,
+    err: TextIO,
 ) -> None:
-    rate = n / elapsed if elapsed > 0 else float("inf")
+    """The replays' shared summary (ringmatch.engine.replay.summary), with LOBSTER's
+    message types and, verified against an orderbook file, how the book agreed."""
     names = ["", "new", "partial cancel", "delete", "execution", "hidden", "cross", "halt"]
-    kinds = ", ".join(f"{c.by_type[k]} {names[k]}" for k in range(1, 8) if c.by_type[k])
-    noun = "message" if n == 1 else "messages"
-    print(f"{name}: {n} {noun} ({kinds}) in {elapsed:.2f} s, {rate:,.0f} msg/s", file=out)
+    kinds = ", ".join(f"{c.by_type[k]:,} {names[k]}" for k in range(1, 8) if c.by_type[k])
+    stopped = ""
     if bad_rows:
-        print(f"bad rows skipped: {bad_rows}, left out of every output (exit status 1)", file=out)
-    print(
-        f"orders never submitted in the file: {c.orphans} events; "
-        f"submitted but no longer resting: {c.gone}; lots not found: {c.short}; "
-        f"engine rejects: {c.rejected}",
-        file=out,
+        noun = "row" if bad_rows == 1 else "rows"
+        stopped = f"{bad_rows:,} bad {noun} skipped, left out of every output"
+    summary = ReplaySummary(
+        name,
+        "lobster",
+        "messages",
+        read=n,
+        bad=bad_rows,
+        accepted=None,
+        rejected=c.rejected,
+        trades=c.trades,
+        seconds=elapsed,
+        stopped=stopped,
+        details=[
+            ("by type", kinds or "-"),
+            ("orphans", f"{c.orphans:,} events on orders the file never submitted"),
+            ("gone", f"{c.gone:,} events on submitted orders no longer resting"),
+            ("short", f"{c.short:,} lots not found in the book"),
+        ],
     )
-    if book is None or isinstance(c, PlainCounts):
-        return
+    if book is not None and not isinstance(c, PlainCounts):
+        summary.report = _verification(c, levels, book, args)
+    print(summary.render(), file=err)
+
+
+def _verification(
+    c: Counts, levels: int, book: OrderbookRows, args: argparse.Namespace
+) -> list[str]:
+    """How the engine's book agreed with the recorded one, row by row."""
 
     def pct(k: int) -> str:
         return f"{k} ({100 * k / c.compared:.2f}%)" if c.compared else "0"
 
-    print(f"verified against {book.name} (row 1 seeded the book):", file=out)
-    print(f"  rows compared: {c.compared}", file=out)
-    print(f"  top {levels} level(s) matched: {pct(c.matched)}", file=out)
+    lines = [
+        f"verified against {book.name} (row 1 seeded the book):",
+        f"  rows compared: {c.compared}",
+        f"  top {levels} level(s) matched: {pct(c.matched)}",
+    ]
     if levels > 1:
-        print(f"  top {levels - 1} level(s) matched: {pct(c.matched_above)}", file=out)
+        lines.append(f"  top {levels - 1} level(s) matched: {pct(c.matched_above)}")
     if args.resync:
-        print(f"  resyncs: {c.resyncs}", file=out)
+        lines.append(f"  resyncs: {c.resyncs}")
     if c.mismatches:
-        print(f"  first {len(c.mismatches)} mismatching rows:", file=out)
-        for line in c.mismatches:
-            print(f"    {line}", file=out)
+        lines.append(f"  first {len(c.mismatches)} mismatching rows:")
+        lines += [f"    {line}" for line in c.mismatches]
+    return lines

@@ -36,9 +36,11 @@ def test_resynced_replay_matches_the_recorded_best_bid_and_offer(
     book_out = tmp_path / "book.csv"
     out, err = io.StringIO(), io.StringIO()
     assert run(amzn_args(lobster_dir, book_out=str(book_out)), stdout=out, stderr=err) == 0
-    report = out.getvalue()
-    assert err.getvalue() == ""  # not a terminal: no progress bar, only the summary
-    assert "57515 messages (27845 new, 16 partial cancel, 18235 delete, 8974 execution" in report
+    report = err.getvalue()
+    assert out.getvalue() == ""  # the summary goes to stderr; not a terminal: no progress bar
+    assert report.startswith(f"replay of {lobster_dir / AMZN.format('message')} (lobster)\n")
+    assert "read        57,515 messages, 0 bad\n" in report
+    assert "by type     27,845 new, 16 partial cancel, 18,235 delete, 8,974 execution" in report
     assert "rows compared: 57514" in report
     found = re.search(r"top 1 level\(s\) matched: (\d+) \(", report)
     assert found is not None, report
@@ -68,5 +70,6 @@ def test_the_goog_sample_replays_without_an_orderbook(lobster_dir: Path) -> None
         orderbook=None,
         resync=False,
     )
-    assert run(args, stdout=out, stderr=io.StringIO()) == 0
-    assert out.getvalue().startswith(f"{args.file}: 2000 messages (")
+    assert run(args, stdout=io.StringIO(), stderr=out) == 0
+    head = f"replay of {args.file} (lobster)\n  read        2,000 messages"
+    assert out.getvalue().startswith(head)

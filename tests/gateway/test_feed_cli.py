@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,6 @@ import pytest
 from ringmatch.benchmarks.workload import standard_workload
 from ringmatch.cli import main
 from ringmatch.engine.book.matching import MatchingEngine
-from ringmatch.gateway.feed.cli import render
-from ringmatch.gateway.feed.client import SubscriberBook
-from ringmatch.gateway.feed.protocol import Snapshot, TradePrint
 from ringmatch.gateway.feed.server import FeedServer
 
 
@@ -60,10 +58,24 @@ def test_feed_needs_a_symbol_and_a_server(capsys: pytest.CaptureFixture[str]) ->
     assert "cannot connect to 127.0.0.1:1" in capsys.readouterr().err
 
 
-def test_render_shows_both_sides_and_trades() -> None:
-    book = SubscriberBook("X", 2)
-    book.on_message(Snapshot("X", 1, 2, [(99, 5), (98, 1)], [(101, 7)], 100))
-    text = render({"X": book}, [TradePrint("X", 2, 1, 100, 3, "BUY")])
-    assert "X  last 100  (seq 1)" in text
-    assert "         5         99 | 101        7" in text
-    assert "X 3 @ 100 (BUY)" in text
+def test_feed_once_prints_the_book_in_decimals_and_exits(
+    feed: tuple[int, MatchingEngine], capsys: pytest.CaptureFixture[str]
+) -> None:
+    port, eng = feed
+    argv = ["feed", "--port", str(port), "--symbol", "AAPL", "--levels", "3"]
+    assert main([*argv, "--once", "--tick-size", "0.01"]) == 0
+    text = capsys.readouterr().out
+    depth = eng.depth("AAPL", 3)
+    (bid, bid_qty), (ask, ask_qty) = depth.bids[0], depth.asks[0]
+    assert f"spread {(ask - bid) / 100:.2f}" in text
+    for price, qty in (*depth.bids, *depth.asks):
+        assert f"{price / 100:.2f}" in text and str(qty) in text
+    # the best bid's row: its size and price, then the best ask and its size
+    assert re.search(rf"\b{bid_qty}\s+{bid / 100:.2f}\s+{ask / 100:.2f}\s+{ask_qty}\b", text), text
+
+
+def test_a_bad_tick_size_is_refused_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["feed", "--symbol", "X", "--tick-size", "0"])
+    assert done.value.code == 2
+    assert "--tick-size: must be a decimal > 0, got 0" in capsys.readouterr().err
