@@ -38,15 +38,19 @@ LOCK_WAIT = "1"
 
 
 def _fingerprint(data: Path) -> dict[str, str]:
-    """Every file of the data directory and every segment of its run, by content hash."""
+    """Every file of the data directory by content hash, and every segment of its run
+    by inode: a segment's contents are the live server's own cursors and flags (its
+    paced readers move theirs when they like), but a second server that removed or
+    recreated one would change its inode."""
     # Regular files only: the rings' doorbells are FIFOs (a read would block), the
     # risk admin socket is a socket.
-    files = [*data.rglob("*"), *SHM_DIR.glob(f"{run_prefix(data)}.*")]
-    return {
+    files = {
         str(p): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(files)
+        for p in sorted(data.rglob("*"))
         if stat.S_ISREG(p.lstat().st_mode)
     }
+    segments = {str(p): f"inode {p.stat().st_ino}" for p in SHM_DIR.glob(f"{run_prefix(data)}.*")}
+    return {**files, **segments}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -67,8 +71,13 @@ def test_a_second_server_or_core_on_a_live_data_dir_is_refused_and_changes_nothi
 ) -> None:
     data = tmp_path / "data"
     config = write_config(tmp_path / "a.toml", data, {"heartbeat_s": 5.0}, topology=topology)
-    with ServeProcess(config) as first:
-        _accepted(first.port)
+    with (
+        ServeProcess(config) as first,
+        # Held open until the end: a session's end is an input the core journals.
+        BlockingClient.connect("127.0.0.1", first.port, "alice", ACCOUNTS["alice"]) as alice,
+    ):
+        answer = alice.request(NewOrder(1, "AAPL", Side.BUY, OrderType.LIMIT, 100, 5))
+        assert answer.exec_type is ExecType.ACCEPTED, answer  # type: ignore[union-attr]
         core_pid = first.pids[1]
         before = _fingerprint(data)
         assert any(name.endswith(".journal") for name in before)
