@@ -45,6 +45,13 @@ child that dies on its own stops the whole server (exit 1, naming the child and
 how it died): the core cannot go on without a required event-ring reader, nor
 safely without post-trade risk. Run ``serve`` under a service manager to have
 it come back (docs/ringmatch.service).
+
+"listening on H:P (order entry), feed on H:F" is said once both sockets are
+bound (the ports chosen for port 0), never before. Whatever cannot start is one
+line naming it and why, and what had started is stopped as above (exit 1): a
+port in use, a data directory that cannot be created, a child that fails (it
+says ``failed REASON`` on its ready pipe, ringmatch.child: ``the core could not
+start: PATH: Is a directory``).
 """
 
 from __future__ import annotations
