@@ -59,6 +59,7 @@ SPAWN = multiprocessing.get_context("spawn")
 ACCOUNT, TOKEN, SYMBOL = "bench", "bench", "BENCH"
 WINDOW = 4096  # orders in flight in the saturation run
 WARMUP_S = 0.5
+STDERR_LINES = 40  # of a server that failed to start, the last lines shown in the error
 # The latency probe's directory of each server started here (the worker writes there).
 _PROBE_DIRS: dict[tuple[str, int], Path] = {}
 # The pid of each server started here (its supervisor: the root of its process tree).
@@ -82,7 +83,10 @@ def server(
 ) -> Iterator[tuple[str, int]]:
     """A ``ringmatch serve`` of our own (or the running one at host:port); ``probe``:
     with the latency probe on (RINGMATCH_LATENCY_PROBE=1 in its environment);
-    ``overlap``: fsync "batch" synced on the core's GroupCommit thread, or inline."""
+    ``overlap``: fsync "batch" synced on the core's GroupCommit thread, or inline.
+
+    Ours binds only free ports (order entry and feed port 0), so it starts beside any
+    other server; one that fails to start raises RuntimeError with its stderr."""
     if host is not None and port is not None:
         yield host, port
         return
@@ -100,6 +104,7 @@ def server(
 
         env = dict(os.environ)
         env[ENV] = "1" if probe else "0"
+        errors = open(Path(tmp) / "serve.stderr", "w+")  # noqa: SIM115  (closed below)
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -113,7 +118,7 @@ def server(
             ],
             cwd=REPO,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=errors,
             text=True,
             env=env,
         )
@@ -132,10 +137,16 @@ def server(
                         _SERVER_PIDS.pop(at, None)
                     break
             else:
-                raise RuntimeError("ringmatch serve exited before it listened")
+                status = proc.wait(30)
+                errors.seek(0)
+                said = "".join(errors.readlines()[-STDERR_LINES:]).strip() or "(no stderr)"
+                raise RuntimeError(
+                    f"ringmatch serve exited with status {status} before it listened:\n{said}"
+                )
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
+            errors.close()
 
 
 class _Wire:

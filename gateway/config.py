@@ -386,7 +386,9 @@ def describe(config: Config, show_tokens: bool = False) -> str:
     """What the server will use (printed by ``serve`` at start); tokens only if asked."""
     server = config.server
     lines = [
-        f"listening on {server.host}:{server.port} (order entry), feed port {server.feed_port}",
+        # Not "listening": nothing is bound yet (serve says so once it is, with the ports).
+        f"host {server.host}, order-entry port {_port(server.port)}, "
+        f"feed port {_port(server.feed_port)}",
         f"data directory {Path(server.data_dir).resolve()}, journal fsync {config.journal.fsync}"
         + (" (overlapped)" if config.journal.fsync == "batch" and config.journal.overlap else ""),
         f"topology {server.chosen_topology()}, wait {server.wait}; "
@@ -407,6 +409,10 @@ def describe(config: Config, show_tokens: bool = False) -> str:
         "symbols: " + ", ".join(f"{s.name} (tick {s.tick_size})" for s in config.symbols),
     ]
     return "\n".join(lines)
+
+
+def _port(port: int) -> str:
+    return f"{port}" if port else "0 (any free one)"
 
 
 def _risk_summary(table: dict[str, Any]) -> str:

@@ -5,9 +5,14 @@ The server.
 default filled in, the options above applied, account tokens masked) to stdout
 and exits 0 without starting anything (2: the configuration is bad).
 Prints what it chose (the configuration, the embedded default when no file is
-given), then ``ringmatch: market data on HOST:PORT`` and ``ringmatch: order
-entry on HOST:PORT`` (the last line once everything accepts connections: tests
-and scripts wait for it), and runs until SIGTERM or SIGINT. SIGHUP reloads the
+given; stderr), ``ringmatch: listening on HOST:PORT (order entry), feed on
+HOST:PORT`` once both sockets are bound (stderr: the ports chosen for port 0),
+then ``ringmatch: market data on HOST:PORT`` and ``ringmatch: order entry on
+HOST:PORT`` (stdout; the last line once everything accepts connections: tests
+and scripts wait for it), and runs until SIGTERM or SIGINT. A part of the
+server that cannot start (a port in use, a data directory that cannot be
+created, a child that fails: ringmatch.child) is one line on stderr naming it
+and why, and the server stops what it started (exit status 1). SIGHUP reloads the
 risk limits from the file. Exit status: 0 stopped cleanly, 1 a process of the
 server failed (or the data directory or a port is another server's), 2 bad
 configuration or usage.
@@ -126,4 +131,16 @@ def _run_in_process(config: Any) -> int:
         _say("--in-process runs exactly one worker")
         return 2
     host = config.server.host
-    return run_worker(config, LocalCore, config.server.port, lambda port: announce(host, port))
+
+    def ready(port: int) -> None:
+        _say(f"listening on {host}:{port} (order entry), no feed (--in-process)")
+        announce(host, port)
+
+    try:
+        return run_worker(config, LocalCore, config.server.port, ready)
+    except OSError as exc:  # the port (in use, or an address not of this host)
+        from ringmatch.child import failure_reason
+
+        why = failure_reason(exc)
+        _say(f"order entry could not start: port {host}:{config.server.port}: {why}")
+        return 1

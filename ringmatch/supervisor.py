@@ -45,6 +45,13 @@ child that dies on its own stops the whole server (exit 1, naming the child and
 how it died): the core cannot go on without a required event-ring reader, nor
 safely without post-trade risk. Run ``serve`` under a service manager to have
 it come back (docs/ringmatch.service).
+
+"listening on H:P (order entry), feed on H:F" is said once both sockets are
+bound (the ports chosen for port 0), never before. Whatever cannot start is one
+line naming it and why, and what had started is stopped as above (exit 1): a
+port in use, a data directory that cannot be created, a child that fails (it
+says ``failed REASON`` on its ready pipe, ringmatch.child: ``the core could not
+start: PATH: Is a directory``).
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ from typing import Any
 import msgspec
 
 from ringmatch import stages
+from ringmatch.child import FAILED, failure_reason
 from ringmatch.engine.journal.datadir_lock import DEFAULT_WAIT_S, DataDirLock, DataDirLocked
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.rings.shm import run_prefix
@@ -72,6 +80,7 @@ from ringmatch.gateway.server.worker_process import WorkerConfig
 _FSYNC = {"batch": "every-batch", "interval": "every 5ms", "never": "never"}
 PRETRADE = stages.RISK
 STOP_TIMEOUT = 10.0
+UNIX_PATH_MAX = 108  # sun_path's size, its terminating NUL included (Linux)
 
 
 def _say(message: str) -> None:
@@ -87,12 +96,25 @@ def announce_feed(host: str, port: int) -> None:
 
 
 class Child:
-    """A started child: its process, its role (for messages), its ready line."""
+    """A started child: its process, its role (for messages), its ready line; ``reason``:
+    why it failed, from its ``failed REASON`` line (ringmatch.child), once it said."""
 
-    __slots__ = ("line", "proc", "role")
+    __slots__ = ("echo", "line", "proc", "reason", "role")
 
     def __init__(self, proc: subprocess.Popen[str], role: str, line: str) -> None:
         self.proc, self.role, self.line = proc, role, line
+        self.reason = ""
+        self.echo: threading.Thread | None = None
+
+    def said(self) -> str:
+        """Its ``failed`` line's reason once it ended ("" if it gave none)."""
+        if not self.reason and self.echo is not None:
+            self.echo.join(1.0)  # its last line may still be in the pipe
+        return self.reason
+
+
+class ChildFailed(RuntimeError):
+    """A child ended before it was ready; the message names it and says why."""
 
 
 class Spawner:
@@ -127,13 +149,16 @@ class Spawner:
         self.children.append(child)  # stopped in the finally, even if never ready
         assert proc.stdout is not None
         for line in proc.stdout:
-            if line.startswith(ready_prefix):
+            if line.startswith(FAILED):
+                child.reason = line[len(FAILED) :].strip()
+            elif line.startswith(ready_prefix):
                 # Keep reading (and echo) the rest, so the child never blocks on a full pipe.
-                threading.Thread(target=_echo, args=(proc.stdout,), daemon=True).start()
+                child.echo = threading.Thread(target=_echo, args=(child,), daemon=True)
+                child.echo.start()
                 child.line = line.strip()
                 return child
         proc.wait()
-        raise RuntimeError(f"{role} (pid {proc.pid}) {_how(proc.returncode)} before it was ready")
+        raise ChildFailed(f"{role} could not start: {child.said() or _how(proc.returncode)}")
 
     def close(self) -> None:
         os.close(self.lifeline_r)
@@ -150,8 +175,12 @@ def _how(status: int) -> str:
     return f"exited with status {status}"
 
 
-def _echo(stream: object) -> None:
-    for line in stream:  # type: ignore[attr-defined]
+def _echo(child: Child) -> None:
+    assert child.proc.stdout is not None
+    for line in child.proc.stdout:
+        if line.startswith(FAILED):
+            child.reason = line[len(FAILED) :].strip()
+            continue
         sys.stdout.write(line)
         sys.stdout.flush()
 
@@ -207,6 +236,10 @@ def run_pipeline(
     except DataDirLocked as exc:
         _say(str(exc))
         return 1
+    except OSError as exc:  # cannot be created (a file in the way) or its lock file opened
+        why = failure_reason(exc)
+        _say(f"the data directory could not be created or locked: {why}; not starting")
+        return 1
     try:
         # 1. The ports: ours alone, or fail now, before the core recovers anything
         #    (after a wait for the lock, the stopping server's sockets get a moment).
@@ -221,8 +254,18 @@ def run_pipeline(
         _say(f"{exc}; not starting")
         lock.release()
         return 1
+    # Bound and listening (connections wait in the backlog until the workers accept):
+    # the ports for real, the free ones chosen for port 0 included.
+    host = server.host
+    _say(
+        f"listening on {host}:{order_sock.getsockname()[1]} (order entry), "
+        f"feed on {host}:{feed_sock.getsockname()[1]}"
+    )
     try:
         return _run_children(config, config_path, data_dir, lock, order_sock, feed_sock)
+    except OSError as exc:  # a file of the data directory, the shared memory of the rings
+        _say(f"the server could not start: {failure_reason(exc)}")
+        return 1
     finally:
         order_sock.close()
         feed_sock.close()
@@ -302,6 +345,12 @@ def _start_and_watch(
     core_json = data_dir / "core.json"
     core_json.write_bytes(msgspec.json.encode(core_config))
     risk_socket = str((data_dir / "risk.sock").resolve())
+    if len(os.fsencode(risk_socket)) >= UNIX_PATH_MAX:
+        _say(
+            f"risk could not start: its admin socket {risk_socket} is longer than a Unix "
+            f"socket's path may be ({UNIX_PATH_MAX - 1} bytes): use a shorter data_dir"
+        )
+        return 1
     spawner = Spawner()
     risk: subprocess.Popen[str] | None = None
     stop = threading.Event()
@@ -461,7 +510,9 @@ def _watch(children: list[Child], stop: threading.Event) -> int:
         for child in children:
             status = child.proc.poll()
             if status is not None:
-                _say(f"{child.role} (pid {child.proc.pid}) {_how(status)}: stopping the server")
+                reason = child.said()
+                how = f"failed: {reason};" if reason else f"{_how(status)}:"
+                _say(f"{child.role} (pid {child.proc.pid}) {how} stopping the server")
                 return 1
     return 0
 
