@@ -1,4 +1,5 @@
-"""``ringmatch serve [--config F] [--workers N] [--port P] [--feed-port P] [--skip-seq SEQ]``.
+"""``ringmatch serve [--config F] [--workers N] [--port P] [--feed-port P] [--web-port P]
+[--skip-seq SEQ]``.
 
 The server.
 ``--print-config [toml|json]`` prints the configuration it would run with (every
@@ -6,7 +7,8 @@ default filled in, the options above applied, account tokens masked) to stdout
 and exits 0 without starting anything (2: the configuration is bad).
 Prints what it chose (the configuration, the embedded default when no file is
 given), then ``ringmatch: market data on HOST:PORT`` and ``ringmatch: order
-entry on HOST:PORT`` (the last line once everything accepts connections: tests
+entry on HOST:PORT`` (with a web console, ``ringmatch: web console on
+http://HOST:PORT`` before it; the last line once everything accepts connections: tests
 and scripts wait for it), and runs until SIGTERM or SIGINT. SIGHUP reloads the
 risk limits from the file. Exit status: 0 stopped cleanly, 1 a process of the
 server failed (or the data directory or a port is another server's), 2 bad
@@ -40,6 +42,13 @@ def add_subcommands(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, metavar="P", help="order-entry port (0: any free one)")
     serve.add_argument(
         "--feed-port", type=int, metavar="P", help="market-data port (0: any free one)"
+    )
+    serve.add_argument(
+        "--web-port",
+        type=int,
+        metavar="P",
+        help="serve the read-only web console on this HTTP port (0: any free one; "
+        "default: [web] port, else no console)",
     )
     serve.add_argument(
         "--lock-wait",
@@ -101,6 +110,13 @@ def run(args: argparse.Namespace) -> int:
     if overrides:
         config = msgspec.structs.replace(
             config, server=msgspec.structs.replace(server, **overrides)
+        )
+    if args.web_port is not None:
+        if not 0 <= args.web_port <= 65535:
+            _say(f"--web-port {args.web_port}: must be a TCP port, 0..65535 (0: any free port)")
+            return 2
+        config = msgspec.structs.replace(
+            config, web=msgspec.structs.replace(config.web, port=args.web_port)
         )
     if args.print_config:
         from ringmatch.gateway.config import render

@@ -4,6 +4,8 @@
        ├─▶ core     python -m ringmatch.child core CORE.json       ("ready last_seq=N")
        ├─▶ risk     python -m ringmatch.child risk RISK.json       ("ready admin=PATH")
        ├─▶ feed     python -m ringmatch.child feed FEED.json       ("listening PORT")
+       ├─▶ web      python -m ringmatch.child web WEB.json         ("listening PORT"; only
+       │            with [web] port: the console, a feed subscriber and risk's admin client)
        └─▶ worker k python -m ringmatch.child worker WORKER.json   ("listening PORT")
 
 That is ``topology = "processes"``. Under ``topology = "compact"`` (the default
@@ -84,6 +86,10 @@ def announce(host: str, port: int) -> None:
 
 def announce_feed(host: str, port: int) -> None:
     print(f"ringmatch: market data on {host}:{port}", flush=True)
+
+
+def announce_web(host: str, port: int) -> None:
+    print(f"ringmatch: web console on http://{host}:{port}", flush=True)
 
 
 class Child:
@@ -217,15 +223,25 @@ def run_pipeline(
         except PortInUse:
             order_sock.close()
             raise
+        web_sock = None
+        if config.web.port is not None:
+            try:
+                web_sock = listening_socket(config.web.host, config.web.port, "web", patience)
+            except PortInUse:
+                order_sock.close()
+                feed_sock.close()
+                raise
     except PortInUse as exc:
         _say(f"{exc}; not starting")
         lock.release()
         return 1
     try:
-        return _run_children(config, config_path, data_dir, lock, order_sock, feed_sock)
+        return _run_children(config, config_path, data_dir, lock, order_sock, feed_sock, web_sock)
     finally:
         order_sock.close()
         feed_sock.close()
+        if web_sock is not None:
+            web_sock.close()
         lock.release()
 
 
@@ -236,6 +252,7 @@ def _run_children(
     lock: DataDirLock,
     order_sock: socket.socket,
     feed_sock: socket.socket,
+    web_sock: socket.socket | None = None,
 ) -> int:
     from ringmatch.engine.core.pipeline import create_rings
 
@@ -250,7 +267,9 @@ def _run_children(
     #    reader (the worker gets its events in-process); risk and the feed read the ring.
     rings = create_rings(run_prefix(data_dir), *_ring_shape(config), owned=True)
     try:
-        return _start_and_watch(config, config_path, data_dir, lock, order_sock, feed_sock, rings)
+        return _start_and_watch(
+            config, config_path, data_dir, lock, order_sock, feed_sock, rings, web_sock
+        )
     finally:
         rings.close()  # however the start went: no segment outlives this server
 
@@ -272,6 +291,7 @@ def _start_and_watch(
     order_sock: socket.socket,
     feed_sock: socket.socket,
     rings: Any,
+    web_sock: socket.socket | None = None,
 ) -> int:
     from ringmatch.compact_process import CompactConfig
     from ringmatch.gateway.feed.process import FeedProcessConfig
@@ -405,6 +425,8 @@ def _start_and_watch(
             (feed_sock.fileno(),),
         )
         announce_feed(server.host, feed_port)
+        if web_sock is not None:
+            _start_web(spawner, config, data_dir, web_sock, feed_port, risk_socket)
         if compact:
             assert core.proc.stdin is not None
             core.proc.stdin.write("go\n")
@@ -452,6 +474,39 @@ def _start_and_watch(
             _stop(child)
         spawner.close()
     return status
+
+
+def _start_web(
+    spawner: Spawner,
+    config: Config,
+    data_dir: Path,
+    web_sock: socket.socket,
+    feed_port: int,
+    risk_socket: str,
+) -> None:
+    """The web console: a child like the feed, reading the feed's port and risk's socket."""
+    from ringmatch.gateway.web.process import WebAccount, WebProcessConfig
+
+    spec = WebProcessConfig(
+        host=config.web.host,
+        port=web_sock.getsockname()[1],
+        listen_fd=web_sock.fileno(),
+        feed_host=config.server.host,
+        feed_port=feed_port,
+        risk_socket=risk_socket,
+        accounts=[WebAccount(a.name, a.token, a.admin) for a in config.accounts],
+        tick_sizes={s.name: s.tick_size for s in config.symbols},
+    )
+    web_json = data_dir / "web.json"
+    web_json.write_bytes(msgspec.json.encode(spec))
+    os.chmod(web_json, 0o600)  # it holds the accounts' tokens
+    spawner.spawn(
+        ["-m", "ringmatch.child", "web", str(web_json)],
+        "listening",
+        "the web console",
+        (web_sock.fileno(),),
+    )
+    announce_web(config.web.host, spec.port)
 
 
 def _watch(children: list[Child], stop: threading.Event) -> int:

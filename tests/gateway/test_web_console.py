@@ -1,0 +1,329 @@
+"""The web console (ringmatch.gateway.web) of a real ``ringmatch serve --web-port 0``.
+
+One server for the module: alice, bob and carol (the admin) trade AAPL over
+order entry (TCP), then the console's rules are checked over plain HTTP and
+its websocket (aiohttp's client): nothing but /login without a session cookie,
+a wrong token refused, the cookie HttpOnly and SameSite=Strict, a non-admin
+kept to its own account's risk, /metrics from localhost. One browser test logs
+in with headless Chromium (Debian's chromium and chromium-driver), sends MSFT
+orders and waits for the ladder and the tape to show them.
+``RINGMATCH_SCREENSHOT=PATH`` also saves the browser test's screenshot there
+(docs/web-console.png is made so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yarl
+
+from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.gateway.client.order_entry import BlockingClient
+from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport, NewOrder
+from tests.conftest import need
+from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
+
+ADMIN = "carol"
+WAIT_S = 15.0
+_ids = itertools.count(1)
+
+
+class Console:
+    def __init__(self, proc: ServeProcess) -> None:
+        self.proc = proc
+        self.url = f"http://127.0.0.1:{proc.web_port}"
+
+    def orders(self, account: str, *orders: tuple[str, Side, int, int]) -> list[ExecutionReport]:
+        """Send limit orders (symbol, side, price in ticks, qty) as ``account``; their ACCEPTEDs."""
+        answers = []
+        with BlockingClient.connect("127.0.0.1", self.proc.port, account, ACCOUNTS[account]) as c:
+            for symbol, side, price, qty in orders:
+                answer = c.request(NewOrder(next(_ids), symbol, side, OrderType.LIMIT, price, qty))
+                assert isinstance(answer, ExecutionReport), answer
+                assert answer.exec_type is ExecType.ACCEPTED, answer
+                answers.append(answer)
+        return answers
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def session() -> aiohttp.ClientSession:
+    # unsafe: keep cookies of an IP address (127.0.0.1)
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def log_in(http: aiohttp.ClientSession, url: str, account: str, token: str) -> int:
+    async with http.post(
+        f"{url}/login", data={"account": account, "token": token}, allow_redirects=False
+    ) as response:
+        return response.status
+
+
+async def state_until(
+    http: aiohttp.ClientSession, url: str, done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """The first state the websocket pushes that satisfies ``done`` (fail after WAIT_S)."""
+    last: dict[str, Any] = {}
+    async with http.ws_connect(f"{url}/ws") as ws:
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            msg = await ws.receive_json(timeout=deadline - time.monotonic())
+            if msg["type"] == "state":
+                last = msg
+                if done(msg):
+                    return msg
+    pytest.fail(f"the console never showed it; last state: {json.dumps(last)[:2000]}")
+
+
+def risk_accounts(state: dict[str, Any]) -> set[str]:
+    return set(state["risk"]["accounts"])
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    tmp = tmp_path_factory.mktemp("web")
+    config = write_config(
+        tmp / "ringmatch.toml",
+        tmp / "data",
+        {"heartbeat_s": 1.0, "timeout_s": 5.0},
+        admins=(ADMIN,),
+    )
+    with ServeProcess(config, "--web-port", "0") as proc:
+        assert proc.web_port, "serve did not say where the web console is"
+        c = Console(proc)
+        # AAPL (tick 0.01): asks 101.00 x3 (after a trade of 2), 101.05 x3; bids 100.95, 100.90
+        c.orders("alice", ("AAPL", Side.SELL, 10100, 5), ("AAPL", Side.SELL, 10105, 3))
+        c.orders("bob", ("AAPL", Side.BUY, 10100, 2), ("AAPL", Side.BUY, 10095, 1))
+        c.orders("carol", ("AAPL", Side.BUY, 10090, 4))
+        yield c
+        assert proc.stop() == 0, "".join(proc.stderr)
+
+
+def test_nothing_but_the_login_page_without_a_session(console: Console) -> None:
+    async def check() -> None:
+        async with session() as http:
+            async with http.get(f"{console.url}/", allow_redirects=False) as r:
+                assert r.status == 302 and r.headers["Location"] == "/login"
+            for path in ("/api/state", "/static/console.js", "/static/index.html", "/ws"):
+                async with http.get(f"{console.url}{path}", allow_redirects=False) as r:
+                    assert r.status == 401, path
+            async with http.get(f"{console.url}/login") as r:
+                assert r.status == 200 and 'name="token"' in await r.text()
+
+    run(check())
+
+
+def test_a_wrong_token_or_account_is_refused(console: Console) -> None:
+    async def check() -> None:
+        async with session() as http:
+            for account, token in (("alice", "bob-secret"), ("nosuch", "x"), ("alice", "")):
+                async with http.post(
+                    f"{console.url}/login",
+                    data={"account": account, "token": token},
+                    allow_redirects=False,
+                ) as r:
+                    assert r.status == 401
+                    assert "Set-Cookie" not in r.headers
+                    assert "wrong account or token" in await r.text()
+            async with http.get(f"{console.url}/api/state") as r:
+                assert r.status == 401
+
+    run(check())
+
+
+def test_login_gives_an_httponly_strict_cookie_and_logout_ends_it(console: Console) -> None:
+    async def check() -> None:
+        async with session() as http:
+            async with http.post(
+                f"{console.url}/login",
+                data={"account": "alice", "token": ACCOUNTS["alice"]},
+                allow_redirects=False,
+            ) as r:
+                assert r.status == 303 and r.headers["Location"] == "/"
+                cookie = r.headers["Set-Cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Strict" in cookie, cookie
+            async with http.get(f"{console.url}/") as r:
+                assert r.status == 200 and "/static/console.js" in await r.text()
+            async with http.get(f"{console.url}/static/console.js") as r:
+                assert r.status == 200
+            stolen = {
+                k: v.value for k, v in http.cookie_jar.filter_cookies(yarl.URL(console.url)).items()
+            }
+            async with http.post(f"{console.url}/logout", allow_redirects=False) as r:
+                assert r.status == 303
+        # the old cookie, replayed after the logout
+        async with session() as other, other.get(f"{console.url}/api/state", cookies=stolen) as r:
+            assert r.status == 401
+
+    run(check())
+
+
+def test_a_non_admin_sees_only_its_own_account(console: Console) -> None:
+    async def check() -> None:
+        async with session() as http:
+            assert await log_in(http, console.url, "alice", ACCOUNTS["alice"]) == 303
+            # alice sold 2 AAPL to bob: once risk has it, alice's row shows -2
+            state = await state_until(
+                http,
+                console.url,
+                lambda s: (
+                    "alice" in s["risk"]["accounts"]
+                    and s["risk"]["accounts"]["alice"]["symbols"]["AAPL"]["position"] == -2
+                ),
+            )
+            assert risk_accounts(state) == {"alice"}
+            assert state["viewer"] == {"account": "alice", "admin": False}
+            async with http.get(f"{console.url}/api/state", params={"account": "bob"}) as r:
+                assert r.status == 403
+            async with http.get(f"{console.url}/api/state") as r:
+                assert risk_accounts(await r.json()) == {"alice"}
+            async with http.ws_connect(f"{console.url}/ws") as ws:
+                await ws.send_json({"account": "bob"})
+                deadline = time.monotonic() + WAIT_S
+                while True:
+                    msg = await ws.receive_json(timeout=deadline - time.monotonic())
+                    if msg["type"] == "error":
+                        assert "may not see account bob" in msg["error"]
+                        break
+                    assert risk_accounts(msg) <= {"alice"}
+        async with session() as admin:
+            assert await log_in(admin, console.url, ADMIN, ACCOUNTS[ADMIN]) == 303
+            state = await state_until(
+                admin, console.url, lambda s: {"alice", "bob"} <= risk_accounts(s)
+            )
+            assert state["risk"]["accounts"]["bob"]["symbols"]["AAPL"]["position"] == 2
+            async with admin.get(f"{console.url}/api/state", params={"account": "bob"}) as r:
+                assert r.status == 200 and risk_accounts(await r.json()) == {"bob"}
+
+    run(check())
+
+
+def test_the_state_has_the_ladder_in_decimals_and_the_trade(console: Console) -> None:
+    async def check() -> dict[str, Any]:
+        async with session() as http:
+            assert await log_in(http, console.url, "bob", ACCOUNTS["bob"]) == 303
+            return await state_until(
+                http,
+                console.url,
+                lambda s: (
+                    any(b["symbol"] == "AAPL" and len(b["bids"]) == 2 for b in s["books"])
+                    and bool(s["trades"])
+                ),
+            )
+
+    state = run(check())
+    (aapl,) = (b for b in state["books"] if b["symbol"] == "AAPL")
+    assert aapl["asks"] == [{"price": "101.00", "qty": 3}, {"price": "101.05", "qty": 3}]
+    assert aapl["bids"] == [{"price": "100.95", "qty": 1}, {"price": "100.90", "qty": 4}]
+    assert (aapl["spread"], aapl["mid"], aapl["last"]) == ("0.05", "100.975", "101.00")
+    trade = state["trades"][0]
+    assert (trade["symbol"], trade["price"], trade["qty"], trade["side"]) == (
+        "AAPL",
+        "101.00",
+        2,
+        "BUY",
+    )
+    assert sum(p["trades"] for p in state["throughput"]) >= 1
+
+
+def test_metrics_in_the_prometheus_format_from_localhost(console: Console) -> None:
+    async def check() -> str:
+        async with session() as http, http.get(f"{console.url}/metrics") as r:
+            assert r.status == 200
+            assert r.headers["Content-Type"].startswith("text/plain")
+            return await r.text()
+
+    text = run(check())
+    assert 'ringmatch_trades_total{symbol="AAPL"} 1.0' in text
+    assert 'ringmatch_traded_quantity_total{symbol="AAPL"} 2.0' in text
+    assert 'ringmatch_best_ask{symbol="AAPL"} 101.0' in text
+    assert "ringmatch_feed_events_total" in text
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def test_the_page_in_headless_chromium(console: Console, tmp_path: Path) -> None:
+    need(
+        os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER),
+        "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
+    )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,900",
+    ):
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(dir=tmp_path)
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        wait = WebDriverWait(driver, WAIT_S)
+        driver.get(console.url + "/")
+        assert driver.current_url.endswith("/login")  # no cookie: the login page
+        driver.find_element(By.ID, "account").send_keys(ADMIN)
+        driver.find_element(By.ID, "token").send_keys(ACCOUNTS[ADMIN])
+        driver.find_element(By.ID, "submit").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'table.ladder[data-symbol="AAPL"]'))
+        # The cookie is not readable by the page's scripts (HttpOnly).
+        assert driver.execute_script("return document.cookie") == ""
+        # Orders sent now, with the page open: MSFT's ladder and the tape follow them.
+        console.orders("alice", ("MSFT", Side.SELL, 25010, 7), ("MSFT", Side.SELL, 25020, 4))
+        console.orders("bob", ("MSFT", Side.BUY, 25010, 3), ("MSFT", Side.BUY, 24990, 6))
+
+        def texts(d: Any, css: str) -> list[str]:
+            # read in one script: the page redraws its tables several times a second
+            found: list[str] = d.execute_script(
+                "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)", css
+            )
+            return found
+
+        msft = 'table.ladder[data-symbol="MSFT"] tbody tr'
+        wait.until(lambda d: len(texts(d, msft)) == 4)  # 2 asks, the spread line, 1 bid
+        rows = texts(driver, msft)
+        assert rows[0].split()[:3] == ["ask", "250.20", "4"], rows
+        assert rows[1].split()[:3] == ["ask", "250.10", "4"], rows
+        assert "spread 0.20" in rows[2] and "mid 250.00" in rows[2], rows
+        assert rows[3].split()[:3] == ["bid", "249.90", "6"], rows
+        tape = "table#tape tbody tr"
+        wait.until(lambda d: "MSFT" in (texts(d, tape) or [""])[0])
+        first = texts(driver, tape)[0].split()
+        assert first[-4:] == ["MSFT", "buy", "250.10", "3"], first
+        # The admin sees every account's risk, alice's MSFT short among them.
+        wait.until(
+            lambda d: any(
+                r.split()[:3] == ["alice", "MSFT", "-3"] for r in texts(d, "#risk tr.position")
+            )
+        )
+        shot = tmp_path / "web-console.png"
+        assert driver.save_screenshot(str(shot))
+        if os.environ.get("RINGMATCH_SCREENSHOT"):
+            shutil.copyfile(shot, os.environ["RINGMATCH_SCREENSHOT"])
+    finally:
+        driver.quit()
