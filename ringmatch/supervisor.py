@@ -494,6 +494,7 @@ def _start_web(
         feed_host=config.server.host,
         feed_port=feed_port,
         risk_socket=risk_socket,
+        data_dir=str(data_dir),
         accounts=[WebAccount(a.name, a.token, a.admin) for a in config.accounts],
         tick_sizes={s.name: s.tick_size for s in config.symbols},
     )

@@ -9,6 +9,9 @@
     ringmatch_pnl{account,kind}            realised / unrealised, in the account's currency
     ringmatch_kill_switch{account}         1 while on ("*": the global one)
     ringmatch_risk_seq                     the last event risk counted
+    ringmatch_engine_latency_seconds{quantile}   frame read to report written, every order
+                                           the latency probe measured (RINGMATCH_LATENCY_PROBE=1)
+    ringmatch_engine_latency_samples       how many orders that is
     ringmatch_feed_connected, ringmatch_web_sessions
 
 A registry of its own (no process or platform collectors of this process, which
@@ -55,6 +58,15 @@ class ConsoleMetrics:
         self.feed_connected = Gauge(
             "ringmatch_feed_connected", "1 while subscribed to the feed", registry=r
         )
+        self.latency = Gauge(
+            "ringmatch_engine_latency_seconds",
+            "Frame read to first report written (the latency probe's histograms)",
+            ["quantile"],
+            registry=r,
+        )
+        self.latency_samples = Gauge(
+            "ringmatch_engine_latency_samples", "Orders the latency probe measured", registry=r
+        )
         self.sessions = Gauge("ringmatch_web_sessions", "Console sessions logged in", registry=r)
         for symbol in tick_sizes:  # every symbol's series exists from the start
             self.trades.labels(symbol)
@@ -99,6 +111,13 @@ class ConsoleMetrics:
         self.kill.clear()
         for account in answer.get("kill_switches", {}):
             self.kill.labels(account).set(1)
+
+    def on_latency(self, summary: dict[str, Any] | None) -> None:
+        if summary is None:
+            return
+        self.latency_samples.set(summary["count"])
+        for key, quantile in (("p50_us", "0.5"), ("p99_us", "0.99"), ("p99.9_us", "0.999")):
+            self.latency.labels(quantile).set(summary[key] / 1e6)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,7 +1,8 @@
 """The web console's process: ``python -m ringmatch.child web WEB.json`` (``serve`` starts it).
 
     FeedClient (TCP, the feed's port) ──▶ ConsoleView, ConsoleMetrics ◀── risk "state" (admin
-                                                 │                     socket, every RISK_POLL_S)
+                                                 │  ▲                  socket, every RISK_POLL_S)
+                                                 │  └─ DATA_DIR/latency-probe/*.hdr (PROBE_SCAN_S)
                                       aiohttp app (the supervisor's listening socket)
 
 Prints ``listening PORT`` once the app accepts connections; SIGTERM/SIGINT stop
@@ -29,12 +30,14 @@ from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.child_config import config_from_argv
 from ringmatch.gateway.feed.client import FeedClient, FeedClosed
 from ringmatch.gateway.web.app import make_app
+from ringmatch.gateway.web.latency import ProbeFiles
 from ringmatch.gateway.web.logins import Sessions
 from ringmatch.gateway.web.metrics import ConsoleMetrics
 from ringmatch.gateway.web.view import ConsoleView
 
 log = logging.getLogger(__name__)
 RISK_POLL_S = 0.5
+PROBE_SCAN_S = 1.0
 RETRY_S = 1.0
 LEVELS = 10
 
@@ -52,6 +55,7 @@ class WebProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
     feed_host: str = "127.0.0.1"
     feed_port: int = 7002
     risk_socket: str = ""
+    data_dir: str = ""  # where the latency probe writes its histograms ("": not read)
     accounts: list[WebAccount] = []
     tick_sizes: dict[str, str] = {}  # symbol -> tick size, in the configuration's order
     levels: int = LEVELS
@@ -109,10 +113,19 @@ async def poll_risk(path: str, view: ConsoleView, metrics: ConsoleMetrics) -> No
         await asyncio.sleep(RISK_POLL_S)
 
 
+async def scan_probe(files: ProbeFiles, metrics: ConsoleMetrics) -> None:
+    while True:
+        if files.scan():
+            metrics.on_latency(files.summary())
+        await asyncio.sleep(PROBE_SCAN_S)
+
+
 async def run(config: WebProcessConfig) -> int:
     loop = asyncio.get_running_loop()
     ticks = {s: Decimal(t) for s, t in config.tick_sizes.items()}
     view = ConsoleView(ticks, config.levels)
+    if config.data_dir:
+        view.latency = ProbeFiles(config.data_dir)
     metrics = ConsoleMetrics(ticks)
     sessions = Sessions({a.name: (a.token, a.admin) for a in config.accounts})
     runner = web.AppRunner(make_app(sessions, view, metrics), access_log=None)
@@ -130,6 +143,8 @@ async def run(config: WebProcessConfig) -> int:
         asyncio.create_task(follow_feed(config, view, metrics)),
         asyncio.create_task(poll_risk(config.risk_socket, view, metrics)),
     ]
+    if view.latency is not None:
+        tasks.append(asyncio.create_task(scan_probe(view.latency, metrics)))
     done = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, done.set)
     loop.add_signal_handler(signal.SIGINT, done.set)

@@ -4,6 +4,7 @@
     view.books = client.books            # the feed client's books (gateway/feed/client.py)
     view.on_feed(msg)                    # every feed message: counts, the trade tape
     view.on_risk(answer)                 # each answer of risk's "state" op
+    view.latency = ProbeFiles(data_dir)  # the engine's latency, if the probe is on
     view.snapshot(viewer)                # plain data for the page (JSON)
 
 Prices travel in ticks; here they become decimal text with the symbol's tick
@@ -22,6 +23,7 @@ from typing import Any
 
 from ringmatch.gateway.feed.client import SubscriberBook
 from ringmatch.gateway.feed.protocol import Levels, Snapshot, Top, TradePrint
+from ringmatch.gateway.web.latency import ProbeFiles
 from ringmatch.gateway.web.logins import Viewer
 
 TAPE = 50  # trades kept for the tape
@@ -57,6 +59,7 @@ class ConsoleView:
         self.risk: dict[str, Any] | None = None
         self.risk_error: str | None = "no answer from risk yet"
         self.feed_connected = False
+        self.latency: ProbeFiles | None = None  # the latency probe's files, if read
 
     def _bucket(self, now: float) -> list[int]:
         second = int(now)
@@ -155,4 +158,10 @@ class ConsoleView:
             "trades": list(self.trades),
             "throughput": self.throughput(),
             "risk": self.risk_for(viewer),
+            "latency": self.latency_view(),
         }
+
+    def latency_view(self) -> dict[str, Any]:
+        if self.latency is None:
+            return {"summary": None, "points": []}
+        return {"summary": self.latency.summary(), "points": list(self.latency.points)}

@@ -18,11 +18,15 @@ import itertools
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import aiohttp
 import pytest
@@ -31,7 +35,7 @@ import yarl
 from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.gateway.client.order_entry import BlockingClient
 from ringmatch.gateway.protocol.messages import ExecType, ExecutionReport, NewOrder
-from tests.conftest import need
+from tests.conftest import REPO, need
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
 
 ADMIN = "carol"
@@ -101,7 +105,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         {"heartbeat_s": 1.0, "timeout_s": 5.0},
         admins=(ADMIN,),
     )
-    with ServeProcess(config, "--web-port", "0") as proc:
+    # The latency probe on: its histograms feed the console's latency chart.
+    with mock.patch.dict(os.environ, {"RINGMATCH_LATENCY_PROBE": "1"}):
+        proc = ServeProcess(config, "--web-port", "0")
+    with proc:
         assert proc.web_port, "serve did not say where the web console is"
         c = Console(proc)
         # AAPL (tick 0.01): asks 101.00 x3 (after a trade of 2), 101.05 x3; bids 100.95, 100.90
@@ -253,6 +260,59 @@ def test_metrics_in_the_prometheus_format_from_localhost(console: Console) -> No
     assert "ringmatch_feed_events_total" in text
 
 
+def test_the_engine_latency_from_the_probe(console: Console) -> None:
+    """The fixture's five orders, each session's histogram written as it ended."""
+
+    async def check() -> tuple[dict[str, Any], str]:
+        async with session() as http:
+            assert await log_in(http, console.url, "alice", ACCOUNTS["alice"]) == 303
+            state = await state_until(
+                http,
+                console.url,
+                lambda s: (s["latency"]["summary"] or {}).get("count", 0) >= 5,
+            )
+            async with http.get(f"{console.url}/metrics") as r:
+                return state, await r.text()
+
+    state, text = run(check())
+    summary = state["latency"]["summary"]
+    assert 0 < summary["p50_us"] <= summary["p99_us"] <= summary["max_us"], summary
+    assert state["latency"]["points"]
+    assert "ringmatch_engine_latency_samples" in text
+    assert 'ringmatch_engine_latency_seconds{quantile="0.99"}' in text
+
+
+def serve(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ringmatch.cli", "serve", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_bad_web_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "a.toml", tmp_path / "data", {}, extra="[web]\nport = 70000\n")
+    done = serve("--config", str(config), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "[web] port = 70000: must be a TCP port" in done.stderr
+    config = write_config(tmp_path / "b.toml", tmp_path / "data", {})
+    done = serve("--config", str(config), "--web-port", "-1", cwd=tmp_path)
+    assert done.returncode == 2 and "--web-port -1: must be a TCP port" in done.stderr
+
+
+def test_a_web_port_held_by_another_stops_serve_naming_it(tmp_path: Path) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        config = write_config(tmp_path / "c.toml", tmp_path / "data", {})
+        done = serve("--config", str(config), "--web-port", str(port), cwd=REPO)
+    assert done.returncode == 1, done.stderr
+    assert f"web port 127.0.0.1:{port}" in done.stderr and "not starting" in done.stderr
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
@@ -277,7 +337,7 @@ def test_the_page_in_headless_chromium(console: Console, tmp_path: Path) -> None
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1400,900",
+        "--window-size=1400,980",
     ):
         options.add_argument(flag)
     profile = tempfile.mkdtemp(dir=tmp_path)
@@ -296,6 +356,7 @@ def test_the_page_in_headless_chromium(console: Console, tmp_path: Path) -> None
         # Orders sent now, with the page open: MSFT's ladder and the tape follow them.
         console.orders("alice", ("MSFT", Side.SELL, 25010, 7), ("MSFT", Side.SELL, 25020, 4))
         console.orders("bob", ("MSFT", Side.BUY, 25010, 3), ("MSFT", Side.BUY, 24990, 6))
+        console.orders("carol", ("MSFT", Side.SELL, 24990, 2))  # the mark moves: P&L
 
         def texts(d: Any, css: str) -> list[str]:
             # read in one script: the page redraws its tables several times a second
@@ -310,17 +371,24 @@ def test_the_page_in_headless_chromium(console: Console, tmp_path: Path) -> None
         assert rows[0].split()[:3] == ["ask", "250.20", "4"], rows
         assert rows[1].split()[:3] == ["ask", "250.10", "4"], rows
         assert "spread 0.20" in rows[2] and "mid 250.00" in rows[2], rows
-        assert rows[3].split()[:3] == ["bid", "249.90", "6"], rows
+        assert rows[3].split()[:3] == ["bid", "249.90", "4"], rows
         tape = "table#tape tbody tr"
-        wait.until(lambda d: "MSFT" in (texts(d, tape) or [""])[0])
-        first = texts(driver, tape)[0].split()
-        assert first[-4:] == ["MSFT", "buy", "250.10", "3"], first
-        # The admin sees every account's risk, alice's MSFT short among them.
+        wait.until(lambda d: len(texts(d, tape)) == 3)
+        newest, before = (row.split() for row in texts(driver, tape)[:2])
+        assert newest[-4:] == ["MSFT", "sell", "249.90", "2"], newest
+        assert before[-4:] == ["MSFT", "buy", "250.10", "3"], before
+        # The admin sees every account's risk: alice short 3 MSFT from 250.10, marked at
+        # the last trade, 249.90, shows 0.60 unrealised.
         wait.until(
             lambda d: any(
-                r.split()[:3] == ["alice", "MSFT", "-3"] for r in texts(d, "#risk tr.position")
+                r.split()[:3] == ["alice", "MSFT", "-3"] and "249.90" in r
+                for r in texts(d, "#risk tr.position")
             )
         )
+        (alice,) = (r for r in texts(driver, "#risk tr.position") if r.startswith("alice\tMSFT"))
+        assert alice.split()[-3:] == ["0.00", "0.60", "0.60"], alice
+        # Every order's latency, the fixture's five and these five, once their sessions ended.
+        wait.until(lambda d: texts(d, "#latency-note")[0].startswith("10 orders: p50 "))
         shot = tmp_path / "web-console.png"
         assert driver.save_screenshot(str(shot))
         if os.environ.get("RINGMATCH_SCREENSHOT"):

@@ -64,12 +64,13 @@ function drawTape(trades) {
   );
 }
 
-function drawChart(points) {
-  const canvas = document.getElementById("throughput");
+// A line chart of series [key, colour] over points, scaled to the largest value.
+function lineChart(id, points, series, unit) {
+  const canvas = document.getElementById(id);
   const ctx = canvas.getContext("2d");
   const w = canvas.width, h = canvas.height, pad = 22;
   ctx.clearRect(0, 0, w, h);
-  const top = Math.max(1, ...points.map((p) => p.events));
+  const top = Math.max(1, ...points.flatMap((p) => series.map(([key]) => p[key])));
   ctx.strokeStyle = "#2b3645";
   ctx.fillStyle = "#8593a3";
   ctx.font = "11px system-ui, sans-serif";
@@ -78,22 +79,35 @@ function drawChart(points) {
   ctx.lineTo(pad, h - pad);
   ctx.lineTo(w - 4, h - pad);
   ctx.stroke();
-  ctx.fillText(`${top}/s`, 2, 12);
-  ctx.fillText("-60 s", pad, h - 6);
-  ctx.fillText("now", w - 28, h - 6);
+  ctx.fillText(`${top}${unit}`, 2, 12);
+  ctx.fillText(id === "throughput" ? "-60 s" : "older", pad, h - 6);
+  ctx.fillText(id === "throughput" ? "now" : "newest", w - 40, h - 6);
   const x = (i) => pad + ((w - pad - 6) * i) / Math.max(1, points.length - 1);
   const y = (v) => h - pad - ((h - pad - 8) * v) / top;
-  for (const [key, colour] of [["events", "#58a6ff"], ["trades", "#f0b429"]]) {
+  for (const [key, colour] of series) {
     ctx.strokeStyle = colour;
     ctx.lineWidth = 1.5;
     ctx.beginPath();
     points.forEach((p, i) => (i ? ctx.lineTo(x(i), y(p[key])) : ctx.moveTo(x(i), y(p[key]))));
     ctx.stroke();
+    if (id !== "throughput") {
+      // one point per scan that found new histograms: dots, so that a lone one shows
+      ctx.fillStyle = colour;
+      points.forEach((p, i) => ctx.fillRect(x(i) - 2, y(p[key]) - 2, 4, 4));
+    }
   }
-  ctx.fillStyle = "#58a6ff";
-  ctx.fillText("events", w - 110, 12);
-  ctx.fillStyle = "#f0b429";
-  ctx.fillText("trades", w - 60, 12);
+  series.forEach(([key, colour], i) => {
+    ctx.fillStyle = colour;
+    ctx.fillText(key.replace("_us", ""), w - 50 * (series.length - i), 12);
+  });
+}
+
+function drawLatency(latency) {
+  const s = latency.summary;
+  document.getElementById("latency-note").textContent = s
+    ? `${s.count} orders: p50 ${s.p50_us} µs · p99 ${s.p99_us} µs · p99.9 ${s["p99.9_us"]} µs · max ${s.max_us} µs`
+    : "no samples: start serve with RINGMATCH_LATENCY_PROBE=1 (written as each session ends)";
+  lineChart("latency", latency.points, [["p50_us", "#58a6ff"], ["p99_us", "#f0b429"]], " µs");
 }
 
 function money(text) {
@@ -139,7 +153,8 @@ function draw(state) {
   status.className = state.feed_connected ? "status live" : "status";
   state.books.forEach(drawBook);
   drawTape(state.trades);
-  drawChart(state.throughput);
+  lineChart("throughput", state.throughput, [["events", "#58a6ff"], ["trades", "#f0b429"]], "/s");
+  drawLatency(state.latency);
   drawRisk(state.risk);
 }
 
