@@ -395,3 +395,58 @@ def test_the_page_in_headless_chromium(console: Console, tmp_path: Path) -> None
             shutil.copyfile(shot, os.environ["RINGMATCH_SCREENSHOT"])
     finally:
         driver.quit()
+
+
+def test_prices_in_decimals_from_the_tick_size() -> None:
+    from decimal import Decimal
+
+    from ringmatch.gateway.web.view import mid_text, price_text
+
+    assert price_text(10097, Decimal("0.01")) == "100.97"
+    assert price_text(3, Decimal("0.5")) == "1.5"
+    assert price_text(7, Decimal("1")) == "7"
+    assert price_text(None, Decimal("0.01")) is None
+    assert mid_text(10095, 10100, Decimal("0.01")) == "100.975"  # between two ticks
+    assert mid_text(10090, 10100, Decimal("0.01")) == "100.95"
+    assert mid_text(3, 4, Decimal("0.5")) == "1.75"
+
+
+def test_the_risk_view_keeps_a_non_admin_to_its_own_account_and_the_global_switch() -> None:
+    from decimal import Decimal
+
+    from ringmatch.gateway.web.logins import Viewer
+    from ringmatch.gateway.web.view import ConsoleView
+
+    view = ConsoleView({"AAPL": Decimal("0.01")})
+    view.on_risk(
+        {
+            "ok": True,
+            "accounts": {"alice": {"symbols": {}}, "bob": {"symbols": {}}},
+            "kill_switches": {"*": "ops", "bob": "max_loss", "alice": "manual"},
+            "last_prices": {"AAPL": 10100},
+            "seq": 9,
+        }
+    )
+    alice = view.risk_for(Viewer("alice", admin=False))
+    assert set(alice["accounts"]) == {"alice"}
+    assert alice["kill_switches"] == {"*": "ops", "alice": "manual"}
+    assert alice["last_prices"] == {"AAPL": "101.00"}
+    admin = view.risk_for(Viewer("ops", admin=True))
+    assert set(admin["accounts"]) == {"alice", "bob"} and len(admin["kill_switches"]) == 3
+    view.on_risk(None, "risk at x: refused")  # a failed poll keeps the last state, says why
+    assert view.risk_for(Viewer("ops", admin=True))["error"] == "risk at x: refused"
+
+
+def test_a_session_expires_and_a_logout_ends_it() -> None:
+    from ringmatch.gateway.web.logins import Sessions
+
+    sessions = Sessions({"alice": ("s3cret", False)}, ttl_s=-1.0)
+    assert sessions.login("alice", "wrong") is None and sessions.login("bob", "s3cret") is None
+    session = sessions.login("alice", "s3cret")
+    assert session is not None and sessions.viewer(session) is None  # already expired
+    sessions = Sessions({"alice": ("s3cret", True)})
+    session = sessions.login("alice", "s3cret")
+    viewer = sessions.viewer(session)
+    assert viewer is not None and viewer.admin and viewer.may_see("bob")
+    sessions.logout(session)
+    assert sessions.viewer(session) is None and len(sessions) == 0
