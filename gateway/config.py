@@ -392,6 +392,8 @@ def render(config: Config, as_json: bool = False) -> str:
 def _unset_means(config: Config, table: str, key: str) -> str:
     if (table, key) == ("server", "topology"):
         return f", so {config.server.chosen_topology()!r} for workers = {config.server.workers}"
+    if (table, key) == ("web", "port"):
+        return ", so no web console (serve --web-port P turns it on)"
     return ""
 
 
@@ -418,6 +420,12 @@ def describe(config: Config, show_tokens: bool = False) -> str:
             for a in config.accounts
         ),
         "symbols: " + ", ".join(f"{s.name} (tick {s.tick_size})" for s in config.symbols),
+        "web console: "
+        + (
+            "off ([web] port or --web-port turns it on)"
+            if config.web.port is None
+            else f"on {config.web.host}:{config.web.port} (0: any free port)"
+        ),
     ]
     return "\n".join(lines)
 

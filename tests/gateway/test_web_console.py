@@ -302,6 +302,15 @@ def test_a_bad_web_port_is_refused_before_anything_starts(tmp_path: Path) -> Non
     assert done.returncode == 2 and "--web-port -1: must be a TCP port" in done.stderr
 
 
+def test_the_web_port_is_in_the_configuration_in_force(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "a.toml", tmp_path / "data", {})
+    done = serve("--config", str(config), "--print-config", "json", "--web-port", "8123", cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["web"] == {"port": 8123, "host": "127.0.0.1"}
+    done = serve("--config", str(config), "--print-config", cwd=REPO)
+    assert "# [web] port: not set, so no web console" in done.stdout
+
+
 def test_a_web_port_held_by_another_stops_serve_naming_it(tmp_path: Path) -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
