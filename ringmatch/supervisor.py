@@ -497,6 +497,7 @@ def _start_web(
         data_dir=str(data_dir),
         accounts=[WebAccount(a.name, a.token, a.admin) for a in config.accounts],
         tick_sizes={s.name: s.tick_size for s in config.symbols},
+        reject_delay_s=config.session.logon_reject_delay_s,
     )
     web_json = data_dir / "web.json"
     web_json.write_bytes(msgspec.json.encode(spec))

@@ -34,6 +34,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 PUSH_S = 0.25  # how often the websocket sends the page a fresh state
 PUBLIC = frozenset({"/login"})
 
+REJECT_DELAY = web.AppKey("reject_delay", float)
 SESSIONS = web.AppKey("sessions", Sessions)
 VIEW = web.AppKey("view", ConsoleView)
 METRICS = web.AppKey("metrics", ConsoleMetrics)
@@ -77,6 +78,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     account, token = str(form.get("account", "")), str(form.get("token", ""))
     session = request.app[SESSIONS].login(account, token)
     if session is None:
+        # as order entry's wrong token ([session] logon_reject_delay_s): guesses come slowly
+        await asyncio.sleep(request.app[REJECT_DELAY])
         page = (STATIC / "login.html").read_text()
         page = page.replace("<!--error-->", '<p class="error">wrong account or token</p>')
         return web.Response(status=401, text=page, content_type="text/html")
@@ -163,9 +166,13 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 
 
 def make_app(
-    sessions: Sessions, view: ConsoleView, console_metrics: ConsoleMetrics
+    sessions: Sessions,
+    view: ConsoleView,
+    console_metrics: ConsoleMetrics,
+    reject_delay_s: float = 0.0,
 ) -> web.Application:
     app = web.Application(middlewares=[require_session])
+    app[REJECT_DELAY] = reject_delay_s
     app[SESSIONS] = sessions
     app[VIEW] = view
     app[METRICS] = console_metrics

@@ -59,6 +59,7 @@ class WebProcessConfig(msgspec.Struct, frozen=True, kw_only=True):
     accounts: list[WebAccount] = []
     tick_sizes: dict[str, str] = {}  # symbol -> tick size, in the configuration's order
     levels: int = LEVELS
+    reject_delay_s: float = 0.2  # a wrong login waits this long ([session] logon_reject_delay_s)
 
 
 async def follow_feed(config: WebProcessConfig, view: ConsoleView, metrics: ConsoleMetrics) -> None:
@@ -128,7 +129,9 @@ async def run(config: WebProcessConfig) -> int:
         view.latency = ProbeFiles(config.data_dir)
     metrics = ConsoleMetrics(ticks)
     sessions = Sessions({a.name: (a.token, a.admin) for a in config.accounts})
-    runner = web.AppRunner(make_app(sessions, view, metrics), access_log=None)
+    runner = web.AppRunner(
+        make_app(sessions, view, metrics, config.reject_delay_s), access_log=None
+    )
     await runner.setup()
     if config.listen_fd is not None:
         sock = socket.socket(fileno=config.listen_fd)

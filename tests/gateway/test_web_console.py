@@ -137,6 +137,7 @@ def test_a_wrong_token_or_account_is_refused(console: Console) -> None:
     async def check() -> None:
         async with session() as http:
             for account, token in (("alice", "bob-secret"), ("nosuch", "x"), ("alice", "")):
+                started = time.monotonic()
                 async with http.post(
                     f"{console.url}/login",
                     data={"account": account, "token": token},
@@ -145,6 +146,8 @@ def test_a_wrong_token_or_account_is_refused(console: Console) -> None:
                     assert r.status == 401
                     assert "Set-Cookie" not in r.headers
                     assert "wrong account or token" in await r.text()
+                # as order entry's: [session] logon_reject_delay_s, 0.2 s by default
+                assert time.monotonic() - started >= 0.2
             async with http.get(f"{console.url}/api/state") as r:
                 assert r.status == 401
 
