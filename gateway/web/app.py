@@ -20,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from ringmatch.gateway.web.logins import COOKIE, Sessions, Viewer
 from ringmatch.gateway.web.metrics import CONTENT_TYPE, ConsoleMetrics
@@ -36,6 +37,7 @@ PUBLIC = frozenset({"/login"})
 
 REJECT_DELAY = web.AppKey("reject_delay", float)
 SESSIONS = web.AppKey("sessions", Sessions)
+SOCKETS = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
 VIEW = web.AppKey("view", ConsoleView)
 METRICS = web.AppKey("metrics", ConsoleMetrics)
 
@@ -131,6 +133,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     viewer = _viewer(request)
     ws = web.WebSocketResponse(heartbeat=10.0)
     await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
     account: list[str | None] = [None]
 
     async def push() -> None:
@@ -159,6 +162,12 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+async def close_websockets(app: web.Application) -> None:
+    """At shutdown: an open page's websocket would otherwise hold the process up."""
+    for ws in list(app[SOCKETS]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"the server is stopping")
+
+
 async def metrics(request: web.Request) -> web.StreamResponse:
     console_metrics = request.app[METRICS]
     console_metrics.sessions.set(len(request.app[SESSIONS]))
@@ -173,6 +182,8 @@ def make_app(
 ) -> web.Application:
     app = web.Application(middlewares=[require_session])
     app[REJECT_DELAY] = reject_delay_s
+    app[SOCKETS] = weakref.WeakSet()
+    app.on_shutdown.append(close_websockets)
     app[SESSIONS] = sessions
     app[VIEW] = view
     app[METRICS] = console_metrics

@@ -462,3 +462,26 @@ def test_a_session_expires_and_a_logout_ends_it() -> None:
     assert viewer is not None and viewer.admin and viewer.may_see("bob")
     sessions.logout(session)
     assert sessions.viewer(session) is None and len(sessions) == 0
+
+
+def test_serve_stops_promptly_with_a_page_open(tmp_path: Path) -> None:
+    """An open websocket is closed at shutdown, not waited for."""
+    config = write_config(tmp_path / "ringmatch.toml", tmp_path / "data", {})
+    with ServeProcess(config, "--web-port", "0") as proc:
+        url = f"http://127.0.0.1:{proc.web_port}"
+
+        async def hold_a_page_open() -> tuple[int, float]:
+            async with session() as http:
+                assert await log_in(http, url, "bob", ACCOUNTS["bob"]) == 303
+                async with http.ws_connect(f"{url}/ws") as ws:
+                    assert (await ws.receive_json(timeout=WAIT_S))["type"] == "state"
+                    started = time.monotonic()
+                    status = await asyncio.get_running_loop().run_in_executor(None, proc.stop)
+                    async for _ in ws:  # what was pushed before the close
+                        pass
+                    return status, time.monotonic() - started
+
+        status, took = run(hold_a_page_open())
+    assert status == 0, "".join(proc.stderr)
+    assert took < 5.0, f"serve took {took:.1f} s to stop"  # (without the close: 10 s, killed)
+    assert not any("did not stop" in line for line in proc.stderr), proc.stderr
