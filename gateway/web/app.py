@@ -37,7 +37,7 @@ PUBLIC = frozenset({"/login"})
 
 REJECT_DELAY = web.AppKey("reject_delay", float)
 SESSIONS = web.AppKey("sessions", Sessions)
-SOCKETS = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
+SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
 VIEW = web.AppKey("view", ConsoleView)
 METRICS = web.AppKey("metrics", ConsoleMetrics)
 
@@ -164,7 +164,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 async def close_websockets(app: web.Application) -> None:
     """At shutdown: an open page's websocket would otherwise hold the process up."""
-    for ws in list(app[SOCKETS]):
+    sockets = app[SOCKETS]
+    for ws in list(sockets):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"the server is stopping")
 
 
