@@ -35,18 +35,19 @@ to the feed; the locked descriptor to the core, which holds the lock for its
 life. Shared-memory names come from the data directory (ringmatch.engine.rings.shm.run_prefix),
 so a restart removes what a killed run left before it creates its own.
 
-Every child is tied to the supervisor (ringmatch.engine.process.lifeline: parent-death signal
-plus a lifeline pipe): however the supervisor dies, SIGKILL included, each
-child gets SIGTERM and stops the way it always does (the core drains and syncs
-its journal). Children run in their own process group, so a terminal's Ctrl-C
-reaches only the supervisor, which stops them in order: workers first (they say
-goodbye to their sessions and hand their last commands to the core), then the
-feed and risk, then the core (it drains the rings and closes the journal), then
-the rings go. SIGHUP is passed to the risk process, which reloads the limits. A
+Every child is tied to the supervisor (ringmatch.engine.process.lifeline:
+parent-death signal plus a lifeline pipe): however the supervisor dies, SIGKILL
+included, each child gets SIGTERM and stops the way it always does (the core
+drains and syncs its journal). Children run in their own process group, so a
+terminal's Ctrl-C reaches only the supervisor, which stops them in order:
+workers first (they say goodbye to their sessions and hand their last commands
+to the core), then the web console (it closes its pages' websockets), the feed
+and risk, then the core (it drains the rings and closes the journal), then the
+rings go. SIGHUP is passed to the risk process, which reloads the limits. A
 child that dies on its own stops the whole server (exit 1, naming the child and
 how it died): the core cannot go on without a required event-ring reader, nor
-safely without post-trade risk. Run ``serve`` under a service manager to have
-it come back (docs/ringmatch.service).
+safely without post-trade risk. Run ``serve`` under a service manager to have it
+come back (docs/ringmatch.service).
 """
 
 from __future__ import annotations
