@@ -141,5 +141,8 @@ def _run_in_process(config: Any) -> int:
     if config.server.workers != 1:
         _say("--in-process runs exactly one worker")
         return 2
+    if config.web.port is not None:
+        _say("--in-process runs no web console: leave out --web-port and [web] port")
+        return 2
     host = config.server.host
     return run_worker(config, LocalCore, config.server.port, lambda port: announce(host, port))

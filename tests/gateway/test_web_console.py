@@ -303,6 +303,8 @@ def test_a_bad_web_port_is_refused_before_anything_starts(tmp_path: Path) -> Non
     config = write_config(tmp_path / "b.toml", tmp_path / "data", {})
     done = serve("--config", str(config), "--web-port", "-1", cwd=tmp_path)
     assert done.returncode == 2 and "--web-port -1: must be a TCP port" in done.stderr
+    done = serve("--config", str(config), "--web-port", "0", "--in-process", cwd=tmp_path)
+    assert done.returncode == 2 and "--in-process runs no web console" in done.stderr
 
 
 def test_the_web_port_is_in_the_configuration_in_force(tmp_path: Path) -> None:
