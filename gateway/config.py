@@ -10,6 +10,7 @@
     [session]  heartbeat_s, timeout_s, logon_reject_delay_s, max_frame, max_outbound,
                socket_sndbuf, max_msgs_per_s (requests per second per session; 0: no throttle)
     [feed]     max_queued (bytes unread before a subscriber is cut off), redis_url, redis_maxlen
+    [web]      port (the web console's HTTP port; not set: no console), host
     [risk]     the limits (risk/limits.py): kept as a table here, checked by the wiring
                (ringmatch.system_config.load), since the gateway does not import risk
     [[accounts]] name, token, admin (may read and change the risk state over the protocol)
@@ -115,6 +116,13 @@ class Feed(_Table, frozen=True):
     redis_maxlen: int = 100_000  # entries kept per stream (XADD MAXLEN ~)
 
 
+class Web(_Table, frozen=True):
+    """The read-only web console (ringmatch.gateway.web): off unless ``port`` is set."""
+
+    port: int | None = None  # 0: any free port
+    host: str = "127.0.0.1"
+
+
 class Account(_Table, frozen=True):
     name: str
     token: str
@@ -132,6 +140,7 @@ class Config(_Table, frozen=True):
     cpus: Cpus = Cpus()
     session: SessionSettings = SessionSettings()
     feed: Feed = Feed()
+    web: Web = Web()
     accounts: list[Account] = []
     symbols: list[Symbol] = []
     risk: dict[str, Any] = {}  # the risk room's own table, checked by ringmatch.risk.limits
@@ -181,6 +190,10 @@ def _check(config: Config, where: str) -> Config:
         value = getattr(server, key)
         if not 0 <= value <= 65535:
             raise bad(f"[server] {key} = {value}: must be a TCP port, 0..65535 (0: any free port)")
+    if config.web.port is not None and not 0 <= config.web.port <= 65535:
+        raise bad(
+            f"[web] port = {config.web.port}: must be a TCP port, 0..65535 (0: any free port)"
+        )
     if server.workers < 1:
         raise bad(f"[server] workers = {server.workers}: must be >= 1")
     if server.topology == "compact" and server.workers != 1:
@@ -379,6 +392,8 @@ def render(config: Config, as_json: bool = False) -> str:
 def _unset_means(config: Config, table: str, key: str) -> str:
     if (table, key) == ("server", "topology"):
         return f", so {config.server.chosen_topology()!r} for workers = {config.server.workers}"
+    if (table, key) == ("web", "port"):
+        return ", so no web console (serve --web-port P turns it on)"
     return ""
 
 
@@ -407,6 +422,12 @@ def describe(config: Config, show_tokens: bool = False) -> str:
             for a in config.accounts
         ),
         "symbols: " + ", ".join(f"{s.name} (tick {s.tick_size})" for s in config.symbols),
+        "web console: "
+        + (
+            "off ([web] port or --web-port turns it on)"
+            if config.web.port is None
+            else f"on {config.web.host}:{config.web.port} (0: any free port)"
+        ),
     ]
     return "\n".join(lines)
 

@@ -4,6 +4,7 @@
     risk    ringmatch.risk.process             post-trade risk
     feed    ringmatch.gateway.feed.process     market data
     worker  ringmatch.gateway.server.worker_process   order entry
+    web     ringmatch.gateway.web.process      the read-only web console ([web] port)
     compact ringmatch.compact_process  the core and its one worker in one process
 
 Each room's process main takes the pre-trade stages it may meet in the journal
@@ -38,6 +39,7 @@ from ringmatch.engine.core.pretrade_hook import StageResolver
 from ringmatch.engine.process.child_config import EXIT_USAGE
 from ringmatch.gateway.feed import process as feed_process
 from ringmatch.gateway.server import worker_process
+from ringmatch.gateway.web import process as web_process
 from ringmatch.risk import process as risk_process
 
 MAINS: dict[str, Callable[[Sequence[str], StageResolver], int]] = {
@@ -46,6 +48,7 @@ MAINS: dict[str, Callable[[Sequence[str], StageResolver], int]] = {
     "feed": feed_process.main,  # type: ignore[dict-item]
     "worker": worker_process.main,
     "compact": compact_process.main,
+    "web": web_process.main,  # type: ignore[dict-item]
 }
 
 

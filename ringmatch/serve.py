@@ -1,4 +1,5 @@
-"""``ringmatch serve [--config F] [--workers N] [--port P] [--feed-port P] [--skip-seq SEQ]``.
+"""``ringmatch serve [--config F] [--workers N] [--port P] [--feed-port P] [--web-port P]
+[--skip-seq SEQ]``.
 
 The server.
 ``--print-config [toml|json]`` prints the configuration it would run with (every
@@ -8,11 +9,12 @@ Prints what it chose (the configuration, the embedded default when no file is
 given; stderr), ``ringmatch: listening on HOST:PORT (order entry), feed on
 HOST:PORT`` once both sockets are bound (stderr: the ports chosen for port 0),
 then ``ringmatch: market data on HOST:PORT`` and ``ringmatch: order entry on
-HOST:PORT`` (stdout; the last line once everything accepts connections: tests
-and scripts wait for it), and runs until SIGTERM or SIGINT. A part of the
-server that cannot start (a port in use, a data directory that cannot be
-created, a child that fails: ringmatch.child) is one line on stderr naming it
-and why, and the server stops what it started (exit status 1). SIGHUP reloads the
+HOST:PORT`` (stdout; with a web console, ``ringmatch: web console on
+http://HOST:PORT`` before the last; the last line once everything accepts
+connections: tests and scripts wait for it), and runs until SIGTERM or SIGINT.
+A part of the server that cannot start (a port in use, a data directory that
+cannot be created, a child that fails: ringmatch.child) is one line on stderr
+naming it and why, and the server stops what it started (exit status 1). SIGHUP reloads the
 risk limits from the file. Exit status: 0 stopped cleanly, 1 a process of the
 server failed (or the data directory or a port is another server's), 2 bad
 configuration or usage.
@@ -45,6 +47,13 @@ def add_subcommands(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, metavar="P", help="order-entry port (0: any free one)")
     serve.add_argument(
         "--feed-port", type=int, metavar="P", help="market-data port (0: any free one)"
+    )
+    serve.add_argument(
+        "--web-port",
+        type=int,
+        metavar="P",
+        help="serve the read-only web console on this HTTP port (0: any free one; "
+        "default: [web] port, else no console)",
     )
     serve.add_argument(
         "--lock-wait",
@@ -107,6 +116,13 @@ def run(args: argparse.Namespace) -> int:
         config = msgspec.structs.replace(
             config, server=msgspec.structs.replace(server, **overrides)
         )
+    if args.web_port is not None:
+        if not 0 <= args.web_port <= 65535:
+            _say(f"--web-port {args.web_port}: must be a TCP port, 0..65535 (0: any free port)")
+            return 2
+        config = msgspec.structs.replace(
+            config, web=msgspec.structs.replace(config.web, port=args.web_port)
+        )
     if args.print_config:
         from ringmatch.gateway.config import render
 
@@ -129,6 +145,9 @@ def _run_in_process(config: Any) -> int:
 
     if config.server.workers != 1:
         _say("--in-process runs exactly one worker")
+        return 2
+    if config.web.port is not None:
+        _say("--in-process runs no web console: leave out --web-port and [web] port")
         return 2
     host = config.server.host
 

@@ -4,6 +4,8 @@
        ├─▶ core     python -m ringmatch.child core CORE.json       ("ready last_seq=N")
        ├─▶ risk     python -m ringmatch.child risk RISK.json       ("ready admin=PATH")
        ├─▶ feed     python -m ringmatch.child feed FEED.json       ("listening PORT")
+       ├─▶ web      python -m ringmatch.child web WEB.json         ("listening PORT"; only
+       │            with [web] port: the console, a feed subscriber and risk's admin client)
        └─▶ worker k python -m ringmatch.child worker WORKER.json   ("listening PORT")
 
 That is ``topology = "processes"``. Under ``topology = "compact"`` (the default
@@ -33,14 +35,15 @@ to the feed; the locked descriptor to the core, which holds the lock for its
 life. Shared-memory names come from the data directory (ringmatch.engine.rings.shm.run_prefix),
 so a restart removes what a killed run left before it creates its own.
 
-Every child is tied to the supervisor (ringmatch.engine.process.lifeline: parent-death signal
-plus a lifeline pipe): however the supervisor dies, SIGKILL included, each
-child gets SIGTERM and stops the way it always does (the core drains and syncs
-its journal). Children run in their own process group, so a terminal's Ctrl-C
-reaches only the supervisor, which stops them in order: workers first (they say
-goodbye to their sessions and hand their last commands to the core), then the
-feed and risk, then the core (it drains the rings and closes the journal), then
-the rings go. SIGHUP is passed to the risk process, which reloads the limits. A
+Every child is tied to the supervisor (ringmatch.engine.process.lifeline:
+parent-death signal plus a lifeline pipe): however the supervisor dies, SIGKILL
+included, each child gets SIGTERM and stops the way it always does (the core
+drains and syncs its journal). Children run in their own process group, so a
+terminal's Ctrl-C reaches only the supervisor, which stops them in order:
+workers first (they say goodbye to their sessions and hand their last commands
+to the core), then the web console (it closes its pages' websockets), the feed
+and risk, then the core (it drains the rings and closes the journal), then the
+rings go. SIGHUP is passed to the risk process, which reloads the limits. A
 child that dies on its own stops the whole server (exit 1, naming the child and
 how it died): the core cannot go on without a required event-ring reader, nor
 safely without post-trade risk. Run ``serve`` under a service manager to have
@@ -93,6 +96,10 @@ def announce(host: str, port: int) -> None:
 
 def announce_feed(host: str, port: int) -> None:
     print(f"ringmatch: market data on {host}:{port}", flush=True)
+
+
+def announce_web(host: str, port: int) -> None:
+    print(f"ringmatch: web console on http://{host}:{port}", flush=True)
 
 
 class Child:
@@ -250,6 +257,14 @@ def run_pipeline(
         except PortInUse:
             order_sock.close()
             raise
+        web_sock = None
+        if config.web.port is not None:
+            try:
+                web_sock = listening_socket(config.web.host, config.web.port, "web", patience)
+            except PortInUse:
+                order_sock.close()
+                feed_sock.close()
+                raise
     except PortInUse as exc:
         _say(f"{exc}; not starting")
         lock.release()
@@ -260,15 +275,18 @@ def run_pipeline(
     _say(
         f"listening on {host}:{order_sock.getsockname()[1]} (order entry), "
         f"feed on {host}:{feed_sock.getsockname()[1]}"
+        + ("" if web_sock is None else f", web console on {host}:{web_sock.getsockname()[1]}")
     )
     try:
-        return _run_children(config, config_path, data_dir, lock, order_sock, feed_sock)
+        return _run_children(config, config_path, data_dir, lock, order_sock, feed_sock, web_sock)
     except OSError as exc:  # a file of the data directory, the shared memory of the rings
         _say(f"the server could not start: {failure_reason(exc)}")
         return 1
     finally:
         order_sock.close()
         feed_sock.close()
+        if web_sock is not None:
+            web_sock.close()
         lock.release()
 
 
@@ -279,6 +297,7 @@ def _run_children(
     lock: DataDirLock,
     order_sock: socket.socket,
     feed_sock: socket.socket,
+    web_sock: socket.socket | None = None,
 ) -> int:
     from ringmatch.engine.core.pipeline import create_rings
 
@@ -293,7 +312,9 @@ def _run_children(
     #    reader (the worker gets its events in-process); risk and the feed read the ring.
     rings = create_rings(run_prefix(data_dir), *_ring_shape(config), owned=True)
     try:
-        return _start_and_watch(config, config_path, data_dir, lock, order_sock, feed_sock, rings)
+        return _start_and_watch(
+            config, config_path, data_dir, lock, order_sock, feed_sock, rings, web_sock
+        )
     finally:
         rings.close()  # however the start went: no segment outlives this server
 
@@ -315,6 +336,7 @@ def _start_and_watch(
     order_sock: socket.socket,
     feed_sock: socket.socket,
     rings: Any,
+    web_sock: socket.socket | None = None,
 ) -> int:
     from ringmatch.compact_process import CompactConfig
     from ringmatch.gateway.feed.process import FeedProcessConfig
@@ -456,6 +478,8 @@ def _start_and_watch(
             (feed_sock.fileno(),),
         )
         announce_feed(server.host, feed_port)
+        if web_sock is not None:
+            _start_web(spawner, config, data_dir, web_sock, feed_port, risk_socket)
         if compact:
             assert core.proc.stdin is not None
             core.proc.stdin.write("go\n")
@@ -503,6 +527,41 @@ def _start_and_watch(
             _stop(child)
         spawner.close()
     return status
+
+
+def _start_web(
+    spawner: Spawner,
+    config: Config,
+    data_dir: Path,
+    web_sock: socket.socket,
+    feed_port: int,
+    risk_socket: str,
+) -> None:
+    """The web console: a child like the feed, reading the feed's port and risk's socket."""
+    from ringmatch.gateway.web.process import WebAccount, WebProcessConfig
+
+    spec = WebProcessConfig(
+        host=config.web.host,
+        port=web_sock.getsockname()[1],
+        listen_fd=web_sock.fileno(),
+        feed_host=config.server.host,
+        feed_port=feed_port,
+        risk_socket=risk_socket,
+        data_dir=str(data_dir),
+        accounts=[WebAccount(a.name, a.token, a.admin) for a in config.accounts],
+        tick_sizes={s.name: s.tick_size for s in config.symbols},
+        reject_delay_s=config.session.logon_reject_delay_s,
+    )
+    web_json = data_dir / "web.json"
+    web_json.write_bytes(msgspec.json.encode(spec))
+    os.chmod(web_json, 0o600)  # it holds the accounts' tokens
+    spawner.spawn(
+        ["-m", "ringmatch.child", "web", str(web_json)],
+        "listening",
+        "the web console",
+        (web_sock.fileno(),),
+    )
+    announce_web(config.web.host, spec.port)
 
 
 def _watch(children: list[Child], stop: threading.Event) -> int:

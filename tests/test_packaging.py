@@ -44,6 +44,10 @@ def test_the_wheel_holds_only_the_ringmatch_package(wheel: Path) -> None:
         "ringmatch/gateway/server/worker.py",
         "ringmatch/risk/pretrade.py",
         "ringmatch/benchmarks/harness/cli.py",
+        "ringmatch/gateway/web/static/index.html",  # the web console's page: package data
+        "ringmatch/gateway/web/static/login.html",
+        "ringmatch/gateway/web/static/console.js",
+        "ringmatch/gateway/web/static/console.css",
     ):
         assert module in names, module
     dist = next(t for t in tops if t.endswith(".dist-info"))

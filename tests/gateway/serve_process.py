@@ -77,6 +77,7 @@ class ServeProcess:
         ).start()
         threading.Thread(target=self._keep, args=(self.proc.stderr,), daemon=True).start()
         self.feed_port = 0
+        self.web_port = 0  # with a web console (serve --web-port, [web] port)
         self.pids: list[int] = [self.proc.pid]
         try:
             self.port = self._wait_port()
@@ -122,6 +123,8 @@ class ServeProcess:
             if not line:
                 self.proc.wait()
                 raise AssertionError("serve exited at start: " + "".join(self.stderr))
+            if "web console on" in line:
+                self.web_port = int(line.rsplit(":", 1)[1])
             if "market data on" in line:
                 self.feed_port = int(line.rsplit(":", 1)[1])
             if "order entry on" in line:
