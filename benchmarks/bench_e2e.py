@@ -79,7 +79,7 @@ def server(
     workers: int = 1,
     probe: bool = True,
     topology: str | None = None,
-    overlap: bool = True,
+    overlap: bool = False,
 ) -> Iterator[tuple[str, int]]:
     """A ``ringmatch serve`` of our own (or the running one at host:port); ``probe``:
     with the latency probe on (RINGMATCH_LATENCY_PROBE=1 in its environment);

@@ -6,7 +6,7 @@
                reader_wake_ms, reader_wake_records (how risk and the feed batch their reads)
     [cpus]     core, workers, risk, feed: the CPUs each role's processes are pinned to
     [journal]  fsync = "batch" | "interval" | "never", overlap (fsync "batch": sync a
-               batch on a thread while the next one is matched; default true)
+               batch on a thread while the next one is matched; default false)
     [session]  heartbeat_s, timeout_s, logon_reject_delay_s, max_frame, max_outbound,
                socket_sndbuf, max_msgs_per_s (requests per second per session; 0: no throttle)
     [feed]     max_queued (bytes unread before a subscriber is cut off), redis_url, redis_maxlen
@@ -82,9 +82,11 @@ class Server(_Table, frozen=True):
 class Journal(_Table, frozen=True):
     fsync: Literal["batch", "interval", "never"] = "batch"
     # fsync "batch": each batch's fdatasync runs on a thread while the core matches
-    # (ringmatch.engine.journal.group_commit); its events still wait for it. False:
-    # the sync is inline, before the batch is matched (the measured alternative).
-    overlap: bool = True
+    # (ringmatch.engine.journal.group_commit); its events still wait for it. False
+    # (the default): the sync is inline, before the batch is matched, which measured
+    # faster on this 2-vCPU machine (benchmarks/README.md: the hand-off to the sync
+    # thread and back costs two cross-CPU wake-ups, more than the matching it hides).
+    overlap: bool = False
 
 
 class Cpus(_Table, frozen=True):

@@ -87,7 +87,7 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
     )
     # fsync every-batch: sync each batch on a thread while the next is matched, its
     # events held until the sync returns (ringmatch.engine.journal.group_commit).
-    overlap_sync: bool = True
+    overlap_sync: bool = False
     snapshot_every: int = 0  # sequenced inputs between snapshots; 0: only on demand
     snapshot_on_exit: bool = True
     max_batch: int = 1024  # inputs taken from each ring per turn

@@ -159,7 +159,11 @@ def _crash_loop(tmp_path: Path, victims_of: list[str], seed: int, topology: str)
         ACCOUNTS,
         topology=topology,
     )
-    config.write_text(config.read_text().replace('fsync = "never"', 'fsync = "batch"'))
+    # fsync batch, overlapped: the sync on its thread, the acks held for it (the
+    # inline sync, the default, is the restart tests').
+    config.write_text(
+        config.read_text().replace('fsync = "never"', 'fsync = "batch"\noverlap = true')
+    )
     server = ServeProcess(config)
     try:
         for life, victim in enumerate(victims_of):

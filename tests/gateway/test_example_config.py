@@ -138,7 +138,7 @@ def test_print_config_json_fills_in_every_default(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)
     assert printed == msgspec.to_builtins(masked(load(config_file)))
-    assert printed["journal"] == {"fsync": "never", "overlap": True}
+    assert printed["journal"] == {"fsync": "never", "overlap": False}
     assert printed["server"]["topology"] is None and printed["session"]["timeout_s"] == 5.0
     assert printed["accounts"] == [{"name": "a", "token": "***", "admin": False}]
 
