@@ -115,6 +115,18 @@ class OptionalBuildExt(build_ext):
             say_pure(f"the C++ build failed: {failed}")
 
 
+def optional_cythonize(extensions: list[Extension], what: str) -> list[Extension]:
+    """The optional extensions cythonized (the generated C++ out of the source tree, as
+    the kernel's); none if Cython fails on them: the package installs without them."""
+    from Cython.Build import cythonize
+
+    try:
+        return list(cythonize(extensions, language_level=3, build_dir="build/cython", quiet=True))
+    except Exception as exc:  # a Cython error: install without them, never fail
+        print(f"ringmatch build: {what} did not compile ({exc})", file=sys.stderr)
+        return []
+
+
 # -- the replay's parsers and writers (engine/replay/_order_parse.pyx, _lobster_parse.pyx,
 # _event_lines.pyx) ---------------------------------------------------------------------
 # Their own entry, apart from the kernel's: built where Cython and a C++ compiler are;
@@ -123,7 +135,7 @@ class OptionalBuildExt(build_ext):
 # LOBSTER files through LobsterReplay, and writes its outputs through Event objects.
 def replay_extensions() -> list[Extension]:
     try:
-        from Cython.Build import cythonize
+        import Cython.Build  # noqa: F401 (is Cython installed? optional_cythonize uses it)
     except ImportError:
         print("ringmatch build: no Cython, the replay parses in Python", file=sys.stderr)
         return []
@@ -137,12 +149,7 @@ def replay_extensions() -> list[Extension]:
         )
         for name in ("_order_parse", "_lobster_parse", "_event_lines")
     ]
-    try:
-        # The generated C++ stays out of the source tree, as the kernel's does.
-        return list(cythonize(parsers, language_level=3, build_dir="build/cython", quiet=True))
-    except Exception as exc:  # a Cython error: install without the parsers, never fail
-        print(f"ringmatch build: the replay parsers did not compile ({exc})", file=sys.stderr)
-        return []
+    return optional_cythonize(parsers, "the replay parsers")
 
 
 # -- the gateway's wire conversion (gateway/wire/_convert.pyx) ------------------------------
@@ -151,8 +158,8 @@ def replay_extensions() -> list[Extension]:
 # records.h, so it builds from the same header the kernel does.
 def wire_extensions() -> list[Extension]:
     try:
+        import Cython.Build  # noqa: F401 (is Cython installed? optional_cythonize uses it)
         import numpy
-        from Cython.Build import cythonize
     except ImportError:
         print("ringmatch build: no Cython, the gateway converts wire messages in Python",
               file=sys.stderr)  # fmt: skip
@@ -167,11 +174,7 @@ def wire_extensions() -> list[Extension]:
         depends=["engine/kernel/records.h"],
         optional=True,
     )
-    try:
-        return list(cythonize([convert], language_level=3, build_dir="build/cython", quiet=True))
-    except Exception as exc:  # a Cython error: install without it, never fail
-        print(f"ringmatch build: the wire conversion did not compile ({exc})", file=sys.stderr)
-        return []
+    return optional_cythonize([convert], "the wire conversion")
 
 
 # -- the group commit's sync loop (engine/journal/_sync_loop.pyx) --------------------------
@@ -179,7 +182,7 @@ def wire_extensions() -> list[Extension]:
 # needs the GIL to start and report each sync (ringmatch.engine.journal.group_commit).
 def journal_extensions() -> list[Extension]:
     try:
-        from Cython.Build import cythonize
+        import Cython.Build  # noqa: F401 (is Cython installed? optional_cythonize uses it)
     except ImportError:
         return []
     loop = Extension(
@@ -188,11 +191,7 @@ def journal_extensions() -> list[Extension]:
         extra_compile_args=["-O2"],
         optional=True,
     )
-    try:
-        return list(cythonize([loop], language_level=3, build_dir="build/cython", quiet=True))
-    except Exception as exc:  # a Cython error: install without it, never fail
-        print(f"ringmatch build: the journal's sync loop did not compile ({exc})", file=sys.stderr)
-        return []
+    return optional_cythonize([loop], "the journal's sync loop")
 
 
 remove_old_builds()

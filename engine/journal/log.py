@@ -337,7 +337,7 @@ class JournalWriter:
                 f"of the empty segment it would go into (start the sequence after seq_floor)"
             )
         try:
-            if self._file is None or self._size >= self._segment_bytes:
+            if self.will_start_segment:
                 self._start_segment(first)
             assert self._file is not None
             frame = encode_frame(
