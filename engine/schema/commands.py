@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import msgspec
 
-from ringmatch.engine.schema.enums import CancelReason, OrderType, Side, StpMode, TimeInForce
+from ringmatch.engine.schema.enums import (
+    CancelReason,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+    TradingPhase,
+)
 
 
 class NewOrder(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="new"):
-    """Enter a new order. ``price`` is in ticks; ``None`` for a market order.
+    """Enter a new order. ``price`` is in ticks; ``None`` for a market order or a STOP.
 
-    ``tif`` of ``None`` means the default: GTC for a limit order, IOC for a
-    market order. ``ts_ns`` is carried for the record and never affects matching.
+    ``tif`` of ``None`` means the default: GTC for a limit order or a stop, IOC
+    for a market order. ``ts_ns`` is the time of the input's batch (VENUE_RULES.md
+    V-TIME-1): it drives expiry, never priority. The venue fields come last, so
+    that an encoding from before them still decodes: ``trigger_price`` for STOP
+    and STOP_LIMIT, ``display_qty`` for an iceberg, ``expire_ts`` for GTD
+    (docs/ORDER_TYPES.md).
     """
 
     order_id: int
@@ -32,6 +43,9 @@ class NewOrder(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="new"
     stp: StpMode = StpMode.NONE
     ts_ns: int = 0
     client_order_id: int = 0  # the id its sender knows it by; 0: the same as order_id
+    trigger_price: int | None = None
+    display_qty: int | None = None
+    expire_ts: int | None = None
 
 
 class Cancel(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="cancel"):
@@ -44,14 +58,19 @@ class Cancel(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="cancel
 
 
 class Replace(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="replace"):
-    """Give a resting order a new price and a new remaining quantity."""
+    """Give a resting order (or a held stop) a new price and a new remaining quantity.
+
+    ``price`` is ``None`` only for a held STOP, which has none. ``trigger_price``
+    (a held stop's new trigger) of ``None`` leaves the trigger as it is.
+    """
 
     order_id: int
     account: str
-    price: int
+    price: int | None
     qty: int
     ts_ns: int = 0
     client_order_id: int = 0
+    trigger_price: int | None = None
 
 
 class MassCancel(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="mass_cancel"):
@@ -65,6 +84,23 @@ class MassCancel(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="ma
     symbol: str | None = None
     reason: CancelReason = CancelReason.MASS_CANCEL
     ts_ns: int = 0
+
+
+class SetPhase(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="set_phase"):
+    """Control input: move ``symbol`` to trading phase ``phase`` (VENUE_RULES.md V-SES-1).
+
+    From the configured schedule or an admin command; journalled like every input.
+    """
+
+    symbol: str
+    phase: TradingPhase
+    ts_ns: int = 0
+
+
+class Clock(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="clock"):
+    """Core input: time has reached ``ts_ns`` (V-TIME-1). It only runs the expiries due."""
+
+    ts_ns: int
 
 
 class KillSwitch(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="kill_switch"):
@@ -172,6 +208,7 @@ class SkipInput(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="ski
 
 
 Command = NewOrder | Cancel | Replace | MassCancel
+VenueCommand = SetPhase | Clock  # the matching engine's inputs that name no order
 ControlCommand = KillSwitch | SetRiskLimits
 SessionInput = SessionOpened | SessionClosed | WorkerStarted
 CoreInput = StageChain | SkipInput  # journalled by the core itself, never taken from a ring

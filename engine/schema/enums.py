@@ -17,12 +17,27 @@ class Side(enum.Enum):
 class OrderType(enum.Enum):
     LIMIT = "LIMIT"
     MARKET = "MARKET"
+    STOP = "STOP"  # held until a trade at or through trigger_price, then MARKET IOC
+    STOP_LIMIT = "STOP_LIMIT"  # held likewise, then a LIMIT with its price and tif
 
 
 class TimeInForce(enum.Enum):
     GTC = "GTC"
     IOC = "IOC"
     FOK = "FOK"
+    DAY = "DAY"  # expires when its symbol enters CLOSED (VENUE_RULES.md V-EXP-2)
+    GTD = "GTD"  # expires at its expire_ts (V-EXP-1, V-TIME-3)
+
+
+class TradingPhase(enum.Enum):
+    """A symbol's trading session state (VENUE_RULES.md V-SES-1)."""
+
+    PRE_OPEN = "PRE_OPEN"
+    OPENING_AUCTION = "OPENING_AUCTION"
+    CONTINUOUS = "CONTINUOUS"
+    CLOSING_AUCTION = "CLOSING_AUCTION"
+    CLOSED = "CLOSED"
+    HALTED = "HALTED"
 
 
 class StpMode(enum.Enum):
@@ -40,6 +55,7 @@ class CommandKind(enum.Enum):
     CANCEL = "CANCEL"
     REPLACE = "REPLACE"
     MASS_CANCEL = "MASS_CANCEL"
+    SET_PHASE = "SET_PHASE"
 
 
 class RejectReason(enum.Enum):
@@ -57,6 +73,17 @@ class RejectReason(enum.Enum):
     ORDER_NOT_RESTING = "ORDER_NOT_RESTING"
     NOT_YOUR_ORDER = "NOT_YOUR_ORDER"
     POST_ONLY_WOULD_CROSS = "POST_ONLY_WOULD_CROSS"
+    # The venue's order types and sessions (VENUE_RULES.md; docs/EVENTS.md has the order).
+    INVALID_TRIGGER_PRICE = "INVALID_TRIGGER_PRICE"
+    STOP_NOT_HELD_TIF = "STOP_NOT_HELD_TIF"
+    STOP_WOULD_TRIGGER = "STOP_WOULD_TRIGGER"
+    BAD_DISPLAY_QTY = "BAD_DISPLAY_QTY"
+    INVALID_EXPIRE_TS = "INVALID_EXPIRE_TS"
+    EXPIRE_TS_PASSED = "EXPIRE_TS_PASSED"
+    NOT_IN_CALL_PHASE = "NOT_IN_CALL_PHASE"
+    MARKET_CLOSED = "MARKET_CLOSED"
+    MARKET_NOT_REPLACEABLE = "MARKET_NOT_REPLACEABLE"
+    UNKNOWN_PHASE = "UNKNOWN_PHASE"
     # Outside the matching rules: the core's and the gateway's own stages.
     DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
     UNKNOWN_CLIENT_ORDER_ID = "UNKNOWN_CLIENT_ORDER_ID"
@@ -88,3 +115,6 @@ class CancelReason(enum.Enum):
     MASS_CANCEL = "MASS_CANCEL"
     DISCONNECT = "DISCONNECT"
     KILL_SWITCH = "KILL_SWITCH"
+    EXPIRED = "EXPIRED"  # GTD at its expire_ts, DAY when the symbol closes
+    AUCTION_UNFILLED = "AUCTION_UNFILLED"  # a market order the uncross left
+    MARKET_CLOSED = "MARKET_CLOSED"  # a stop released into a CLOSED symbol

@@ -18,6 +18,7 @@ from ringmatch.engine.schema.enums import (
     RejectReason,
     Side,
     TimeInForce,
+    TradingPhase,
 )
 
 
@@ -34,6 +35,9 @@ class Accepted(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="acce
     price: int | None
     qty: int
     client_order_id: int = 0
+    trigger_price: int | None = None
+    display_qty: int | None = None
+    expire_ts: int | None = None
 
 
 class Rejected(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="rejected"):
@@ -92,16 +96,21 @@ class Reduced(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="reduc
 
 
 class Replaced(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="replaced"):
-    """A resting order now has ``price`` and remaining ``qty``."""
+    """A resting order (or a held stop) now has ``price`` and remaining ``qty``.
+
+    ``qty`` is the whole order's, hidden part included; ``trigger_price`` is a
+    held stop's (None for an order on the book); ``price`` is None for a STOP.
+    """
 
     seq: int
     order_id: int
     account: str
     symbol: str
     side: Side
-    price: int
+    price: int | None
     qty: int
     priority_kept: bool
+    trigger_price: int | None = None
 
 
 class MassCancelled(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="mass_cancelled"):
@@ -114,7 +123,91 @@ class MassCancelled(msgspec.Struct, frozen=True, array_like=True, gc=False, tag=
     reason: CancelReason
 
 
-Event = Accepted | Rejected | Trade | Cancelled | Reduced | Replaced | MassCancelled
+class Triggered(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="triggered"):
+    """A held stop is released (V-STOP-3): its taker events follow at once.
+
+    ``order_type`` and ``tif`` are what it now is (MARKET IOC for a STOP, LIMIT
+    with its own tif for a STOP_LIMIT); ``price`` its limit (None for a STOP).
+    """
+
+    seq: int
+    order_id: int
+    account: str
+    symbol: str
+    side: Side
+    trigger_price: int
+    order_type: OrderType
+    tif: TimeInForce
+    price: int | None
+    qty: int
+
+
+class Refreshed(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="refreshed"):
+    """An iceberg shows a new slice of ``shown`` at the back of its level (V-ICE-2).
+
+    ``leaves`` is the whole order's; the feed shows ``shown`` only.
+    """
+
+    seq: int
+    order_id: int
+    account: str
+    symbol: str
+    side: Side
+    price: int
+    shown: int
+    leaves: int
+
+
+class AuctionTrade(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="auction_trade"):
+    """One execution of an uncross (V-AUC-3): no maker or taker, a buy and a sell."""
+
+    seq: int
+    trade_id: int
+    symbol: str
+    price: int
+    qty: int
+    buy_order_id: int
+    sell_order_id: int
+    buy_account: str
+    sell_account: str
+    buy_leaves: int
+    sell_leaves: int
+
+
+class PhaseChanged(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="phase_changed"):
+    """``symbol`` moved from ``previous`` to ``phase`` (V-SES-1)."""
+
+    seq: int
+    symbol: str
+    phase: TradingPhase
+    previous: TradingPhase
+
+
+class Indicative(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="indicative"):
+    """The uncross a call phase would give now (V-AUC-4); ``price`` None: nothing executable."""
+
+    seq: int
+    symbol: str
+    price: int | None
+    volume: int
+    imbalance_side: Side | None
+    imbalance_qty: int
+
+
+Event = (
+    Accepted
+    | Rejected
+    | Trade
+    | Cancelled
+    | Reduced
+    | Replaced
+    | MassCancelled
+    | Triggered
+    | Refreshed
+    | AuctionTrade
+    | PhaseChanged
+    | Indicative
+)
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
