@@ -463,8 +463,8 @@ class MatchingEngine:
             return
         price = c.price
         qty = c.qty
-        # Not "<= 0": NaN is refused too.
-        if not price > 0:
+        # Not "<= 0": NaN is refused too. None is a held stop's, and no order here is one.
+        if price is None or not price > 0:
             out.append(Rejected(seq, REPLACE, oid, account, R.INVALID_PRICE, c.client_order_id))
             return
         if not qty > 0:

@@ -315,6 +315,8 @@ def encode_commands(
         t = type(c)
         if t is NewOrder:
             assert isinstance(c, NewOrder)
+            L.refuse_venue_fields(c.order_id, c.order_type, c.tif, c.price, c.trigger_price,
+                                  c.display_qty, c.expire_ts)  # fmt: skip
             kind[i] = L.NEW
             symbol[i] = symbol_id(c.symbol)
             side[i] = L.SIDE_CODE[c.side]
@@ -332,6 +334,8 @@ def encode_commands(
             order_id[i] = c.order_id
             client[i] = c.client_order_id
             if isinstance(c, Replace):
+                L.refuse_venue_fields(c.order_id, None, None, c.price, c.trigger_price)
+                assert c.price is not None  # refused above when None
                 price[i] = c.price
                 qty[i] = c.qty
         elif t is MassCancel:

@@ -36,7 +36,7 @@ from ringmatch.engine.schema.commands import (
     StageChain,
     WorkerStarted,
 )
-from ringmatch.engine.schema.enums import OrderType
+from ringmatch.engine.schema.enums import OrderType, TimeInForce
 
 RECORD: Final = struct.Struct("<BBBBBBBxIIQQqqqQ")
 """One input record, field for field as layout.INPUT_DTYPE (64 bytes)."""
@@ -75,6 +75,8 @@ _SIDE, _OTYPE, _TIF, _STP = (
     _by_id(L.STP_CODE),
 )
 _TIF[id(None)] = 0
+_STOP, _STOP_LIMIT = OrderType.STOP, OrderType.STOP_LIMIT
+_DAY, _GTD = TimeInForce.DAY, TimeInForce.GTD
 
 
 class InputPacker:
@@ -198,6 +200,17 @@ class InputPacker:
     # -- one packer per input type ---------------------------------------------------
 
     def _new(self, c: NewOrder, seq: int) -> None:
+        if (
+            c.trigger_price is not None
+            or c.display_qty is not None
+            or c.expire_ts is not None
+            or c.order_type is _STOP
+            or c.order_type is _STOP_LIMIT
+            or c.tif is _DAY
+            or c.tif is _GTD
+        ):
+            L.refuse_venue_fields(c.order_id, c.order_type, c.tif, c.price, c.trigger_price,
+                                  c.display_qty, c.expire_ts)  # fmt: skip
         d = self.directory
         account = d.accounts._ids.get(c.account) or self._account(c.account)
         symbol = d.symbols._ids.get(c.symbol) or self._symbol(c.symbol)
@@ -240,6 +253,9 @@ class InputPacker:
         )
 
     def _replace(self, c: Replace, seq: int) -> None:
+        if c.price is None or c.trigger_price is not None:
+            L.refuse_venue_fields(c.order_id, None, None, c.price, c.trigger_price)
+        assert c.price is not None  # refused above when None
         account = self._account(c.account)
         self._one(
             L.REPLACE,

@@ -44,6 +44,43 @@ T = TypeVar("T")
 LAYOUT_VERSION: Final = 1
 
 
+class NotCarried(ValueError):
+    """A command with a field this layout has no room for (the venue's order types)."""
+
+
+def refuse_venue_fields(
+    order_id: int,
+    order_type: OrderType | None,
+    tif: TimeInForce | None,
+    price: int | None,
+    trigger_price: int | None,
+    display_qty: int | None = None,
+    expire_ts: int | None = None,
+) -> None:
+    """Raise NotCarried naming the first field of a NEW or REPLACE that layout v1 cannot
+    hold: STOP, STOP_LIMIT, DAY, GTD, trigger_price, display_qty, expire_ts, or a replace
+    without a price. The pure engine (MatchingEngine) takes them; records, and so the
+    journal, the wire and the compiled kernel, do not carry them yet."""
+    field = ""
+    if order_type is not None and order_type not in ORDER_TYPE_CODE:
+        field = f"order_type {order_type.value}"
+    elif tif is not None and tif not in TIF_CODE:
+        field = f"tif {tif.value}"
+    elif trigger_price is not None:
+        field = "trigger_price"
+    elif display_qty is not None:
+        field = "display_qty"
+    elif expire_ts is not None:
+        field = "expire_ts"
+    elif order_type is None and price is None:
+        field = "a replace without a price"
+    if field:
+        raise NotCarried(
+            f"order {order_id}: {field} is not carried by records (layout v{LAYOUT_VERSION}); "
+            "only the pure engine (ringmatch.engine.book.matching) takes the venue's order types"
+        )
+
+
 def join_records(parts: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
     """The records of ``parts`` in one array, every byte kept (padding included)."""
     # frombuffer over a bytearray: writable, and no ``copy()``, which for a dtype with

@@ -80,8 +80,13 @@ _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
 _SIDES = {side.value: side for side in Side}
-_TYPES = {kind.value: kind for kind in OrderType}
-_TIFS: dict[str, TimeInForce | None] = {tif.value: tif for tif in TimeInForce}
+# The types and tifs an order file carries today: the venue's (STOP, STOP_LIMIT, DAY, GTD;
+# VENUE_RULES.md) need columns of their own (trigger_price, display_qty, expire_ts) that
+# this format does not have yet, so they are refused here rather than read without them.
+_TYPES = {kind.value: kind for kind in (OrderType.LIMIT, OrderType.MARKET)}
+_TIFS: dict[str, TimeInForce | None] = {
+    tif.value: tif for tif in (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK)
+}
 _TIFS[""] = None
 _STPS = {mode.value: mode for mode in StpMode}
 _STPS[""] = StpMode.NONE

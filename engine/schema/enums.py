@@ -73,17 +73,6 @@ class RejectReason(enum.Enum):
     ORDER_NOT_RESTING = "ORDER_NOT_RESTING"
     NOT_YOUR_ORDER = "NOT_YOUR_ORDER"
     POST_ONLY_WOULD_CROSS = "POST_ONLY_WOULD_CROSS"
-    # The venue's order types and sessions (VENUE_RULES.md; docs/EVENTS.md has the order).
-    INVALID_TRIGGER_PRICE = "INVALID_TRIGGER_PRICE"
-    STOP_NOT_HELD_TIF = "STOP_NOT_HELD_TIF"
-    STOP_WOULD_TRIGGER = "STOP_WOULD_TRIGGER"
-    BAD_DISPLAY_QTY = "BAD_DISPLAY_QTY"
-    INVALID_EXPIRE_TS = "INVALID_EXPIRE_TS"
-    EXPIRE_TS_PASSED = "EXPIRE_TS_PASSED"
-    NOT_IN_CALL_PHASE = "NOT_IN_CALL_PHASE"
-    MARKET_CLOSED = "MARKET_CLOSED"
-    MARKET_NOT_REPLACEABLE = "MARKET_NOT_REPLACEABLE"
-    UNKNOWN_PHASE = "UNKNOWN_PHASE"
     # Outside the matching rules: the core's and the gateway's own stages.
     DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
     UNKNOWN_CLIENT_ORDER_ID = "UNKNOWN_CLIENT_ORDER_ID"
@@ -101,6 +90,18 @@ class RejectReason(enum.Enum):
     # a field that holds no valid code. Such a record changes nothing.
     UNKNOWN_ACCOUNT = "UNKNOWN_ACCOUNT"
     INVALID_FIELD = "INVALID_FIELD"
+    # The venue's order types and sessions (VENUE_RULES.md; docs/EVENTS.md has the order).
+    # Appended last, so that every code an older journal or client holds keeps its meaning.
+    INVALID_TRIGGER_PRICE = "INVALID_TRIGGER_PRICE"
+    STOP_NOT_HELD_TIF = "STOP_NOT_HELD_TIF"
+    STOP_WOULD_TRIGGER = "STOP_WOULD_TRIGGER"
+    BAD_DISPLAY_QTY = "BAD_DISPLAY_QTY"
+    INVALID_EXPIRE_TS = "INVALID_EXPIRE_TS"
+    EXPIRE_TS_PASSED = "EXPIRE_TS_PASSED"
+    NOT_IN_CALL_PHASE = "NOT_IN_CALL_PHASE"
+    MARKET_CLOSED = "MARKET_CLOSED"
+    MARKET_NOT_REPLACEABLE = "MARKET_NOT_REPLACEABLE"
+    UNKNOWN_PHASE = "UNKNOWN_PHASE"
 
 
 class CancelReason(enum.Enum):

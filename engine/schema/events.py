@@ -210,8 +210,17 @@ Event = (
 )
 
 
+_VENUE_FIELDS = frozenset(("trigger_price", "display_qty", "expire_ts"))
+"""Fields the venue's order types added to Accepted and Replaced: written only when set,
+so that a stream of plain limit and market orders reads exactly as before they existed."""
+
+
 def event_to_dict(event: Event) -> dict[str, Any]:
     """A readable mapping of an event, with its tag under ``"type"`` (for JSON lines)."""
     out: dict[str, Any] = {"type": type(event).__struct_config__.tag}
-    out.update(msgspec.to_builtins(msgspec.structs.asdict(event)))
+    fields = msgspec.structs.asdict(event)
+    for name in _VENUE_FIELDS.intersection(fields):
+        if fields[name] is None:
+            del fields[name]
+    out.update(msgspec.to_builtins(fields))
     return out

@@ -54,6 +54,11 @@ def to_wire(command: core.Command) -> ClientMessage:
     if isinstance(command, core.Cancel):
         return Cancel(command.order_id)
     assert isinstance(command, core.Replace)
+    if command.price is None or command.trigger_price is not None:
+        raise ValueError(
+            f"order {command.order_id}: the wire protocol (docs/PROTOCOL.md) carries no replace"
+            " of a held stop yet (no price, or a trigger_price)"
+        )
     return Replace(command.order_id, command.price, command.qty)
 
 

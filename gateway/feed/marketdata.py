@@ -251,7 +251,8 @@ class MarketData:
                     touched.setdefault(o.symbol, [])
                     if o.resting:
                         book.add(o.buy, o.price, -o.qty)
-                    o.price, o.qty = ev.price, ev.qty
+                    # A price of None is a held stop's (VENUE_RULES.md), never on a book.
+                    o.price, o.qty = ev.price if ev.price is not None else o.price, ev.qty
                     if ev.priority_kept:
                         book.add(o.buy, o.price, o.qty)
                     else:  # it re-enters as an incoming order: rests once matching is over

@@ -29,9 +29,10 @@ from ringmatch.engine.journal.log import (
     Record,
     list_segments,
 )
+from ringmatch.engine.records import layout
 from ringmatch.engine.replay.order_csv import COLUMNS, command_to_row
 from ringmatch.engine.schema.commands import Cancel, Command, MassCancel, NewOrder, Replace
-from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
+from ringmatch.engine.schema.enums import OrderType, Side, StpMode
 from tests.engine.faulty_fs import FaultyFiles
 from tests.engine.strategies import journalable, random_stream
 
@@ -55,10 +56,10 @@ commands: st.SearchStrategy[Command] = st.one_of(
         TEXT,
         TEXT,
         st.sampled_from(Side),
-        st.sampled_from(OrderType),
+        st.sampled_from(list(layout.ORDER_TYPE_CODE)),
         st.none() | I64,
         I64,
-        st.none() | st.sampled_from(TimeInForce),
+        st.none() | st.sampled_from(list(layout.TIF_CODE)),
         st.booleans(),
         st.sampled_from(StpMode),
         I64,

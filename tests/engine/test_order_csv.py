@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ringmatch.engine.records import layout
 from ringmatch.engine.replay.order_csv import (
     HEADER,
     OnBadRow,
@@ -307,10 +308,10 @@ new_orders = st.builds(
     account=accounts,
     symbol=text,
     side=st.sampled_from(Side),
-    order_type=st.sampled_from(OrderType),
+    order_type=st.sampled_from(list(layout.ORDER_TYPE_CODE)),
     price=st.none() | int64,
     qty=int64,
-    tif=st.none() | st.sampled_from(TimeInForce),
+    tif=st.none() | st.sampled_from(list(layout.TIF_CODE)),
     post_only=st.booleans(),
     stp=st.sampled_from(StpMode),
     ts_ns=st.integers(0, 2**63 - 1),

@@ -60,7 +60,8 @@ NONZERO = I64.filter(bool)
 
 @st.composite
 def new_orders(draw: st.DrawFn) -> NewOrder:
-    order_type = draw(st.sampled_from(OrderType))
+    # The types and tifs the wire's code tables carry (docs/PROTOCOL.md, "Codes").
+    order_type = draw(st.sampled_from(list(codes.ORDER_TYPE.code)))
     price = draw(POSITIVE) if order_type is OrderType.LIMIT else draw(st.none() | POSITIVE)
     return NewOrder(
         draw(CID),
@@ -69,7 +70,7 @@ def new_orders(draw: st.DrawFn) -> NewOrder:
         order_type,
         price,
         draw(POSITIVE),
-        draw(st.none() | st.sampled_from(TimeInForce)),
+        draw(st.sampled_from(list(codes.TIF.code))),
         draw(st.booleans()),
         draw(st.sampled_from(StpMode)),
     )
