@@ -26,24 +26,34 @@ from bisect import bisect_left, insort
 import msgspec
 
 from ringmatch.engine.schema.commands import NewOrder
-from ringmatch.engine.schema.enums import Side
+from ringmatch.engine.schema.enums import Side, TradingPhase
+
+CONTINUOUS = TradingPhase.CONTINUOUS
 
 
 class RestingOrder(msgspec.Struct, gc=False):
-    qty: int  # remaining
-    price: int  # may change by a replace
+    qty: int  # remaining (an iceberg: its shown slice)
+    price: int  # may change by a replace (0: a STOP or a waiting market order)
     account: str
-    origin: NewOrder  # id, symbol, side, STP mode, post-only
+    origin: NewOrder  # id, symbol, side, STP mode, post-only, display_qty, tif
+    hidden: int = 0  # an iceberg's quantity behind its slice
+    trigger: int = 0  # a held stop's trigger price; 0 once it is released or for any other
+    new_seq: int = 0  # the seq of its NEW (expiry order, V-TIME-3 and V-EXP-2)
+
+    @property
+    def leaves(self) -> int:
+        return self.qty + self.hidden
 
 
 class Level(dict[int, RestingOrder]):
     """The queue at one price: order id -> order, oldest first, plus its total."""
 
-    __slots__ = ("qty",)
+    __slots__ = ("hidden", "qty")
 
     def __init__(self) -> None:
         super().__init__()
-        self.qty = 0
+        self.qty = 0  # shown
+        self.hidden = 0  # icebergs' hidden quantity
 
 
 class BookSide:
@@ -70,6 +80,7 @@ class BookSide:
                 insort(keys, key)
         level[order.origin.order_id] = order
         level.qty += order.qty
+        level.hidden += order.hidden
 
     def remove(self, order: RestingOrder) -> None:
         """Take ``order`` out of its level, dropping the level if it empties."""
@@ -77,6 +88,7 @@ class BookSide:
         level = self.levels[key]
         del level[order.origin.order_id]
         level.qty -= order.qty
+        level.hidden -= order.hidden
         if not level:
             self.drop_level(key)
 
@@ -110,14 +122,33 @@ class BookSide:
 
 
 class OrderBook:
-    """Both sides of one symbol's book."""
+    """Both sides of one symbol's book, and its venue state (VENUE_RULES.md)."""
 
-    __slots__ = ("asks", "bids", "symbol")
+    __slots__ = (
+        "asks",
+        "bids",
+        "day_orders",
+        "indicative",
+        "last_price",
+        "phase",
+        "stops",
+        "symbol",
+        "waiting",
+    )
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
         self.bids = BookSide(1)
         self.asks = BookSide(-1)
+        self.phase = CONTINUOUS
+        self.last_price: int | None = None  # the last trade's price (V-STOP-4, V-AUC-2)
+        # Held stops in release order (V-STOP-3): a replace that moves one re-inserts it.
+        self.stops: dict[int, RestingOrder] = {}
+        # Market orders waiting in a call phase (V-SES-2), in seq order.
+        self.waiting: dict[int, RestingOrder] = {}
+        # Live DAY orders (resting or held), in seq order of their NEW (V-EXP-2).
+        self.day_orders: dict[int, RestingOrder] = {}
+        self.indicative: tuple[int | None, int, Side | None, int] | None = None
 
     def side(self, side: Side) -> BookSide:
         return self.bids if side is Side.BUY else self.asks
