@@ -32,7 +32,15 @@ from ringmatch.engine import build_info
 from ringmatch.engine.book import matching as matching_module
 from ringmatch.engine.book.book import BookSide, Level, OrderBook, RestingOrder
 from ringmatch.engine.book.matching import MatchingEngine
-from ringmatch.engine.schema.commands import Cancel, Command, MassCancel, NewOrder, Replace
+from ringmatch.engine.schema.commands import (
+    Cancel,
+    Clock,
+    Command,
+    MassCancel,
+    NewOrder,
+    Replace,
+    SetPhase,
+)
 from ringmatch.engine.schema.enums import (
     CancelReason,
     CommandKind,
@@ -41,6 +49,7 @@ from ringmatch.engine.schema.enums import (
     Side,
     StpMode,
     TimeInForce,
+    TradingPhase,
 )
 from ringmatch.engine.schema.events import Accepted, Event, Rejected, Trade
 from ringmatch.engine.schema.views import BBO
@@ -49,6 +58,7 @@ from tests.engine.strategies import command_streams
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
 GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
+GTD = TimeInForce.GTD
 R = RejectReason
 # A NEW rejected by these has not used its id up (docs/EVENTS.md, NEW checks 1 and 2).
 ID_KEPT = {R.INVALID_ORDER_ID, R.DUPLICATE_ORDER_ID}
@@ -71,8 +81,14 @@ def new(
     tif: TimeInForce | None = None,
     post_only: bool = False,
     stp: StpMode = StpMode.NONE,
+    trigger: Any = None,
+    display: Any = None,
+    expire: Any = None,
 ) -> NewOrder:
-    return NewOrder(order_id, account, symbol, side, order_type, price, qty, tif, post_only, stp)
+    return NewOrder(
+        order_id, account, symbol, side, order_type, price, qty, tif, post_only, stp,
+        trigger_price=trigger, display_qty=display, expire_ts=expire,
+    )  # fmt: skip
 
 
 def market(order_id: int, account: str, side: Side, qty: int, **kw: Any) -> NewOrder:
@@ -100,6 +116,15 @@ SETUP: list[Command] = [
     new(15, "bob", "AAA", BUY, 103, 100, tif=FOK),  # killed: #15 used up
     Replace(2, "bob", 99, 6),  # more quantity: #2 goes to the back of 99, entry order moves
     new(16, "bob", "BBB", BUY, 49, 2, stp=StpMode.DECREMENT),
+    # The venue's state (VENUE_RULES.md): a time, a held stop, a symbol in a call phase
+    # with a resting and a waiting order, a closed symbol with an order left on it.
+    Clock(1_000),
+    new(17, "alice", "AAA", BUY, None, 1, order_type=OrderType.STOP, trigger=105),
+    SetPhase("CCC", TradingPhase.PRE_OPEN),
+    new(18, "dave", "CCC", BUY, 10, 1),
+    new(19, "dave", "CCC", SELL, None, 2, order_type=MARKET),
+    new(20, "bob", "DDD", SELL, 30, 1),
+    SetPhase("DDD", TradingPhase.CLOSED),
 ]
 
 
@@ -117,7 +142,12 @@ def test_the_populated_book_is_what_the_cases_assume() -> None:
     assert [(o.order_id, o.qty) for o in eng.l3("BBB")] == [(16, 2), (10, 7)]
     assert eng._trade_id == 2
     assert eng.last_seq == len(SETUP)
-    assert list(eng._orders) == [1, 3, 4, 5, 6, 7, 8, 10, 2, 16]
+    assert list(eng._orders) == [1, 3, 4, 5, 6, 7, 8, 10, 2, 16, 17, 18, 19, 20]
+    assert [o.order_id for o in eng.held("AAA")] == [17]
+    assert [o.order_id for o in eng.held("CCC")] == [19]
+    assert eng.phase("CCC") is TradingPhase.PRE_OPEN
+    assert eng.phase("DDD") is TradingPhase.CLOSED
+    assert eng.now == 1_000
 
 
 # -- the engine's whole state -----------------------------------------------------
@@ -146,7 +176,7 @@ class State:
 
 
 def _order_values(o: RestingOrder) -> tuple[Any, ...]:
-    return (o.qty, o.price, o.account, o.origin)
+    return (o.qty, o.price, o.account, o.origin, o.hidden, o.trigger, o.new_seq)
 
 
 def state(eng: MatchingEngine) -> State:
@@ -163,24 +193,46 @@ def state(eng: MatchingEngine) -> State:
                 objects.append(level)
                 objects += level.values()
                 levels.append(
-                    (key, level.qty, [(oid, _order_values(o)) for oid, o in level.items()])
+                    (
+                        key,
+                        level.qty,
+                        level.hidden,
+                        [(oid, _order_values(o)) for oid, o in level.items()],
+                    )
                 )
             # Level dict keys apart from ``keys`` too: a level the key list lost is a change.
             sides.append((side.sign, list(side.keys), sorted(side.levels, key=repr), levels))
-        books.append((symbol, book.symbol, sides))
+        venue = [
+            book.phase,
+            book.last_price,
+            book.indicative,
+            *([(oid, _order_values(o)) for oid, o in d.items()]
+              for d in (book.stops, book.waiting, book.day_orders)),
+        ]  # fmt: skip
+        objects += [book.stops, book.waiting, book.day_orders]
+        books.append((symbol, book.symbol, sides, venue))
     orders = [(oid, _order_values(o)) for oid, o in eng._orders.items()]
     objects += eng._orders.values()
-    objects += [eng._books, eng._orders, eng._used_ids]
-    values = (books, orders, sorted(eng._used_ids, key=repr), eng._trade_id, eng.last_seq)
+    objects += [eng._books, eng._orders, eng._used_ids, eng._expiries, eng._references]
+    venue = (
+        eng._now,
+        list(eng._expiries),
+        dict(eng._references),
+        eng._print_low,
+        eng._print_high,
+    )
+    values = (books, orders, sorted(eng._used_ids, key=repr), eng._trade_id, eng.last_seq, venue)
     return State(values, objects)
 
 
 def allowed_after_reject(before: State, cmd: Command, reason: RejectReason, seq: int) -> State:
     """``before`` with the only changes a rejected ``cmd`` may make (module doc)."""
-    books, orders, used, trade_id, _ = before.values
+    books, orders, used, trade_id, _, venue = before.values
     if isinstance(cmd, NewOrder) and reason not in ID_KEPT:
         used = sorted({*used, cmd.order_id}, key=repr)
-    return State((books, orders, used, trade_id, seq), before.objects)
+    if cmd.ts_ns > venue[0]:  # time moves whatever the command (V-TIME-1)
+        venue = (cmd.ts_ns, *venue[1:])
+    return State((books, orders, used, trade_id, seq, venue), before.objects)
 
 
 def attributes(cls: type) -> set[str]:
@@ -191,11 +243,19 @@ def attributes(cls: type) -> set[str]:
 
 def test_state_covers_every_attribute_of_the_engine_and_its_book() -> None:
     """A new piece of state must be added to ``state()`` before this passes."""
-    assert attributes(MatchingEngine) == {"_books", "_orders", "_trade_id", "_used_ids", "last_seq"}
-    assert attributes(OrderBook) == {"asks", "bids", "symbol"}
+    assert attributes(MatchingEngine) == {
+        "_books", "_orders", "_trade_id", "_used_ids", "last_seq",
+        "_now", "_expiries", "_references", "_print_low", "_print_high",
+    }  # fmt: skip
+    assert attributes(OrderBook) == {
+        "asks", "bids", "symbol",
+        "phase", "last_price", "indicative", "stops", "waiting", "day_orders",
+    }  # fmt: skip
     assert attributes(BookSide) == {"keys", "levels", "sign"}
-    assert attributes(Level) <= {"qty"}  # compiled, its qty has no descriptor
-    assert attributes(RestingOrder) == {"qty", "price", "account", "origin"}
+    assert attributes(Level) <= {"qty", "hidden"}  # compiled, they have no descriptor
+    assert attributes(RestingOrder) == {
+        "qty", "price", "account", "origin", "hidden", "trigger", "new_seq",
+    }  # fmt: skip
 
 
 def test_state_sees_a_change_anywhere() -> None:
@@ -288,9 +348,15 @@ def instrument(eng: MatchingEngine) -> list[tuple[Any, ...]]:
             super().__setattr__(attr, value)
 
     orders = {
-        oid: LoggingOrder(o.qty, o.price, o.account, o.origin) for oid, o in eng._orders.items()
+        oid: LoggingOrder(o.qty, o.price, o.account, o.origin, o.hidden, o.trigger, o.new_seq)
+        for oid, o in eng._orders.items()
     }
     for book in eng._books.values():
+        book.stops = logging(dict, "stops", DICT_CHANGES)({k: orders[k] for k in book.stops})
+        book.waiting = logging(dict, "waiting", DICT_CHANGES)({k: orders[k] for k in book.waiting})
+        book.day_orders = logging(dict, "day", DICT_CHANGES)(
+            {k: orders[k] for k in book.day_orders}
+        )
         for side in (book.bids, book.asks):
             for level in side.levels.values():
                 for oid in level:
@@ -301,14 +367,19 @@ def instrument(eng: MatchingEngine) -> list[tuple[Any, ...]]:
     eng._orders = logging(dict, "orders", DICT_CHANGES)(orders)
     eng._books = logging(dict, "books", DICT_CHANGES)(eng._books)
     eng._used_ids = logging(set, "used", SET_CHANGES)(eng._used_ids)
+    eng._expiries = logging(list, "expiries", LIST_CHANGES)(eng._expiries)
     eng.__class__ = LoggingEngine
     return log
 
 
-def allowed_log(cmd: Command, reason: RejectReason, seq: int) -> list[tuple[Any, ...]]:
-    """The changes a rejected command may make, in order (module doc)."""
+def allowed_log(
+    cmd: Command, reason: RejectReason, seq: int, now: int = 0
+) -> list[tuple[Any, ...]]:
+    """The changes a rejected command may make, in order (module doc): time moves to
+    its ``ts_ns`` if that is above ``now``, the engine's time before it (V-TIME-1)."""
     used = isinstance(cmd, NewOrder) and reason not in ID_KEPT
-    return [*([("used", "add", cmd.order_id)] if used else []), ("engine", "last_seq", seq)]
+    moved = [("engine", "_now", cmd.ts_ns)] if cmd.ts_ns > now else []
+    return [*moved, *([("used", "add", cmd.order_id)] if used else []), ("engine", "last_seq", seq)]
 
 
 @pure_only
@@ -394,6 +465,45 @@ CASES = [
     Case(Replace(5, "bob", 99, -1), R.INVALID_QUANTITY, "replace to qty < 0, crossing"),
     Case(Replace(7, "alice", 99, 6), R.POST_ONLY_WOULD_CROSS, "post-only ask to the bid"),
     Case(Replace(4, "alice", 101, 9), R.POST_ONLY_WOULD_CROSS, "post-only bid through"),
+    Case(Replace(5, "bob", None, 2), R.INVALID_PRICE, "replace a limit to price None"),
+    # The venue's (VENUE_RULES.md; the populated AAA last traded at 101).
+    Case(
+        new(120, "bob", "AAA", BUY, None, 5, order_type=OrderType.STOP),
+        R.INVALID_TRIGGER_PRICE,
+        "a stop without a trigger",
+    ),
+    Case(new(121, "bob", "AAA", BUY, 101, 5, trigger=99), R.INVALID_TRIGGER_PRICE, "a limit's"),
+    Case(
+        new(122, "bob", "AAA", BUY, None, 5, order_type=OrderType.STOP, tif=IOC, trigger=110),
+        R.STOP_NOT_HELD_TIF,
+        "a STOP IOC",
+    ),
+    Case(
+        new(123, "bob", "AAA", BUY, None, 5, order_type=OrderType.STOP, trigger=101),
+        R.STOP_WOULD_TRIGGER,
+        "a buy stop at the last price",
+    ),
+    Case(
+        new(124, "bob", "AAA", SELL, 90, 5, order_type=OrderType.STOP_LIMIT, trigger=102),
+        R.STOP_WOULD_TRIGGER,
+        "a sell stop-limit above the last price",
+    ),
+    Case(new(125, "bob", "AAA", BUY, 101, 5, display=0), R.BAD_DISPLAY_QTY, "display 0"),
+    Case(new(126, "bob", "AAA", BUY, 101, 5, display=6), R.BAD_DISPLAY_QTY, "display > qty"),
+    Case(new(127, "bob", "AAA", BUY, 101, 5, tif=IOC, display=1), R.BAD_DISPLAY_QTY, "on an IOC"),
+    Case(new(128, "bob", "AAA", BUY, 101, 5, tif=GTD), R.INVALID_EXPIRE_TS, "GTD, no expiry"),
+    Case(new(129, "bob", "AAA", BUY, 101, 5, expire=5_000), R.INVALID_EXPIRE_TS, "on a GTC"),
+    Case(
+        new(130, "bob", "AAA", BUY, 101, 5, tif=GTD, expire=1_000),
+        R.EXPIRE_TS_PASSED,
+        "GTD at the time",
+    ),
+    Case(new(131, "bob", "CCC", BUY, 10, 5, tif=IOC), R.NOT_IN_CALL_PHASE, "IOC in PRE_OPEN"),
+    Case(new(132, "bob", "DDD", BUY, 30, 5), R.MARKET_CLOSED, "a NEW in CLOSED"),
+    Case(Replace(20, "bob", 31, 1), R.MARKET_CLOSED, "a replace in CLOSED"),
+    Case(Replace(19, "dave", 10, 1), R.MARKET_NOT_REPLACEABLE, "a waiting market order"),
+    Case(Replace(17, "alice", 5, 1), R.MARKET_WITH_PRICE, "a STOP given a price"),
+    Case(SetPhase("AAA", "OPEN"), R.UNKNOWN_PHASE, "no TradingPhase"),  # type: ignore[arg-type]
 ]
 
 
@@ -427,6 +537,8 @@ def test_every_reason_the_engine_can_emit_has_a_case() -> None:
 
 
 def rejected(cmd: Command, reason: RejectReason, seq: int) -> Rejected:
+    if isinstance(cmd, SetPhase):
+        return Rejected(seq, CommandKind.SET_PHASE, 0, "", reason)
     assert isinstance(cmd, NewOrder | Cancel | Replace)
     kind = {NewOrder: CommandKind.NEW, Cancel: CommandKind.CANCEL, Replace: CommandKind.REPLACE}
     return Rejected(seq, kind[type(cmd)], cmd.order_id, cmd.account, reason, cmd.client_order_id)
@@ -478,7 +590,6 @@ RAISES = [
     (new(None, "bob", "AAA", BUY, 101, 5), "order id None"),
     (new(300, "bob", ["AAA"], BUY, 101, 5), "an unhashable symbol"),
     (Cancel([1], "alice"), "an unhashable order id"),
-    (Replace(5, "bob", None, 2), "replace to price None"),
     (Replace(5, "bob", 101, "2"), "replace to qty a str"),
     # Rested without crossing (so its STP mode was never read), then crossing:
     (Replace(200, "bob", 101, 1), "replace of an order whose stp is no StpMode"),
@@ -645,11 +756,12 @@ def test_in_any_stream_a_rejected_command_changes_only_what_is_documented(
         log = instrument(eng) if record else []
         before = state(eng)
         seq = eng.last_seq + 1
+        now = eng.now
         reason = single_reject(eng.process(cmd))
         if reason is not None:
             assert state(eng) == allowed_after_reject(before, cmd, reason, seq), cmd
             if record:
-                assert log == allowed_log(cmd, reason, seq), cmd
+                assert log == allowed_log(cmd, reason, seq, now), cmd
 
 
 # Well-formed commands against the populated book, one per path through the
@@ -699,11 +811,13 @@ def test_a_malformed_command_changes_nothing_if_it_raises(
     log = instrument(eng) if not build_info.compiled_matching_engine() else []
     before = state(eng)
     seq = eng.last_seq + 1
+    now = eng.now
     try:
         events = eng.process(cmd)
     except Exception:
         assert state(eng) == before
-        assert log == []
+        # Time may move and be put back (nothing was due to expire): V-TIME-1.
+        assert log in ([], [("engine", "_now", cmd.ts_ns), ("engine", "_now", now)])
         with pytest.raises(Exception):  # noqa: B017 - whatever it raised, again
             eng.process_batch([cmd])
         assert state(eng) == before
@@ -712,4 +826,4 @@ def test_a_malformed_command_changes_nothing_if_it_raises(
     if reason is not None:
         assert state(eng) == allowed_after_reject(before, cmd, reason, seq)
         if not build_info.compiled_matching_engine():
-            assert log == allowed_log(cmd, reason, seq)
+            assert log == allowed_log(cmd, reason, seq, now)
