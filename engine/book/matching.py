@@ -681,6 +681,7 @@ class MatchingEngine:
             order.hidden
             or order.trigger
             or not order.price
+            or order.new_seq  # a DAY or GTD order, or one in a phase's book
             or book.phase is not CONTINUOUS
             or c.trigger_price is not None
             or origin.display_qty is not None
