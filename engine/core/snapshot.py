@@ -44,15 +44,17 @@ import os
 import struct
 import warnings
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
 
-from ringmatch.engine.book.book import BookSide, OrderBook, RestingOrder
+from ringmatch.engine.book.book import OrderBook, RestingOrder
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.core.client_ids import ClientIds
 from ringmatch.engine.core.sessions import SessionTable
 from ringmatch.engine.schema.commands import NewOrder
+from ringmatch.engine.schema.enums import Side, TradingPhase
 
 MAGIC = b"RMS1"
 HEADER = struct.Struct("<4sIQ")
@@ -63,12 +65,22 @@ class SnapshotOrder(msgspec.Struct, array_like=True, gc=False):
     origin: NewOrder
     price: int
     qty: int
+    # The venue's (VENUE_RULES.md), trailing so that a dump from before them decodes.
+    hidden: int = 0  # an iceberg's quantity behind its slice
+    trigger: int = 0  # a held stop's trigger price
+    new_seq: int = 0  # the seq of its NEW, for DAY and GTD orders and those of a phase
 
 
 class BookSnapshot(msgspec.Struct, array_like=True):
     symbol: str
     bids: list[SnapshotOrder]  # best first, queue order within a price
     asks: list[SnapshotOrder]
+    phase: TradingPhase = TradingPhase.CONTINUOUS
+    last_price: int | None = None
+    stops: list[SnapshotOrder] = []  # held stops, in release order
+    waiting: list[SnapshotOrder] = []  # market orders waiting in a call phase, seq order
+    day_orders: list[int] = []  # live DAY orders' ids, in seq order of their NEW
+    indicative: tuple[int | None, int, Side | None, int] | None = None  # last published
 
 
 class EngineSnapshot(msgspec.Struct, array_like=True):
@@ -83,6 +95,11 @@ class EngineSnapshot(msgspec.Struct, array_like=True):
     sessions: list[tuple[str, int, int]] = []  # live (account, worker, session)
     armed: list[str] = []  # accounts whose last session's end cancels their orders
     stage_chain: str | None = None  # the pre-trade stage's spec, as the journal named it
+    # The venue's: the time (V-TIME-1), the GTD orders by (expire_ts, new_seq, id), and
+    # the configured reference prices of the auctions (V-AUC-2).
+    now: int = 0
+    expiries: list[tuple[int, int, int]] = []
+    references: dict[str, int] = {}
 
 
 class SnapshotDamaged(UserWarning):
@@ -102,7 +119,19 @@ def take(
     books = []
     for symbol in engine.symbols():
         book = engine._books[symbol]
-        books.append(BookSnapshot(symbol, _side(book.bids), _side(book.asks)))
+        books.append(
+            BookSnapshot(
+                symbol,
+                _side(book.bids.orders()),
+                _side(book.asks.orders()),
+                book.phase,
+                book.last_price,
+                _side(book.stops.values()),
+                _side(book.waiting.values()),
+                list(book.day_orders),
+                book.indicative,
+            )
+        )
     ids = [] if client_ids is None else list(client_ids.entries())
     return EngineSnapshot(
         VERSION,
@@ -116,34 +145,51 @@ def take(
         [] if sessions is None else sessions.entries(),
         [] if sessions is None else sessions.armed(),
         stage_chain,
+        engine._now,
+        sorted(engine._expiries),
+        dict(engine._references),
     )
 
 
-def _side(side: BookSide) -> list[SnapshotOrder]:
-    return [SnapshotOrder(o.origin, o.price, o.qty) for o in side.orders()]
+def _side(orders: Iterable[RestingOrder]) -> list[SnapshotOrder]:
+    return [SnapshotOrder(o.origin, o.price, o.qty, o.hidden, o.trigger, o.new_seq) for o in orders]
 
 
 def restore(snap: EngineSnapshot) -> MatchingEngine:
     """A new engine in exactly the captured state."""
     if snap.version != VERSION:
         raise ValueError(f"snapshot version {snap.version} is not {VERSION}")
-    engine = MatchingEngine()
+    engine = MatchingEngine(snap.references)
     engine.last_seq = snap.last_seq
     engine._trade_id = snap.trade_id
     engine._used_ids = set(snap.used_ids)
+    engine._now = snap.now
+    engine._expiries = list(snap.expiries)  # sorted: a valid heap
     orders = engine._orders
     for b in snap.books:
         book = engine._books[b.symbol] = OrderBook(b.symbol)
+        book.phase = b.phase
+        book.last_price = b.last_price
+        book.indicative = b.indicative
         for side, saved in ((book.bids, b.bids), (book.asks, b.asks)):
             # Saved best first: re-adding in that order rebuilds every queue.
             for s in saved:
-                order = RestingOrder(s.qty, s.price, s.origin.account, s.origin)
-                side.add(order)
-                orders[s.origin.order_id] = order
+                side.add(orders.setdefault(s.origin.order_id, _order(s)))
+        for off_book, saved in ((book.stops, b.stops), (book.waiting, b.waiting)):
+            for s in saved:
+                off_book[s.origin.order_id] = orders.setdefault(s.origin.order_id, _order(s))
+        try:
+            book.day_orders = {oid: orders[oid] for oid in b.day_orders}
+        except KeyError as e:
+            raise ValueError(f"snapshot's DAY orders name order {e} that is not live") from None
     if sorted(snap.entry_order) != sorted(orders):
-        raise ValueError("snapshot's entry order does not list exactly its resting orders")
+        raise ValueError("snapshot's entry order does not list exactly its live orders")
     engine._orders = {oid: orders[oid] for oid in snap.entry_order}
     return engine
+
+
+def _order(s: SnapshotOrder) -> RestingOrder:
+    return RestingOrder(s.qty, s.price, s.origin.account, s.origin, s.hidden, s.trigger, s.new_seq)
 
 
 def snapshot_path(data_dir: str | os.PathLike[str], seq: int) -> Path:
