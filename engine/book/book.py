@@ -38,7 +38,7 @@ class RestingOrder(msgspec.Struct, gc=False):
     origin: NewOrder  # id, symbol, side, STP mode, post-only, display_qty, tif
     hidden: int = 0  # an iceberg's quantity behind its slice
     trigger: int = 0  # a held stop's trigger price; 0 once it is released or for any other
-    new_seq: int = 0  # the seq of its NEW (expiry order, V-TIME-3 and V-EXP-2)
+    new_seq: int = 0  # its NEW's seq (V-TIME-3, V-EXP-2); 0: a plain order (the fast paths')
 
     @property
     def leaves(self) -> int:

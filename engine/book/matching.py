@@ -218,23 +218,27 @@ class MatchingEngine:
         new, cancel, replace = self._new, self._cancel, self._replace
         seq = self.last_seq + 1  # the next command's
         moved = (0, 0)  # (seq, time before) of the last move of time that expired nothing
+        now = self._now  # a local: only the time step below changes it
         try:
             for cmd in cmds:
                 kind = type(cmd)
-                if kind not in COMMAND_TYPES:
-                    raise TypeError(f"not a command: {cmd!r}")
-                if cmd.ts_ns > self._now:
-                    before = self._now
+                # The class is tested where time moves, and by the dispatch below.
+                if cmd.ts_ns > now:
+                    if kind not in COMMAND_TYPES:
+                        raise TypeError(f"not a command: {cmd!r}")
                     if not self._advance(cmd.ts_ns, seq, out):
-                        moved = (seq, before)
+                        moved = (seq, now)
+                    now = self._now
                 if kind is NewOrder:
                     new(cmd, seq, out)  # type: ignore[arg-type]
                 elif kind is Cancel:
                     cancel(cmd, seq, out)  # type: ignore[arg-type]
                 elif kind is Replace:
                     replace(cmd, seq, out)  # type: ignore[arg-type]
-                else:
+                elif kind in COMMAND_TYPES:
                     self._apply_other(cmd, seq, out)
+                else:
+                    raise TypeError(f"not a command: {cmd!r}")
                 seq += 1
         except BaseException:
             self._unmove(moved, seq)
@@ -327,7 +331,10 @@ class MatchingEngine:
                 tif = GTC
         else:
             why = _invalid_new(c)
-            if why is None:
+            # A market order in a CONTINUOUS symbol can break none of the venue's checks.
+            if why is None and (
+                c.order_type is not MARKET or (book is not None and book.phase is not CONTINUOUS)
+            ):
                 why = self._venue_reject(c, book)
             if why is not None:
                 out.append(Rejected(seq, NEW, oid, c.account, why, c.client_order_id))
@@ -380,11 +387,11 @@ class MatchingEngine:
             if tif is FOK and not _fok_fills(opp, qty, limit_key, account, stp):
                 out.append(Cancelled(seq, oid, account, symbol, side, price, qty, C_FOK))
                 return
-            trades = self._trade_id
             qty = self._match(seq, oid, account, symbol, side, price, qty, limit_key, stp, opp, out)
-            # Trades printed: what is left of the order is settled first, then the
-            # stops they triggered are released (V-STOP-3).
-            printed = self._trade_id != trades
+            # With stops held, what is left of the order is settled first, then the stops
+            # its prints triggered are released (V-STOP-3). _match kept the prints' range
+            # only if there were stops to read it.
+            printed = book.stops
             if not qty:
                 if printed:
                     self._printed(book, seq, out)
@@ -438,14 +445,16 @@ class MatchingEngine:
         new slice at the back of the level (V-ICE-2), after the pass, and the
         next pass meets it again if the taker has quantity left. A level with
         no iceberg takes one pass, as before icebergs. The prints' lowest and
-        highest prices widen ``_print_low`` / ``_print_high`` (0: none yet), which the
+        highest prices widen ``_print_low`` / ``_print_high`` (0: none yet) while the book
+        holds stops, which the
         stop cascade reads and resets (V-STOP-2).
         """
         keys = opp.keys
         levels = opp.levels
         sign = opp.sign
         index = self._orders
-        day = self._books[symbol].day_orders
+        book = self._books[symbol]
+        day = book.day_orders
         trade_id = self._trade_id
         no_stp = stp is STP_NONE
         append = out.append
@@ -600,14 +609,16 @@ class MatchingEngine:
                 break
         if trade_id != self._trade_id:
             self._trade_id = trade_id
-            low = min(first_print, last_print)
-            high = max(first_print, last_print)
-            # Widened, not set: the cascade reads every print since it last looked.
-            if not self._print_high or low < self._print_low:
-                self._print_low = low
-            if high > self._print_high:
-                self._print_high = high
-            self._books[symbol].last_price = last_print
+            book.last_price = last_print
+            if book.stops:
+                # Widened, not set: the cascade reads every print since it last looked.
+                low, high = first_print, last_print
+                if high < low:
+                    low, high = high, low
+                if not self._print_high or low < self._print_low:
+                    self._print_low = low
+                if high > self._print_high:
+                    self._print_high = high
         return qty
 
     # -- CANCEL ----------------------------------------------------------------
@@ -633,8 +644,9 @@ class MatchingEngine:
         if order is None or order.account != c.account:
             self._reject_order(CANCEL, c, seq, out)
             return
-        if order.hidden or order.trigger or not order.price or order.new_seq:
-            # An iceberg, a held stop, a waiting market order, a DAY or GTD order.
+        if order.new_seq:
+            # Off the plain path: an iceberg, a held stop, a waiting market order, a DAY or
+            # GTD order, one entered in a call phase (only such orders have a new_seq).
             book = self._books[order.origin.symbol]
             price, leaves = self._unlive(order, book)
             o = order.origin
@@ -677,15 +689,8 @@ class MatchingEngine:
             return
         origin = order.origin
         book = self._books[origin.symbol]
-        if (
-            order.hidden
-            or order.trigger
-            or not order.price
-            or order.new_seq  # a DAY or GTD order, or one in a phase's book
-            or book.phase is not CONTINUOUS
-            or c.trigger_price is not None
-            or origin.display_qty is not None
-        ):
+        if order.new_seq or book.phase is not CONTINUOUS or c.trigger_price is not None:
+            # An order off the plain path (see _cancel), a call phase, or a stop's field.
             self._replace_venue(c, order, book, seq, out)
             return
         price = c.price
