@@ -391,7 +391,7 @@ class MatchingEngine:
             # With stops held, what is left of the order is settled first, then the stops
             # its prints triggered are released (V-STOP-3). _match kept the prints' range
             # only if there were stops to read it.
-            printed = book.stops
+            printed = bool(book.stops)
             if not qty:
                 if printed:
                     self._printed(book, seq, out)
