@@ -585,15 +585,7 @@ class MatchingEngine:
                         del level[mid]
                     level.qty -= removed
                     for maker in refreshed:
-                        # The new slice goes to the back of the level (V-ICE-2).
-                        mid = maker.origin.order_id
-                        del level[mid]
-                        shown = _slice(maker)
-                        maker.qty = shown
-                        maker.hidden -= shown
-                        level[mid] = maker
-                        level.qty += shown
-                        level.hidden -= shown
+                        _to_the_back(level, maker)
                 for mid in gone:
                     del index[mid]
                 if day:
@@ -1141,13 +1133,7 @@ class MatchingEngine:
             return
         if order.hidden:
             out.append(_refreshed(seq, order, order.price))
-            del level[oid]
-            shown = _slice(order)
-            order.qty = shown
-            order.hidden -= shown
-            level[oid] = order
-            level.qty += shown
-            level.hidden -= shown
+            _to_the_back(level, order)
             queue.requeue()
             return
         del level[oid]
@@ -1364,6 +1350,18 @@ def _slice(order: RestingOrder) -> int:
     assert display is not None
     hidden = order.hidden
     return display if display < hidden else hidden
+
+
+def _to_the_back(level: Level, order: RestingOrder) -> None:
+    """An iceberg whose slice emptied shows its next slice at the back of ``level``."""
+    oid = order.origin.order_id
+    del level[oid]
+    shown = _slice(order)
+    order.qty = shown
+    order.hidden -= shown
+    level[oid] = order
+    level.qty += shown
+    level.hidden -= shown
 
 
 def _refreshed(seq: int, order: RestingOrder, price: int) -> Refreshed:
