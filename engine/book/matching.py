@@ -441,13 +441,10 @@ class MatchingEngine:
     ) -> int:
         """Trade ``qty`` against ``opp``; return what is left (0 if STP cancelled it).
 
-        A level is read in passes: an iceberg whose slice a pass empties shows a
-        new slice at the back of the level (V-ICE-2), after the pass, and the
-        next pass meets it again if the taker has quantity left. A level with
-        no iceberg takes one pass, as before icebergs. The prints' lowest and
-        highest prices widen ``_print_low`` / ``_print_high`` (0: none yet) while the book
-        holds stops, which the
-        stop cascade reads and resets (V-STOP-2).
+        A level with no iceberg takes one pass here, as before icebergs; one that
+        holds hidden quantity is ``_iceberg_level``'s. The prints' lowest and highest
+        prices widen ``_print_low`` / ``_print_high`` (0: none yet) while the book
+        holds stops; the stop cascade reads and resets them (V-STOP-2).
         """
         keys = opp.keys
         levels = opp.levels
@@ -468,21 +465,21 @@ class MatchingEngine:
             level = levels[key]
             price = sign * key
             traded_from = trade_id
-            while True:  # the passes over this level
+            if level.hidden:
+                qty, trade_id, stop = self._iceberg_level(
+                    seq, taker_id, account, symbol, side, taker_price, qty, stp, opp, key,
+                    price, trade_id, out,
+                )  # fmt: skip
+            else:
                 gone: list[int] = []  # makers that leave this level
-                refreshed: list[RestingOrder] = []  # icebergs whose slice emptied
-                removed = 0  # shown quantity that leaves this level
+                removed = 0  # quantity that leaves this level
                 for mid, maker in level.items():
                     if no_stp or maker.account != account:
                         mq = maker.qty
-                        hidden = maker.hidden
                         if mq <= qty:
                             t = mq
                             maker.qty = 0
-                            if hidden:
-                                refreshed.append(maker)
-                            else:
-                                gone.append(mid)
+                            gone.append(mid)
                         else:
                             t = qty
                             maker.qty = mq - qty
@@ -490,109 +487,32 @@ class MatchingEngine:
                         removed += t
                         trade_id += 1
                         append(
-                            Trade(
-                                seq,
-                                trade_id,
-                                symbol,
-                                price,
-                                t,
-                                mid,
-                                taker_id,
-                                maker.account,
-                                account,
-                                side,
-                                maker.qty + hidden,
-                                qty,
-                            )
-                        )
-                        if hidden and not maker.qty:
-                            append(_refreshed(seq, maker, price))
+                            Trade(seq, trade_id, symbol, price, t, mid, taker_id, maker.account,
+                                  account, side, maker.qty, qty)
+                        )  # fmt: skip
                         if not qty:
                             break
                         continue
-                    # Self-trade: the incoming order's STP mode decides; no trade.
-                    mq = maker.qty
-                    hidden = maker.hidden
-                    m_side = maker.origin.side
-                    if stp is CANCEL_TAKER:
-                        append(
-                            Cancelled(seq, taker_id, account, symbol, side, taker_price, qty, C_STP)
-                        )
-                        qty = 0
-                        stop = True
-                        break
-                    if stp is CANCEL_MAKER or stp is CANCEL_BOTH:
-                        # The whole iceberg goes, hidden part included (V-ICE-4).
-                        append(
-                            Cancelled(seq, mid, account, symbol, m_side, price, mq + hidden, C_STP)
-                        )
-                        maker.qty = 0
-                        level.hidden -= hidden
-                        maker.hidden = 0
-                        gone.append(mid)
-                        removed += mq
-                        if stp is CANCEL_BOTH:
-                            append(
-                                Cancelled(
-                                    seq, taker_id, account, symbol, side, taker_price, qty, C_STP
-                                )
-                            )
-                            qty = 0
-                            stop = True
-                            break
-                        continue
-                    # DECREMENT: both lose the smaller remaining quantity (of the slice).
-                    d = mq if mq < qty else qty
+                    qty, stop, d = _self_trade(
+                        seq, taker_id, account, symbol, side, taker_price, qty, stp, mid, maker,
+                        price, level, out,
+                    )  # fmt: skip
                     removed += d
-                    maker.qty = mq - d
-                    if maker.qty or hidden:
-                        append(
-                            Reduced(
-                                seq,
-                                mid,
-                                account,
-                                symbol,
-                                m_side,
-                                price,
-                                d,
-                                maker.qty + hidden,
-                                C_STP,
-                            )
-                        )
-                        if not maker.qty:
-                            append(_refreshed(seq, maker, price))
-                            refreshed.append(maker)
-                    else:
-                        append(Cancelled(seq, mid, account, symbol, m_side, price, d, C_STP))
+                    if not maker.qty:
                         gone.append(mid)
-                    qty -= d
-                    if qty:
-                        append(
-                            Reduced(
-                                seq, taker_id, account, symbol, side, taker_price, d, qty, C_STP
-                            )
-                        )
-                    else:
-                        append(
-                            Cancelled(seq, taker_id, account, symbol, side, taker_price, d, C_STP)
-                        )
-                        stop = True
+                    if stop:
                         break
-                if not refreshed and len(gone) == len(level):
+                if len(gone) == len(level):
                     opp.drop_level(key)
                 else:
                     for mid in gone:
                         del level[mid]
                     level.qty -= removed
-                    for maker in refreshed:
-                        _to_the_back(level, maker)
                 for mid in gone:
                     del index[mid]
                 if day:
                     for mid in gone:
                         day.pop(mid, None)
-                if stop or not qty or not refreshed or not level:
-                    break
             if trade_id != traded_from:
                 if not first_print:
                     first_print = price
@@ -612,6 +532,84 @@ class MatchingEngine:
                 if high > self._print_high:
                     self._print_high = high
         return qty
+
+    def _iceberg_level(
+        self,
+        seq: int,
+        taker_id: int,
+        account: str,
+        symbol: str,
+        side: Side,
+        taker_price: int | None,
+        qty: int,
+        stp: StpMode,
+        opp: BookSide,
+        key: int,
+        price: int,
+        trade_id: int,
+        out: list[Event],
+    ) -> tuple[int, int, bool]:
+        """``_match`` at a level that holds icebergs, in passes: an iceberg whose slice a
+        pass empties shows a new slice at the back of the level (V-ICE-2) after the pass,
+        and the next pass meets it again if the taker has quantity left. Returns what
+        the taker has left, the last trade id, and whether STP stopped it."""
+        level = opp.levels[key]
+        index = self._orders
+        day = self._books[symbol].day_orders
+        no_stp = stp is STP_NONE
+        append = out.append
+        stop = False
+        while True:  # the passes over this level
+            gone: list[int] = []  # makers that leave this level
+            refreshed: list[RestingOrder] = []  # icebergs whose slice emptied
+            removed = 0  # shown quantity that leaves this level
+            for mid, maker in level.items():
+                if no_stp or maker.account != account:
+                    mq = maker.qty
+                    hidden = maker.hidden
+                    if mq <= qty:
+                        t = mq
+                        maker.qty = 0
+                        (refreshed.append(maker) if hidden else gone.append(mid))
+                    else:
+                        t = qty
+                        maker.qty = mq - qty
+                    qty -= t
+                    removed += t
+                    trade_id += 1
+                    append(
+                        Trade(seq, trade_id, symbol, price, t, mid, taker_id, maker.account,
+                              account, side, maker.qty + hidden, qty)
+                    )  # fmt: skip
+                    if hidden and not maker.qty:
+                        append(_refreshed(seq, maker, price))
+                    if not qty:
+                        break
+                    continue
+                qty, stop, d = _self_trade(
+                    seq, taker_id, account, symbol, side, taker_price, qty, stp, mid, maker,
+                    price, level, out,
+                )  # fmt: skip
+                removed += d
+                if not maker.qty:
+                    (refreshed.append(maker) if maker.hidden else gone.append(mid))
+                if stop:
+                    break
+            if not refreshed and len(gone) == len(level):
+                opp.drop_level(key)
+            else:
+                for mid in gone:
+                    del level[mid]
+                level.qty -= removed
+                for maker in refreshed:
+                    _to_the_back(level, maker)
+            for mid in gone:
+                del index[mid]
+            if day:
+                for mid in gone:
+                    day.pop(mid, None)
+            if stop or not qty or not refreshed or not level:
+                return qty, trade_id, stop
 
     # -- CANCEL ----------------------------------------------------------------
 
@@ -1350,6 +1348,60 @@ def _slice(order: RestingOrder) -> int:
     assert display is not None
     hidden = order.hidden
     return display if display < hidden else hidden
+
+
+def _self_trade(
+    seq: int,
+    taker_id: int,
+    account: str,
+    symbol: str,
+    side: Side,
+    taker_price: int | None,
+    qty: int,
+    stp: StpMode,
+    mid: int,
+    maker: RestingOrder,
+    price: int,
+    level: Level,
+    out: list[Event],
+) -> tuple[int, bool, int]:
+    """The incoming order meets its own account's ``maker``: its STP mode decides, and no
+    trade prints. Returns what the taker has left, whether it is done, and the shown
+    quantity that left ``maker``. An iceberg maker is met by its slice (V-ICE-4): cancel
+    modes cancel it whole, hidden part included; DECREMENT takes from the slice, which
+    the caller refreshes to the back if it emptied with hidden quantity left."""
+    append = out.append
+    mq = maker.qty
+    hidden = maker.hidden
+    m_side = maker.origin.side
+    if stp is CANCEL_TAKER:
+        append(Cancelled(seq, taker_id, account, symbol, side, taker_price, qty, C_STP))
+        return 0, True, 0
+    if stp is CANCEL_MAKER or stp is CANCEL_BOTH:
+        append(Cancelled(seq, mid, account, symbol, m_side, price, mq + hidden, C_STP))
+        maker.qty = 0
+        if hidden:
+            level.hidden -= hidden
+            maker.hidden = 0
+        if stp is CANCEL_BOTH:
+            append(Cancelled(seq, taker_id, account, symbol, side, taker_price, qty, C_STP))
+            return 0, True, mq
+        return qty, False, mq
+    # DECREMENT: both lose the smaller remaining quantity (of the slice).
+    d = mq if mq < qty else qty
+    maker.qty = mq - d
+    if maker.qty or hidden:
+        append(Reduced(seq, mid, account, symbol, m_side, price, d, maker.qty + hidden, C_STP))
+        if not maker.qty:
+            append(_refreshed(seq, maker, price))
+    else:
+        append(Cancelled(seq, mid, account, symbol, m_side, price, d, C_STP))
+    qty -= d
+    if qty:
+        append(Reduced(seq, taker_id, account, symbol, side, taker_price, d, qty, C_STP))
+        return qty, False, d
+    append(Cancelled(seq, taker_id, account, symbol, side, taker_price, d, C_STP))
+    return 0, True, d
 
 
 def _to_the_back(level: Level, order: RestingOrder) -> None:
