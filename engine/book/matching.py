@@ -814,9 +814,8 @@ class MatchingEngine:
             self._live(order, book, tif)
             return
         if book.phase is CONTINUOUS:
-            if tif is DAY or tif is GTD:
-                self._live(order, book, tif)  # registered first, so _match can drop it
-                del self._orders[oid]
+            # Indexed by _enter if it rests; a DAY order it does not rest leaves day_orders.
+            self._expiry_of(order, book, tif)
             self._enter(seq, order, book, order_type, tif, c.price, c.qty, c.post_only, out)
             return
         # A call phase: nothing matches (V-SES-2).
@@ -832,9 +831,13 @@ class MatchingEngine:
 
     def _live(self, order: RestingOrder, book: OrderBook, tif: TimeInForce) -> None:
         """Index a new live order, with its DAY or GTD bookkeeping."""
+        self._orders[order.origin.order_id] = order
+        self._expiry_of(order, book, tif)
+
+    def _expiry_of(self, order: RestingOrder, book: OrderBook, tif: TimeInForce) -> None:
+        """A new order's DAY or GTD bookkeeping (V-EXP-2, V-TIME-3); nothing for others."""
         origin = order.origin
         oid = origin.order_id
-        self._orders[oid] = order
         if tif is DAY:
             book.day_orders[oid] = order
         elif tif is GTD:
