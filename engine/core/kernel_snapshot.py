@@ -48,7 +48,7 @@ from typing import Final, NamedTuple
 import crc32c
 
 from ringmatch.engine.core.snapshot import SnapshotDamaged, snapshot_path
-from ringmatch.engine.records.layout import LAYOUT_VERSION
+from ringmatch.engine.records.layout import LAYOUT_VERSION, READABLE_LAYOUTS
 from ringmatch.engine.records.names import Directory
 
 MAGIC: Final = b"RMS3"
@@ -141,7 +141,7 @@ def read(path: str | os.PathLike[str]) -> KernelSnapshot:
         raise ValueError(f"{path}: {len(data)} bytes, the header says otherwise")
     if crc32c.crc32c(memoryview(data)[8:]) != crc:
         raise ValueError(f"{path}: checksum mismatch")
-    if layout != LAYOUT_VERSION:
+    if layout not in READABLE_LAYOUTS:
         raise ValueError(f"{path}: records of layout {layout}, this version's are {LAYOUT_VERSION}")
     try:
         directory = decode_directory(data[HEADER_SIZE : HEADER_SIZE + d], symbols, accounts)

@@ -50,6 +50,7 @@ from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.schema.commands import (
     Cancel,
+    Clock,
     Input,
     KillSwitch,
     MassCancel,
@@ -57,21 +58,27 @@ from ringmatch.engine.schema.commands import (
     Replace,
     SessionClosed,
     SessionOpened,
+    SetPhase,
     SetRiskLimits,
     SkipInput,
     StageChain,
     WorkerStarted,
 )
-from ringmatch.engine.schema.enums import CommandKind, OrderType, RejectReason
+from ringmatch.engine.schema.enums import CommandKind, OrderType, RejectReason, Side, TradingPhase
 from ringmatch.engine.schema.events import (
     Accepted,
+    AuctionTrade,
     Cancelled,
     Event,
+    Indicative,
     MassCancelled,
+    PhaseChanged,
     Reduced,
+    Refreshed,
     Rejected,
     Replaced,
     Trade,
+    Triggered,
 )
 
 ORDER_KINDS = {
@@ -80,8 +87,12 @@ ORDER_KINDS = {
     L.REPLACE: CommandKind.REPLACE,
     L.MASS_CANCEL: CommandKind.MASS_CANCEL,
 }
-MARKET_CODE = L.ORDER_TYPE_CODE[OrderType.MARKET]
-SEQUENCED = frozenset(range(L.NEW, L.SKIP_INPUT + 1))
+NO_PRICE = frozenset({L.ORDER_TYPE_CODE[OrderType.MARKET], L.ORDER_TYPE_CODE[OrderType.STOP]})
+SEQUENCED = frozenset(L.INPUT_KINDS) - L.DEFINES
+NEW_FLAGS = L.POST_ONLY | L.TERMS
+NO_TERMS: Final = (None, None, None)
+SET_PHASE = CommandKind.SET_PHASE
+CONTINUOUS = TradingPhase.CONTINUOUS
 
 Row = tuple[Any, ...]  # one record as ``ndarray.tolist()`` gives it (ints; a NAME's bytes)
 
@@ -287,6 +298,12 @@ class ReferenceKernel:
         row = rows[i]
         kind, qty = row[0], row[13]
         if kind not in L.WITH_TEXT:
+            if row[5] & L.TERMS and (kind == L.NEW or kind == L.REPLACE):
+                # Its TERMS record is part of it; one cut off by the batch's end is
+                # missing, which makes the input malformed (as a text cut short).
+                terms = _terms(inputs, i + 1) if i + 1 < len(rows) else None
+                self._one(row, b"", False, out, i, terms)
+                return i + 2 if i + 1 < len(rows) else i + 1
             self._one(row, b"", False, out, i)
             return i + 1
         if not 0 <= qty <= L.MAX_TEXT:
@@ -299,6 +316,16 @@ class ReferenceKernel:
 
     def _need(self, kind: int, symbol: int) -> int:
         """At most how many records one input of ``kind`` can emit now."""
+        engine = self.logic.engine
+        if (
+            engine._expiries
+            or any(
+                b.stops or b.waiting or b.day_orders or b.phase is not CONTINUOUS
+                for b in engine._books.values()
+            )
+            or any(o.hidden for o in engine._orders.values())
+        ):
+            return self._venue_need()
         if kind == L.NEW or kind == L.REPLACE:
             # Two trade records per maker it can meet, plus Accepted/Replaced and a
             # final Cancelled; a replace's maker is in its own symbol, which the
@@ -318,6 +345,20 @@ class ReferenceKernel:
         # A mass cancel, a disconnect, a kill switch: every order, and a MassCancelled
         # per account.
         return self.resting_orders + self.accounts_defined + 1
+
+    def _venue_need(self) -> int:
+        """A bound for any input once the venue's state is in play: expiries run first,
+        stops release in rounds and an iceberg can refresh once per slice. Each slice of
+        a live order (an iceberg's ceil(leaves / display), any other's 1) and each held
+        stop can give at most four records (two for a trade, a refresh, a cancel; a
+        release's TRIGGERED, ACCEPTED, ORDER_TERMS, CANCELLED), plus a book's
+        PHASE_CHANGED and INDICATIVE, and the input's own ACCEPTED, ORDER_TERMS and
+        last CANCELLED."""
+        units = 0
+        for o in self.logic.engine._orders.values():
+            display = o.origin.display_qty
+            units += -(-o.leaves // display) if o.hidden and display else 1
+        return 4 * (units + 2) + 2 * len(self.logic.engine._books) + 8
 
     def l3(self, symbol: int) -> np.ndarray:
         if not 0 < symbol <= self.symbols_defined:
@@ -340,7 +381,16 @@ class ReferenceKernel:
 
     # -- records -> Structs -> events -------------------------------------------------------
 
-    def _one(self, row: Row, text: bytes, bad_text: bool, out: list[Row], index: int) -> None:
+    def _one(
+        self,
+        row: Row,
+        text: bytes,
+        bad_text: bool,
+        out: list[Row],
+        index: int,
+        terms: tuple[int | None, int | None, int | None] | None = NO_TERMS,
+    ) -> None:
+        """One input; ``terms`` its TERMS record's fields, None for a malformed one."""
         (
             kind,
             side,
@@ -384,12 +434,17 @@ class ReferenceKernel:
         command = ORDER_KINDS.get(kind)
         if command is not None:
             why = self._malformed(kind, known_account, side, otype, tif, stp, flags, reason, symbol)
+            if why is None and terms is None:
+                why = RejectReason.INVALID_FIELD
+            elif why is None and kind == L.REPLACE and terms and terms[1:] != (None, None):
+                why = RejectReason.INVALID_FIELD  # a replace changes only a trigger
             if why is not None:
                 logic.skip(seq)
                 out.append(_rejected(seq, command, oid, account, why, client))
                 return
         inp: Input | None = None
         a = self._accounts.name(account)
+        assert terms is not None
         if kind == L.NEW:
             inp = NewOrder(
                 oid,
@@ -397,18 +452,30 @@ class ReferenceKernel:
                 self._symbols.name(symbol) if symbol else "",
                 L.SIDE_OF[side],
                 L.ORDER_TYPE_OF[otype],
-                None if price == 0 and otype == MARKET_CODE else price,
+                None if price == 0 and otype in NO_PRICE else price,
                 qty,
                 L.TIF_OF.get(tif),
-                bool(flags),
+                bool(flags & L.POST_ONLY),
                 L.STP_OF[stp],
                 ts,
                 client,
+                *terms,
             )
         elif kind == L.CANCEL:
             inp = Cancel(oid, a, ts, client)
         elif kind == L.REPLACE:
-            inp = Replace(oid, a, price, qty, ts, client)
+            new_price = None if flags & L.KEEP_PRICE else price
+            inp = Replace(oid, a, new_price, qty, ts, client, terms[0])
+        elif kind == L.SET_PHASE:
+            if symbol > self.symbols_defined:
+                logic.skip(seq)
+                out.append(_rejected(seq, SET_PHASE, 0, 0, RejectReason.UNKNOWN_SYMBOL, 0))
+                return
+            # An unknown code reaches the engine as itself, which rejects it UNKNOWN_PHASE.
+            phase: Any = L.PHASE_OF.get(reason, reason)
+            inp = SetPhase(self._symbols.name(symbol) if symbol else "", phase, ts)
+        elif kind == L.CLOCK:
+            inp = Clock(ts)
         elif kind == L.MASS_CANCEL:
             inp = MassCancel(
                 a, self._symbols.name(symbol) if symbol else None, L.CANCEL_REASON_OF[reason], ts
@@ -465,10 +532,10 @@ class ReferenceKernel:
         if kind == L.NEW:
             if (
                 not 1 <= side <= 2
-                or not 1 <= otype <= 2
-                or not 0 <= tif <= 3
+                or not 1 <= otype < len(L.ORDER_TYPE)
+                or not 0 <= tif < len(L.TIF)
                 or not 0 <= stp <= 4
-                or flags & ~L.POST_ONLY
+                or flags & ~NEW_FLAGS
             ):
                 return RejectReason.INVALID_FIELD
         elif kind == L.MASS_CANCEL and not 1 <= reason < len(L.CANCEL_REASON):
@@ -512,13 +579,23 @@ class ReferenceKernel:
         elif t is Accepted:
             assert isinstance(e, Accepted)
             orders[e.order_id] = [e.client_order_id, 0]
+            terms = not (e.trigger_price is None and e.display_qty is None and e.expire_ts is None)
+            account, symbol = aid(e.account), sid(e.symbol)
             out.append(
                 (
                     L.ACCEPTED, _SIDE[id(e.side)], _OTYPE[id(e.order_type)], _TIF[id(e.tif)],
-                    0, 0, 0, 0, aid(e.account), sid(e.symbol), e.seq, e.order_id,
+                    0, 0, L.WITH_TERMS if terms else 0, 0, account, symbol, e.seq, e.order_id,
                     e.client_order_id, e.price or 0, e.qty, e.qty, 0, 0,
                 )
             )  # fmt: skip
+            if terms:
+                out.append(
+                    (
+                        L.ORDER_TERMS, 0, 0, 0, 0, 0, 0, 0, account, symbol, e.seq, e.order_id,
+                        e.client_order_id, e.trigger_price or 0, e.display_qty or 0,
+                        e.expire_ts or 0, 0, 0,
+                    )
+                )  # fmt: skip
         elif t is Cancelled or t is Reduced:
             assert isinstance(e, Cancelled | Reduced)
             live = orders[e.order_id]
@@ -534,19 +611,30 @@ class ReferenceKernel:
                 del orders[e.order_id]
         elif t is Rejected:
             assert isinstance(e, Rejected)
+            account = aid(e.account) if e.account else 0  # a SET_PHASE's: no account
             out.append(
-                _rejected(e.seq, e.command, e.order_id, aid(e.account), e.reason, e.client_order_id)
+                _rejected(e.seq, e.command, e.order_id, account, e.reason, e.client_order_id)
             )
         elif t is Replaced:
             assert isinstance(e, Replaced)
             live = orders[e.order_id]
+            account, symbol = aid(e.account), sid(e.symbol)
+            flags = (L.PRIORITY_KEPT if e.priority_kept else 0) | (
+                0 if e.trigger_price is None else L.WITH_TERMS
+            )
             out.append(
                 (
-                    L.REPLACED, _SIDE[id(e.side)], 0, 0, 0, 0,
-                    L.PRIORITY_KEPT if e.priority_kept else 0, 0, aid(e.account),
-                    sid(e.symbol), e.seq, e.order_id, live[0], e.price, e.qty, e.qty, live[1], 0,
+                    L.REPLACED, _SIDE[id(e.side)], 0, 0, 0, 0, flags, 0, account, symbol,
+                    e.seq, e.order_id, live[0], e.price or 0, e.qty, e.qty, live[1], 0,
                 )
             )  # fmt: skip
+            if e.trigger_price is not None:
+                out.append(
+                    (
+                        L.ORDER_TERMS, 0, 0, 0, 0, 0, 0, 0, account, symbol, e.seq, e.order_id,
+                        live[0], e.trigger_price, 0, 0, 0, 0,
+                    )
+                )  # fmt: skip
         elif t is MassCancelled:
             assert isinstance(e, MassCancelled)
             out.append(
@@ -555,8 +643,80 @@ class ReferenceKernel:
                     sid(e.symbol) if e.symbol else 0, e.seq, 0, 0, 0, e.count, 0, 0, 0,
                 )
             )  # fmt: skip
+        elif t is Triggered:
+            assert isinstance(e, Triggered)
+            live = orders[e.order_id]
+            out.append(
+                (
+                    L.TRIGGERED, _SIDE[id(e.side)], _OTYPE[id(e.order_type)], _TIF[id(e.tif)],
+                    0, 0, 0, 0, aid(e.account), sid(e.symbol), e.seq, e.order_id, live[0],
+                    e.price or 0, e.qty, e.qty, live[1], e.trigger_price,
+                )
+            )  # fmt: skip
+        elif t is Refreshed:
+            assert isinstance(e, Refreshed)
+            live = orders[e.order_id]
+            out.append(
+                (
+                    L.REFRESHED, _SIDE[id(e.side)], 0, 0, 0, 0, 0, 0, aid(e.account),
+                    sid(e.symbol), e.seq, e.order_id, live[0], e.price, e.shown, e.leaves,
+                    live[1], 0,
+                )
+            )  # fmt: skip
+        elif t is AuctionTrade:
+            assert isinstance(e, AuctionTrade)
+            sym, seq, price, qty, trade = sid(e.symbol), e.seq, e.price, e.qty, e.trade_id
+            for side, oid, owner, leaves in (
+                (L.SIDE_CODE[BUY], e.buy_order_id, e.buy_account, e.buy_leaves),
+                (L.SIDE_CODE[SELL], e.sell_order_id, e.sell_account, e.sell_leaves),
+            ):
+                live = orders[oid]
+                live[1] += qty
+                out.append(
+                    (
+                        L.AUCTION_TRADE, side, 0, 0, 0, 0, 0, 0, aid(owner), sym, seq, oid,
+                        live[0], price, qty, leaves, live[1], trade,
+                    )
+                )  # fmt: skip
+                if not leaves:
+                    del orders[oid]
+        elif t is PhaseChanged:
+            assert isinstance(e, PhaseChanged)
+            out.append(
+                (
+                    L.PHASE_CHANGED, 0, 0, 0, L.PHASE_CODE[e.phase], 0, 0, 0, 0, sid(e.symbol),
+                    e.seq, 0, 0, 0, L.PHASE_CODE[e.previous], 0, 0, 0,
+                )
+            )  # fmt: skip
+        elif t is Indicative:
+            assert isinstance(e, Indicative)
+            side = 0 if e.imbalance_side is None else L.SIDE_CODE[e.imbalance_side]
+            out.append(
+                (
+                    L.INDICATIVE, side, 0, 0, 0, 0, 0, 0, 0, sid(e.symbol), e.seq, 0, 0,
+                    e.price or 0, e.volume, e.imbalance_qty, 0, 0,
+                )
+            )  # fmt: skip
         else:
             raise TypeError(f"not an event: {e!r}")
+
+
+def _terms(inputs: np.ndarray, at: int) -> tuple[int | None, int | None, int | None] | None:
+    """The fields of the TERMS record at ``at`` (None: not set), or None if the record
+    is not a well-formed one (byte 0, a presence bit or a spare byte not zero)."""
+    raw = inputs[at : at + 1].view(L.TERMS_DTYPE)[0]
+    present = int(raw["present"])
+    if raw["zero"] or present & ~ALL_TERMS or raw["spare"].any() or raw["reserved"].any():
+        return None
+    return (
+        int(raw["trigger_price"]) if present & L.HAS_TRIGGER else None,
+        int(raw["display_qty"]) if present & L.HAS_DISPLAY else None,
+        int(raw["expire_ts"]) if present & L.HAS_EXPIRE else None,
+    )
+
+
+ALL_TERMS = L.HAS_TRIGGER | L.HAS_DISPLAY | L.HAS_EXPIRE
+BUY, SELL = Side.BUY, Side.SELL
 
 
 # -- event rows ----------------------------------------------------------------------------

@@ -238,11 +238,12 @@ def frame_records(frame: Frame, path: str) -> np.ndarray:
 def check_layout(frame: Frame, path: str) -> None:
     """A frame whose records are laid out otherwise than this version's cannot be read."""
     version = frame.layout
-    if frame.version == 2 and version != layout.LAYOUT_VERSION:
+    if frame.version == 2 and version not in layout.READABLE_LAYOUTS:
+        readable = " and ".join(map(str, sorted(layout.READABLE_LAYOUTS)))
         raise JournalError(
             f"{path}: offset {frame.offset}: records of layout version {version}; this "
-            f"version reads layout {layout.LAYOUT_VERSION} (convert the journal with the "
-            f"version that wrote it)"
+            f"version reads layouts {readable} (convert the journal with the version "
+            f"that wrote it)"
         )
 
 

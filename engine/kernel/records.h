@@ -70,9 +70,24 @@ constexpr std::size_t MAX_NAME = 64;
 constexpr int64_t MAX_TEXT = int64_t{1} << 20;
 constexpr uint32_t MAX_SYMBOLS = 65535;
 constexpr uint32_t MAX_ACCOUNTS = (uint32_t{1} << 24) - 1;
-constexpr int LAYOUT_VERSION = 1;
+constexpr int LAYOUT_VERSION = 2;
+
+// The record after a NEW or REPLACE flagged TERMS: the venue's fields
+// (layout.TERMS_DTYPE). Byte 0 is 0: to a reader that does not know it, no kind.
+struct TermsRecord {
+    uint8_t zero;
+    uint8_t present;  // HAS_TRIGGER | HAS_DISPLAY | HAS_EXPIRE
+    uint8_t spare[6];
+    int64_t trigger_price;
+    int64_t display_qty;
+    int64_t expire_ts;
+    uint64_t reserved[4];
+};
 
 static_assert(sizeof(InputRecord) == INPUT_SIZE, "input record size");
+static_assert(sizeof(TermsRecord) == INPUT_SIZE, "terms record size");
+static_assert(offsetof(TermsRecord, present) == 1 && offsetof(TermsRecord, trigger_price) == 8);
+static_assert(offsetof(TermsRecord, display_qty) == 16 && offsetof(TermsRecord, expire_ts) == 24);
 static_assert(sizeof(EventRecord) == EVENT_SIZE, "event record size");
 static_assert(sizeof(BookRecord) == BOOK_SIZE, "book record size");
 static_assert(offsetof(InputRecord, kind) == 0 && offsetof(InputRecord, side) == 1);
@@ -114,6 +129,9 @@ enum : uint8_t {
     IN_SKIP_INPUT = 11,
     IN_DEFINE_SYMBOL = 12,
     IN_DEFINE_ACCOUNT = 13,
+    IN_SET_PHASE = 14,
+    IN_CLOCK = 15,
+    IN_LAST = IN_CLOCK,
 };
 
 // Input flags.
@@ -123,7 +141,12 @@ enum : uint8_t {
     FLAG_CANCEL_ORDERS = 2,         // KILL_SWITCH
     FLAG_CANCEL_ON_DISCONNECT = 1,  // SESSION_OPENED
     FLAG_NO_STAGE = 1,              // STAGE_CHAIN
+    FLAG_TERMS = 2,                 // NEW, REPLACE: a TermsRecord follows
+    FLAG_KEEP_PRICE = 4,            // REPLACE: the price stays (price ignored)
 };
+
+// TermsRecord.present.
+enum : uint8_t { HAS_TRIGGER = 1, HAS_DISPLAY = 2, HAS_EXPIRE = 4 };
 
 // Event kinds.
 enum : uint8_t {
@@ -135,6 +158,12 @@ enum : uint8_t {
     EV_REPLACED = 6,
     EV_MASS_CANCELLED = 7,
     EV_NAME = 8,
+    EV_ORDER_TERMS = 9,
+    EV_TRIGGERED = 10,
+    EV_REFRESHED = 11,
+    EV_AUCTION_TRADE = 12,
+    EV_PHASE_CHANGED = 13,
+    EV_INDICATIVE = 14,
 };
 
 // Event flags.
@@ -143,12 +172,21 @@ enum : uint8_t {
     FLAG_PRIORITY_KEPT = 2,
     FLAG_NAME_ACCOUNT = 4,
     FLAG_NAME_SYMBOL = 8,
+    FLAG_WITH_TERMS = 16,  // ACCEPTED, REPLACED: an EV_ORDER_TERMS record follows
 };
 
 // Codes of the enums (layout.SIDE, layout.TIF ...: index = code).
 enum : uint8_t { SIDE_BUY = 1, SIDE_SELL = 2 };
-enum : uint8_t { TYPE_LIMIT = 1, TYPE_MARKET = 2 };
-enum : uint8_t { TIF_DEFAULT = 0, TIF_GTC = 1, TIF_IOC = 2, TIF_FOK = 3 };
+enum : uint8_t { TYPE_LIMIT = 1, TYPE_MARKET = 2, TYPE_STOP = 3, TYPE_STOP_LIMIT = 4 };
+enum : uint8_t { TIF_DEFAULT = 0, TIF_GTC = 1, TIF_IOC = 2, TIF_FOK = 3, TIF_DAY = 4, TIF_GTD = 5 };
+enum : uint8_t {
+    PHASE_PRE_OPEN = 1,
+    PHASE_OPENING_AUCTION = 2,
+    PHASE_CONTINUOUS = 3,
+    PHASE_CLOSING_AUCTION = 4,
+    PHASE_CLOSED = 5,
+    PHASE_HALTED = 6,
+};
 enum : uint8_t {
     STP_NONE = 0,
     STP_CANCEL_TAKER = 1,
@@ -156,7 +194,13 @@ enum : uint8_t {
     STP_CANCEL_BOTH = 3,
     STP_DECREMENT = 4,
 };
-enum : uint8_t { CMD_NEW = 1, CMD_CANCEL = 2, CMD_REPLACE = 3, CMD_MASS_CANCEL = 4 };
+enum : uint8_t {
+    CMD_NEW = 1,
+    CMD_CANCEL = 2,
+    CMD_REPLACE = 3,
+    CMD_MASS_CANCEL = 4,
+    CMD_SET_PHASE = 5,
+};
 
 // Reject reasons: 1 + the index in RejectReason's order.
 enum : uint8_t {
@@ -185,7 +229,7 @@ enum : uint8_t {
     REJ_RISK_MAX_POSITION = 23,
     REJ_UNKNOWN_ACCOUNT = 24,
     REJ_INVALID_FIELD = 25,
-    // The venue's order types (VENUE_RULES.md): the pure engine's for now.
+    // The venue's order types (VENUE_RULES.md).
     REJ_INVALID_TRIGGER_PRICE = 26,
     REJ_STOP_NOT_HELD_TIF = 27,
     REJ_STOP_WOULD_TRIGGER = 28,
@@ -253,27 +297,43 @@ inline const LayoutFigure LAYOUT_FIGURES[] = {
     RM_OFF(BookRecord, side), RM_OFF(BookRecord, account), RM_OFF(BookRecord, price),
     RM_OFF(BookRecord, order_id), RM_OFF(BookRecord, qty), RM_OFF(BookRecord, client_order_id),
     RM_OFF(BookRecord, cum),
+    {"TERMS_SIZE", sizeof(TermsRecord)},
+    RM_OFF(TermsRecord, zero), RM_OFF(TermsRecord, present), RM_OFF(TermsRecord, spare),
+    RM_OFF(TermsRecord, trigger_price), RM_OFF(TermsRecord, display_qty),
+    RM_OFF(TermsRecord, expire_ts), RM_OFF(TermsRecord, reserved),
     {"NEW", IN_NEW}, {"CANCEL", IN_CANCEL}, {"REPLACE", IN_REPLACE},
     {"MASS_CANCEL", IN_MASS_CANCEL}, {"KILL_SWITCH", IN_KILL_SWITCH},
     {"SET_RISK_LIMITS", IN_SET_RISK_LIMITS}, {"SESSION_OPENED", IN_SESSION_OPENED},
     {"SESSION_CLOSED", IN_SESSION_CLOSED}, {"WORKER_STARTED", IN_WORKER_STARTED},
     {"STAGE_CHAIN", IN_STAGE_CHAIN}, {"SKIP_INPUT", IN_SKIP_INPUT},
     {"DEFINE_SYMBOL", IN_DEFINE_SYMBOL}, {"DEFINE_ACCOUNT", IN_DEFINE_ACCOUNT},
+    {"SET_PHASE", IN_SET_PHASE}, {"CLOCK", IN_CLOCK},
+    {"TERMS", FLAG_TERMS}, {"KEEP_PRICE", FLAG_KEEP_PRICE},
+    {"HAS_TRIGGER", HAS_TRIGGER}, {"HAS_DISPLAY", HAS_DISPLAY}, {"HAS_EXPIRE", HAS_EXPIRE},
     {"POST_ONLY", FLAG_POST_ONLY}, {"ON", FLAG_ON}, {"CANCEL_ORDERS", FLAG_CANCEL_ORDERS},
     {"CANCEL_ON_DISCONNECT", FLAG_CANCEL_ON_DISCONNECT}, {"NO_STAGE", FLAG_NO_STAGE},
     {"ACCEPTED", EV_ACCEPTED}, {"REJECTED", EV_REJECTED}, {"TRADE", EV_TRADE},
     {"CANCELLED", EV_CANCELLED}, {"REDUCED", EV_REDUCED}, {"REPLACED", EV_REPLACED},
     {"MASS_CANCELLED", EV_MASS_CANCELLED}, {"NAME", EV_NAME},
+    {"ORDER_TERMS", EV_ORDER_TERMS}, {"TRIGGERED", EV_TRIGGERED}, {"REFRESHED", EV_REFRESHED},
+    {"AUCTION_TRADE", EV_AUCTION_TRADE}, {"PHASE_CHANGED", EV_PHASE_CHANGED},
+    {"INDICATIVE", EV_INDICATIVE},
     {"TAKER", FLAG_TAKER}, {"PRIORITY_KEPT", FLAG_PRIORITY_KEPT},
     {"NAME_ACCOUNT", FLAG_NAME_ACCOUNT}, {"NAME_SYMBOL", FLAG_NAME_SYMBOL},
+    {"WITH_TERMS", FLAG_WITH_TERMS},
     {"SIDE.BUY", SIDE_BUY}, {"SIDE.SELL", SIDE_SELL},
     {"ORDER_TYPE.LIMIT", TYPE_LIMIT}, {"ORDER_TYPE.MARKET", TYPE_MARKET},
+    {"ORDER_TYPE.STOP", TYPE_STOP}, {"ORDER_TYPE.STOP_LIMIT", TYPE_STOP_LIMIT},
     {"TIF.GTC", TIF_GTC}, {"TIF.IOC", TIF_IOC}, {"TIF.FOK", TIF_FOK},
+    {"TIF.DAY", TIF_DAY}, {"TIF.GTD", TIF_GTD},
+    {"PHASE.PRE_OPEN", PHASE_PRE_OPEN}, {"PHASE.OPENING_AUCTION", PHASE_OPENING_AUCTION},
+    {"PHASE.CONTINUOUS", PHASE_CONTINUOUS}, {"PHASE.CLOSING_AUCTION", PHASE_CLOSING_AUCTION},
+    {"PHASE.CLOSED", PHASE_CLOSED}, {"PHASE.HALTED", PHASE_HALTED},
     {"STP.NONE", STP_NONE}, {"STP.CANCEL_TAKER", STP_CANCEL_TAKER},
     {"STP.CANCEL_MAKER", STP_CANCEL_MAKER}, {"STP.CANCEL_BOTH", STP_CANCEL_BOTH},
     {"STP.DECREMENT", STP_DECREMENT},
     {"COMMAND.NEW", CMD_NEW}, {"COMMAND.CANCEL", CMD_CANCEL}, {"COMMAND.REPLACE", CMD_REPLACE},
-    {"COMMAND.MASS_CANCEL", CMD_MASS_CANCEL},
+    {"COMMAND.MASS_CANCEL", CMD_MASS_CANCEL}, {"COMMAND.SET_PHASE", CMD_SET_PHASE},
     {"REJECT_REASON.INVALID_ORDER_ID", REJ_INVALID_ORDER_ID},
     {"REJECT_REASON.DUPLICATE_ORDER_ID", REJ_DUPLICATE_ORDER_ID},
     {"REJECT_REASON.INVALID_SYMBOL", REJ_INVALID_SYMBOL},

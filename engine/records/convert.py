@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import msgspec
 import numpy as np
 
 from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.inputs import TERMS_RECORD, terms_of
 from ringmatch.engine.records.names import Directory, Names, define_record, text_records
 from ringmatch.engine.schema.commands import (
     Cancel,
+    Clock,
     Command,
     Input,
     KillSwitch,
@@ -25,22 +28,37 @@ from ringmatch.engine.schema.commands import (
     Replace,
     SessionClosed,
     SessionOpened,
+    SetPhase,
     SetRiskLimits,
     SkipInput,
     StageChain,
     WorkerStarted,
 )
-from ringmatch.engine.schema.enums import Side
+from ringmatch.engine.schema.enums import OrderType, Side
 from ringmatch.engine.schema.events import (
     Accepted,
+    AuctionTrade,
     Cancelled,
     Event,
+    Indicative,
     MassCancelled,
+    PhaseChanged,
     Reduced,
+    Refreshed,
     Rejected,
     Replaced,
     Trade,
+    Triggered,
 )
+
+NO_PRICE = frozenset(L.ORDER_TYPE_CODE[t] for t in (OrderType.MARKET, OrderType.STOP))
+
+
+def terms_record(trigger: int | None, display: int | None, expire: int | None) -> np.ndarray:
+    """The TERMS record of an order's venue fields (None: not set)."""
+    raw = bytearray(L.INPUT_SIZE)
+    TERMS_RECORD.pack_into(raw, 0, *terms_of(trigger, display, expire))
+    return np.frombuffer(raw, L.INPUT_DTYPE)
 
 
 class Encoder:
@@ -77,6 +95,7 @@ class Encoder:
             rec = np.zeros(1, L.INPUT_DTYPE)
             r = rec[0]
             text = b""
+            terms: np.ndarray | None = None
             if isinstance(inp, NewOrder):
                 r["kind"] = L.NEW
                 r["account"], r["symbol"] = self._ids(inp.account, inp.symbol, out)
@@ -89,14 +108,28 @@ class Encoder:
                 r["client_order_id"] = inp.client_order_id
                 r["price"] = 0 if inp.price is None else inp.price
                 r["qty"] = inp.qty
+                venue = (inp.trigger_price, inp.display_qty, inp.expire_ts)
+                if venue != (None, None, None):
+                    r["flags"] |= L.TERMS
+                    terms = terms_record(*venue)
             elif isinstance(inp, Cancel | Replace):
                 r["kind"] = L.CANCEL if isinstance(inp, Cancel) else L.REPLACE
                 r["account"], _ = self._ids(inp.account, None, out)
                 r["order_id"] = inp.order_id
                 r["client_order_id"] = inp.client_order_id
                 if isinstance(inp, Replace):
-                    r["price"] = inp.price
+                    r["price"] = 0 if inp.price is None else inp.price
                     r["qty"] = inp.qty
+                    r["flags"] = L.KEEP_PRICE if inp.price is None else 0
+                    if inp.trigger_price is not None:
+                        r["flags"] |= L.TERMS
+                        terms = terms_record(inp.trigger_price, None, None)
+            elif isinstance(inp, SetPhase):
+                r["kind"] = L.SET_PHASE
+                _, r["symbol"] = self._ids(None, inp.symbol, out)
+                r["reason"] = L.PHASE_CODE.get(inp.phase, 0)
+            elif isinstance(inp, Clock):
+                r["kind"] = L.CLOCK
             elif isinstance(inp, MassCancel):
                 r["kind"] = L.MASS_CANCEL
                 r["account"], r["symbol"] = self._ids(inp.account, inp.symbol, out)
@@ -136,6 +169,8 @@ class Encoder:
                 r["seq"] = seq
                 seq += 1
             out.append(rec)
+            if terms is not None:
+                out.append(terms)
             if r["kind"] in L.WITH_TEXT:
                 r["qty"] = len(text)
                 out.append(text_records(text))
@@ -147,12 +182,14 @@ class Encoder:
 def decode_events(events: np.ndarray, directory: Directory) -> list[Event]:
     """The Events that event records stand for (NAME records teach ``directory``).
 
-    A Trade's two records become one Trade.
+    A Trade's two records become one Trade, an AuctionTrade's likewise; an ACCEPTED
+    or REPLACED flagged WITH_TERMS takes its venue fields from the ORDER_TERMS after it.
     """
     out: list[Event] = []
     acct = directory.accounts.name
     sym = directory.symbols.name
     maker: tuple[int, ...] | None = None
+    buyer: tuple[int, ...] | None = None
     for rec in events.tolist():
         (
             kind,
@@ -196,10 +233,23 @@ def decode_events(events: np.ndarray, directory: Directory) -> list[Event]:
                     cl,
                 )
             )
+        elif kind == L.ORDER_TERMS:
+            last = out[-1] if out else None
+            assert isinstance(last, Accepted | Replaced) and last.order_id == oid, (
+                "an ORDER_TERMS record not after its order's ACCEPTED or REPLACED"
+            )
+            if isinstance(last, Accepted):
+                out[-1] = msgspec.structs.replace(
+                    last, trigger_price=price or None, display_qty=qty or None,
+                    expire_ts=leaves or None,
+                )  # fmt: skip
+            else:
+                out[-1] = msgspec.structs.replace(last, trigger_price=price or None)
         elif kind == L.REJECTED:
             out.append(
-                Rejected(seq, L.COMMAND_OF[command], oid, acct(a), L.REJECT_REASON_OF[reason], cl)
-            )
+                Rejected(seq, L.COMMAND_OF[command], oid, acct(a) if a else "",
+                         L.REJECT_REASON_OF[reason], cl)
+            )  # fmt: skip
         elif kind == L.TRADE:
             if not flags & L.TAKER:
                 maker = rec
@@ -223,6 +273,16 @@ def decode_events(events: np.ndarray, directory: Directory) -> list[Event]:
                 )
             )
             maker = None
+        elif kind == L.AUCTION_TRADE:
+            if L.SIDE_OF.get(side) is Side.BUY:
+                buyer = rec
+                continue
+            assert buyer is not None, "a seller's auction trade record without its buyer's"
+            out.append(
+                AuctionTrade(seq, trade_id, sym(s), price, qty, buyer[11], oid, acct(buyer[8]),
+                             acct(a), buyer[15], leaves)
+            )  # fmt: skip
+            buyer = None
         elif kind == L.CANCELLED:
             out.append(
                 Cancelled(
@@ -258,7 +318,7 @@ def decode_events(events: np.ndarray, directory: Directory) -> list[Event]:
                     acct(a),
                     sym(s),
                     L.SIDE_OF[side],
-                    price,
+                    price or None,
                     qty,
                     bool(flags & L.PRIORITY_KEPT),
                 )
@@ -267,6 +327,17 @@ def decode_events(events: np.ndarray, directory: Directory) -> list[Event]:
             out.append(
                 MassCancelled(seq, acct(a), sym(s) if s else None, qty, L.CANCEL_REASON_OF[reason])
             )
+        elif kind == L.TRIGGERED:
+            out.append(
+                Triggered(seq, oid, acct(a), sym(s), L.SIDE_OF[side], trade_id,
+                          L.ORDER_TYPE_OF[otype], L.TIF_OF[tif], price or None, qty)
+            )  # fmt: skip
+        elif kind == L.REFRESHED:
+            out.append(Refreshed(seq, oid, acct(a), sym(s), L.SIDE_OF[side], price, qty, leaves))
+        elif kind == L.PHASE_CHANGED:
+            out.append(PhaseChanged(seq, sym(s), L.PHASE_OF[reason], L.PHASE_OF[qty]))
+        elif kind == L.INDICATIVE:
+            out.append(Indicative(seq, sym(s), price or None, qty, L.SIDE_OF.get(side), leaves))
         else:
             raise ValueError(f"event record of unknown kind {kind}")
     return out
@@ -283,6 +354,9 @@ def encode_commands(
     come just before the first use (the NAME events come earlier here).
     """
     directory = Directory() if directory is None else directory
+    if any(map(_has_terms, cmds)):
+        # A TERMS record after some commands: not one record per command.
+        return Encoder(directory).encode(cmds, first_seq)
     before = (len(directory.symbols), len(directory.accounts))
     n = len(cmds)
     kind = np.zeros(n, np.uint8)
@@ -315,8 +389,6 @@ def encode_commands(
         t = type(c)
         if t is NewOrder:
             assert isinstance(c, NewOrder)
-            L.refuse_venue_fields(c.order_id, c.order_type, c.tif, c.price, c.trigger_price,
-                                  c.display_qty, c.expire_ts)  # fmt: skip
             kind[i] = L.NEW
             symbol[i] = symbol_id(c.symbol)
             side[i] = L.SIDE_CODE[c.side]
@@ -334,8 +406,7 @@ def encode_commands(
             order_id[i] = c.order_id
             client[i] = c.client_order_id
             if isinstance(c, Replace):
-                L.refuse_venue_fields(c.order_id, None, None, c.price, c.trigger_price)
-                assert c.price is not None  # refused above when None
+                assert c.price is not None  # a venue stream went to Encoder above
                 price[i] = c.price
                 qty[i] = c.qty
         elif t is MassCancel:
@@ -362,6 +433,18 @@ def encode_commands(
         body[field] = column
     body["seq"] = np.arange(first_seq, first_seq + n, dtype=np.uint64)
     return np.concatenate([*defines, body], dtype=L.INPUT_DTYPE)
+
+
+def _has_terms(c: Input) -> bool:
+    """Does ``c`` take a TERMS record (or is it not one record per command)?"""
+    t = type(c)
+    if t is NewOrder:
+        assert isinstance(c, NewOrder)
+        return not (c.trigger_price is None and c.display_qty is None and c.expire_ts is None)
+    if t is Replace:
+        assert isinstance(c, Replace)
+        return c.price is None or c.trigger_price is not None
+    return t is SetPhase or t is Clock
 
 
 def encode_events(events: Iterable[Event], directory: Directory) -> np.ndarray:
@@ -411,6 +494,20 @@ def encode_events(events: Iterable[Event], directory: Directory) -> np.ndarray:
                 x["leaves"], x["trade_id"] = leaves, ev.trade_id
             rows += [maker, rec]
             continue
+        if isinstance(ev, AuctionTrade):
+            seller = np.zeros(1, L.EVENT_DTYPE)
+            s = sym(ev.symbol)
+            for x, account, oid, leaves, side in (
+                (r, ev.buy_account, ev.buy_order_id, ev.buy_leaves, Side.BUY),
+                (seller[0], ev.sell_account, ev.sell_order_id, ev.sell_leaves, Side.SELL),
+            ):
+                x["kind"], x["seq"], x["side"] = L.AUCTION_TRADE, ev.seq, L.SIDE_CODE[side]
+                x["account"], x["symbol"], x["order_id"] = acct(account), s, oid
+                x["price"], x["qty"], x["leaves"] = ev.price, ev.qty, leaves
+                x["trade_id"] = ev.trade_id
+            rows += [rec, seller]
+            continue
+        terms: np.ndarray | None = None
         if isinstance(ev, Accepted):
             r["kind"], r["account"], r["symbol"] = L.ACCEPTED, acct(ev.account), sym(ev.symbol)
             r["side"], r["order_type"] = L.SIDE_CODE[ev.side], L.ORDER_TYPE_CODE[ev.order_type]
@@ -420,6 +517,9 @@ def encode_events(events: Iterable[Event], directory: Directory) -> np.ndarray:
                 ev.client_order_id,
             )
             r["price"], r["qty"], r["leaves"] = ev.price or 0, ev.qty, ev.qty
+            if (ev.trigger_price, ev.display_qty, ev.expire_ts) != (None, None, None):
+                r["flags"] = L.WITH_TERMS
+                terms = _order_terms(r, ev.trigger_price, ev.display_qty, ev.expire_ts)
         elif isinstance(ev, Rejected):
             r["kind"], r["command"] = L.REJECTED, L.COMMAND_CODE[ev.command]
             r["reason"], r["account"] = L.REJECT_REASON_CODE[ev.reason], acct(ev.account)
@@ -434,8 +534,11 @@ def encode_events(events: Iterable[Event], directory: Directory) -> np.ndarray:
         elif isinstance(ev, Replaced):
             r["kind"], r["account"], r["symbol"] = L.REPLACED, acct(ev.account), sym(ev.symbol)
             r["side"], r["order_id"] = L.SIDE_CODE[ev.side], ev.order_id
-            r["price"], r["qty"], r["leaves"] = ev.price, ev.qty, ev.qty
+            r["price"], r["qty"], r["leaves"] = ev.price or 0, ev.qty, ev.qty
             r["flags"] = L.PRIORITY_KEPT if ev.priority_kept else 0
+            if ev.trigger_price is not None:
+                r["flags"] |= L.WITH_TERMS
+                terms = _order_terms(r, ev.trigger_price, None, None)
         elif isinstance(ev, MassCancelled):
             r["kind"], r["account"], r["symbol"] = (
                 L.MASS_CANCELLED,
@@ -443,12 +546,48 @@ def encode_events(events: Iterable[Event], directory: Directory) -> np.ndarray:
                 sym(ev.symbol),
             )
             r["qty"], r["reason"] = ev.count, L.CANCEL_REASON_CODE[ev.reason]
+        elif isinstance(ev, Triggered):
+            r["kind"], r["account"], r["symbol"] = L.TRIGGERED, acct(ev.account), sym(ev.symbol)
+            r["side"], r["order_type"] = L.SIDE_CODE[ev.side], L.ORDER_TYPE_CODE[ev.order_type]
+            r["tif"], r["order_id"], r["trade_id"] = (
+                L.TIF_CODE[ev.tif],
+                ev.order_id,
+                ev.trigger_price,
+            )
+            r["price"], r["qty"], r["leaves"] = ev.price or 0, ev.qty, ev.qty
+        elif isinstance(ev, Refreshed):
+            r["kind"], r["account"], r["symbol"] = L.REFRESHED, acct(ev.account), sym(ev.symbol)
+            r["side"], r["order_id"], r["price"] = L.SIDE_CODE[ev.side], ev.order_id, ev.price
+            r["qty"], r["leaves"] = ev.shown, ev.leaves
+        elif isinstance(ev, PhaseChanged):
+            r["kind"], r["symbol"] = L.PHASE_CHANGED, sym(ev.symbol)
+            r["reason"], r["qty"] = L.PHASE_CODE[ev.phase], L.PHASE_CODE[ev.previous]
+        elif isinstance(ev, Indicative):
+            r["kind"], r["symbol"], r["price"] = L.INDICATIVE, sym(ev.symbol), ev.price or 0
+            r["side"] = 0 if ev.imbalance_side is None else L.SIDE_CODE[ev.imbalance_side]
+            r["qty"], r["leaves"] = ev.volume, ev.imbalance_qty
         else:
             raise TypeError(f"not an event: {ev!r}")
         rows.append(rec)
+        if terms is not None:
+            rows.append(terms)
     if not rows:
         return np.zeros(0, L.EVENT_DTYPE)
     return L.join_records(rows, L.EVENT_DTYPE)
+
+
+def _order_terms(
+    owner: np.void, trigger: int | None, display: int | None, expire: int | None
+) -> np.ndarray:
+    """The ORDER_TERMS record after ``owner`` (an ACCEPTED or REPLACED record)."""
+    rec = np.zeros(1, L.EVENT_DTYPE)
+    t = rec[0]
+    t["kind"], t["seq"], t["account"], t["symbol"] = (
+        L.ORDER_TERMS, owner["seq"], owner["account"], owner["symbol"],
+    )  # fmt: skip
+    t["order_id"], t["client_order_id"] = owner["order_id"], owner["client_order_id"]
+    t["price"], t["qty"], t["leaves"] = trigger or 0, display or 0, expire or 0
+    return rec
 
 
 def _other(side: Side) -> Side:

@@ -24,6 +24,7 @@ from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import BadName, Directory, Names
 from ringmatch.engine.schema.commands import (
     Cancel,
+    Clock,
     Input,
     KillSwitch,
     MassCancel,
@@ -31,12 +32,13 @@ from ringmatch.engine.schema.commands import (
     Replace,
     SessionClosed,
     SessionOpened,
+    SetPhase,
     SetRiskLimits,
     SkipInput,
     StageChain,
     WorkerStarted,
 )
-from ringmatch.engine.schema.enums import OrderType, TimeInForce
+from ringmatch.engine.schema.enums import OrderType
 
 RECORD: Final = struct.Struct("<BBBBBBBxIIQQqqqQ")
 """One input record, field for field as layout.INPUT_DTYPE (64 bytes)."""
@@ -56,10 +58,15 @@ def kind_table(kinds: Iterable[int]) -> np.ndarray:
 
 
 HAS_TEXT: Final = kind_table(L.WITH_TEXT)
+MAY_HAVE_TERMS: Final = kind_table({L.NEW, L.REPLACE})
+SEQUENCED: Final = kind_table(set(L.INPUT_KINDS) - L.DEFINES)
 CORE_KINDS: Final = frozenset({L.STAGE_CHAIN, L.SKIP_INPUT})
 DEFINE_KINDS: Final = frozenset({L.DEFINE_SYMBOL, L.DEFINE_ACCOUNT})
 
-MARKET: Final = L.ORDER_TYPE_CODE[OrderType.MARKET]
+NO_PRICE: Final = frozenset(
+    {L.ORDER_TYPE_CODE[OrderType.MARKET], L.ORDER_TYPE_CODE[OrderType.STOP]}
+)
+"""Order types whose price 0 on a record is no price (None)."""
 
 
 def _by_id(codes: dict[Any, int]) -> dict[int, int]:
@@ -75,8 +82,20 @@ _SIDE, _OTYPE, _TIF, _STP = (
     _by_id(L.STP_CODE),
 )
 _TIF[id(None)] = 0
-_STOP, _STOP_LIMIT = OrderType.STOP, OrderType.STOP_LIMIT
-_DAY, _GTD = TimeInForce.DAY, TimeInForce.GTD
+_PHASE = _by_id(L.PHASE_CODE)
+TERMS_RECORD: Final = struct.Struct("<xB6xqqq32x")
+"""One TERMS record, as layout.TERMS_DTYPE: present, trigger_price, display_qty, expire_ts."""
+assert TERMS_RECORD.size == L.INPUT_SIZE
+
+
+def terms_of(trigger: int | None, display: int | None, expire: int | None) -> tuple[int, ...]:
+    """TERMS_RECORD's fields for the venue's fields of an order (None: not set)."""
+    present = (
+        (0 if trigger is None else L.HAS_TRIGGER)
+        | (0 if display is None else L.HAS_DISPLAY)
+        | (0 if expire is None else L.HAS_EXPIRE)
+    )
+    return present, trigger or 0, display or 0, expire or 0
 
 
 class InputPacker:
@@ -112,6 +131,8 @@ class InputPacker:
             WorkerStarted: self._worker_started,  # type: ignore[dict-item]
             StageChain: self._stage_chain,  # type: ignore[dict-item]
             SkipInput: self._skip_input,  # type: ignore[dict-item]
+            SetPhase: self._set_phase,  # type: ignore[dict-item]
+            Clock: self._clock,  # type: ignore[dict-item]
         }
 
     def start(self) -> None:
@@ -199,28 +220,23 @@ class InputPacker:
 
     # -- one packer per input type ---------------------------------------------------
 
+    def _terms(self, trigger: int | None, display: int | None, expire: int | None) -> None:
+        at = self._room(1)
+        TERMS_RECORD.pack_into(self._bytes, at, *terms_of(trigger, display, expire))
+
     def _new(self, c: NewOrder, seq: int) -> None:
-        if (
-            c.trigger_price is not None
-            or c.display_qty is not None
-            or c.expire_ts is not None
-            or c.order_type is _STOP
-            or c.order_type is _STOP_LIMIT
-            or c.tif is _DAY
-            or c.tif is _GTD
-        ):
-            L.refuse_venue_fields(c.order_id, c.order_type, c.tif, c.price, c.trigger_price,
-                                  c.display_qty, c.expire_ts)  # fmt: skip
         d = self.directory
         account = d.accounts._ids.get(c.account) or self._account(c.account)
         symbol = d.symbols._ids.get(c.symbol) or self._symbol(c.symbol)
+        # One test for the plain order: the venue's three fields are all None.
+        terms = not (c.trigger_price is None and c.display_qty is None and c.expire_ts is None)
         self._one(
             L.NEW,
             _SIDE.get(id(c.side), 0),
             _OTYPE.get(id(c.order_type), 0),
             _TIF.get(id(c.tif), 0),
             _STP.get(id(c.stp), 0),
-            L.POST_ONLY if c.post_only else 0,
+            (L.POST_ONLY if c.post_only else 0) | (L.TERMS if terms else 0),
             0,
             account,
             symbol,
@@ -231,6 +247,8 @@ class InputPacker:
             c.ts_ns,
             seq,
         )
+        if terms:
+            self._terms(c.trigger_price, c.display_qty, c.expire_ts)
 
     def _cancel(self, c: Cancel, seq: int) -> None:
         account = self.directory.accounts._ids.get(c.account) or self._account(c.account)
@@ -253,27 +271,28 @@ class InputPacker:
         )
 
     def _replace(self, c: Replace, seq: int) -> None:
-        if c.price is None or c.trigger_price is not None:
-            L.refuse_venue_fields(c.order_id, None, None, c.price, c.trigger_price)
-        assert c.price is not None  # refused above when None
         account = self._account(c.account)
+        terms = c.trigger_price is not None
+        flags = (L.KEEP_PRICE if c.price is None else 0) | (L.TERMS if terms else 0)
         self._one(
             L.REPLACE,
             0,
             0,
             0,
             0,
-            0,
+            flags,
             0,
             account,
             0,
             c.order_id,
             c.client_order_id,
-            c.price,
+            0 if c.price is None else c.price,
             c.qty,
             c.ts_ns,
             seq,
         )
+        if terms:
+            self._terms(c.trigger_price, None, None)
 
     def _mass_cancel(self, c: MassCancel, seq: int) -> None:
         account = self._account(c.account)
@@ -310,24 +329,42 @@ class InputPacker:
         self.flags |= self.CORE_INPUTS
         self._one(L.SKIP_INPUT, 0, 0, 0, 0, 0, 0, 0, 0, c.seq, 0, 0, 0, c.ts_ns, seq)
 
+    def _set_phase(self, c: SetPhase, seq: int) -> None:
+        symbol = self._symbol(c.symbol)
+        phase = _PHASE.get(id(c.phase), 0)
+        self._one(L.SET_PHASE, 0, 0, 0, 0, 0, phase, 0, symbol, 0, 0, 0, 0, c.ts_ns, seq)
+
+    def _clock(self, c: Clock, seq: int) -> None:
+        self._one(L.CLOCK, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, c.ts_ns, seq)
+
 
 def owners(records: np.ndarray) -> np.ndarray:
-    """The indices of the records that are inputs or DEFINEs (not text), in order."""
+    """The indices of the records that are inputs or DEFINEs (not text, not TERMS), in order."""
     kinds = records["kind"]
-    if not HAS_TEXT[kinds].any():
+    flags = records["flags"]
+    if not HAS_TEXT[kinds].any() and not (MAY_HAVE_TERMS[kinds] & (flags & L.TERMS != 0)).any():
         return np.arange(len(records))
     out: list[int] = []
     qtys = records["qty"]
     i, n = 0, len(records)
     while i < n:
         out.append(i)
-        kind = int(kinds[i])
-        i += 1
-        if kind in L.WITH_TEXT:
-            qty = int(qtys[i - 1])
-            if 0 <= qty <= L.MAX_TEXT:
-                i += L.continuation_records(qty)
+        i += 1 + max(0, L.followers(int(kinds[i]), int(flags[i]), int(qtys[i])))
     return np.array(out, np.intp)
+
+
+def terms_at(records: np.ndarray, owner: int) -> tuple[int | None, int | None, int | None]:
+    """(trigger_price, display_qty, expire_ts) of the NEW or REPLACE at ``owner`` (None:
+    not set, or no TERMS record after it)."""
+    if not int(records[owner]["flags"]) & L.TERMS or owner + 1 >= len(records):
+        return None, None, None
+    t = records[owner + 1 : owner + 2].view(L.TERMS_DTYPE)[0]
+    present = int(t["present"])
+    return (
+        int(t["trigger_price"]) if present & L.HAS_TRIGGER else None,
+        int(t["display_qty"]) if present & L.HAS_DISPLAY else None,
+        int(t["expire_ts"]) if present & L.HAS_EXPIRE else None,
+    )
 
 
 def text_of(records: np.ndarray, owner: int) -> bytes:
@@ -383,18 +420,20 @@ def decode_inputs(records: np.ndarray, directory: Directory) -> list[tuple[int, 
                     sym(s) if s else "",
                     L.SIDE_OF[side],
                     L.ORDER_TYPE_OF[otype],
-                    None if price == 0 and otype == MARKET else price,
+                    None if price == 0 and otype in NO_PRICE else price,
                     qty,
                     L.TIF_OF.get(tif),
                     bool(flags & L.POST_ONLY),
                     L.STP_OF[stp],
                     ts,
                     cl,
+                    *terms_at(records, i),
                 )
         elif kind == L.CANCEL:
             inp = Cancel(oid, acct(a), ts, cl)
         elif kind == L.REPLACE:
-            inp = Replace(oid, acct(a), price, qty, ts, cl)
+            new_price = None if flags & L.KEEP_PRICE else price
+            inp = Replace(oid, acct(a), new_price, qty, ts, cl, terms_at(records, i)[0])
         elif kind == L.MASS_CANCEL:
             if reason in L.CANCEL_REASON_OF:
                 inp = MassCancel(acct(a), sym(s) if s else None, L.CANCEL_REASON_OF[reason], ts)
@@ -416,6 +455,11 @@ def decode_inputs(records: np.ndarray, directory: Directory) -> list[tuple[int, 
             inp = StageChain(spec, ts)
         elif kind == L.SKIP_INPUT:
             inp = SkipInput(oid, ts)
+        elif kind == L.SET_PHASE:
+            if reason in L.PHASE_OF:
+                inp = SetPhase(sym(s) if s else "", L.PHASE_OF[reason], ts)
+        elif kind == L.CLOCK:
+            inp = Clock(ts)
         elif kind in DEFINE_KINDS:
             _define(records, i, kind, directory)
         if inp is not None:
@@ -432,7 +476,7 @@ def sequenced_owners(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(indices, seqs) of the sequenced inputs among ``records``."""
     at = owners(records)
     kinds = records["kind"][at]
-    at = at[(kinds >= L.NEW) & (kinds <= L.SKIP_INPUT)]
+    at = at[SEQUENCED[kinds]]
     return at, records["seq"][at]
 
 

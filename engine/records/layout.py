@@ -37,48 +37,16 @@ from ringmatch.engine.schema.enums import (
     Side,
     StpMode,
     TimeInForce,
+    TradingPhase,
 )
 
 T = TypeVar("T")
 
-LAYOUT_VERSION: Final = 1
-
-
-class NotCarried(ValueError):
-    """A command with a field this layout has no room for (the venue's order types)."""
-
-
-def refuse_venue_fields(
-    order_id: int,
-    order_type: OrderType | None,
-    tif: TimeInForce | None,
-    price: int | None,
-    trigger_price: int | None,
-    display_qty: int | None = None,
-    expire_ts: int | None = None,
-) -> None:
-    """Raise NotCarried naming the first field of a NEW or REPLACE that layout v1 cannot
-    hold: STOP, STOP_LIMIT, DAY, GTD, trigger_price, display_qty, expire_ts, or a replace
-    without a price. The pure engine (MatchingEngine) takes them; records, and so the
-    journal, the wire and the compiled kernel, do not carry them yet."""
-    field = ""
-    if order_type is not None and order_type not in ORDER_TYPE_CODE:
-        field = f"order_type {order_type.value}"
-    elif tif is not None and tif not in TIF_CODE:
-        field = f"tif {tif.value}"
-    elif trigger_price is not None:
-        field = "trigger_price"
-    elif display_qty is not None:
-        field = "display_qty"
-    elif expire_ts is not None:
-        field = "expire_ts"
-    elif order_type is None and price is None:
-        field = "a replace without a price"
-    if field:
-        raise NotCarried(
-            f"order {order_id}: {field} is not carried by records (layout v{LAYOUT_VERSION}); "
-            "only the pure engine (ringmatch.engine.book.matching) takes the venue's order types"
-        )
+LAYOUT_VERSION: Final = 2
+"""2: the venue's order types (a TERMS record after a NEW or REPLACE, SET_PHASE and
+CLOCK inputs, the venue's events). Every v1 stream is a v2 stream: v2 only adds."""
+READABLE_LAYOUTS: Final = frozenset({1, LAYOUT_VERSION})
+"""The layouts this version reads (a journal or snapshot written by an older one)."""
 
 
 def join_records(parts: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
@@ -151,6 +119,12 @@ INPUT_DTYPE: Final = np.dtype(
 * SKIP_INPUT: ``order_id`` the seq that is never applied.
 * DEFINE_SYMBOL / DEFINE_ACCOUNT: ``symbol`` / ``account`` the id, ``qty``
   bytes of its UTF-8 name follow. Not an input of its own: seq 0.
+* SET_PHASE: ``symbol``, ``reason`` the phase's code (``PHASE``).
+* CLOCK: ``ts_ns`` only: time has reached it (the core's, when nothing else came).
+
+The venue's fields of a NEW or a REPLACE (stops, icebergs, GTD expiry) travel in
+one TERMS record right after it (``TERMS_DTYPE``), flagged TERMS; a REPLACE with
+flag KEEP_PRICE keeps its price (a held STOP has none) and ignores ``price``.
 
 ``ts_ns`` is carried for the record and never changes what happens; ``seq`` is
 stamped by the core's sequencer (0 on a gateway's ring). A continuation
@@ -172,7 +146,11 @@ STAGE_CHAIN: Final = 10
 SKIP_INPUT: Final = 11
 DEFINE_SYMBOL: Final = 12
 DEFINE_ACCOUNT: Final = 13
-INPUT_KINDS: Final = range(NEW, DEFINE_ACCOUNT + 1)
+SET_PHASE: Final = 14
+CLOCK: Final = 15
+INPUT_KINDS: Final = range(NEW, CLOCK + 1)
+DEFINES: Final = frozenset({DEFINE_SYMBOL, DEFINE_ACCOUNT})
+"""Kinds that are not inputs of their own: no seq."""
 WITH_TEXT: Final = frozenset(
     {KILL_SWITCH, SET_RISK_LIMITS, STAGE_CHAIN, DEFINE_SYMBOL, DEFINE_ACCOUNT}
 )
@@ -184,6 +162,8 @@ ON: Final = 1  # KILL_SWITCH: turn it on (else off)
 CANCEL_ORDERS: Final = 2  # KILL_SWITCH: and cancel the resting orders it covers
 CANCEL_ON_DISCONNECT: Final = 1  # SESSION_OPENED
 NO_STAGE: Final = 1  # STAGE_CHAIN: from here on, no pre-trade stage
+TERMS: Final = 2  # NEW, REPLACE: one TERMS record follows
+KEEP_PRICE: Final = 4  # REPLACE: the price stays as it is (``price`` is ignored)
 
 MAX_TEXT: Final = 1 << 20
 """The longest text a record may own (bytes): a longer ``qty`` makes the record invalid."""
@@ -192,6 +172,42 @@ MAX_TEXT: Final = 1 << 20
 def continuation_records(text_bytes: int) -> int:
     """How many 64-byte continuation records carry ``text_bytes`` of text."""
     return (text_bytes + INPUT_SIZE - 1) // INPUT_SIZE
+
+
+def followers(kind: int, flags: int, qty: int) -> int:
+    """How many records after an input's own belong to it (its text, its TERMS),
+    or -1 for a text length no record may own (past MAX_TEXT): the input is then
+    malformed and takes only its own record."""
+    if kind in WITH_TEXT:
+        return continuation_records(qty) if 0 <= qty <= MAX_TEXT else -1
+    if kind in (NEW, REPLACE) and flags & TERMS:
+        return 1
+    return 0
+
+
+# -- the TERMS record: the venue's fields of a NEW or a REPLACE ---------------------------
+
+TERMS_DTYPE: Final = np.dtype(
+    {
+        "names": ["zero", "present", "spare", "trigger_price", "display_qty", "expire_ts",
+                  "reserved"],
+        "formats": ["u1", "u1", "(6,)u1", "<i8", "<i8", "<i8", "(4,)<u8"],
+        "offsets": [0, 1, 2, 8, 16, 24, 32],
+        "itemsize": INPUT_SIZE,
+    }
+)  # fmt: skip
+"""The record after a NEW or REPLACE flagged TERMS (view it as this dtype).
+
+Byte 0 is 0, so that a reader that does not know TERMS skips the record as no
+kind at all. ``present`` says which fields are set (``HAS_TRIGGER``,
+``HAS_DISPLAY``, ``HAS_EXPIRE``): a value is carried as given, even one the
+engine rejects (a trigger of 0 is INVALID_TRIGGER_PRICE, not "no trigger").
+The spare and reserved bytes are zero.
+"""
+
+HAS_TRIGGER: Final = 1
+HAS_DISPLAY: Final = 2
+HAS_EXPIRE: Final = 4
 
 
 # -- event records -------------------------------------------------------------------
@@ -262,6 +278,25 @@ field alone. Per kind (docs/PIPELINE.md, "Event records"):
 * MASS_CANCELLED: symbol (0: every symbol), qty = the count, reason.
 * NAME: flags NAME_ACCOUNT or NAME_SYMBOL, the id in ``account`` or
   ``symbol``, ``name_len`` bytes of UTF-8 in ``name`` (over bytes 16-79).
+
+The venue's (layout v2):
+
+* ORDER_TERMS: right after an ACCEPTED or a REPLACED (flagged WITH_TERMS) whose
+  order has any of the venue's fields, the same account, symbol, order_id, client_order_id:
+  ``price`` its trigger price, ``qty`` its display quantity, ``leaves`` its
+  expire_ts, each 0 where the order has none (a set one is never 0).
+* TRIGGERED: a held stop released: account, symbol, side, order_id,
+  client_order_id, order_type and tif as released (MARKET IOC or LIMIT),
+  price (0: market), qty, leaves = qty, cum, ``trade_id`` the trigger price.
+* REFRESHED: an iceberg's new slice: account, symbol, side, order_id,
+  client_order_id, price, qty = the slice shown, leaves, cum.
+* AUCTION_TRADE: two records per execution of an uncross, the buyer's then the
+  seller's, each with its own account, side, order_id, client_order_id, leaves
+  and cum; symbol, price, qty and trade_id the same in both.
+* PHASE_CHANGED: symbol, ``reason`` the new phase's code, ``qty`` the previous
+  one's (``PHASE``); account 0.
+* INDICATIVE: symbol, price (0: no uncross price), ``qty`` the executable
+  volume, ``side`` the imbalance's (0: none), ``leaves`` the imbalance; account 0.
 """
 
 # Event kinds.
@@ -273,12 +308,20 @@ REDUCED: Final = 5
 REPLACED: Final = 6
 MASS_CANCELLED: Final = 7
 NAME: Final = 8
+ORDER_TERMS: Final = 9
+TRIGGERED: Final = 10
+REFRESHED: Final = 11
+AUCTION_TRADE: Final = 12
+PHASE_CHANGED: Final = 13
+INDICATIVE: Final = 14
+EVENT_KINDS: Final = range(ACCEPTED, INDICATIVE + 1)
 
 # Event flags.
 TAKER: Final = 1  # TRADE: this record is the incoming order's side
 PRIORITY_KEPT: Final = 2  # REPLACED
 NAME_ACCOUNT: Final = 4  # NAME
 NAME_SYMBOL: Final = 8  # NAME
+WITH_TERMS: Final = 16  # ACCEPTED, REPLACED: an ORDER_TERMS record follows
 
 MAX_NAME: Final = 64
 """The longest symbol or account name, in UTF-8 bytes (what a NAME event holds)."""
@@ -287,13 +330,22 @@ MAX_NAME: Final = 64
 # Index = code. None at 0 where 0 is "none"/invalid.
 
 SIDE: Final[tuple[Side | None, ...]] = (None, Side.BUY, Side.SELL)
-ORDER_TYPE: Final[tuple[OrderType | None, ...]] = (None, OrderType.LIMIT, OrderType.MARKET)
+ORDER_TYPE: Final[tuple[OrderType | None, ...]] = (
+    None,
+    OrderType.LIMIT,
+    OrderType.MARKET,
+    OrderType.STOP,
+    OrderType.STOP_LIMIT,
+)
 TIF: Final[tuple[TimeInForce | None, ...]] = (
     None,
     TimeInForce.GTC,
     TimeInForce.IOC,
     TimeInForce.FOK,
+    TimeInForce.DAY,
+    TimeInForce.GTD,
 )
+PHASE: Final[tuple[TradingPhase | None, ...]] = (None, *TradingPhase)
 STP: Final[tuple[StpMode | None, ...]] = (
     StpMode.NONE,
     StpMode.CANCEL_TAKER,
@@ -307,6 +359,7 @@ COMMAND: Final[tuple[CommandKind | None, ...]] = (
     CommandKind.CANCEL,
     CommandKind.REPLACE,
     CommandKind.MASS_CANCEL,
+    CommandKind.SET_PHASE,
 )
 REJECT_REASON: Final[tuple[RejectReason | None, ...]] = (None, *RejectReason)
 CANCEL_REASON: Final[tuple[CancelReason | None, ...]] = (None, *CancelReason)
@@ -329,6 +382,7 @@ STP_CODE: Final = code_of(STP)
 COMMAND_CODE: Final = code_of(COMMAND)
 REJECT_REASON_CODE: Final = code_of(REJECT_REASON)
 CANCEL_REASON_CODE: Final = code_of(CANCEL_REASON)
+PHASE_CODE: Final = code_of(PHASE)
 SIDE_OF: Final = member_of(SIDE)
 ORDER_TYPE_OF: Final = member_of(ORDER_TYPE)
 TIF_OF: Final = member_of(TIF)
@@ -336,6 +390,7 @@ STP_OF: Final = member_of(STP)
 COMMAND_OF: Final = member_of(COMMAND)
 REJECT_REASON_OF: Final = member_of(REJECT_REASON)
 CANCEL_REASON_OF: Final = member_of(CANCEL_REASON)
+PHASE_OF: Final = member_of(PHASE)
 
 # -- limits of the ids -------------------------------------------------------------------
 

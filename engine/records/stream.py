@@ -6,9 +6,11 @@ batch (cut by the reader's limit, or by a writer that found room for only part
 of what it put) can end
 
 * on the input rings, between an owner record and the last of its text's
-  continuation records (``input_spans`` says where the whole inputs end);
+  continuation records, or between a NEW or REPLACE and its TERMS record
+  (``input_spans`` says where the whole inputs end);
 * on the event ring, between the maker's and the taker's TRADE records of one
-  execution (``whole_events``).
+  execution, the buyer's and the seller's AUCTION_TRADE records, or an
+  ACCEPTED or REPLACED and its ORDER_TERMS (``whole_events``).
 
 The reader keeps the rest and puts it before its next batch.
 """
@@ -18,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from ringmatch.engine.records import layout as L
-from ringmatch.engine.records.inputs import HAS_TEXT
+from ringmatch.engine.records.inputs import HAS_TEXT, MAY_HAVE_TERMS
+from ringmatch.engine.schema.enums import Side
 
 
 def input_spans(records: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -31,7 +34,8 @@ def input_spans(records: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """
     n = len(records)
     kinds = records["kind"]
-    if not HAS_TEXT[kinds].any():
+    flags = records["flags"]
+    if not HAS_TEXT[kinds].any() and not (MAY_HAVE_TERMS[kinds] & (flags & L.TERMS != 0)).any():
         starts = np.arange(n)
         return starts, starts + 1, n
     starts_list: list[int] = []
@@ -39,11 +43,7 @@ def input_spans(records: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     qtys = records["qty"]
     i = 0
     while i < n:
-        end = i + 1
-        if int(kinds[i]) in L.WITH_TEXT:
-            qty = int(qtys[i])
-            if 0 <= qty <= L.MAX_TEXT:
-                end += L.continuation_records(qty)
+        end = i + 1 + max(0, L.followers(int(kinds[i]), int(flags[i]), int(qtys[i])))
         if end > n:
             break
         starts_list.append(i)
@@ -53,10 +53,19 @@ def input_spans(records: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def whole_events(events: np.ndarray) -> int:
-    """How many leading event records make whole events: all but a last TRADE record
-    that is a maker's (its taker's comes next)."""
+    """How many leading event records make whole events: all but a last record whose
+    partner comes next (a maker's TRADE, a buyer's AUCTION_TRADE, an ACCEPTED or
+    REPLACED flagged WITH_TERMS)."""
     n = len(events)
-    if n and events["kind"][n - 1] == L.TRADE and not events["flags"][n - 1] & L.TAKER:
+    if not n:
+        return n
+    kind = events["kind"][n - 1]
+    flags = events["flags"][n - 1]
+    if kind == L.TRADE and not flags & L.TAKER:
+        return n - 1
+    if kind == L.AUCTION_TRADE and events["side"][n - 1] == L.SIDE_CODE[Side.BUY]:
+        return n - 1
+    if (kind == L.ACCEPTED or kind == L.REPLACED) and flags & L.WITH_TERMS:
         return n - 1
     return n
 

@@ -213,4 +213,6 @@ ControlCommand = KillSwitch | SetRiskLimits
 SessionInput = SessionOpened | SessionClosed | WorkerStarted
 CoreInput = StageChain | SkipInput  # journalled by the core itself, never taken from a ring
 GatewayInput = Command | SessionInput  # what a gateway worker puts on its input ring
-Input = Command | ControlCommand | SessionInput | CoreInput  # all the core sequences and journals
+Input = (
+    Command | VenueCommand | ControlCommand | SessionInput | CoreInput
+)  # all the core sequences and journals

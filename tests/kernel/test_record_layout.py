@@ -29,7 +29,9 @@ def test_the_records_have_the_dtypes_sizes_and_offsets(figures: dict[str, int]) 
     assert figures["EVENT_SIZE"] == L.EVENT_DTYPE.itemsize == L.EVENT_SIZE
     assert figures["BOOK_SIZE"] == L.BOOK_DTYPE.itemsize
     assert figures["LIMITS_SIZE"] == L.LIMITS_DTYPE.itemsize
+    assert figures["TERMS_SIZE"] == L.TERMS_DTYPE.itemsize == L.INPUT_SIZE
     for dtype, struct in (
+        (L.TERMS_DTYPE, "TermsRecord"),
         (L.INPUT_DTYPE, "InputRecord"),
         (L.EVENT_DTYPE, "EventRecord"),
         (L.BOOK_DTYPE, "BookRecord"),
@@ -45,17 +47,19 @@ def test_the_limits_and_every_kind_and_flag_are_the_same(figures: dict[str, int]
         "MAX_NAME", "MAX_TEXT", "MAX_SYMBOLS", "MAX_ACCOUNTS",
         "NEW", "CANCEL", "REPLACE", "MASS_CANCEL", "KILL_SWITCH", "SET_RISK_LIMITS",
         "SESSION_OPENED", "SESSION_CLOSED", "WORKER_STARTED", "STAGE_CHAIN", "SKIP_INPUT",
-        "DEFINE_SYMBOL", "DEFINE_ACCOUNT",
-        "POST_ONLY", "ON", "CANCEL_ORDERS", "CANCEL_ON_DISCONNECT", "NO_STAGE",
+        "DEFINE_SYMBOL", "DEFINE_ACCOUNT", "SET_PHASE", "CLOCK",
+        "POST_ONLY", "ON", "CANCEL_ORDERS", "CANCEL_ON_DISCONNECT", "NO_STAGE", "TERMS",
+        "KEEP_PRICE", "HAS_TRIGGER", "HAS_DISPLAY", "HAS_EXPIRE",
         "ACCEPTED", "REJECTED", "TRADE", "CANCELLED", "REDUCED", "REPLACED", "MASS_CANCELLED",
-        "NAME", "TAKER", "PRIORITY_KEPT", "NAME_ACCOUNT", "NAME_SYMBOL",
+        "NAME", "ORDER_TERMS", "TRIGGERED", "REFRESHED", "AUCTION_TRADE", "PHASE_CHANGED",
+        "INDICATIVE", "TAKER", "PRIORITY_KEPT", "NAME_ACCOUNT", "NAME_SYMBOL", "WITH_TERMS",
     ]  # fmt: skip
     assert {n: figures[n] for n in names} == {n: getattr(L, n) for n in names}
 
 
 @pytest.mark.parametrize(
     "table",
-    ["SIDE", "ORDER_TYPE", "TIF", "STP", "COMMAND", "REJECT_REASON", "CANCEL_REASON"],
+    ["SIDE", "ORDER_TYPE", "TIF", "PHASE", "STP", "COMMAND", "REJECT_REASON", "CANCEL_REASON"],
 )
 def test_every_code_table_is_the_same(figures: dict[str, int], table: str) -> None:
     want = {f"{table}.{member.name}": code for member, code in getattr(L, table + "_CODE").items()}
