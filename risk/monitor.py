@@ -28,7 +28,7 @@ import numpy as np
 from ringmatch.engine.records.layout import EVENT_DTYPE
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.commands import KillSwitch
-from ringmatch.engine.schema.events import Event, Trade
+from ringmatch.engine.schema.events import AuctionTrade, Event, Trade, as_trade
 from ringmatch.risk.limits import RiskConfig
 from ringmatch.risk.positions import PositionBook, in_price, tick_places
 
@@ -51,6 +51,8 @@ class RiskMonitor:
         for ev in events:
             if type(ev) is Trade:
                 self._after_trade(ev)
+            elif type(ev) is AuctionTrade:
+                self._after_trade(as_trade(ev))
 
     def on_records(self, records: np.ndarray, directory: Directory) -> None:
         """``on_events`` on a batch of EVENT_DTYPE records, without a Trade per event.

@@ -7,11 +7,16 @@ Checks, in this order; the first that fails is the reject reason:
 3. price x qty above ``max_notional``                 -> RISK_MAX_NOTIONAL
 4. limit price outside the band around the reference  -> RISK_PRICE_BAND
 5. a resting-capable order past ``max_open_orders``   -> RISK_MAX_OPEN_ORDERS
+   (a LIMIT GTC, DAY or GTD, and any STOP or STOP_LIMIT: a held stop is open)
 6. worst-case position above ``max_position``         -> RISK_MAX_POSITION
 
 The reference price of a symbol is its last trade, else the mid of its best bid
 and offer, else there is none and the band is not checked. A market order has no
-price: its notional is taken at the reference price (unchecked without one).
+price: its notional is taken at the reference price (unchecked without one). A
+STOP_LIMIT is checked at its limit price. A STOP has no price either: its
+notional is taken at the far edge of the price band from the reference (the
+worst it may fill at), else at the reference, else at its trigger price; a stop
+is checked whether or not its trigger is near. An auction's trades count as any.
 The worst-case position counts every resting buy (or sell) as if it filled:
 ``position + open buys + this buy`` (or ``open sells + this sell - position``).
 
@@ -43,7 +48,15 @@ from ringmatch.engine.schema.commands import (
     SetRiskLimits,
 )
 from ringmatch.engine.schema.enums import CancelReason, OrderType, RejectReason, Side, TimeInForce
-from ringmatch.engine.schema.events import Accepted, Cancelled, Event, Reduced, Replaced, Trade
+from ringmatch.engine.schema.events import (
+    Accepted,
+    AuctionTrade,
+    Cancelled,
+    Event,
+    Reduced,
+    Replaced,
+    Trade,
+)
 from ringmatch.risk import kernel_limits, limits
 from ringmatch.risk.limits import LimitSet, RiskConfig
 
@@ -64,7 +77,10 @@ class _State(msgspec.Struct, array_like=True):
 R = RejectReason
 BUY = Side.BUY
 LIMIT = OrderType.LIMIT
+STOP = OrderType.STOP
+STOP_LIMIT = OrderType.STOP_LIMIT
 GTC = TimeInForce.GTC
+RESTING_TIFS = frozenset({None, GTC, TimeInForce.DAY, TimeInForce.GTD})
 NO_LIMITS = LimitSet()
 
 
@@ -149,9 +165,15 @@ class PreTradeRisk:
             price = cmd.price
             qty = cmd.qty
             grows = qty
-            # Only an order that can rest counts towards the open-order limit.
-            rests = cmd.order_type is LIMIT and (cmd.tif is None or cmd.tif is GTC)
+            # Only an order that can rest (or be held) counts towards the open-order limit.
+            otype = cmd.order_type
+            rests = (
+                (otype is LIMIT and cmd.tif in RESTING_TIFS)
+                or otype is STOP
+                or (otype is STOP_LIMIT)
+            )
             moved = True
+            stop_market = otype is STOP
         else:
             live = self._orders.get(cmd.order_id)
             if live is None or live.account != account:
@@ -162,7 +184,8 @@ class PreTradeRisk:
             qty = cmd.qty
             grows = qty - live.qty
             rests = False
-            moved = price != live.price
+            moved = price is not None and price != live.price
+            stop_market = price is None  # only a held STOP is replaced without a price
         if qty <= 0 or (price is not None and price <= 0):
             return None  # invalid: matching rejects it with the precise reason
         lim = self._cache.get((account, symbol))
@@ -185,6 +208,10 @@ class PreTradeRisk:
         if cap is not None:
             if price is not None:
                 if price * qty > cap:
+                    return R.RISK_MAX_NOTIONAL
+            elif stop_market:
+                worst2 = self._stop_price2(cmd, buy, lim, ref2)
+                if worst2 is not None and worst2 * qty > 2 * cap:
                     return R.RISK_MAX_NOTIONAL
             elif ref2 is not None and ref2 * qty > 2 * cap:
                 return R.RISK_MAX_NOTIONAL
@@ -214,6 +241,23 @@ class PreTradeRisk:
                 return R.RISK_MAX_POSITION
         return None
 
+    @staticmethod
+    def _stop_price2(
+        cmd: NewOrder | Replace, buy: bool, lim: LimitSet, ref2: int | None
+    ) -> int | None:
+        """Twice the worst price a STOP may fill at: the band's far edge from the
+        reference, else the reference, else its trigger (None if it has none)."""
+        if ref2 is not None:
+            edges = []
+            if lim.price_band_ticks is not None:
+                edges.append(2 * lim.price_band_ticks)
+            if lim.price_band_bps is not None:
+                edges.append(ref2 * lim.price_band_bps // 10_000)
+            reach = min(edges) if edges else 0
+            return ref2 + reach if buy else max(ref2 - reach, 0)
+        trigger = cmd.trigger_price
+        return None if trigger is None else 2 * trigger
+
     def _ref2(self, symbol: str, engine: MatchingEngine) -> int | None:
         last = self._last.get(symbol)
         if last is not None:
@@ -233,6 +277,10 @@ class PreTradeRisk:
                 self._last[ev.symbol] = ev.price
                 self._fill(ev.maker_order_id, ev.qty, ev.maker_leaves)
                 self._fill(ev.taker_order_id, ev.qty, ev.taker_leaves)
+            elif type(ev) is AuctionTrade:
+                self._last[ev.symbol] = ev.price
+                self._fill(ev.buy_order_id, ev.qty, ev.buy_leaves)
+                self._fill(ev.sell_order_id, ev.qty, ev.sell_leaves)
             elif type(ev) is Accepted:
                 self._accept(ev)
             elif type(ev) is Cancelled:

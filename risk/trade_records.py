@@ -33,6 +33,7 @@ import numpy as np
 
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
+from ringmatch.engine.records.stream import whole_events
 from ringmatch.engine.schema.enums import Side
 from ringmatch.risk.positions import Position
 
@@ -56,8 +57,13 @@ class Trades(NamedTuple):
 def trades_of(records: np.ndarray) -> Trades:
     """The trades of event records: each taker record with the maker record before it."""
     kind = records["kind"]
-    is_trade = kind == L.TRADE
-    taker = is_trade & (records["flags"] & L.TAKER != 0)
+    # An uncross's two records pair as a trade's: the buyer's first (the "maker"), the
+    # seller's the "taker" (events.as_trade).
+    auction = kind == L.AUCTION_TRADE
+    is_trade = (kind == L.TRADE) | auction
+    taker = ((kind == L.TRADE) & (records["flags"] & L.TAKER != 0)) | (
+        auction & (records["side"] == L.SIDE_CODE[Side.SELL])
+    )
     where = np.arange(len(records))
     # the last maker record at or before each record (decode_events pairs them so)
     maker_at = np.maximum.accumulate(np.where(is_trade & ~taker, where, -1))
@@ -262,14 +268,15 @@ def _breach(monitor: RiskMonitor, account: str, symbol: str, qty: int, pnl: int)
 
 
 def hold_maker(held: np.ndarray, records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(what to read now, what to keep): a trailing maker record waits for its taker.
+    """(what to read now, what to keep): a trailing record waits for its partner (a
+    maker's TRADE for its taker's, a buyer's AUCTION_TRADE, an ACCEPTED's ORDER_TERMS).
 
     A reader may see a batch end between a trade's two records; the maker's
     record then joins the next batch, as if the cut had been one record earlier.
     """
     if len(held):
         records = np.concatenate([held, records], dtype=L.EVENT_DTYPE)
-    if len(records) and records["kind"][-1] == L.TRADE and not records["flags"][-1] & L.TAKER:
+    if whole_events(records) < len(records):
         return records[:-1], records[-1:]
     return records, records[:0]
 

@@ -174,6 +174,15 @@ class AuctionTrade(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="
     sell_leaves: int
 
 
+def as_trade(t: AuctionTrade) -> Trade:
+    """An uncross's execution as a Trade, for the readers that only count fills
+    (positions, P&L, last prices): the seller stands as the taker, the buyer as the
+    maker, as their event records pair them (layout.AUCTION_TRADE)."""
+    return Trade(t.seq, t.trade_id, t.symbol, t.price, t.qty, t.buy_order_id,
+                 t.sell_order_id, t.buy_account, t.sell_account, Side.SELL, t.buy_leaves,
+                 t.sell_leaves)  # fmt: skip
+
+
 class PhaseChanged(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="phase_changed"):
     """``symbol`` moved from ``previous`` to ``phase`` (V-SES-1)."""
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.commands import (
     Cancel,
+    Clock,
     Input,
     KillSwitch,
     MassCancel,
     NewOrder,
     Replace,
+    SetPhase,
     SetRiskLimits,
 )
 from ringmatch.engine.schema.enums import CommandKind
@@ -40,7 +42,7 @@ class Driver:
             kind = CommandKind.NEW if isinstance(cmd, NewOrder) else CommandKind.REPLACE
             out.append(Rejected(seq, kind, cmd.order_id, cmd.account, reason, cmd.client_order_id))
         else:
-            assert isinstance(cmd, (NewOrder, Replace, Cancel, MassCancel))
+            assert isinstance(cmd, (NewOrder, Replace, Cancel, MassCancel, SetPhase, Clock))
             out = eng.process(cmd, seq=seq)
         stage.on_events(out)
         return out
