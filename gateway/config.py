@@ -14,7 +14,9 @@
     [risk]     the limits (risk/limits.py): kept as a table here, checked by the wiring
                (ringmatch.system_config.load), since the gateway does not import risk
     [[accounts]] name, token, admin (may read and change the risk state over the protocol)
-    [[symbols]]  name, tick_size (a decimal string, for display only: the wire carries ticks)
+    [[symbols]]  name, tick_size (a decimal string, for display only: the wire carries ticks),
+               timezone (IANA, default "UTC") and schedule (a list of { at = "HH:MM",
+               phase = "CONTINUOUS" }: the trading day, ringmatch.engine.core.schedule)
 
 Every table and key but the accounts' and symbols' own fields has a default;
 with no file at all, ``DEFAULT`` is used (and ``serve`` prints it).
@@ -37,6 +39,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+
+from ringmatch.engine.core.schedule import SymbolSchedule
 
 MAX_NAME = (
     64  # bytes of an account or symbol name (records.layout.MAX_NAME: what a NAME event holds)
@@ -131,9 +135,16 @@ class Account(_Table, frozen=True):
     admin: bool = False  # its sessions may send RiskQuery (docs/PROTOCOL.md)
 
 
+class Transition(_Table, frozen=True):
+    at: str  # a time of day, HH:MM or HH:MM:SS, in the symbol's time zone
+    phase: str  # a TradingPhase: the phase the symbol enters at ``at``
+
+
 class Symbol(_Table, frozen=True):
     name: str
     tick_size: str = "0.01"
+    timezone: str = "UTC"
+    schedule: list[Transition] = []  # empty: CONTINUOUS all day (VENUE_RULES.md V-SES-1)
 
 
 class Config(_Table, frozen=True):
@@ -256,7 +267,16 @@ def _check(config: Config, where: str) -> Config:
                 f"{place(['symbols', index], 'tick_size')} = {symbol.tick_size!r}: "
                 "not a decimal > 0"
             )
+        try:
+            SymbolSchedule.parse(symbol.name, symbol.timezone, schedule_entries(symbol))
+        except ValueError as exc:
+            raise bad(f"{place(['symbols', index])} {exc}") from None
     return config
+
+
+def schedule_entries(symbol: Symbol) -> list[tuple[str, str]]:
+    """A symbol's schedule as (at, phase) pairs, as the core takes it."""
+    return [(t.at, t.phase) for t in symbol.schedule]
 
 
 # Keys holding a path: a relative one in a file is taken from the file's directory.

@@ -77,7 +77,7 @@ from ringmatch.child import FAILED, failure_reason
 from ringmatch.engine.journal.datadir_lock import DEFAULT_WAIT_S, DataDirLock, DataDirLocked
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.rings.shm import run_prefix
-from ringmatch.gateway.config import Config, risk_toml
+from ringmatch.gateway.config import Config, risk_toml, schedule_entries
 from ringmatch.gateway.server.worker_process import WorkerConfig
 
 _FSYNC = {"batch": "every-batch", "interval": "every 5ms", "never": "never"}
@@ -360,6 +360,7 @@ def _start_and_watch(
         # file, which the workers, risk and the feed load: they start after that).
         symbols=[s.name for s in config.symbols],
         accounts=[a.name for a in config.accounts],
+        schedules=[(s.name, s.timezone, schedule_entries(s)) for s in config.symbols if s.schedule],
         wait=server.wait,
         spin_us=server.spin_us,
         cpus=config.cpus.core,

@@ -1022,6 +1022,12 @@ class MatchingEngine:
 
     # -- sessions and auctions -----------------------------------------------------
 
+    def next_expiry(self) -> int | None:
+        """When the earliest GTD order or stop is due to expire (ns), None if none. The
+        order may be gone already (filled, cancelled): a Clock at that time then
+        expires nothing and forgets it."""
+        return self._expiries[0][0] if self._expiries else None
+
     def _set_phase(self, c: SetPhase, seq: int, out: list[Event]) -> None:
         phase = c.phase
         symbol = c.symbol

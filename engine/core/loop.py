@@ -72,6 +72,7 @@ import numpy as np
 
 from ringmatch.engine.core.journal_run import JournalRun, write_snapshot
 from ringmatch.engine.core.reference_kernel import RecordFailed, ReferenceKernel
+from ringmatch.engine.core.schedule import Schedule
 from ringmatch.engine.core.sequence import SequenceAllocator, SequenceUnavailable
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.group_commit import GroupCommit
@@ -86,10 +87,13 @@ from ringmatch.engine.rings.event_writer import EventWriter
 from ringmatch.engine.rings.fan_in import FanIn
 from ringmatch.engine.rings.local_ring import LocalRing
 from ringmatch.engine.schema.commands import (
+    Clock,
     ControlCommand,
     CoreInput,
     Input,
     SessionInput,
+    SetPhase,
+    VenueCommand,
 )
 from ringmatch.engine.schema.enums import RejectReason
 
@@ -105,7 +109,16 @@ EXIT_HALTED = 3
 EXIT_JOURNAL_FAILED = 4
 """The core's exit status when a journal write or sync failed."""
 
-Held = ControlCommand | SessionInput | CoreInput
+Held = ControlCommand | SessionInput | CoreInput | VenueCommand
+
+
+def next_expiry(kernel: object) -> int | None:
+    """When the kernel's next GTD order or held stop expires (ns), None if none or if
+    the kernel keeps no expiries (the compiled kernel before the venue's types)."""
+    get = getattr(kernel, "next_expiry", None)
+    return None if get is None else get()
+
+
 """Inputs that wait for a seq rather than be rejected when none is to be had."""
 
 
@@ -147,6 +160,9 @@ class Core:
         held: Iterable[Held] = (),
         local_inputs: Sequence[LocalRing] = (),
         overlap_sync: bool = False,
+        schedule: Schedule | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        stamp_time: bool = True,
     ) -> None:
         self.sources = sources
         # In-process input rings (the compact topology's worker): input rings 0..m-1,
@@ -191,6 +207,13 @@ class Core:
         self._partial: dict[int, np.ndarray] = {}
         # DEFINE records not journalled yet: first in the next batch that gets seqs.
         self._defines = np.zeros(0, L.INPUT_DTYPE)
+        # Time (VENUE_RULES.md V-TIME-1): each batch's inputs carry the time the core
+        # took when it sequenced them, never below the last batch's; while idle, a
+        # Clock input goes in when the next expiry or scheduled transition is due.
+        self.clock = clock
+        self.schedule = schedule
+        self.stamp_time = stamp_time  # False: the inputs' own ts_ns, and no Clock
+        self.last_ts = 0
         self.hold(held)
 
     # -- names ----------------------------------------------------------------------
@@ -220,6 +243,7 @@ class Core:
             self.release_synced()
         polled = self._poll()
         self.records_taken = 0
+        self._time_inputs(bool(polled))
         if not polled and not self._held:
             try:  # the idle path of a timed fsync policy (a GroupCommit syncs its own)
                 if self.commit is None:
@@ -228,9 +252,12 @@ class Core:
                 raise self._journal_halt(exc, None) from exc
             if self.snapshot_wanted:
                 self.snapshot()
-            if timeout != 0 and self.sources.wait(timeout):
-                polled = self._poll()
-            if not polled:
+            if timeout != 0:
+                timeout = self._until_due(timeout)
+                if self.sources.wait(timeout):
+                    polled = self._poll()
+                self._time_inputs(bool(polled))
+            if not polled and not self._held:
                 if self.commit is not None:
                     self.release_synced()  # the wait may have ended for a sync's return
                 return 0
@@ -257,6 +284,8 @@ class Core:
             else:
                 stamped = np.array(seqs[:got], np.uint64)
             batch["seq"][at] = stamped
+            if self.stamp_time:
+                batch["ts_ns"][at] = self.now()
             first, last = int(stamped[0]), int(stamped[-1])
             if len(self._defines):
                 batch = L.join_records([self._defines, batch], L.INPUT_DTYPE)
@@ -294,6 +323,45 @@ class Core:
             self.snapshot()
         return taken
 
+    # -- time ------------------------------------------------------------------------
+
+    def now(self) -> int:
+        """The core's time for the batch it sequences: the clock, never going back."""
+        now = self.clock()
+        if now > self.last_ts:
+            self.last_ts = now
+        return self.last_ts
+
+    def _due(self) -> int | None:
+        """When the next expiry or scheduled transition is due (ns), None if none."""
+        expiry = next_expiry(self.kernel_run.kernel)
+        transition = self.schedule.next_due() if self.schedule else None
+        if expiry is None:
+            return transition
+        return expiry if transition is None else min(expiry, transition)
+
+    def _time_inputs(self, busy: bool) -> None:
+        """Hold the scheduled transitions that are due, and, when no input came this
+        turn (``busy``: some did, and their time runs the expiries), a Clock for an
+        expiry due: time enters the kernel only through inputs."""
+        due = self._due()
+        if due is None or due > self.clock():
+            return
+        now = self.now()
+        if self.schedule:
+            self.hold(SetPhase(symbol, phase, now) for symbol, phase in self.schedule.due(now))
+        expiry = next_expiry(self.kernel_run.kernel)
+        if self.stamp_time and expiry is not None and expiry <= now and not busy and not self._held:
+            self.hold([Clock(now)])
+
+    def _until_due(self, timeout: float | None) -> float | None:
+        """``timeout``, cut short to wake when the next expiry or transition is due."""
+        due = self._due()
+        if due is None:
+            return timeout
+        wait = max(due - self.clock(), 0) / 1e9
+        return wait if timeout is None else min(timeout, wait)
+
     def _poll(self) -> list[tuple[int, np.ndarray]]:
         """A batch from every input ring that has one: in-process ones first."""
         polled: list[tuple[int, np.ndarray]] = []
@@ -330,15 +398,17 @@ class Core:
             out.append(records)
             return len(starts)
         control = index == self.control_ring
-        not_input = (kinds == 0) | (kinds > L.DEFINE_ACCOUNT)
-        core_only = (kinds >= L.STAGE_CHAIN) & ~not_input
+        not_input = (kinds == 0) | (kinds > L.CLOCK)
+        core_only = ((kinds >= L.STAGE_CHAIN) & (kinds <= L.DEFINE_ACCOUNT)) | (kinds == L.CLOCK)
         session = (kinds >= L.SESSION_OPENED) & (kinds <= L.WORKER_STARTED)
         if control:
             foreign = session
             gateway_control = np.zeros(len(kinds), bool)
         else:
             foreign = session & (records["client_order_id"][starts] != index)
-            gateway_control = (kinds == L.KILL_SWITCH) | (kinds == L.SET_RISK_LIMITS)
+            gateway_control = (
+                (kinds == L.KILL_SWITCH) | (kinds == L.SET_RISK_LIMITS) | (kinds == L.SET_PHASE)
+            )
         drop = not_input | core_only | foreign | gateway_control
         if drop.any():
             for i in np.flatnonzero(drop).tolist():

@@ -32,6 +32,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Literal
 
 import msgspec
 
@@ -40,6 +41,7 @@ from ringmatch.engine.core.loop import EXIT_HALTED, Core, CoreHalted
 from ringmatch.engine.core.pretrade_hook import StageResolver, UnknownStage, no_stages
 from ringmatch.engine.core.recovery import SkipRefused, run_recovery
 from ringmatch.engine.core.reference_kernel import ReferenceKernel
+from ringmatch.engine.core.schedule import Schedule, SymbolSchedule
 from ringmatch.engine.core.sequence import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_KEY,
@@ -66,7 +68,8 @@ from ringmatch.engine.rings.local_ring import LocalRing
 from ringmatch.engine.rings.shm import cleanup_stale, remove_run
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.rings.wait import wait_strategy
-from ringmatch.engine.schema.commands import Input, SkipInput, StageChain
+from ringmatch.engine.schema.commands import Input, SetPhase, SkipInput, StageChain
+from ringmatch.engine.schema.enums import TradingPhase
 
 log = logging.getLogger("ringmatch.core")
 
@@ -113,6 +116,13 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
     wait: str = "block"
     spin_us: int = 50
     cpus: list[int] = []
+    # Each scheduled symbol's trading day (ringmatch.engine.core.schedule): (symbol, IANA
+    # time zone, [(HH:MM[:SS], phase)]). The core sends its transitions as SetPhase.
+    schedules: list[tuple[str, str, list[tuple[str, str]]]] = []
+    # Whose time the batches carry (V-TIME-1): "core", the core's clock when it
+    # sequences them (live), or "inputs", each record's ts_ns as its producer gave it
+    # (a replay or a test that drives time itself; no Clock inputs are made).
+    time_source: Literal["core", "inputs"] = "core"
 
 
 class StartRefused(Exception):
@@ -251,6 +261,8 @@ def build_core(
             sequence = redis_seq
 
         # 5. Fan-in over the input rings; the event ring is written by the core alone.
+        #    The schedule: each symbol's next transition after now.
+        schedule = _schedule(config, run.kernel)
         sources = FanIn(rings, wait_strategy(config.wait, config.spin_us), wake_fd=wake_fd)
         core = Core(
             sources,
@@ -265,6 +277,8 @@ def build_core(
             snapshot_on_exit=config.snapshot_on_exit,
             local_inputs=local_inputs,
             overlap_sync=config.overlap_sync,
+            schedule=schedule,
+            stamp_time=config.time_source == "core",
         )
 
         # 6. The core's own inputs, first in this run: a SkipInput for each seq the
@@ -290,6 +304,27 @@ def build_core(
         kernel_name(run.kernel),
     )
     return core
+
+
+def _schedule(config: CoreConfig, kernel: Kernel) -> Schedule | None:
+    """The configured schedule, or None; StartRefused for a schedule that cannot be
+    used (the configuration's checks name the key; these are the core's)."""
+    if not config.schedules:
+        return None
+    if not hasattr(kernel, "next_expiry"):
+        raise StartRefused(
+            f"cannot start: [[symbols]] {config.schedules[0][0]!r} has a schedule, and the "
+            f"{kernel_name(kernel)} kernel does not run trading phases yet: run with "
+            "RINGMATCH_PURE=1 (the reference kernel), or remove the schedules",
+            EXIT_USAGE,
+        )
+    parsed = []
+    for symbol, timezone, entries in config.schedules:
+        try:
+            parsed.append(SymbolSchedule.parse(symbol, timezone, entries))
+        except ValueError as exc:
+            raise StartRefused(f"cannot start: [[symbols]] {symbol!r}: {exc}", EXIT_USAGE) from exc
+    return Schedule(parsed, time.time_ns())
 
 
 def _recover(config: CoreConfig, resolve: StageResolver) -> tuple[JournalRun, int, list[int]]:
@@ -325,6 +360,7 @@ def _journal_core_inputs(config: CoreConfig, core: Core, newly_skipped: list[int
     """Journal and run the core's own first inputs; those without a seq yet are held."""
     now = time.time_ns()
     own: list[Input] = [SkipInput(seq, now) for seq in newly_skipped]
+    own += _scheduled_phases(core, now)
     kernel = core.kernel_run.kernel
     resolve = kernel.resolve if isinstance(kernel, ReferenceKernel | StagedKernel) else None
     if not _same_stage(config.pretrade, kernel_chain(kernel), resolve or no_stages):
@@ -345,6 +381,22 @@ def _journal_core_inputs(config: CoreConfig, core: Core, newly_skipped: list[int
         # A StageChain only: held, it goes first in the first batch that gets seqs
         # (after the DEFINEs pending, which wait for that batch too).
         core.hold(own)
+
+
+def _scheduled_phases(core: Core, now: int) -> list[Input]:
+    """At start, each scheduled symbol goes to the phase its schedule says for now
+    (a symbol already in it is left alone, and so is a HALTED one: a halt outlives
+    a restart, and is lifted by an admin command)."""
+    if not core.schedule:
+        return []
+    kernel = core.kernel_run.kernel
+    ids = core.directory.symbols
+    out: list[Input] = []
+    for symbol, phase in core.schedule.phases_at(now):
+        current = layout.PHASE_OF.get(kernel.phase(ids.get(symbol)))  # type: ignore[attr-defined]
+        if current is not phase and current is not TradingPhase.HALTED:
+            out.append(SetPhase(symbol, phase, now))
+    return out
 
 
 def run_core(

@@ -346,6 +346,16 @@ class ReferenceKernel:
         # per account.
         return self.resting_orders + self.accounts_defined + 1
 
+    def next_expiry(self) -> int | None:
+        """When the next GTD order or held stop is due (the core's Clock), None if none."""
+        return self.logic.engine.next_expiry()
+
+    def phase(self, symbol: int) -> int:
+        """Symbol id ``symbol``'s trading phase, as its layout.PHASE code (CONTINUOUS for
+        a symbol nothing has moved, and for an id not defined)."""
+        name = self._symbols.name(symbol) if 0 < symbol <= self.symbols_defined else ""
+        return L.PHASE_CODE[self.logic.engine.phase(name) if name else CONTINUOUS]
+
     def _venue_need(self) -> int:
         """A bound for any input once the venue's state is in play: expiries run first,
         stops release in rounds and an iceberg can refresh once per slice. Each slice of

@@ -627,8 +627,8 @@ def test_a_full_disk_halts_a_real_core_and_a_restart_recovers_what_was_synced(
         assert core.ready() == 4 * len(acked)
         status, stderr = core.stop()
         assert status == 0
-        recovered = [inp.ts_ns for _, inp in journal(data)]
-        assert recovered == [o.ts_ns for b in acked for o in b]
+        recovered = [inp.client_order_id for _, inp in journal(data)]  # type: ignore[union-attr]
+        assert recovered == [o.client_order_id for b in acked for o in b]
     finally:
         for core in cores:
             core.kill()

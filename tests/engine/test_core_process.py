@@ -8,7 +8,8 @@ Nothing here waits by sleeping: the test blocks on the event ring (with
 timeouts), on the core's ``ready`` line, and on process exits.
 
 Every input carries a unique ``ts_ns`` (producer * 10**9 + index), which never
-affects matching, so each journalled input can be traced to the one sent.
+affects matching here (no GTD order), so each journalled input can be traced to the
+one sent: the core runs with ``time_source = "inputs"``, keeping each input's own.
 """
 
 from __future__ import annotations
@@ -74,7 +75,11 @@ ring.close()
 
 
 def start_core(rings: PipelineRings, data_dir: Path, **options: object) -> subprocess.Popen[str]:
-    options = {**stream_names("ZZZ", extra_accounts=["end", "sentinel"]), **options}
+    options = {
+        **stream_names("ZZZ", extra_accounts=["end", "sentinel"]),
+        "time_source": "inputs",
+        **options,
+    }
     config = rings.core_config(str(data_dir), **options)
     path = data_dir.parent / f"core-{uuid.uuid4().hex[:6]}.json"
     path.write_bytes(msgspec.json.encode(config))

@@ -1,0 +1,264 @@
+"""Time in the core (VENUE_RULES.md V-TIME-1): the core stamps each batch with its
+clock, sends a Clock input when an expiry is due and nothing else comes, and sends
+the schedule's transitions as SetPhase inputs, all journalled, so that recovery
+reproduces every expiry and every phase without a clock.
+
+The clock is the test's (``Core(clock=...)``): no sleeping, no wall time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from ringmatch.engine.core.loop import Core
+from ringmatch.engine.core.pipeline import PipelineRings, create_rings
+from ringmatch.engine.core.recovery import recover_core
+from ringmatch.engine.core.schedule import Schedule, SymbolSchedule
+from ringmatch.engine.core.sequence import LocalSequence
+from ringmatch.engine.core.stage_chain import CoreLogic
+from ringmatch.engine.journal.log import JournalReader, JournalWriter
+from ringmatch.engine.records.names import Directory
+from ringmatch.engine.rings.fan_in import FanIn
+from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
+from ringmatch.engine.schema.commands import Clock, NewOrder
+from ringmatch.engine.schema.enums import CancelReason, OrderType, Side, TimeInForce, TradingPhase
+from ringmatch.engine.schema.events import Cancelled, PhaseChanged
+from ringmatch.gateway.config import ConfigError, load, schedule_entries
+from tests.engine.ring_records import EventTaker, put
+
+NAMES = Directory(["X"], ["a"])
+T0 = 1_700_000_000 * 10**9  # 2023-11-14 22:13:20 UTC
+
+
+class FakeClock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def rings() -> Iterator[PipelineRings]:
+    r = create_rings("t" + uuid.uuid4().hex[:10], 1, [True], input_capacity=64)
+    yield r
+    r.close()
+
+
+def make_core(rings: PipelineRings, data: Path, clock: FakeClock, **kw: object) -> Core:
+    sources = FanIn(
+        [
+            SpscRing.attach(RingSpec(rings.inputs[0].spec.name)),
+            SpscRing.attach(RingSpec(rings.control.spec.name)),
+        ]
+    )
+    core = Core(
+        sources,
+        LocalSequence(),
+        JournalWriter(data),
+        CoreLogic(),
+        rings.events,
+        str(data),
+        control_ring=1,
+        snapshot_on_exit=False,
+        clock=clock,
+        **kw,  # type: ignore[arg-type]
+    )
+    core.define_names(NAMES.symbols.names(), NAMES.accounts.names())
+    return core
+
+
+def gtd(oid: int, expire_ts: int) -> NewOrder:
+    return NewOrder(
+        oid, "a", "X", Side.BUY, OrderType.LIMIT, 100, 5, tif=TimeInForce.GTD, expire_ts=expire_ts
+    )
+
+
+def test_each_batch_carries_the_core_s_time_never_going_back(
+    rings: PipelineRings, tmp_path: Path
+) -> None:
+    clock = FakeClock(T0)
+    gateway = rings.inputs[0].producer()
+    core = make_core(rings, tmp_path, clock)
+    put(gateway, [gtd(1, T0 + 10**9), gtd(2, T0 + 10**9)], NAMES)
+    assert core.step(timeout=5.0) == 2
+    clock.now = T0 - 5  # the wall clock stepped back (NTP): the core's time does not
+    put(gateway, [gtd(3, T0 + 10**9)], NAMES)
+    assert core.step(timeout=5.0) == 1
+    core.close()
+    got = [(seq, inp.ts_ns) for seq, inp in JournalReader(tmp_path)]  # type: ignore[attr-defined]
+    assert got == [(1, T0), (2, T0), (3, T0)]
+    gateway.close()
+
+
+def test_an_idle_core_sends_a_clock_when_an_expiry_is_due_and_replay_agrees(
+    rings: PipelineRings, tmp_path: Path
+) -> None:
+    clock = FakeClock(T0)
+    gateway = rings.inputs[0].producer()
+    take = EventTaker(rings.events.reader(0), NAMES)
+    core = make_core(rings, tmp_path, clock)
+    put(gateway, [gtd(1, T0 + 2 * 10**9), gtd(2, T0 + 3 * 10**9)], NAMES)
+    assert core.step(timeout=5.0) == 2
+    take()
+    # Idle, before the first expiry: nothing to send, and the wait is cut to it.
+    assert core.step(timeout=0) == 0
+    assert core._until_due(60.0) == pytest.approx(2.0)
+    clock.now = T0 + 2 * 10**9
+    assert core.step(timeout=0) == 1  # the Clock
+    assert take() == [
+        Cancelled(3, 1, "a", "X", Side.BUY, 100, 5, CancelReason.EXPIRED),
+    ]
+    assert core.step(timeout=0) == 0  # once: the next expiry is not due
+    clock.now = T0 + 10 * 10**9
+    assert core.step(timeout=0) == 1
+    assert [e.order_id for e in take() if isinstance(e, Cancelled)] == [2]
+    assert core.step(timeout=0) == 0  # nothing left to expire: no Clock
+    core.close()
+    journal = list(JournalReader(tmp_path))
+    assert [(seq, inp) for seq, inp in journal][2:] == [
+        (3, Clock(T0 + 2 * 10**9)),
+        (4, Clock(T0 + 10 * 10**9)),
+    ]
+    # Recovery from the journal alone (no clock) ends with both expired.
+    logic, last_seq = recover_core(str(tmp_path))
+    assert last_seq == 4
+    assert logic.engine.l3("X") == []
+    assert logic.engine.next_expiry() is None
+    gateway.close()
+
+
+def test_an_input_that_arrives_after_an_expiry_runs_it_itself(
+    rings: PipelineRings, tmp_path: Path
+) -> None:
+    """No Clock is journalled when an input of the same turn carries the time."""
+    clock = FakeClock(T0)
+    gateway = rings.inputs[0].producer()
+    take = EventTaker(rings.events.reader(0), NAMES)
+    core = make_core(rings, tmp_path, clock)
+    put(gateway, [gtd(1, T0 + 10**9)], NAMES)
+    core.step(timeout=5.0)
+    take()
+    clock.now = T0 + 5 * 10**9
+    put(gateway, [gtd(2, T0 + 9 * 10**9)], NAMES)
+    assert core.step(timeout=5.0) == 1
+    events = take()
+    assert isinstance(events[0], Cancelled) and events[0].order_id == 1
+    core.close()
+    kinds = [type(inp).__name__ for _, inp in JournalReader(tmp_path)]
+    assert kinds == ["NewOrder", "NewOrder"]
+    gateway.close()
+
+
+def test_the_schedule_s_transitions_are_sent_when_due(rings: PipelineRings, tmp_path: Path) -> None:
+    clock = FakeClock(T0)  # 22:13:20 UTC
+    take = EventTaker(rings.events.reader(0), NAMES)
+    day = SymbolSchedule.parse(
+        "X", "UTC", [("22:14", "CLOSING_AUCTION"), ("22:15", "CLOSED"), ("08:00", "PRE_OPEN")]
+    )
+    core = make_core(rings, tmp_path, clock, schedule=Schedule([day], T0))
+    assert core._until_due(None) == pytest.approx(40.0)
+    assert core.step(timeout=0) == 0
+    clock.now = T0 + 41 * 10**9
+    assert core.step(timeout=0) == 1
+    events = take()
+    assert events[0] == PhaseChanged(1, "X", TradingPhase.CLOSING_AUCTION, TradingPhase.CONTINUOUS)
+    assert [type(e).__name__ for e in events[1:]] == ["Indicative"]  # a call phase
+    # Asleep through 22:15 and 08:00: only the last one is sent.
+    clock.now = T0 + 12 * 3600 * 10**9
+    assert core.step(timeout=0) == 1
+    assert [type(e) for e in take()][:1] == [PhaseChanged]
+    core.close()
+    got = [(inp.symbol, inp.phase) for _, inp in JournalReader(tmp_path)]  # type: ignore[attr-defined]
+    assert got == [("X", TradingPhase.CLOSING_AUCTION), ("X", TradingPhase.PRE_OPEN)]
+
+
+def test_phase_at_and_next_after_across_midnight_and_dst() -> None:
+    s = SymbolSchedule.parse(
+        "X", "America/New_York", [("09:30", "CONTINUOUS"), ("16:00", "CLOSED")]
+    )
+    ny = dt.datetime(2024, 3, 11, 12, 0, tzinfo=dt.UTC)  # 08:00 EDT, the day after DST began
+    ts = int(ny.timestamp()) * 10**9
+    assert s.phase_at(ts) is TradingPhase.CLOSED  # yesterday's 16:00
+    when, phase = s.next_after(ts)
+    assert phase is TradingPhase.CONTINUOUS
+    assert dt.datetime.fromtimestamp(when / 1e9, dt.UTC) == dt.datetime(
+        2024, 3, 11, 13, 30, tzinfo=dt.UTC
+    )
+    assert s.phase_at(when) is TradingPhase.CONTINUOUS
+    assert s.phase_at(when - 1) is TradingPhase.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('timezone = "Mars/Olympus"', "timezone = 'Mars/Olympus': not an IANA time zone"),
+        (
+            'schedule = [{ at = "9:30", phase = "CONTINUOUS" }]',
+            "schedule[0] at = '9:30': not a time of day HH:MM[:SS]",
+        ),
+        (
+            'schedule = [{ at = "09:30", phase = "LUNCH" }]',
+            "schedule[0] phase = 'LUNCH': not a phase (PRE_OPEN, OPENING_AUCTION, CONTINUOUS,",
+        ),
+        (
+            'schedule = [{ at = "09:30", phase = "CLOSED" }, { at = "09:30", phase = "HALTED" }]',
+            "schedule[1] at = '09:30': a second transition at then",
+        ),
+        ('schedule = [{ at = "09:30" }]', "phase"),
+    ],
+)
+def test_a_bad_schedule_is_a_config_error_naming_the_key(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    path = tmp_path / "ringmatch.toml"
+    path.write_text(f'[[symbols]]\nname = "X"\n{entry}\n')
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+    assert "symbols" in str(err.value)
+
+
+def test_a_good_schedule_loads_as_the_core_takes_it(tmp_path: Path) -> None:
+    path = tmp_path / "ringmatch.toml"
+    path.write_text(
+        '[[symbols]]\nname = "X"\ntimezone = "Europe/London"\n'
+        'schedule = [{ at = "16:30", phase = "CLOSED" },\n'
+        '  { at = "08:00:30", phase = "CONTINUOUS" }]\n'
+    )
+    symbol = load(path).symbols[0]
+    assert schedule_entries(symbol) == [("16:30", "CLOSED"), ("08:00:30", "CONTINUOUS")]
+    parsed = SymbolSchedule.parse(symbol.name, symbol.timezone, schedule_entries(symbol))
+    assert [(t.isoformat(), p.value) for t, p in parsed.transitions] == [
+        ("08:00:30", "CONTINUOUS"),
+        ("16:30:00", "CLOSED"),
+    ]
+
+
+def test_a_schedule_on_a_kernel_without_phases_refuses_to_start(tmp_path: Path) -> None:
+    from ringmatch.engine.core import kernel_choice
+    from ringmatch.engine.core.pipeline import CoreConfig, StartRefused, _schedule
+    from ringmatch.engine.core.reference_kernel import ReferenceKernel
+
+    config = CoreConfig(
+        data_dir=str(tmp_path),
+        input_rings=[],
+        event_ring="e",
+        schedules=[("X", "UTC", [("09:30", "CONTINUOUS")])],
+    )
+    schedule = _schedule(config, ReferenceKernel())
+    assert schedule is not None and schedule.next_due() is not None
+    module = kernel_choice.compiled_module()
+    if module is not None and not hasattr(module.Kernel(), "next_expiry"):
+        with pytest.raises(StartRefused, match="RINGMATCH_PURE=1"):
+            _schedule(config, module.Kernel())
+    bad = msgspec.structs.replace(config, schedules=[("X", "UTC", [("25:00", "CLOSED")])])
+    with pytest.raises(StartRefused, match=r"\[\[symbols\]\] 'X': schedule\[0\] at = '25:00'"):
+        _schedule(bad, ReferenceKernel())
