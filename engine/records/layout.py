@@ -126,8 +126,9 @@ The venue's fields of a NEW or a REPLACE (stops, icebergs, GTD expiry) travel in
 one TERMS record right after it (``TERMS_DTYPE``), flagged TERMS; a REPLACE with
 flag KEEP_PRICE keeps its price (a held STOP has none) and ignores ``price``.
 
-``ts_ns`` is carried for the record and never changes what happens; ``seq`` is
-stamped by the core's sequencer (0 on a gateway's ring). A continuation
+``ts_ns`` is the batch's time (VENUE_RULES.md V-TIME-1: the core stamps it when
+it sequences the batch): it drives expiry, never priority; ``seq`` is stamped by
+the core's sequencer (0 on a gateway's ring). A continuation
 record is 64 raw bytes of its owner's text; ``continuation_records(n)`` of
 them follow an owner whose text is n bytes.
 """
