@@ -52,6 +52,13 @@ def add_subcommands(commands: Any) -> None:
     act.add_argument("--kill", metavar="ACCOUNT", help="switch a kill switch on ('*': global)")
     act.add_argument("--release", metavar="ACCOUNT", help="switch a kill switch off")
     act.add_argument("--reload", action="store_true", help="re-read the limits from the file")
+    act.add_argument(
+        "--phase",
+        nargs=2,
+        metavar=("SYMBOL", "PHASE"),
+        help="move SYMBOL to a trading phase (PRE_OPEN, OPENING_AUCTION, CONTINUOUS, "
+        "CLOSING_AUCTION, CLOSED, HALTED): a journalled SetPhase",
+    )
     p.add_argument("--keep-orders", action="store_true", help="with --kill: do not cancel")
     p.add_argument("--why", default="", help="with --kill: the reason, logged and journalled")
     p.add_argument("--json", action="store_true", help="print the raw JSON answer")
@@ -94,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         request = {"op": "kill", "account": _account(args.release), "on": False}
     elif args.reload:
         request = {"op": "reload"}
+    elif args.phase is not None:
+        request = {"op": "phase", "symbol": args.phase[0], "phase": args.phase[1]}
     else:
         request = {"op": "state"}
     try:

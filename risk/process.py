@@ -40,7 +40,7 @@ from ringmatch.engine.records.names import Directory, read_directory_or_empty
 from ringmatch.engine.records.writer import RecordWriter, UnknownName
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
-from ringmatch.engine.schema.commands import ControlCommand
+from ringmatch.engine.schema.commands import ControlCommand, SetPhase
 from ringmatch.engine.schema.events import Event
 from ringmatch.risk.event_source import RiskEventSource
 from ringmatch.risk.limits import RiskConfigError
@@ -79,7 +79,7 @@ async def run(config: RiskProcessConfig, resolve: StageResolver = no_stages) -> 
     )
     writer = RecordWriter(directory)
 
-    def send_control(cmd: ControlCommand) -> None:
+    def send_control(cmd: ControlCommand | SetPhase) -> None:
         """Put ``cmd`` on the control ring as records (waits for room: the core drains it)."""
         writer.start()
         try:

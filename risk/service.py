@@ -25,6 +25,10 @@ Admin requests (JSON objects; every answer has ``ok``, and ``error`` when not ok
   nothing sent. ``answer`` (the admin socket's) also says what the core
   cancelled: see "Cancel counts".
 - ``{"op": "reload"}``: as SIGHUP.
+- ``{"op": "phase", "symbol": S, "phase": P}``: move a configured symbol to a
+  trading phase (VENUE_RULES.md V-SES-1: a halt, a reopening through an auction,
+  a close), a SetPhase through the control ring, journalled like the kill switch.
+  The answer says it was sent; the core's PhaseChanged on the feed says it took.
 
 Cancel counts. A kill that cancels makes the core run, under the kill's seq,
 one MassCancel(reason KILL_SWITCH) per account (for the global switch: per
@@ -57,8 +61,8 @@ import numpy as np
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.records.stream import event_seqs
-from ringmatch.engine.schema.commands import ControlCommand, KillSwitch, SetRiskLimits
-from ringmatch.engine.schema.enums import CancelReason
+from ringmatch.engine.schema.commands import ControlCommand, KillSwitch, SetPhase, SetRiskLimits
+from ringmatch.engine.schema.enums import CancelReason, TradingPhase
 from ringmatch.engine.schema.events import Event, MassCancelled
 from ringmatch.risk import limits
 from ringmatch.risk.limits import RiskConfig, RiskConfigError
@@ -94,7 +98,7 @@ class RiskService:
     def __init__(
         self,
         config_path: str | None,
-        send_control: Callable[[ControlCommand], None],
+        send_control: Callable[[ControlCommand | SetPhase], None],
         *,
         accounts: Iterable[str] = (),
         tick_sizes: Mapping[str, str] | None = None,
@@ -317,7 +321,24 @@ class RiskService:
             }, ticket
         if op == "reload":
             return {"ok": True, "message": self.reload()}, None
-        return {"ok": False, "error": f"unknown op {op!r}: state, kill or reload"}, None
+        if op == "phase":
+            return self._phase(request.get("symbol"), request.get("phase")), None
+        return {"ok": False, "error": f"unknown op {op!r}: state, kill, reload or phase"}, None
+
+    def _phase(self, symbol: object, phase: object) -> dict[str, Any]:
+        symbols = sorted(self.tick_sizes)
+        if not isinstance(symbol, str) or symbol not in self.tick_sizes:
+            listed = ", ".join(symbols) if symbols else "none"
+            return {"ok": False, "error": f"phase: unknown symbol {symbol!r}; symbols: {listed}"}
+        try:
+            member = TradingPhase(phase)
+        except ValueError:
+            valid = ", ".join(p.value for p in TradingPhase)
+            return {"ok": False, "error": f"phase: {phase!r} is not a phase ({valid})"}
+        self._send(SetPhase(symbol, member))
+        return {"ok": True, "symbol": symbol, "phase": member.value, "message": (
+            f"{symbol}: {member.value} sent to the core (journalled; the feed shows the change)"
+        )}  # fmt: skip
 
 
 def _counts(ticket: _Ticket) -> dict[str, Any]:

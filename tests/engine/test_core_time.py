@@ -262,3 +262,27 @@ def test_a_schedule_on_a_kernel_without_phases_refuses_to_start(tmp_path: Path) 
     bad = msgspec.structs.replace(config, schedules=[("X", "UTC", [("25:00", "CLOSED")])])
     with pytest.raises(StartRefused, match=r"\[\[symbols\]\] 'X': schedule\[0\] at = '25:00'"):
         _schedule(bad, ReferenceKernel())
+
+
+def test_an_admin_set_phase_comes_on_the_control_ring_only(
+    rings: PipelineRings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ringmatch.engine.schema.commands import SetPhase
+
+    clock = FakeClock(T0)
+    take = EventTaker(rings.events.reader(0), NAMES)
+    gateway, control = rings.inputs[0].producer(), rings.control.producer()
+    core = make_core(rings, tmp_path, clock)
+    put(gateway, [SetPhase("X", TradingPhase.HALTED)], NAMES)
+    assert core.step(timeout=5.0) == 1
+    assert take() == []
+    assert "dropped a control input from a gateway" in caplog.text
+    put(control, [SetPhase("X", TradingPhase.HALTED)], NAMES)
+    assert core.step(timeout=5.0) == 1
+    assert take()[0] == PhaseChanged(1, "X", TradingPhase.HALTED, TradingPhase.CONTINUOUS)
+    core.close()
+    assert [(seq, inp) for seq, inp in JournalReader(tmp_path)] == [
+        (1, SetPhase("X", TradingPhase.HALTED, T0))
+    ]
+    gateway.close()
+    control.close()

@@ -21,7 +21,7 @@ from ringmatch.risk_cli import format_kill, format_state
     ("request_", "error"),
     [
         ([], "a request is a JSON object"),
-        ({"op": "nope"}, "unknown op 'nope'"),
+        ({"op": "nope"}, "unknown op 'nope': state, kill, reload or phase"),
         ({"op": "kill", "account": "a"}, "on must be true or false"),
         ({"op": "kill", "account": "", "on": True}, "account must be a name or null"),
         ({"op": "kill", "account": "a", "on": True, "why": 3}, "why a string"),
@@ -163,3 +163,22 @@ def test_an_unknown_account_is_refused_and_nothing_is_sent(on: bool) -> None:
     assert answer["error"] == "kill: unknown account 'zz'; known accounts: a, b, c"
     assert sent == [] and service.kill_switches == {}
     assert service.handle({"op": "kill", "account": "c", "on": on})["ok"]  # the core named it
+
+
+def test_an_admin_phase_change_goes_to_the_core_as_a_set_phase() -> None:
+    from ringmatch.engine.schema.commands import SetPhase
+    from ringmatch.engine.schema.enums import TradingPhase
+
+    sent: list[object] = []
+    service = RiskService(None, sent.append, tick_sizes={"ACME": "0.01", "BOLT": "0.5"})
+    answer = service.handle({"op": "phase", "symbol": "ACME", "phase": "HALTED"})
+    assert answer["ok"] is True and answer["phase"] == "HALTED"
+    assert sent == [SetPhase("ACME", TradingPhase.HALTED)]
+    bad = service.handle({"op": "phase", "symbol": "NOPE", "phase": "HALTED"})
+    assert bad == {"ok": False, "error": "phase: unknown symbol 'NOPE'; symbols: ACME, BOLT"}
+    bad = service.handle({"op": "phase", "symbol": "ACME", "phase": "LUNCH"})
+    assert bad["ok"] is False and bad["error"] == (
+        "phase: 'LUNCH' is not a phase (PRE_OPEN, OPENING_AUCTION, CONTINUOUS, "
+        "CLOSING_AUCTION, CLOSED, HALTED)"
+    )
+    assert len(sent) == 1
