@@ -182,3 +182,20 @@ def test_a_plain_stream_packs_as_layout_v1_did() -> None:
     assert not (records["flags"] & (L.TERMS | L.KEEP_PRICE)).any()
     kinds = records["kind"][owners(records)].tolist()
     assert kinds == [L.DEFINE_ACCOUNT, L.DEFINE_SYMBOL, L.NEW, L.DEFINE_ACCOUNT, L.NEW, L.REPLACE]
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_reference_kernel_dumped_mid_venue_stream_goes_on_as_the_original(seed: int) -> None:
+    """Held stops, icebergs, expiries, phases and call books survive dump and load."""
+    records = Encoder().encode(random_venue_stream(random.Random(seed), 600), first_seq=1)
+    at = owners(records).tolist()
+    cut = at[len(at) // 2]
+    whole = ReferenceKernel()
+    want = whole.process(records)
+    first = ReferenceKernel()
+    before = first.process(records[:cut])
+    second = ReferenceKernel()
+    second.load(first.dump())
+    after = second.process(records[cut:])
+    assert before.tobytes() + after.tobytes() == want.tobytes()
+    assert second.dump() == whole.dump()
