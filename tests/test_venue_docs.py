@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+import numpy as np
 
 from ringmatch.engine.schema.enums import (
     CancelReason,
@@ -88,8 +88,8 @@ def test_the_doc_says_where_the_venue_order_types_work_today() -> None:
 
 def test_the_order_file_still_refuses_what_the_doc_calls_planned(tmp_path: Path) -> None:
     """The day the order file takes a STOP, the doc's "not yet accepted" must go."""
+    from ringmatch.engine.records import layout as L
     from ringmatch.engine.records.convert import encode_commands
-    from ringmatch.engine.records.layout import NotCarried
     from ringmatch.engine.schema.commands import NewOrder
     from ringmatch.engine.schema.enums import Side
 
@@ -105,5 +105,8 @@ def test_the_order_file_still_refuses_what_the_doc_calls_planned(tmp_path: Path)
     assert done.returncode == 2
     assert "type: unknown value 'STOP' (expected LIMIT | MARKET)" in done.stderr
     iceberg = NewOrder(1, "alice", "ACME", Side.BUY, OrderType.LIMIT, 100, 10, display_qty=5)
-    with pytest.raises(NotCarried, match="display_qty"):
-        encode_commands([iceberg])
+    # Records (layout 2) do carry it: a NEW flagged TERMS, its TERMS record after it.
+    records = encode_commands([iceberg])
+    new = int(np.flatnonzero(records["kind"] == L.NEW)[0])
+    assert records["flags"][new] & L.TERMS
+    assert records[new + 1 : new + 2].view(L.TERMS_DTYPE)["display_qty"][0] == 5
