@@ -32,7 +32,9 @@ Inputs the allocator could not sequence (Redis down and the block spent) are
 not journalled: a client command gets a REJECTED record (seq 0,
 SEQUENCE_UNAVAILABLE) at once, a control or session input is held and tried
 again on the next turn. Dropped and logged: a record of no input kind, a
-control input (KILL_SWITCH, SET_RISK_LIMITS) on a gateway's ring, a session
+control input (KILL_SWITCH, SET_RISK_LIMITS, SET_PHASE) on a gateway's ring, a
+SET_PHASE when the kernel is the compiled one (which does not run trading
+phases yet: engine.kernel.venue_gate), a session
 input on any ring but its own worker's (input ring k is worker k's), and a
 kind only the core journals (STAGE_CHAIN, SKIP_INPUT, DEFINE_*): the gateway
 validates, getting here is a gateway bug, not a client's. A record of an
@@ -184,6 +186,9 @@ class Core:
             run = JournalRun(ReferenceKernel.around(run), Directory(), data_dir)
         # The kernel, recovered, and the directory of its records' names.
         self.kernel_run = run
+        # Whether the kernel runs the venue rules (the reference kernel); a SET_PHASE
+        # for one that does not is dropped before it is journalled (``_take``).
+        self.runs_phases = hasattr(run.kernel, "next_expiry")
         # Records of the core's own inputs (StageChain, SkipInput): the only Structs it packs.
         self.packer = InputPacker(run.directory, capacity=16)
         self.event_ring = event_ring
@@ -404,12 +409,14 @@ class Core:
         if control:
             foreign = session
             gateway_control = np.zeros(len(kinds), bool)
+            not_run = kinds == L.SET_PHASE if not self.runs_phases else gateway_control
         else:
             foreign = session & (records["client_order_id"][starts] != index)
             gateway_control = (
                 (kinds == L.KILL_SWITCH) | (kinds == L.SET_RISK_LIMITS) | (kinds == L.SET_PHASE)
             )
-        drop = not_input | core_only | foreign | gateway_control
+            not_run = np.zeros(len(kinds), bool)
+        drop = not_input | core_only | foreign | gateway_control | not_run
         if drop.any():
             for i in np.flatnonzero(drop).tolist():
                 rec = records[starts[i] : ends[i]]
@@ -419,6 +426,11 @@ class Core:
                     why = "an input only the core journals"
                 elif gateway_control[i]:
                     why = "a control input from a gateway"
+                elif not_run[i]:
+                    why = (
+                        "a SET_PHASE: the compiled kernel does not run trading phases yet "
+                        "(RINGMATCH_PURE=1 runs the reference kernel, which does)"
+                    )
                 else:
                     why = "another worker's session input"
                 log.error("input ring %d: dropped %s: %s", index, why, _describe(rec))

@@ -13,3 +13,21 @@ class EventBufferTooSmall(ValueError):
         )
         self.need = need
         self.capacity = capacity
+
+
+class VenueRulesNotCompiled(Exception):
+    """The compiled kernel met an input of the venue rules (a stop, an iceberg, a DAY
+    or GTD order, a replace with terms, SET_PHASE, CLOCK), which it does not run yet:
+    it stopped before record ``index`` (seq ``seq``) with nothing of it applied, the
+    inputs before it applied and their ``written`` event records written. The
+    reference kernel (RINGMATCH_PURE=1) runs them."""
+
+    def __init__(self, index: int, seq: int, what: str, written: int = 0) -> None:
+        super().__init__(
+            f"record {index} (seq {seq}), {what}: the compiled kernel does not run the venue "
+            "rules yet (docs/ORDER_TYPES.md); run with RINGMATCH_PURE=1, the reference kernel"
+        )
+        self.index = index
+        self.seq = seq
+        self.what = what
+        self.written = written

@@ -17,6 +17,20 @@ bool has_text(uint8_t kind) {
            kind == IN_DEFINE_SYMBOL || kind == IN_DEFINE_ACCOUNT;
 }
 
+// What only the venue rules give a meaning (kernel.hpp, BATCH_UNSUPPORTED). A
+// NEW's codes outside every table stay the kernel's to reject (INVALID_FIELD).
+bool venue_input(const InputRecord& r) {
+    switch (r.kind) {
+        case IN_NEW:
+            return r.order_type == TYPE_STOP || r.order_type == TYPE_STOP_LIMIT ||
+                   r.tif == TIF_DAY || r.tif == TIF_GTD || (r.flags & FLAG_TERMS) != 0;
+        case IN_REPLACE: return (r.flags & (FLAG_TERMS | FLAG_KEEP_PRICE)) != 0;
+        case IN_SET_PHASE:
+        case IN_CLOCK: return true;
+        default: return false;
+    }
+}
+
 bool text_length_ok(int64_t length) { return length >= 0 && length <= MAX_TEXT; }
 
 bool new_fields_ok(const InputRecord& r) {
@@ -105,9 +119,14 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
         if (i + PREFETCH_NEIGHBOURS < n) prefetch_neighbours(in[i + PREFETCH_NEIGHBOURS]);
         const InputRecord& r = in[i];
         const uint8_t kind = r.kind;
-        if (kind == 0 || kind > IN_DEFINE_ACCOUNT) {  // not a kind: skipped, no seq used
+        if (kind == 0 || kind > IN_LAST) {  // not a kind: skipped, no seq used
             ++i;
             continue;
+        }
+        if ((kind == IN_NEW || kind == IN_REPLACE || kind >= IN_SET_PHASE) && venue_input(r)) {
+            res.status = BATCH_UNSUPPORTED;
+            res.bad_seq = r.seq;
+            break;
         }
         // An owner's text never spans two batches (docs/PIPELINE.md); one that
         // runs past the batch's end is taken as far as it goes, as the

@@ -25,6 +25,11 @@ enum BatchStatus : int {
     BATCH_OK = 0,
     BATCH_EVENTS_TOO_SMALL = 1,  // the first input's worst case exceeds the whole buffer
     BATCH_SEQ_NOT_AFTER = 2,     // an input's seq is not after last_seq
+    // An input of the venue rules (VENUE_RULES.md: a stop, an iceberg, a DAY or
+    // GTD order, a replace with terms, SET_PHASE, CLOCK), which this kernel does
+    // not run yet: the batch stops before it (bad_seq is its seq) and nothing of
+    // it is applied, so the caller can say so instead of a wrong answer.
+    BATCH_UNSUPPORTED = 3,
 };
 
 struct BatchResult {

@@ -51,7 +51,9 @@ def rings() -> Iterator[PipelineRings]:
     r.close()
 
 
-def make_core(rings: PipelineRings, data: Path, clock: FakeClock, **kw: object) -> Core:
+def make_core(
+    rings: PipelineRings, data: Path, clock: FakeClock, run: object = None, **kw: object
+) -> Core:
     sources = FanIn(
         [
             SpscRing.attach(RingSpec(rings.inputs[0].spec.name)),
@@ -62,7 +64,7 @@ def make_core(rings: PipelineRings, data: Path, clock: FakeClock, **kw: object) 
         sources,
         LocalSequence(),
         JournalWriter(data),
-        CoreLogic(),
+        CoreLogic() if run is None else run,  # type: ignore[arg-type]
         rings.events,
         str(data),
         control_ring=1,
@@ -284,5 +286,36 @@ def test_an_admin_set_phase_comes_on_the_control_ring_only(
     assert [(seq, inp) for seq, inp in JournalReader(tmp_path)] == [
         (1, SetPhase("X", TradingPhase.HALTED, T0))
     ]
+    gateway.close()
+    control.close()
+
+
+def test_a_set_phase_for_the_compiled_kernel_is_dropped_before_the_journal(
+    rings: PipelineRings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # It does not run trading phases yet (engine.kernel.venue_gate): journalled, the
+    # SET_PHASE would halt it, and every recovery after.
+    from ringmatch.engine.core import kernel_choice
+    from ringmatch.engine.core.journal_run import JournalRun
+    from ringmatch.engine.schema.commands import SetPhase
+    from tests.conftest import need
+
+    module = kernel_choice.compiled_module()
+    need(module is not None, "the compiled kernel was not built")
+    assert module is not None
+    kernel = module.Kernel()
+    if hasattr(kernel, "next_expiry"):
+        pytest.skip("the compiled kernel runs trading phases: nothing is dropped")
+    take = EventTaker(rings.events.reader(0), NAMES)
+    gateway, control = rings.inputs[0].producer(), rings.control.producer()
+    core = make_core(rings, tmp_path, FakeClock(T0), JournalRun(kernel, Directory(), str(tmp_path)))
+    put(control, [SetPhase("X", TradingPhase.HALTED)], NAMES)
+    put(gateway, [NewOrder(1, "a", "X", Side.BUY, OrderType.LIMIT, 100, 5)], NAMES)
+    taken = core.step(timeout=5.0)  # one turn may take both, or one of them
+    assert taken + (core.step(timeout=5.0) if taken < 2 else 0) == 2
+    assert "dropped a SET_PHASE: the compiled kernel does not run trading phases" in caplog.text
+    assert [type(e).__name__ for e in take()] == ["Accepted"]
+    core.close()
+    assert [seq for seq, _ in JournalReader(tmp_path)] == [1]
     gateway.close()
     control.close()

@@ -4,6 +4,10 @@ The reference kernel (``ringmatch.engine.core.reference_kernel``) is the pure
 engine and stage chain behind the kernel's interface: the specification. They
 must agree on every event byte and, after every batch, on every book (l3 of
 every symbol), the last seq, the trade id and the counts.
+
+The compiled kernel does not run the venue rules yet (engine.kernel.venue_gate):
+a stream is compared up to its first venue input, and there the kernel must
+refuse it (VenueRulesNotCompiled) with nothing of it applied.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pytest
 
 from ringmatch.engine.core import kernel_choice
 from ringmatch.engine.core.reference_kernel import ReferenceKernel
-from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
+from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall, VenueRulesNotCompiled
+from ringmatch.engine.kernel.venue_gate import first_venue_input
 from ringmatch.engine.records import layout as L
 from tests.conftest import need
 
@@ -89,13 +95,36 @@ def process_both(kernel: Any, reference: ReferenceKernel, batch: np.ndarray) -> 
     assert_same_state(kernel, reference)
 
 
+def split_venue(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``batch`` up to its first venue input, and the rest from it (None if none)."""
+    cut = first_venue_input(batch)
+    return (batch, None) if cut is None else (batch[:cut], batch[cut:])
+
+
+def assert_refuses_venue(kernel: Any, reference: ReferenceKernel, rest: np.ndarray) -> None:
+    """The compiled kernel stops before ``rest``'s first input, a venue input, having
+    applied none of it: both kernels are as they were."""
+    events = np.zeros(4096, L.EVENT_DTYPE)
+    with pytest.raises(VenueRulesNotCompiled) as refused:
+        kernel.process_into(rest, events)
+    assert (refused.value.index, refused.value.written) == (0, 0)
+    assert refused.value.seq == int(rest[0]["seq"])
+    assert_same_state(kernel, reference)
+
+
 def run_batches(records: np.ndarray, cuts: Sequence[int]) -> None:
-    """Both kernels, fed ``records`` cut at ``cuts``, agree after every batch."""
+    """Both kernels, fed ``records`` cut at ``cuts``, agree after every batch, up to the
+    first venue input, which the compiled kernel must refuse."""
     kernel, reference = compiled(), ReferenceKernel()
     bounds = [0, *sorted(set(cuts)), len(records)]
     for start, stop in itertools.pairwise(bounds):
         if start < stop:
-            process_both(kernel, reference, records[start:stop])
+            batch, rest = split_venue(records[start:stop])
+            if len(batch):
+                process_both(kernel, reference, batch)
+            if rest is not None:
+                assert_refuses_venue(kernel, reference, rest)
+                return
 
 
 def drain(kernel: Any, records: np.ndarray, room: int) -> np.ndarray:

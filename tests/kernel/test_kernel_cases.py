@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from ringmatch.engine.core.reference_kernel import ReferenceKernel
-from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
+from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall, VenueRulesNotCompiled
+from ringmatch.engine.kernel.venue_gate import first_venue_input
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.enums import OrderType
@@ -89,6 +90,48 @@ def test_a_seq_not_after_the_last_names_the_record_and_keeps_what_came_before() 
         kernel.process(records)
     assert kernel.last_seq == 5
     assert kernel.resting_orders == 1
+
+
+def venue_input(kind: int, **fields: int) -> Any:
+    rec = new(9, 9, 1, 1, 100, 1)
+    rec[0]["kind"] = kind
+    for name, value in fields.items():
+        rec[0][name] = value
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("record", "what"),
+    [
+        (venue_input(L.NEW, order_type=3), "a NEW with order_type STOP"),
+        (venue_input(L.NEW, order_type=4), "a NEW with order_type STOP_LIMIT"),
+        (venue_input(L.NEW, tif=4), "a NEW with tif DAY"),
+        (venue_input(L.NEW, tif=5), "a NEW with tif GTD"),
+        (venue_input(L.NEW, flags=L.TERMS), "a NEW with terms"),
+        (venue_input(L.REPLACE, flags=L.TERMS), "a REPLACE with terms"),
+        (venue_input(L.REPLACE, flags=L.KEEP_PRICE), "a REPLACE that keeps its price"),
+        (venue_input(L.SET_PHASE, reason=3), "a SET_PHASE"),
+        (venue_input(L.CLOCK, ts_ns=5), "a CLOCK"),
+    ],
+)
+def test_a_venue_input_stops_the_batch_before_it_with_nothing_of_it_applied(
+    record: Any, what: str
+) -> None:
+    # The compiled kernel does not run the venue rules yet: it says so, rather than
+    # answering them by MATCHING_RULES.md alone (engine.kernel.venue_gate).
+    kernel = compiled()
+    records = stream(new(5, 1, 1, 2, 100, 1), record, new(10, 2, 1, 2, 101, 1))
+    events = np.zeros(64, L.EVENT_DTYPE)
+    with pytest.raises(VenueRulesNotCompiled, match=f"record 7 \\(seq 9\\), {what}") as refused:
+        kernel.process_into(records, events)
+    assert "RINGMATCH_PURE=1" in str(refused.value)
+    assert (refused.value.index, refused.value.seq, refused.value.written) == (7, 9, 4)
+    assert first_venue_input(records) == 7
+    assert (kernel.last_seq, kernel.resting_orders) == (5, 1)
+    assert events[3]["kind"] == L.ACCEPTED  # the order before it ran: three NAMEs, its ACCEPTED
+    # What comes after it runs once the caller passes it by.
+    assert kernel.process_into(records[8:], events) == (1, 1)
+    assert kernel.last_seq == 10
 
 
 def test_the_arrays_are_checked_once_per_call() -> None:

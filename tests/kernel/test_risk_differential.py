@@ -39,10 +39,12 @@ from ringmatch.risk.kernel_limits import limits_table
 from ringmatch.risk.limits import AccountLimits, RiskConfig
 from ringmatch.risk.pretrade import PreTradeRisk
 from tests.kernel.differential import (
+    assert_refuses_venue,
     assert_same_events,
     assert_same_state,
     compiled,
     examples,
+    split_venue,
 )
 from tests.kernel.record_streams import owners, record_streams
 from tests.kernel.test_fuzz import fuzzed_records
@@ -243,7 +245,7 @@ def run(records: np.ndarray, cuts: list[int], config: RiskConfig, room: int) -> 
     for start, stop in itertools.pairwise(bounds):
         if start >= stop:
             continue
-        batch = records[start:stop]
+        batch, rest = split_venue(records[start:stop])
         try:
             want = reference.process(batch)
         except ValueError as refused:
@@ -255,6 +257,9 @@ def run(records: np.ndarray, cuts: list[int], config: RiskConfig, room: int) -> 
             return
         assert_same_events(run_controlled(kernel, batch, names, room), want)
         assert_same_state(kernel, reference)
+        if rest is not None:
+            assert_refuses_venue(kernel, reference, rest)
+            return
 
 
 @settings(max_examples=examples(150), deadline=None)
