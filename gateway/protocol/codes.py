@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from ringmatch.engine.records import layout
+from ringmatch.engine.schema.enums import CommandKind, OrderType, TimeInForce
 from ringmatch.gateway.protocol.messages import RISK_OPS, ExecType
 
 INVALID: Final = object()
@@ -61,8 +62,11 @@ EXEC_TYPE_CODES: Final = (
 
 SIDE = Codes("side", layout.SIDE)
 SIDE_OR_NONE = Codes("side", layout.SIDE, zero="none")  # a report's: 0 when unknown
-ORDER_TYPE = Codes("order_type", layout.ORDER_TYPE)
-TIF = Codes("tif", layout.TIF, zero="default")
+# Protocol version 2 carries the continuous book's order types and tifs only: the
+# venue's (STOP, STOP_LIMIT, DAY, GTD) need fields no v2 message has (trigger_price,
+# display_qty, expire_ts), so their codes are invalid here rather than read without them.
+ORDER_TYPE = Codes("order_type", layout.ORDER_TYPE[: layout.ORDER_TYPE_CODE[OrderType.MARKET] + 1])
+TIF = Codes("tif", layout.TIF[: layout.TIF_CODE[TimeInForce.FOK] + 1], zero="default")
 STP = Codes("stp", layout.STP)
 EXEC_TYPE = Codes("exec_type", EXEC_TYPE_CODES)
 RISK_OP = Codes("op", (None, *RISK_OPS))
@@ -71,7 +75,10 @@ RISK_OP = Codes("op", (None, *RISK_OPS))
 REJECT_REASON = Codes("reason", ["", *(r.value for r in layout.REJECT_REASON[1:] if r)])
 CANCEL_REASON = Codes("reason", ["", *(r.value for r in layout.CANCEL_REASON[1:] if r)])
 NO_REASON = Codes("reason", [""])
-REQUEST = Codes("request", ["", *(c.value for c in layout.COMMAND[1:] if c)])
+# What a client's request can be (a SET_PHASE is an admin's, never a session's).
+REQUEST = Codes(
+    "request", ["", *(c.value for c in layout.COMMAND[1:] if c and c is not CommandKind.SET_PHASE)]
+)
 NO_REQUEST = Codes("request", [""])
 
 REASON_OF_EXEC: Final = {
