@@ -42,10 +42,10 @@ TEXT = st.text(min_size=1, max_size=12)  # a name: 1 to 64 bytes of UTF-8
 
 
 def _fits_a_record(c: NewOrder) -> bool:
-    # A record's price 0 is "no price" for a market order and 0 for a limit order.
-    return not (c.price is None and c.order_type is OrderType.LIMIT) and not (
-        c.price == 0 and c.order_type is OrderType.MARKET
-    )
+    # A record's price 0 is "no price" for a market order or a stop, and 0 for a limit
+    # order or a stop-limit.
+    unpriced = c.order_type in (OrderType.MARKET, OrderType.STOP)
+    return not (c.price is None and not unpriced) and not (c.price == 0 and unpriced)
 
 
 # Every input a record can hold (the journal stores records): ids are u64, names 1..64 bytes.

@@ -236,7 +236,9 @@ def test_a_text_input_cut_by_the_batch_limit_waits_for_the_rest(
     assert [type(e) for e in events] == [Accepted, Cancelled, MassCancelled]
     core.close()
     journalled = [i for _, i in JournalReader(tmp_path)]
-    assert journalled[-1] == KillSwitch("a", True, why=why)
+    # As it came, but for the time the core stamped on its batch (V-TIME-1).
+    assert journalled[-1] == KillSwitch("a", True, why=why, ts_ns=journalled[-1].ts_ns)
+    assert journalled[-1].ts_ns > 0
     gateway.close()
     control.close()
 
