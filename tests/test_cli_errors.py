@@ -16,18 +16,18 @@ import pytest
 
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalWriter
-from ringmatch.engine.replay.order_csv import HEADER
+from ringmatch.engine.replay.order_csv import HEADER, HEADER_V1
 from ringmatch.engine.schema.commands import NewOrder
 from ringmatch.engine.schema.enums import OrderType, Side
 from tests.conftest import REPO
 from tests.gateway.serve_process import ServeProcess, write_config
 
-ORDERS = f"""{HEADER}
+ORDERS = f"""{HEADER_V1}
 1,NEW,1,alice,XYZ,SELL,LIMIT,GTC,100,10,0,NONE
 2,NEW,2,bob,XYZ,BUY,LIMIT,GTC,100,4,0,NONE
 """
 # Line 3 is bad (order_id), the rest replay.
-ONE_BAD_ROW = f"""{HEADER}
+ONE_BAD_ROW = f"""{HEADER_V1}
 1,NEW,1,alice,XYZ,SELL,LIMIT,GTC,100,10,0,NONE
 2,NEW,x,bob,XYZ,BUY,LIMIT,GTC,100,4,0,NONE
 3,NEW,3,bob,XYZ,BUY,LIMIT,GTC,100,4,0,NONE

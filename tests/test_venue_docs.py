@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ringmatch.engine.schema.enums import (
     CancelReason,
     OrderType,
@@ -76,37 +74,54 @@ def test_the_doc_names_every_reason_the_venue_added() -> None:
 
 
 def test_the_doc_says_where_the_venue_order_types_work_today() -> None:
+    from ringmatch.engine.kernel.event_buffer import VenueRulesNotCompiled
+
     doc = DOC.read_text()
-    assert "## Where they work today" in doc
-    assert "refuse_venue_fields" in doc
-    assert "type: unknown value 'STOP' (expected LIMIT | MARKET)" in doc
-    planned = doc[doc.index("## Planned: order-file columns") :]
-    assert "Not yet accepted" in planned
-    for column in ("trigger_price", "display_qty", "expire_ts", "PHASE"):
-        assert f"`{column}`" in planned
+    today = doc[doc.index("## Where they work today") : doc.index("## The fields")]
+    assert "venue_gate.py" in today
+    assert VenueRulesNotCompiled.hint in today.replace("\n", " ")
+    columns = doc[doc.index("## The order file's columns") :]
+    for column in ("trigger_price", "display_qty", "expire_ts", "phase", "PHASE", "CLOCK"):
+        assert f"`{column}`" in columns
 
 
-def test_the_order_file_still_refuses_what_the_doc_calls_planned(tmp_path: Path) -> None:
-    """The day the order file takes a STOP, the doc's "not yet accepted" must go."""
-    from ringmatch.engine.records import layout as L
-    from ringmatch.engine.records.convert import encode_commands
-    from ringmatch.engine.schema.commands import NewOrder
-    from ringmatch.engine.schema.enums import Side
+def test_the_doc_s_order_file_replays_as_it_says(tmp_path: Path) -> None:
+    """The example under "The order file's columns", through the reference kernel; the
+    compiled one stops at its first venue row, as "Where they work today" says."""
+    import json
+    import re
 
+    doc = DOC.read_text()
+    columns = doc[doc.index("## The order file's columns") :]
     orders = tmp_path / "orders.csv"
-    orders.write_text(
-        "ts_ns,action,order_id,account,symbol,side,type,tif,price,qty,post_only,stp\n"
-        "1,NEW,1,alice,ACME,BUY,STOP,,,5,,\n"
+    orders.write_text(re.findall(r"```\n(ts_ns,action.*?)```", columns, re.S)[0])
+    events = tmp_path / "e.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "ringmatch.cli", "replay", str(orders), "--events-out", str(events)],
+        capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(REPO), RINGMATCH_PURE="1"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    got = [json.loads(line) for line in events.read_text().splitlines()]
+    kinds = [e["type"] for e in got]
+    assert kinds.count("refreshed") == 2 and kinds.count("auction_trade") == 1
+    assert {"type": "cancelled", "order_id": 3, "reason": "EXPIRED"}.items() <= got[7].items()
+    assert not any(e["type"] == "triggered" for e in got)  # prints at 100, trigger 101
+    auction = got[kinds.index("auction_trade")]
+    assert (auction["buy_account"], auction["sell_account"], auction["price"]) == (
+        "erin",
+        "alice",
+        100,
     )
+    from ringmatch.engine.core import kernel_choice
+
+    if kernel_choice.compiled_module() is None:
+        return
+    compiled_env = {k: v for k, v in os.environ.items() if k != "RINGMATCH_PURE"}
     done = subprocess.run(
         [sys.executable, "-m", "ringmatch.cli", "replay", str(orders)],
-        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120,
+        capture_output=True, text=True, timeout=120,
+        env=dict(compiled_env, PYTHONPATH=str(REPO)),
     )  # fmt: skip
     assert done.returncode == 2
-    assert "type: unknown value 'STOP' (expected LIMIT | MARKET)" in done.stderr
-    iceberg = NewOrder(1, "alice", "ACME", Side.BUY, OrderType.LIMIT, 100, 10, display_qty=5)
-    # Records (layout 2) do carry it: a NEW flagged TERMS, its TERMS record after it.
-    records = encode_commands([iceberg])
-    new = int(np.flatnonzero(records["kind"] == L.NEW)[0])
-    assert records["flags"][new] & L.TERMS
-    assert records[new + 1 : new + 2].view(L.TERMS_DTYPE)["display_qty"][0] == 5
+    assert "input 1 (a NEW with terms" in done.stderr and "RINGMATCH_PURE=1" in done.stderr

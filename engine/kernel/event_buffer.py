@@ -22,11 +22,13 @@ class VenueRulesNotCompiled(Exception):
     inputs before it applied and their ``written`` event records written. The
     reference kernel (RINGMATCH_PURE=1) runs them."""
 
+    hint = (
+        "the compiled kernel does not run the venue rules yet (docs/ORDER_TYPES.md); "
+        "run with RINGMATCH_PURE=1, the reference kernel"
+    )
+
     def __init__(self, index: int, seq: int, what: str, written: int = 0) -> None:
-        super().__init__(
-            f"record {index} (seq {seq}), {what}: the compiled kernel does not run the venue "
-            "rules yet (docs/ORDER_TYPES.md); run with RINGMATCH_PURE=1, the reference kernel"
-        )
+        super().__init__(f"record {index} (seq {seq}), {what}: {self.hint}")
         self.index = index
         self.seq = seq
         self.what = what

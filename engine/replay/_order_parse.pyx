@@ -6,8 +6,10 @@
 defines the format) from a bytes buffer and writes their records
 (engine/records/layout.py, INPUT_DTYPE) into a preallocated array: no Python
 object per row. It takes only the rows it can read exactly as parse_row +
-convert.Encoder would: plain ASCII, no quote, twelve fields, every number plain
-digits that fit in 64 bits, every word one the format knows. At any other row it
+convert.Encoder would: plain ASCII, no quote, the header's number of fields
+(16, or 12 in a file of the first kind: ``fields``) with the venue columns
+empty, every number plain digits that fit in 64 bits, every word one of the
+continuous book's (LIMIT, MARKET; GTC, IOC, FOK). At any other row it
 stops and says so; the caller hands that row to the Python parser, which reads
 it (quoted fields, negative numbers...) or raises the file error the format
 prescribes, and tells this parser about the names it defined (``add_name``).
@@ -55,10 +57,12 @@ cdef enum:
     DEFINE_ACCOUNT = 13
     POST_ONLY = 1
     MAX_NAME = 64
-    FIELDS = 12
+    FIELDS = 16  # the most: order_csv.COLUMNS; a file of the first kind has 12
+    FIELDS_V1 = 12
     # The most records one row can take: a DEFINE and its text for the account and
-    # for the symbol, then the input itself.
-    ROW_RECORDS = 5
+    # for the symbol, the input itself, and its TERMS record (a venue row, which
+    # the Python parser reads; the caller's buffer is sized by this figure too).
+    ROW_RECORDS = 6
 
 # What stopped parse().
 STOP_END = 0  # every whole line of the buffer was read
@@ -219,11 +223,15 @@ cdef class OrderParser:
     cdef NameTable symbols
     cdef NameTable accounts
     cdef public uint64_t next_seq
+    cdef Py_ssize_t fields
 
-    def __cinit__(self, uint64_t first_seq=1):
+    def __cinit__(self, uint64_t first_seq=1, Py_ssize_t fields=FIELDS):
+        if fields != FIELDS and fields != FIELDS_V1:
+            raise ValueError(f"an order file has {FIELDS} or {FIELDS_V1} fields, not {fields}")
         self.symbols = NameTable(MAX_SYMBOLS)
         self.accounts = NameTable(MAX_ACCOUNTS)
         self.next_seq = first_seq
+        self.fields = fields
 
     # -- the names, for the Python side ------------------------------------------------
 
@@ -317,7 +325,7 @@ cdef class OrderParser:
         for i in range(size):
             c = line[i]
             if c == 44:  # ","
-                if field == FIELDS - 1:
+                if field == self.fields - 1:
                     return -1  # too many fields
                 start[field] = field_start
                 length[field] = i - field_start
@@ -325,10 +333,15 @@ cdef class OrderParser:
                 field_start = i + 1
             elif c < 32 or c >= 127 or c == 34:
                 return -1
-        if field != FIELDS - 1:
+        if field != self.fields - 1:
             return -1
         start[field] = field_start
         length[field] = size - field_start
+        # The venue's columns (trigger_price, display_qty, expire_ts, phase): a row
+        # that uses one is the Python parser's.
+        for i in range(FIELDS_V1, self.fields):
+            if length[i]:
+                return -1
 
         cdef int64_t ts_ns, order_id, price = 0, qty = 0
         cdef const uint8_t* f

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ringmatch.engine.kernel.api import Kernel
-from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
+from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall, VenueRulesNotCompiled
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.schema.enums import RejectReason
 
@@ -31,7 +31,8 @@ class KernelFeed:
 
     def run(self, inputs: np.ndarray) -> Iterator[np.ndarray]:
         """Every event of ``inputs``, a call's worth at a time: each a view of the
-        buffer that the next call reuses."""
+        buffer that the next call reuses. VenueRulesNotCompiled (the compiled kernel
+        at a venue input) after the events of the inputs before it."""
         done = 0
         process_into = self.kernel.process_into
         while done < len(inputs):
@@ -40,6 +41,10 @@ class KernelFeed:
             except EventBufferTooSmall as exc:
                 self._grow(exc.need)
                 continue
+            except VenueRulesNotCompiled as exc:
+                if exc.written:
+                    yield self._events[: exc.written]
+                raise
             if not consumed and not written:
                 self._grow(2 * len(self._events))  # a kernel that wants room it did not name
                 continue
@@ -62,9 +67,10 @@ class EventCounts:
 
     def add(self, events: np.ndarray) -> None:
         # One pass over the kinds; the reasons only when there are rejects to count.
-        kinds = np.bincount(events["kind"], minlength=L.NAME + 1)
-        # A trade is two records (maker's, taker's), never split between two calls.
-        self.trades += int(kinds[L.TRADE]) // 2
+        kinds = np.bincount(events["kind"], minlength=L.AUCTION_TRADE + 1)
+        # A trade is two records (maker's, taker's; an uncross's execution the buyer's
+        # and the seller's), never split between two calls.
+        self.trades += (int(kinds[L.TRADE]) + int(kinds[L.AUCTION_TRADE])) // 2
         if kinds[L.REJECTED]:
             reasons = events["reason"][events["kind"] == L.REJECTED]
             for code, n in enumerate(np.bincount(reasons).tolist()):

@@ -1,39 +1,57 @@
-"""The order file: a CSV of commands, read into NewOrder / Cancel / Replace.
+"""The order file: a CSV of commands, read into NewOrder / Cancel / Replace / SetPhase / Clock.
 
-The file starts with this header line, and every row has these 12 columns::
+The file starts with this header line, and every row has these 16 columns::
 
-    ts_ns,action,order_id,account,symbol,side,type,tif,price,qty,post_only,stp
+    ts_ns,action,order_id,account,symbol,side,type,tif,price,qty,post_only,stp,trigger_price,display_qty,expire_ts,phase
 
-========== ============================================================
-column     value
-========== ============================================================
-ts_ns      integer >= 0, nanoseconds; kept on the command, paces
-           ``--speed`` replays, never affects matching (row order does)
-action     NEW | CANCEL | REPLACE
-order_id   integer (the engine rejects an id <= 0)
-account    the owner's account: text, not empty
-symbol     NEW: the instrument: text (the engine rejects an empty one)
-side       NEW: BUY | SELL
-type       NEW: LIMIT | MARKET
-tif        NEW: GTC | IOC | FOK, or empty (LIMIT: GTC; MARKET: IOC)
-price      integer ticks. NEW LIMIT: the limit; NEW MARKET: empty.
-           REPLACE: the new price
-qty        integer lots. NEW: the quantity; REPLACE: the new remaining
-post_only  NEW: 0 | 1, or empty (0)
-stp        NEW: NONE | CANCEL_TAKER | CANCEL_MAKER | CANCEL_BOTH |
-           DECREMENT, or empty (NONE)
-========== ============================================================
+============= ============================================================
+column        value
+============= ============================================================
+ts_ns         integer >= 0, nanoseconds: the time of the row's input
+              (V-TIME-1: it drives GTD expiry, never priority; row order
+              does), and what paces ``--speed`` replays
+action        NEW | CANCEL | REPLACE | PHASE | CLOCK
+order_id      integer (the engine rejects an id <= 0)
+account       the owner's account: text, not empty
+symbol        NEW: the instrument: text (the engine rejects an empty one);
+              PHASE: the symbol whose phase moves
+side          NEW: BUY | SELL
+type          NEW: LIMIT | MARKET | STOP | STOP_LIMIT
+tif           NEW: GTC | IOC | FOK | DAY | GTD, or empty (MARKET: IOC;
+              else GTC)
+price         integer ticks. NEW LIMIT / STOP_LIMIT: the limit; NEW MARKET /
+              STOP: empty. REPLACE: the new price (empty: a held STOP's,
+              which has none)
+qty           integer lots. NEW: the quantity; REPLACE: the new remaining
+post_only     NEW: 0 | 1, or empty (0)
+stp           NEW: NONE | CANCEL_TAKER | CANCEL_MAKER | CANCEL_BOTH |
+              DECREMENT, or empty (NONE)
+trigger_price integer ticks. NEW STOP / STOP_LIMIT: the trigger; REPLACE of
+              a held stop: its new trigger; else empty
+display_qty   integer lots. NEW: an iceberg's shown quantity; else empty
+expire_ts     integer nanoseconds. NEW with tif GTD: when it expires; else
+              empty
+phase         PHASE: PRE_OPEN | OPENING_AUCTION | CONTINUOUS |
+              CLOSING_AUCTION | CLOSED | HALTED
+============= ============================================================
 
-Every row needs ts_ns, action, order_id and account. A NEW row also needs
-side, type and qty; a REPLACE row needs price and qty. A CANCEL row uses
-nothing else, and a REPLACE row nothing but price and qty: their other
-columns are ignored (an order keeps its own symbol and side).
+A file may also start with the header of the 12 columns before ``stp``'s
+successors existed (``ts_ns,...,post_only,stp``, ``COLUMNS_V1``): its rows then
+have those 12 fields, and it loads as it always did.
+
+Every NEW, CANCEL and REPLACE row needs ts_ns, action, order_id and account.
+A NEW row also needs side, type and qty; a REPLACE row needs qty. A CANCEL
+row uses nothing else, and a REPLACE row nothing but price, qty and
+trigger_price: their other columns are ignored (an order keeps its own
+symbol and side). A PHASE row needs ts_ns, symbol and phase (a ``SetPhase``),
+a CLOCK row only ts_ns (a ``Clock``: time reaches ts_ns, and the expiries due
+run); they ignore every other column.
 
 Two kinds of bad input, kept apart on purpose:
 
 * text that cannot become a command is a *file error*, reported as
   ``FILE:LINE: what is wrong``: a bad header, a wrong number of columns, an
-  unknown action/side/type/tif/stp, a post_only other than 0/1, something that
+  unknown action/side/type/tif/stp/phase, a post_only other than 0/1, something that
   is not a whole number where one is needed (or does not fit in 64 bits), a
   missing required field, a negative ts_ns, an unclosed quote, text that is not
   UTF-8 or holds a control character;
@@ -57,10 +75,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
-from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
+from ringmatch.engine.schema.commands import Cancel, Clock, Command, NewOrder, Replace, SetPhase
+from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce, TradingPhase
 
-COLUMNS = (
+FileInput = Command | SetPhase | Clock
+"""What a row of the order file stands for."""
+
+COLUMNS_V1 = (
     "ts_ns",
     "action",
     "order_id",
@@ -74,20 +95,21 @@ COLUMNS = (
     "post_only",
     "stp",
 )
+"""The columns of the first order files (no venue fields): still read."""
+COLUMNS = (*COLUMNS_V1, "trigger_price", "display_qty", "expire_ts", "phase")
 HEADER = ",".join(COLUMNS)
+HEADER_V1 = ",".join(COLUMNS_V1)
+_VENUE_EMPTY = ("", "", "", "")
+_FIRST_KIND = f" (or the first {len(COLUMNS_V1)} of those columns, as files of the first kind have)"
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
 _SIDES = {side.value: side for side in Side}
-# The types and tifs an order file carries today: the venue's (STOP, STOP_LIMIT, DAY, GTD;
-# VENUE_RULES.md) need columns of their own (trigger_price, display_qty, expire_ts) that
-# this format does not have yet, so they are refused here rather than read without them.
-_TYPES = {kind.value: kind for kind in (OrderType.LIMIT, OrderType.MARKET)}
-_TIFS: dict[str, TimeInForce | None] = {
-    tif.value: tif for tif in (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK)
-}
+_TYPES = {kind.value: kind for kind in OrderType}
+_TIFS: dict[str, TimeInForce | None] = {tif.value: tif for tif in TimeInForce}
 _TIFS[""] = None
+_PHASES = {phase.value: phase for phase in TradingPhase}
 _STPS = {mode.value: mode for mode in StpMode}
 _STPS[""] = StpMode.NONE
 _POST_ONLY = {"": False, "0": False, "1": True}
@@ -172,26 +194,31 @@ def _text(text: str, field: str) -> str:
     return text
 
 
-def parse_row(row: Sequence[str]) -> Command:
-    """The command that a data row stands for; RowError if the text cannot be one."""
+def parse_row(row: Sequence[str]) -> FileInput:
+    """The input that a data row stands for; RowError if the text cannot be one. A row
+    of 12 fields is one of a ``COLUMNS_V1`` file (its venue columns empty)."""
+    v1 = len(row) == len(COLUMNS_V1)
+    if v1:
+        row = [*row, *_VENUE_EMPTY]
     try:
         command = _parse_plain(row)
     except (KeyError, ValueError):  # an unknown word or a number int() refused
         command = None
-    return command if command is not None else _parse_checked(row)
+    return command if command is not None else _parse_checked(row, v1)
 
 
 def _parse_plain(row: Sequence[str]) -> Command | None:
-    """The common row, fast: numbers all plain digits, words all known, text printable.
+    """The common row, fast: numbers all plain digits, words all known, text printable,
+    the venue columns empty.
 
     None (or KeyError/ValueError) for anything else, which _parse_checked then
     judges with a precise message. Whatever this returns, _parse_checked would
     return too (a property test holds the two together).
     """
-    ts, action, order_id, account, symbol, side, kind, tif, price, qty, post_only, stp = row
+    ts, action, order_id, account, symbol, side, kind, tif, price, qty, post_only, stp, *venue = row
     # One isdigit() over the numbers at once; an empty one fails int() below.
     digits = ts + order_id + price + qty
-    if not (account and digits.isdigit() and digits.isascii()):
+    if not (account and digits.isdigit() and digits.isascii()) or venue != ["", "", "", ""]:
         return None
     ts_ns = int(ts)
     oid = int(order_id)
@@ -228,11 +255,12 @@ def _parse_plain(row: Sequence[str]) -> Command | None:
     return None
 
 
-def _parse_checked(row: Sequence[str]) -> Command:
+def _parse_checked(row: Sequence[str], v1: bool = False) -> FileInput:
     """parse_row, one field at a time, so that the first bad field is named."""
     if len(row) != len(COLUMNS):
         raise RowError(f"expected {len(COLUMNS)} fields ({HEADER}), got {len(row)}")
-    ts, action, order_id, account, symbol, side, kind, tif, price, qty, post_only, stp = row
+    ts, action, order_id, account, symbol, side, kind, tif, price, qty, post_only, stp = row[:12]
+    trigger, display, expire, phase = row[12:]
     ts_ns = _integer(ts, "ts_ns")
     if ts_ns < 0:
         raise RowError(f"ts_ns: {ts} is negative")
@@ -250,20 +278,34 @@ def _parse_checked(row: Sequence[str]) -> Command:
             post_only=_choice(_POST_ONLY, post_only, "post_only"),
             stp=_choice(_STPS, stp, "stp"),
             ts_ns=ts_ns,
+            trigger_price=_optional_integer(trigger, "trigger_price"),
+            display_qty=_optional_integer(display, "display_qty"),
+            expire_ts=_optional_integer(expire, "expire_ts"),
         )
     if action == "CANCEL":
         return Cancel(_integer(order_id, "order_id"), _account(account), ts_ns)
     if action == "REPLACE":
+        # A held STOP has no price to replace: empty. (A 12-column file has no held
+        # stops, and its REPLACE always needed one.)
         return Replace(
             _integer(order_id, "order_id"),
             _account(account),
-            _integer(price, "price"),
+            _integer(price, "price") if v1 else _optional_integer(price, "price"),
             _integer(qty, "qty"),
             ts_ns,
+            trigger_price=_optional_integer(trigger, "trigger_price"),
         )
+    if action == "PHASE":
+        if not symbol:
+            raise RowError("symbol: missing (required)")
+        return SetPhase(_text(symbol, "symbol"), _choice(_PHASES, phase, "phase"), ts_ns)
+    if action == "CLOCK":
+        return Clock(ts_ns)
     if not action:
         raise RowError("action: missing (required)")
-    raise RowError(f"action: unknown value {action!r} (expected NEW | CANCEL | REPLACE)")
+    raise RowError(
+        f"action: unknown value {action!r} (expected NEW | CANCEL | REPLACE | PHASE | CLOCK)"
+    )
 
 
 def _account(text: str) -> str:
@@ -272,8 +314,12 @@ def _account(text: str) -> str:
     return _text(text, "account")
 
 
-def command_to_row(command: Command) -> list[str]:
-    """The row that parses back to ``command`` (for writing order files)."""
+def command_to_row(command: FileInput) -> list[str]:
+    """The row (``COLUMNS``) that parses back to ``command`` (for writing order files)."""
+
+    def number(value: int | None) -> str:
+        return "" if value is None else str(value)
+
     if isinstance(command, NewOrder):
         return [
             str(command.ts_ns),
@@ -284,16 +330,33 @@ def command_to_row(command: Command) -> list[str]:
             command.side.value,
             command.order_type.value,
             "" if command.tif is None else command.tif.value,
-            "" if command.price is None else str(command.price),
+            number(command.price),
             str(command.qty),
             "1" if command.post_only else "0",
             command.stp.value,
+            number(command.trigger_price),
+            number(command.display_qty),
+            number(command.expire_ts),
+            "",
         ]
     if isinstance(command, Cancel):
-        return [str(command.ts_ns), "CANCEL", str(command.order_id), command.account] + [""] * 8
+        return [str(command.ts_ns), "CANCEL", str(command.order_id), command.account] + [""] * 12
     if isinstance(command, Replace):
         head = [str(command.ts_ns), "REPLACE", str(command.order_id), command.account]
-        return [*head, "", "", "", "", str(command.price), str(command.qty), "", ""]
+        middle = ["", "", "", "", number(command.price), str(command.qty), "", ""]
+        return [*head, *middle, number(command.trigger_price), "", "", ""]
+    if isinstance(command, SetPhase):
+        return [
+            str(command.ts_ns),
+            "PHASE",
+            "",
+            "",
+            command.symbol,
+            *[""] * 10,
+            command.phase.value,
+        ]
+    if isinstance(command, Clock):
+        return [str(command.ts_ns), "CLOCK", *[""] * 14]
     raise ValueError(f"the order file has no row for {type(command).__name__}")
 
 
@@ -320,7 +383,7 @@ class OrderReader:
         stream: TextIO,
         name: str,
         on_bad: OnBadRow | None = None,
-        parse: Callable[[Sequence[str]], Command] = parse_row,
+        parse: Callable[[Sequence[str]], FileInput] = parse_row,
     ) -> None:
         self._stream = stream
         self.name = name
@@ -330,6 +393,8 @@ class OrderReader:
         """Data rows read so far (blank lines and the header not counted)."""
         self.bad_rows = 0
         """Data rows that were file errors (skipped with ``on_bad``)."""
+        self.columns: tuple[str, ...] = COLUMNS
+        """The header's columns: ``COLUMNS``, or ``COLUMNS_V1`` for a file of the first kind."""
 
     def bad(self, line: int, message: str) -> None:
         """A file error at ``line``: raised, or handed to ``on_bad`` and skipped."""
@@ -347,15 +412,18 @@ class OrderReader:
             raise OrderFileError(self.name, 1, f"bad header: not valid CSV ({exc})") from None
         if header is None:
             raise OrderFileError(self.name, 1, f"empty file: expected the header {HEADER}")
-        if tuple(header) != COLUMNS:
+        if tuple(header) not in (COLUMNS, COLUMNS_V1):
             got = ",".join(header)
             raise OrderFileError(
-                self.name, 1, f"bad header: expected {HEADER}, got {got!r}{_hint(header)}"
+                self.name,
+                1,
+                f"bad header: expected {HEADER}, got {got!r}{_hint(header) or _FIRST_KIND}",
             )
+        self.columns = tuple(header)
 
     def read_row(
         self, line: str, line_no: int, lines: Iterator[str]
-    ) -> tuple[int, int, Command | None]:
+    ) -> tuple[int, int, FileInput | None]:
         """The data record that starts with ``line``, line ``line_no``, and may go on
         into ``lines`` (a quoted line break): (its first line, its last line, its
         command, or None for a blank line or a bad row that ``on_bad`` took)."""
@@ -374,13 +442,17 @@ class OrderReader:
             if row == [""]:
                 return line_no, last_line, None  # a blank line
         self.rows += 1
+        if len(row) != len(self.columns):
+            header = ",".join(self.columns)
+            self.bad(line_no, f"expected {len(self.columns)} fields ({header}), got {len(row)}")
+            return line_no, last_line, None
         try:
             return line_no, last_line, self._parse(row)
         except RowError as exc:
             self.bad(line_no, str(exc))
         return line_no, last_line, None
 
-    def commands(self) -> Iterator[tuple[int, Command]]:
+    def commands(self) -> Iterator[tuple[int, FileInput]]:
         """(first line, command) in file order; OrderFileError at a file error."""
         lines = iter(self._stream)
         self.read_header(lines)
@@ -391,9 +463,9 @@ class OrderReader:
             if command is not None:
                 yield first, command
 
-    def batches(self, size: int) -> Iterator[list[Command]]:
-        """Commands in file order, ``size`` at a time (the last batch may be shorter)."""
-        batch: list[Command] = []
+    def batches(self, size: int) -> Iterator[list[FileInput]]:
+        """Inputs in file order, ``size`` at a time (the last batch may be shorter)."""
+        batch: list[FileInput] = []
         try:
             for _, command in self.commands():
                 batch.append(command)

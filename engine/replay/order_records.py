@@ -31,17 +31,18 @@ from ringmatch.engine.records import layout
 from ringmatch.engine.records.convert import Encoder
 from ringmatch.engine.records.names import Directory, Names
 from ringmatch.engine.replay.order_csv import (
+    FileInput,
     OnBadRow,
     OrderFileError,
     OrderReader,
     RowError,
     parse_row,
 )
-from ringmatch.engine.schema.commands import Cancel, Command, NewOrder, Replace
+from ringmatch.engine.schema.commands import Cancel, NewOrder, Replace, SetPhase
 
-ROW_RECORDS = 5
+ROW_RECORDS = 6
 """The most records one row takes: a DEFINE and its text for the account and the symbol,
-then the input."""
+then the input and its TERMS record."""
 CHUNK_BYTES = 1 << 20
 """Bytes read from the file at a time: the compiled parser's buffer."""
 BOM = b"\xef\xbb\xbf"
@@ -77,11 +78,12 @@ class RecordReader(Protocol):
         ...
 
 
-def recordable_row(row: Sequence[str]) -> Command:
+def recordable_row(row: Sequence[str]) -> FileInput:
     """parse_row, and a name that no record can hold (over 64 bytes) is a file error."""
     command = parse_row(row)
-    _check_length(command.account, "account")  # the leftmost bad field is the one named
-    if isinstance(command, NewOrder):
+    if isinstance(command, NewOrder | Cancel | Replace):
+        _check_length(command.account, "account")  # the leftmost bad field is the one named
+    if isinstance(command, NewOrder | SetPhase):
         _check_length(command.symbol, "symbol")
     return command
 
@@ -93,13 +95,14 @@ def _check_length(name: str, field: str) -> None:
 
 
 def encode_command(
-    encoder: Encoder, command: Command, seq: int, file_order_ids: dict[int, int]
+    encoder: Encoder, command: FileInput, seq: int, file_order_ids: dict[int, int]
 ) -> np.ndarray:
     """The records of one parsed row; RowError if one of its names would be an id too many.
     A negative order id goes as 0, and into ``file_order_ids`` under ``seq``."""
     d = encoder.directory
-    _check_room(d.accounts, command.account, "account", layout.MAX_ACCOUNTS)
-    if isinstance(command, NewOrder) and command.symbol:
+    if isinstance(command, NewOrder | Cancel | Replace):
+        _check_room(d.accounts, command.account, "account", layout.MAX_ACCOUNTS)
+    if isinstance(command, NewOrder | SetPhase) and command.symbol:
         _check_room(d.symbols, command.symbol, "symbol", layout.MAX_SYMBOLS)
     if isinstance(command, NewOrder | Cancel | Replace) and command.order_id < 0:
         file_order_ids[seq] = command.order_id
@@ -205,7 +208,8 @@ class CompiledRecordReader:
         self._stop_full, self._stop_slow = STOP_FULL, STOP_SLOW
         self._stream = stream
         self._chunk_bytes = chunk_bytes
-        self._parser = OrderParser(1)
+        self._parser = OrderParser(1)  # made again for the header's width (batches)
+        self._make_parser = OrderParser
         # order_csv's reader reads the rows the parser leaves (read_row) and counts
         # them; it never reads the stream itself.
         self._slow = OrderReader(io.StringIO(), name, on_bad, parse=recordable_row)
@@ -313,6 +317,8 @@ class CompiledRecordReader:
         if self._buf.startswith(BOM):
             self._pos = len(BOM)
         self._slow.read_header(self._lines())
+        # Nothing parsed yet: the parser for this file's width (16, or 12 of the first kind).
+        self._parser = self._make_parser(1, len(self._slow.columns))
         out = _buffer(max_rows)
         view = out.view(np.uint8)
         parse = self._parser.parse

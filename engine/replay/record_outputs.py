@@ -4,9 +4,12 @@ Where the extension ``_event_lines`` was built, the lines are written in C++
 straight from the records (no Event object per event); the texts it copies, a
 name's or a code's, are rendered here once by the encoders the Python path
 uses (msgspec for JSON, the csv module for CSV), so both write the same bytes
-(tests/engine/test_record_outputs.py). Elsewhere, and for a batch that names
-an order id no record could hold (order_records.file_order_ids), the records
-are decoded into Events and written by outputs.TradeWriter / EventLinesWriter.
+(tests/engine/test_record_outputs.py). Elsewhere, for a batch that names an
+order id no record could hold (order_records.file_order_ids), and for a batch
+with an event of the venue's (ORDER_TERMS on: the C++ writer knows the
+continuous book's kinds only), the records are decoded into Events and written
+by outputs.TradeWriter / EventLinesWriter. An uncross's executions are
+--trades-out rows too, the buyer as the maker (events.as_trade).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.convert import decode_events
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.replay.outputs import EventLinesWriter, TradeWriter
-from ringmatch.engine.schema.events import Event, Rejected, Trade
+from ringmatch.engine.schema.events import AuctionTrade, Event, Rejected, Trade, as_trade
 
 if TYPE_CHECKING:
     from ringmatch.engine.replay._event_lines import EventText
@@ -82,7 +85,7 @@ class RecordWriters:
         """Write one batch of event records (NAME records name nothing new here: the
         directory already holds every name its inputs defined)."""
         text = self._text
-        if text is None or self._names_file_order_ids(events):
+        if text is None or self._names_file_order_ids(events) or _VENUE[events["kind"]].any():
             self._write_decoded(events)
             return
         self._learn_names(text)
@@ -112,9 +115,28 @@ class RecordWriters:
         if self._file_order_ids:
             decoded = _with_file_order_ids(decoded, self._file_order_ids)
         if self._trades is not None:
-            self._trades.write([e for e in decoded if type(e) is Trade])
+            trades = [e for e in decoded if type(e) is Trade]
+            if len(trades) < len(decoded) and any(type(e) is AuctionTrade for e in decoded):
+                trades = [_as_trade(e) for e in decoded if _trade(e)]
+            self._trades.write(trades)
         if self._events is not None:
             self._events.write(decoded)
+
+
+_VENUE = np.zeros(256, bool)
+_VENUE[L.ORDER_TERMS :] = True  # ORDER_TERMS .. INDICATIVE, and any kind after them
+
+
+def _trade(e: Event) -> bool:
+    return type(e) is Trade or type(e) is AuctionTrade
+
+
+def _as_trade(e: Event) -> Trade:
+    """A Trade, or an uncross's execution as one (the buyer as the maker)."""
+    if isinstance(e, AuctionTrade):
+        return as_trade(e)
+    assert isinstance(e, Trade)
+    return e
 
 
 def _with_file_order_ids(events: list[Event], file_ids: dict[int, int]) -> list[Event]:

@@ -6,13 +6,20 @@ import asyncio
 import functools
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 import msgspec
 
-from ringmatch.engine.replay.order_csv import OrderFileError, OrderReader, open_order_file
+from ringmatch.engine.replay.order_csv import (
+    FileInput,
+    OrderFileError,
+    OrderReader,
+    open_order_file,
+)
 from ringmatch.engine.schema import commands as core
+from ringmatch.engine.schema.enums import OrderType, TimeInForce
 from ringmatch.gateway.client.order_entry import Answer, Client, LogonError, SessionEnded
 from ringmatch.gateway.config import Config
 from ringmatch.gateway.protocol.messages import (
@@ -37,9 +44,32 @@ class SendError(Exception):
         self.status = status
 
 
-def to_wire(command: core.Command) -> ClientMessage:
-    """The wire request for an order-file row: its order_id is the client order id."""
+def to_wire(command: FileInput) -> ClientMessage:
+    """The wire request for an order-file row: its order_id is the client order id.
+    ValueError for a row the wire protocol (docs/PROTOCOL.md) does not carry yet."""
+    if isinstance(command, core.SetPhase | core.Clock):
+        what = "PHASE" if isinstance(command, core.SetPhase) else "CLOCK"
+        raise ValueError(
+            f"a {what} row is a replay's (ringmatch replay): over TCP time is the core's, and "
+            "a phase moves by the schedule or an admin (ringmatch risk --phase)"
+        )
     if isinstance(command, core.NewOrder):
+        venue = [
+            name
+            for name, value in (
+                ("type " + command.order_type.value, command.order_type in _VENUE_TYPES),
+                ("tif " + (command.tif.value if command.tif else ""), command.tif in _VENUE_TIFS),
+                ("trigger_price", command.trigger_price is not None),
+                ("display_qty", command.display_qty is not None),
+                ("expire_ts", command.expire_ts is not None),
+            )
+            if value
+        ]
+        if venue:
+            raise ValueError(
+                f"order {command.order_id}: the wire protocol (docs/PROTOCOL.md) carries no "
+                f"{', '.join(venue)} yet: replay the file (ringmatch replay) instead"
+            )
         return NewOrder(
             command.order_id,
             command.symbol,
@@ -60,6 +90,10 @@ def to_wire(command: core.Command) -> ClientMessage:
             " of a held stop yet (no price, or a trigger_price)"
         )
     return Replace(command.order_id, command.price, command.qty)
+
+
+_VENUE_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT)
+_VENUE_TIFS = (TimeInForce.DAY, TimeInForce.GTD)
 
 
 @dataclass
@@ -205,6 +239,18 @@ async def send_file(
     return summary
 
 
+def _numbered_batches(reader: OrderReader) -> Iterator[list[tuple[int, FileInput]]]:
+    """(line, input) in file order, BATCH at a time."""
+    batch: list[tuple[int, FileInput]] = []
+    for numbered in reader.commands():
+        batch.append(numbered)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 async def _send_rows(
     reader: OrderReader, sessions: _Sessions, summary: Summary, wait_ack: bool, timeout: float
 ) -> None:
@@ -217,10 +263,14 @@ async def _send_rows(
         latencies.append(time.perf_counter_ns() - sent_ns)
         summary.count_answer(future.result())
 
-    for batch in reader.batches(BATCH):
-        for command in batch:
+    for batch in _numbered_batches(reader):
+        for line, command in batch:
+            try:
+                message = to_wire(command)
+            except ValueError as refused:
+                raise OrderFileError(reader.name, line, str(refused)) from None
+            assert not isinstance(command, core.SetPhase | core.Clock)  # to_wire refused them
             client = await sessions.get(command.account)
-            message = to_wire(command)
             future = client.expect(message)
             sent_ns = time.perf_counter_ns()
             client.send(message)

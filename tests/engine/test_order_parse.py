@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ringmatch.engine.records import layout as L
-from ringmatch.engine.replay.order_csv import HEADER, OrderFileError
+from ringmatch.engine.replay.order_csv import HEADER, HEADER_V1, OrderFileError
 from ringmatch.engine.replay.order_records import (
     CompiledRecordReader,
     PythonRecordReader,
@@ -43,7 +43,7 @@ def outcome(
     error = ""
     try:
         for batch in reader.batches(max_rows):
-            assert len(batch) <= max_rows + 4
+            assert len(batch) <= max_rows + 5  # order_records.ROW_RECORDS - 1
             parts.append(batch.tobytes())
     except OrderFileError as exc:
         error = str(exc)
@@ -74,19 +74,21 @@ ODD_NUMBERS = ["", "-3", "-0", " 5", "5 ", "+5", "1_0", "\u0663", "1.5", "x", st
 NAMES = ["alice", "bob", "A B", "acct-7", "x" * 64]
 ODD_NAMES = ["", " alice", "caf\u00e9", "\u00a0", "a\tb", "x" * 65, "\u00e9" * 33, "a\x7fb"]
 WORDS = {
-    "action": ["NEW", "CANCEL", "REPLACE"],
+    "action": ["NEW", "CANCEL", "REPLACE", "NEW", "CANCEL", "REPLACE", "PHASE", "CLOCK"],
     "side": ["BUY", "SELL"],
-    "type": ["LIMIT", "MARKET"],
-    "tif": ["", "GTC", "IOC", "FOK"],
+    "type": ["LIMIT", "MARKET", "LIMIT", "MARKET", "STOP", "STOP_LIMIT"],
+    "tif": ["", "GTC", "IOC", "FOK", "", "GTC", "IOC", "FOK", "DAY", "GTD"],
     "post_only": ["", "0", "1"],
     "stp": ["", "NONE", "CANCEL_TAKER", "CANCEL_MAKER", "CANCEL_BOTH", "DECREMENT"],
+    "phase": ["PRE_OPEN", "CONTINUOUS", "CLOSING_AUCTION", "CLOSED", "HALTED"],
 }
 ODD_WORDS = ["", "buy", "NEW ", " GTC", "x", "2"]
 
 
 @st.composite
-def fields(draw: st.DrawFn) -> list[str]:
-    """A row's twelve fields: plain mostly, odd sometimes."""
+def fields(draw: st.DrawFn, width: int = 16) -> list[str]:
+    """A row's ``width`` fields (16, or 12 of a first-kind file): plain mostly, odd
+    sometimes; the venue columns empty mostly, a value sometimes."""
 
     def pick(plain: list[str], odd: list[str]) -> str:
         return draw(st.sampled_from(odd if draw(st.integers(0, 9)) == 0 else plain))
@@ -107,6 +109,10 @@ def fields(draw: st.DrawFn) -> list[str]:
         pick(WORDS["post_only"], ODD_WORDS),
         pick(WORDS["stp"], ODD_WORDS),
     ]
+    if width == 16:
+        venue = (["", "", "", "", *PLAIN_NUMBERS], ODD_NUMBERS)
+        out += [pick(*venue), pick(*venue), pick(*venue)]
+        out.append(pick(["", "", "", *WORDS["phase"]], ODD_WORDS))
     extra = draw(st.integers(-1, 12))  # sometimes a field too many or too few
     if extra == -1:
         out.pop()
@@ -126,13 +132,13 @@ def quoted(field: str, how: int) -> str:
 
 
 @st.composite
-def lines(draw: st.DrawFn) -> str:
+def lines(draw: st.DrawFn, width: int = 16) -> str:
     kind = draw(st.integers(0, 19))
     if kind == 0:
         return ""  # a blank line
     if kind == 1:
         return draw(st.text(max_size=20))  # anything at all
-    row = draw(fields())
+    row = draw(fields(width))
     if kind == 2:  # one quoted field
         at = draw(st.integers(0, len(row) - 1))
         row[at] = quoted(row[at], draw(st.integers(1, 3)))
@@ -142,8 +148,11 @@ def lines(draw: st.DrawFn) -> str:
 @st.composite
 def order_files(draw: st.DrawFn) -> bytes:
     ends = draw(st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1, max_size=3))
-    header = draw(st.sampled_from([HEADER, HEADER, HEADER, "\ufeff" + HEADER, "ts,action"]))
-    body = draw(st.lists(lines(), max_size=25))
+    header = draw(
+        st.sampled_from([HEADER, HEADER, HEADER_V1, "\ufeff" + HEADER, "\ufeff" + HEADER_V1, "ts"])
+    )
+    width = 12 if header.endswith(HEADER_V1) else 16
+    body = draw(st.lists(lines(width), max_size=25))
     text = header
     for i, line in enumerate(body):
         text += ends[i % len(ends)] + line
@@ -175,6 +184,7 @@ def test_arbitrary_bytes_never_crash_the_parser(
 # -- cases worth naming --------------------------------------------------------------------
 
 GOOD = "0,NEW,1,alice,ACME,BUY,LIMIT,GTC,100,5,0,NONE"
+GOOD16 = GOOD + ",,,,"
 
 
 @pytest.mark.parametrize(
@@ -188,17 +198,24 @@ GOOD = "0,NEW,1,alice,ACME,BUY,LIMIT,GTC,100,5,0,NONE"
         f"{GOOD}\n1,NEW,2,caf\u00e9,ACME,BUY,LIMIT,,100,5,,\n",  # UTF-8: the slow path
         f"{GOOD}\n1,NEW,2,J\xfcrgen,ACME,BUY,LIMIT,,100,5,,\n",  # becomes Latin-1 below
         f"{GOOD}\n1,NEW,3,alice,ACME,BUY,LIMIT,GTC,1OO,4,0,NONE\n{GOOD}\n",
+        # A 16-column file: plain rows fast, venue rows through Python, in between.
+        f"{GOOD16}\n1,NEW,2,bob,ACME,SELL,STOP,,,5,,,99,,,\n2,NEW,3,bob,ACME,SELL,LIMIT,,100,9,,,,3,,\n"
+        f"3,NEW,4,carol,NEW,BUY,LIMIT,GTD,100,9,,,,,70,\n4,CLOCK,,,,,,,,,,,,,,\n{GOOD16}\n"
+        f"5,PHASE,,,ZZZ,,,,,,,,,,,HALTED\n6,REPLACE,2,bob,,,,,,4,,,98,,,\n{GOOD16}\n",
+        f"{GOOD16}\n1,NEW,2,bob,ACME,SELL,STOP,,,5,,,x,,,\n{GOOD16}\n",  # a bad venue field
+        f"{GOOD16}\n1,NEW,2,bob,ACME,SELL,LIMIT,,100,5,,\n{GOOD16}\n",  # 12 fields of 16
     ],
 )
 @pytest.mark.parametrize("skip", [False, True])
 def test_named_cases_give_the_python_paths_records(body: str, skip: bool) -> None:
-    data = (HEADER + "\n").encode() + body.encode("latin-1" if "J\xfc" in body else "utf-8")
+    header = HEADER if body.startswith(GOOD16) else HEADER_V1
+    data = (header + "\n").encode() + body.encode("latin-1" if "J\xfc" in body else "utf-8")
     for chunk_bytes in (1, 13, 1 << 20):
         same_outcome(data, skip, 2, chunk_bytes)
 
 
 def test_new_names_are_defined_before_their_first_use_with_ids_in_first_seen_order() -> None:
-    data = f"{HEADER}\n{GOOD}\n1,NEW,2,bob,ZZZ,BUY,LIMIT,,100,5,,\n2,CANCEL,1,alice,,,,,,,,\n"
+    data = f"{HEADER_V1}\n{GOOD}\n1,NEW,2,bob,ZZZ,BUY,LIMIT,,100,5,,\n2,CANCEL,1,alice,,,,,,,,\n"
     reader = CompiledRecordReader(io.BytesIO(data.encode()), "f.csv")
     records = np.concatenate([b.copy() for b in reader.batches(100)], dtype=L.INPUT_DTYPE)
     kinds = records["kind"].tolist()

@@ -13,15 +13,16 @@ import pytest
 import ringmatch.engine.replay.csv_replay
 from ringmatch import cli
 from ringmatch.engine import build_info
-from ringmatch.engine.replay.order_csv import HEADER
+from ringmatch.engine.replay.order_csv import HEADER, HEADER_V1
 from ringmatch.engine.replay.pacing import Pacer
 from ringmatch.engine.schema.commands import NewOrder
 from ringmatch.engine.schema.enums import OrderType, Side
+from tests.conftest import need
 
 REPO = Path(__file__).resolve().parents[2]
 
 # Hand-checked: the expected outputs below follow from MATCHING_RULES.md alone.
-SMALL = f"""{HEADER}
+SMALL = f"""{HEADER_V1}
 1,NEW,1,alice,XYZ,SELL,LIMIT,GTC,100,10,0,NONE
 2,NEW,2,bob,XYZ,SELL,LIMIT,,101,5,,
 3,NEW,3,carol,XYZ,BUY,LIMIT,IOC,101,12,0,NONE
@@ -177,7 +178,7 @@ def test_batches_do_not_change_the_outputs(tmp_path: Path, monkeypatch: pytest.M
     assert events(tmp_path) == SMALL_EVENTS
 
 
-BAD_AT_4 = f"""{HEADER}
+BAD_AT_4 = f"""{HEADER_V1}
 1,NEW,1,alice,XYZ,SELL,LIMIT,GTC,100,10,0,NONE
 2,NEW,2,bob,XYZ,BUY,LIMIT,GTC,100,4,0,NONE
 3,NEW,3,bob,XYZ,BUY,LIMIT,GTC,1OO,4,0,NONE
@@ -213,7 +214,8 @@ def test_skip_bad_reports_each_bad_row_and_goes_on(
     assert replay(tmp_path, source, "--skip-bad") == 1  # done, but rows were left out
     err = capsys.readouterr().err
     assert f"{source}:4: price: '1OO' is not a whole number\n" in err
-    assert f"{source}:6: type: unknown value 'LIMTI' (expected LIMIT | MARKET)\n" in err
+    expected = "(expected LIMIT | MARKET | STOP | STOP_LIMIT)"
+    assert f"{source}:6: type: unknown value 'LIMTI' {expected}\n" in err
     assert "read        6 rows, 2 bad" in err
     assert f"replay of {source} (csv): 2 bad rows skipped, left out of every output\n" in err
     assert (tmp_path / "t.csv").read_text().splitlines()[1:] == [
@@ -409,7 +411,7 @@ def test_speed_paces_each_command_by_its_timestamp(
         f"{ts},NEW,{i},a,XYZ,BUY,LIMIT,GTC,100,1,0,NONE"
         for i, ts in enumerate([1_000_000_000, 1_000_000_000, 3_000_000_000, 7_000_000_000], 1)
     ]
-    source = write(tmp_path, "\n".join([HEADER, *rows]) + "\n")
+    source = write(tmp_path, "\n".join([HEADER_V1, *rows]) + "\n")
     assert cli.main(["replay", str(source), "--speed", "2"]) == 0
     assert sleeps == pytest.approx([1.0, 2.0])  # 2 s then 4 s of file time, at 2x
 
@@ -426,3 +428,275 @@ def test_paced_hands_out_one_command_at_a_time_after_its_wait() -> None:
     ):
         log.append([c.order_id for c in batch])
     assert log == [[1], ("sleep", 1e-9), [2], ("sleep", 4e-9), [5]]
+
+
+# Hand-checked against VENUE_RULES.md: the iceberg refreshes behind nobody and keeps
+# matching (V-ICE-2), the held stop never triggers (prints at 100, trigger 101), the GTD
+# order expires at the first input at or past its expire_ts (the CLOCK at 60), the
+# closing auction uncrosses at 100 in price-time order and the DAY order left expires.
+VENUE = f"""{HEADER}
+1,NEW,1,alice,ACME,SELL,LIMIT,,100,10,,,,4,,
+2,NEW,2,bob,ACME,BUY,STOP,,,5,,,101,,,
+3,NEW,3,carol,ACME,BUY,LIMIT,GTD,99,3,,,,,50,
+4,NEW,4,dave,ACME,BUY,LIMIT,,100,6,,,,,,
+5,CLOCK,,,,,,,,,,,,,,
+60,CLOCK,,,,,,,,,,,,,,
+70,PHASE,,,ACME,,,,,,,,,,,CLOSING_AUCTION
+71,NEW,5,erin,ACME,BUY,LIMIT,DAY,100,2,,,,,,
+72,NEW,6,bob,ACME,SELL,LIMIT,DAY,100,1,,,,,,
+80,PHASE,,,ACME,,,,,,,,,,,CLOSED
+"""
+
+VENUE_EVENTS = [
+    {
+        "type": "accepted",
+        "seq": 1,
+        "order_id": 1,
+        "account": "alice",
+        "symbol": "ACME",
+        "side": "SELL",
+        "order_type": "LIMIT",
+        "tif": "GTC",
+        "price": 100,
+        "qty": 10,
+        "client_order_id": 0,
+        "display_qty": 4,
+    },
+    {
+        "type": "accepted",
+        "seq": 2,
+        "order_id": 2,
+        "account": "bob",
+        "symbol": "ACME",
+        "side": "BUY",
+        "order_type": "STOP",
+        "tif": "GTC",
+        "price": None,
+        "qty": 5,
+        "client_order_id": 0,
+        "trigger_price": 101,
+    },
+    {
+        "type": "accepted",
+        "seq": 3,
+        "order_id": 3,
+        "account": "carol",
+        "symbol": "ACME",
+        "side": "BUY",
+        "order_type": "LIMIT",
+        "tif": "GTD",
+        "price": 99,
+        "qty": 3,
+        "client_order_id": 0,
+        "expire_ts": 50,
+    },
+    {
+        "type": "accepted",
+        "seq": 4,
+        "order_id": 4,
+        "account": "dave",
+        "symbol": "ACME",
+        "side": "BUY",
+        "order_type": "LIMIT",
+        "tif": "GTC",
+        "price": 100,
+        "qty": 6,
+        "client_order_id": 0,
+    },
+    {
+        "type": "trade",
+        "seq": 4,
+        "trade_id": 1,
+        "symbol": "ACME",
+        "price": 100,
+        "qty": 4,
+        "maker_order_id": 1,
+        "taker_order_id": 4,
+        "maker_account": "alice",
+        "taker_account": "dave",
+        "taker_side": "BUY",
+        "maker_leaves": 6,
+        "taker_leaves": 2,
+    },
+    {
+        "type": "refreshed",
+        "seq": 4,
+        "order_id": 1,
+        "account": "alice",
+        "symbol": "ACME",
+        "side": "SELL",
+        "price": 100,
+        "shown": 4,
+        "leaves": 6,
+    },
+    {
+        "type": "trade",
+        "seq": 4,
+        "trade_id": 2,
+        "symbol": "ACME",
+        "price": 100,
+        "qty": 2,
+        "maker_order_id": 1,
+        "taker_order_id": 4,
+        "maker_account": "alice",
+        "taker_account": "dave",
+        "taker_side": "BUY",
+        "maker_leaves": 4,
+        "taker_leaves": 0,
+    },
+    {
+        "type": "cancelled",
+        "seq": 6,
+        "order_id": 3,
+        "account": "carol",
+        "symbol": "ACME",
+        "side": "BUY",
+        "price": 99,
+        "qty": 3,
+        "reason": "EXPIRED",
+    },
+    {
+        "type": "phase_changed",
+        "seq": 7,
+        "symbol": "ACME",
+        "phase": "CLOSING_AUCTION",
+        "previous": "CONTINUOUS",
+    },
+    {
+        "type": "indicative",
+        "seq": 7,
+        "symbol": "ACME",
+        "price": None,
+        "volume": 0,
+        "imbalance_side": None,
+        "imbalance_qty": 0,
+    },
+    {
+        "type": "accepted",
+        "seq": 8,
+        "order_id": 5,
+        "account": "erin",
+        "symbol": "ACME",
+        "side": "BUY",
+        "order_type": "LIMIT",
+        "tif": "DAY",
+        "price": 100,
+        "qty": 2,
+        "client_order_id": 0,
+    },
+    {
+        "type": "indicative",
+        "seq": 8,
+        "symbol": "ACME",
+        "price": 100,
+        "volume": 2,
+        "imbalance_side": "SELL",
+        "imbalance_qty": 2,
+    },
+    {
+        "type": "accepted",
+        "seq": 9,
+        "order_id": 6,
+        "account": "bob",
+        "symbol": "ACME",
+        "side": "SELL",
+        "order_type": "LIMIT",
+        "tif": "DAY",
+        "price": 100,
+        "qty": 1,
+        "client_order_id": 0,
+    },
+    {
+        "type": "indicative",
+        "seq": 9,
+        "symbol": "ACME",
+        "price": 100,
+        "volume": 2,
+        "imbalance_side": "SELL",
+        "imbalance_qty": 3,
+    },
+    {
+        "type": "phase_changed",
+        "seq": 10,
+        "symbol": "ACME",
+        "phase": "CLOSED",
+        "previous": "CLOSING_AUCTION",
+    },
+    {
+        "type": "auction_trade",
+        "seq": 10,
+        "trade_id": 3,
+        "symbol": "ACME",
+        "price": 100,
+        "qty": 2,
+        "buy_order_id": 5,
+        "sell_order_id": 1,
+        "buy_account": "erin",
+        "sell_account": "alice",
+        "buy_leaves": 0,
+        "sell_leaves": 2,
+    },
+    {
+        "type": "refreshed",
+        "seq": 10,
+        "order_id": 1,
+        "account": "alice",
+        "symbol": "ACME",
+        "side": "SELL",
+        "price": 100,
+        "shown": 2,
+        "leaves": 2,
+    },
+    {
+        "type": "cancelled",
+        "seq": 10,
+        "order_id": 6,
+        "account": "bob",
+        "symbol": "ACME",
+        "side": "SELL",
+        "price": 100,
+        "qty": 1,
+        "reason": "EXPIRED",
+    },
+]
+
+
+def test_a_venue_file_replays_in_the_reference_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RINGMATCH_PURE", "1")
+    assert replay(tmp_path, write(tmp_path, VENUE)) == 0
+    assert events(tmp_path) == VENUE_EVENTS
+    assert (tmp_path / "t.csv").read_text().splitlines()[1:] == [
+        "1,ACME,100,4,1,4,alice,dave,BUY",
+        "2,ACME,100,2,1,4,alice,dave,BUY",
+        "3,ACME,100,2,5,1,erin,alice,SELL",  # the uncross: the buyer as the maker
+    ]
+    assert (tmp_path / "b.csv").read_text().splitlines()[1:] == ["ACME,SELL,100,1,alice,2"]
+    err = capsys.readouterr().err
+    assert "trades      3" in err
+
+
+def test_the_compiled_kernel_stops_at_a_venue_row_after_the_rows_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ringmatch.engine.core import kernel_choice
+
+    need(kernel_choice.compiled_module() is not None, "the compiled kernel was not built")
+    monkeypatch.delenv("RINGMATCH_PURE", raising=False)
+    rows = [
+        "1,NEW,1,alice,ACME,SELL,LIMIT,,100,10,,,,,,",
+        "2,NEW,2,bob,ACME,BUY,LIMIT,,100,4,,,,,,",
+        "3,NEW,3,bob,ACME,BUY,STOP,,,5,,,101,,,",
+        "4,NEW,4,bob,ACME,BUY,LIMIT,,100,1,,,,,,",
+    ]
+    source = write(tmp_path, "\n".join([HEADER, *rows]) + "\n")
+    assert replay(tmp_path, source) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"{source}: input 3 (a NEW with order_type STOP): the compiled kernel does not run the "
+        "venue rules yet (docs/ORDER_TYPES.md); run with RINGMATCH_PURE=1" in err
+    )
+    assert "stopped at input 3" in err and "accepted    2" in err
+    assert [e["type"] for e in events(tmp_path)] == ["accepted", "accepted", "trade"]
+    assert (tmp_path / "b.csv").read_text().splitlines()[1:] == ["ACME,SELL,100,1,alice,6"]

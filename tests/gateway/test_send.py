@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ringmatch.benchmarks.workload import SYMBOLS, standard_workload
 from ringmatch.engine.book.matching import MatchingEngine
-from ringmatch.engine.replay.order_csv import HEADER, command_to_row
+from ringmatch.engine.replay.order_csv import HEADER, HEADER_V1, command_to_row
 from ringmatch.engine.schema.commands import Command, NewOrder, Replace
 from tests.conftest import REPO
 from tests.gateway.serve_process import ServeProcess, write_config
@@ -127,11 +127,28 @@ def test_send_pipelined_one_session_also_matches_the_replay(tmp_path: Path, topo
 
 def test_send_names_what_is_wrong(tmp_path: Path) -> None:
     orders = tmp_path / "orders.csv"
-    orders.write_text(HEADER + "\n1,NEW,1,zoe,AAPL,BUY,LIMIT,,10,1,,\n")
+    orders.write_text(HEADER_V1 + "\n1,NEW,1,zoe,AAPL,BUY,LIMIT,,10,1,,\n")
     config = write_config(tmp_path / "ringmatch.toml", tmp_path / "data", {}, SYMBOLS, ACCOUNTS)
     done = ringmatch("send", str(orders), "--port", "1", "--config", str(config))
     assert done.returncode == 2
     assert "account 'zoe' has no token in the configuration" in done.stderr
-    orders.write_text(HEADER + "\n1,NEW,x,alice,AAPL,BUY,LIMIT,,10,1,,\n")
+    orders.write_text(HEADER_V1 + "\n1,NEW,x,alice,AAPL,BUY,LIMIT,,10,1,,\n")
     done = ringmatch("send", str(orders), "--port", "1", "--config", str(config))
     assert done.returncode == 2 and f"{orders}:2: order_id" in done.stderr
+
+
+def test_send_refuses_a_venue_row_the_wire_does_not_carry(tmp_path: Path) -> None:
+    # Protocol v2 has no trigger, display quantity or expiry, and time and phases are
+    # not a session's: the row is named before anything is sent.
+    config = write_config(tmp_path / "ringmatch.toml", tmp_path / "data", {}, SYMBOLS, ACCOUNTS)
+    orders = tmp_path / "orders.csv"
+    for row, what in [
+        ("1,NEW,1,alice,AAPL,BUY,STOP,,,1,,,11,,,", "carries no type STOP, trigger_price yet"),
+        ("1,NEW,1,alice,AAPL,BUY,LIMIT,GTD,10,5,,,,2,9,", "no tif GTD, display_qty, expire_ts"),
+        ("1,PHASE,,,AAPL,,,,,,,,,,,HALTED", "a PHASE row is a replay's"),
+        ("1,CLOCK,,,,,,,,,,,,,,", "a CLOCK row is a replay's"),
+    ]:
+        orders.write_text(f"{HEADER}\n{row}\n")
+        done = ringmatch("send", str(orders), "--port", "1", "--config", str(config))
+        assert done.returncode == 2, done.stderr
+        assert f"{orders}:2: " in done.stderr and what in done.stderr, done.stderr
