@@ -2,7 +2,7 @@
 
     client = await FeedClient.connect(host, port, ["AAPL"], levels=5)
     async for msg in client:                 # every message, in order
-        book = client.books["AAPL"]          # SubscriberBook: bids, asks, last_price
+        book = client.books["AAPL"]          # SubscriberBook: bids, asks, last_price, phase
 
 ``SubscriberBook`` is the sans-IO half: ``on_message`` applies a message and
 returns a ``SnapshotRequest`` when it sees a gap (a seq that is not the next
@@ -14,13 +14,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+from ringmatch.engine.book.matching import CALL_PHASES
 from ringmatch.gateway.feed.protocol import (
     CutOff,
     FeedError,
     FeedMessage,
     FeedProtocol,
+    IndicativeUncross,
     Level,
     Levels,
+    Phase,
     ServerMessage,
     Snapshot,
     SnapshotRequest,
@@ -32,7 +35,19 @@ from ringmatch.gateway.feed.protocol import (
 
 
 class SubscriberBook:
-    __slots__ = ("asks", "bids", "gaps", "last_price", "levels", "seq", "stale", "symbol", "top")
+    __slots__ = (
+        "asks",
+        "bids",
+        "gaps",
+        "indicative",
+        "last_price",
+        "levels",
+        "phase",
+        "seq",
+        "stale",
+        "symbol",
+        "top",
+    )
 
     def __init__(self, symbol: str, levels: int) -> None:
         self.symbol = symbol
@@ -44,6 +59,9 @@ class SubscriberBook:
         self.seq = 0
         self.stale = True  # no snapshot yet, or waiting for a fresh one after a gap
         self.gaps = 0
+        self.phase = "CONTINUOUS"
+        # In a call phase: the indicative uncross (price, volume, imbalance side, qty).
+        self.indicative: tuple[int | None, int, str | None, int] | None = None
 
     def on_message(self, msg: FeedMessage) -> SnapshotRequest | None:
         if type(msg) is Snapshot:
@@ -53,6 +71,7 @@ class SubscriberBook:
             ask = msg.asks[0] if msg.asks else (None, 0)
             self.top = (bid[0], bid[1], ask[0], ask[1])
             self.seq = msg.seq
+            self.phase, self.indicative = msg.phase, msg.indicative
             self.stale = False
             return None
         if self.stale or msg.seq <= self.seq:
@@ -69,6 +88,12 @@ class SubscriberBook:
             self.top = (msg.bid_price, msg.bid_qty, msg.ask_price, msg.ask_qty)
         elif type(msg) is TradePrint:
             self.last_price = msg.price
+        elif type(msg) is Phase:
+            self.phase = msg.phase
+            if msg.phase not in _CALL_PHASES:
+                self.indicative = None
+        elif type(msg) is IndicativeUncross:
+            self.indicative = (msg.price, msg.volume, msg.imbalance_side, msg.imbalance_qty)
         return None
 
     def depth(self) -> tuple[list[Level], list[Level]]:
@@ -76,6 +101,9 @@ class SubscriberBook:
         bids = sorted(self.bids.items(), reverse=True)[: self.levels]
         asks = sorted(self.asks.items())[: self.levels]
         return bids, asks
+
+
+_CALL_PHASES = frozenset(p.value for p in CALL_PHASES)
 
 
 def _apply(side: dict[int, int], changes: list[Level]) -> None:

@@ -13,26 +13,80 @@ compares its top N with what it last published and sends the difference as
 one ``Levels`` (quantity 0: the level is gone), a ``Top`` when the best bid or
 offer changed, and a ``TradePrint`` per trade. Every message of a channel
 carries the channel's next sequence number, so a subscriber can see a gap.
+
+The venue's orders (docs/ORDER_TYPES.md) show as a venue shows them: a held stop
+not at all until it is triggered (then it is an incoming order like any other),
+an iceberg only its displayed slice (a ``Refreshed`` shows the next), DAY and GTD
+limits like GTC ones until they expire. An uncross's executions are trade
+prints (the seller as the taker, as ``events.as_trade`` pairs them); a phase
+change is a ``Phase`` message, a call phase's indicative uncross an
+``IndicativeUncross``, both in event order with the trades. In a call phase the
+book may be crossed: nothing matches until the uncross.
+
+``on_records`` reads the continuous book's records in numpy (book_records.py);
+at the first batch with a venue record it hands its orders to ``on_events``'
+table and decodes every batch after that (the venue's batches are the rare ones).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ringmatch.engine.book.matching import CALL_PHASES
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.convert import decode_events
 from ringmatch.engine.records.layout import EVENT_DTYPE
 from ringmatch.engine.records.names import Directory
-from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
-from ringmatch.engine.schema.events import Accepted, Cancelled, Event, Reduced, Replaced, Trade
+from ringmatch.engine.records.stream import whole_events
+from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce, TradingPhase
+from ringmatch.engine.schema.events import (
+    Accepted,
+    AuctionTrade,
+    Cancelled,
+    Event,
+    Indicative,
+    PhaseChanged,
+    Reduced,
+    Refreshed,
+    Replaced,
+    Trade,
+    Triggered,
+    as_trade,
+)
 from ringmatch.gateway.feed import book_records
-from ringmatch.gateway.feed.protocol import FeedMessage, Levels, Snapshot, Top, TradePrint
+from ringmatch.gateway.feed.protocol import (
+    FeedMessage,
+    IndicativeUncross,
+    Levels,
+    Phase,
+    Snapshot,
+    Top,
+    TradePrint,
+)
 
 BUY = Side.BUY
 LIMIT = OrderType.LIMIT
 GTC = TimeInForce.GTC
+RESTS = frozenset({TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD})
+"""The tifs of a limit order that rests (a STOP_LIMIT's too, once triggered)."""
 MAX_LEVELS = 100
+_VENUE_TIF = L.TIF_CODE[TimeInForce.DAY]  # DAY, GTD: the codes from it on
+_VENUE_TYPE = L.ORDER_TYPE_CODE[OrderType.STOP]  # STOP, STOP_LIMIT
+
+
+def _has_venue(records: np.ndarray) -> bool:
+    """Whether a batch holds a record only the venue's rules make (on_records' switch)."""
+    kind = records["kind"]
+    if (kind >= L.ORDER_TERMS).any():
+        return True
+    accepted = kind == L.ACCEPTED
+    return bool(
+        (accepted & ((records["tif"] >= _VENUE_TIF) | (records["order_type"] >= _VENUE_TYPE))).any()
+    )
+
 
 Level = tuple[int, int]
 
@@ -40,12 +94,14 @@ Level = tuple[int, int]
 class SymbolBook:
     """Aggregated levels of one symbol: price -> total resting quantity."""
 
-    __slots__ = ("asks", "bids", "last_price")
+    __slots__ = ("asks", "bids", "indicative", "last_price", "phase")
 
     def __init__(self) -> None:
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
         self.last_price: int | None = None
+        self.phase = TradingPhase.CONTINUOUS
+        self.indicative: tuple[int | None, int, str | None, int] | None = None
 
     def add(self, buy: bool, price: int, qty: int) -> None:
         side = self.bids if buy else self.asks
@@ -63,13 +119,20 @@ class SymbolBook:
 
 
 class _Order:
-    __slots__ = ("buy", "price", "qty", "resting", "symbol")
+    """An order the feed tracks: ``qty`` what it has left, ``shown`` what of it the book
+    shows (an iceberg's slice; all of it for any other order)."""
 
-    def __init__(self, symbol: str, buy: bool, price: int, qty: int) -> None:
+    __slots__ = ("buy", "display", "price", "qty", "resting", "shown", "symbol")
+
+    def __init__(
+        self, symbol: str, buy: bool, price: int, qty: int, display: int | None = None
+    ) -> None:
         self.symbol = symbol
         self.buy = buy
         self.price = price
         self.qty = qty
+        self.display = display
+        self.shown = qty if display is None else min(display, qty)
         self.resting = False
 
 
@@ -103,6 +166,7 @@ class MarketData:
     """
 
     __slots__ = (
+        "_events_only",
         "_held_maker",
         "_orders",
         "_pending",
@@ -129,6 +193,7 @@ class MarketData:
         self._symbol_lut = np.zeros(0, np.int64)  # directory symbol id -> index, -1: not yet
         self._symbol_lut_of: Directory | None = None
         self._held_maker = np.zeros(0, EVENT_DTYPE)
+        self._events_only = False  # on_records decodes (a venue record was seen)
 
     def _symbol_index(self, symbol: str) -> int:
         """The small index ``on_records``' order table knows ``symbol`` by."""
@@ -158,11 +223,25 @@ class MarketData:
     def snapshot(self, symbol: str, levels: int) -> Snapshot:
         ch = self.channel(symbol, levels)
         book = self.book(symbol)
-        return Snapshot(symbol, ch.seq, levels, list(ch.bids), list(ch.asks), book.last_price)
+        return Snapshot(
+            symbol,
+            ch.seq,
+            levels,
+            list(ch.bids),
+            list(ch.asks),
+            book.last_price,
+            book.phase.value,
+            book.indicative,
+        )
 
     def reset(self) -> None:
-        """Forget every book (before a rebuild); channels live on, their seq moves on."""
+        """Forget every book (before a rebuild); channels live on, their seq moves on. A
+        symbol's phase and indicative are no resting order's: they stay."""
+        kept = {s: (b.phase, b.indicative) for s, b in self.books.items()}
         self.books.clear()
+        for symbol, (phase, indicative) in kept.items():
+            book = self.book(symbol)
+            book.phase, book.indicative = phase, indicative
         self._orders.clear()
         self._pending.clear()
         self._table.clear()  # (a maker's record held for its taker stays: it is the stream's)
@@ -210,65 +289,148 @@ class MarketData:
         the batch's NAME events teach ``directory`` first, and a maker's trade record
         that ends a batch waits for its taker's in the next.
         """
+        if not self._events_only and _has_venue(records):
+            self._take_over_the_table()
+        if self._events_only:
+            directory.learn(records)
+            if len(self._held_maker):
+                records = np.concatenate([self._held_maker, records], dtype=EVENT_DTYPE)
+            whole = whole_events(records)
+            self._held_maker = records[whole:].copy()
+            return self.on_events(decode_events(records[:whole], directory))
         return self._incrementals(book_records.on_records(self, records, directory))
+
+    def _take_over_the_table(self) -> None:
+        """on_records' orders into on_events' table, for good (a maker's record held for
+        its taker stays held: the next batch brings it)."""
+        t = self._table
+        names = self._symbol_names
+        n = t.n
+        rows = zip(
+            t.ids[:n].tolist(),
+            t.sym[:n].tolist(),
+            t.buy[:n].tolist(),
+            t.price[:n].tolist(),
+            t.qty[:n].tolist(),
+            t.resting[:n].tolist(),
+            t.live[:n].tolist(),
+            strict=True,
+        )
+        for oid, s, buy, price, qty, resting, live in rows:
+            if not live:
+                continue
+            o = _Order(names[s], buy, price, qty)
+            self._orders[oid] = o
+            if resting:
+                o.resting = True
+            else:
+                self._pending.append(o)
+        t.clear()
+        self._events_only = True
 
     def on_events(self, events: Sequence[Event]) -> dict[tuple[str, int], list[FeedMessage]]:
         """Apply a batch; the incrementals for every channel it changed."""
-        touched: dict[str, list[book_records.TradeTuple]] = {}
+        touched: dict[str, list[Published]] = {}
         orders = self._orders
         for ev in events:
             if ev.seq != self._seq:
                 for symbol in self._rest_pending():
                     touched.setdefault(symbol, [])
                 self._seq = ev.seq
-            if type(ev) is Trade:
-                book = self.book(ev.symbol)
-                book.last_price = ev.price
-                touched.setdefault(ev.symbol, []).append(
-                    (ev.trade_id, ev.price, ev.qty, ev.taker_side.value)
-                )
-                self._take(ev.maker_order_id, ev.qty, book)
-                self._take(ev.taker_order_id, ev.qty, book)
-            elif type(ev) is Accepted:
-                if ev.order_type is LIMIT and ev.tif is GTC and ev.price is not None:
-                    new = _Order(ev.symbol, ev.side is BUY, ev.price, ev.qty)
+            t = type(ev)
+            if t is Trade:
+                assert isinstance(ev, Trade)
+                self._print(touched, ev)
+            elif t is Accepted:
+                assert isinstance(ev, Accepted)
+                if ev.order_type is LIMIT and ev.tif in RESTS and ev.price is not None:
+                    new = _Order(ev.symbol, ev.side is BUY, ev.price, ev.qty, ev.display_qty)
                     orders[ev.order_id] = new
                     self._pending.append(new)
-            elif type(ev) is Cancelled:
+            elif t is Cancelled:
+                assert isinstance(ev, Cancelled)
                 gone = orders.pop(ev.order_id, None)
                 if gone is not None:
                     if gone.resting:
-                        self.book(gone.symbol).add(gone.buy, gone.price, -gone.qty)
+                        self.book(gone.symbol).add(gone.buy, gone.price, -gone.shown)
                         touched.setdefault(gone.symbol, [])
-                    gone.qty = 0
-            elif type(ev) is Reduced:
+                    gone.qty = gone.shown = 0
+            elif t is Reduced:
+                assert isinstance(ev, Reduced)
                 self._take(ev.order_id, ev.qty, None)
                 touched.setdefault(ev.symbol, [])
-            elif type(ev) is Replaced:
-                o = orders.get(ev.order_id)
-                if o is not None:
-                    book = self.book(o.symbol)
-                    touched.setdefault(o.symbol, [])
-                    if o.resting:
-                        book.add(o.buy, o.price, -o.qty)
-                    # A price of None is a held stop's (VENUE_RULES.md), never on a book.
-                    o.price, o.qty = ev.price if ev.price is not None else o.price, ev.qty
-                    if ev.priority_kept:
-                        book.add(o.buy, o.price, o.qty)
-                    else:  # it re-enters as an incoming order: rests once matching is over
-                        o.resting = False
-                        self._pending.append(o)
+            elif t is Replaced:
+                assert isinstance(ev, Replaced)
+                self._replaced(touched, ev)
+            else:
+                self._venue_event(touched, ev)
         for symbol in self._rest_pending():
             touched.setdefault(symbol, [])
         return self._incrementals(touched)
+
+    def _print(self, touched: dict[str, list[Published]], ev: Trade) -> None:
+        book = self.book(ev.symbol)
+        book.last_price = ev.price
+        touched.setdefault(ev.symbol, []).append(
+            (ev.trade_id, ev.price, ev.qty, ev.taker_side.value)
+        )
+        self._take(ev.maker_order_id, ev.qty, book)
+        self._take(ev.taker_order_id, ev.qty, book)
+
+    def _replaced(self, touched: dict[str, list[Published]], ev: Replaced) -> None:
+        o = self._orders.get(ev.order_id)
+        if o is None:
+            return
+        book = self.book(o.symbol)
+        touched.setdefault(o.symbol, [])
+        if o.resting:
+            book.add(o.buy, o.price, -o.shown)
+        # A price of None is a held stop's (VENUE_RULES.md), never on a book.
+        o.price, o.qty = ev.price if ev.price is not None else o.price, ev.qty
+        if ev.priority_kept:  # no more quantity: an iceberg keeps at most its slice
+            o.shown = min(o.shown, o.qty)
+            book.add(o.buy, o.price, o.shown)
+        else:  # it re-enters as an incoming order: rests once matching is over
+            o.shown = o.qty if o.display is None else min(o.display, o.qty)
+            o.resting = False
+            self._pending.append(o)
+
+    def _venue_event(self, touched: dict[str, list[Published]], ev: Event) -> None:
+        """The venue's events (docs/ORDER_TYPES.md); the rest change no book."""
+        if isinstance(ev, Triggered):
+            # A held stop released: from here on an incoming order (V-STOP-3).
+            if ev.order_type is LIMIT and ev.tif in RESTS and ev.price is not None:
+                new = _Order(ev.symbol, ev.side is BUY, ev.price, ev.qty)
+                self._orders[ev.order_id] = new
+                self._pending.append(new)
+        elif isinstance(ev, Refreshed):
+            o = self._orders.get(ev.order_id)
+            if o is not None and o.resting:  # the old slice is gone: the new one shows
+                self.book(o.symbol).add(o.buy, o.price, ev.shown - o.shown)
+                o.shown, o.qty = ev.shown, ev.leaves
+                touched.setdefault(o.symbol, [])
+        elif isinstance(ev, AuctionTrade):
+            self._print(touched, as_trade(ev))
+        elif isinstance(ev, PhaseChanged):
+            book = self.book(ev.symbol)
+            book.phase = ev.phase
+            if ev.phase not in CALL_PHASES:
+                book.indicative = None
+            touched.setdefault(ev.symbol, []).append(_Notice(ev))
+        elif isinstance(ev, Indicative):
+            side = None if ev.imbalance_side is None else ev.imbalance_side.value
+            self.book(ev.symbol).indicative = (ev.price, ev.volume, side, ev.imbalance_qty)
+            touched.setdefault(ev.symbol, []).append(_Notice(ev))
 
     def _take(self, order_id: int, qty: int, book: SymbolBook | None) -> None:
         o = self._orders.get(order_id)
         if o is None:
             return
+        shown = min(qty, o.shown)
         if o.resting:
-            (book or self.book(o.symbol)).add(o.buy, o.price, -qty)
+            (book or self.book(o.symbol)).add(o.buy, o.price, -shown)
         o.qty -= qty
+        o.shown -= shown
         if o.qty == 0:
             del self._orders[order_id]
 
@@ -277,13 +439,15 @@ class MarketData:
         for o in self._pending:
             if o.qty > 0 and not o.resting:
                 o.resting = True
-                self.book(o.symbol).add(o.buy, o.price, o.qty)
+                # What it shows once it rests: an iceberg its first slice of what is left.
+                o.shown = o.qty if o.display is None else min(o.display, o.qty)
+                self.book(o.symbol).add(o.buy, o.price, o.shown)
                 rested.append(o.symbol)
         self._pending.clear()
         return rested
 
     def _incrementals(
-        self, touched: dict[str, list[book_records.TradeTuple]]
+        self, touched: Mapping[str, Sequence[Published]]
     ) -> dict[tuple[str, int], list[FeedMessage]]:
         """Publish every channel of the ``touched`` symbols: their trades, then levels."""
         out: dict[tuple[str, int], list[FeedMessage]] = {}
@@ -294,9 +458,14 @@ class MarketData:
             if trades is None:
                 continue
             msgs: list[FeedMessage] = []
-            for trade_id, price, qty, side in trades:
+            for item in trades:
                 ch.seq += 1
-                msgs.append(TradePrint(symbol, ch.seq, trade_id, price, qty, side))
+                if type(item) is _Notice:
+                    msgs.append(item.message(ch.seq))
+                else:
+                    assert isinstance(item, tuple)
+                    trade_id, price, qty, side = item
+                    msgs.append(TradePrint(symbol, ch.seq, trade_id, price, qty, side))
             bids, asks = self.book(symbol).top(levels)
             db, da = _diff(ch.bids, bids), _diff(ch.asks, asks)
             if db or da:
@@ -311,6 +480,27 @@ class MarketData:
             if msgs:
                 out[symbol, levels] = msgs
         return out
+
+
+class _Notice:
+    """A venue event a channel publishes in its place among the trades: a phase change
+    or an indicative uncross."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: PhaseChanged | Indicative) -> None:
+        self.event = event
+
+    def message(self, seq: int) -> Phase | IndicativeUncross:
+        ev = self.event
+        if isinstance(ev, PhaseChanged):
+            return Phase(ev.symbol, seq, ev.phase.value, ev.previous.value)
+        side = None if ev.imbalance_side is None else ev.imbalance_side.value
+        return IndicativeUncross(ev.symbol, seq, ev.price, ev.volume, side, ev.imbalance_qty)
+
+
+Published = book_records.TradeTuple | _Notice
+"""What a batch gives a symbol's channels, in event order: its trades and notices."""
 
 
 def _top(bids: list[Level], asks: list[Level]) -> tuple[int | None, int, int | None, int]:

@@ -50,6 +50,9 @@ class Snapshot(_Msg, frozen=True, tag="snapshot"):
     bids: list[Level]  # (price, qty), best first
     asks: list[Level]
     last_price: int | None
+    phase: str = "CONTINUOUS"  # the symbol's TradingPhase (VENUE_RULES.md V-SES-1)
+    # In a call phase, the last IndicativeUncross's (price, volume, imbalance side, qty).
+    indicative: tuple[int | None, int, str | None, int] | None = None
 
 
 class Levels(_Msg, frozen=True, tag="levels"):
@@ -81,6 +84,28 @@ class TradePrint(_Msg, frozen=True, tag="trade"):
     taker_side: str  # "BUY" | "SELL"
 
 
+class Phase(_Msg, frozen=True, tag="phase"):
+    """The symbol's trading phase moved (VENUE_RULES.md V-SES-1): a TradingPhase's value."""
+
+    symbol: str
+    seq: int
+    phase: str
+    previous: str
+
+
+class IndicativeUncross(_Msg, frozen=True, tag="indicative"):
+    """During a call phase, after every change: the uncross it would give now
+    (V-AUC-4). ``price`` None: nothing executable; ``imbalance_side`` the side with
+    the surplus ("BUY" | "SELL"), None when there is none."""
+
+    symbol: str
+    seq: int
+    price: int | None
+    volume: int
+    imbalance_side: str | None
+    imbalance_qty: int
+
+
 class CutOff(_Msg, frozen=True, tag="cut_off"):
     """The server is closing this subscription, and why (e.g. too slow to read)."""
 
@@ -94,8 +119,10 @@ class FeedError(_Msg, frozen=True, tag="error"):
 
 
 ClientMessage = Subscribe | SnapshotRequest
-FeedMessage = Snapshot | Levels | Top | TradePrint
-ServerMessage = Snapshot | Levels | Top | TradePrint | CutOff | FeedError
+FeedMessage = Snapshot | Levels | Top | TradePrint | Phase | IndicativeUncross
+ServerMessage = (
+    Snapshot | Levels | Top | TradePrint | Phase | IndicativeUncross | CutOff | FeedError
+)
 
 _encoder = msgspec.msgpack.Encoder()
 
