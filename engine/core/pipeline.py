@@ -56,6 +56,7 @@ from ringmatch.engine.journal.datadir_lock import DEFAULT_WAIT_S, DataDirLock, D
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.kernel.api import Kernel
+from ringmatch.engine.kernel.event_buffer import VenueRulesNotCompiled
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.child_config import EXIT_USAGE, config_from_argv
 from ringmatch.engine.process.placement import pin, settle
@@ -344,6 +345,13 @@ def _recover(config: CoreConfig, resolve: StageResolver) -> tuple[JournalRun, in
         ) from failed
     except SkipRefused as refused:
         raise StartRefused(f"cannot start: {refused}", EXIT_USAGE) from refused
+    except VenueRulesNotCompiled as venue:
+        # A journal the reference kernel wrote (RINGMATCH_PURE=1): nothing is lost, it
+        # needs that kernel to recover.
+        raise StartRefused(
+            f"cannot start: the journal holds seq {venue.seq}, {venue.what}: {venue.hint}",
+            EXIT_USAGE,
+        ) from venue
     for seq in newly_skipped:
         log.warning("seq %d skipped, as --skip-seq asked: it is journalled as skipped", seq)
     return run, last_seq, newly_skipped

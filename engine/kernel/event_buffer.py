@@ -33,3 +33,4 @@ class VenueRulesNotCompiled(Exception):
         self.seq = seq
         self.what = what
         self.written = written
+        self.events_before: object = None  # a caller's: the event records before it

@@ -20,7 +20,7 @@ from ringmatch.gateway.feed.protocol import (
     FeedError,
     FeedMessage,
     FeedProtocol,
-    IndicativeUncross,
+    IndicativeUpdate,
     Level,
     Levels,
     Phase,
@@ -92,7 +92,7 @@ class SubscriberBook:
             self.phase = msg.phase
             if msg.phase not in _CALL_PHASES:
                 self.indicative = None
-        elif type(msg) is IndicativeUncross:
+        elif type(msg) is IndicativeUpdate:
             self.indicative = (msg.price, msg.volume, msg.imbalance_side, msg.imbalance_qty)
         return None
 

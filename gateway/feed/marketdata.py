@@ -20,7 +20,7 @@ an iceberg only its displayed slice (a ``Refreshed`` shows the next), DAY and GT
 limits like GTC ones until they expire. An uncross's executions are trade
 prints (the seller as the taker, as ``events.as_trade`` pairs them); a phase
 change is a ``Phase`` message, a call phase's indicative uncross an
-``IndicativeUncross``, both in event order with the trades. In a call phase the
+``IndicativeUpdate``, both in event order with the trades. In a call phase the
 book may be crossed: nothing matches until the uncross.
 
 ``on_records`` reads the continuous book's records in numpy (book_records.py);
@@ -59,7 +59,7 @@ from ringmatch.engine.schema.events import (
 from ringmatch.gateway.feed import book_records
 from ringmatch.gateway.feed.protocol import (
     FeedMessage,
-    IndicativeUncross,
+    IndicativeUpdate,
     Levels,
     Phase,
     Snapshot,
@@ -491,12 +491,12 @@ class _Notice:
     def __init__(self, event: PhaseChanged | Indicative) -> None:
         self.event = event
 
-    def message(self, seq: int) -> Phase | IndicativeUncross:
+    def message(self, seq: int) -> Phase | IndicativeUpdate:
         ev = self.event
         if isinstance(ev, PhaseChanged):
             return Phase(ev.symbol, seq, ev.phase.value, ev.previous.value)
         side = None if ev.imbalance_side is None else ev.imbalance_side.value
-        return IndicativeUncross(ev.symbol, seq, ev.price, ev.volume, side, ev.imbalance_qty)
+        return IndicativeUpdate(ev.symbol, seq, ev.price, ev.volume, side, ev.imbalance_qty)
 
 
 Published = book_records.TradeTuple | _Notice

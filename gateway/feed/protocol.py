@@ -51,7 +51,7 @@ class Snapshot(_Msg, frozen=True, tag="snapshot"):
     asks: list[Level]
     last_price: int | None
     phase: str = "CONTINUOUS"  # the symbol's TradingPhase (VENUE_RULES.md V-SES-1)
-    # In a call phase, the last IndicativeUncross's (price, volume, imbalance side, qty).
+    # In a call phase, the last IndicativeUpdate's (price, volume, imbalance side, qty).
     indicative: tuple[int | None, int, str | None, int] | None = None
 
 
@@ -93,7 +93,7 @@ class Phase(_Msg, frozen=True, tag="phase"):
     previous: str
 
 
-class IndicativeUncross(_Msg, frozen=True, tag="indicative"):
+class IndicativeUpdate(_Msg, frozen=True, tag="indicative"):
     """During a call phase, after every change: the uncross it would give now
     (V-AUC-4). ``price`` None: nothing executable; ``imbalance_side`` the side with
     the surplus ("BUY" | "SELL"), None when there is none."""
@@ -119,10 +119,8 @@ class FeedError(_Msg, frozen=True, tag="error"):
 
 
 ClientMessage = Subscribe | SnapshotRequest
-FeedMessage = Snapshot | Levels | Top | TradePrint | Phase | IndicativeUncross
-ServerMessage = (
-    Snapshot | Levels | Top | TradePrint | Phase | IndicativeUncross | CutOff | FeedError
-)
+FeedMessage = Snapshot | Levels | Top | TradePrint | Phase | IndicativeUpdate
+ServerMessage = Snapshot | Levels | Top | TradePrint | Phase | IndicativeUpdate | CutOff | FeedError
 
 _encoder = msgspec.msgpack.Encoder()
 

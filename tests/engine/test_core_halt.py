@@ -634,3 +634,35 @@ def test_a_full_disk_halts_a_real_core_and_a_restart_recovers_what_was_synced(
             core.kill()
         gateway.close()
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_a_journal_with_venue_inputs_needs_the_reference_kernel_to_recover(
+    rings: PipelineRings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Written by a core on the reference kernel (RINGMATCH_PURE=1); the compiled kernel
+    # does not run the venue rules yet, so it refuses to start rather than answer the
+    # stop by the continuous book's rules, and the reference kernel recovers it all.
+    from ringmatch.engine.core import kernel_choice
+
+    need(kernel_choice.compiled_module() is not None, "the compiled kernel was not built")
+    stop = NewOrder(3, "b", "X", Side.BUY, OrderType.STOP, None, 2, trigger_price=101)
+    with JournalWriter(tmp_path) as writer:
+        writer.append_batch([(1, order(1, "a", Side.SELL)), (2, order(2, "b"))])
+        writer.append_batch([(3, stop)])
+    config = rings.core_config(str(tmp_path), **NAMES_CONFIG)
+    monkeypatch.delenv("RINGMATCH_PURE", raising=False)
+    with pytest.raises(StartRefused) as refused:
+        build_core(config)
+    assert str(refused.value) == (
+        "cannot start: the journal holds seq 3, a NEW with order_type STOP: the compiled "
+        "kernel does not run the venue rules yet (docs/ORDER_TYPES.md); run with "
+        "RINGMATCH_PURE=1, the reference kernel"
+    )
+    assert [seq for seq, _ in journal(tmp_path)] == [1, 2, 3]  # nothing lost or cut
+    monkeypatch.setenv("RINGMATCH_PURE", "1")
+    core = build_core(config)
+    try:
+        assert core.logic.last_seq == 3
+        assert [h.order_id for h in core.logic.engine.held("X")] == [3]
+    finally:
+        core.close()

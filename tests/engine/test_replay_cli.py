@@ -700,3 +700,34 @@ def test_the_compiled_kernel_stops_at_a_venue_row_after_the_rows_before_it(
     assert "stopped at input 3" in err and "accepted    2" in err
     assert [e["type"] for e in events(tmp_path)] == ["accepted", "accepted", "trade"]
     assert (tmp_path / "b.csv").read_text().splitlines()[1:] == ["ACME,SELL,100,1,alice,6"]
+
+
+def test_a_journal_replay_stops_at_a_venue_input_on_the_compiled_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ringmatch.engine.core import kernel_choice
+    from ringmatch.engine.journal.log import JournalWriter
+    from ringmatch.engine.schema.commands import NewOrder
+    from ringmatch.engine.schema.enums import OrderType, Side
+
+    need(kernel_choice.compiled_module() is not None, "the compiled kernel was not built")
+    data = tmp_path / "data"
+    with JournalWriter(data) as writer:
+        writer.append_batch(
+            [
+                (1, NewOrder(1, "a", "X", Side.SELL, OrderType.LIMIT, 100, 5)),
+                (2, NewOrder(2, "b", "X", Side.BUY, OrderType.LIMIT, 100, 2)),
+                (3, NewOrder(3, "b", "X", Side.BUY, OrderType.STOP, None, 2, trigger_price=101)),
+            ]
+        )
+    args = ["replay", str(data), "--format", "journal", "--events-out", str(tmp_path / "e.jsonl")]
+    monkeypatch.delenv("RINGMATCH_PURE", raising=False)
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{data}: seq 3 (a NEW with order_type STOP): the compiled kernel" in err
+    assert "stopped before seq 3" in err and "read        2 inputs" in err
+    # The inputs of its batch before it ran, and their outputs are written.
+    assert [e["type"] for e in events(tmp_path)] == ["accepted", "accepted", "trade"]
+    monkeypatch.setenv("RINGMATCH_PURE", "1")
+    assert cli.main(args) == 0
+    assert [e["type"] for e in events(tmp_path)][-1] == "accepted"  # the held stop

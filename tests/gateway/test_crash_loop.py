@@ -42,7 +42,7 @@ from pathlib import Path
 
 from ringmatch.benchmarks.workload import SYMBOLS as WORKLOAD_SYMBOLS
 from ringmatch.engine.journal.log import JournalReader
-from ringmatch.engine.replay.order_csv import HEADER_V1
+from ringmatch.engine.replay.order_csv import HEADER
 from ringmatch.engine.rings.shm import SHM_DIR, run_prefix
 from ringmatch.engine.schema.commands import Cancel, NewOrder, Replace
 from tests.conftest import REPO
@@ -97,7 +97,7 @@ def _send(
 
     Returns the reports the client received (all of them, up to its end).
     """
-    path.write_text("\n".join([HEADER_V1, *rows]) + "\n")
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
     send = subprocess.Popen(
         [
             sys.executable,

@@ -25,7 +25,7 @@ from ringmatch.engine.schema.commands import NewOrder, SetPhase
 from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce, TradingPhase
 from ringmatch.gateway.feed.client import SubscriberBook
 from ringmatch.gateway.feed.marketdata import MarketData
-from ringmatch.gateway.feed.protocol import IndicativeUncross, Phase, TradePrint
+from ringmatch.gateway.feed.protocol import IndicativeUpdate, Phase, TradePrint
 from tests.engine.venue_strategies import venue_streams
 from tests.risk.test_record_batch import random_batches
 
@@ -131,7 +131,7 @@ def test_a_held_stop_is_invisible_an_iceberg_shows_its_slice_and_an_uncross_prin
     assert prints == [(100, 4, "BUY"), (100, 2, "BUY"), (100, 2, "SELL")]
     phases = [(m.phase, m.previous) for m in seen if isinstance(m, Phase)]
     assert phases == [("CLOSING_AUCTION", "CONTINUOUS"), ("CLOSED", "CLOSING_AUCTION")]
-    assert [m.price for m in seen if isinstance(m, IndicativeUncross)] == [None, 100]
+    assert [m.price for m in seen if isinstance(m, IndicativeUpdate)] == [None, 100]
     book = subs["AAA", 3]
     # The GTD bid expired at the first input past 50; the iceberg's next slice shows 2.
     assert (book.depth(), book.phase, book.indicative) == (([], [(100, 2)]), "CLOSED", None)
