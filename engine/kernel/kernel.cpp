@@ -17,18 +17,12 @@ bool has_text(uint8_t kind) {
            kind == IN_DEFINE_SYMBOL || kind == IN_DEFINE_ACCOUNT;
 }
 
-// What only the venue rules give a meaning (kernel.hpp, BATCH_UNSUPPORTED). A
-// NEW's codes outside every table stay the kernel's to reject (INVALID_FIELD).
-bool venue_input(const InputRecord& r) {
-    switch (r.kind) {
-        case IN_NEW:
-            return r.order_type == TYPE_STOP || r.order_type == TYPE_STOP_LIMIT ||
-                   r.tif == TIF_DAY || r.tif == TIF_GTD || (r.flags & FLAG_TERMS) != 0;
-        case IN_REPLACE: return (r.flags & (FLAG_TERMS | FLAG_KEEP_PRICE)) != 0;
-        case IN_SET_PHASE:
-        case IN_CLOCK: return true;
-        default: return false;
-    }
+// What only the venue rules give a meaning (kernel.hpp, BATCH_UNSUPPORTED), for a
+// NEW that failed new_fields_ok: its codes outside every table stay the kernel's
+// to reject (INVALID_FIELD).
+bool venue_new(const InputRecord& r) {
+    return r.order_type == TYPE_STOP || r.order_type == TYPE_STOP_LIMIT || r.tif == TIF_DAY ||
+           r.tif == TIF_GTD || (r.flags & FLAG_TERMS) != 0;
 }
 
 bool text_length_ok(int64_t length) { return length >= 0 && length <= MAX_TEXT; }
@@ -123,11 +117,6 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
             ++i;
             continue;
         }
-        if ((kind == IN_NEW || kind == IN_REPLACE || kind >= IN_SET_PHASE) && venue_input(r)) {
-            res.status = BATCH_UNSUPPORTED;
-            res.bad_seq = r.seq;
-            break;
-        }
         // An owner's text never spans two batches (docs/PIPELINE.md); one that
         // runs past the batch's end is taken as far as it goes, as the
         // reference kernel does, so the records after it are never misread.
@@ -139,7 +128,7 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
         // input that fits no buffer of this size: the caller needs a bigger one).
         bool applied;
         const std::size_t first_event = written_;
-        if (kind >= IN_DEFINE_SYMBOL) {  // not an input of its own: no seq
+        if (kind == IN_DEFINE_SYMBOL || kind == IN_DEFINE_ACCOUNT) {  // no input of its own: no seq
             seq_ = 0;
             applied = on_define(r, in + i + 1, span - 1);
         } else if (r.seq <= last_seq_) {
@@ -160,6 +149,8 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
                     // Stage off, or a text length out of range: its seq only.
                     applied = !risk_on_ || !text_length_ok(r.qty) || on_kill_switch(r);
                     break;
+                case IN_SET_PHASE:
+                case IN_CLOCK: applied = unsupported(); break;
                 default: applied = true; break;  // SET_RISK_LIMITS (the caller's set_limits),
                                                  // STAGE_CHAIN, SKIP_INPUT: their seq only
             }
@@ -171,6 +162,12 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
             }
         }
         if (!applied) {
+            if (unsupported_) {  // a venue input: nothing of it was applied
+                unsupported_ = false;
+                res.status = BATCH_UNSUPPORTED;
+                res.bad_seq = r.seq;
+                break;
+            }
             if (need_ > cap && i == 0) {
                 res.status = BATCH_EVENTS_TOO_SMALL;
                 res.need = need_;
@@ -220,9 +217,23 @@ bool Kernel::on_new(const InputRecord& r) {
     const uint64_t client = r.client_order_id;
     if (!fits(1)) return false;
     // The record's own checks: nothing registered, no id used up.
-    if (!account_ok(account)) return reject(CMD_NEW, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
-    if (r.symbol > n_symbols_) return reject(CMD_NEW, REJ_UNKNOWN_SYMBOL, account, r.order_id, client);
-    if (!new_fields_ok(r)) return reject(CMD_NEW, REJ_INVALID_FIELD, account, r.order_id, client);
+    // A NEW flagged TERMS owns the record after it, which only the venue rules read:
+    // stopped, not rejected, so that the record is never taken for an input.
+    if (!account_ok(account))
+        return (r.flags & FLAG_TERMS) != 0
+                   ? unsupported()
+                   : reject(CMD_NEW, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
+    if (r.symbol > n_symbols_)
+        return (r.flags & FLAG_TERMS) != 0
+                   ? unsupported()
+                   : reject(CMD_NEW, REJ_UNKNOWN_SYMBOL, account, r.order_id, client);
+    if (!new_fields_ok(r)) {
+        // A venue NEW fails these checks too; only then is it told apart (the plain
+        // path pays nothing for the gate). Its account and symbol were checked first,
+        // in the reference's order, so those rejects are the reference's.
+        if (venue_new(r)) return unsupported();
+        return reject(CMD_NEW, REJ_INVALID_FIELD, account, r.order_id, client);
+    }
     if (r.symbol != 0 &&
         !fits(worst_match(r.symbol, r.side, r.price, r.order_type == TYPE_MARKET, r.qty, r.stp)))
         return false;
@@ -478,6 +489,7 @@ bool Kernel::on_replace(const InputRecord& r) {
     const uint32_t account = r.account;
     const uint64_t client = r.client_order_id;
     if (!fits(1)) return false;
+    if ((r.flags & (FLAG_TERMS | FLAG_KEEP_PRICE)) != 0) return unsupported();
     if (!account_ok(account)) return reject(CMD_REPLACE, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
     uint64_t id = r.order_id;
     if (id == 0 && client != 0) {

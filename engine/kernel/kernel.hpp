@@ -28,7 +28,11 @@ enum BatchStatus : int {
     // An input of the venue rules (VENUE_RULES.md: a stop, an iceberg, a DAY or
     // GTD order, a replace with terms, SET_PHASE, CLOCK), which this kernel does
     // not run yet: the batch stops before it (bad_seq is its seq) and nothing of
-    // it is applied, so the caller can say so instead of a wrong answer.
+    // it is applied, so the caller can say so instead of a wrong answer. A venue
+    // NEW without terms that an earlier check rejects (an unknown account or
+    // symbol) is rejected as the reference rejects it; a SET_PHASE or CLOCK's seq
+    // is checked first. The gate's tests sit on paths that already fail (a NEW's
+    // field check), so the plain path pays one flag test per REPLACE only.
     BATCH_UNSUPPORTED = 3,
 };
 
@@ -158,6 +162,12 @@ class Kernel {
     bool reject_order(uint8_t command, uint32_t i, uint64_t id, uint32_t account,
                       uint64_t client);
 
+    // A venue input (BATCH_UNSUPPORTED): false, and process() stops before it.
+    bool unsupported() {
+        unsupported_ = true;
+        return false;
+    }
+
     // Event records.
     EventRecord& emit();
     bool reject(uint8_t command, uint8_t reason, uint32_t account, uint64_t id, uint64_t client);
@@ -189,6 +199,7 @@ class Kernel {
     std::size_t cap_ = 0;
     std::size_t written_ = 0;
     std::size_t need_ = 0;  // the worst case of the input that stopped the batch
+    bool unsupported_ = false;  // the input that stopped the batch is a venue input
     uint64_t seq_ = 0;  // the input's seq, stamped on its events
 };
 
