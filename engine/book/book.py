@@ -25,6 +25,7 @@ from bisect import bisect_left, insort
 
 import msgspec
 
+from ringmatch.engine.book.held_stops import HeldStops
 from ringmatch.engine.schema.commands import NewOrder
 from ringmatch.engine.schema.enums import Side, TradingPhase
 
@@ -142,8 +143,9 @@ class OrderBook:
         self.asks = BookSide(-1)
         self.phase = CONTINUOUS
         self.last_price: int | None = None  # the last trade's price (V-STOP-4, V-AUC-2)
-        # Held stops in release order (V-STOP-3): a replace that moves one re-inserts it.
-        self.stops: dict[int, RestingOrder] = {}
+        # Held stops in release order (V-STOP-3): a replace that moves one re-inserts it;
+        # by trigger too, so a print finds the ones it triggers by bisection.
+        self.stops = HeldStops()
         # Market orders waiting in a call phase (V-SES-2), in seq order.
         self.waiting: dict[int, RestingOrder] = {}
         # Live DAY orders (resting or held), in seq order of their NEW (V-EXP-2).

@@ -946,11 +946,7 @@ class MatchingEngine:
         stops = book.stops
         if not high or not stops:
             return []
-        fired = [
-            o
-            for o in stops.values()
-            if (o.trigger <= high if o.origin.side is BUY else o.trigger >= low)
-        ]
+        fired = stops.fired(low, high)
         for o in fired:
             del stops[o.origin.order_id]
             del self._orders[o.origin.order_id]
