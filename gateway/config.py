@@ -15,8 +15,10 @@
                (ringmatch.system_config.load), since the gateway does not import risk
     [[accounts]] name, token, admin (may read and change the risk state over the protocol)
     [[symbols]]  name, tick_size (a decimal string, for display only: the wire carries ticks),
-               timezone (IANA, default "UTC") and schedule (a list of { at = "HH:MM",
+               timezone (IANA, default "UTC"), schedule (a list of { at = "HH:MM",
                phase = "CONTINUOUS" }: the trading day, ringmatch.engine.core.schedule)
+               and reference_price (ticks: its auctions' tie-break until it trades,
+               V-AUC-2; carried by every scheduled SetPhase, so journalled)
 
 Every table and key but the accounts' and symbols' own fields has a default;
 with no file at all, ``DEFAULT`` is used (and ``serve`` prints it).
@@ -145,6 +147,7 @@ class Symbol(_Table, frozen=True):
     tick_size: str = "0.01"
     timezone: str = "UTC"
     schedule: list[Transition] = []  # empty: CONTINUOUS all day (VENUE_RULES.md V-SES-1)
+    reference_price: int | None = None  # ticks; None: the last trade only (V-AUC-2)
 
 
 class Config(_Table, frozen=True):
@@ -271,6 +274,16 @@ def _check(config: Config, where: str) -> Config:
             SymbolSchedule.parse(symbol.name, symbol.timezone, schedule_entries(symbol))
         except ValueError as exc:
             raise bad(f"{place(['symbols', index])} {exc}") from None
+        if symbol.reference_price is not None and symbol.reference_price <= 0:
+            raise bad(
+                f"{place(['symbols', index], 'reference_price')} = {symbol.reference_price}: "
+                "not a price in ticks > 0"
+            )
+        if symbol.reference_price is not None and not symbol.schedule:
+            raise bad(
+                f"{place(['symbols', index], 'reference_price')}: the symbol has no "
+                "schedule, and the reference price rides on its scheduled transitions"
+            )
     return config
 
 

@@ -361,6 +361,9 @@ def _start_and_watch(
         symbols=[s.name for s in config.symbols],
         accounts=[a.name for a in config.accounts],
         schedules=[(s.name, s.timezone, schedule_entries(s)) for s in config.symbols if s.schedule],
+        reference_prices={
+            s.name: s.reference_price for s in config.symbols if s.reference_price is not None
+        },
         wait=server.wait,
         spin_us=server.spin_us,
         cpus=config.cpus.core,

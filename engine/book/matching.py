@@ -1033,6 +1033,12 @@ class MatchingEngine:
         if not symbol:
             out.append(Rejected(seq, SET_PHASE, 0, "", R.INVALID_SYMBOL))
             return
+        reference = c.reference_price
+        if reference:  # None or 0: none (a record's 0 is none)
+            if reference < 0:
+                out.append(Rejected(seq, SET_PHASE, 0, "", R.INVALID_PRICE))
+                return
+            self._references[symbol] = reference  # before the move's own uncross
         book = self._books.get(symbol)
         if book is None:
             book = self._books[symbol] = OrderBook(symbol)

@@ -94,7 +94,6 @@ from ringmatch.engine.schema.commands import (
     CoreInput,
     Input,
     SessionInput,
-    SetPhase,
     VenueCommand,
 )
 from ringmatch.engine.schema.enums import RejectReason
@@ -354,7 +353,8 @@ class Core:
             return
         now = self.now()
         if self.schedule:
-            self.hold(SetPhase(symbol, phase, now) for symbol, phase in self.schedule.due(now))
+            moves = self.schedule.due(now)
+            self.hold(self.schedule.set_phase(symbol, phase, now) for symbol, phase in moves)
         expiry = next_expiry(self.kernel_run.kernel)
         if self.stamp_time and expiry is not None and expiry <= now and not busy and not self._held:
             self.hold([Clock(now)])

@@ -69,7 +69,7 @@ from ringmatch.engine.rings.local_ring import LocalRing
 from ringmatch.engine.rings.shm import cleanup_stale, remove_run
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.rings.wait import wait_strategy
-from ringmatch.engine.schema.commands import Input, SetPhase, SkipInput, StageChain
+from ringmatch.engine.schema.commands import Input, SkipInput, StageChain
 from ringmatch.engine.schema.enums import TradingPhase
 
 log = logging.getLogger("ringmatch.core")
@@ -120,6 +120,7 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True):
     # Each scheduled symbol's trading day (ringmatch.engine.core.schedule): (symbol, IANA
     # time zone, [(HH:MM[:SS], phase)]). The core sends its transitions as SetPhase.
     schedules: list[tuple[str, str, list[tuple[str, str]]]] = []
+    reference_prices: dict[str, int] = {}  # per scheduled symbol: its SetPhases carry it
     # Whose time the batches carry (V-TIME-1): "core", the core's clock when it
     # sequences them (live), or "inputs", each record's ts_ns as its producer gave it
     # (a replay or a test that drives time itself; no Clock inputs are made).
@@ -325,7 +326,7 @@ def _schedule(config: CoreConfig, kernel: Kernel) -> Schedule | None:
             parsed.append(SymbolSchedule.parse(symbol, timezone, entries))
         except ValueError as exc:
             raise StartRefused(f"cannot start: [[symbols]] {symbol!r}: {exc}", EXIT_USAGE) from exc
-    return Schedule(parsed, time.time_ns())
+    return Schedule(parsed, time.time_ns(), config.reference_prices)
 
 
 def _recover(config: CoreConfig, resolve: StageResolver) -> tuple[JournalRun, int, list[int]]:
@@ -403,7 +404,7 @@ def _scheduled_phases(core: Core, now: int) -> list[Input]:
     for symbol, phase in core.schedule.phases_at(now):
         current = layout.PHASE_OF.get(kernel.phase(ids.get(symbol)))  # type: ignore[attr-defined]
         if current is not phase and current is not TradingPhase.HALTED:
-            out.append(SetPhase(symbol, phase, now))
+            out.append(core.schedule.set_phase(symbol, phase, now))
     return out
 
 

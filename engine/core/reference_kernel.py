@@ -483,7 +483,7 @@ class ReferenceKernel:
                 return
             # An unknown code reaches the engine as itself, which rejects it UNKNOWN_PHASE.
             phase: Any = L.PHASE_OF.get(reason, reason)
-            inp = SetPhase(self._symbols.name(symbol) if symbol else "", phase, ts)
+            inp = SetPhase(self._symbols.name(symbol) if symbol else "", phase, ts, price or None)
         elif kind == L.CLOCK:
             inp = Clock(ts)
         elif kind == L.MASS_CANCEL:

@@ -36,9 +36,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ringmatch.engine.schema.commands import SetPhase
 from ringmatch.engine.schema.enums import TradingPhase
 
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
@@ -117,8 +118,16 @@ class SymbolSchedule:
 class Schedule:
     """Every scheduled symbol's next transition: what the core sends, and when."""
 
-    def __init__(self, symbols: Sequence[SymbolSchedule], now_ns: int) -> None:
+    def __init__(
+        self,
+        symbols: Sequence[SymbolSchedule],
+        now_ns: int,
+        reference_prices: Mapping[str, int] | None = None,
+    ) -> None:
         self.symbols = [s for s in symbols if s.transitions]
+        # Each symbol's configured reference price: every SetPhase the schedule makes
+        # carries it (the journal then holds it; V-AUC-2).
+        self.reference_prices = dict(reference_prices or {})
         # The next transition of each symbol after ``now_ns`` (start: the current
         # phase is asserted separately, ``phases_at``).
         self._next = {s.symbol: s.next_after(now_ns) for s in self.symbols}
@@ -126,6 +135,10 @@ class Schedule:
 
     def __bool__(self) -> bool:
         return bool(self.symbols)
+
+    def set_phase(self, symbol: str, phase: TradingPhase, ts_ns: int) -> SetPhase:
+        """The input that moves ``symbol`` to ``phase`` at ``ts_ns``, its reference with it."""
+        return SetPhase(symbol, phase, ts_ns, self.reference_prices.get(symbol))
 
     def phases_at(self, ts_ns: int) -> list[tuple[str, TradingPhase]]:
         """Each scheduled symbol's phase at ``ts_ns``, in the configuration's order."""

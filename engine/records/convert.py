@@ -128,6 +128,7 @@ class Encoder:
                 r["kind"] = L.SET_PHASE
                 _, r["symbol"] = self._ids(None, inp.symbol, out)
                 r["reason"] = L.PHASE_CODE.get(inp.phase, 0)
+                r["price"] = inp.reference_price or 0
             elif isinstance(inp, Clock):
                 r["kind"] = L.CLOCK
             elif isinstance(inp, MassCancel):

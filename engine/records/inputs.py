@@ -332,7 +332,8 @@ class InputPacker:
     def _set_phase(self, c: SetPhase, seq: int) -> None:
         symbol = self._symbol(c.symbol)
         phase = _PHASE.get(id(c.phase), 0)
-        self._one(L.SET_PHASE, 0, 0, 0, 0, 0, phase, 0, symbol, 0, 0, 0, 0, c.ts_ns, seq)
+        ref = c.reference_price or 0  # 0: none (a price <= 0 is the engine's to reject)
+        self._one(L.SET_PHASE, 0, 0, 0, 0, 0, phase, 0, symbol, 0, 0, ref, 0, c.ts_ns, seq)
 
     def _clock(self, c: Clock, seq: int) -> None:
         self._one(L.CLOCK, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, c.ts_ns, seq)
@@ -457,7 +458,7 @@ def decode_inputs(records: np.ndarray, directory: Directory) -> list[tuple[int, 
             inp = SkipInput(oid, ts)
         elif kind == L.SET_PHASE:
             if reason in L.PHASE_OF:
-                inp = SetPhase(sym(s) if s else "", L.PHASE_OF[reason], ts)
+                inp = SetPhase(sym(s) if s else "", L.PHASE_OF[reason], ts, price or None)
         elif kind == L.CLOCK:
             inp = Clock(ts)
         elif kind in DEFINE_KINDS:

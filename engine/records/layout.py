@@ -119,7 +119,8 @@ INPUT_DTYPE: Final = np.dtype(
 * SKIP_INPUT: ``order_id`` the seq that is never applied.
 * DEFINE_SYMBOL / DEFINE_ACCOUNT: ``symbol`` / ``account`` the id, ``qty``
   bytes of its UTF-8 name follow. Not an input of its own: seq 0.
-* SET_PHASE: ``symbol``, ``reason`` the phase's code (``PHASE``).
+* SET_PHASE: ``symbol``, ``reason`` the phase's code (``PHASE``), ``price`` the
+  symbol's reference price from then on (0: none).
 * CLOCK: ``ts_ns`` only: time has reached it (the core's, when nothing else came).
 
 The venue's fields of a NEW or a REPLACE (stops, icebergs, GTD expiry) travel in

@@ -21,7 +21,8 @@ tif           NEW: GTC | IOC | FOK | DAY | GTD, or empty (MARKET: IOC;
               else GTC)
 price         integer ticks. NEW LIMIT / STOP_LIMIT: the limit; NEW MARKET /
               STOP: empty. REPLACE: the new price (empty: a held STOP's,
-              which has none)
+              which has none). PHASE: the symbol's reference price for its
+              auctions from here on, or empty
 qty           integer lots. NEW: the quantity; REPLACE: the new remaining
 post_only     NEW: 0 | 1, or empty (0)
 stp           NEW: NONE | CANCEL_TAKER | CANCEL_MAKER | CANCEL_BOTH |
@@ -43,7 +44,8 @@ Every NEW, CANCEL and REPLACE row needs ts_ns, action, order_id and account.
 A NEW row also needs side, type and qty; a REPLACE row needs qty. A CANCEL
 row uses nothing else, and a REPLACE row nothing but price, qty and
 trigger_price: their other columns are ignored (an order keeps its own
-symbol and side). A PHASE row needs ts_ns, symbol and phase (a ``SetPhase``),
+symbol and side). A PHASE row needs ts_ns, symbol and phase (a ``SetPhase``; a
+``price``, if any, is the symbol's reference price from then on),
 a CLOCK row only ts_ns (a ``Clock``: time reaches ts_ns, and the expiries due
 run); they ignore every other column.
 
@@ -298,7 +300,12 @@ def _parse_checked(row: Sequence[str], v1: bool = False) -> FileInput:
     if action == "PHASE":
         if not symbol:
             raise RowError("symbol: missing (required)")
-        return SetPhase(_text(symbol, "symbol"), _choice(_PHASES, phase, "phase"), ts_ns)
+        return SetPhase(
+            _text(symbol, "symbol"),
+            _choice(_PHASES, phase, "phase"),
+            ts_ns,
+            _optional_integer(price, "price"),
+        )
     if action == "CLOCK":
         return Clock(ts_ns)
     if not action:
@@ -346,15 +353,8 @@ def command_to_row(command: FileInput) -> list[str]:
         middle = ["", "", "", "", number(command.price), str(command.qty), "", ""]
         return [*head, *middle, number(command.trigger_price), "", "", ""]
     if isinstance(command, SetPhase):
-        return [
-            str(command.ts_ns),
-            "PHASE",
-            "",
-            "",
-            command.symbol,
-            *[""] * 10,
-            command.phase.value,
-        ]
+        head = [str(command.ts_ns), "PHASE", "", "", command.symbol, "", "", ""]
+        return [*head, number(command.reference_price), *[""] * 6, command.phase.value]
     if isinstance(command, Clock):
         return [str(command.ts_ns), "CLOCK", *[""] * 14]
     raise ValueError(f"the order file has no row for {type(command).__name__}")

@@ -90,11 +90,16 @@ class SetPhase(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="set_
     """Control input: move ``symbol`` to trading phase ``phase`` (VENUE_RULES.md V-SES-1).
 
     From the configured schedule or an admin command; journalled like every input.
+    ``reference_price`` (ticks), when given (not None or 0), is the symbol's
+    configured reference price from here on: what an uncross breaks a tie by while
+    the symbol has not traded (V-AUC-2), set before the move (so before the move's
+    own uncross); a negative one is rejected INVALID_PRICE, and nothing moves.
     """
 
     symbol: str
     phase: TradingPhase
     ts_ns: int = 0
+    reference_price: int | None = None
 
 
 class Clock(msgspec.Struct, frozen=True, array_like=True, gc=False, tag="clock"):

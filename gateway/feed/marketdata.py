@@ -83,9 +83,11 @@ def _has_venue(records: np.ndarray) -> bool:
     if (kind >= L.ORDER_TERMS).any():
         return True
     accepted = kind == L.ACCEPTED
-    return bool(
-        (accepted & ((records["tif"] >= _VENUE_TIF) | (records["order_type"] >= _VENUE_TYPE))).any()
-    )
+    if (accepted & ((records["tif"] >= _VENUE_TIF) | (records["order_type"] >= _VENUE_TYPE))).any():
+        return True
+    # An accept or a replace whose ORDER_TERMS record follows (perhaps in the next batch).
+    with_terms = (accepted | (kind == L.REPLACED)) & (records["flags"] & L.WITH_TERMS != 0)
+    return bool(with_terms.any())
 
 
 Level = tuple[int, int]

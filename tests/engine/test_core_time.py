@@ -23,10 +23,12 @@ from ringmatch.engine.core.schedule import Schedule, SymbolSchedule
 from ringmatch.engine.core.sequence import LocalSequence
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.log import JournalReader, JournalWriter
+from ringmatch.engine.records.convert import Encoder
+from ringmatch.engine.records.inputs import decode_inputs
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.rings.fan_in import FanIn
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
-from ringmatch.engine.schema.commands import Clock, NewOrder
+from ringmatch.engine.schema.commands import Clock, NewOrder, SetPhase
 from ringmatch.engine.schema.enums import CancelReason, OrderType, Side, TimeInForce, TradingPhase
 from ringmatch.engine.schema.events import Cancelled, PhaseChanged
 from ringmatch.gateway.config import ConfigError, load, schedule_entries
@@ -214,6 +216,15 @@ def test_phase_at_and_next_after_across_midnight_and_dst() -> None:
             "schedule[1] at = '09:30': a second transition at then",
         ),
         ('schedule = [{ at = "09:30" }]', "phase"),
+        (
+            'schedule = [{ at = "09:30", phase = "CONTINUOUS" }]\nreference_price = 0',
+            "reference_price = 0: not a price in ticks > 0",
+        ),
+        (
+            "reference_price = 10000",
+            "reference_price: the symbol has no schedule, and the reference price rides",
+        ),
+        ('reference_price = "100.5"', "reference_price"),
     ],
 )
 def test_a_bad_schedule_is_a_config_error_naming_the_key(
@@ -241,6 +252,36 @@ def test_a_good_schedule_loads_as_the_core_takes_it(tmp_path: Path) -> None:
     assert [(t.isoformat(), p.value) for t, p in parsed.transitions] == [
         ("08:00:30", "CONTINUOUS"),
         ("16:30:00", "CLOSED"),
+    ]
+
+
+def test_every_scheduled_set_phase_carries_the_configured_reference_price(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ringmatch.toml"
+    path.write_text(
+        '[[symbols]]\nname = "X"\nreference_price = 10050\n'
+        'schedule = [{ at = "09:28", phase = "OPENING_AUCTION" }, '
+        '{ at = "09:30", phase = "CONTINUOUS" }]\n'
+        '[[symbols]]\nname = "Y"\nschedule = [{ at = "09:30", phase = "CONTINUOUS" }]\n'
+    )
+    config = load(path)
+    assert [s.reference_price for s in config.symbols] == [10050, None]
+    schedule = Schedule(
+        [SymbolSchedule.parse(s.name, s.timezone, schedule_entries(s)) for s in config.symbols],
+        T0,
+        {s.name: s.reference_price for s in config.symbols if s.reference_price is not None},
+    )
+    assert schedule.set_phase("X", TradingPhase.OPENING_AUCTION, 5) == SetPhase(
+        "X", TradingPhase.OPENING_AUCTION, 5, 10050
+    )
+    assert schedule.set_phase("Y", TradingPhase.CONTINUOUS, 5).reference_price is None
+    # Through records and the journal the reference rides on the SET_PHASE's price.
+    records = Encoder(Directory(["X"], [])).encode(
+        [schedule.set_phase("X", TradingPhase.HALTED, 5)]
+    )
+    assert [inp for _, inp in decode_inputs(records, Directory(["X"], []))] == [
+        SetPhase("X", TradingPhase.HALTED, 5, 10050)
     ]
 
 

@@ -140,6 +140,10 @@ def test_venue_rows_parse_into_their_inputs() -> None:
         "ACME", TradingPhase.CLOSING_AUCTION, 8
     )
     assert parse_row(row("9,CLOCK,,,,,,,,,,,,,,")) == Clock(9)
+    # A PHASE row's price is the symbol's reference price for its auctions (V-AUC-2).
+    assert parse_row(row("8,PHASE,,,ACME,,,,10050,,,,,,,OPENING_AUCTION")) == SetPhase(
+        "ACME", TradingPhase.OPENING_AUCTION, 8, 10050
+    )
 
 
 @pytest.mark.parametrize(
@@ -157,6 +161,7 @@ def test_venue_rows_parse_into_their_inputs() -> None:
             "CLOSING_AUCTION | CLOSED | HALTED)",
         ),
         ("-1,CLOCK,,,,,,,,,,,,,,", "ts_ns: -1 is negative"),
+        ("5,PHASE,,,S,,,,1e4,,,,,,,CLOSED", "price: '1e4' is not a whole number"),
         ("x,CLOCK,,,,,,,,,,,,,,", "ts_ns: 'x' is not a whole number"),
         # A file of the first kind: no held stops, so a REPLACE's price is required.
         ("0,REPLACE,3,a,,,,,,5,,", "price: missing (required)"),
@@ -414,7 +419,13 @@ replaces = st.builds(
     st.integers(0, 2**63 - 1),
     trigger_price=st.none() | int64,
 )
-set_phases = st.builds(SetPhase, accounts, st.sampled_from(TradingPhase), st.integers(0, 2**63 - 1))
+set_phases = st.builds(
+    SetPhase,
+    accounts,
+    st.sampled_from(TradingPhase),
+    st.integers(0, 2**63 - 1),
+    st.none() | int64,
+)
 clocks = st.builds(Clock, st.integers(0, 2**63 - 1))
 venue_orders = st.builds(
     NewOrder,

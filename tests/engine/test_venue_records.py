@@ -97,6 +97,8 @@ def _as_recorded(c: VenueCommand) -> VenueCommand:
     the engine rejects INVALID_PRICE, as it does price 0) is recorded at price 0."""
     if isinstance(c, NewOrder) and c.price is None and c.order_type in PRICED:
         return msgspec.structs.replace(c, price=0)
+    if isinstance(c, SetPhase) and c.reference_price == 0:  # a record's 0 is none
+        return msgspec.structs.replace(c, reference_price=None)
     return c
 
 

@@ -1687,6 +1687,36 @@ def test_V_AUC_2_the_configured_reference_without_a_trade_in_the_symbol() -> Non
     assert ev == [acc(sl, s), ind(s, 104, 5, None, 0)]
 
 
+def test_V_AUC_2_a_set_phase_configures_the_reference_before_its_own_uncross() -> None:
+    # The reference of the configuration, journalled: a scheduled SetPhase carries it.
+    eng = MatchingEngine()
+    run(eng, SetPhase(SYM, PRE_OPEN, 0, reference_price=104))
+    b = lim(1, "a", BUY, 106, 5)
+    sl = lim(2, "b", SELL, 102, 5)
+    run(eng, b)
+    s, ev = step(eng, sl)
+    assert ev == [acc(sl, s), ind(s, 104, 5, None, 0)]
+    # A later one moves it, and counts for the uncross of its own move.
+    s, ev = step(eng, SetPhase(SYM, CONTINUOUS, 0, reference_price=103))
+    assert ev == [changed(s, CONTINUOUS, PRE_OPEN), auction(s, 1, b, sl, 103, 5, 0, 0)]
+
+
+def test_V_AUC_2_a_negative_reference_price_is_rejected_and_changes_nothing() -> None:
+    eng = MatchingEngine(reference_prices={SYM: 104})
+    for bad in (-1, -5):
+        s, ev = step(eng, SetPhase(SYM, PRE_OPEN, 0, reference_price=bad))
+        assert ev == [Rejected(s, CommandKind.SET_PHASE, 0, "", R.INVALID_PRICE)]
+    assert eng.phase(SYM) is CONTINUOUS
+    run(eng, SetPhase(SYM, HALTED, 0, reference_price=0))  # 0 is none: 104 stays
+    run(eng, phase_to(CONTINUOUS))
+    run(eng, phase_to(PRE_OPEN))
+    b = lim(1, "a", BUY, 106, 5)
+    sl = lim(2, "b", SELL, 102, 5)
+    run(eng, b)
+    s, ev = step(eng, sl)
+    assert ev == [acc(sl, s), ind(s, 104, 5, None, 0)]  # still the configured 104
+
+
 def test_V_AUC_2_with_no_reference_the_tie_break_is_skipped() -> None:
     eng = MatchingEngine()
     run(eng, phase_to(PRE_OPEN))

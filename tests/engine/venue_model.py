@@ -720,6 +720,14 @@ class VenueModel(ReferenceBook):
         if not isinstance(phase, TradingPhase):
             events.append(Rejected(seq, CommandKind.SET_PHASE, 0, "", RejectReason.UNKNOWN_PHASE))
             return
+        # The configured reference (V-AUC-2) may ride on a SetPhase: set before the move.
+        if cmd.reference_price:  # None or 0: none
+            if cmd.reference_price < 0:
+                events.append(
+                    Rejected(seq, CommandKind.SET_PHASE, 0, "", RejectReason.INVALID_PRICE)
+                )
+                return
+            self._references[symbol] = cmd.reference_price
         previous = self.phase(symbol)
         if phase is previous:
             return

@@ -82,7 +82,11 @@ class VenueStreamGenerator:
                 phase = TradingPhase.CONTINUOUS  # most of the time is spent trading
             elif self._c.chance(3):
                 phase = UNKNOWN_PHASE
-            return SetPhase(symbol, phase, self._tick())
+            reference = None
+            if self._c.chance(15):  # a configured reference price, now and then a bad one
+                reference = self._c.pick((98, 100, 102, 0, -1)) if self._c.chance(10) else 100
+                reference = self._c.integer(96, 104) if reference == 100 else reference
+            return SetPhase(symbol, phase, self._tick(), reference)
         return Clock(self._tick(big=True))
 
     def _tick(self, big: bool = False) -> int:
@@ -97,6 +101,11 @@ class VenueStreamGenerator:
 
     def _price(self) -> int:
         return self._c.pick((0, -1)) if self._c.chance(3) else self._c.pick(PRICES)
+
+    def _unwanted_price(self) -> int:
+        """A price on an order that takes none (MARKET, STOP), which the engine rejects:
+        never 0, which a record cannot tell from no price (layout.NO_PRICE)."""
+        return -1 if self._c.chance(3) else self._c.pick(PRICES)
 
     def _qty(self) -> int:
         return self._c.pick((0, -1)) if self._c.chance(2) else self._c.integer(1, 8)
@@ -137,12 +146,12 @@ class VenueStreamGenerator:
                     display = c.pick((0, qty + 1))
         elif roll < 67:
             kind = OrderType.MARKET
-            price = self._price() if c.chance(4) else None
+            price = self._unwanted_price() if c.chance(4) else None
             tif = c.pick((None, TimeInForce.IOC)) if not c.chance(5) else c.pick(tuple(TimeInForce))
         else:
             kind = c.pick((OrderType.STOP, OrderType.STOP_LIMIT))
             if kind is OrderType.STOP:
-                price = self._price() if c.chance(4) else None
+                price = self._unwanted_price() if c.chance(4) else None
                 tif = c.pick((None, TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD))
                 if c.chance(6):
                     tif = c.pick((TimeInForce.IOC, TimeInForce.FOK))
