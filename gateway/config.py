@@ -419,6 +419,11 @@ def render(config: Config, as_json: bool = False) -> str:
             if value is None:
                 del table[key]
                 head.append(f"# [{name}] {key}: not set" + _unset_means(config, name, key))
+    for index, symbol in enumerate(data.get("symbols", [])):  # an array of tables' too
+        for key, value in list(symbol.items()):
+            if value is None:
+                del symbol[key]
+                head.append(f"# [[symbols]] {index} {key}: not set")
     head.append("# [risk]: a limit not shown is no limit (ringmatch.risk.limits).")
     head.append("")
     return "\n".join(head) + "\n" + tomli_w.dumps(data)

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from ringmatch.engine import build_info
 from ringmatch.engine.book import matching as matching_module
 from ringmatch.engine.book.book import BookSide, Level, OrderBook, RestingOrder
+from ringmatch.engine.book.held_stops import HeldStops
 from ringmatch.engine.book.matching import MatchingEngine
 from ringmatch.engine.schema.commands import (
     Cancel,
@@ -352,7 +353,10 @@ def instrument(eng: MatchingEngine) -> list[tuple[Any, ...]]:
         for oid, o in eng._orders.items()
     }
     for book in eng._books.values():
-        book.stops = logging(dict, "stops", DICT_CHANGES)({k: orders[k] for k in book.stops})
+        held = logging(HeldStops, "stops", DICT_CHANGES)()
+        for k in book.stops:  # filled as HeldStops fills itself, before anything is logged
+            HeldStops.__setitem__(held, k, orders[k])
+        book.stops = held
         book.waiting = logging(dict, "waiting", DICT_CHANGES)({k: orders[k] for k in book.waiting})
         book.day_orders = logging(dict, "day", DICT_CHANGES)(
             {k: orders[k] for k in book.day_orders}
