@@ -2,7 +2,8 @@
 
 ``FeedView`` is the state (the client's books, the last trades with the time each
 was received) and turns it into a rich renderable: per symbol a depth ladder in
-decimal prices (ticks times the symbol's ``tick_size``), the spread and the mid,
+decimal prices (ticks times the symbol's ``tick_size``), the spread and the mid
+(and, outside CONTINUOUS, the trading phase and a call phase's indicative uncross),
 then the trade tape. ``Screen`` draws it through rich's ``Live`` display: on a
 message when the last draw is at least ``interval`` old, and on a timer
 (``tick``, called by the feed's redraw task) whenever something changed since
@@ -100,11 +101,22 @@ class FeedView:
         )
         if bids and asks:
             bid, ask = bids[0][0], asks[0][0]
-            head.append(f"  spread {price_text(ask - bid, tick)}  mid {mid_text(bid, ask, tick)}")
+            if ask < bid:  # a call phase's book: nothing matches until the uncross
+                head.append(f"  crossed  mid {mid_text(bid, ask, tick)}")
+            else:
+                head.append(
+                    f"  spread {price_text(ask - bid, tick)}  mid {mid_text(bid, ask, tick)}"
+                )
         else:
             head.append("  spread -  mid -")
         if tick == ONE_TICK and symbol not in self.tick_sizes:
             head.append("  (prices in ticks)", "dim")
+        if book.phase != "CONTINUOUS":  # the venue's sessions: said only when not trading
+            head.append(f"\n{book.phase}", "bold yellow")
+            if book.indicative is not None:
+                price, volume, side, imbalance = book.indicative
+                head.append(f"  indicative {price_text(price, tick)} for {volume}")
+                head.append(f", imbalance {imbalance} {side}" if side else ", no imbalance")
         table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False)
         table.add_column("bid qty", justify="right")
         table.add_column("bid", justify="right", style="green")

@@ -20,7 +20,7 @@ from ringmatch.gateway.feed.display import (
     price_text,
     snapshot_text,
 )
-from ringmatch.gateway.feed.protocol import Levels, Snapshot, TradePrint
+from ringmatch.gateway.feed.protocol import Levels, Phase, Snapshot, TradePrint
 
 CENT = Decimal("0.01")
 
@@ -49,6 +49,22 @@ def test_the_view_shows_the_ladder_spread_mid_and_timed_trades() -> None:
     assert re.search(r"\b5\s+100\.50\s+100\.92\s+60\b", text), text
     assert re.search(r"\b1\s+100\.40\b", text), text
     assert re.search(r"\d\d:\d\d:\d\d\.250\s+ACME\s+5\s+100\.92\s+BUY", text), text
+
+
+def test_a_call_phase_shows_its_phase_and_its_indicative_uncross() -> None:
+    book = SubscriberBook("ACME", 5)
+    book.on_message(
+        Snapshot("ACME", 11, 5, [(10100, 5)], [(10050, 3)], None, "CLOSING_AUCTION",
+                 (10075, 3, "BUY", 2))
+    )  # fmt: skip
+    text = snapshot_text(FeedView({"ACME": book}, {"ACME": CENT}))
+    assert "CLOSING_AUCTION  indicative 100.75 for 3, imbalance 2 BUY" in text, text
+    assert "crossed  mid 100.75" in text, text
+    assert book.on_message(Phase("ACME", 12, "CLOSED", "CLOSING_AUCTION")) is None
+    text = snapshot_text(FeedView({"ACME": book}, {"ACME": CENT}))
+    assert "CLOSED" in text and "indicative" not in text, text
+    continuous = snapshot_text(FeedView({"ACME": book_of([(99, 1)], [(101, 1)])}))
+    assert "CONTINUOUS" not in continuous and "indicative" not in continuous
 
 
 def test_without_a_tick_size_prices_are_ticks_and_say_so() -> None:
