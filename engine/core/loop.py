@@ -409,13 +409,13 @@ class Core:
         if control:
             foreign = session
             gateway_control = np.zeros(len(kinds), bool)
-            not_run = kinds == L.SET_PHASE if not self.runs_phases else gateway_control
         else:
             foreign = session & (records["client_order_id"][starts] != index)
             gateway_control = (
                 (kinds == L.KILL_SWITCH) | (kinds == L.SET_RISK_LIMITS) | (kinds == L.SET_PHASE)
             )
-            not_run = np.zeros(len(kinds), bool)
+        # (On a gateway's ring a SET_PHASE is named a gateway's control input first.)
+        not_run = (kinds == L.SET_PHASE) & (not self.runs_phases)
         drop = not_input | core_only | foreign | gateway_control | not_run
         if drop.any():
             for i in np.flatnonzero(drop).tolist():

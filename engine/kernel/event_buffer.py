@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 class EventBufferTooSmall(ValueError):
     """Even an empty event buffer of ``capacity`` records has no room for the next
@@ -33,4 +35,4 @@ class VenueRulesNotCompiled(Exception):
         self.seq = seq
         self.what = what
         self.written = written
-        self.events_before: object = None  # a caller's: the event records before it
+        self.events_before: np.ndarray | None = None  # a caller's: the events before it

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.inputs import owners
 from ringmatch.engine.schema.enums import OrderType, TimeInForce
 
 _VENUE_TYPES = (L.ORDER_TYPE_CODE[OrderType.STOP], L.ORDER_TYPE_CODE[OrderType.STOP_LIMIT])
@@ -47,24 +48,12 @@ def is_venue_input(record: np.void) -> bool:
 
 
 def first_venue_input(records: np.ndarray) -> int | None:
-    """The index of the first owner record of a venue input, walking ``records`` as the
-    compiled kernel does (a kind it does not know is one record, a text's owner takes
-    its continuation records as far as they go); None if there is none."""
-    n = len(records)
-    i = 0
-    while i < n:
-        rec = records[i]
-        kind = int(rec["kind"])
-        if kind not in L.INPUT_KINDS:
-            i += 1
-            continue
-        if is_venue_input(rec):
-            return i
-        qty = int(rec["qty"])
-        if kind in L.WITH_TEXT and 0 <= qty <= L.MAX_TEXT:
-            i += 1 + min(L.continuation_records(qty), n - i - 1)
-        else:
-            i += 1
+    """The index of the first owner record of a venue input (``inputs.owners``' walk,
+    which is the compiled kernel's up to there: a text's owner takes its records, a
+    kind it does not know is one record), None if there is none."""
+    for i in owners(records).tolist():
+        if is_venue_input(records[i]):
+            return int(i)
     return None
 
 

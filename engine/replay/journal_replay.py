@@ -99,7 +99,7 @@ def _replay(
     except VenueRulesNotCompiled as stop:
         # The inputs of its batch before it ran: their outputs are written first.
         before = stop.events_before
-        if isinstance(before, np.ndarray) and len(before):
+        if before is not None and len(before):
             events = decode_events(before, directory)
             names.learn(events)
             inputs = len(set(before["seq"][before["kind"] != L.NAME].tolist()))

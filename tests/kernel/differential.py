@@ -137,11 +137,9 @@ def assert_refuses_venue(kernel: Any, reference: ReferenceKernel, rest: np.ndarr
     """The compiled kernel, at ``rest``'s first input (a venue input whose record
     checks pass), stops before it having applied none of it, or answers it as the
     reference does (an unknown account or symbol is rejected first): compared."""
-    process_both(kernel, reference, rest[:1] if not L.followers(*_head(rest)) else rest[:2])
-
-
-def _head(records: np.ndarray) -> tuple[int, int, int]:
-    return int(records[0]["kind"]), int(records[0]["flags"]), int(records[0]["qty"])
+    head = rest[0]
+    own = 1 + max(0, L.followers(int(head["kind"]), int(head["flags"]), int(head["qty"])))
+    process_both(kernel, reference, rest[:own])  # the input alone: no control after it
 
 
 def run_batches(records: np.ndarray, cuts: Sequence[int]) -> None:

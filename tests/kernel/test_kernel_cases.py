@@ -145,3 +145,12 @@ def test_the_arrays_are_checked_once_per_call() -> None:
     with pytest.raises(ValueError, match="writable"):
         kernel.process_into(np.zeros(1, L.INPUT_DTYPE), events)
     assert kernel.process_into(np.zeros(0, L.INPUT_DTYPE), np.zeros(1, L.EVENT_DTYPE)) == (0, 0)
+
+
+def test_the_venue_gate_s_example_runs() -> None:
+    import doctest
+
+    from ringmatch.engine.kernel import venue_gate
+
+    result = doctest.testmod(venue_gate)
+    assert (result.failed, result.attempted > 0) == (0, True)
