@@ -220,6 +220,7 @@ def _parse_plain(row: Sequence[str]) -> Command | None:
     ts, action, order_id, account, symbol, side, kind, tif, price, qty, post_only, stp, *venue = row
     # One isdigit() over the numbers at once; an empty one fails int() below.
     digits = ts + order_id + price + qty
+    # (The venue columns: four, all empty; a row of another length is the checked path's.)
     if not (account and digits.isdigit() and digits.isascii()) or venue != ["", "", "", ""]:
         return None
     ts_ns = int(ts)

@@ -134,8 +134,12 @@ class _Order:
         self.price = price
         self.qty = qty
         self.display = display
-        self.shown = qty if display is None else min(display, qty)
+        self.shown = self.first_slice()
         self.resting = False
+
+    def first_slice(self) -> int:
+        """What it shows as it comes to rest: all of it, an iceberg its display_qty."""
+        return self.qty if self.display is None else min(self.display, self.qty)
 
 
 class Channel:
@@ -392,8 +396,7 @@ class MarketData:
         if ev.priority_kept:  # no more quantity: an iceberg keeps at most its slice
             o.shown = min(o.shown, o.qty)
             book.add(o.buy, o.price, o.shown)
-        else:  # it re-enters as an incoming order: rests once matching is over
-            o.shown = o.qty if o.display is None else min(o.display, o.qty)
+        else:  # it re-enters as an incoming order: rests (a first slice) once matching is over
             o.resting = False
             self._pending.append(o)
 
@@ -442,7 +445,7 @@ class MarketData:
             if o.qty > 0 and not o.resting:
                 o.resting = True
                 # What it shows once it rests: an iceberg its first slice of what is left.
-                o.shown = o.qty if o.display is None else min(o.display, o.qty)
+                o.shown = o.first_slice()
                 self.book(o.symbol).add(o.buy, o.price, o.shown)
                 rested.append(o.symbol)
         self._pending.clear()
