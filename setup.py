@@ -93,6 +93,7 @@ def kernel_extensions() -> list[Extension]:
             "engine/kernel/_kernel.pyx",
             "engine/kernel/kernel.cpp",
             "engine/kernel/kernel_dump.cpp",  # dump() and load(): snapshots
+            "engine/kernel/venue_rules.cpp",  # stops, icebergs, GTD and DAY, time
         ],
         include_dirs=[str(KERNEL), numpy.get_include()],
         language="c++",

@@ -124,4 +124,6 @@ def test_the_doc_s_order_file_replays_as_it_says(tmp_path: Path) -> None:
         env=dict(compiled_env, PYTHONPATH=str(REPO)),
     )  # fmt: skip
     assert done.returncode == 2
-    assert "input 1 (a NEW with terms" in done.stderr and "RINGMATCH_PURE=1" in done.stderr
+    # It runs the venue's orders; at the file's first PHASE row it stops.
+    assert "(a SET_PHASE): the compiled kernel" in done.stderr
+    assert "RINGMATCH_PURE=1" in done.stderr

@@ -115,7 +115,7 @@ Held = ControlCommand | SessionInput | CoreInput | VenueCommand
 
 def next_expiry(kernel: object) -> int | None:
     """When the kernel's next GTD order or held stop expires (ns), None if none or if
-    the kernel keeps no expiries (the compiled kernel before the venue's types)."""
+    the kernel keeps no expiries (one of the caller's without the venue's types)."""
     get = getattr(kernel, "next_expiry", None)
     return None if get is None else get()
 
@@ -185,9 +185,9 @@ class Core:
             run = JournalRun(ReferenceKernel.around(run), Directory(), data_dir)
         # The kernel, recovered, and the directory of its records' names.
         self.kernel_run = run
-        # Whether the kernel runs the venue rules (the reference kernel); a SET_PHASE
+        # Whether the kernel runs trading phases (the reference kernel); a SET_PHASE
         # for one that does not is dropped before it is journalled (``_take``).
-        self.runs_phases = hasattr(run.kernel, "next_expiry")
+        self.runs_phases = bool(getattr(run.kernel, "runs_phases", False))
         # Records of the core's own inputs (StageChain, SkipInput): the only Structs it packs.
         self.packer = InputPacker(run.directory, capacity=16)
         self.event_ring = event_ring

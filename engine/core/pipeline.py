@@ -313,7 +313,7 @@ def _schedule(config: CoreConfig, kernel: Kernel) -> Schedule | None:
     used (the configuration's checks name the key; these are the core's)."""
     if not config.schedules:
         return None
-    if not hasattr(kernel, "next_expiry"):
+    if not getattr(kernel, "runs_phases", False):
         raise StartRefused(
             f"cannot start: [[symbols]] {config.schedules[0][0]!r} has a schedule, and the "
             f"{kernel_name(kernel)} kernel does not run trading phases yet: run with "

@@ -117,6 +117,13 @@ class StagedKernel:
     def risk_enabled(self) -> bool:
         return bool(self.kernel.risk_enabled)
 
+    runs_phases = False  # the compiled kernel's (engine.kernel.venue_gate)
+
+    def next_expiry(self) -> int | None:
+        """The compiled kernel's next GTD expiry (the core's Clock), None if none."""
+        due: int | None = self.kernel.next_expiry()
+        return due
+
     def l3(self, symbol: int) -> np.ndarray:
         out: np.ndarray = self.kernel.l3(symbol)
         return out

@@ -71,6 +71,7 @@ cdef extern from "kernel.hpp" namespace "rm":
         uint32_t symbols_defined() const
         uint32_t accounts_defined() const
         size_t resting_orders() const
+        bint next_expiry(int64_t*) const
         void set_risk(bint)
         bint risk_enabled() const
         void set_limits(const LimitRow*, size_t) except +
@@ -128,7 +129,8 @@ cdef class Kernel:
         left; EventBufferTooSmall if that input's worst case exceeds the whole
         buffer. ValueError at a record whose seq is not after the last, with
         the records before it applied (their events are in ``events``);
-        VenueRulesNotCompiled, likewise, at an input of the venue rules.
+        VenueRulesNotCompiled, likewise, at an input of the venue rules it does not
+        run yet (engine.kernel.venue_gate).
         """
         _check(inputs, _INPUT, False, "input")
         _check(events, _EVENT, True, "event")
@@ -248,6 +250,16 @@ cdef class Kernel:
     @property
     def resting_orders(self):
         return self.k.resting_orders()
+
+    def next_expiry(self):
+        """When the next GTD order or held stop is due (ns: the core's Clock), None if
+        none; its order may be gone already (a Clock then expires nothing)."""
+        cdef int64_t ts = 0
+        return ts if self.k.next_expiry(&ts) else None
+
+    # Trading phases and call auctions (SET_PHASE) are the reference kernel's only,
+    # for now (engine.kernel.venue_gate): the core drops an admin's for this one.
+    runs_phases = False
 
     # -- snapshots (kernel_dump.cpp documents the layout, docs/PIPELINE.md too) ------
 

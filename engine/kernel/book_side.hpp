@@ -28,6 +28,7 @@ namespace rm {
 
 constexpr uint32_t NIL = UINT32_MAX;
 constexpr uint8_t POST_ONLY_BIT = 0x80;  // in Order::stp_post, above the STP code
+constexpr uint8_t VENUE_BIT = 0x40;      // in Order::stp_post: the order has a VenueOrder
 
 struct alignas(64) Order {
     uint64_t id;
@@ -40,9 +41,10 @@ struct alignas(64) Order {
     uint32_t account;
     uint16_t symbol;  // MAX_SYMBOLS fits in 16 bits
     uint8_t side;
-    uint8_t stp_post;  // STP code | POST_ONLY_BIT
+    uint8_t stp_post;  // STP code | POST_ONLY_BIT | VENUE_BIT
 
-    uint8_t stp() const { return stp_post & 0x7f; }
+    uint8_t stp() const { return stp_post & 0x0f; }
+    bool venue() const { return (stp_post & VENUE_BIT) != 0; }
     bool post_only() const { return (stp_post & POST_ONLY_BIT) != 0; }
 };
 static_assert(sizeof(Order) == 64, "an order is one cache line");
@@ -157,6 +159,21 @@ class BookSide {
         if (inside) win_->clear(price - lo_);
         else outside_.erase(price);
         if (price == best_) recompute_best();
+    }
+
+    // Move order `i` to the back of its (non-empty) level: an iceberg's new
+    // slice loses its time priority (V-ICE-2). Counts and best are unchanged.
+    void move_to_back(OrderPool& pool, uint32_t i) {
+        Order& o = pool[i];
+        if (o.next == NIL) return;  // the back already
+        Level& lv = level(o.price);
+        if (o.prev != NIL) pool[o.prev].next = o.next;
+        else lv.head = o.next;
+        pool[o.next].prev = o.prev;
+        o.prev = lv.tail;
+        o.next = NIL;
+        pool[lv.tail].next = i;
+        lv.tail = i;
     }
 
     // The next non-empty price worse than `price`, if any.

@@ -17,15 +17,29 @@ bool has_text(uint8_t kind) {
            kind == IN_DEFINE_SYMBOL || kind == IN_DEFINE_ACCOUNT;
 }
 
-// What only the venue rules give a meaning (kernel.hpp, BATCH_UNSUPPORTED), for a
-// NEW that failed new_fields_ok: its codes outside every table stay the kernel's
-// to reject (INVALID_FIELD).
-bool venue_new(const InputRecord& r) {
-    return r.order_type == TYPE_STOP || r.order_type == TYPE_STOP_LIMIT || r.tif == TIF_DAY ||
-           r.tif == TIF_GTD || (r.flags & FLAG_TERMS) != 0;
+// A NEW's codes in the venue's tables (VENUE_RULES.md), for one that failed
+// new_fields_ok: the plain path's test stays one compare per field.
+bool venue_fields_ok(const InputRecord& r) {
+    return (r.side == SIDE_BUY || r.side == SIDE_SELL) && r.order_type >= TYPE_LIMIT &&
+           r.order_type <= TYPE_STOP_LIMIT && r.tif <= TIF_GTD && r.stp <= STP_DECREMENT &&
+           (r.flags & ~(FLAG_POST_ONLY | FLAG_TERMS)) == 0;
 }
 
 bool text_length_ok(int64_t length) { return length >= 0 && length <= MAX_TEXT; }
+
+}  // namespace
+
+// A TERMS record that is one: byte 0, unknown presence bits and spare bytes zero.
+bool terms_ok(const TermsRecord& t) {
+    if (t.zero != 0 || (t.present & ~(HAS_TRIGGER | HAS_DISPLAY | HAS_EXPIRE)) != 0) return false;
+    for (uint8_t b : t.spare)
+        if (b != 0) return false;
+    for (uint64_t w : t.reserved)
+        if (w != 0) return false;
+    return true;
+}
+
+namespace {
 
 bool new_fields_ok(const InputRecord& r) {
     return (r.side == SIDE_BUY || r.side == SIDE_SELL) &&
@@ -123,6 +137,13 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
         std::size_t span = 1;
         if (has_text(kind) && text_length_ok(r.qty))
             span += std::min(continuation_records(r.qty), n - i - 1);
+        // A NEW or REPLACE flagged TERMS owns the record after it (one cut off by
+        // the batch's end is missing: the input is malformed, as the reference says).
+        terms_ = nullptr;
+        if ((r.flags & FLAG_TERMS) != 0 && (kind == IN_NEW || kind == IN_REPLACE) && i + 1 < n) {
+            terms_ = reinterpret_cast<const TermsRecord*>(in + i + 1);
+            span = 2;
+        }
         // Each handler first checks that the input's worst case fits the room
         // left, before any change; if not, the batch stops before it (an
         // input that fits no buffer of this size: the caller needs a bigger one).
@@ -149,8 +170,8 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
                     // Stage off, or a text length out of range: its seq only.
                     applied = !risk_on_ || !text_length_ok(r.qty) || on_kill_switch(r);
                     break;
-                case IN_SET_PHASE:
-                case IN_CLOCK: applied = unsupported(); break;
+                case IN_CLOCK: applied = on_clock(r); break;
+                case IN_SET_PHASE: applied = unsupported(); break;
                 default: applied = true; break;  // SET_RISK_LIMITS (the caller's set_limits),
                                                  // STAGE_CHAIN, SKIP_INPUT: their seq only
             }
@@ -183,13 +204,6 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
     return res;
 }
 
-// Whether `need` more event records fit; if not, the input stops the batch
-// (its handler has changed nothing yet).
-[[gnu::always_inline]] inline bool Kernel::fits(std::size_t need) {
-    if (need <= cap_ - written_) return true;
-    need_ = need;
-    return false;
-}
 
 // An order entering the book: ACCEPTED, at most two records per maker it
 // meets (a trade's two, or an STP maker's and taker's), and a last cancel.
@@ -217,25 +231,18 @@ bool Kernel::on_new(const InputRecord& r) {
     const uint64_t client = r.client_order_id;
     if (!fits(1)) return false;
     // The record's own checks: nothing registered, no id used up.
-    // A NEW flagged TERMS owns the record after it, which only the venue rules read:
-    // stopped, not rejected, so that the record is never taken for an input.
-    if (!account_ok(account))
-        return (r.flags & FLAG_TERMS) != 0
-                   ? unsupported()
-                   : reject(CMD_NEW, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
-    if (r.symbol > n_symbols_)
-        return (r.flags & FLAG_TERMS) != 0
-                   ? unsupported()
-                   : reject(CMD_NEW, REJ_UNKNOWN_SYMBOL, account, r.order_id, client);
+    if (!account_ok(account)) return reject(CMD_NEW, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
+    if (r.symbol > n_symbols_) return reject(CMD_NEW, REJ_UNKNOWN_SYMBOL, account, r.order_id, client);
     if (!new_fields_ok(r)) {
-        // A venue NEW fails these checks too; only then is it told apart (the plain
-        // path pays nothing for the gate). Its account and symbol were checked first,
-        // in the reference's order, so those rejects are the reference's.
-        if (venue_new(r)) return unsupported();
-        return reject(CMD_NEW, REJ_INVALID_FIELD, account, r.order_id, client);
+        // The venue's NEWs fail these checks too; only then are they told apart, so
+        // the plain path pays nothing for them.
+        if (!venue_fields_ok(r)) return reject(CMD_NEW, REJ_INVALID_FIELD, account, r.order_id, client);
+        return on_new_venue(r);
     }
-    if (r.symbol != 0 &&
-        !fits(worst_match(r.symbol, r.side, r.price, r.order_type == TYPE_MARKET, r.qty, r.stp)))
+    if (!fits((r.symbol != 0 ? worst_in(r.symbol, r.side, r.price, r.order_type == TYPE_MARKET,
+                                         r.qty, r.stp)
+                             : 1) +
+              due(r.ts_ns)))
         return false;
     // The stage chain's admit: a client id is registered before the engine's checks.
     uint64_t id = r.order_id;
@@ -253,7 +260,8 @@ bool Kernel::on_new(const InputRecord& r) {
         const uint8_t why = pretrade_new(r);
         if (why != 0) return reject(CMD_NEW, why, account, id, client);
     }
-    // The engine's checks 1 to 5 (docs/EVENTS.md).
+    // The engine's: time moves first (V-TIME-3), then checks 1 to 5 (docs/EVENTS.md).
+    advance(r.ts_ns);
     if (id == 0) return reject(CMD_NEW, REJ_INVALID_ORDER_ID, account, 0, client);
     if (used_.contains(id)) return reject(CMD_NEW, REJ_DUPLICATE_ORDER_ID, account, id, client);
     used_.add(id);  // from here on the id is used up, whatever follows
@@ -296,6 +304,8 @@ bool Kernel::on_new(const InputRecord& r) {
             market};
     if (r.side == SIDE_BUY) enter<true>(t, tif, post_only);
     else enter<false>(t, tif, post_only);
+    // Its prints released the stops they triggered (only widened while stops are held).
+    if (print_high_ != 0) release_triggered(r.symbol);
     return true;
 }
 
@@ -342,12 +352,18 @@ void Kernel::rest(const Taker& t, bool post_only) {
 // a map node that goes with it).
 template <bool Buy, class Opp>
 void Kernel::match(Taker& t, Opp& opp) {
+    Book& book = books_[t.symbol];
+    const uint64_t trades_before = trade_id_;
+    int64_t first_print = 0;
+    int64_t last_print = 0;
     while (opp.reached_by(t.price, t.market)) {
         const int64_t px = opp.best();
+        const uint64_t level_trades = trade_id_;
         uint32_t i = opp.level(px).head;
+        bool stopped = false;
         while (i != NIL) {
             Order& m = pool_[i];
-            const uint32_t next = m.next;
+            const uint32_t next = m.next;  // an iceberg refreshed below goes behind it
             if (t.stp == STP_NONE || m.account != t.account) {
                 const int64_t q = m.qty < t.qty ? m.qty : t.qty;
                 m.qty -= q;
@@ -355,33 +371,41 @@ void Kernel::match(Taker& t, Opp& opp) {
                 t.qty -= q;
                 t.cum = add_wrapping(t.cum, q);
                 ++trade_id_;
-                trade(m, t, px, q);
-                if (m.qty == 0) remove_resting(i);
-                if (t.qty == 0) return;
+                const int64_t hidden = hidden_of(i);
+                trade(m, t, px, q, hidden);
+                if (m.qty == 0) {
+                    if (hidden != 0) refresh(i);
+                    else remove_resting(i);
+                }
+                if (t.qty == 0) break;
                 i = next;
                 continue;
             }
-            // A self-trade: the incoming order's STP mode decides; no trade.
+            // A self-trade: the incoming order's STP mode decides; no trade. An
+            // iceberg is met by its slice (V-ICE-4).
+            const int64_t hidden = hidden_of(i);
             switch (t.stp) {
                 case STP_CANCEL_TAKER:
                     about_taker(EV_CANCELLED, CXL_STP, t, t.qty);
                     t.qty = 0;
-                    return;
+                    stopped = true;
+                    break;
                 case STP_CANCEL_MAKER:
                 case STP_CANCEL_BOTH:
-                    about_order(EV_CANCELLED, CXL_STP, m, m.qty);
+                    about_order(EV_CANCELLED, CXL_STP, m, m.qty + hidden);  // hidden part too
                     remove_resting(i);
                     if (t.stp == STP_CANCEL_BOTH) {
                         about_taker(EV_CANCELLED, CXL_STP, t, t.qty);
                         t.qty = 0;
-                        return;
+                        stopped = true;
                     }
                     break;
                 default: {  // DECREMENT: both lose the smaller remaining quantity
                     const int64_t d = m.qty < t.qty ? m.qty : t.qty;
                     m.qty -= d;
-                    if (m.qty != 0) {
-                        about_order(EV_REDUCED, CXL_STP, m, d);
+                    if (m.qty != 0 || hidden != 0) {
+                        about_order(EV_REDUCED, CXL_STP, m, d, hidden);
+                        if (m.qty == 0) refresh(i);
                     } else {
                         about_order(EV_CANCELLED, CXL_STP, m, d);
                         remove_resting(i);
@@ -389,14 +413,30 @@ void Kernel::match(Taker& t, Opp& opp) {
                     t.qty -= d;
                     if (t.qty == 0) {
                         about_taker(EV_CANCELLED, CXL_STP, t, d);
-                        return;
+                        stopped = true;
+                        break;
                     }
                     about_taker(EV_REDUCED, CXL_STP, t, d);
                     break;
                 }
             }
+            if (stopped) break;
             i = next;
         }
+        if (trade_id_ != level_trades) {
+            if (first_print == 0) first_print = px;
+            last_print = px;
+        }
+        if (t.qty == 0) break;
+    }
+    if (trade_id_ == trades_before) return;
+    book.last_price = last_print;
+    if (book.stops != 0) {
+        // Widened, not set: the cascade reads every print since it last looked.
+        const int64_t low = std::min(first_print, last_print);
+        const int64_t high = std::max(first_print, last_print);
+        if (print_high_ == 0 || low < print_low_) print_low_ = low;
+        if (high > print_high_) print_high_ = high;
     }
 }
 
@@ -408,16 +448,38 @@ bool Kernel::fok_fills(const Taker& t, const Opp& opp) const {
     if (opp.empty()) return false;
     int64_t left = t.qty;
     int64_t px = opp.best();
+    // With STP, the queue as the match walks it, an iceberg's refreshed slices
+    // at the back (V-ICE-3): (pool index, shown, hidden).
+    struct Slice {
+        uint32_t i;
+        int64_t shown, hidden;
+    };
+    std::vector<Slice> queue;
     for (;;) {
         if (!t.market && (Buy ? px > t.price : px < t.price)) return false;
-        for (uint32_t i = opp.level(px).head; i != NIL; i = pool_[i].next) {
-            const Order& m = pool_[i];
-            if (t.stp != STP_NONE && m.account == t.account) {
-                if (t.stp == STP_CANCEL_MAKER) continue;
-                return false;
+        if (t.stp == STP_NONE) {
+            for (uint32_t i = opp.level(px).head; i != NIL; i = pool_[i].next) {
+                left -= pool_[i].qty + hidden_of(i);  // both > 0, a sum an order's leaves: no overflow
+                if (left <= 0) return true;
             }
-            left -= m.qty;  // both > 0: cannot overflow
-            if (left <= 0) return true;
+        } else {
+            queue.clear();
+            for (uint32_t i = opp.level(px).head; i != NIL; i = pool_[i].next)
+                queue.push_back({i, pool_[i].qty, hidden_of(i)});
+            for (std::size_t h = 0; h < queue.size(); ++h) {
+                const Slice s = queue[h];
+                if (pool_[s.i].account == t.account) {
+                    if (t.stp == STP_CANCEL_MAKER) continue;
+                    return false;
+                }
+                left -= s.shown;
+                if (left <= 0) return true;
+                if (s.hidden != 0) {
+                    const int64_t display = venue_[s.i].display;
+                    const int64_t next = display < s.hidden ? display : s.hidden;
+                    queue.push_back({s.i, next, s.hidden - next});
+                }
+            }
         }
         if (!opp.next_worse(px, px)) return false;
     }
@@ -425,11 +487,28 @@ bool Kernel::fok_fills(const Taker& t, const Opp& opp) const {
 
 // -- the order's bookkeeping -------------------------------------------------------
 
+// Any live order out of the kernel: resting (an iceberg's hidden part too) or a
+// held stop.
 void Kernel::remove_resting(uint32_t i) {
     Order& o = pool_[i];
     Book& b = books_[o.symbol];
-    if (o.side == SIDE_BUY) b.bids.unlink(pool_, i);
-    else b.asks.unlink(pool_, i);
+    if (o.venue()) {
+        const VenueOrder& v = venue_[i];
+        if (v.trigger != 0) {
+            stop_unlink(b, i);
+        } else {
+            if (v.display != 0) {
+                --b.icebergs;
+                b.slices -= slices_of(i);
+            }
+            if (o.side == SIDE_BUY) b.bids.unlink(pool_, i);
+            else b.asks.unlink(pool_, i);
+        }
+    } else if (o.side == SIDE_BUY) {
+        b.bids.unlink(pool_, i);
+    } else {
+        b.asks.unlink(pool_, i);
+    }
     index_.erase(o.id, [this](uint32_t k) { return pool_[k].id; });
     account_unlink(i);
     pool_.release(i);
@@ -478,9 +557,11 @@ bool Kernel::on_cancel(const InputRecord& r) {
         id = client_ids_.lookup(account, client);
         if (id == 0) return reject(CMD_CANCEL, REJ_UNKNOWN_CLIENT_ORDER_ID, account, 0, client);
     }
+    if (!fits(1 + due(r.ts_ns))) return false;
+    advance(r.ts_ns);
     const uint32_t i = resting_index(id);
     if (i == NIL || pool_[i].account != account) return reject_order(CMD_CANCEL, i, id, account, client);
-    about_order(EV_CANCELLED, CXL_USER, pool_[i], pool_[i].qty);
+    about_order(EV_CANCELLED, CXL_USER, pool_[i], pool_[i].qty + hidden_of(i));
     remove_resting(i);
     return true;
 }
@@ -489,32 +570,71 @@ bool Kernel::on_replace(const InputRecord& r) {
     const uint32_t account = r.account;
     const uint64_t client = r.client_order_id;
     if (!fits(1)) return false;
-    if ((r.flags & (FLAG_TERMS | FLAG_KEEP_PRICE)) != 0) return unsupported();
     if (!account_ok(account)) return reject(CMD_REPLACE, REJ_UNKNOWN_ACCOUNT, account, r.order_id, client);
+    // Its TERMS record (if flagged) must be there and well formed, and a replace
+    // changes only a trigger (V-STOP-6, V-ICE-5).
+    const bool flagged = (r.flags & FLAG_TERMS) != 0;
+    if (flagged && (terms_ == nullptr || !terms_ok(*terms_) || (terms_->present & ~HAS_TRIGGER) != 0))
+        return reject(CMD_REPLACE, REJ_INVALID_FIELD, account, r.order_id, client);
+    const bool has_trigger = flagged && (terms_->present & HAS_TRIGGER) != 0;
     uint64_t id = r.order_id;
     if (id == 0 && client != 0) {
         id = client_ids_.lookup(account, client);
         if (id == 0) return reject(CMD_REPLACE, REJ_UNKNOWN_CLIENT_ORDER_ID, account, 0, client);
     }
     if (risk_on_) {
+        // The stage's rules for the venue's orders are the reference kernel's only.
+        if (has_trigger || (r.flags & FLAG_KEEP_PRICE) != 0) return unsupported();
+        const uint32_t k = resting_index(id);
+        if (k != NIL && pool_[k].venue()) return unsupported();
         const uint8_t why = pretrade_replace(account, id, r.price, r.qty);
         if (why != 0) return reject(CMD_REPLACE, why, account, id, client);
     }
+    // The worst case before time moves (a change): the order as it is now, which an
+    // expiry can only take away. A held stop's replace is a REPLACED and its terms.
+    {
+        const uint32_t k = resting_index(id);
+        std::size_t need = 2;
+        if (k != NIL && pool_[k].account == account) {
+            const Order& o = pool_[k];
+            need = std::max(need, worst_in(o.symbol, o.side, r.price, false, r.qty, o.stp()));
+        }
+        if (!fits(need + due(r.ts_ns))) return false;
+    }
+    advance(r.ts_ns);
     const uint32_t i = resting_index(id);
     if (i == NIL || pool_[i].account != account) return reject_order(CMD_REPLACE, i, id, account, client);
-    const int64_t price = r.price;
+    if (pool_[i].venue() && venue_[i].trigger != 0) return replace_stop(r, i, id);
+    // KEEP_PRICE: no price, which only a held STOP takes.
+    const int64_t price = (r.flags & FLAG_KEEP_PRICE) != 0 ? 0 : r.price;
     const int64_t qty = r.qty;
     if (price <= 0) return reject(CMD_REPLACE, REJ_INVALID_PRICE, account, id, client);
     if (qty <= 0) return reject(CMD_REPLACE, REJ_INVALID_QUANTITY, account, id, client);
+    if (has_trigger) return reject(CMD_REPLACE, REJ_INVALID_TRIGGER_PRICE, account, id, client);
     Order& o = pool_[i];
-    if (price == o.price && qty <= o.qty) {  // same price, no more quantity: keeps its place
-        o.qty = qty;
+    const int64_t hidden = hidden_of(i);
+    if (price == o.price && qty <= o.qty + hidden) {
+        // Same price, no more quantity: keeps its place; a cut comes out of an
+        // iceberg's hidden part first (V-ICE-5).
+        const int64_t cut = o.qty + hidden - qty;
+        if (hidden != 0) {
+            VenueOrder& v = venue_[i];
+            Book& b = books_[o.symbol];
+            const int64_t from_hidden = cut < hidden ? cut : hidden;
+            b.slices -= slices_of(i);
+            v.hidden -= from_hidden;
+            o.qty -= cut - from_hidden;
+            b.slices += slices_of(i);
+        } else {
+            o.qty = qty;
+        }
         replaced(o, price, qty, true);
         return true;
     }
-    if (!fits(worst_match(o.symbol, o.side, price, false, qty, o.stp()))) return false;
+    const uint32_t symbol = o.symbol;
     if (o.side == SIDE_BUY) replace_moved<true>(i, price, qty, client);
     else replace_moved<false>(i, price, qty, client);
+    if (print_high_ != 0) release_triggered(symbol);
     return true;
 }
 
@@ -531,12 +651,18 @@ void Kernel::replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t requ
         reject(CMD_REPLACE, REJ_POST_ONLY_WOULD_CROSS, o.account, o.id, request_client);
         return;
     }
+    const bool iceberg = o.venue() && venue_[i].display != 0;
+    if (iceberg) {
+        --b.icebergs;
+        b.slices -= slices_of(i);
+    }
     own.unlink(pool_, i);
     index_.erase(o.id, [this](uint32_t k) { return pool_[k].id; });
     account_unlink(i);
     --resting_;
     replaced(o, price, qty, false);
     if (crosses) {
+        // An iceberg trades its whole quantity as a taker (V-ICE-3).
         Taker t{o.id, o.client, price, qty, o.cum, o.account, o.symbol, o.side, o.stp(), false};
         match<Buy>(t, opp);  // allocates nothing: `o` stays valid
         if (t.qty == 0) {
@@ -548,6 +674,14 @@ void Kernel::replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t requ
     }
     o.price = price;
     o.qty = qty;
+    if (iceberg) {  // what rests is sliced again
+        VenueOrder& v = venue_[i];
+        const int64_t shown = v.display < qty ? v.display : qty;
+        o.qty = shown;
+        v.hidden = qty - shown;
+        ++b.icebergs;
+        b.slices += slices_of(i);
+    }
     own.push_back(pool_, i);
     index_.insert(o.id, i);
     account_append(i);
@@ -566,7 +700,8 @@ bool Kernel::on_mass_cancel(const InputRecord& r) {
     if (r.symbol > n_symbols_) return reject(CMD_MASS_CANCEL, REJ_UNKNOWN_SYMBOL, account, id, client);
     if (r.reason == 0 || r.reason > CXL_LAST)
         return reject(CMD_MASS_CANCEL, REJ_INVALID_FIELD, account, id, client);
-    if (!fits(std::size_t{accounts_[account].count} + 1)) return false;
+    if (!fits(std::size_t{accounts_[account].count} + 1 + due(r.ts_ns))) return false;
+    advance(r.ts_ns);
     mass_cancel(account, r.symbol, r.reason);
     return true;
 }
@@ -579,7 +714,7 @@ void Kernel::mass_cancel(uint32_t account, uint32_t symbol, uint8_t reason) {
         const Order& o = pool_[i];
         const uint32_t next = o.acct_next;
         if (symbol == 0 || o.symbol == symbol) {
-            about_order(EV_CANCELLED, reason, o, o.qty);
+            about_order(EV_CANCELLED, reason, o, o.qty + hidden_of(i));
             remove_resting(i);
             ++count;
         }
@@ -597,9 +732,11 @@ bool Kernel::on_session(const InputRecord& r) {
     const uint64_t worker = r.client_order_id;
     if (r.kind == IN_WORKER_STARTED) {
         // Every resting order, and a MASS_CANCELLED per account with a session.
-        if (!fits(resting_ + sessions_.accounts_live())) return false;
+        if (!fits(resting_ + sessions_.accounts_live() + due(r.ts_ns))) return false;
         gone_.clear();
         sessions_.worker_started(worker, r.qty, gone_);
+        // Time moves with the first mass cancel, the engine's first command of it.
+        if (!gone_.empty()) advance(r.ts_ns);
         for (uint32_t account : gone_) mass_cancel(account, 0, CXL_DISCONNECT);
         return true;
     }
@@ -608,8 +745,11 @@ bool Kernel::on_session(const InputRecord& r) {
         sessions_.open(r.account, worker, r.order_id, (r.flags & FLAG_CANCEL_ON_DISCONNECT) != 0);
         return true;
     }
-    if (!fits(std::size_t{accounts_[r.account].count} + 1)) return false;
-    if (sessions_.close(r.account, worker, r.order_id)) mass_cancel(r.account, 0, CXL_DISCONNECT);
+    if (!fits(std::size_t{accounts_[r.account].count} + 1 + due(r.ts_ns))) return false;
+    if (sessions_.close(r.account, worker, r.order_id)) {
+        advance(r.ts_ns);
+        mass_cancel(r.account, 0, CXL_DISCONNECT);
+    }
     return true;
 }
 
@@ -660,17 +800,19 @@ bool Kernel::on_kill_switch(const InputRecord& r) {
     if (cancel) {
         const std::size_t need = account != 0 ? std::size_t{accounts_[account].count} + 1
                                               : resting_ + risk_.accounts_seen();
-        if (!fits(need)) return false;
+        if (!fits(need + due(r.ts_ns))) return false;
     }
     risk_.kill_switch(account, on);
     if (!cancel) return true;
     if (account != 0) {
+        advance(r.ts_ns);  // with the mass cancel, the engine's command
         mass_cancel(account, 0, CXL_KILL_SWITCH);
         return true;
     }
     gone_.clear();
     for (uint32_t a = 1; a < risk_.accounts_seen(); ++a)
         if (risk_.open_orders(a) > 0) gone_.push_back(a);
+    if (!gone_.empty()) advance(r.ts_ns);
     for (uint32_t a : gone_) mass_cancel(a, 0, CXL_KILL_SWITCH);
     return true;
 }
@@ -707,12 +849,6 @@ bool Kernel::on_define(const InputRecord& r, const InputRecord* text, std::size_
 
 // -- event records -----------------------------------------------------------------
 
-[[gnu::always_inline]] inline EventRecord& Kernel::emit() {
-    EventRecord& e = out_[written_++];
-    std::memset(&e, 0, sizeof e);
-    e.seq = seq_;
-    return e;
-}
 
 // A reject is an input applied (its seq used): true, for the handlers' returns.
 bool Kernel::reject(uint8_t command, uint8_t reason, uint32_t account, uint64_t id,
@@ -728,7 +864,8 @@ bool Kernel::reject(uint8_t command, uint8_t reason, uint32_t account, uint64_t 
 }
 
 // CANCELLED (leaves 0) or REDUCED (leaves what it has now) of a resting order.
-void Kernel::about_order(uint8_t kind, uint8_t reason, const Order& o, int64_t qty) {
+// `hidden`: an iceberg's, which a REDUCED's leaves include.
+void Kernel::about_order(uint8_t kind, uint8_t reason, const Order& o, int64_t qty, int64_t hidden) {
     EventRecord& e = emit();
     e.kind = kind;
     e.side = o.side;
@@ -739,7 +876,7 @@ void Kernel::about_order(uint8_t kind, uint8_t reason, const Order& o, int64_t q
     e.client_order_id = o.client;
     e.price = o.price;
     e.qty = qty;
-    e.leaves = kind == EV_REDUCED ? o.qty : 0;
+    e.leaves = kind == EV_REDUCED ? o.qty + hidden : 0;
     e.cum = o.cum;
 }
 
@@ -758,8 +895,9 @@ void Kernel::about_taker(uint8_t kind, uint8_t reason, const Taker& t, int64_t q
     e.cum = t.cum;
 }
 
-// A trade is two records, the maker's then the taker's, each to its own account.
-void Kernel::trade(const Order& m, const Taker& t, int64_t price, int64_t qty) {
+// A trade is two records, the maker's then the taker's, each to its own account;
+// the maker's leaves are the whole order's (an iceberg's `hidden` part too).
+void Kernel::trade(const Order& m, const Taker& t, int64_t price, int64_t qty, int64_t hidden) {
     EventRecord& a = emit();
     a.kind = EV_TRADE;
     a.side = m.side;
@@ -769,7 +907,7 @@ void Kernel::trade(const Order& m, const Taker& t, int64_t price, int64_t qty) {
     a.client_order_id = m.client;
     a.price = price;
     a.qty = qty;
-    a.leaves = m.qty;
+    a.leaves = m.qty + hidden;
     a.cum = m.cum;
     a.trade_id = trade_id_;
     EventRecord& b = emit();
@@ -841,5 +979,10 @@ bool Kernel::best(uint32_t symbol, uint8_t side, int64_t* price, uint64_t* qty_h
     *qty_lo = static_cast<uint64_t>(total);
     return true;
 }
+
+template void Kernel::match<true, BookSide<false>>(Taker&, BookSide<false>&);
+template void Kernel::match<false, BookSide<true>>(Taker&, BookSide<true>&);
+template bool Kernel::fok_fills<true, BookSide<false>>(const Taker&, const BookSide<false>&) const;
+template bool Kernel::fok_fills<false, BookSide<true>>(const Taker&, const BookSide<true>&) const;
 
 }  // namespace rm

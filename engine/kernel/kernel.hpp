@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -25,14 +26,12 @@ enum BatchStatus : int {
     BATCH_OK = 0,
     BATCH_EVENTS_TOO_SMALL = 1,  // the first input's worst case exceeds the whole buffer
     BATCH_SEQ_NOT_AFTER = 2,     // an input's seq is not after last_seq
-    // An input of the venue rules (VENUE_RULES.md: a stop, an iceberg, a DAY or
-    // GTD order, a replace with terms, SET_PHASE, CLOCK), which this kernel does
-    // not run yet: the batch stops before it (bad_seq is its seq) and nothing of
-    // it is applied, so the caller can say so instead of a wrong answer. A venue
-    // NEW without terms that an earlier check rejects (an unknown account or
-    // symbol) is rejected as the reference rejects it; a SET_PHASE or CLOCK's seq
-    // is checked first. The gate's tests sit on paths that already fail (a NEW's
-    // field check), so the plain path pays one flag test per REPLACE only.
+    // An input of the venue rules this kernel does not run yet: a SET_PHASE
+    // (trading phases and call auctions) and, with the pre-trade stage on, a NEW
+    // of the venue's or a REPLACE with terms or without a price (the stage's rules
+    // for them). The batch stops before it (bad_seq is its seq) and nothing of it
+    // is applied, so the caller can say so instead of a wrong answer; its record
+    // checks (seq, account, symbol, fields) come first.
     BATCH_UNSUPPORTED = 3,
 };
 
@@ -48,6 +47,40 @@ struct BatchResult {
 struct Book {
     BookSide<true> bids;
     BookSide<false> asks;
+    int64_t last_price = 0;  // the last trade's price (0: none yet): V-STOP-4, V-AUC-2
+    // Held stops in release order (V-STOP-3), linked through Order::next/prev:
+    // a held stop is in no level.
+    uint32_t stops_head = NIL;
+    uint32_t stops_tail = NIL;
+    uint32_t stops = 0;
+    // The icebergs resting here and the slices they can still show, each
+    // ceil(leaves / display_qty): the bound on an input's refreshes.
+    uint32_t icebergs = 0;
+    uint64_t slices = 0;
+};
+
+// The venue's part of an order (VENUE_RULES.md), for an order whose Order has
+// VENUE_BIT: one that took the venue's path (a stop, an iceberg, a DAY or GTD
+// order). Kept beside the pool, by pool index, so an Order stays one cache line.
+struct VenueOrder {
+    int64_t trigger;    // a held stop's trigger price; 0 once released (or never held)
+    int64_t display;    // an iceberg's display quantity; 0: not an iceberg
+    int64_t hidden;     // an iceberg's quantity beyond its slice (Order::qty)
+    int64_t expire_ts;  // a GTD order's; 0: none
+    uint64_t new_seq;   // its NEW's seq: the expiry order's tie-break (V-TIME-3)
+    uint8_t order_type; // its NEW's
+    uint8_t tif;        // its NEW's record code (0: the default)
+};
+
+// A GTD order's place in the expiry queue (V-TIME-3): a min-heap by
+// (expire_ts, new_seq); an entry whose order is gone is skipped when it comes up.
+struct Expiry {
+    int64_t ts;
+    uint64_t new_seq;
+    uint64_t id;
+    bool operator>(const Expiry& o) const {
+        return ts != o.ts ? ts > o.ts : new_seq != o.new_seq ? new_seq > o.new_seq : id > o.id;
+    }
 };
 
 // The account's resting orders in the order they entered the book (an
@@ -58,6 +91,8 @@ struct AccountOrders {
     uint32_t tail = NIL;
     uint32_t count = 0;
 };
+
+bool terms_ok(const TermsRecord& t);  // kernel.cpp
 
 class Kernel {
   public:
@@ -78,6 +113,15 @@ class Kernel {
     uint32_t symbols_defined() const { return n_symbols_; }
     uint32_t accounts_defined() const { return n_accounts_; }
     std::size_t resting_orders() const { return resting_; }
+    // The next GTD expiry (the core's Clock), or false; its order may be gone already.
+    bool next_expiry(int64_t* ts) const {
+        if (expiries_.empty()) return false;
+        *ts = expiries_.front().ts;
+        return true;
+    }
+    int64_t now() const { return now_; }
+    // Whether any state of the venue's rules is live (a snapshot has no room for it yet).
+    bool venue_state() const;
 
     // The pre-trade stage (risk_checks.hpp), set by the wiring: off, KILL_SWITCH
     // and SET_RISK_LIMITS use their seq only. Switching it (on or off) starts
@@ -162,6 +206,35 @@ class Kernel {
     bool reject_order(uint8_t command, uint32_t i, uint64_t id, uint32_t account,
                       uint64_t client);
 
+    // -- the venue's rules (venue_rules.cpp; VENUE_RULES.md) ---------------------------
+    bool on_new_venue(const InputRecord& r);
+    bool on_clock(const InputRecord& r);
+    uint8_t invalid_new(const InputRecord& r) const;  // NEW checks 3 to 8 (docs/EVENTS.md)
+    uint8_t venue_reject(const InputRecord& r) const;  // checks 8 (time) to 10
+    bool replace_stop(const InputRecord& r, uint32_t i, uint64_t id);
+    // Time (V-TIME): the expiries an input at `ts` runs first, and running them.
+    std::size_t due(int64_t ts) const;
+    void advance(int64_t ts);
+    // The worst case of an input that matches in `symbol` (worst_match, or a bound
+    // for a book with held stops or icebergs, whose refreshes and cascades add up).
+    std::size_t worst_in(uint32_t symbol, uint8_t side, int64_t price, bool market, int64_t qty,
+                         uint8_t stp) const;
+    template <bool Buy>
+    void enter_venue(Taker& t, uint8_t tif, bool post_only, uint32_t slot, bool indexed);
+    template <bool Buy>
+    void rest_venue(const Taker& t, uint32_t slot, bool indexed);
+    void drop_taker(uint32_t slot, bool indexed);
+    void release_triggered(uint32_t symbol);
+    void release(uint32_t i);
+    void refresh(uint32_t i);  // an iceberg's emptied slice: REFRESHED, the next one at the back
+    void stop_append(Book& b, uint32_t i);
+    void stop_unlink(Book& b, uint32_t i);
+    int64_t hidden_of(uint32_t i) const { return pool_[i].venue() ? venue_[i].hidden : 0; }
+    uint32_t alloc_venue();
+    // An iceberg's slices still to show: the bound's bookkeeping (Book::slices).
+    uint64_t slices_of(uint32_t i) const;
+    void order_terms(const Order& o, int64_t trigger, int64_t display, int64_t expire_ts);
+
     // A venue input (BATCH_UNSUPPORTED): false, and process() stops before it.
     bool unsupported() {
         unsupported_ = true;
@@ -171,9 +244,9 @@ class Kernel {
     // Event records.
     EventRecord& emit();
     bool reject(uint8_t command, uint8_t reason, uint32_t account, uint64_t id, uint64_t client);
-    void about_order(uint8_t kind, uint8_t reason, const Order& o, int64_t qty);
+    void about_order(uint8_t kind, uint8_t reason, const Order& o, int64_t qty, int64_t hidden = 0);
     void about_taker(uint8_t kind, uint8_t reason, const Taker& t, int64_t qty);
-    void trade(const Order& maker, const Taker& t, int64_t price, int64_t qty);
+    void trade(const Order& maker, const Taker& t, int64_t price, int64_t qty, int64_t hidden);
     void replaced(const Order& o, int64_t price, int64_t qty, bool kept);
 
     std::vector<Book> books_;           // by symbol id; [0] unused
@@ -200,7 +273,33 @@ class Kernel {
     std::size_t written_ = 0;
     std::size_t need_ = 0;  // the worst case of the input that stopped the batch
     bool unsupported_ = false;  // the input that stopped the batch is a venue input
+    const TermsRecord* terms_ = nullptr;  // the NEW's or REPLACE's TERMS record (null: none)
+
+    // The venue's state.
+    std::vector<VenueOrder> venue_;  // by pool index, for orders with VENUE_BIT
+    std::vector<Expiry> expiries_;   // a min-heap (std::push_heap with greater)
+    int64_t now_ = 0;                // the time: the largest ts an input brought (V-TIME-1)
+    // The lowest and highest print since the cascade last looked, widened only
+    // while the book holds stops (0: none).
+    int64_t print_low_ = 0;
+    int64_t print_high_ = 0;
+    std::vector<uint32_t> fired_;  // one round's triggered stops, reused
     uint64_t seq_ = 0;  // the input's seq, stamped on its events
 };
+
+// Whether `need` more event records fit; if not, the input stops the batch
+// (its handler has changed nothing yet).
+[[gnu::always_inline]] inline bool Kernel::fits(std::size_t need) {
+    if (need <= cap_ - written_) return true;
+    need_ = need;
+    return false;
+}
+
+[[gnu::always_inline]] inline EventRecord& Kernel::emit() {
+    EventRecord& e = out_[written_++];
+    std::memset(&e, 0, sizeof e);
+    e.seq = seq_;
+    return e;
+}
 
 }  // namespace rm

@@ -6,24 +6,32 @@
 // kernels in the same logical state dump the same bytes (the tests compare a
 // loaded kernel's dump with the original's after both ran the same records).
 //
-// Layout "RKC1", version 1; every integer little-endian, no padding:
+// Layout "RKC1", version 2; every integer little-endian, no padding:
 //
 //   offset  size  field
 //   0       4     magic b"RKC1" (the snapshot file's kernel format)
-//   4       4     u32 layout version (1)
+//   4       4     u32 layout version (2; a version 1 dump still loads)
 //   8       8     u64 last_seq
 //   16      8     u64 trade_id: the last trade id given
 //   24      4     u32 symbols defined (ids 1..n)
 //   28      4     u32 accounts defined (ids 1..n)
-//   32      8     u64 R: resting orders
+//   32      8     u64 R: live orders (resting, and held stops)
 //   40      8     u64 U: ranges of used order ids
 //   48      8     u64 C: client order ids
 //   56      8     u64 L: accounts with a live session
-//   64            R orders, 48 bytes each, in entry order (below):
+//   64            R orders, 96 bytes each, account by account (ascending), each
+//                 account's in its list's order (the order of a mass cancel):
 //                   +0 u64 order id, +8 u64 client order id (0: none),
-//                   +16 i64 price, +24 i64 qty (leaves), +32 i64 cum (traded),
-//                   +40 u32 account, +44 u16 symbol, +46 u8 side (1 buy, 2 sell),
-//                   +47 u8 STP code | 0x80 if post-only
+//                   +16 i64 price (a held STOP's: 0), +24 i64 qty (an iceberg's
+//                   slice), +32 i64 cum (traded), +40 u32 account, +44 u16 symbol,
+//                   +46 u8 side (1 buy, 2 sell), +47 u8 STP code | 0x80 if post-only,
+//                   +48 u32 its place in its queue (its price level's, or its
+//                   book's held stops in release order): 0 first,
+//                   +52 u8 1 if it took the venue's path (the rest is 0 if not),
+//                   +53 u8 its NEW's order type, +54 u8 its NEW's tif code,
+//                   +55 u8 1 if a held stop, +56 i64 trigger price (a held stop's),
+//                   +64 i64 display quantity (an iceberg's), +72 i64 hidden
+//                   quantity, +80 i64 expire_ts (a GTD's), +88 u64 its NEW's seq
 //   then          U ranges, 16 bytes each, ascending, neither overlapping nor
 //                 touching: u64 first id, u64 count (>= 1). Every order id a
 //                 NEW ever used: a gateway's or a file's ids are mostly dense,
@@ -33,25 +41,26 @@
 //   then          L live accounts, ascending by account, each:
 //                   u32 account, u8 armed (1: cancel on disconnect),
 //                   u32 P sessions (>= 1), P x (u64 worker, u64 session) ascending
+//   then          i64 the time (V-TIME-1: the largest ts an input brought; 0: none)
+//   then          u64 E, then E expiries ascending (the GTD queue, gone orders'
+//                 entries too: the core's next Clock reads the first), 24 bytes
+//                 each: i64 expire_ts, u64 seq of the NEW, u64 order id
+//   then          one i64 per symbol (id 1 first): its last trade's price (0: none)
 //   then          u32 crc32c (Castagnoli, as the journal's) of every byte before it
 //   end           nothing after it
+//
+// Version 1 is version 2 without the venue's fields: 48-byte orders (+0 to +47
+// above) in entry order, an order after both its level's and its account's
+// predecessor (each queue a subsequence of the entries, which an iceberg's
+// refresh to the back breaks: hence the places of version 2), and nothing
+// between the sessions and the checksum.
 //
 // The checksum is checked first: a garbled dump is refused before anything is
 // built. Without it a flipped bit in a range's count could ask load for up to
 // last_seq ids (2^40 and more when the seqs jump), minutes of work for one
 // bad byte. The checks after it (counts against the bytes left, ids defined,
-// queues ascending, a book not crossed) refuse a dump that is well formed
-// but not a state, e.g. one cut short and re-checksummed.
-//
-// Entry order: an order enters the back of its price level and of its
-// account's list at the same moment (a NEW that rests, or a REPLACE that lost
-// its place), so both the level queues and the account lists are
-// subsequences of the order of entries. The dump writes an order after both
-// its predecessor in its level and its predecessor in its account's list
-// (Kahn's algorithm over those two chains, seeded by account id, so the order
-// depends on the logical state only); loading each at the back of its level
-// and its account then rebuilds every queue (time priority) and every
-// account's list (the order of a mass cancel and a kill switch).
+// queues whole and in order, a book not crossed) refuse a dump that is well
+// formed but not a state, e.g. one cut short and re-checksummed.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -69,9 +78,11 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 namespace {
 
 constexpr char MAGIC[4] = {'R', 'K', 'C', '1'};
-constexpr uint32_t VERSION = 1;
+constexpr uint32_t VERSION = 2;  // 1 (no venue state) still loads
 constexpr std::size_t HEADER = 64;
-constexpr std::size_t ORDER_BYTES = 48;
+constexpr std::size_t ORDER_BYTES_V1 = 48;
+constexpr std::size_t ORDER_BYTES = 96;
+constexpr std::size_t EXPIRY_BYTES = 24;
 constexpr std::size_t RANGE_BYTES = 16;
 constexpr std::size_t CLIENT_BYTES = 20;
 
@@ -218,43 +229,58 @@ std::string Kernel::dump_books() const {
     put<uint64_t>(out, clients.size());
     put<uint64_t>(out, live.size());
 
-    // The orders in entry order (see the top of this file). `done` is by pool
-    // index, sized by the largest index an account list holds.
+    // Each order's place in its queue (its level's, or its book's held stops'),
+    // by pool index, sized by the largest index an account list holds.
     uint32_t top = 0;
     for (uint32_t a = 1; a <= n_accounts_; ++a)
         for (uint32_t i = accounts_[a].head; i != NIL; i = pool_[i].acct_next) top = std::max(top, i + 1);
-    std::vector<bool> done(top, false);
-    auto ready = [this, &done](uint32_t i) {
-        const Order& o = pool_[i];
-        return (o.prev == NIL || done[o.prev]) && (o.acct_prev == NIL || done[o.acct_prev]);
-    };
-    std::vector<uint32_t> queue;
-    queue.reserve(resting_);
+    std::vector<uint32_t> rank(top, 0);
+    for (uint32_t sym = 1; sym <= n_symbols_; ++sym) {
+        const Book& b = books_[sym];
+        auto ranks = [this, &rank](const auto& side) {
+            if (side.empty()) return;
+            int64_t px = side.best();
+            for (;;) {
+                uint32_t r = 0;
+                for (uint32_t i = side.level(px).head; i != NIL; i = pool_[i].next) rank[i] = r++;
+                if (!side.next_worse(px, px)) return;
+            }
+        };
+        ranks(b.bids);
+        ranks(b.asks);
+        uint32_t r = 0;
+        for (uint32_t i = b.stops_head; i != NIL; i = pool_[i].next) rank[i] = r++;
+    }
+    // The orders, account by account, each account's in its list's order.
+    std::size_t written = 0;
     for (uint32_t a = 1; a <= n_accounts_; ++a) {
-        const uint32_t h = accounts_[a].head;
-        if (h != NIL && pool_[h].prev == NIL) queue.push_back(h);
+        for (uint32_t i = accounts_[a].head; i != NIL; i = pool_[i].acct_next) {
+            const Order& o = pool_[i];
+            const bool venue = o.venue();
+            const VenueOrder v = venue ? venue_[i] : VenueOrder{};
+            put<uint64_t>(out, o.id);
+            put<uint64_t>(out, o.client);
+            put<int64_t>(out, o.price);
+            put<int64_t>(out, o.qty);
+            put<int64_t>(out, o.cum);
+            put<uint32_t>(out, o.account);
+            put<uint16_t>(out, o.symbol);
+            put<uint8_t>(out, o.side);
+            put<uint8_t>(out, static_cast<uint8_t>(o.stp_post & ~VENUE_BIT));
+            put<uint32_t>(out, rank[i]);
+            put<uint8_t>(out, venue ? 1 : 0);
+            put<uint8_t>(out, v.order_type);
+            put<uint8_t>(out, v.tif);
+            put<uint8_t>(out, v.trigger != 0 ? 1 : 0);
+            put<int64_t>(out, v.trigger);
+            put<int64_t>(out, v.display);
+            put<int64_t>(out, v.hidden);
+            put<int64_t>(out, v.expire_ts);
+            put<uint64_t>(out, v.new_seq);
+            ++written;
+        }
     }
-    for (std::size_t q = 0; q < queue.size(); ++q) {
-        const uint32_t i = queue[q];
-        const Order& o = pool_[i];
-        done[i] = true;
-        put<uint64_t>(out, o.id);
-        put<uint64_t>(out, o.client);
-        put<int64_t>(out, o.price);
-        put<int64_t>(out, o.qty);
-        put<int64_t>(out, o.cum);
-        put<uint32_t>(out, o.account);
-        put<uint16_t>(out, o.symbol);
-        put<uint8_t>(out, o.side);
-        put<uint8_t>(out, o.stp_post);
-        // Each successor is queued by whichever of its two predecessors comes
-        // second; when both are this order, once.
-        if (o.next != NIL && ready(o.next)) queue.push_back(o.next);
-        if (o.acct_next != NIL && o.acct_next != o.next && ready(o.acct_next))
-            queue.push_back(o.acct_next);
-    }
-    if (queue.size() != resting_)
-        throw std::logic_error("kernel dump: the level queues and account lists disagree");
+    if (written != resting_) throw std::logic_error("kernel dump: the account lists miss orders");
 
     for (const auto& [first, last] : ranges) {
         put<uint64_t>(out, first);
@@ -274,6 +300,18 @@ std::string Kernel::dump_books() const {
             put<uint64_t>(out, session);
         }
     }
+    // The venue's state (version 2): the time, the expiry queue (sorted: a valid
+    // heap, and the same bytes for the same entries), each book's last trade.
+    put<int64_t>(out, now_);
+    std::vector<Expiry> queue = expiries_;
+    std::sort(queue.begin(), queue.end(), [](const Expiry& x, const Expiry& y) { return y > x; });
+    put<uint64_t>(out, queue.size());
+    for (const Expiry& x : queue) {
+        put<int64_t>(out, x.ts);
+        put<uint64_t>(out, x.new_seq);
+        put<uint64_t>(out, x.id);
+    }
+    for (uint32_t sym = 1; sym <= n_symbols_; ++sym) put<int64_t>(out, books_[sym].last_price);
     put<uint32_t>(out, crc32c(out.data(), out.size()));
     return out;
 }
@@ -302,9 +340,10 @@ void Kernel::load_books(const char* data, std::size_t n) {
     Reader in(data, n);
     in.get<uint32_t>("magic");
     const uint32_t version = in.get<uint32_t>("the version");
-    if (version != VERSION)
-        bad("layout version " + std::to_string(version) + ", this kernel reads " +
+    if (version != 1 && version != VERSION)
+        bad("layout version " + std::to_string(version) + ", this kernel reads 1 and " +
             std::to_string(VERSION));
+    const std::size_t order_bytes = version == 1 ? ORDER_BYTES_V1 : ORDER_BYTES;
     // Built aside and moved in only when all of it checks out, so a bad dump
     // leaves this kernel fresh.
     Kernel k;
@@ -318,8 +357,8 @@ void Kernel::load_books(const char* data, std::size_t n) {
     const uint64_t n_live = in.get<uint64_t>("the session account count");
     if (symbols > MAX_SYMBOLS) bad(std::to_string(symbols) + " symbols, past the most");
     if (accounts > MAX_ACCOUNTS) bad(std::to_string(accounts) + " accounts, past the most");
-    if (resting > in.left() / ORDER_BYTES) bad("the order count: more than the dump holds");
-    const uint64_t need = resting * ORDER_BYTES;
+    if (resting > in.left() / order_bytes) bad("the order count: more than the dump holds");
+    const uint64_t need = resting * order_bytes;
     if (n_ranges > (in.left() - need) / RANGE_BYTES) bad("the range count: more than the dump holds");
     if (n_clients > (in.left() - need - n_ranges * RANGE_BYTES) / CLIENT_BYTES)
         bad("the client id count: more than the dump holds");
@@ -354,6 +393,21 @@ void Kernel::load_books(const char* data, std::size_t n) {
         prev_last = last;
     }
 
+    // Version 2: each order's queue and place in it, put in order once all are read.
+    struct Place {
+        uint32_t symbol;
+        uint8_t queue;  // 0 bids, 1 asks, 2 held stops
+        int64_t price;
+        uint32_t rank;
+        uint32_t i;
+        bool operator<(const Place& p) const {
+            if (symbol != p.symbol) return symbol < p.symbol;
+            if (queue != p.queue) return queue < p.queue;
+            if (price != p.price) return price < p.price;
+            return rank < p.rank;
+        }
+    };
+    std::vector<Place> places;
     for (uint64_t r = 0; r < resting; ++r) {
         Order o{};
         o.id = in.get<uint64_t>("an order");
@@ -365,6 +419,21 @@ void Kernel::load_books(const char* data, std::size_t n) {
         o.symbol = in.get<uint16_t>("an order");
         o.side = in.get<uint8_t>("an order");
         o.stp_post = in.get<uint8_t>("an order");
+        uint32_t rank = 0;
+        VenueOrder v{};
+        bool venue = false, held = false;
+        if (version != 1) {
+            rank = in.get<uint32_t>("an order");
+            venue = in.get<uint8_t>("an order") != 0;
+            v.order_type = in.get<uint8_t>("an order");
+            v.tif = in.get<uint8_t>("an order");
+            held = in.get<uint8_t>("an order") != 0;
+            v.trigger = in.get<int64_t>("an order");
+            v.display = in.get<int64_t>("an order");
+            v.hidden = in.get<int64_t>("an order");
+            v.expire_ts = in.get<int64_t>("an order");
+            v.new_seq = in.get<uint64_t>("an order");
+        }
         // The message is made only on a refusal: a string per order would be
         // a third of the load's time.
         auto which = [&] { return "order " + std::to_string(r) + " (id " + std::to_string(o.id) + ")"; };
@@ -373,18 +442,63 @@ void Kernel::load_books(const char* data, std::size_t n) {
         if (o.account == 0 || o.account > accounts) bad(which() + ": an account not defined");
         if (o.symbol == 0 || o.symbol > symbols) bad(which() + ": a symbol not defined");
         if (o.side != SIDE_BUY && o.side != SIDE_SELL) bad(which() + ": a side neither buy nor sell");
-        if (o.price <= 0) bad(which() + ": a price not above 0");
+        if ((o.stp_post & VENUE_BIT) != 0) bad(which() + ": a flag bit not known");
+        // A held STOP has no price (0); every other order has one.
+        if (o.price <= 0 && !(held && v.order_type == TYPE_STOP && o.price == 0))
+            bad(which() + ": a price not above 0");
         if (o.qty <= 0) bad(which() + ": a quantity not above 0");
         if (o.stp() > STP_DECREMENT) bad(which() + ": an STP code past the last");
-        // As rest() and replace_moved() enter an order.
-        const uint32_t i = k.pool_.alloc();
+        if (!venue && (held || v.order_type != 0 || v.tif != 0 || v.trigger != 0 || v.display != 0 ||
+                       v.hidden != 0 || v.expire_ts != 0 || v.new_seq != 0))
+            bad(which() + ": venue fields on an order without them");
+        if (venue) {
+            if (v.order_type < TYPE_LIMIT || v.order_type > TYPE_STOP_LIMIT || v.tif > TIF_GTD)
+                bad(which() + ": an order type or tif code past the last");
+            // A released stop rests as a LIMIT (a STOP_LIMIT's): only a held one has a trigger.
+            if (held != (v.trigger > 0) ||
+                (held && v.order_type != TYPE_STOP && v.order_type != TYPE_STOP_LIMIT))
+                bad(which() + ": a held stop without a trigger, or a trigger without one");
+            if (v.display < 0 || v.hidden < 0 || (v.display == 0 && v.hidden != 0) ||
+                (v.display != 0 && (held || o.qty > v.display)))
+                bad(which() + ": an iceberg's display or hidden quantity out of bounds");
+            if ((v.tif == TIF_GTD) != (v.expire_ts > 0)) bad(which() + ": a GTD order without an expiry");
+            if (v.new_seq == 0 || v.new_seq > k.last_seq_) bad(which() + ": its NEW's seq is not one");
+            o.stp_post |= VENUE_BIT;
+        }
+        const uint32_t i = venue ? k.alloc_venue() : k.pool_.alloc();
         k.pool_[i] = o;
-        Book& b = k.books_[o.symbol];
-        if (o.side == SIDE_BUY) b.bids.push_back(k.pool_, i);
-        else b.asks.push_back(k.pool_, i);
+        if (venue) k.venue_[i] = v;
         k.index_.insert(o.id, i);
         k.account_append(i);
         ++k.resting_;
+        if (version == 1) {  // entry order: each at the back of its level, as it came
+            Book& b = k.books_[o.symbol];
+            if (o.side == SIDE_BUY) b.bids.push_back(k.pool_, i);
+            else b.asks.push_back(k.pool_, i);
+        } else {
+            const uint8_t queue = held ? 2 : o.side == SIDE_BUY ? 0 : 1;
+            places.push_back(Place{o.symbol, queue, held ? 0 : o.price, rank, i});
+        }
+    }
+    // Each queue in its order: ranks 0, 1, 2 ... within it.
+    std::sort(places.begin(), places.end());
+    for (std::size_t p = 0; p < places.size(); ++p) {
+        const Place& at = places[p];
+        const bool first = p == 0 || places[p - 1].symbol != at.symbol ||
+                           places[p - 1].queue != at.queue || places[p - 1].price != at.price;
+        if (at.rank != (first ? 0 : places[p - 1].rank + 1))
+            bad("order id " + std::to_string(k.pool_[at.i].id) + ": its place in its queue is not the next");
+        Book& b = k.books_[at.symbol];
+        if (at.queue == 2) {
+            k.stop_append(b, at.i);
+        } else {
+            if (at.queue == 0) b.bids.push_back(k.pool_, at.i);
+            else b.asks.push_back(k.pool_, at.i);
+            if (k.pool_[at.i].venue() && k.venue_[at.i].display != 0) {
+                ++b.icebergs;
+                b.slices += k.slices_of(at.i);
+            }
+        }
     }
     // A resting book never crosses: a crossing order matches before it rests.
     for (uint32_t s = 1; s <= symbols; ++s) {
@@ -436,6 +550,26 @@ void Kernel::load_books(const char* data, std::size_t n) {
             prev = {worker, session};
             // Armed is the account's, not a session's: set with its first.
             k.sessions_.open(account, worker, session, armed == 1 && j == 0);
+        }
+    }
+    if (version != 1) {
+        k.now_ = in.get<int64_t>("the time");
+        if (k.now_ < 0) bad("the time is before 0");
+        const uint64_t n_expiries = in.count("the expiry count", EXPIRY_BYTES);
+        for (uint64_t r = 0; r < n_expiries; ++r) {
+            Expiry x{};
+            x.ts = in.get<int64_t>("an expiry");
+            x.new_seq = in.get<uint64_t>("an expiry");
+            x.id = in.get<uint64_t>("an expiry");
+            // Each due after the time (the ones at or before it have expired), in order.
+            if (x.ts <= k.now_ || x.new_seq == 0 || x.new_seq > k.last_seq_ || !k.used_.contains(x.id))
+                bad("expiry " + std::to_string(r) + ": not a pending GTD order's");
+            if (r != 0 && !(x > k.expiries_.back())) bad("expiry " + std::to_string(r) + ": not after the one before it");
+            k.expiries_.push_back(x);
+        }
+        for (uint32_t sym = 1; sym <= symbols; ++sym) {
+            k.books_[sym].last_price = in.get<int64_t>("a book's last trade price");
+            if (k.books_[sym].last_price < 0) bad("symbol " + std::to_string(sym) + "'s last trade price is below 0");
         }
     }
     if (in.left() != 0) bad(std::to_string(in.left()) + " bytes past its end");

@@ -1,20 +1,26 @@
-"""Which inputs the compiled kernel does not run yet: those of the venue rules.
+"""Which inputs the compiled kernel does not run yet: trading phases, and the venue's
+orders under the pre-trade stage.
 
-The compiled kernel runs every rule of MATCHING_RULES.md; the venue rules of
-VENUE_RULES.md (stops, icebergs, DAY and GTD expiry, trading phases, call
-auctions) run in the reference kernel only, for now. Rather than answer such
-an input wrongly, the compiled kernel stops its batch before it
-(BATCH_UNSUPPORTED, raised as ``VenueRulesNotCompiled``). This module says
-the same in Python, for the core (which refuses them before they are
-journalled) and for the differential tests (which compare the kernels on a
-stream up to its first such input).
+The compiled kernel runs every rule of MATCHING_RULES.md and, of VENUE_RULES.md,
+stops and their cascades, icebergs, GTD and DAY orders and time (CLOCK). Trading
+phases and call auctions (SET_PHASE) run in the reference kernel only, for now,
+as do the pre-trade stage's rules for the venue's orders (a held stop's open
+order and worst price): with the stage on, a NEW of the venue's and a REPLACE
+with terms stop too. Rather than answer such an input wrongly, the compiled
+kernel stops its batch before it (BATCH_UNSUPPORTED, raised as
+``VenueRulesNotCompiled``). This module says the same in Python, for the core
+(which refuses them before they are journalled) and for the differential tests
+(which compare the kernels on a stream up to its first such input).
 
 >>> import numpy as np
 >>> from ringmatch.engine.records import layout as L
->>> records = np.zeros(2, L.INPUT_DTYPE)
+>>> records = np.zeros(3, L.INPUT_DTYPE)
 >>> records["kind"] = L.NEW
 >>> records[1]["order_type"] = 3  # STOP
+>>> records[2]["kind"] = L.SET_PHASE
 >>> first_venue_input(records)
+2
+>>> first_venue_input(records, staged=True)
 1
 >>> describe(records[1])
 'a NEW with order_type STOP'
@@ -32,10 +38,16 @@ _VENUE_TYPES = (L.ORDER_TYPE_CODE[OrderType.STOP], L.ORDER_TYPE_CODE[OrderType.S
 _VENUE_TIFS = (L.TIF_CODE[TimeInForce.DAY], L.TIF_CODE[TimeInForce.GTD])
 
 
-def is_venue_input(record: np.void) -> bool:
-    """Whether the owner record ``record`` is an input of the venue rules (kernel.cpp's
-    venue_input: its codes outside every table stay INVALID_FIELD's)."""
+def is_venue_input(record: np.void, staged: bool = False) -> bool:
+    """Whether the owner record ``record`` is an input the compiled kernel stops at:
+    a SET_PHASE; with the pre-trade stage on (``staged``), also a NEW of the venue's
+    (kernel.cpp's venue_fields_ok: its codes outside every table stay INVALID_FIELD's)
+    and a REPLACE with terms or without a price."""
     kind = int(record["kind"])
+    if kind == L.SET_PHASE:
+        return True
+    if not staged:
+        return False
     if kind == L.NEW:
         return (
             int(record["order_type"]) in _VENUE_TYPES
@@ -44,15 +56,15 @@ def is_venue_input(record: np.void) -> bool:
         )
     if kind == L.REPLACE:
         return int(record["flags"]) & (L.TERMS | L.KEEP_PRICE) != 0
-    return kind in (L.SET_PHASE, L.CLOCK)
+    return False
 
 
-def first_venue_input(records: np.ndarray) -> int | None:
-    """The index of the first owner record of a venue input (``inputs.owners``' walk,
+def first_venue_input(records: np.ndarray, staged: bool = False) -> int | None:
+    """The index of the first owner record of such an input (``inputs.owners``' walk,
     which is the compiled kernel's up to there: a text's owner takes its records, a
     kind it does not know is one record), None if there is none."""
     for i in owners(records).tolist():
-        if is_venue_input(records[i]):
+        if is_venue_input(records[i], staged):
             return int(i)
     return None
 

@@ -57,8 +57,8 @@ from ringmatch.engine.rings.event_reader import EventReader
 from ringmatch.engine.rings.event_ring import EventRing, EventRingSpec
 from ringmatch.engine.rings.fan_in import FanIn
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
-from ringmatch.engine.schema.commands import Input, NewOrder, SkipInput, StageChain
-from ringmatch.engine.schema.enums import OrderType, Side
+from ringmatch.engine.schema.commands import Input, NewOrder, SetPhase, SkipInput, StageChain
+from ringmatch.engine.schema.enums import OrderType, Side, TradingPhase
 from ringmatch.engine.schema.events import Event, Trade, event_to_dict
 from ringmatch.stages import resolve
 from tests.conftest import need
@@ -636,33 +636,34 @@ def test_a_full_disk_halts_a_real_core_and_a_restart_recovers_what_was_synced(
         subprocess.run(["umount", str(mnt)], check=False)
 
 
-def test_a_journal_with_venue_inputs_needs_the_reference_kernel_to_recover(
+def test_a_journal_with_a_phase_change_needs_the_reference_kernel_to_recover(
     rings: PipelineRings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Written by a core on the reference kernel (RINGMATCH_PURE=1); the compiled kernel
-    # does not run the venue rules yet, so it refuses to start rather than answer the
-    # stop by the continuous book's rules, and the reference kernel recovers it all.
+    # runs the stop but not trading phases yet, so it refuses to start rather than
+    # skip the halt, and the reference kernel recovers it all.
     from ringmatch.engine.core import kernel_choice
 
     need(kernel_choice.compiled_module() is not None, "the compiled kernel was not built")
     stop = NewOrder(3, "b", "X", Side.BUY, OrderType.STOP, None, 2, trigger_price=101)
     with JournalWriter(tmp_path) as writer:
         writer.append_batch([(1, order(1, "a", Side.SELL)), (2, order(2, "b"))])
-        writer.append_batch([(3, stop)])
+        writer.append_batch([(3, stop), (4, SetPhase("X", TradingPhase.HALTED))])
     config = rings.core_config(str(tmp_path), **NAMES_CONFIG)
     monkeypatch.delenv("RINGMATCH_PURE", raising=False)
     with pytest.raises(StartRefused) as refused:
         build_core(config)
     assert str(refused.value) == (
-        "cannot start: the journal holds seq 3, a NEW with order_type STOP: the compiled "
-        "kernel does not run the venue rules yet (docs/ORDER_TYPES.md); run with "
-        "RINGMATCH_PURE=1, the reference kernel"
+        "cannot start: the journal holds seq 4, a SET_PHASE: the compiled kernel does not "
+        "run trading phases yet, nor the pre-trade stage's rules for the venue's orders "
+        "(docs/ORDER_TYPES.md); run with RINGMATCH_PURE=1, the reference kernel"
     )
-    assert [seq for seq, _ in journal(tmp_path)] == [1, 2, 3]  # nothing lost or cut
+    assert [seq for seq, _ in journal(tmp_path)] == [1, 2, 3, 4]  # nothing lost or cut
     monkeypatch.setenv("RINGMATCH_PURE", "1")
     core = build_core(config)
     try:
-        assert core.logic.last_seq == 3
+        assert core.logic.last_seq == 4
         assert [h.order_id for h in core.logic.engine.held("X")] == [3]
+        assert core.logic.engine.phase("X") is TradingPhase.HALTED
     finally:
         core.close()

@@ -677,9 +677,10 @@ def test_a_venue_file_replays_in_the_reference_kernel(
     assert "trades      3" in err
 
 
-def test_the_compiled_kernel_stops_at_a_venue_row_after_the_rows_before_it(
+def test_the_compiled_kernel_stops_at_a_phase_row_after_the_rows_before_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # It runs the stop (and every venue order); trading phases are the reference's.
     from ringmatch.engine.core import kernel_choice
 
     need(kernel_choice.compiled_module() is not None, "the compiled kernel was not built")
@@ -688,17 +689,19 @@ def test_the_compiled_kernel_stops_at_a_venue_row_after_the_rows_before_it(
         "1,NEW,1,alice,ACME,SELL,LIMIT,,100,10,,,,,,",
         "2,NEW,2,bob,ACME,BUY,LIMIT,,100,4,,,,,,",
         "3,NEW,3,bob,ACME,BUY,STOP,,,5,,,101,,,",
-        "4,NEW,4,bob,ACME,BUY,LIMIT,,100,1,,,,,,",
+        "4,PHASE,,,ACME,,,,,,,,,,,HALTED",
+        "5,NEW,4,bob,ACME,BUY,LIMIT,,100,1,,,,,,",
     ]
     source = write(tmp_path, "\n".join([HEADER, *rows]) + "\n")
     assert replay(tmp_path, source) == 2
     err = capsys.readouterr().err
     assert (
-        f"{source}: input 3 (a NEW with order_type STOP): the compiled kernel does not run the "
-        "venue rules yet (docs/ORDER_TYPES.md); run with RINGMATCH_PURE=1" in err
+        f"{source}: input 4 (a SET_PHASE): the compiled kernel does not run trading phases "
+        "yet" in err
     )
-    assert "stopped at input 3" in err and "accepted    2" in err
-    assert [e["type"] for e in events(tmp_path)] == ["accepted", "accepted", "trade"]
+    assert "RINGMATCH_PURE=1" in err
+    assert "stopped at input 4" in err and "accepted    3" in err
+    assert [e["type"] for e in events(tmp_path)] == ["accepted", "accepted", "trade", "accepted"]
     assert (tmp_path / "b.csv").read_text().splitlines()[1:] == ["ACME,SELL,100,1,alice,6"]
 
 
@@ -707,8 +710,8 @@ def test_a_journal_replay_stops_at_a_venue_input_on_the_compiled_kernel(
 ) -> None:
     from ringmatch.engine.core import kernel_choice
     from ringmatch.engine.journal.log import JournalWriter
-    from ringmatch.engine.schema.commands import NewOrder
-    from ringmatch.engine.schema.enums import OrderType, Side
+    from ringmatch.engine.schema.commands import NewOrder, SetPhase
+    from ringmatch.engine.schema.enums import OrderType, Side, TradingPhase
 
     need(kernel_choice.compiled_module() is not None, "the compiled kernel was not built")
     data = tmp_path / "data"
@@ -718,16 +721,18 @@ def test_a_journal_replay_stops_at_a_venue_input_on_the_compiled_kernel(
                 (1, NewOrder(1, "a", "X", Side.SELL, OrderType.LIMIT, 100, 5)),
                 (2, NewOrder(2, "b", "X", Side.BUY, OrderType.LIMIT, 100, 2)),
                 (3, NewOrder(3, "b", "X", Side.BUY, OrderType.STOP, None, 2, trigger_price=101)),
+                (4, SetPhase("X", TradingPhase.HALTED)),
             ]
         )
     args = ["replay", str(data), "--format", "journal", "--events-out", str(tmp_path / "e.jsonl")]
     monkeypatch.delenv("RINGMATCH_PURE", raising=False)
     assert cli.main(args) == 2
     err = capsys.readouterr().err
-    assert f"{data}: seq 3 (a NEW with order_type STOP): the compiled kernel" in err
-    assert "stopped before seq 3" in err and "read        2 inputs" in err
+    assert f"{data}: seq 4 (a SET_PHASE): the compiled kernel" in err
+    assert "stopped before seq 4" in err and "read        3 inputs" in err
     # The inputs of its batch before it ran, and their outputs are written.
-    assert [e["type"] for e in events(tmp_path)] == ["accepted", "accepted", "trade"]
+    kinds = [e["type"] for e in events(tmp_path)]
+    assert kinds == ["accepted", "accepted", "trade", "accepted"]  # the stop is held
     monkeypatch.setenv("RINGMATCH_PURE", "1")
     assert cli.main(args) == 0
-    assert [e["type"] for e in events(tmp_path)][-1] == "accepted"  # the held stop
+    assert "phase_changed" in [e["type"] for e in events(tmp_path)]  # the reference runs it

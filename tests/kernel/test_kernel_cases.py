@@ -92,46 +92,70 @@ def test_a_seq_not_after_the_last_names_the_record_and_keeps_what_came_before() 
     assert kernel.resting_orders == 1
 
 
-def venue_input(kind: int, **fields: int) -> Any:
+def venue_input(kind: int, terms: bool = False, **fields: int) -> Any:
     rec = new(9, 9, 1, 1, 100, 1)
     rec[0]["kind"] = kind
     for name, value in fields.items():
         rec[0][name] = value
-    return rec
+    if not terms:
+        return rec
+    rec[0]["flags"] |= L.TERMS
+    record = np.zeros(1, L.INPUT_DTYPE)
+    t = record.view(L.TERMS_DTYPE)[0]
+    t["present"], t["trigger_price"] = L.HAS_TRIGGER, 99
+    return np.concatenate([rec, record])
 
 
 @pytest.mark.parametrize(
-    ("record", "what"),
+    ("record", "what", "staged"),
     [
-        (venue_input(L.NEW, order_type=3), "a NEW with order_type STOP"),
-        (venue_input(L.NEW, order_type=4), "a NEW with order_type STOP_LIMIT"),
-        (venue_input(L.NEW, tif=4), "a NEW with tif DAY"),
-        (venue_input(L.NEW, tif=5), "a NEW with tif GTD"),
-        (venue_input(L.NEW, flags=L.TERMS), "a NEW with terms"),
-        (venue_input(L.REPLACE, flags=L.TERMS), "a REPLACE with terms"),
-        (venue_input(L.REPLACE, flags=L.KEEP_PRICE), "a REPLACE that keeps its price"),
-        (venue_input(L.SET_PHASE, reason=3), "a SET_PHASE"),
-        (venue_input(L.CLOCK, ts_ns=5), "a CLOCK"),
+        (venue_input(L.SET_PHASE, reason=3), "a SET_PHASE", False),
+        (venue_input(L.SET_PHASE, reason=3), "a SET_PHASE", True),
+        # With the pre-trade stage on, its rules for the venue's orders are the
+        # reference kernel's.
+        (venue_input(L.NEW, order_type=3, price=0, terms=True), "a NEW with order_type STOP", True),
+        (venue_input(L.NEW, tif=4), "a NEW with tif DAY", True),
+        (venue_input(L.NEW, terms=True), "a NEW with terms", True),
+        (venue_input(L.REPLACE, terms=True), "a REPLACE with terms", True),
+        (venue_input(L.REPLACE, flags=L.KEEP_PRICE), "a REPLACE that keeps its price", True),
     ],
 )
-def test_a_venue_input_stops_the_batch_before_it_with_nothing_of_it_applied(
-    record: Any, what: str
+def test_an_input_it_does_not_run_stops_the_batch_before_it_with_nothing_of_it_applied(
+    record: Any, what: str, staged: bool
 ) -> None:
-    # The compiled kernel does not run the venue rules yet: it says so, rather than
-    # answering them by MATCHING_RULES.md alone (engine.kernel.venue_gate).
+    # The compiled kernel does not run trading phases yet, nor the stage's rules for
+    # the venue's orders: it says so, rather than answer them wrongly
+    # (engine.kernel.venue_gate).
     kernel = compiled()
+    kernel.set_risk(staged)
     records = stream(new(5, 1, 1, 2, 100, 1), record, new(10, 2, 1, 2, 101, 1))
     events = np.zeros(64, L.EVENT_DTYPE)
     with pytest.raises(VenueRulesNotCompiled, match=f"record 7 \\(seq 9\\), {what}") as refused:
         kernel.process_into(records, events)
     assert "RINGMATCH_PURE=1" in str(refused.value)
     assert (refused.value.index, refused.value.seq, refused.value.written) == (7, 9, 4)
-    assert first_venue_input(records) == 7
+    assert first_venue_input(records, staged) == 7
     assert (kernel.last_seq, kernel.resting_orders) == (5, 1)
     assert events[3]["kind"] == L.ACCEPTED  # the order before it ran: three NAMEs, its ACCEPTED
     # What comes after it runs once the caller passes it by.
-    assert kernel.process_into(records[8:], events) == (1, 1)
+    assert kernel.process_into(records[7 + len(record) :], events) == (1, 1)
     assert kernel.last_seq == 10
+
+
+def test_without_the_stage_the_venue_s_orders_and_clocks_run() -> None:
+    # A stop and a clock: answered, not stopped at (the differential
+    # tests compare every answer with the reference's).
+    kernel = compiled()
+    records = stream(
+        new(5, 1, 1, 2, 100, 1),
+        venue_input(L.NEW, order_type=3, price=0, terms=True),
+        venue_input(L.CLOCK, ts_ns=5, seq=10),
+    )
+    events = kernel.process(records)
+    kinds = events["kind"].tolist()
+    assert kinds[-2:] == [L.ACCEPTED, L.ORDER_TERMS]  # the stop is held; the clock says nothing
+    assert kernel.resting_orders == 2
+    assert first_venue_input(records) is None
 
 
 def test_the_arrays_are_checked_once_per_call() -> None:

@@ -245,7 +245,7 @@ def run(records: np.ndarray, cuts: list[int], config: RiskConfig, room: int) -> 
     for start, stop in itertools.pairwise(bounds):
         if start >= stop:
             continue
-        batch, rest = split_venue(records[start:stop])
+        batch, rest = split_venue(records[start:stop], staged=True)
         try:
             want = reference.process(batch)
         except ValueError as refused:
