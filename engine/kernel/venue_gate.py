@@ -69,6 +69,21 @@ def first_venue_input(records: np.ndarray, staged: bool = False) -> int | None:
     return None
 
 
+def venue_orders(records: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Which owner records at ``starts`` are a NEW of the venue's or a REPLACE with terms
+    or without a price: what the compiled kernel stops at with the stage on (a mask)."""
+    owner = records[starts]
+    kinds, flags = owner["kind"], owner["flags"]
+    new = (kinds == L.NEW) & (
+        np.isin(owner["order_type"], _VENUE_TYPES)
+        | np.isin(owner["tif"], _VENUE_TIFS)
+        | (flags & L.TERMS != 0)
+    )
+    replace = (kinds == L.REPLACE) & (flags & (L.TERMS | L.KEEP_PRICE) != 0)
+    mask: np.ndarray = new | replace
+    return mask
+
+
 def describe(record: np.void) -> str:
     """What makes ``record`` a venue input, for an error message."""
     kind = int(record["kind"])

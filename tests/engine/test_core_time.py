@@ -29,7 +29,14 @@ from ringmatch.engine.records.names import Directory
 from ringmatch.engine.rings.fan_in import FanIn
 from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.schema.commands import Clock, NewOrder, SetPhase
-from ringmatch.engine.schema.enums import CancelReason, OrderType, Side, TimeInForce, TradingPhase
+from ringmatch.engine.schema.enums import (
+    CancelReason,
+    CommandKind,
+    OrderType,
+    Side,
+    TimeInForce,
+    TradingPhase,
+)
 from ringmatch.engine.schema.events import Cancelled, PhaseChanged
 from ringmatch.gateway.config import ConfigError, load, schedule_entries
 from tests.engine.ring_records import EventTaker, put
@@ -360,3 +367,41 @@ def test_a_set_phase_for_the_compiled_kernel_is_dropped_before_the_journal(
     assert [seq for seq, _ in JournalReader(tmp_path)] == [1]
     gateway.close()
     control.close()
+
+
+def test_with_the_compiled_stage_on_a_venue_order_is_refused_before_the_journal(
+    rings: PipelineRings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The compiled kernel's pre-trade stage does not check the venue's orders yet
+    # (engine.kernel.venue_gate): journalled, a GTD order would stop the kernel and
+    # every recovery after. The client hears REJECTED at once; the orders around it run.
+    from ringmatch.engine.core import kernel_choice
+    from ringmatch.engine.core.journal_run import JournalRun
+    from ringmatch.engine.schema.enums import RejectReason
+    from ringmatch.engine.schema.events import Rejected
+    from tests.conftest import need
+
+    module = kernel_choice.compiled_module()
+    need(module is not None, "the compiled kernel was not built")
+    assert module is not None
+    kernel = module.Kernel()
+    kernel.set_risk(True)
+    take = EventTaker(rings.events.reader(0), NAMES)
+    gateway = rings.inputs[0].producer()
+    core = make_core(rings, tmp_path, FakeClock(T0), JournalRun(kernel, Directory(), str(tmp_path)))
+    plain = [NewOrder(k, "a", "X", Side.BUY, OrderType.LIMIT, 100, 5) for k in (1, 3)]
+    put(gateway, [plain[0], gtd(2, T0 + 10**9), plain[1]], NAMES)
+    taken = core.step(timeout=5.0)  # one turn may take all three, or fewer
+    for _ in range(2):
+        if taken < 3:
+            taken += core.step(timeout=5.0)
+    assert taken == 3
+    events = take()
+    assert events[0] == Rejected(0, CommandKind.NEW, 2, "a", RejectReason.INVALID_FIELD)
+    assert [(type(e).__name__, e.order_id) for e in events[1:]] == [
+        ("Accepted", 1),
+        ("Accepted", 3),
+    ]
+    assert "refused a NEW with tif GTD: the compiled kernel's pre-trade stage" in caplog.text
+    core.close()
+    assert [inp.order_id for _, inp in JournalReader(tmp_path)] == [1, 3]  # type: ignore[attr-defined]

@@ -220,7 +220,7 @@ def names_defined_in(records: np.ndarray) -> Directory:
     scout_records = records.copy()
     starts = owners(records)
     for i, end in zip(starts, [*starts[1:], len(records)], strict=True):
-        if 1 <= records[i]["kind"] <= L.SKIP_INPUT:
+        if records[i]["kind"] in L.INPUT_KINDS and records[i]["kind"] not in L.DEFINES:
             scout_records["kind"][i:end] = 0  # the input and its text records
     names = Directory()
     names.learn(ReferenceKernel().process(scout_records))
