@@ -39,6 +39,7 @@ def wire_symbol_ids(names: Directory, config: Config) -> np.ndarray:
 
 
 SMALLEST_REQUEST = 8  # bytes of a MassCancel: at most len(data) // 8 records from data
+# (a v3 NewOrder or Replace with its TERMS record is 2 records in 64 or 40 bytes: fewer)
 
 
 class OrderIntake:
@@ -71,8 +72,9 @@ class OrderIntake:
         out = self._out
         if len(out) < need:
             out = self._out = np.zeros(max(need, 2 * len(out)), L.INPUT_DTYPE)
+        # The session's version: its codec's, which its Logon picked.
         consumed, count, rejects = self.conversion.orders_to_inputs(
-            data, account, self.symbol_ids, time.time_ns(), out, self.max_frame
+            data, account, self.symbol_ids, time.time_ns(), out, self.max_frame, codec.version
         )
         taken = out[:count]
         if count:
@@ -115,4 +117,4 @@ def _worded(entry: np.void, data: memoryview, codec: Codec) -> MessageReject:
     # The two decoders disagree: a bug (the agreement test exists to catch it); say
     # what the conversion saw rather than let the request through.
     log.error("the wire conversion refused a request the protocol reads as %r", decoded)
-    return MessageReject(*describe_reject(entry))
+    return MessageReject(*describe_reject(entry, codec.version))

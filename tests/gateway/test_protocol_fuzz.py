@@ -193,7 +193,7 @@ _good_v3 = st.sampled_from(
             None,
             3,
             1_700_000_000_000_000_000,
-        ),  # fmt: skip
+        ),
         NewOrder(
             3,
             "AAPL",
@@ -205,7 +205,7 @@ _good_v3 = st.sampled_from(
             False,
             StpMode.NONE,
             99,
-        ),  # fmt: skip
+        ),
         Replace(1, None, 4, 118),
         Replace(2, 102, 8),
         Cancel(1),
