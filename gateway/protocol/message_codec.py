@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from ringmatch.engine.schema.enums import OrderType
+from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 from ringmatch.gateway.protocol import codes
 from ringmatch.gateway.protocol.codes import INVALID
 from ringmatch.gateway.protocol.messages import (
@@ -96,6 +96,8 @@ class BadMessage:
 
 
 Buffer = bytes | bytearray | memoryview
+OrderFields = tuple[int, str, Side, OrderType, int | None, int, TimeInForce | None, bool, StpMode]
+"""NewOrder's arguments up to ``stp``: what both versions' blocks hold."""
 Decoder = Callable[[Buffer, int, int], Any]
 
 _SIDE, _SIDE_OR_NONE, _STP = codes.SIDE.of, codes.SIDE_OR_NONE.of, codes.STP.of
@@ -323,7 +325,7 @@ class Codec:
         _not_negative("expire_ts", expire, "none")
         return NewOrder(*order, trigger or None, display or None, expire or None)
 
-    def _order(self, fields: list[int], types: codes.Codes, tifs: codes.Codes) -> tuple[Any, ...]:
+    def _order(self, fields: list[int], types: codes.Codes, tifs: codes.Codes) -> OrderFields:
         """NewOrder's fields of its v2 block (checked in offset order), as NewOrder's
         arguments up to ``stp``; ``types`` and ``tifs`` are the version's code tables."""
         side, order_type, tif, stp, symbol, flags, r1, r2, cid, price, qty = fields

@@ -32,7 +32,7 @@ from typing import Final
 import numpy as np
 
 from ringmatch.engine.records import layout as L
-from ringmatch.engine.records.inputs import TERMS_RECORD, terms_of
+from ringmatch.engine.records.convert import terms_record
 from ringmatch.engine.schema.enums import CancelReason, OrderType
 from ringmatch.gateway.wire import wire_layout as W
 
@@ -198,12 +198,6 @@ def _record(
     return mass_cancel, None
 
 
-def _terms_record(terms: Terms) -> np.void:
-    """The TERMS record of the venue's fields ``terms``, the engine's own packing."""
-    raw = TERMS_RECORD.pack(*terms_of(*terms))
-    return np.frombuffer(raw, L.INPUT_DTYPE)[0]
-
-
 def orders_to_inputs(
     data: BytesLike,
     account: int,
@@ -247,7 +241,7 @@ def orders_to_inputs(
             out[count] = record
             count += 1
             if terms is not None:
-                out[count] = _terms_record(terms)
+                out[count] = terms_record(*terms)[0]  # the engine's own packing
                 count += 1
         else:
             at = W.CLIENT_ORDER_ID_AT.get(kind)
