@@ -10,6 +10,9 @@ Both paths write the same records into one batch, in the order they came, so
 a SessionOpened always precedes the session's first order on the ring. The
 wire's symbol ids (1-based positions in the configured list) become the
 core's record ids here (``symbol_ids``), once per order in compiled code.
+When the core cannot run the venue rules (``venue_rules`` False: its kernel is
+the compiled one), a version-3 session's venue requests are refused here
+instead (gateway/server/venue_refusal.py).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from ringmatch.engine.records.writer import RecordWriter, UnknownName
 from ringmatch.engine.schema.commands import Input
 from ringmatch.gateway.config import Config
 from ringmatch.gateway.protocol.message_codec import BadMessage, Codec
-from ringmatch.gateway.protocol.messages import MessageReject
+from ringmatch.gateway.protocol.messages import VENUE_VERSION, MessageReject
+from ringmatch.gateway.server.venue_refusal import refuse_venue
 from ringmatch.gateway.wire.reject_text import describe_reject
 
 log = logging.getLogger("ringmatch.gateway")
@@ -43,13 +47,28 @@ SMALLEST_REQUEST = 8  # bytes of a MassCancel: at most len(data) // 8 records fr
 
 
 class OrderIntake:
-    __slots__ = ("_out", "_parts", "conversion", "max_frame", "records", "symbol_ids", "writer")
+    __slots__ = (
+        "_out",
+        "_parts",
+        "conversion",
+        "max_frame",
+        "records",
+        "symbol_ids",
+        "venue_rules",
+        "writer",
+    )
 
     def __init__(
-        self, names: Directory, symbol_ids: np.ndarray, conversion: ModuleType, max_frame: int
+        self,
+        names: Directory,
+        symbol_ids: np.ndarray,
+        conversion: ModuleType,
+        max_frame: int,
+        venue_rules: bool = True,
     ) -> None:
         self.conversion = conversion
         self.max_frame = max_frame
+        self.venue_rules = venue_rules  # whether the core runs them (else: refused here)
         self.writer = RecordWriter(names)
         self.symbol_ids = symbol_ids  # wire id -> record id (0: none), wire_symbol_ids
         self._out = np.zeros(1024, L.INPUT_DTYPE)
@@ -77,11 +96,28 @@ class OrderIntake:
             data, account, self.symbol_ids, time.time_ns(), out, self.max_frame, codec.version
         )
         taken = out[:count]
-        if count:
-            self._parts.append(taken.copy())  # every byte is a field's: a plain copy keeps all
-            self.records += count
         refused = [_worded(entry, data, codec) for entry in rejects] if len(rejects) else []
+        if count and not self.venue_rules and codec.version >= VENUE_VERSION:
+            taken, venue = refuse_venue(taken)  # (after the call's malformed ones)
+            refused += venue
+        if len(taken):
+            self._parts.append(taken.copy())  # every byte is a field's: a plain copy keeps all
+            self.records += len(taken)
         return consumed, taken, refused
+
+    def venue_reject(self, inp: Input) -> MessageReject | None:
+        """Why ``inp`` (a version-3 session's request) cannot go to a core that does not
+        run the venue rules; None if it can (or if no record can carry it: ``add`` says)."""
+        if self.venue_rules:
+            return None
+        writer = self.writer
+        writer.start()
+        try:
+            writer.add(inp)
+        except (UnknownName, struct.error, OverflowError):
+            return None
+        refused = refuse_venue(writer.records())[1]
+        return refused[0] if refused else None
 
     def add(self, inp: Input) -> bool:
         """Pack one Struct input; False (logged) if no record can carry it: a name the

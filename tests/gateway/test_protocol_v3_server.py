@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from ringmatch.engine import build_info
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 from ringmatch.gateway.client.order_entry import Client, LogonError
 from ringmatch.gateway.protocol import codes
@@ -167,5 +168,34 @@ def test_a_logon_for_a_version_the_server_lacks_is_refused(server: ServeProcess)
         with pytest.raises(LogonError, match="protocol version 4 not supported \\(use 2 or 3\\)"):
             await Client.connect("127.0.0.1", server.port, "alice", ACCOUNTS["alice"],
                                  protocol_version=4)  # fmt: skip
+
+    run(main)
+
+
+@pytest.fixture(scope="module")
+def compiled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    if not build_info.kernel_built() or build_info.wants_pure():
+        pytest.skip("no compiled kernel here")
+    tmp: Path = tmp_path_factory.mktemp("serve-compiled")
+    config = write_config(tmp / "ringmatch.toml", tmp / "data", SESSION, topology="compact")
+    with ServeProcess(config) as proc:
+        yield proc
+        assert proc.stop() == 0, "".join(proc.stderr)
+
+
+def test_a_server_on_the_compiled_kernel_refuses_venue_orders_and_serves_the_rest(
+    compiled_server: ServeProcess,
+) -> None:
+    # Its kernel does not run the venue rules: a stop would halt the core once journalled,
+    # so the gateway answers it, and the session, the server and its other orders go on.
+    async def main() -> None:
+        alice = await Session.open(compiled_server.port, "alice", 3)
+        held = next(_ids)
+        answer = await alice.client.request(stop(held, Side.BUY, 105, 5), WAIT)
+        assert type(answer) is MessageReject, answer
+        assert (answer.field, answer.client_order_id) == ("order_type", held)
+        assert "does not run the venue rules" in answer.reason
+        await accepted(alice, limit(next(_ids), Side.BUY, 100, 1))  # a v3 plain order: fine
+        await alice.client.close()
 
     run(main)
