@@ -12,6 +12,8 @@ requests are never looked at here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ringmatch.engine import build_info
@@ -29,18 +31,25 @@ WHY = (
 )
 
 
-def core_runs_venue_rules() -> bool:
-    """Whether the core this gateway feeds runs the venue rules: its kernel is the
-    reference one (the worker's process picks its kernel as the core's does)."""
-    return not build_info.compiled()
+VenueGate = Callable[[np.void], bool]
+"""Whether the core's kernel stops at the input whose owner record this is."""
 
 
-def refuse_venue(records: np.ndarray) -> tuple[np.ndarray, list[MessageReject]]:
-    """``records`` (a session's requests) without their venue inputs, each with its
-    TERMS record, and a MessageReject per venue input, in order. ``records`` itself
-    when it holds none."""
+def core_venue_gate() -> VenueGate | None:
+    """What the core this gateway feeds cannot run: venue_gate's test where its kernel
+    is the compiled one (the worker's process picks its kernel as the core's does),
+    None where it runs every venue rule (the reference kernel)."""
+    return is_venue_input if build_info.compiled() else None
+
+
+def refuse_venue(
+    records: np.ndarray, gate: VenueGate = is_venue_input
+) -> tuple[np.ndarray, list[MessageReject]]:
+    """``records`` (a session's requests) without the inputs ``gate`` stops at, each
+    with its TERMS record, and a MessageReject per such input, in order. ``records``
+    itself when it holds none."""
     own = owners(records).tolist()
-    venue = [i for i in own if is_venue_input(records[i])]
+    venue = [i for i in own if gate(records[i])]
     if not venue:
         return records, []
     keep = np.ones(len(records), bool)

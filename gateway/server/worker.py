@@ -62,7 +62,7 @@ from ringmatch.gateway.server.order_intake import OrderIntake, wire_symbol_ids
 from ringmatch.gateway.server.report_routing import ReportRouter
 from ringmatch.gateway.server.session import Session
 from ringmatch.gateway.server.translate import Request, to_command
-from ringmatch.gateway.server.venue_refusal import core_runs_venue_rules
+from ringmatch.gateway.server.venue_refusal import core_venue_gate
 from ringmatch.gateway.wire.wire_choice import conversion
 
 log = logging.getLogger("ringmatch.gateway")
@@ -100,7 +100,7 @@ class Worker:
         self.conversion = conversion()  # compiled where it was built (gateway/wire)
         symbol_ids = wire_symbol_ids(names, config)
         self.intake = OrderIntake(
-            names, symbol_ids, self.conversion, config.session.max_frame, core_runs_venue_rules()
+            names, symbol_ids, self.conversion, config.session.max_frame, core_venue_gate()
         )
         self.router = ReportRouter(names, symbol_ids, self.conversion)
         self.sessions: set[Session] = set()

@@ -1,6 +1,6 @@
 """A core that cannot run the venue rules never gets a venue input from a v3 session.
 
-With the compiled kernel (``venue_rules`` False) the worker's intake keeps a
+With the compiled kernel (``venue_gate``: venue_gate's test) the worker's intake keeps a
 version-3 session's stops, icebergs, DAY/GTD orders and kept-price or re-triggered
 replaces from the core, answering each with a MessageReject naming its first venue
 field, and passes everything else of the same stream on, records intact.
@@ -14,6 +14,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from ringmatch.engine.kernel.venue_gate import is_venue_input
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema import commands as core
@@ -47,7 +48,7 @@ def replace(cid: int, flags: int, price: int, trigger: int) -> bytes:
 
 @pytest.mark.parametrize("conv", MODULES)
 def test_venue_requests_are_refused_and_the_rest_goes_on(conv: ModuleType) -> None:
-    intake = OrderIntake(DIRECTORY, SYMBOL_IDS, conv, 65_536, venue_rules=False)
+    intake = OrderIntake(DIRECTORY, SYMBOL_IDS, conv, 65_536, venue_gate=is_venue_input)
     stream = b"".join(
         [
             new_order(1, 1, 0, 100),  # a plain limit order: the core's
@@ -79,7 +80,7 @@ def test_venue_requests_are_refused_and_the_rest_goes_on(conv: ModuleType) -> No
 
 
 def test_a_throttled_sessions_venue_command_is_refused_too() -> None:
-    intake = OrderIntake(DIRECTORY, SYMBOL_IDS, wire_reference, 65_536, venue_rules=False)
+    intake = OrderIntake(DIRECTORY, SYMBOL_IDS, wire_reference, 65_536, venue_gate=is_venue_input)
     stop = core.NewOrder(0, "alice", "AAPL", Side.BUY, OrderType.STOP, None, 1, trigger_price=9)
     refused = intake.venue_reject(stop)
     assert refused is not None and (refused.field, refused.message) == ("order_type", "NewOrder")
@@ -87,5 +88,5 @@ def test_a_throttled_sessions_venue_command_is_refused_too() -> None:
     assert intake.venue_reject(day) is not None
     plain = core.NewOrder(0, "alice", "AAPL", Side.BUY, OrderType.LIMIT, 5, 1)
     assert intake.venue_reject(plain) is None
-    runs = OrderIntake(DIRECTORY, SYMBOL_IDS, wire_reference, 65_536, venue_rules=True)
+    runs = OrderIntake(DIRECTORY, SYMBOL_IDS, wire_reference, 65_536)  # its core runs them all
     assert runs.venue_reject(stop) is None
