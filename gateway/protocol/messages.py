@@ -37,7 +37,10 @@ class _Message(msgspec.Struct, frozen=True, gc=False, tag_field="type"):
 
 
 class Logon(_Message, frozen=True, tag=1):
-    """The first message of every session: who is calling, and how to treat a drop."""
+    """The first message of every session: who is calling, and how to treat a drop.
+
+    ``protocol_version`` (one of ``PROTOCOL_VERSIONS``) is the version the session
+    will speak, from the server's answer on."""
 
     account: str
     token: str

@@ -388,3 +388,34 @@ def test_a_version_2_session_is_never_sent_a_version_3_exec_type() -> None:
         with pytest.raises(ValueError):
             SERVER_CODEC.encode(report)
         assert decode_one(CLIENT_CODEC_V3, SERVER_CODEC_V3.encode(report)) == report
+
+
+def test_the_logon_picks_the_version_both_ends_speak_from_the_answer_on() -> None:
+    for version in (2, 3):
+        client, server = Connection(Role.CLIENT), Connection(Role.SERVER, symbols=SYMBOLS)
+        hello = client.send(Logon("alice", "t", version))
+        assert hello[3] == version and client.version == version
+        assert _events(server, [hello]) == [Logon("alice", "t", version)]
+        assert server.version == version
+        answer = server.send_many([LogonAccepted("alice", 1.0, 3.0, 0, 1, 0)])
+        assert answer[3] == version
+        assert _events(client, [answer]) == [LogonAccepted("alice", 1.0, 3.0, 0, 1, 0)]
+        # Now a header of the other version is a BadMessage naming it, the session goes on.
+        other = 5 - version
+        wrong = bytearray(client.send(Sync(1)))
+        wrong[3] = other
+        (bad,) = _events(server, [bytes(wrong)])
+        assert isinstance(bad, BadMessage) and bad.reject.field == "version"
+        assert bad.reject.reason == f"unsupported version {other} (this end speaks {version})"
+
+
+def test_a_logon_for_a_version_nobody_speaks_is_read_and_answered_in_version_2() -> None:
+    client, server = Connection(Role.CLIENT), Connection(Role.SERVER, symbols=SYMBOLS)
+    (logon,) = _events(server, [client.send(Logon("alice", "t", 9))])
+    assert isinstance(logon, Logon) and logon.protocol_version == 9
+    assert (client.version, server.version) == (2, 2)
+    refused = server.send(LogonRejected("protocol version 9 not supported (use 2 or 3)"))
+    assert refused[3] == 2
+    assert _events(client, [refused]) == [
+        LogonRejected("protocol version 9 not supported (use 2 or 3)")
+    ]
