@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 import pytest
 
 from ringmatch.engine import build_info
+from ringmatch.engine.replay.order_csv import HEADER
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 from ringmatch.gateway.client.order_entry import Client, LogonError
 from ringmatch.gateway.protocol import codes
@@ -29,6 +33,7 @@ from ringmatch.gateway.protocol.messages import (
     Replace,
     ServerMessage,
 )
+from tests.conftest import REPO
 from tests.gateway.serve_process import ACCOUNTS, ServeProcess, write_config
 
 SESSION = {"heartbeat_s": 0.5, "timeout_s": 5.0, "logon_reject_delay_s": 0.1}
@@ -37,9 +42,14 @@ _ids = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+def pure_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp: Path = tmp_path_factory.mktemp("serve-v3")
-    config = write_config(tmp / "ringmatch.toml", tmp / "data", SESSION, topology="compact")
+    return write_config(tmp / "ringmatch.toml", tmp / "data", SESSION, topology="compact")
+
+
+@pytest.fixture(scope="module")
+def server(pure_config: Path) -> Iterator[ServeProcess]:
+    config = pure_config
     with pytest.MonkeyPatch.context() as env:
         env.setenv("RINGMATCH_PURE", "1")  # the reference kernel runs the venue rules
         proc = ServeProcess(config)
@@ -170,6 +180,43 @@ def test_a_logon_for_a_version_the_server_lacks_is_refused(server: ServeProcess)
                                  protocol_version=4)  # fmt: skip
 
     run(main)
+
+
+def test_ringmatch_send_sends_an_order_files_venue_rows(
+    server: ServeProcess, pure_config: Path, tmp_path: Path
+) -> None:
+    # Version 3 carries the file's stop and GTD iceberg; --wait-ack keeps the file's order.
+    orders = tmp_path / "venue.csv"
+    rows = [
+        "1,NEW,7000001,alice,MSFT,BUY,STOP,,,5,,,105,,,",  # held until 105 prints
+        "1,NEW,7000002,bob,MSFT,SELL,LIMIT,,105,10,,,,,,",
+        "1,NEW,7000003,carol,MSFT,BUY,LIMIT,,105,1,,,,,,",  # prints 105: the stop goes
+        # A GTD iceberg, the best ask (bob's 4 left rest at 105), then its slice taken.
+        "1,NEW,7000004,alice,MSFT,SELL,LIMIT,GTD,100,9,,,,3,4102444800000000000,",
+        "1,NEW,7000005,carol,MSFT,BUY,LIMIT,,100,3,,,,,,",  # a new slice shows
+    ]
+    orders.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    reports = tmp_path / "reports.jsonl"
+    sent = subprocess.run(
+        [sys.executable, "-m", "ringmatch.cli", "send", str(orders), "--port", str(server.port),
+         "--config", str(pure_config), "--wait-ack", "--reports-out", str(reports)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    got = [json.loads(line) for line in reports.read_text().splitlines()]
+    alice = [
+        (r["exec_type"], r["leaves_qty"])
+        for r in got
+        if r["type"] == "ExecutionReport" and r["client_order_id"] in (7000001, 7000004)
+    ]
+    assert alice == [
+        ("ACCEPTED", 5),
+        ("TRIGGERED", 5),
+        ("FILLED", 0),
+        ("ACCEPTED", 9),
+        ("PARTIALLY_FILLED", 6),
+        ("REFRESHED", 6),
+    ]
 
 
 @pytest.fixture(scope="module")
