@@ -60,6 +60,12 @@ Record = tuple[int, ...]  # an INPUT_DTYPE record's fields
 Terms = tuple[int | None, int | None, int | None]  # trigger, display, expire: None unset
 
 
+def _check_version(version: int) -> None:
+    """A session speaks one of the versions; any other is the caller's bug."""
+    if version not in W.PROTOCOL_VERSIONS:
+        raise ValueError(f"protocol version {version}: this end speaks {W.PROTOCOL_VERSIONS}")
+
+
 def _symbol(symbol_ids: np.ndarray, wire_id: int) -> int:
     """The record symbol id of a wire symbol id; 0 where the session knows none."""
     return int(symbol_ids[wire_id]) if wire_id < len(symbol_ids) else 0
@@ -222,6 +228,7 @@ def orders_to_inputs(
     request's flagged TERMS and its TERMS record; when ``out`` has room for one
     only, the batch stops before it (``count`` then is ``len(out) - 1``).
     """
+    _check_version(version)
     raw = memoryview(data).cast("B")
     size = len(raw)
     pos = count = index = 0
@@ -337,6 +344,7 @@ def events_to_reports(
     give one (``REPORTING_KINDS``).
     Raises ValueError, writing nothing, if ``out`` holds fewer than ``nbytes``.
     """
+    _check_version(version)
     per_slot: dict[int, list[bytes]] = {}  # insertion order: first report
     max_seq = 0
     accounts = len(slot_of_account)

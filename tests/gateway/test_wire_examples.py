@@ -533,3 +533,11 @@ def test_venue_events_give_v3_reports_and_a_v2_session_only_codes_it_knows(
     assert int.from_bytes(v3[1][1][72:80], "little") == 6  # the whole order's leaves
     assert len(v3) == 2  # no report for a phase change or an order's terms
     assert conv.events_to_slot_bytes(events, SLOT_OF_ACCOUNT, WIRE_SYMBOL, 2) == ([], 0x54)
+
+
+@every_module
+def test_a_version_no_session_speaks_is_refused_by_both(conv: ModuleType) -> None:
+    with pytest.raises(ValueError, match="protocol version 4"):
+        conv.orders_to_inputs(ICEBERG, ACCOUNT, SYMBOL_IDS, TS, np.zeros(2, L.INPUT_DTYPE), 64, 4)
+    with pytest.raises(ValueError, match="protocol version 4"):
+        conv.events_to_reports(TRIGGERED, SLOT_OF_ACCOUNT, WIRE_SYMBOL, bytearray(88), 4)
