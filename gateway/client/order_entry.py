@@ -13,6 +13,12 @@ one write, so a busy client batches without asking. The client heartbeats
 when it has been quiet for the server's interval. Symbols are names here:
 the connection learnt the server's ids from its SymbolDirectory at logon.
 
+Version 3 of the protocol (``protocol_version=3`` at connect) carries the
+venue's fields: stops (``trigger_price``), icebergs (``display_qty``), GTD
+(``expire_ts``), a Replace that keeps a held STOP's empty price (``price``
+None); its reports add TRIGGERED and REFRESHED. A version-2 session raises
+ValueError for a message only version 3 can carry.
+
 ``request`` matches the answer to the request: for a NewOrder, the ACCEPTED or
 REJECTED report of its client order id (or a MessageReject naming that id);
 for a Cancel, its CANCELLED (USER) or REJECTED report; for a Replace, its
@@ -181,15 +187,17 @@ class Client:
         cancel_on_disconnect: bool = False,
         max_frame: int = DEFAULT_MAX_FRAME,
         timeout: float = 10.0,
+        protocol_version: int = PROTOCOL_VERSION,
     ) -> Client:
-        """Connect and log on; LogonError if the server refuses."""
+        """Connect and log on, speaking ``protocol_version`` (2 or 3); LogonError if the
+        server refuses."""
         client = cls(account, max_frame)
         loop = asyncio.get_running_loop()
         transport, _ = await asyncio.wait_for(
             loop.create_connection(lambda: _ClientProtocol(client), host, port), timeout
         )
         client.transport = transport
-        logon = Logon(account, token, PROTOCOL_VERSION, cancel_on_disconnect)
+        logon = Logon(account, token, protocol_version, cancel_on_disconnect)
         transport.write(client.conn.send(logon))
         answer = await asyncio.wait_for(client._logon, timeout)  # after the symbol directory
         if type(answer) is not LogonAccepted:

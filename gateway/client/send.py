@@ -19,10 +19,10 @@ from ringmatch.engine.replay.order_csv import (
     open_order_file,
 )
 from ringmatch.engine.schema import commands as core
-from ringmatch.engine.schema.enums import OrderType, TimeInForce
 from ringmatch.gateway.client.order_entry import Answer, Client, LogonError, SessionEnded
 from ringmatch.gateway.config import Config
 from ringmatch.gateway.protocol.messages import (
+    VENUE_VERSION,
     Cancel,
     ClientMessage,
     ExecType,
@@ -45,31 +45,20 @@ class SendError(Exception):
 
 
 def to_wire(command: FileInput) -> ClientMessage:
-    """The wire request for an order-file row: its order_id is the client order id.
-    ValueError for a row the wire protocol (docs/PROTOCOL.md) does not carry yet."""
-    if isinstance(command, core.SetPhase | core.Clock):
-        what = "PHASE" if isinstance(command, core.SetPhase) else "CLOCK"
+    """The wire request (protocol version 3, which carries the venue's fields) for an
+    order-file row: its order_id is the client order id. ValueError for a row no client
+    may send: a PHASE or a CLOCK."""
+    if isinstance(command, core.SetPhase):
         raise ValueError(
-            f"a {what} row is a replay's (ringmatch replay): over TCP time is the core's, and "
-            "a phase moves by the schedule or an admin (ringmatch risk --phase)"
+            "a PHASE row is not a client's: a symbol's phase moves by its schedule or by an "
+            "admin (ringmatch risk --phase); replay the file (ringmatch replay) to run it"
+        )
+    if isinstance(command, core.Clock):
+        raise ValueError(
+            "a CLOCK row is not a client's: over TCP time is the core's clock; replay the "
+            "file (ringmatch replay) to run it"
         )
     if isinstance(command, core.NewOrder):
-        venue = [
-            name
-            for name, value in (
-                ("type " + command.order_type.value, command.order_type in _VENUE_TYPES),
-                ("tif " + (command.tif.value if command.tif else ""), command.tif in _VENUE_TIFS),
-                ("trigger_price", command.trigger_price is not None),
-                ("display_qty", command.display_qty is not None),
-                ("expire_ts", command.expire_ts is not None),
-            )
-            if value
-        ]
-        if venue:
-            raise ValueError(
-                f"order {command.order_id}: the wire protocol (docs/PROTOCOL.md) carries no "
-                f"{', '.join(venue)} yet: replay the file (ringmatch replay) instead"
-            )
         return NewOrder(
             command.order_id,
             command.symbol,
@@ -80,20 +69,14 @@ def to_wire(command: FileInput) -> ClientMessage:
             command.tif,
             command.post_only,
             command.stp,
+            command.trigger_price,
+            command.display_qty,
+            command.expire_ts,
         )
     if isinstance(command, core.Cancel):
         return Cancel(command.order_id)
     assert isinstance(command, core.Replace)
-    if command.price is None or command.trigger_price is not None:
-        raise ValueError(
-            f"order {command.order_id}: the wire protocol (docs/PROTOCOL.md) carries no replace"
-            " of a held stop yet (no price, or a trigger_price)"
-        )
-    return Replace(command.order_id, command.price, command.qty)
-
-
-_VENUE_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT)
-_VENUE_TIFS = (TimeInForce.DAY, TimeInForce.GTD)
+    return Replace(command.order_id, command.price, command.qty, command.trigger_price)
 
 
 @dataclass
@@ -171,7 +154,9 @@ class _Sessions:
         if token is None:
             raise SendError(f"account {account!r} has no token in the configuration", 2)
         try:
-            client = await Client.connect(self.host, self.port, account, token)
+            client = await Client.connect(
+                self.host, self.port, account, token, protocol_version=VENUE_VERSION
+            )
         except LogonError as exc:
             raise SendError(f"logon of {account!r} refused: {exc.reason}", 1) from None
         except (TimeoutError, OSError) as exc:

@@ -58,17 +58,27 @@ EXEC_TYPE_CODES: Final = (
     ExecType.REPLACED,
     ExecType.KILLED,
     ExecType.REDUCED,
+    ExecType.TRIGGERED,
+    ExecType.REFRESHED,
 )
+"""Every exec type's code, version 3's included (index = code)."""
+V2_EXEC_TYPES: Final = EXEC_TYPE_CODES.index(ExecType.REDUCED) + 1
+"""How many of EXEC_TYPE_CODES version 2 knows: the ones before TRIGGERED."""
 
 SIDE = Codes("side", layout.SIDE)
 SIDE_OR_NONE = Codes("side", layout.SIDE, zero="none")  # a report's: 0 when unknown
 # Protocol version 2 carries the continuous book's order types and tifs only: the
 # venue's (STOP, STOP_LIMIT, DAY, GTD) need fields no v2 message has (trigger_price,
-# display_qty, expire_ts), so their codes are invalid here rather than read without them.
+# display_qty, expire_ts), so their codes are invalid there rather than read without them.
+# Version 3 has the fields, and so every code of the records' tables.
 ORDER_TYPE = Codes("order_type", layout.ORDER_TYPE[: layout.ORDER_TYPE_CODE[OrderType.MARKET] + 1])
 TIF = Codes("tif", layout.TIF[: layout.TIF_CODE[TimeInForce.FOK] + 1], zero="default")
+ORDER_TYPE_V3 = Codes("order_type", layout.ORDER_TYPE)
+TIF_V3 = Codes("tif", layout.TIF, zero="default")
 STP = Codes("stp", layout.STP)
-EXEC_TYPE = Codes("exec_type", EXEC_TYPE_CODES)
+# A v2 session is never sent an exec type it does not know (docs/PROTOCOL.md, "Version 3").
+EXEC_TYPE = Codes("exec_type", EXEC_TYPE_CODES[:V2_EXEC_TYPES])
+EXEC_TYPE_V3 = Codes("exec_type", EXEC_TYPE_CODES)
 RISK_OP = Codes("op", (None, *RISK_OPS))
 
 # The string-valued fields of reports: the enum's value, "" for code 0.

@@ -16,6 +16,11 @@ are checked against the session state table
 (ringmatch.gateway.protocol.session_state); a message the state does not
 allow is fatal.
 
+The version is negotiated at Logon: a connection speaks version 2 until a
+Logon asks for another it knows (``PROTOCOL_VERSIONS``), then that one both
+ways (the server's answer, LogonAccepted or LogonRejected, already in it).
+A header version that is not the session's is a BadMessage, as ever.
+
 Symbols travel as ids (1-based positions in the server's ``[[symbols]]``
 list). A server's connection is given the list; a client's learns it from the
 SymbolDirectory messages after LogonAccepted (``symbols``); either way the
@@ -37,10 +42,11 @@ from typing import Any, Final
 from ringmatch.gateway.protocol.message_codec import BadMessage, Codec, WireError
 from ringmatch.gateway.protocol.messages import (
     CLIENT_TYPES,
-    PROTOCOL_VERSION,
+    PROTOCOL_VERSIONS,
     SERVER_TYPES,
     ClientMessage,
     ExecutionReport,
+    Logon,
     LogonAccepted,
     ServerMessage,
     SymbolDirectory,
@@ -111,6 +117,17 @@ class Connection:
         "role",
         "symbols",
     )
+
+    @property
+    def version(self) -> int:
+        """The protocol version this session speaks (2 until a Logon picks another)."""
+        return self.codec.version
+
+    def _logon_picks(self, logon: Logon) -> None:
+        """Speak the Logon's version from here on, if it is one we speak: a server
+        answers in it, a client reads the answer in it."""
+        if logon.protocol_version in PROTOCOL_VERSIONS:
+            self.codec.use_version(logon.protocol_version)
 
     def __init__(
         self, role: Role, max_frame: int = DEFAULT_MAX_FRAME, symbols: Iterable[str] = ()
@@ -217,8 +234,8 @@ class Connection:
             self._at = at + length
             if self._state is _CLOSED:
                 continue  # sent before the peer knew the session was over
-            # The codec's decode, inlined for the common case (a version-2 type we read).
-            decoder = self._decoders.get(kind) if version == PROTOCOL_VERSION else None
+            # The codec's decode, inlined for the common case (a type we read, our version).
+            decoder = self._decoders.get(kind) if version == self.codec.version else None
             if decoder is None:
                 event = self.codec.decode(buf, at, length, kind, version)  # names why not
             else:
@@ -238,6 +255,8 @@ class Connection:
             if after is not self._state:
                 if type(event) is SymbolDirectory:
                     self._learn(event)
+                elif type(event) is Logon:
+                    self._logon_picks(event)
                 self.state, self._directory_left = self._after(
                     self._state, self._directory_left, event, outgoing=False
                 )
@@ -300,6 +319,9 @@ class Connection:
                     f"cannot send {type(message).__name__} in state {state.value}"
                 )
             state, left = self._after(state, left, message, outgoing=True)
+        for message in messages:
+            if type(message) is Logon:
+                self._logon_picks(message)  # it goes in the version it asks for
         data = self.codec.encode_many(messages)
         self.state, self._directory_left = state, left
         return data

@@ -1,4 +1,7 @@
-"""The codec of the version-2 wire: bytes <-> the message Structs, for one end of a session.
+"""The codec of the wire: bytes <-> the message Structs, for one end of a session.
+
+A codec speaks one protocol version at a time (``version``: 2 until a Logon
+picks 3, ``use_version``); only NewOrder, Replace and the exec types differ.
 
 Decoding never raises but for bugs: a message that is whole but unreadable
 comes back as a ``BadMessage`` whose MessageReject names the field (the first
@@ -16,11 +19,13 @@ from typing import Any
 
 import msgspec
 
-from ringmatch.engine.schema.enums import OrderType
+from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 from ringmatch.gateway.protocol import codes
 from ringmatch.gateway.protocol.codes import INVALID
 from ringmatch.gateway.protocol.messages import (
     PROTOCOL_VERSION,
+    PROTOCOL_VERSIONS,
+    VENUE_VERSION,
     Cancel,
     ExecutionReport,
     Heartbeat,
@@ -48,9 +53,10 @@ from ringmatch.gateway.protocol.wire import (
     FLAG_ACCOUNT_GIVEN,
     FLAG_CANCEL_ON_DISCONNECT,
     FLAG_CANCEL_ORDERS,
+    FLAG_KEEP_PRICE,
     FLAG_ON,
     FLAG_POST_ONLY,
-    LAYOUTS,
+    LAYOUTS_OF_VERSION,
     LOGON,
     LOGON_ACCEPTED,
     MASS_CANCEL,
@@ -58,7 +64,9 @@ from ringmatch.gateway.protocol.wire import (
     MAX_LENGTH,
     MESSAGE_REJECT,
     NEW_ORDER,
+    NEW_ORDER_V3,
     REPLACE,
+    REPLACE_V3,
     RISK_QUERY,
     RISK_STATE,
     SYMBOL_DIRECTORY,
@@ -88,19 +96,27 @@ class BadMessage:
 
 
 Buffer = bytes | bytearray | memoryview
+OrderFields = tuple[int, str, Side, OrderType, int | None, int, TimeInForce | None, bool, StpMode]
+"""NewOrder's arguments up to ``stp``: what both versions' blocks hold."""
 Decoder = Callable[[Buffer, int, int], Any]
 
-_SIDE, _SIDE_OR_NONE = codes.SIDE.of, codes.SIDE_OR_NONE.of
-_ORDER_TYPE, _TIF, _STP = codes.ORDER_TYPE.of, codes.TIF.of, codes.STP.of
-_EXEC_TYPE = codes.EXEC_TYPE.of
+_SIDE, _SIDE_OR_NONE, _STP = codes.SIDE.of, codes.SIDE_OR_NONE.of, codes.STP.of
 _SIDE_CODE, _SIDE_OR_NONE_CODE = codes.SIDE.code, codes.SIDE_OR_NONE.code
-_ORDER_TYPE_CODE, _TIF_CODE, _STP_CODE = codes.ORDER_TYPE.code, codes.TIF.code, codes.STP.code
-_EXEC_TYPE_CODE = codes.EXEC_TYPE.code
+_ORDER_TYPE_CODE, _TIF_CODE = codes.ORDER_TYPE.code, codes.TIF.code
+_ORDER_TYPE_V3_CODE, _TIF_V3_CODE = codes.ORDER_TYPE_V3.code, codes.TIF_V3.code
+_STP_CODE = codes.STP.code
 _REASON_CODE = {e: t.code for e, t in codes.REASON_OF_EXEC.items()}
 _REQUEST_CODE = {e: t.code for e, t in codes.REQUEST_OF_EXEC.items()}
-_EXEC_INFO = {e: (_EXEC_TYPE_CODE[e], _REASON_CODE[e], _REQUEST_CODE[e]) for e in _EXEC_TYPE_CODE}
-"""A report's exec_type -> its code, and the tables its reason and request are coded by."""
-_LIMIT = OrderType.LIMIT
+EXEC_TYPES = {2: codes.EXEC_TYPE, 3: codes.EXEC_TYPE_V3}
+"""Each version's exec_type table: a v2 session is never sent a code it does not know."""
+_EXEC_INFO = {
+    version: {e: (table.code[e], _REASON_CODE[e], _REQUEST_CODE[e]) for e in table.code}
+    for version, table in EXEC_TYPES.items()
+}
+"""Per version, a report's exec_type -> its code, and the tables its reason and request are
+coded by (an exec type the version lacks is missing: a KeyError, so a ValueError)."""
+_NEEDS_PRICE = (OrderType.LIMIT, OrderType.STOP_LIMIT)  # a price of 0 is none for the others
+_LOGON = TYPE_OF[Logon]
 _STATE = msgspec.msgpack.Decoder(dict[str, Any])
 _ENCODE_STATE = msgspec.msgpack.Encoder().encode
 
@@ -125,6 +141,11 @@ def _positive(field: str, value: int) -> None:
         raise WireError(field, f"must be > 0, got {value}")
 
 
+def _not_negative(field: str, value: int, zero: str) -> None:
+    if value < 0:
+        raise WireError(field, f"must be >= 0 (0: {zero}), got {value}")
+
+
 def _reserved(*values: int) -> None:
     if any(values):
         raise WireError("reserved", "reserved bytes must be 0")
@@ -133,6 +154,13 @@ def _reserved(*values: int) -> None:
 def _flags(flags: int, known: int) -> None:
     if flags & ~known:
         raise WireError("flags", f"unknown flag bits {flags & ~known:#04x} (known: {known:#04x})")
+
+
+def _needs_v3(message: Any) -> ValueError:
+    return ValueError(
+        f"{message!r}: the venue's fields (a stop, an iceberg, GTD, a kept price) need "
+        f"protocol version {VENUE_VERSION}; this session speaks {PROTOCOL_VERSION}"
+    )
 
 
 def _texts(
@@ -181,18 +209,38 @@ class Codec:
     ``incoming`` is the message types this end reads (a server reads the client's).
     """
 
-    __slots__ = ("_kinds", "_packers", "_sizes", "decoders", "limit", "symbols")
+    __slots__ = (
+        "_exec_info",
+        "_incoming",
+        "_kinds",
+        "_packers",
+        "_sizes",
+        "decoders",
+        "limit",
+        "symbols",
+        "version",
+    )
 
     def __init__(
         self, incoming: Sequence[type], symbols: SymbolTable, limit: int = MAX_LENGTH
     ) -> None:
         self.symbols = symbols
         self.limit = min(limit, MAX_LENGTH)  # the longest message this end writes
+        self._incoming = tuple(incoming)
+        self.decoders: dict[int, Decoder] = {}
+        """By type code: ``decoder(buf, at, length)``, the message or a WireError raised."""
+        self.use_version(PROTOCOL_VERSION)
+
+    def use_version(self, version: int) -> None:
+        """Speak ``version`` (one of PROTOCOL_VERSIONS) from now on, both ways."""
+        assert version in PROTOCOL_VERSIONS, version
+        self.version = version
+        venue = version >= VENUE_VERSION
         every: dict[type, Decoder] = {
             Logon: self._logon,
-            NewOrder: self._new_order,
+            NewOrder: self._new_order_v3 if venue else self._new_order,
             Cancel: self._cancel,
-            Replace: self._replace,
+            Replace: self._replace_v3 if venue else self._replace,
             MassCancel: self._mass_cancel,
             Heartbeat: self._heartbeat,
             Logout: self._logout,
@@ -207,13 +255,14 @@ class Codec:
             Synced: self._synced,
             RiskState: self._risk_state,
         }
-        self.decoders: dict[int, Decoder] = {TYPE_OF[t]: every[t] for t in incoming}
-        """By type code: ``decoder(buf, at, length)``, the message or a WireError raised."""
-        self._kinds = {TYPE_OF[t]: t for t in incoming}
+        # Updated in place: a Connection holds the dict.
+        self.decoders.clear()
+        self.decoders.update({TYPE_OF[t]: every[t] for t in self._incoming})
+        self._kinds = {TYPE_OF[t]: t for t in self._incoming}
         fixed: dict[type, Callable[[bytearray, int, Any], None]] = {
-            NewOrder: self._pack_new_order,
+            NewOrder: self._pack_new_order_v3 if venue else self._pack_new_order,
             Cancel: self._pack_cancel,
-            Replace: self._pack_replace,
+            Replace: self._pack_replace_v3 if venue else self._pack_replace,
             MassCancel: self._pack_mass_cancel,
             Heartbeat: self._pack_heartbeat,
             Sync: self._pack_sync,
@@ -222,7 +271,8 @@ class Codec:
             Synced: self._pack_synced,
         }
         self._packers = fixed
-        self._sizes = {t: LAYOUTS[t].size for t in fixed}
+        self._sizes = {t: LAYOUTS_OF_VERSION[version][t].size for t in fixed}
+        self._exec_info = _EXEC_INFO[version]
 
     # --- decoding ----------------------------------------------------------------------------
 
@@ -230,9 +280,10 @@ class Codec:
         """The message of ``length`` bytes at ``buf[at:]`` (header already read), or a
         BadMessage naming what is wrong with it."""
         try:
-            if version != PROTOCOL_VERSION:
+            # A Logon may come in any version it can ask for: it is what picks the session's.
+            if version != self.version and not (kind == _LOGON and version in PROTOCOL_VERSIONS):
                 raise WireError(
-                    "version", f"unsupported version {version} (this end speaks {PROTOCOL_VERSION})"
+                    "version", f"unsupported version {version} (this end speaks {self.version})"
                 )
             decoder = self.decoders.get(kind)
             if decoder is None:
@@ -260,16 +311,31 @@ class Codec:
     def _new_order(self, buf: Buffer, at: int, length: int) -> NewOrder:
         if length != 40:
             raise _length("NewOrder", 40, length)
-        _, _, _, side, order_type, tif, stp, symbol, flags, r1, r2, cid, price, qty = (
-            NEW_ORDER.unpack_from(buf, at)
-        )
-        side_v, type_v, tif_v, stp_v = _SIDE[side], _ORDER_TYPE[order_type], _TIF[tif], _STP[stp]
+        _, _, _, *fields = NEW_ORDER.unpack_from(buf, at)
+        return NewOrder(*self._order(fields, codes.ORDER_TYPE, codes.TIF))
+
+    def _new_order_v3(self, buf: Buffer, at: int, length: int) -> NewOrder:
+        if length != 64:
+            raise _length("NewOrder", 64, length)
+        _, _, _, *fields, trigger, display, expire = NEW_ORDER_V3.unpack_from(buf, at)
+        order = self._order(fields, codes.ORDER_TYPE_V3, codes.TIF_V3)
+        # After qty, in offset order; 0 is none, as price's is.
+        _not_negative("trigger_price", trigger, "none")
+        _not_negative("display_qty", display, "none")
+        _not_negative("expire_ts", expire, "none")
+        return NewOrder(*order, trigger or None, display or None, expire or None)
+
+    def _order(self, fields: list[int], types: codes.Codes, tifs: codes.Codes) -> OrderFields:
+        """NewOrder's fields of its v2 block (checked in offset order), as NewOrder's
+        arguments up to ``stp``; ``types`` and ``tifs`` are the version's code tables."""
+        side, order_type, tif, stp, symbol, flags, r1, r2, cid, price, qty = fields
+        side_v, type_v, tif_v, stp_v = _SIDE[side], types.of[order_type], tifs.of[tif], _STP[stp]
         if side_v is INVALID:
             raise _bad_code(codes.SIDE, side)
         if type_v is INVALID:
-            raise _bad_code(codes.ORDER_TYPE, order_type)
+            raise _bad_code(types, order_type)
         if tif_v is INVALID:
-            raise _bad_code(codes.TIF, tif)
+            raise _bad_code(tifs, tif)
         if stp_v is INVALID:
             raise _bad_code(codes.STP, stp)
         name = self.symbols.names.get(symbol)
@@ -281,15 +347,13 @@ class Codec:
             _reserved(r1, r2)
         if cid == 0 or cid >= _ID_LIMIT:
             _client_order_id(cid)
-        # A limit order needs its price; a market order's 0 is "none" (a market order
+        # A limit order needs its price; a market order's (and a STOP's) 0 is "none" (one
         # with a price is the core's to reject, MARKET_WITH_PRICE, as before).
-        if price < 0 or (price == 0 and type_v is _LIMIT):
+        if price < 0 or (price == 0 and type_v in _NEEDS_PRICE):
             raise WireError("price", f"must be > 0, got {price}")
         if qty <= 0:
             raise WireError("qty", f"must be > 0, got {qty}")
-        return NewOrder(
-            cid, name, side_v, type_v, price or None, qty, tif_v, flags == FLAG_POST_ONLY, stp_v
-        )
+        return cid, name, side_v, type_v, price or None, qty, tif_v, flags == FLAG_POST_ONLY, stp_v
 
     def _cancel(self, buf: Buffer, at: int, length: int) -> Cancel:
         if length != 16:
@@ -308,6 +372,22 @@ class Codec:
         _positive("price", price)
         _positive("qty", qty)
         return Replace(cid, price, qty)
+
+    def _replace_v3(self, buf: Buffer, at: int, length: int) -> Replace:
+        if length != 40:
+            raise _length("Replace", 40, length)
+        _, _, _, flags, r1, r2, cid, price, qty, trigger = REPLACE_V3.unpack_from(buf, at)
+        _flags(flags, FLAG_KEEP_PRICE)
+        _reserved(r1, r2)
+        _client_order_id(cid)
+        keep_price = flags == FLAG_KEEP_PRICE
+        if keep_price and price:
+            raise WireError("price", f"must be 0 with flag keep_price, got {price}")
+        if not keep_price:
+            _positive("price", price)
+        _positive("qty", qty)
+        _not_negative("trigger_price", trigger, "unchanged")
+        return Replace(cid, None if keep_price else price, qty, trigger or None)
 
     def _mass_cancel(self, buf: Buffer, at: int, length: int) -> MassCancel:
         if length != 8:
@@ -390,9 +470,10 @@ class Codec:
         fields = EXECUTION_REPORT.unpack_from(buf, at)
         (_, _, _, exec_type, side, reason, request, symbol, reserved, seq, order_id, cid, price,
          last_price, last_qty, cum, leaves, trade_id) = fields  # fmt: skip
-        exec_v = _EXEC_TYPE[exec_type]
+        exec_types = EXEC_TYPES[self.version]
+        exec_v = exec_types.of[exec_type]
         if exec_v is INVALID:
-            raise _bad_code(codes.EXEC_TYPE, exec_type)
+            raise _bad_code(exec_types, exec_type)
         side_v = _SIDE_OR_NONE[side]
         if side_v is INVALID:
             raise _bad_code(codes.SIDE_OR_NONE, side)
@@ -481,11 +562,12 @@ class Codec:
         buf = bytearray(total)
         at = 0
         message = None
-        packers, ids, exec_info, side_code = (
+        packers, ids, exec_info, side_code, version = (
             self._packers,
             self.symbols.ids,
-            _EXEC_INFO,
+            self._exec_info,
             _SIDE_OR_NONE_CODE,
+            self.version,
         )
         report, pack_report = ExecutionReport, EXECUTION_REPORT.pack_into
         try:
@@ -494,7 +576,7 @@ class Codec:
                 if kind is report:
                     code, reasons, requests = exec_info[message.exec_type]
                     pack_report(
-                        buf, at, 88, 13, PROTOCOL_VERSION, code, side_code[message.side],
+                        buf, at, 88, 13, version, code, side_code[message.side],
                         reasons[message.reason], requests[message.request], ids[message.symbol],
                         0, message.seq, message.order_id, message.client_order_id,
                         message.price or 0, message.last_price or 0, message.last_qty,
@@ -536,10 +618,13 @@ class Codec:
         name, limit = kind.__name__, self.limit
         if kind is Logon:
             flags = FLAG_CANCEL_ON_DISCONNECT if m.cancel_on_disconnect else 0
-            fixed = LOGON.pack(0, 1, PROTOCOL_VERSION, m.protocol_version, flags, 0)
+            # Sent in the version it asks for (as the session will speak it), where there is one.
+            asked = m.protocol_version
+            header = asked if asked in PROTOCOL_VERSIONS else self.version
+            fixed = LOGON.pack(0, 1, header, asked, flags, 0)
             return _var(fixed, (m.account.encode(), m.token.encode()), name, limit)
         if kind is Logout or kind is LogonRejected:
-            fixed = BARE.pack(0, TYPE_OF[kind], PROTOCOL_VERSION)
+            fixed = BARE.pack(0, TYPE_OF[kind], self.version)
             return _var(fixed, (m.reason.encode(),), name, limit)
         if kind is RiskQuery:
             flags = (FLAG_ON if m.on else 0) | (FLAG_CANCEL_ORDERS if m.cancel_orders else 0)
@@ -548,24 +633,24 @@ class Codec:
             op = codes.RISK_OP.code.get(m.op)
             if op is None:
                 raise ValueError(f"RiskQuery op {m.op!r}: valid ops are {codes.RISK_OP.valid}")
-            fixed = RISK_QUERY.pack(0, 9, PROTOCOL_VERSION, op, flags, 0, m.request_id)
+            fixed = RISK_QUERY.pack(0, 9, self.version, op, flags, 0, m.request_id)
             texts = ((m.account or "").encode(), m.why.encode())
             return _var(fixed, texts, name, limit)
         if kind is LogonAccepted:
             fixed = LOGON_ACCEPTED.pack(
-                0, 11, PROTOCOL_VERSION, m.worker, m.session, m.heartbeat_s, m.timeout_s,
+                0, 11, self.version, m.worker, m.session, m.heartbeat_s, m.timeout_s,
                 m.symbol_count, 0,
             )  # fmt: skip
             return _var(fixed, (m.account.encode(),), name, limit)
         if kind is SymbolDirectory:
-            fixed = SYMBOL_DIRECTORY.pack(0, 18, PROTOCOL_VERSION, m.symbol_id)
+            fixed = SYMBOL_DIRECTORY.pack(0, 18, self.version, m.symbol_id)
             return _var(fixed, (m.name.encode(),), name, limit)
         if kind is MessageReject:
-            fixed = MESSAGE_REJECT.pack(0, 14, PROTOCOL_VERSION, 0, m.client_order_id)
+            fixed = MESSAGE_REJECT.pack(0, 14, self.version, 0, m.client_order_id)
             reject = (m.message.encode(), m.field.encode(), m.reason.encode())
             return _var(fixed, reject, name, limit)
         if kind is RiskState:
-            fixed = RISK_STATE.pack(0, 17, PROTOCOL_VERSION, int(m.ok), 0, 0, m.request_id)
+            fixed = RISK_STATE.pack(0, 17, self.version, int(m.ok), 0, 0, m.request_id)
             return _var(fixed, (m.error.encode(), _ENCODE_STATE(m.state)), name, limit)
         raise ValueError(f"{m!r} is not a protocol message")
 
@@ -574,30 +659,49 @@ class Codec:
         return self.symbols.id_of(name) if symbol_id is None else symbol_id
 
     def _pack_new_order(self, buf: bytearray, at: int, m: NewOrder) -> None:
+        if m.trigger_price is not None or m.display_qty is not None or m.expire_ts is not None:
+            raise _needs_v3(m)
         NEW_ORDER.pack_into(
-            buf, at, 40, 2, PROTOCOL_VERSION, _SIDE_CODE[m.side], _ORDER_TYPE_CODE[m.order_type],
+            buf, at, 40, 2, 2, _SIDE_CODE[m.side], _ORDER_TYPE_CODE[m.order_type],
             _TIF_CODE[m.tif], _STP_CODE[m.stp], self._symbol_id(m.symbol),
             FLAG_POST_ONLY if m.post_only else 0, 0, 0, m.client_order_id, m.price or 0, m.qty,
         )  # fmt: skip
 
+    def _pack_new_order_v3(self, buf: bytearray, at: int, m: NewOrder) -> None:
+        NEW_ORDER_V3.pack_into(
+            buf, at, 64, 2, 3, _SIDE_CODE[m.side], _ORDER_TYPE_V3_CODE[m.order_type],
+            _TIF_V3_CODE[m.tif], _STP_CODE[m.stp], self._symbol_id(m.symbol),
+            FLAG_POST_ONLY if m.post_only else 0, 0, 0, m.client_order_id, m.price or 0, m.qty,
+            m.trigger_price or 0, m.display_qty or 0, m.expire_ts or 0,
+        )  # fmt: skip
+
     def _pack_cancel(self, buf: bytearray, at: int, m: Cancel) -> None:
-        CANCEL.pack_into(buf, at, 16, 3, PROTOCOL_VERSION, 0, m.client_order_id)
+        CANCEL.pack_into(buf, at, 16, 3, self.version, 0, m.client_order_id)
 
     def _pack_replace(self, buf: bytearray, at: int, m: Replace) -> None:
-        REPLACE.pack_into(buf, at, 32, 4, PROTOCOL_VERSION, 0, m.client_order_id, m.price, m.qty)
+        if m.price is None or m.trigger_price is not None:
+            raise _needs_v3(m)
+        REPLACE.pack_into(buf, at, 32, 4, 2, 0, m.client_order_id, m.price, m.qty)
+
+    def _pack_replace_v3(self, buf: bytearray, at: int, m: Replace) -> None:
+        flags = FLAG_KEEP_PRICE if m.price is None else 0
+        REPLACE_V3.pack_into(
+            buf, at, 40, 4, 3, flags, 0, 0, m.client_order_id, m.price or 0, m.qty,
+            m.trigger_price or 0,
+        )  # fmt: skip
 
     def _pack_mass_cancel(self, buf: bytearray, at: int, m: MassCancel) -> None:
         symbol = 0 if m.symbol is None else self._symbol_id(m.symbol)
-        MASS_CANCEL.pack_into(buf, at, 8, 5, PROTOCOL_VERSION, symbol)
+        MASS_CANCEL.pack_into(buf, at, 8, 5, self.version, symbol)
 
     def _pack_heartbeat(self, buf: bytearray, at: int, m: Heartbeat) -> None:
-        BARE.pack_into(buf, at, 4, 6, PROTOCOL_VERSION)
+        BARE.pack_into(buf, at, 4, 6, self.version)
 
     def _pack_sync(self, buf: bytearray, at: int, m: Sync) -> None:
-        SYNC.pack_into(buf, at, 16, 8, PROTOCOL_VERSION, 0, m.seq)
+        SYNC.pack_into(buf, at, 16, 8, self.version, 0, m.seq)
 
     def _pack_synced(self, buf: bytearray, at: int, m: Synced) -> None:
-        SYNC.pack_into(buf, at, 16, 16, PROTOCOL_VERSION, 0, m.seq)
+        SYNC.pack_into(buf, at, 16, 16, self.version, 0, m.seq)
 
     def _pack_execution_report(self, buf: bytearray, at: int, m: ExecutionReport) -> None:
         exec_type = m.exec_type
@@ -605,7 +709,7 @@ class Codec:
         if symbol_id is None:
             symbol_id = self.symbols.id_of(m.symbol)
         EXECUTION_REPORT.pack_into(
-            buf, at, 88, 13, PROTOCOL_VERSION, _EXEC_TYPE_CODE[exec_type],
+            buf, at, 88, 13, self.version, self._exec_info[exec_type][0],
             _SIDE_OR_NONE_CODE[m.side], _REASON_CODE[exec_type][m.reason],
             _REQUEST_CODE[exec_type][m.request], symbol_id, 0, m.seq, m.order_id,
             m.client_order_id, m.price or 0, m.last_price or 0, m.last_qty, m.cum_qty,
@@ -616,5 +720,5 @@ class Codec:
         symbol = 0 if m.symbol is None else self._symbol_id(m.symbol)
         reason = codes.CANCEL_REASON.code[m.reason]
         MASS_CANCEL_DONE.pack_into(
-            buf, at, 32, 15, PROTOCOL_VERSION, symbol, m.seq, m.count, reason, 0, 0, 0
+            buf, at, 32, 15, self.version, symbol, m.seq, m.count, reason, 0, 0, 0
         )

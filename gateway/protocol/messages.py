@@ -1,7 +1,8 @@
 """The order-entry messages, as Python sees them: one frozen Struct per message type.
 
-On the wire each is a fixed little-endian layout (version 2: the codec is
-ringmatch.gateway.protocol.message_codec, the bytes are docs/PROTOCOL.md). Here they keep
+On the wire each is a fixed little-endian layout (versions 2 and 3, chosen at
+Logon: the codec is ringmatch.gateway.protocol.message_codec, the bytes are
+docs/PROTOCOL.md; version 3 adds the venue's fields to NewOrder and Replace). Here they keep
 the names a program wants: symbols are names (the wire's symbol ids are the
 connection's business), enums are the shared schema's members
 (ringmatch.engine.schema.enums), a price that is not there is None (0 on the
@@ -21,6 +22,11 @@ import msgspec
 from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 
 PROTOCOL_VERSION = 2
+"""The version a Logon asks for unless told otherwise (what every client spoke before 3)."""
+VENUE_VERSION = 3
+"""The first version whose NewOrder and Replace carry the venue's fields (stops, icebergs, GTD)."""
+PROTOCOL_VERSIONS = (PROTOCOL_VERSION, VENUE_VERSION)
+"""Every version a session can speak; the Logon's ``protocol_version`` picks one."""
 
 
 class _Message(msgspec.Struct, frozen=True, gc=False, tag_field="type"):
@@ -31,7 +37,10 @@ class _Message(msgspec.Struct, frozen=True, gc=False, tag_field="type"):
 
 
 class Logon(_Message, frozen=True, tag=1):
-    """The first message of every session: who is calling, and how to treat a drop."""
+    """The first message of every session: who is calling, and how to treat a drop.
+
+    ``protocol_version`` (one of ``PROTOCOL_VERSIONS``) is the version the session
+    will speak, from the server's answer on."""
 
     account: str
     token: str
@@ -40,7 +49,10 @@ class Logon(_Message, frozen=True, tag=1):
 
 
 class NewOrder(_Message, frozen=True, tag=2):
-    """Enter an order. ``price`` None for a market order; ``tif`` None for the default."""
+    """Enter an order. ``price`` None for a market order or a STOP; ``tif`` None for the
+    default. The venue's fields (None: not set) need a version-3 session:
+    ``trigger_price`` for STOP and STOP_LIMIT, ``display_qty`` for an iceberg,
+    ``expire_ts`` (ns since the epoch) for GTD."""
 
     client_order_id: int
     symbol: str
@@ -51,6 +63,9 @@ class NewOrder(_Message, frozen=True, tag=2):
     tif: TimeInForce | None = None
     post_only: bool = False
     stp: StpMode = StpMode.NONE
+    trigger_price: int | None = None
+    display_qty: int | None = None
+    expire_ts: int | None = None
 
 
 class Cancel(_Message, frozen=True, tag=3):
@@ -60,11 +75,16 @@ class Cancel(_Message, frozen=True, tag=3):
 
 
 class Replace(_Message, frozen=True, tag=4):
-    """New price and remaining quantity for the account's order ``client_order_id``."""
+    """New price and remaining quantity for the account's order ``client_order_id``.
+
+    Version 3 only: ``price`` None keeps the price as it is (a held STOP has none),
+    ``trigger_price`` a held stop's new trigger (None: unchanged).
+    """
 
     client_order_id: int
-    price: int
+    price: int | None
     qty: int
+    trigger_price: int | None = None
 
 
 class MassCancel(_Message, frozen=True, tag=5):
@@ -158,6 +178,9 @@ class ExecType(enum.Enum):
     REPLACED = "REPLACED"
     KILLED = "KILLED"  # a fill-or-kill order that could not fill whole
     REDUCED = "REDUCED"  # self-trade prevention (DECREMENT) took quantity off; it lives on
+    # Version 3 only: what the venue's rules did to an order (a v2 session is not told).
+    TRIGGERED = "TRIGGERED"  # a held stop was released into the book
+    REFRESHED = "REFRESHED"  # an iceberg showed a new slice, at the back of its price level
 
 
 class ExecutionReport(_Message, frozen=True, tag=13):

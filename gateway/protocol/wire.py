@@ -1,4 +1,7 @@
-"""The version-2 wire's byte layouts: the header, each message's fixed block, its var fields.
+"""The wire's byte layouts: the header, each message's fixed block, its var fields.
+
+Versions 2 and 3 differ in two layouts only: version 3's NewOrder and Replace
+carry the venue's fields after version 2's (``LAYOUTS_V3``).
 
 Every message is a 4-byte header (u16 length of the whole message, u8 type,
 u8 version), a fixed block, then, for some types, var fields (u16 n, n bytes).
@@ -50,6 +53,10 @@ NEW_ORDER: Final = struct.Struct("<HBB BBBB I BBH Q q q")  # 40
 CANCEL: Final = struct.Struct("<HBB I Q")  # 16: reserved, client_order_id
 REPLACE: Final = struct.Struct("<HBB I Q q q")  # 32: reserved, client_order_id, price, qty
 MASS_CANCEL: Final = struct.Struct("<HBB I")  # 8: symbol
+# Version 3: NewOrder's v2 block, then trigger_price, display_qty, expire_ts (0: none).
+NEW_ORDER_V3: Final = struct.Struct("<HBB BBBB I BBH Q q q q q q")  # 64
+# Version 3: flags (v2's reserved byte 4), reserved, client_order_id, price, qty, trigger_price.
+REPLACE_V3: Final = struct.Struct("<HBB BBH Q q q q")  # 40
 BARE: Final = struct.Struct("<HBB")  # 4: Heartbeat; Logout and LogonRejected | reason
 SYNC: Final = struct.Struct("<HBB I Q")  # 16: reserved, seq (Synced too)
 RISK_QUERY: Final = struct.Struct("<HBB BBH Q")  # op, flags, reserved, request_id | account, why
@@ -61,6 +68,7 @@ MASS_CANCEL_DONE: Final = struct.Struct("<HBB I Q Q BBH I")  # 32: symbol, seq, 
 RISK_STATE: Final = struct.Struct("<HBB BBH Q")  # ok, reserved, request_id | error, state
 
 FLAG_POST_ONLY: Final = 1  # NewOrder
+FLAG_KEEP_PRICE: Final = 1  # Replace, version 3: the price stays (a held STOP has none)
 FLAG_CANCEL_ON_DISCONNECT: Final = 1  # Logon
 FLAG_ON, FLAG_CANCEL_ORDERS, FLAG_ACCOUNT_GIVEN = 1, 2, 4  # RiskQuery
 
@@ -83,7 +91,14 @@ LAYOUTS: Final[dict[type, struct.Struct]] = {
     Synced: SYNC,
     RiskState: RISK_STATE,
 }
-"""Each message type's fixed block (header included)."""
+"""Each message type's fixed block (header included), version 2."""
+LAYOUTS_V3: Final[dict[type, struct.Struct]] = {
+    **LAYOUTS,
+    NewOrder: NEW_ORDER_V3,
+    Replace: REPLACE_V3,
+}
+"""Each message type's fixed block, version 3."""
+LAYOUTS_OF_VERSION: Final = {2: LAYOUTS, 3: LAYOUTS_V3}
 
 VAR_FIELDS: Final[dict[type, tuple[str, ...]]] = {
     Logon: ("account", "token"),

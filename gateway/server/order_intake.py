@@ -10,6 +10,9 @@ Both paths write the same records into one batch, in the order they came, so
 a SessionOpened always precedes the session's first order on the ring. The
 wire's symbol ids (1-based positions in the configured list) become the
 core's record ids here (``symbol_ids``), once per order in compiled code.
+When the core cannot run some of the venue's inputs (``venue_gate``: its kernel
+is the compiled one), a version-3 session's requests of those are refused here
+instead (gateway/server/venue_refusal.py).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from ringmatch.engine.records.writer import RecordWriter, UnknownName
 from ringmatch.engine.schema.commands import Input
 from ringmatch.gateway.config import Config
 from ringmatch.gateway.protocol.message_codec import BadMessage, Codec
-from ringmatch.gateway.protocol.messages import MessageReject
+from ringmatch.gateway.protocol.messages import VENUE_VERSION, MessageReject
+from ringmatch.gateway.server.venue_refusal import VenueGate, refuse_venue
 from ringmatch.gateway.wire.reject_text import describe_reject
 
 log = logging.getLogger("ringmatch.gateway")
@@ -39,16 +43,32 @@ def wire_symbol_ids(names: Directory, config: Config) -> np.ndarray:
 
 
 SMALLEST_REQUEST = 8  # bytes of a MassCancel: at most len(data) // 8 records from data
+# (a v3 NewOrder or Replace with its TERMS record is 2 records in 64 or 40 bytes: fewer)
 
 
 class OrderIntake:
-    __slots__ = ("_out", "_parts", "conversion", "max_frame", "records", "symbol_ids", "writer")
+    __slots__ = (
+        "_out",
+        "_parts",
+        "conversion",
+        "max_frame",
+        "records",
+        "symbol_ids",
+        "venue_gate",
+        "writer",
+    )
 
     def __init__(
-        self, names: Directory, symbol_ids: np.ndarray, conversion: ModuleType, max_frame: int
+        self,
+        names: Directory,
+        symbol_ids: np.ndarray,
+        conversion: ModuleType,
+        max_frame: int,
+        venue_gate: VenueGate | None = None,
     ) -> None:
         self.conversion = conversion
         self.max_frame = max_frame
+        self.venue_gate = venue_gate  # the inputs the core cannot run (None: it runs all)
         self.writer = RecordWriter(names)
         self.symbol_ids = symbol_ids  # wire id -> record id (0: none), wire_symbol_ids
         self._out = np.zeros(1024, L.INPUT_DTYPE)
@@ -71,15 +91,35 @@ class OrderIntake:
         out = self._out
         if len(out) < need:
             out = self._out = np.zeros(max(need, 2 * len(out)), L.INPUT_DTYPE)
+        # The session's version: its codec's, which its Logon picked.
         consumed, count, rejects = self.conversion.orders_to_inputs(
-            data, account, self.symbol_ids, time.time_ns(), out, self.max_frame
+            data, account, self.symbol_ids, time.time_ns(), out, self.max_frame, codec.version
         )
         taken = out[:count]
-        if count:
-            self._parts.append(taken.copy())  # every byte is a field's: a plain copy keeps all
-            self.records += count
         refused = [_worded(entry, data, codec) for entry in rejects] if len(rejects) else []
+        gate = self.venue_gate
+        if count and gate is not None and codec.version >= VENUE_VERSION:
+            taken, venue = refuse_venue(taken, gate)  # (after the call's malformed ones)
+            refused += venue
+        if len(taken):
+            self._parts.append(taken.copy())  # every byte is a field's: a plain copy keeps all
+            self.records += len(taken)
         return consumed, taken, refused
+
+    def venue_reject(self, inp: Input) -> MessageReject | None:
+        """Why ``inp`` (a version-3 session's request) cannot go to a core that does not
+        run it; None if it can (or if no record can carry it: ``add`` says)."""
+        gate = self.venue_gate
+        if gate is None:
+            return None
+        writer = self.writer
+        writer.start()
+        try:
+            writer.add(inp)
+        except (UnknownName, struct.error, OverflowError):
+            return None
+        refused = refuse_venue(writer.records(), gate)[1]
+        return refused[0] if refused else None
 
     def add(self, inp: Input) -> bool:
         """Pack one Struct input; False (logged) if no record can carry it: a name the
@@ -115,4 +155,4 @@ def _worded(entry: np.void, data: memoryview, codec: Codec) -> MessageReject:
     # The two decoders disagree: a bug (the agreement test exists to catch it); say
     # what the conversion saw rather than let the request through.
     log.error("the wire conversion refused a request the protocol reads as %r", decoded)
-    return MessageReject(*describe_reject(entry))
+    return MessageReject(*describe_reject(entry, codec.version))

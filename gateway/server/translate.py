@@ -35,6 +35,20 @@ def _positive(value: int, message: str, field: str, client_order_id: int) -> Mes
     return None
 
 
+VENUE_FIELDS = ("trigger_price", "display_qty", "expire_ts")
+"""A version-3 request's venue fields: None when not set, else a number > 0."""
+
+
+def _venue_fields(
+    request: NewOrder | Replace, message: str, fields: tuple[str, ...], client_order_id: int
+) -> MessageReject | None:
+    for field in fields:
+        value = getattr(request, field)
+        if value is not None and (reject := _positive(value, message, field, client_order_id)):
+            return reject
+    return None
+
+
 def to_command(
     request: Request, account: str, symbols: frozenset[str]
 ) -> core.Command | MessageReject:
@@ -47,6 +61,7 @@ def to_command(
         )
         if reject is None and request.price is not None:
             reject = _positive(request.price, "NewOrder", "price", cid)
+        reject = reject or _venue_fields(request, "NewOrder", VENUE_FIELDS, cid)
         if reject is None and request.symbol not in symbols:
             reject = MessageReject("NewOrder", "symbol", f"unknown symbol {request.symbol!r}", cid)
         if reject is not None:
@@ -64,6 +79,9 @@ def to_command(
             request.stp,
             ts_ns,
             cid,
+            request.trigger_price,
+            request.display_qty,
+            request.expire_ts,
         )
     if type(request) is Cancel:
         cid = request.client_order_id
@@ -73,10 +91,15 @@ def to_command(
         cid = request.client_order_id
         reject = (
             _positive(cid, "Replace", "client_order_id", cid)
-            or _positive(request.price, "Replace", "price", cid)
+            or (
+                None if request.price is None else _positive(request.price, "Replace", "price", cid)
+            )
             or _positive(request.qty, "Replace", "qty", cid)
+            or _venue_fields(request, "Replace", ("trigger_price",), cid)
         )
-        return reject or core.Replace(0, account, request.price, request.qty, ts_ns, cid)
+        return reject or core.Replace(
+            0, account, request.price, request.qty, ts_ns, cid, request.trigger_price
+        )
     assert type(request) is MassCancel
     if request.symbol is not None and request.symbol not in symbols:
         return MessageReject("MassCancel", "symbol", f"unknown symbol {request.symbol!r}")

@@ -40,7 +40,7 @@ from ringmatch.engine.schema.commands import (
 from ringmatch.engine.schema.enums import RejectReason
 from ringmatch.gateway.config import Config
 from ringmatch.gateway.protocol.messages import (
-    PROTOCOL_VERSION,
+    PROTOCOL_VERSIONS,
     Cancel,
     ExecType,
     ExecutionReport,
@@ -62,12 +62,14 @@ from ringmatch.gateway.server.order_intake import OrderIntake, wire_symbol_ids
 from ringmatch.gateway.server.report_routing import ReportRouter
 from ringmatch.gateway.server.session import Session
 from ringmatch.gateway.server.translate import Request, to_command
+from ringmatch.gateway.server.venue_refusal import core_venue_gate
 from ringmatch.gateway.wire.wire_choice import conversion
 
 log = logging.getLogger("ringmatch.gateway")
 
 _NO_TOKEN = b"\x00" * 32  # compared against for an unknown account, so timing says nothing
 _THROTTLED = RejectReason.THROTTLED.value
+_VERSIONS = " or ".join(map(str, PROTOCOL_VERSIONS))
 
 
 class Worker:
@@ -97,7 +99,9 @@ class Worker:
         self.names = names = link.names(config)
         self.conversion = conversion()  # compiled where it was built (gateway/wire)
         symbol_ids = wire_symbol_ids(names, config)
-        self.intake = OrderIntake(names, symbol_ids, self.conversion, config.session.max_frame)
+        self.intake = OrderIntake(
+            names, symbol_ids, self.conversion, config.session.max_frame, core_venue_gate()
+        )
         self.router = ReportRouter(names, symbol_ids, self.conversion)
         self.sessions: set[Session] = set()
         self.stats: Counter[str] = Counter()
@@ -139,10 +143,8 @@ class Worker:
         # Constant time: the comparison takes as long for a wrong first byte as a wrong last.
         same = hmac.compare_digest(logon.token.encode(), expected or _NO_TOKEN)
         ok = same and expected is not None
-        if logon.protocol_version != PROTOCOL_VERSION:
-            why = (
-                f"protocol version {logon.protocol_version} not supported (use {PROTOCOL_VERSION})"
-            )
+        if logon.protocol_version not in PROTOCOL_VERSIONS:
+            why = f"protocol version {logon.protocol_version} not supported (use {_VERSIONS})"
         elif not ok:
             why = "unknown account or wrong token"
         else:
@@ -158,7 +160,7 @@ class Worker:
         session.cancel_on_disconnect = cod = logon.cancel_on_disconnect
         session.session_id = sid = next(self._session_ids)
         session.account_id = self.names.accounts.get(account)
-        self.router.add(session, session.account_id)
+        self.router.add(session, session.account_id, session.conn.version)
         # Before any of the session's requests, on the same ring: the core counts it first.
         self._queue(SessionOpened(account, self.worker_id, sid, cod, time.time_ns()))
         s = self.config.session
@@ -176,7 +178,7 @@ class Worker:
         account = session.account
         if account is None:
             return
-        if not self.router.remove(session, session.account_id):
+        if not self.router.remove(session, session.account_id, session.conn.version):
             return  # never logged on, or already closed to the core (shutdown)
         # The core decides whether this was the account's last session anywhere.
         self._queue(SessionClosed(account, self.worker_id, session.session_id, time.time_ns()))
@@ -200,6 +202,12 @@ class Worker:
             session.send(command)
             return
         assert not isinstance(command, MessageReject)
+        # Only a v3 session's request can be a venue one (v2 has no codes for it).
+        refused = self.intake.venue_reject(command) if session.conn.version > 2 else None
+        if refused is not None:
+            self.stats["requests_rejected"] += 1
+            session.send(refused)
+            return
         if not self._queue(command):  # logged: no record carries it (a config mismatch)
             if not self._closed:
                 cid = getattr(request, "client_order_id", 0)

@@ -29,6 +29,9 @@ FIELD_NAME: Final = {
     W.F_PRICE: "price",
     W.F_QTY: "qty",
     W.F_FLAGS: "flags",
+    W.F_TRIGGER_PRICE: "trigger_price",
+    W.F_DISPLAY_QTY: "display_qty",
+    W.F_EXPIRE_TS: "expire_ts",
 }
 
 _TABLES: Final[dict[int, tuple[object, ...]]] = {
@@ -39,34 +42,39 @@ _TABLES: Final[dict[int, tuple[object, ...]]] = {
 }
 
 
-def _valid_list(field: int) -> str:
-    """'1 BUY, 2 SELL': the codes a field accepts, with their members' names."""
+def _valid_list(field: int, version: int) -> str:
+    """'1 BUY, 2 SELL': the codes a field accepts in ``version``, with their members' names."""
     table = _TABLES[field]
     words = []
-    for code in W.VALID_CODES[field]:
+    for code in W.VALID_CODES_OF[version][field]:
         member = table[code]
         words.append(f"{code} {'default' if member is None else member.name}")  # type: ignore[attr-defined]
     return ", ".join(words)
 
 
-VALID_LIST: Final = {field: _valid_list(field) for field in _TABLES}
+VALID_LIST: Final = {
+    version: {field: _valid_list(field, version) for field in _TABLES}
+    for version in W.PROTOCOL_VERSIONS
+}
 
 
 def _signed(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def reason_text(message_type: int, field: int, reason: int, value: int) -> str:
-    """The MessageReject reason for one entry's codes and value."""
+def reason_text(
+    message_type: int, field: int, reason: int, value: int, version: int = W.PROTOCOL_VERSION
+) -> str:
+    """The MessageReject reason for one entry's codes and value, in a ``version`` session."""
     if reason == W.R_VERSION:
-        return f"unsupported version {value} (this end speaks {W.PROTOCOL_VERSION})"
+        return f"unsupported version {value} (this end speaks {version})"
     if reason == W.R_LENGTH:
-        need = W.REQUEST_SIZE[message_type]
+        need = W.REQUEST_SIZES[version][message_type]
         return f"{W.REQUEST_NAME[message_type]} is {need} bytes, got {value}"
     if reason == W.R_RESERVED:
         return "reserved bytes must be 0"  # the entry's value says which byte, and what
     if reason == W.R_CODE:
-        return f"invalid code {value} (valid: {VALID_LIST[field]})"
+        return f"invalid code {value} (valid: {VALID_LIST[version][field]})"
     if reason == W.R_NOT_POSITIVE:
         return f"must be > 0, got {_signed(value)}"
     if reason == W.R_TOO_LARGE:
@@ -74,16 +82,22 @@ def reason_text(message_type: int, field: int, reason: int, value: int) -> str:
     if reason == W.R_UNKNOWN_SYMBOL:
         return f"unknown symbol id {value}"
     if reason == W.R_UNKNOWN_FLAGS:
-        known = W.NEW_ORDER_FLAGS
+        known = W.KNOWN_FLAGS[message_type]
         return f"unknown flag bits {value & ~known:#04x} (known: {known:#04x})"
+    if reason == W.R_NEGATIVE:
+        zero = "unchanged" if message_type == W.REPLACE else "none"
+        return f"must be >= 0 (0: {zero}), got {_signed(value)}"
+    if reason == W.R_NOT_ZERO:
+        return f"must be 0 with flag keep_price, got {_signed(value)}"
     raise ValueError(f"reject entry: unknown reason code {reason}")
 
 
-def describe_reject(entry: np.void) -> tuple[str, str, str, int]:
-    """(message name, field, reason, client_order_id): the MessageReject an entry stands for."""
+def describe_reject(entry: np.void, version: int = W.PROTOCOL_VERSION) -> tuple[str, str, str, int]:
+    """(message name, field, reason, client_order_id): the MessageReject an entry of a
+    ``version`` session stands for."""
     message_type = int(entry["type"])
     field = int(entry["field"])
-    reason = reason_text(message_type, field, int(entry["reason"]), int(entry["value"]))
+    reason = reason_text(message_type, field, int(entry["reason"]), int(entry["value"]), version)
     return (
         W.REQUEST_NAME[message_type],
         FIELD_NAME[field],
@@ -92,6 +106,8 @@ def describe_reject(entry: np.void) -> tuple[str, str, str, int]:
     )
 
 
-def describe_rejects(rejects: np.ndarray) -> list[tuple[str, str, str, int]]:
+def describe_rejects(
+    rejects: np.ndarray, version: int = W.PROTOCOL_VERSION
+) -> list[tuple[str, str, str, int]]:
     """describe_reject for every entry of a REJECT_DTYPE array, in order."""
-    return [describe_reject(entry) for entry in rejects]
+    return [describe_reject(entry, version) for entry in rejects]

@@ -1,4 +1,4 @@
-"""The numbers of the binary wire format, version 2, that the record conversion needs.
+"""The numbers of the binary wire format, versions 2 and 3, that the record conversion needs.
 
 docs/PROTOCOL.md is the format: every message starts with a 4-byte header (u16
 length including the header, u8 type, u8 version), all integers
@@ -9,6 +9,8 @@ records, the two reports it makes from event records, their sizes and offsets;
 and the codes of a reject entry (REJECT_DTYPE) -- what a bad request leaves
 instead of a record. ``reject_text`` turns an entry into the MessageReject
 texts. ``_convert.pyx`` holds C copies of these and checks them at import.
+Version 3 differs in NewOrder and Replace (longer, with the venue's fields),
+in the codes NewOrder takes, and in the exec types a report may have.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from ringmatch.gateway.protocol.messages import (
     PROTOCOL_VERSION as _VERSION,
 )
 from ringmatch.gateway.protocol.messages import (
+    PROTOCOL_VERSIONS as _VERSIONS,
+)
+from ringmatch.gateway.protocol.messages import (
+    VENUE_VERSION as _VENUE_VERSION,
+)
+from ringmatch.gateway.protocol.messages import (
     Cancel,
     ExecType,
     ExecutionReport,
@@ -34,6 +42,8 @@ from ringmatch.gateway.protocol.messages import (
 )
 
 PROTOCOL_VERSION: Final = _VERSION
+VENUE_VERSION: Final = _VENUE_VERSION
+PROTOCOL_VERSIONS: Final = _VERSIONS
 HEADER_SIZE: Final = P.HEADER_SIZE
 MAX_FRAME: Final = DEFAULT_MAX_FRAME
 """session.max_frame's default: a message longer than this is fatal (never a u16's)."""
@@ -50,7 +60,14 @@ REQUEST_SIZE: Final = {
     REPLACE: P.REPLACE.size,
     MASS_CANCEL: P.MASS_CANCEL.size,
 }
-"""The exact length of each fixed-size request, header included."""
+"""The exact length of each fixed-size request, header included (version 2)."""
+REQUEST_SIZE_V3: Final = {
+    **REQUEST_SIZE,
+    NEW_ORDER: P.NEW_ORDER_V3.size,
+    REPLACE: P.REPLACE_V3.size,
+}
+REQUEST_SIZES: Final = {PROTOCOL_VERSION: REQUEST_SIZE, VENUE_VERSION: REQUEST_SIZE_V3}
+"""Each version's REQUEST_SIZE."""
 REQUEST_NAME: Final = {
     NEW_ORDER: NewOrder.__name__,
     CANCEL: Cancel.__name__,
@@ -64,9 +81,17 @@ CLIENT_ORDER_ID_AT: Final = {
 }
 """Where each request holds its client_order_id (MassCancel has none)."""
 RESERVED_BYTES: Final = {NEW_ORDER: (13, 14, 15), CANCEL: (4, 5, 6, 7), REPLACE: (4, 5, 6, 7)}
+RESERVED_BYTES_V3: Final = {**RESERVED_BYTES, REPLACE: (5, 6, 7)}  # byte 4: Replace's flags
 NEW_ORDER_POST_ONLY: Final = P.FLAG_POST_ONLY  # bit 0 of NewOrder.flags
 NEW_ORDER_FLAGS: Final = NEW_ORDER_POST_ONLY
 """Every NewOrder.flags bit there is: any other set is the reject (F_FLAGS)."""
+REPLACE_KEEP_PRICE: Final = P.FLAG_KEEP_PRICE  # bit 0 of a v3 Replace's flags (byte 4)
+REPLACE_FLAGS: Final = REPLACE_KEEP_PRICE
+"""Every v3 Replace.flags bit there is."""
+KNOWN_FLAGS: Final = {NEW_ORDER: NEW_ORDER_FLAGS, REPLACE: REPLACE_FLAGS}
+NEW_ORDER_V3_TERMS_AT: Final = 40
+"""A v3 NewOrder's trigger_price, display_qty, expire_ts: three i64 from here."""
+REPLACE_V3_TRIGGER_AT: Final = 32
 
 # -- server to client: the reports made from event records ---------------------------------
 
@@ -84,6 +109,8 @@ CANCELLED: Final = EXEC_TYPE_CODES.index(ExecType.CANCELLED)
 REPLACED: Final = EXEC_TYPE_CODES.index(ExecType.REPLACED)
 KILLED: Final = EXEC_TYPE_CODES.index(ExecType.KILLED)
 REDUCED: Final = EXEC_TYPE_CODES.index(ExecType.REDUCED)
+TRIGGERED: Final = EXEC_TYPE_CODES.index(ExecType.TRIGGERED)  # version 3 only
+REFRESHED: Final = EXEC_TYPE_CODES.index(ExecType.REFRESHED)  # version 3 only
 
 # -- reject entries --------------------------------------------------------------------------
 
@@ -118,6 +145,9 @@ F_CLIENT_ORDER_ID: Final = 9
 F_PRICE: Final = 10
 F_QTY: Final = 11
 F_FLAGS: Final = 12
+F_TRIGGER_PRICE: Final = 13
+F_DISPLAY_QTY: Final = 14
+F_EXPIRE_TS: Final = 15
 
 # Reason codes (reject_text.reason_text writes them out).
 R_VERSION: Final = 1  # value: the version
@@ -128,6 +158,8 @@ R_NOT_POSITIVE: Final = 5  # value: the number (int64 bits)
 R_TOO_LARGE: Final = 6  # value: the client_order_id (>= 2^63)
 R_UNKNOWN_SYMBOL: Final = 7  # value: the wire symbol id
 R_UNKNOWN_FLAGS: Final = 8  # value: the flags byte
+R_NEGATIVE: Final = 9  # value: the number (int64 bits); 0 is none (or "unchanged")
+R_NOT_ZERO: Final = 10  # value: a kept price's price (int64 bits), which must be 0
 
 VALID_CODES: Final = {
     F_SIDE: range(1, 3),
@@ -136,3 +168,6 @@ VALID_CODES: Final = {
     F_STP: range(5),
 }
 """The codes each enum field accepts (index into its engine/records/layout.py table)."""
+VALID_CODES_V3: Final = {**VALID_CODES, F_ORDER_TYPE: range(1, 5), F_TIF: range(6)}
+"""Version 3's: every order type and tif of the records' tables."""
+VALID_CODES_OF: Final = {PROTOCOL_VERSION: VALID_CODES, VENUE_VERSION: VALID_CODES_V3}

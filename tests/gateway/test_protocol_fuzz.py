@@ -11,7 +11,7 @@ import struct
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
+from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
 from ringmatch.gateway.protocol.connection import (
     NEED_DATA,
     BadMessage,
@@ -172,3 +172,87 @@ def test_what_a_client_reads(messages: list[bytes], tail: bytes) -> None:
     """The client's end too: a server's stream, good directory first, then anything."""
     for data in (_HELLO + b"".join(messages) + tail, b"".join(messages) + tail):
         assert run_client(data, 1) == run_client(data, max(len(data), 1))
+
+
+# --- version 3: the same properties once a Logon has picked it ------------------------------
+
+_LOGON_V3 = Connection(Role.CLIENT).send(Logon("alice", "t", 3))
+_good_v3 = st.sampled_from(
+    [
+        NewOrder(1, "AAPL", Side.BUY, OrderType.STOP, None, 5, None, False, StpMode.NONE, 120),
+        NewOrder(
+            2,
+            "MSFT",
+            Side.SELL,
+            OrderType.LIMIT,
+            100,
+            9,
+            TimeInForce.GTD,
+            True,
+            StpMode.NONE,
+            None,
+            3,
+            1_700_000_000_000_000_000,
+        ),
+        NewOrder(
+            3,
+            "AAPL",
+            Side.BUY,
+            OrderType.STOP_LIMIT,
+            101,
+            2,
+            TimeInForce.DAY,
+            False,
+            StpMode.NONE,
+            99,
+        ),
+        Replace(1, None, 4, 118),
+        Replace(2, 102, 8),
+        Cancel(1),
+        MassCancel("AAPL"),
+        Heartbeat(),
+        Sync(5),
+    ]
+)
+
+
+def encode_v3(messages: list[object]) -> bytes:
+    client = Connection(Role.CLIENT, symbols=SYMBOLS)
+    client.codec.use_version(3)
+    return client.codec.encode_many(messages)
+
+
+@_fuzz
+@given(st.lists(_message, max_size=6))
+def test_random_messages_after_a_version_3_logon(messages: list[bytes]) -> None:
+    check(_LOGON_V3 + b"".join(messages))
+
+
+@_fuzz
+@given(
+    st.lists(_good_v3, min_size=1, max_size=6),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=4),
+    st.integers(0, 20),
+)
+def test_mutated_valid_version_3_streams(
+    messages: list[object], flips: list[tuple[int, int]], cut: int
+) -> None:
+    data = bytearray(_LOGON_V3 + encode_v3(messages))
+    for at, value in flips:
+        data[at % len(data)] = value
+    check(bytes(data[: max(0, len(data) - cut)]))
+
+
+@_fuzz
+@given(st.lists(_good_v3, min_size=1, max_size=6), st.integers(0, 200), st.integers(0, 255))
+def test_a_flipped_byte_in_a_version_3_body_costs_only_its_message(
+    messages: list[object], where: int, value: int
+) -> None:
+    body = bytearray(encode_v3(messages))
+    first = struct.unpack_from("<H", body, 0)[0]
+    if first > 4:
+        body[4 + where % (first - 4)] = value
+    seen = run(_LOGON_V3 + bytes(body), len(body) + len(_LOGON_V3))
+    assert "error" not in seen
+    assert seen[2:] == messages[1:]
+    assert run(_LOGON_V3 + encode_v3(messages), 1)[1:] == messages  # unflipped: all read back

@@ -1,5 +1,5 @@
-"""Property tests of the version-2 codec: every message type encodes and decodes back to
-itself, the numpy layouts are the Struct layouts, and how the stream is split never
+"""Property tests of the codec, versions 2 and 3: every message type encodes and decodes back
+to itself, the numpy layouts are the Struct layouts, and how the stream is split never
 changes what comes out."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -42,6 +43,7 @@ from ringmatch.gateway.protocol.wire import (
     EXECUTION_REPORT_DTYPE,
     HEADER,
     LAYOUTS,
+    LAYOUTS_V3,
     NEW_ORDER,
     NEW_ORDER_DTYPE,
     TYPE_OF,
@@ -58,11 +60,18 @@ SYMBOL = st.sampled_from(SYMBOLS)
 NONZERO = I64.filter(bool)
 
 
+ORDER_CODES = {2: (codes.ORDER_TYPE, codes.TIF), 3: (codes.ORDER_TYPE_V3, codes.TIF_V3)}
+
+
 @st.composite
-def new_orders(draw: st.DrawFn) -> NewOrder:
-    # The types and tifs the wire's code tables carry (docs/PROTOCOL.md, "Codes").
-    order_type = draw(st.sampled_from(list(codes.ORDER_TYPE.code)))
-    price = draw(POSITIVE) if order_type is OrderType.LIMIT else draw(st.none() | POSITIVE)
+def new_orders(draw: st.DrawFn, version: int = 2) -> NewOrder:
+    # The types and tifs the version's code tables carry (docs/PROTOCOL.md, "Codes"), and
+    # in version 3 the venue's fields (0 on the wire is None: never drawn).
+    types, tifs = ORDER_CODES[version]
+    order_type = draw(st.sampled_from(list(types.code)))
+    needs_price = order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    price = draw(POSITIVE) if needs_price else draw(st.none() | POSITIVE)
+    venue = [draw(st.none() | POSITIVE) for _ in range(3)] if version == 3 else []
     return NewOrder(
         draw(CID),
         draw(SYMBOL),
@@ -70,15 +79,18 @@ def new_orders(draw: st.DrawFn) -> NewOrder:
         order_type,
         price,
         draw(POSITIVE),
-        draw(st.sampled_from(list(codes.TIF.code))),
+        draw(st.sampled_from(list(tifs.code))),
         draw(st.booleans()),
         draw(st.sampled_from(StpMode)),
+        *venue,
     )
 
 
 @st.composite
-def execution_reports(draw: st.DrawFn) -> ExecutionReport:
-    exec_type = draw(st.sampled_from(ExecType))
+def execution_reports(
+    draw: st.DrawFn, exec_types: codes.Codes = codes.EXEC_TYPE
+) -> ExecutionReport:
+    exec_type = draw(st.sampled_from(list(exec_types.code)))
     reason = draw(st.sampled_from(sorted(codes.REASON_OF_EXEC[exec_type].code)))
     request = draw(st.sampled_from(sorted(codes.REQUEST_OF_EXEC[exec_type].code)))
     return ExecutionReport(
@@ -321,3 +333,89 @@ def test_new_order_rejects_match_the_reference(fields: dict[str, int]) -> None:
         assert got.reject.client_order_id == f["cid"]  # the message holds it: echoed
     else:
         assert got == expected
+
+
+CLIENT_MESSAGES_V3 = st.one_of(
+    new_orders(3),
+    st.builds(Replace, CID, st.none() | POSITIVE, POSITIVE, st.none() | POSITIVE),
+    st.builds(Cancel, CID),
+    st.builds(MassCancel, st.none() | SYMBOL),
+    st.builds(Sync, U64),
+)
+
+
+def codec_v3(incoming: dict[int, type]) -> Codec:
+    codec = codec_of(incoming)
+    codec.use_version(3)
+    return codec
+
+
+SERVER_CODEC_V3, CLIENT_CODEC_V3 = codec_v3(CLIENT_TYPES), codec_v3(SERVER_TYPES)
+
+
+@settings(max_examples=400, deadline=None)
+@given(CLIENT_MESSAGES_V3)
+def test_version_3_requests_round_trip(message: Any) -> None:
+    data = CLIENT_CODEC_V3.encode(message)
+    assert data[3] == 3  # the header's version is the session's
+    assert decode_one(SERVER_CODEC_V3, data) == message
+    assert len(data) == LAYOUTS_V3[type(message)].size
+    assert CLIENT_CODEC_V3.encode_many([message, message]) == data + data
+
+
+@settings(max_examples=200, deadline=None)
+@given(execution_reports(codes.EXEC_TYPE_V3))
+def test_version_3_reports_round_trip(message: ExecutionReport) -> None:
+    data = SERVER_CODEC_V3.encode(message)
+    assert data[3] == 3
+    assert decode_one(CLIENT_CODEC_V3, data) == message
+
+
+@settings(max_examples=100, deadline=None)
+@given(new_orders(3))
+def test_a_version_2_session_cannot_send_what_only_version_3_carries(order: NewOrder) -> None:
+    venue = (order.trigger_price, order.display_qty, order.expire_ts) != (None, None, None)
+    if venue or order.order_type not in codes.ORDER_TYPE.code or order.tif not in codes.TIF.code:
+        with pytest.raises(ValueError):
+            CLIENT_CODEC.encode(order)
+    else:
+        assert decode_one(SERVER_CODEC, CLIENT_CODEC.encode(order)) == order
+
+
+def test_a_version_2_session_is_never_sent_a_version_3_exec_type() -> None:
+    for exec_type in (ExecType.TRIGGERED, ExecType.REFRESHED):
+        report = ExecutionReport(1, exec_type, 1, 1, "AAPL", Side.BUY, None, None, 0, 0, 5, 0)
+        with pytest.raises(ValueError):
+            SERVER_CODEC.encode(report)
+        assert decode_one(CLIENT_CODEC_V3, SERVER_CODEC_V3.encode(report)) == report
+
+
+def test_the_logon_picks_the_version_both_ends_speak_from_the_answer_on() -> None:
+    for version in (2, 3):
+        client, server = Connection(Role.CLIENT), Connection(Role.SERVER, symbols=SYMBOLS)
+        hello = client.send(Logon("alice", "t", version))
+        assert hello[3] == version and client.version == version
+        assert _events(server, [hello]) == [Logon("alice", "t", version)]
+        assert server.version == version
+        answer = server.send_many([LogonAccepted("alice", 1.0, 3.0, 0, 1, 0)])
+        assert answer[3] == version
+        assert _events(client, [answer]) == [LogonAccepted("alice", 1.0, 3.0, 0, 1, 0)]
+        # Now a header of the other version is a BadMessage naming it, the session goes on.
+        other = 5 - version
+        wrong = bytearray(client.send(Sync(1)))
+        wrong[3] = other
+        (bad,) = _events(server, [bytes(wrong)])
+        assert isinstance(bad, BadMessage) and bad.reject.field == "version"
+        assert bad.reject.reason == f"unsupported version {other} (this end speaks {version})"
+
+
+def test_a_logon_for_a_version_nobody_speaks_is_read_and_answered_in_version_2() -> None:
+    client, server = Connection(Role.CLIENT), Connection(Role.SERVER, symbols=SYMBOLS)
+    (logon,) = _events(server, [client.send(Logon("alice", "t", 9))])
+    assert isinstance(logon, Logon) and logon.protocol_version == 9
+    assert (client.version, server.version) == (2, 2)
+    refused = server.send(LogonRejected("protocol version 9 not supported (use 2 or 3)"))
+    assert refused[3] == 2
+    assert _events(client, [refused]) == [
+        LogonRejected("protocol version 9 not supported (use 2 or 3)")
+    ]

@@ -16,8 +16,14 @@ from pathlib import Path
 
 from ringmatch.benchmarks.workload import SYMBOLS, standard_workload
 from ringmatch.engine.book.matching import MatchingEngine
-from ringmatch.engine.replay.order_csv import HEADER, HEADER_V1, command_to_row
+from ringmatch.engine.replay.order_csv import HEADER, HEADER_V1, command_to_row, parse_row
 from ringmatch.engine.schema.commands import Command, NewOrder, Replace
+from ringmatch.engine.schema.enums import OrderType, Side, StpMode, TimeInForce
+from ringmatch.gateway.client.send import to_wire
+from ringmatch.gateway.protocol import messages as wire
+from ringmatch.gateway.protocol.message_codec import Codec
+from ringmatch.gateway.protocol.messages import CLIENT_TYPES
+from ringmatch.gateway.protocol.symbols import SymbolTable
 from tests.conftest import REPO
 from tests.gateway.serve_process import ServeProcess, write_config
 
@@ -137,18 +143,50 @@ def test_send_names_what_is_wrong(tmp_path: Path) -> None:
     assert done.returncode == 2 and f"{orders}:2: order_id" in done.stderr
 
 
-def test_send_refuses_a_venue_row_the_wire_does_not_carry(tmp_path: Path) -> None:
-    # Protocol v2 has no trigger, display quantity or expiry, and time and phases are
-    # not a session's: the row is named before anything is sent.
+def test_send_refuses_only_the_rows_that_are_not_a_clients(tmp_path: Path) -> None:
+    # Time and phases are not a session's: the row is named before anything is sent.
     config = write_config(tmp_path / "ringmatch.toml", tmp_path / "data", {}, SYMBOLS, ACCOUNTS)
     orders = tmp_path / "orders.csv"
     for row, what in [
-        ("1,NEW,1,alice,AAPL,BUY,STOP,,,1,,,11,,,", "carries no type STOP, trigger_price yet"),
-        ("1,NEW,1,alice,AAPL,BUY,LIMIT,GTD,10,5,,,,2,9,", "no tif GTD, display_qty, expire_ts"),
-        ("1,PHASE,,,AAPL,,,,,,,,,,,HALTED", "a PHASE row is a replay's"),
-        ("1,CLOCK,,,,,,,,,,,,,,", "a CLOCK row is a replay's"),
+        ("1,PHASE,,,AAPL,,,,,,,,,,,HALTED", "a PHASE row is not a client's"),
+        ("1,CLOCK,,,,,,,,,,,,,,", "a CLOCK row is not a client's"),
     ]:
         orders.write_text(f"{HEADER}\n{row}\n")
         done = ringmatch("send", str(orders), "--port", "1", "--config", str(config))
         assert done.returncode == 2, done.stderr
         assert f"{orders}:2: " in done.stderr and what in done.stderr, done.stderr
+
+
+def test_venue_rows_become_version_3_requests() -> None:
+    # Protocol v3 carries the trigger, the display quantity, the expiry and a kept price.
+    rows = [
+        "1,NEW,1,alice,AAPL,BUY,STOP,,,1,,,11,,,",
+        "1,NEW,2,alice,AAPL,BUY,LIMIT,GTD,10,5,,,,2,9,",
+        "1,REPLACE,1,alice,,,,,,3,,,12,,,",
+    ]
+    got = [to_wire(parse_row(next(csv.reader([row])))) for row in rows]
+    assert got == [
+        wire.NewOrder(1, "AAPL", Side.BUY, OrderType.STOP, None, 1, None, False, StpMode.NONE, 11),
+        wire.NewOrder(
+            2,
+            "AAPL",
+            Side.BUY,
+            OrderType.LIMIT,
+            10,
+            5,
+            TimeInForce.GTD,
+            False,
+            StpMode.NONE,
+            None,
+            2,
+            9,
+        ),
+        wire.Replace(1, None, 3, 12),
+    ]
+    assert all(v3_codec().encode(message) for message in got)
+
+
+def v3_codec() -> Codec:
+    codec = Codec(list(CLIENT_TYPES.values()), SymbolTable(["AAPL"]))
+    codec.use_version(3)
+    return codec

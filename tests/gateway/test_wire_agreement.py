@@ -13,7 +13,9 @@ messages, every field over its valid range and past it, go through the codec
 * accepted by both: the conversion's record is the slow path's, field for
   field but ts_ns (each stamps its own clock);
 
-and streams of several requests back to back: the good ones' records in order.
+and streams of several requests back to back: the good ones' records in order. The
+same for a version-3 session, whose NewOrder and Replace with the venue's fields are
+two records (the request's, then its TERMS record) on both paths.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from ringmatch.gateway.server.order_intake import OrderIntake, wire_symbol_ids
 from ringmatch.gateway.server.translate import to_command
 from ringmatch.gateway.wire import wire_choice, wire_reference
 from ringmatch.gateway.wire.reject_text import describe_reject
+from tests.gateway import wire_streams as S
 
 MODULES = [pytest.param(wire_reference, id="reference")]
 if (compiled := wire_choice.compiled_module()) is not None:
@@ -60,6 +63,9 @@ NOT_TS = [name for name in L.INPUT_DTYPE.names if name != "ts_ns"]
 
 
 CODEC = Connection(Role.SERVER, symbols=SYMBOLS).codec
+CODEC_V3 = Connection(Role.SERVER, symbols=SYMBOLS).codec
+CODEC_V3.use_version(3)
+CODECS = {2: CODEC, 3: CODEC_V3}
 
 # -- the messages ----------------------------------------------------------------------------
 
@@ -142,12 +148,25 @@ MESSAGE = st.integers(0, 9).flatmap(lambda k: REQUEST if k else REQUEST.flatmap(
 # -- the two paths ---------------------------------------------------------------------------
 
 
+Record = tuple[int, ...] | bytes  # a request's fields but ts_ns; a TERMS record's bytes
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """One message as a path sees it: its record's fields but ts_ns, or its reject."""
+    """One message as a path sees it: its records (the request's fields but ts_ns, then
+    any TERMS record's bytes), or its reject."""
 
-    record: tuple[int, ...] | None
+    record: tuple[Record, ...] | None
     reject: MessageReject | None
+
+
+def _fields(record: np.void) -> tuple[int, ...]:
+    return tuple(int(record[name]) for name in NOT_TS)
+
+
+def _records(records: np.ndarray) -> tuple[Record, ...]:
+    """One request's records: its own fields, and a TERMS record's bytes after it."""
+    return (_fields(records[0]), *(r.tobytes() for r in records[1:]))
 
 
 def header(msg: bytes, at: int = 0) -> tuple[int, int, int]:
@@ -155,10 +174,10 @@ def header(msg: bytes, at: int = 0) -> tuple[int, int, int]:
     return length, kind, version
 
 
-def slow_path(msg: bytes, at: int = 0) -> Verdict:
+def slow_path(msg: bytes, at: int = 0, session: int = 2) -> Verdict:
     """The codec's decoding, then translate.to_command and RecordWriter: the slow path."""
     length, kind, version = header(msg, at)
-    decoded = CODEC.decode(msg, at, length, kind, version)
+    decoded = CODECS[session].decode(msg, at, length, kind, version)
     if type(decoded) is BadMessage:
         return Verdict(None, decoded.reject)
     command = to_command(decoded, ACCOUNT, frozenset(SYMBOLS))
@@ -167,25 +186,30 @@ def slow_path(msg: bytes, at: int = 0) -> Verdict:
     assert isinstance(command, core.NewOrder | core.Cancel | core.Replace | core.MassCancel)
     writer = RecordWriter(DIRECTORY)
     writer.add(command)
-    (record,) = writer.records()
-    return Verdict(tuple(int(record[name]) for name in NOT_TS), None)
+    return Verdict(_records(writer.records()), None)
 
 
-def fast_path(conv: ModuleType, data: bytes, room: int = 64) -> tuple[int, list[Verdict]]:
+def fast_path(
+    conv: ModuleType, data: bytes, room: int = 64, session: int = 2
+) -> tuple[int, list[Verdict]]:
     """orders_to_inputs on ``data``: (consumed, a verdict per message in order)."""
     out = np.zeros(room, L.INPUT_DTYPE)
-    consumed, count, rejects = conv.orders_to_inputs(data, ACCOUNT_ID, SYMBOL_IDS, TS, out)
-    assert (out["ts_ns"][:count] == TS).all()
-    records = iter(out[:count])
+    consumed, count, rejects = conv.orders_to_inputs(
+        data, ACCOUNT_ID, SYMBOL_IDS, TS, out, 65_536, session
+    )
     by_index = {int(entry["index"]): entry for entry in rejects}
     verdicts = []
-    for index in range(count + len(rejects)):
-        entry = by_index.get(index)
+    at = 0
+    while at < count or by_index:
+        entry = by_index.pop(len(verdicts), None)
         if entry is None:
-            record = next(records)
-            verdicts.append(Verdict(tuple(int(record[name]) for name in NOT_TS), None))
+            # A request, and its TERMS record when flagged so (never a TERMS on its own).
+            n = 2 if out["flags"][at] & L.TERMS else 1
+            assert out["ts_ns"][at] == TS
+            verdicts.append(Verdict(_records(out[at : at + n]), None))
+            at += n
         else:
-            verdicts.append(Verdict(None, MessageReject(*describe_reject(entry))))
+            verdicts.append(Verdict(None, MessageReject(*describe_reject(entry, session))))
     return consumed, verdicts
 
 
@@ -281,9 +305,7 @@ def test_the_workers_intake_takes_what_the_slow_path_takes(
     for msg in messages:
         want.append(slow_path(data, at))
         at += len(msg)
-    assert [tuple(int(r[name]) for name in NOT_TS) for r in taken] == [
-        v.record for v in want if v.record is not None
-    ]
+    assert [_fields(r) for r in taken] == [v.record[0] for v in want if v.record is not None]
     assert refused == [v.reject for v in want if v.reject is not None]
 
 
@@ -296,3 +318,60 @@ class _Errors(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+# -- version 3 -------------------------------------------------------------------------------
+
+GOOD_STOP = struct.pack(
+    "<HBBBBBBIB3sQqqqqq", 64, 2, 3, 1, 3, 0, 0, 1, 0, bytes(3), 7, 0, 5, 120, 0, 0
+)
+GOOD_REPLACE_V3 = struct.pack("<HBBB3sQqqq", 40, 4, 3, 1, bytes(3), 7, 0, 4, 118)
+
+
+@every_module
+@EXAMPLES
+@given(msg=st.one_of(S.REQUEST_V3, S.REQUEST_V3.flatmap(relength)))
+@example(msg=GOOD_STOP)
+@example(msg=patched(GOOD_STOP, 48, (-1).to_bytes(8, "little", signed=True)))  # display_qty
+@example(msg=patched(GOOD_STOP, 5, b"\x04"))  # a stop limit without its price
+@example(msg=patched(GOOD_STOP, 3, b"\x02"))  # a v2 header in a v3 session
+@example(msg=GOOD_REPLACE_V3)
+@example(msg=patched(GOOD_REPLACE_V3, 16, (5).to_bytes(8, "little")))  # kept, yet a price
+@example(msg=patched(GOOD_REPLACE_V3, 4, b"\x03"))  # an unknown flag bit
+def test_a_version_3_message_gets_one_verdict_on_both_paths(conv: ModuleType, msg: bytes) -> None:
+    consumed, verdicts = fast_path(conv, msg, session=3)
+    assert consumed == len(msg)
+    assert verdicts == [slow_path(msg, session=3)]
+
+
+@every_module
+@EXAMPLES
+@given(messages=st.lists(st.one_of(S.REQUEST_V3, S.REQUEST_V3.flatmap(relength)), max_size=10))
+def test_a_version_3_stream_gives_the_slow_paths_records_in_order(
+    conv: ModuleType, messages: list[bytes]
+) -> None:
+    data = b"".join(messages)
+    consumed, verdicts = fast_path(conv, data, session=3)
+    assert consumed == len(data)
+    want, at = [], 0
+    for msg in messages:
+        want.append(slow_path(data, at, session=3))
+        at += len(msg)
+    assert verdicts == want
+
+
+@every_module
+def test_a_stop_is_two_records_and_waits_for_room_for_both(conv: ModuleType) -> None:
+    out = np.zeros(1, L.INPUT_DTYPE)
+    assert conv.orders_to_inputs(GOOD_STOP, ACCOUNT_ID, SYMBOL_IDS, TS, out, 65_536, 3)[:2] == (
+        0,
+        0,
+    )
+    out = np.zeros(2, L.INPUT_DTYPE)
+    consumed, count, _ = conv.orders_to_inputs(
+        GOOD_STOP, ACCOUNT_ID, SYMBOL_IDS, TS, out, 65_536, 3
+    )
+    assert (consumed, count) == (64, 2)
+    assert out[0]["flags"] & L.TERMS and out[0]["order_type"] == 3
+    terms = out[1:].view(L.TERMS_DTYPE)[0]
+    assert (int(terms["present"]), int(terms["trigger_price"])) == (L.HAS_TRIGGER, 120)

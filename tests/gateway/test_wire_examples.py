@@ -353,3 +353,191 @@ def test_the_choice_is_the_compiled_module_unless_pure(monkeypatch: pytest.Monke
     assert wire_choice.is_compiled(chosen) == (compiled is not None)
     for name in ("orders_to_inputs", "events_to_reports", "events_to_slot_bytes"):
         assert callable(getattr(chosen, name))
+
+
+# -- version 3 -----------------------------------------------------------------------------
+
+STOP_LIMIT_GTD = wire("""
+    40 00 02 03   02 04 05 00   02 00 00 00   00 00 00 00   # v3: SELL STOP_LIMIT GTD, wire 2
+    2c 00 00 00 00 00 00 00   e8 03 00 00 00 00 00 00       # client_order_id 44, price 1000
+    05 00 00 00 00 00 00 00   e9 03 00 00 00 00 00 00       # qty 5, trigger_price 1001
+    00 00 00 00 00 00 00 00   00 ca 9a 3b 00 00 00 00       # display_qty none, expire_ts 1e9
+""")
+ICEBERG = wire("""
+    40 00 02 03   01 01 00 00   01 00 00 00   00 00 00 00   # v3: BUY LIMIT, wire symbol 1
+    2d 00 00 00 00 00 00 00   64 00 00 00 00 00 00 00       # client_order_id 45, price 100
+    0a 00 00 00 00 00 00 00   00 00 00 00 00 00 00 00       # qty 10, no trigger
+    02 00 00 00 00 00 00 00   00 00 00 00 00 00 00 00       # display_qty 2, no expiry
+""")
+PLAIN_V3 = patched(ICEBERG, 48, "0000000000000000")  # no venue field: one record
+KEEP_PRICE = wire("""
+    28 00 04 03   01 00 00 00   2c 00 00 00 00 00 00 00     # v3 Replace: keep_price, cid 44
+    00 00 00 00 00 00 00 00   04 00 00 00 00 00 00 00       # price 0 (kept), qty 4
+    e7 03 00 00 00 00 00 00                                 # trigger_price 999
+""")
+# kind side type tif stp flags reason spare account symbol order_id cid price qty ts seq
+RECORDS_V3 = {
+    STOP_LIMIT_GTD: [
+        (L.NEW, 2, 4, 5, 0, L.TERMS, 0, 0, 7, 22, 0, 44, 1000, 5, TS, 0),
+        # the TERMS record, read as an input record: present (byte 1) trigger|expire;
+        # trigger_price at 8 (account, symbol), display_qty at 16, expire_ts at 24
+        (0, L.HAS_TRIGGER | L.HAS_EXPIRE, 0, 0, 0, 0, 0, 0, 1001, 0, 0, 10**9, 0, 0, 0, 0),
+    ],
+    ICEBERG: [
+        (L.NEW, 1, 1, 0, 0, L.TERMS, 0, 0, 7, 11, 0, 45, 100, 10, TS, 0),
+        (0, L.HAS_DISPLAY, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0),
+    ],
+    PLAIN_V3: [(L.NEW, 1, 1, 0, 0, 0, 0, 0, 7, 11, 0, 45, 100, 10, TS, 0)],
+    KEEP_PRICE: [
+        (L.REPLACE, 0, 0, 0, 0, L.KEEP_PRICE | L.TERMS, 0, 0, 7, 0, 0, 44, 0, 4, TS, 0),
+        (0, L.HAS_TRIGGER, 0, 0, 0, 0, 0, 0, 999, 0, 0, 0, 0, 0, 0, 0),
+    ],
+}
+
+
+def convert_v3(conv: ModuleType, data: bytes, room: int = 16) -> tuple[int, list[tuple], list]:
+    out = np.zeros(room, L.INPUT_DTYPE)
+    consumed, count, rejects = conv.orders_to_inputs(data, ACCOUNT, SYMBOL_IDS, TS, out, 65_536, 3)
+    return consumed, out[:count].tolist(), describe_rejects(rejects, 3)
+
+
+@every_module
+@pytest.mark.parametrize("message", list(RECORDS_V3), ids=lambda m: m[4:8].hex())
+def test_each_v3_request_becomes_its_records(conv: ModuleType, message: bytes) -> None:
+    assert convert_v3(conv, message) == (len(message), RECORDS_V3[message], [])
+
+
+def _v3_reject(message: bytes, name: str, field: str, reason: str) -> tuple[bytes, tuple]:
+    cid = int.from_bytes(message[16:24] if name == "NewOrder" else message[8:16], "little")
+    return message, (name, field, reason, cid)
+
+
+NEG = "ffffffffffffffff"  # -1
+CUT_STOP = wire("28 00 02 03") + STOP_LIMIT_GTD[4:40]  # a v2-sized NewOrder in a v3 session
+
+
+@every_module
+@pytest.mark.parametrize(
+    ("message", "reject"),
+    [
+        _v3_reject(CUT_STOP, "NewOrder", "length", "NewOrder is 64 bytes, got 40"),
+        _v3_reject(
+            patched(STOP_LIMIT_GTD, 3, "02"),
+            "NewOrder", "version", "unsupported version 2 (this end speaks 3)",
+        ),
+        _v3_reject(
+            patched(STOP_LIMIT_GTD, 5, "05"),
+            "NewOrder", "order_type",
+            "invalid code 5 (valid: 1 LIMIT, 2 MARKET, 3 STOP, 4 STOP_LIMIT)",
+        ),
+        _v3_reject(
+            patched(STOP_LIMIT_GTD, 6, "06"),
+            "NewOrder", "tif",
+            "invalid code 6 (valid: 0 default, 1 GTC, 2 IOC, 3 FOK, 4 DAY, 5 GTD)",
+        ),
+        _v3_reject(
+            patched(STOP_LIMIT_GTD, 24, "0000000000000000"),
+            "NewOrder", "price", "must be > 0, got 0",  # a stop limit needs its price
+        ),
+        _v3_reject(
+            patched(STOP_LIMIT_GTD, 40, NEG),
+            "NewOrder", "trigger_price", "must be >= 0 (0: none), got -1",
+        ),
+        _v3_reject(
+            patched(ICEBERG, 48, NEG), "NewOrder", "display_qty", "must be >= 0 (0: none), got -1"
+        ),
+        _v3_reject(
+            patched(STOP_LIMIT_GTD, 56, NEG),
+            "NewOrder", "expire_ts", "must be >= 0 (0: none), got -1",
+        ),
+        _v3_reject(
+            patched(KEEP_PRICE, 4, "02"),
+            "Replace", "flags", "unknown flag bits 0x02 (known: 0x01)",
+        ),
+        _v3_reject(patched(KEEP_PRICE, 5, "01"), "Replace", "reserved", "reserved bytes must be 0"),
+        _v3_reject(
+            patched(KEEP_PRICE, 16, "0500000000000000"),
+            "Replace", "price", "must be 0 with flag keep_price, got 5",
+        ),
+        _v3_reject(patched(KEEP_PRICE, 4, "00"), "Replace", "price", "must be > 0, got 0"),
+        _v3_reject(
+            patched(KEEP_PRICE, 32, NEG),
+            "Replace", "trigger_price", "must be >= 0 (0: unchanged), got -1",
+        ),
+    ],
+)  # fmt: skip
+def test_a_bad_v3_request_is_named_as_the_codec_names_it(
+    conv: ModuleType, message: bytes, reject: tuple[str, str, str, int]
+) -> None:
+    assert convert_v3(conv, message) == (len(message), [], [reject])
+
+
+@every_module
+def test_a_v2_message_is_refused_in_a_v3_session_and_a_v3_one_in_a_v2_session(
+    conv: ModuleType,
+) -> None:
+    assert convert_v3(conv, NEW_ORDER)[2] == [
+        ("NewOrder", "version", "unsupported version 2 (this end speaks 3)", 42)
+    ]
+    assert convert(conv, ICEBERG)[2] == [
+        ("NewOrder", "version", "unsupported version 3 (this end speaks 2)", 45)
+    ]
+
+
+AUCTION = {"kind": L.AUCTION_TRADE, "symbol": 3, "seq": 0x50, "price": 1000, "qty": 4}
+AUCTION_BUY = event(**AUCTION, side=1, account=2, order_id=0x60, client_order_id=0x70,
+                    leaves=0, cum=4, trade_id=0x99)  # fmt: skip
+AUCTION_SELL = event(**AUCTION, side=2, account=4, order_id=0x61, client_order_id=0x71,
+                     leaves=3, cum=4, trade_id=0x99)  # fmt: skip
+TRIGGERED = event(kind=L.TRIGGERED, side=1, order_type=2, tif=2, account=2, symbol=3,
+                  seq=0x51, order_id=0x62, client_order_id=0x72, price=0, qty=5, leaves=5,
+                  cum=0, trade_id=1001)  # fmt: skip
+TRIGGERED_REPORT = wire("""
+    58 00 0d 03   09 01 00 00   09 00 00 00   00 00 00 00   # v3: TRIGGERED, BUY, wire 9
+    51 00 00 00 00 00 00 00   62 00 00 00 00 00 00 00       # seq, order_id
+    72 00 00 00 00 00 00 00   00 00 00 00 00 00 00 00       # client_order_id, price 0: market
+    00 00 00 00 00 00 00 00   00 00 00 00 00 00 00 00       # last_price, last_qty
+    00 00 00 00 00 00 00 00   05 00 00 00 00 00 00 00       # cum 0, leaves 5
+    00 00 00 00 00 00 00 00                                 # trade_id 0 (not a trade)
+""")
+REFRESHED = event(kind=L.REFRESHED, side=2, account=4, symbol=3, seq=0x52, order_id=0x63,
+                  client_order_id=0x73, price=700, qty=2, leaves=6, cum=4)  # fmt: skip
+PHASE = event(kind=L.PHASE_CHANGED, account=0, symbol=3, seq=0x53, reason=3, qty=2)
+TERMS = event(kind=L.ORDER_TERMS, account=2, symbol=3, seq=0x54, order_id=0x62, price=1001)
+
+
+@every_module
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_auction_fill_is_a_fill_for_both_owners(conv: ModuleType, version: int) -> None:
+    events = L.join_records([AUCTION_BUY, AUCTION_SELL], L.EVENT_DTYPE)
+    chunks, max_seq = conv.events_to_slot_bytes(events, SLOT_OF_ACCOUNT, WIRE_SYMBOL, version)
+    assert max_seq == 0x50
+    (slot0, buy), (slot1, sell) = chunks
+    assert (slot0, slot1) == (0, 1)
+    buy_fill = patched(TRADE_REPORT, 16, "5000000000000000600000000000000070")
+    buy_fill = patched(patched(buy_fill, 64, "04"), 80, "99")  # cum 4, trade 0x99
+    assert buy == patched(buy_fill, 3, f"{version:02x}")
+    assert sell[3:8] == bytes([version, 3, 2, 0, 0])  # PARTIALLY_FILLED, SELL
+    assert sell[80:88] == buy[80:88]  # the same trade_id on both sides
+
+
+@every_module
+def test_venue_events_give_v3_reports_and_a_v2_session_only_codes_it_knows(
+    conv: ModuleType,
+) -> None:
+    events = L.join_records([TRIGGERED, REFRESHED, PHASE, TERMS], L.EVENT_DTYPE)
+    v3, max_seq = conv.events_to_slot_bytes(events, SLOT_OF_ACCOUNT, WIRE_SYMBOL, 3)
+    assert max_seq == 0x54  # every venue event counts for a Sync
+    assert v3[0] == (0, TRIGGERED_REPORT)
+    assert v3[1][0] == 1 and v3[1][1][3:5] == bytes([3, 10])  # REFRESHED
+    assert int.from_bytes(v3[1][1][72:80], "little") == 6  # the whole order's leaves
+    assert len(v3) == 2  # no report for a phase change or an order's terms
+    assert conv.events_to_slot_bytes(events, SLOT_OF_ACCOUNT, WIRE_SYMBOL, 2) == ([], 0x54)
+
+
+@every_module
+def test_a_version_no_session_speaks_is_refused_by_both(conv: ModuleType) -> None:
+    with pytest.raises(ValueError, match="protocol version 4"):
+        conv.orders_to_inputs(ICEBERG, ACCOUNT, SYMBOL_IDS, TS, np.zeros(2, L.INPUT_DTYPE), 64, 4)
+    with pytest.raises(ValueError, match="protocol version 4"):
+        conv.events_to_reports(TRIGGERED, SLOT_OF_ACCOUNT, WIRE_SYMBOL, bytearray(88), 4)

@@ -33,6 +33,12 @@ NUMBER = mostly(
     st.one_of(st.just(0), st.integers(-(2**63), -1)),
 )
 VERSION = mostly(st.just(2), st.integers(0, 255))
+VERSION_3 = mostly(st.just(3), st.integers(0, 255))
+VENUE_NUMBER = mostly(
+    st.one_of(st.just(0), st.just(0), st.integers(1, 2**63 - 1), st.integers(1, 1000)),
+    st.integers(-(2**63), -1),
+)
+"""A v3 venue field: 0 (none) or a value, or past it (negative)."""
 
 
 def code(valid: list[int]) -> st.SearchStrategy[int]:
@@ -67,8 +73,32 @@ def new_order(draw: st.DrawFn) -> bytes:
 
 
 @st.composite
-def cancel(draw: st.DrawFn) -> bytes:
-    return struct.pack("<HBB4sQ", 16, 3, draw(VERSION), draw(reserved(4)), draw(CLIENT_ORDER_ID))
+def new_order_v3(draw: st.DrawFn) -> bytes:
+    """A version-3 NewOrder: every order type and tif, then the venue's three fields."""
+    return struct.pack(
+        "<HBBBBBBIB3sQqqqqq",
+        64,
+        2,
+        draw(VERSION_3),
+        draw(code([1, 2])),
+        draw(code([1, 2, 3, 4])),
+        draw(code([0, 1, 2, 3, 4, 5])),
+        draw(code([0, 1, 2, 3, 4])),
+        draw(SYMBOL),
+        draw(st.integers(0, 255)),
+        draw(reserved(3)),
+        draw(CLIENT_ORDER_ID),
+        draw(mostly(st.one_of(NUMBER, st.just(0)), NUMBER)),
+        draw(NUMBER),
+        draw(VENUE_NUMBER),
+        draw(VENUE_NUMBER),
+        draw(VENUE_NUMBER),
+    )
+
+
+@st.composite
+def cancel(draw: st.DrawFn, version: st.SearchStrategy[int] = VERSION) -> bytes:
+    return struct.pack("<HBB4sQ", 16, 3, draw(version), draw(reserved(4)), draw(CLIENT_ORDER_ID))
 
 
 @st.composite
@@ -86,8 +116,27 @@ def replace(draw: st.DrawFn) -> bytes:
 
 
 @st.composite
-def mass_cancel(draw: st.DrawFn) -> bytes:
-    return struct.pack("<HBBI", 8, 5, draw(VERSION), draw(SYMBOL))
+def replace_v3(draw: st.DrawFn) -> bytes:
+    """A version-3 Replace: flags (keep_price) at byte 4, trigger_price after qty."""
+    keep = draw(mostly(st.sampled_from([0, 1]), st.integers(0, 255)))
+    price = draw(mostly(st.just(0), NUMBER) if keep == 1 else NUMBER)
+    return struct.pack(
+        "<HBBB3sQqqq",
+        40,
+        4,
+        draw(VERSION_3),
+        keep,
+        draw(reserved(3)),
+        draw(CLIENT_ORDER_ID),
+        price,
+        draw(NUMBER),
+        draw(VENUE_NUMBER),
+    )
+
+
+@st.composite
+def mass_cancel(draw: st.DrawFn, version: st.SearchStrategy[int] = VERSION) -> bytes:
+    return struct.pack("<HBBI", 8, 5, draw(version), draw(SYMBOL))
 
 
 @st.composite
@@ -113,24 +162,29 @@ def insane(draw: st.DrawFn) -> bytes:
 
 
 REQUEST = st.one_of(new_order(), cancel(), replace(), mass_cancel())
+REQUEST_V3 = st.one_of(
+    new_order_v3(), cancel(VERSION_3), replace_v3(), mass_cancel(VERSION_3), new_order()
+)
+"""A version-3 session's requests (and a v2 NewOrder now and then: a wrong length)."""
+REQUESTS = {2: REQUEST, 3: REQUEST_V3}
 
 
 @st.composite
-def message(draw: st.DrawFn) -> bytes:
+def message(draw: st.DrawFn, version: int = 2) -> bytes:
     choice = draw(st.integers(0, 39))
     if choice == 0:
         return draw(other())
     if choice == 1:
         return draw(insane())
     if choice <= 4:
-        return draw(relength(draw(REQUEST)))
-    return draw(REQUEST)
+        return draw(relength(draw(REQUESTS[version])))
+    return draw(REQUESTS[version])
 
 
 @st.composite
-def stream(draw: st.DrawFn) -> bytes:
-    """Messages back to back, the last one perhaps cut short."""
-    data = b"".join(draw(st.lists(message(), max_size=12)))
+def stream(draw: st.DrawFn, version: int = 2) -> bytes:
+    """Messages of a ``version`` session back to back, the last one perhaps cut short."""
+    data = b"".join(draw(st.lists(message(version), max_size=12)))
     if data and draw(st.booleans()):
         data = data[: draw(st.integers(0, len(data)))]
     return data
@@ -150,7 +204,8 @@ def events(draw: st.DrawFn) -> np.ndarray:
     raw = bytearray(draw(st.binary(min_size=80 * n, max_size=80 * n)))
     out = np.frombuffer(raw, L.EVENT_DTYPE)
     for i in range(n):
-        out["kind"][i] = draw(mostly(st.integers(1, 8), st.integers(0, 255)))
+        # Every kind, the venue's (ORDER_TERMS .. INDICATIVE) included.
+        out["kind"][i] = draw(mostly(st.integers(1, 14), st.integers(0, 255)))
         out["account"][i] = draw(st.one_of(st.integers(0, 9), st.integers(0, 2**32 - 1)))
         if draw(st.booleans()):
             out["leaves"][i] = 0
