@@ -1,18 +1,20 @@
 """Venue requests a server cannot run: refused at the gateway when the core's kernel is compiled.
 
-The compiled kernel does not run the venue rules yet: it stops at a stop, an
-iceberg, a DAY or GTD order or a replace with terms (engine/kernel/venue_gate.py).
-Such an input would be journalled before the kernel met it, and so halt the core
-again at every start; a version-3 session can send one, so the gateway keeps it
-from the core: the request is answered with a MessageReject naming its first
-venue field in offset order and why, and the session goes on. A version-2
-session cannot send one (its codes and layouts have no room for it), so its
-requests are never looked at here.
+A server's core runs the pre-trade risk stage (ringmatch.supervisor's PRETRADE),
+and on the compiled kernel that stage does not check the venue's orders yet: the
+kernel stops at a NEW of the venue's (a stop, an iceberg, a DAY or GTD order) or
+a REPLACE with terms (engine/kernel/venue_gate.py, ``staged``). The core would
+refuse such an input before its journal (REJECTED INVALID_FIELD); a version-3
+session hears why here instead: the request is answered with a MessageReject
+naming its first venue field in offset order and why, and the session goes on. A
+version-2 session cannot send one (its codes and layouts have no room for it), so
+its requests are never looked at here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -26,24 +28,28 @@ from ringmatch.gateway.protocol.messages import MessageReject
 _VENUE_TYPES = (L.ORDER_TYPE_CODE[OrderType.STOP], L.ORDER_TYPE_CODE[OrderType.STOP_LIMIT])
 _VENUE_TIFS = (L.TIF_CODE[TimeInForce.DAY], L.TIF_CODE[TimeInForce.GTD])
 WHY = (
-    "this server's kernel does not run the venue rules yet (docs/ORDER_TYPES.md); "
-    "a server on the reference kernel (RINGMATCH_PURE=1) does"
+    "this server's compiled kernel does not run the pre-trade stage's rules for the "
+    "venue's orders yet (docs/ORDER_TYPES.md); a server on the reference kernel "
+    "(RINGMATCH_PURE=1) does"
 )
 
 
 VenueGate = Callable[[np.void], bool]
 """Whether the core's kernel stops at the input whose owner record this is."""
 
+STAGED: VenueGate = partial(is_venue_input, staged=True)
+"""What the compiled kernel stops at with its pre-trade stage on, as a server runs it."""
+
 
 def core_venue_gate() -> VenueGate | None:
-    """What the core this gateway feeds cannot run: venue_gate's test where its kernel
-    is the compiled one (the worker's process picks its kernel as the core's does),
-    None where it runs every venue rule (the reference kernel)."""
-    return is_venue_input if build_info.compiled() else None
+    """What the core this gateway feeds cannot run: venue_gate's test with the stage on
+    where its kernel is the compiled one (the worker's process picks its kernel as the
+    core's does), None where it runs every venue rule (the reference kernel)."""
+    return STAGED if build_info.compiled() else None
 
 
 def refuse_venue(
-    records: np.ndarray, gate: VenueGate = is_venue_input
+    records: np.ndarray, gate: VenueGate = STAGED
 ) -> tuple[np.ndarray, list[MessageReject]]:
     """``records`` (a session's requests) without the inputs ``gate`` stops at, each
     with its TERMS record, and a MessageReject per such input, in order. ``records``

@@ -1,5 +1,6 @@
 """Protocol version 3 end to end: real sessions over TCP to ``ringmatch serve`` on the pure
-engine (RINGMATCH_PURE=1: the compiled kernel does not run the venue rules yet).
+engine (RINGMATCH_PURE=1: a server's compiled kernel does not run the pre-trade stage's
+rules for the venue's orders yet).
 
 A v3 client's stop is held, a trade through its trigger releases it, and the client
 is told (TRIGGERED, then its fill); a v2 session of the same account on the same
@@ -233,7 +234,7 @@ def compiled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeP
 def test_a_server_on_the_compiled_kernel_refuses_venue_orders_and_serves_the_rest(
     compiled_server: ServeProcess,
 ) -> None:
-    # Its kernel does not run the venue rules: a stop would halt the core once journalled,
+    # Its kernel does not run the stage's rules for a stop: the core would refuse it,
     # so the gateway answers it, and the session, the server and its other orders go on.
     async def main() -> None:
         alice = await Session.open(compiled_server.port, "alice", 3)
@@ -241,7 +242,7 @@ def test_a_server_on_the_compiled_kernel_refuses_venue_orders_and_serves_the_res
         answer = await alice.client.request(stop(held, Side.BUY, 105, 5), WAIT)
         assert type(answer) is MessageReject, answer
         assert (answer.field, answer.client_order_id) == ("order_type", held)
-        assert "does not run the venue rules" in answer.reason
+        assert "does not run the pre-trade stage's rules" in answer.reason
         await accepted(alice, limit(next(_ids), Side.BUY, 100, 1))  # a v3 plain order: fine
         await alice.client.close()
 

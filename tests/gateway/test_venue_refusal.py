@@ -14,14 +14,13 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from ringmatch.engine.kernel.venue_gate import is_venue_input
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema import commands as core
 from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
 from ringmatch.gateway.protocol.connection import Connection, Role
 from ringmatch.gateway.server.order_intake import OrderIntake
-from ringmatch.gateway.server.venue_refusal import WHY
+from ringmatch.gateway.server.venue_refusal import STAGED, WHY
 from ringmatch.gateway.wire import wire_choice, wire_reference
 
 MODULES = [pytest.param(wire_reference, id="reference")]
@@ -48,7 +47,7 @@ def replace(cid: int, flags: int, price: int, trigger: int) -> bytes:
 
 @pytest.mark.parametrize("conv", MODULES)
 def test_venue_requests_are_refused_and_the_rest_goes_on(conv: ModuleType) -> None:
-    intake = OrderIntake(DIRECTORY, SYMBOL_IDS, conv, 65_536, venue_gate=is_venue_input)
+    intake = OrderIntake(DIRECTORY, SYMBOL_IDS, conv, 65_536, venue_gate=STAGED)
     stream = b"".join(
         [
             new_order(1, 1, 0, 100),  # a plain limit order: the core's
@@ -80,7 +79,7 @@ def test_venue_requests_are_refused_and_the_rest_goes_on(conv: ModuleType) -> No
 
 
 def test_a_throttled_sessions_venue_command_is_refused_too() -> None:
-    intake = OrderIntake(DIRECTORY, SYMBOL_IDS, wire_reference, 65_536, venue_gate=is_venue_input)
+    intake = OrderIntake(DIRECTORY, SYMBOL_IDS, wire_reference, 65_536, venue_gate=STAGED)
     stop = core.NewOrder(0, "alice", "AAPL", Side.BUY, OrderType.STOP, None, 1, trigger_price=9)
     refused = intake.venue_reject(stop)
     assert refused is not None and (refused.field, refused.message) == ("order_type", "NewOrder")
