@@ -213,12 +213,29 @@ class Kernel {
     uint8_t venue_reject(const InputRecord& r) const;  // checks 8 (time) to 10
     bool replace_stop(const InputRecord& r, uint32_t i, uint64_t id);
     // Time (V-TIME): the expiries an input at `ts` runs first, and running them.
-    std::size_t due(int64_t ts) const;
-    void advance(int64_t ts);
+    // The common cases (no time passes an expiry; a book with no stop or iceberg) are
+    // inline: every input asks, and a call per input cost the standard workload 3%.
+    std::size_t due(int64_t ts) const {
+        if (ts <= now_ || expiries_.empty() || expiries_.front().ts > ts) return 0;
+        return due_counted(ts);
+    }
+    std::size_t due_counted(int64_t ts) const;
+    void advance(int64_t ts) {
+        if (ts <= now_) return;
+        now_ = ts;
+        if (!expiries_.empty() && expiries_.front().ts <= ts) expire_due(ts);
+    }
+    void expire_due(int64_t ts);
     // The worst case of an input that matches in `symbol` (worst_match, or a bound
     // for a book with held stops or icebergs, whose refreshes and cascades add up).
     std::size_t worst_in(uint32_t symbol, uint8_t side, int64_t price, bool market, int64_t qty,
-                         uint8_t stp) const;
+                         uint8_t stp) const {
+        const Book& b = books_[symbol];
+        if (b.stops == 0 && b.icebergs == 0)
+            return worst_match(symbol, side, price, market, qty, stp);
+        return worst_bound(b, qty);
+    }
+    std::size_t worst_bound(const Book& b, int64_t qty) const;
     template <bool Buy>
     void enter_venue(Taker& t, uint8_t tif, bool post_only, uint32_t slot, bool indexed);
     template <bool Buy>

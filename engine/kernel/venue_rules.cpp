@@ -419,8 +419,7 @@ bool Kernel::replace_stop(const InputRecord& r, uint32_t i, uint64_t id) {
 
 // At most how many orders expire when an input at `ts` moves time: the queue's
 // entries due (a heap's: each parent is due before its children), gone ones too.
-std::size_t Kernel::due(int64_t ts) const {
-    if (ts <= now_ || expiries_.empty() || expiries_.front().ts > ts) return 0;
+std::size_t Kernel::due_counted(int64_t ts) const {
     std::size_t n = 0;
     std::vector<std::size_t> todo{0};
     while (!todo.empty()) {
@@ -434,11 +433,9 @@ std::size_t Kernel::due(int64_t ts) const {
     return n;
 }
 
-// Time moves up to `ts` (never back: V-TIME-2), and the GTD orders and stops
-// due expire, in (expire_ts, seq of NEW) order (V-TIME-3).
-void Kernel::advance(int64_t ts) {
-    if (ts <= now_) return;
-    now_ = ts;
+// The GTD orders and stops due by `ts` expire, in (expire_ts, seq of NEW) order
+// (V-TIME-3); advance (kernel.hpp) has moved time up to `ts` (never back: V-TIME-2).
+void Kernel::expire_due(int64_t ts) {
     while (!expiries_.empty() && expiries_.front().ts <= ts) {
         std::pop_heap(expiries_.begin(), expiries_.end(), std::greater<Expiry>());
         const uint64_t id = expiries_.back().id;
@@ -464,10 +461,7 @@ bool Kernel::on_clock(const InputRecord& r) {
 // each released stop) a partial trade's two, a TRIGGERED, an STP record and its
 // last CANCELLED; and the input's ACCEPTED and ORDER_TERMS. A refresh uses at
 // least a lot of a taker, so without stops the input's quantity bounds them.
-std::size_t Kernel::worst_in(uint32_t symbol, uint8_t side, int64_t price, bool market,
-                             int64_t qty, uint8_t stp) const {
-    const Book& b = books_[symbol];
-    if (b.stops == 0 && b.icebergs == 0) return worst_match(symbol, side, price, market, qty, stp);
+std::size_t Kernel::worst_bound(const Book& b, int64_t qty) const {
     uint64_t refreshes = b.slices;
     if (b.stops == 0 && qty > 0 && static_cast<uint64_t>(qty) < refreshes)
         refreshes = static_cast<uint64_t>(qty);
