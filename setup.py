@@ -94,6 +94,7 @@ def kernel_extensions() -> list[Extension]:
             "engine/kernel/kernel.cpp",
             "engine/kernel/kernel_dump.cpp",  # dump() and load(): snapshots
             "engine/kernel/venue_rules.cpp",  # stops, icebergs, GTD and DAY, time
+            "engine/kernel/auction_rules.cpp",  # trading phases, call auctions
         ],
         include_dirs=[str(KERNEL), numpy.get_include()],
         language="c++",

@@ -33,8 +33,8 @@ not journalled: a client command gets a REJECTED record (seq 0,
 SEQUENCE_UNAVAILABLE) at once, a control or session input is held and tried
 again on the next turn. Dropped and logged: a record of no input kind, a
 control input (KILL_SWITCH, SET_RISK_LIMITS, SET_PHASE) on a gateway's ring, a
-SET_PHASE when the kernel is the compiled one (which does not run trading
-phases yet: engine.kernel.venue_gate), a session
+SET_PHASE when the kernel is the compiled one with the pre-trade stage (which
+does not run trading phases yet: engine.kernel.venue_gate), a session
 input on any ring but its own worker's (input ring k is worker k's), and a
 kind only the core journals (STAGE_CHAIN, SKIP_INPUT, DEFINE_*): the gateway
 validates, getting here is a gateway bug, not a client's. A record of an
@@ -438,8 +438,9 @@ class Core:
                     why = "a control input from a gateway"
                 elif not_run[i]:
                     why = (
-                        "a SET_PHASE: the compiled kernel does not run trading phases yet "
-                        "(RINGMATCH_PURE=1 runs the reference kernel, which does)"
+                        "a SET_PHASE: the compiled kernel does not run trading phases with "
+                        "the pre-trade stage on yet (RINGMATCH_PURE=1 runs the reference "
+                        "kernel, which does)"
                     )
                 else:
                     why = "another worker's session input"

@@ -316,7 +316,7 @@ def _schedule(config: CoreConfig, kernel: Kernel) -> Schedule | None:
     if not getattr(kernel, "runs_phases", False):
         raise StartRefused(
             f"cannot start: [[symbols]] {config.schedules[0][0]!r} has a schedule, and the "
-            f"{kernel_name(kernel)} kernel does not run trading phases yet: run with "
+            f"kernel ({kernel_name(kernel)}) does not run trading phases yet: run with "
             "RINGMATCH_PURE=1 (the reference kernel), or remove the schedules",
             EXIT_USAGE,
         )

@@ -117,7 +117,9 @@ class StagedKernel:
     def risk_enabled(self) -> bool:
         return bool(self.kernel.risk_enabled)
 
-    runs_phases = False  # the compiled kernel's (engine.kernel.venue_gate)
+    # A call phase's orders are the stage's too, and the compiled stage does not run
+    # them yet (engine.kernel.venue_gate): the core drops an admin's SET_PHASE.
+    runs_phases = False
 
     def next_expiry(self) -> int | None:
         """The compiled kernel's next GTD expiry (the core's Clock), None if none."""

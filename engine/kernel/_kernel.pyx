@@ -257,9 +257,12 @@ cdef class Kernel:
         cdef int64_t ts = 0
         return ts if self.k.next_expiry(&ts) else None
 
-    # Trading phases and call auctions (SET_PHASE) are the reference kernel's only,
-    # for now (engine.kernel.venue_gate): the core drops an admin's for this one.
-    runs_phases = False
+    @property
+    def runs_phases(self):
+        """Whether it runs trading phases and call auctions (SET_PHASE): with the
+        pre-trade stage off (engine.kernel.venue_gate). The core drops an admin's
+        SET_PHASE for a kernel that does not."""
+        return not self.k.risk_enabled()
 
     # -- snapshots (kernel_dump.cpp documents the layout, docs/PIPELINE.md too) ------
 

@@ -171,7 +171,7 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
                     applied = !risk_on_ || !text_length_ok(r.qty) || on_kill_switch(r);
                     break;
                 case IN_CLOCK: applied = on_clock(r); break;
-                case IN_SET_PHASE: applied = unsupported(); break;
+                case IN_SET_PHASE: applied = on_set_phase(r); break;
                 default: applied = true; break;  // SET_RISK_LIMITS (the caller's set_limits),
                                                  // STAGE_CHAIN, SKIP_INPUT: their seq only
             }
@@ -239,6 +239,8 @@ bool Kernel::on_new(const InputRecord& r) {
         if (!venue_fields_ok(r)) return reject(CMD_NEW, REJ_INVALID_FIELD, account, r.order_id, client);
         return on_new_venue(r);
     }
+    // Outside CONTINUOUS even a plain order takes the venue's path (V-SES).
+    if (books_[r.symbol].phase != PHASE_CONTINUOUS) return on_new_venue(r);
     if (!fits((r.symbol != 0 ? worst_in(r.symbol, r.side, r.price, r.order_type == TYPE_MARKET,
                                          r.qty, r.stp)
                              : 1) +
@@ -487,8 +489,8 @@ bool Kernel::fok_fills(const Taker& t, const Opp& opp) const {
 
 // -- the order's bookkeeping -------------------------------------------------------
 
-// Any live order out of the kernel: resting (an iceberg's hidden part too) or a
-// held stop.
+// Any live order out of the kernel: resting (an iceberg's hidden part too), a
+// held stop or a market order waiting in a call phase.
 void Kernel::remove_resting(uint32_t i) {
     Order& o = pool_[i];
     Book& b = books_[o.symbol];
@@ -496,6 +498,8 @@ void Kernel::remove_resting(uint32_t i) {
         const VenueOrder& v = venue_[i];
         if (v.trigger != 0) {
             stop_unlink(b, i);
+        } else if (o.price == 0) {
+            waiting_unlink(b, i);
         } else {
             if (v.display != 0) {
                 --b.icebergs;
@@ -557,12 +561,14 @@ bool Kernel::on_cancel(const InputRecord& r) {
         id = client_ids_.lookup(account, client);
         if (id == 0) return reject(CMD_CANCEL, REJ_UNKNOWN_CLIENT_ORDER_ID, account, 0, client);
     }
-    if (!fits(1 + due(r.ts_ns))) return false;
+    if (!fits(2 + due(r.ts_ns))) return false;  // CANCELLED, an INDICATIVE in a call phase
     advance(r.ts_ns);
     const uint32_t i = resting_index(id);
     if (i == NIL || pool_[i].account != account) return reject_order(CMD_CANCEL, i, id, account, client);
+    const uint32_t symbol = pool_[i].symbol;
     about_order(EV_CANCELLED, CXL_USER, pool_[i], pool_[i].qty + hidden_of(i));
     remove_resting(i);
+    if (books_[symbol].phase != PHASE_CONTINUOUS) publish_indicative(symbol);
     return true;
 }
 
@@ -599,12 +605,20 @@ bool Kernel::on_replace(const InputRecord& r) {
             const Order& o = pool_[k];
             need = std::max(need, worst_in(o.symbol, o.side, r.price, false, r.qty, o.stp()));
         }
-        if (!fits(need + due(r.ts_ns))) return false;
+        if (!fits(need + 1 + due(r.ts_ns))) return false;  // + an INDICATIVE in a call phase
     }
     advance(r.ts_ns);
     const uint32_t i = resting_index(id);
     if (i == NIL || pool_[i].account != account) return reject_order(CMD_REPLACE, i, id, account, client);
+    const uint32_t symbol = pool_[i].symbol;
+    const uint8_t phase = books_[symbol].phase;
+    if (phase == PHASE_CLOSED) return reject(CMD_REPLACE, REJ_MARKET_CLOSED, account, id, client);
     if (pool_[i].venue() && venue_[i].trigger != 0) return replace_stop(r, i, id);
+    // A live order without a price that is not a held stop: a market order waiting
+    // in a call phase.
+    if (pool_[i].price == 0)
+        return reject(CMD_REPLACE, REJ_MARKET_NOT_REPLACEABLE, account, id, client);
+    const bool call = phase != PHASE_CONTINUOUS;
     // KEEP_PRICE: no price, which only a held STOP takes.
     const int64_t price = (r.flags & FLAG_KEEP_PRICE) != 0 ? 0 : r.price;
     const int64_t qty = r.qty;
@@ -629,19 +643,22 @@ bool Kernel::on_replace(const InputRecord& r) {
             o.qty = qty;
         }
         replaced(o, price, qty, true);
+        if (call) publish_indicative(symbol);
         return true;
     }
-    const uint32_t symbol = o.symbol;
-    if (o.side == SIDE_BUY) replace_moved<true>(i, price, qty, client);
-    else replace_moved<false>(i, price, qty, client);
+    const bool moved = o.side == SIDE_BUY ? replace_moved<true>(i, price, qty, client, call)
+                                          : replace_moved<false>(i, price, qty, client, call);
+    if (moved && call) publish_indicative(symbol);
     if (print_high_ != 0) release_triggered(symbol);
     return true;
 }
 
 // A replace that loses its place: out of the book, then in again as if it had
-// just arrived (its own id, account, side, STP mode), at the back of its level.
+// just arrived (its own id, account, side, STP mode), at the back of its level;
+// in a call phase (`call`) it does not match. False if it was rejected.
 template <bool Buy>
-void Kernel::replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t request_client) {
+bool Kernel::replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t request_client,
+                           bool call) {
     Order& o = pool_[i];
     Book& b = books_[o.symbol];
     auto& own = own_side<Buy>(b);
@@ -649,7 +666,7 @@ void Kernel::replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t requ
     const bool crosses = opp.reached_by(price, false);
     if (crosses && o.post_only()) {
         reject(CMD_REPLACE, REJ_POST_ONLY_WOULD_CROSS, o.account, o.id, request_client);
-        return;
+        return false;
     }
     const bool iceberg = o.venue() && venue_[i].display != 0;
     if (iceberg) {
@@ -661,13 +678,13 @@ void Kernel::replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t requ
     account_unlink(i);
     --resting_;
     replaced(o, price, qty, false);
-    if (crosses) {
+    if (crosses && !call) {
         // An iceberg trades its whole quantity as a taker (V-ICE-3).
         Taker t{o.id, o.client, price, qty, o.cum, o.account, o.symbol, o.side, o.stp(), false};
         match<Buy>(t, opp);  // allocates nothing: `o` stays valid
         if (t.qty == 0) {
             pool_.release(i);
-            return;
+            return true;
         }
         qty = t.qty;
         o.cum = t.cum;
@@ -686,6 +703,7 @@ void Kernel::replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t requ
     index_.insert(o.id, i);
     account_append(i);
     ++resting_;
+    return true;
 }
 
 // -- MASS CANCEL, sessions ---------------------------------------------------------
@@ -700,22 +718,25 @@ bool Kernel::on_mass_cancel(const InputRecord& r) {
     if (r.symbol > n_symbols_) return reject(CMD_MASS_CANCEL, REJ_UNKNOWN_SYMBOL, account, id, client);
     if (r.reason == 0 || r.reason > CXL_LAST)
         return reject(CMD_MASS_CANCEL, REJ_INVALID_FIELD, account, id, client);
-    if (!fits(std::size_t{accounts_[account].count} + 1 + due(r.ts_ns))) return false;
+    if (!fits(mass_cancel_worst(account) + due(r.ts_ns))) return false;
     advance(r.ts_ns);
     mass_cancel(account, r.symbol, r.reason);
     return true;
 }
 
-// Every resting order of the account (of `symbol`, unless 0), in the order
-// they entered the book, then MASS_CANCELLED with the count.
+// Every live order of the account (of `symbol`, unless 0), in the order they
+// entered the book, then MASS_CANCELLED with the count, then the indicatives of
+// the books in a call phase it changed. Its worst case is mass_cancel_worst's.
 void Kernel::mass_cancel(uint32_t account, uint32_t symbol, uint8_t reason) {
     int64_t count = 0;
     for (uint32_t i = accounts_[account].head; i != NIL;) {
         const Order& o = pool_[i];
         const uint32_t next = o.acct_next;
         if (symbol == 0 || o.symbol == symbol) {
+            const uint32_t s = o.symbol;
             about_order(EV_CANCELLED, reason, o, o.qty + hidden_of(i));
             remove_resting(i);
+            touched(s);
             ++count;
         }
         i = next;
@@ -726,13 +747,14 @@ void Kernel::mass_cancel(uint32_t account, uint32_t symbol, uint8_t reason) {
     e.account = account;
     e.symbol = symbol;
     e.qty = count;
+    publish_touched();
 }
 
 bool Kernel::on_session(const InputRecord& r) {
     const uint64_t worker = r.client_order_id;
     if (r.kind == IN_WORKER_STARTED) {
         // Every resting order, and a MASS_CANCELLED per account with a session.
-        if (!fits(resting_ + sessions_.accounts_live() + due(r.ts_ns))) return false;
+        if (!fits(2 * resting_ + sessions_.accounts_live() + due(r.ts_ns))) return false;
         gone_.clear();
         sessions_.worker_started(worker, r.qty, gone_);
         // Time moves with the first mass cancel, the engine's first command of it.
@@ -745,7 +767,7 @@ bool Kernel::on_session(const InputRecord& r) {
         sessions_.open(r.account, worker, r.order_id, (r.flags & FLAG_CANCEL_ON_DISCONNECT) != 0);
         return true;
     }
-    if (!fits(std::size_t{accounts_[r.account].count} + 1 + due(r.ts_ns))) return false;
+    if (!fits(mass_cancel_worst(r.account) + due(r.ts_ns))) return false;
     if (sessions_.close(r.account, worker, r.order_id)) {
         advance(r.ts_ns);
         mass_cancel(r.account, 0, CXL_DISCONNECT);
@@ -798,8 +820,8 @@ bool Kernel::on_kill_switch(const InputRecord& r) {
     const bool on = (r.flags & FLAG_ON) != 0;
     const bool cancel = on && (r.flags & FLAG_CANCEL_ORDERS) != 0;
     if (cancel) {
-        const std::size_t need = account != 0 ? std::size_t{accounts_[account].count} + 1
-                                              : resting_ + risk_.accounts_seen();
+        const std::size_t need = account != 0 ? mass_cancel_worst(account)
+                                              : 2 * resting_ + risk_.accounts_seen();
         if (!fits(need + due(r.ts_ns))) return false;
     }
     risk_.kill_switch(account, on);

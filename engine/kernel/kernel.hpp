@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -26,10 +27,9 @@ enum BatchStatus : int {
     BATCH_OK = 0,
     BATCH_EVENTS_TOO_SMALL = 1,  // the first input's worst case exceeds the whole buffer
     BATCH_SEQ_NOT_AFTER = 2,     // an input's seq is not after last_seq
-    // An input of the venue rules this kernel does not run yet: a SET_PHASE
-    // (trading phases and call auctions) and, with the pre-trade stage on, a NEW
-    // of the venue's or a REPLACE with terms or without a price (the stage's rules
-    // for them). The batch stops before it (bad_seq is its seq) and nothing of it
+    // An input of the venue rules this kernel does not run yet: with the pre-trade
+    // stage on, a SET_PHASE, a NEW of the venue's or a REPLACE with terms or without
+    // a price (the stage's rules for them). The batch stops before it (bad_seq is its seq) and nothing of it
     // is applied, so the caller can say so instead of a wrong answer; its record
     // checks (seq, account, symbol, fields) come first.
     BATCH_UNSUPPORTED = 3,
@@ -57,6 +57,33 @@ struct Book {
     // ceil(leaves / display_qty): the bound on an input's refreshes.
     uint32_t icebergs = 0;
     uint64_t slices = 0;
+    // Its trading phase (V-SES: CONTINUOUS until a SET_PHASE moves it) and, for
+    // its auctions, the configured reference price (0: none; V-AUC-2).
+    uint8_t phase = PHASE_CONTINUOUS;
+    int64_t reference = 0;
+    // Market orders waiting in a call phase, in entry order (V-SES-2), linked like
+    // the stops: a waiting order is in no level, its price 0.
+    uint32_t waiting_head = NIL;
+    uint32_t waiting_tail = NIL;
+    uint32_t waiting = 0;
+    // The indicative uncross last published in this call phase (V-AUC-4); `shown`
+    // false: none yet (entering a call phase always publishes).
+    bool shown = false;
+    uint8_t shown_side = 0;
+    int64_t shown_price = 0;
+    int64_t shown_volume = 0;
+    int64_t shown_imbalance = 0;
+
+    bool call() const { return phase != PHASE_CONTINUOUS && phase != PHASE_CLOSED; }
+};
+
+// An uncross (V-AUC-1): its price, the volume executable there and the imbalance
+// (side 0: none); volume 0: nothing can execute (price 0).
+struct Uncross {
+    int64_t price = 0;
+    int64_t volume = 0;
+    uint8_t side = 0;
+    int64_t imbalance = 0;
 };
 
 // The venue's part of an order (VENUE_RULES.md), for an order whose Order has
@@ -191,7 +218,7 @@ class Kernel {
     template <bool Buy>
     void enter(Taker& t, uint8_t tif, bool post_only);
     template <bool Buy>
-    void replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t request_client);
+    bool replace_moved(uint32_t i, int64_t price, int64_t qty, uint64_t request_client, bool call);
     template <bool Buy, class Opp>
     void match(Taker& t, Opp& opp);
     template <bool Buy, class Opp>
@@ -203,6 +230,10 @@ class Kernel {
     void account_append(uint32_t i);
     void account_unlink(uint32_t i);
     void mass_cancel(uint32_t account, uint32_t symbol, uint8_t reason);
+    // A CANCELLED per live order, MASS_CANCELLED, an INDICATIVE per book it touched.
+    std::size_t mass_cancel_worst(uint32_t account) const {
+        return 2 * std::size_t{accounts_[account].count} + 1;
+    }
     bool reject_order(uint8_t command, uint32_t i, uint64_t id, uint32_t account,
                       uint64_t client);
 
@@ -226,6 +257,7 @@ class Kernel {
         if (!expiries_.empty() && expiries_.front().ts <= ts) expire_due(ts);
     }
     void expire_due(int64_t ts);
+    void expire_at(int64_t ts, uint64_t id);  // a GTD order's place in the expiry queue
     // The worst case of an input that matches in `symbol` (worst_match, or a bound
     // for a book with held stops or icebergs, whose refreshes and cascades add up).
     std::size_t worst_in(uint32_t symbol, uint8_t side, int64_t price, bool market, int64_t qty,
@@ -251,6 +283,32 @@ class Kernel {
     // An iceberg's slices still to show: the bound's bookkeeping (Book::slices).
     uint64_t slices_of(uint32_t i) const;
     void order_terms(const Order& o, int64_t trigger, int64_t display, int64_t expire_ts);
+
+    // -- trading phases and call auctions (auction_rules.cpp; V-SES, V-AUC) ----------------
+    bool on_set_phase(const InputRecord& r);
+    std::size_t worst_set_phase(const Book& b) const;
+    Uncross uncross_of(const Book& b) const;
+    void uncross(uint32_t symbol);
+    template <bool Buy>
+    uint32_t auction_head(Book& b, uint32_t market) const;
+    void auction_fill(uint32_t i, int64_t price, int64_t qty);
+    void allocated(uint32_t i, uint32_t& market);
+    uint32_t next_waiting(uint32_t i, uint8_t side) const;  // from i on, the first of `side`
+    void publish_indicative(uint32_t symbol);
+    // A book in a call phase that an input changed: its indicative after the input's
+    // cancels or expiries, in the order the books were first touched.
+    void touched(uint32_t symbol) {
+        if (books_[symbol].call() &&
+            std::find(touched_.begin(), touched_.end(), symbol) == touched_.end())
+            touched_.push_back(symbol);
+    }
+    void publish_touched();
+    void expire_day_orders(uint32_t symbol);
+    void waiting_append(Book& b, uint32_t i);
+    void waiting_unlink(Book& b, uint32_t i);
+    template <bool Buy>
+    bool enter_call(Taker& t, bool post_only, uint32_t slot);
+    bool take_fired(Book& b);
 
     // A venue input (BATCH_UNSUPPORTED): false, and process() stops before it.
     bool unsupported() {
@@ -301,6 +359,14 @@ class Kernel {
     int64_t print_low_ = 0;
     int64_t print_high_ = 0;
     std::vector<uint32_t> fired_;  // one round's triggered stops, reused
+    std::vector<uint32_t> touched_;  // the call phases' books an input changed, in order
+    // An uncross's scratch: a book's prices ascending with their bid and ask totals.
+    struct PriceTotals {
+        int64_t price;
+        i128 bid, ask, buys, sells;
+    };
+    mutable std::vector<PriceTotals> totals_;
+    mutable std::vector<std::pair<int64_t, i128>> bid_totals_;
     uint64_t seq_ = 0;  // the input's seq, stamped on its events
 };
 

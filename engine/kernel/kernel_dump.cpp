@@ -6,16 +6,16 @@
 // kernels in the same logical state dump the same bytes (the tests compare a
 // loaded kernel's dump with the original's after both ran the same records).
 //
-// Layout "RKC1", version 2; every integer little-endian, no padding:
+// Layout "RKC1", version 3; every integer little-endian, no padding:
 //
 //   offset  size  field
 //   0       4     magic b"RKC1" (the snapshot file's kernel format)
-//   4       4     u32 layout version (2; a version 1 dump still loads)
+//   4       4     u32 layout version (3; versions 1 and 2 still load)
 //   8       8     u64 last_seq
 //   16      8     u64 trade_id: the last trade id given
 //   24      4     u32 symbols defined (ids 1..n)
 //   28      4     u32 accounts defined (ids 1..n)
-//   32      8     u64 R: live orders (resting, and held stops)
+//   32      8     u64 R: live orders (resting, held stops, waiting market orders)
 //   40      8     u64 U: ranges of used order ids
 //   48      8     u64 C: client order ids
 //   56      8     u64 L: accounts with a live session
@@ -25,11 +25,13 @@
 //                   +16 i64 price (a held STOP's: 0), +24 i64 qty (an iceberg's
 //                   slice), +32 i64 cum (traded), +40 u32 account, +44 u16 symbol,
 //                   +46 u8 side (1 buy, 2 sell), +47 u8 STP code | 0x80 if post-only,
-//                   +48 u32 its place in its queue (its price level's, or its
-//                   book's held stops in release order): 0 first,
+//                   +48 u32 its place in its queue (its price level's, its
+//                   book's held stops in release order, or its book's market
+//                   orders waiting in a call phase in entry order): 0 first,
 //                   +52 u8 1 if it took the venue's path (the rest is 0 if not),
 //                   +53 u8 its NEW's order type, +54 u8 its NEW's tif code,
-//                   +55 u8 1 if a held stop, +56 i64 trigger price (a held stop's),
+//                   +55 u8 1 if a held stop, 2 if a waiting market order (version
+//                   3; 0: in a level), +56 i64 trigger price (a held stop's),
 //                   +64 i64 display quantity (an iceberg's), +72 i64 hidden
 //                   quantity, +80 i64 expire_ts (a GTD's), +88 u64 its NEW's seq
 //   then          U ranges, 16 bytes each, ascending, neither overlapping nor
@@ -46,9 +48,15 @@
 //                 entries too: the core's next Clock reads the first), 24 bytes
 //                 each: i64 expire_ts, u64 seq of the NEW, u64 order id
 //   then          one i64 per symbol (id 1 first): its last trade's price (0: none)
+//   then          (version 3) per symbol (id 1 first), 36 bytes: u8 its trading phase's
+//                 code (PHASE), i64 its configured reference price (0: none), u8 1
+//                 if an indicative was published in this call phase, then that
+//                 indicative: u8 imbalance side (0: none), i64 price, i64 volume,
+//                 i64 imbalance; u8 0 (spare)
 //   then          u32 crc32c (Castagnoli, as the journal's) of every byte before it
 //   end           nothing after it
 //
+// Version 2 is version 3 without the phases: every book CONTINUOUS, none waiting.
 // Version 1 is version 2 without the venue's fields: 48-byte orders (+0 to +47
 // above) in entry order, an order after both its level's and its account's
 // predecessor (each queue a subsequence of the entries, which an iceberg's
@@ -60,7 +68,8 @@
 // last_seq ids (2^40 and more when the seqs jump), minutes of work for one
 // bad byte. The checks after it (counts against the bytes left, ids defined,
 // queues whole and in order, a book not crossed) refuse a dump that is well
-// formed but not a state, e.g. one cut short and re-checksummed.
+// formed but not a state, e.g. one cut short and re-checksummed. (A book in a
+// call phase, or CLOSED after one, may be crossed: nothing matched there.)
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -78,7 +87,7 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 namespace {
 
 constexpr char MAGIC[4] = {'R', 'K', 'C', '1'};
-constexpr uint32_t VERSION = 2;  // 1 (no venue state) still loads
+constexpr uint32_t VERSION = 3;  // 1 (no venue state) and 2 (no phases) still load
 constexpr std::size_t HEADER = 64;
 constexpr std::size_t ORDER_BYTES_V1 = 48;
 constexpr std::size_t ORDER_BYTES = 96;
@@ -250,6 +259,8 @@ std::string Kernel::dump_books() const {
         ranks(b.asks);
         uint32_t r = 0;
         for (uint32_t i = b.stops_head; i != NIL; i = pool_[i].next) rank[i] = r++;
+        r = 0;
+        for (uint32_t i = b.waiting_head; i != NIL; i = pool_[i].next) rank[i] = r++;
     }
     // The orders, account by account, each account's in its list's order.
     std::size_t written = 0;
@@ -271,7 +282,7 @@ std::string Kernel::dump_books() const {
             put<uint8_t>(out, venue ? 1 : 0);
             put<uint8_t>(out, v.order_type);
             put<uint8_t>(out, v.tif);
-            put<uint8_t>(out, v.trigger != 0 ? 1 : 0);
+            put<uint8_t>(out, v.trigger != 0 ? 1 : venue && o.price == 0 ? 2 : 0);
             put<int64_t>(out, v.trigger);
             put<int64_t>(out, v.display);
             put<int64_t>(out, v.hidden);
@@ -312,6 +323,18 @@ std::string Kernel::dump_books() const {
         put<uint64_t>(out, x.id);
     }
     for (uint32_t sym = 1; sym <= n_symbols_; ++sym) put<int64_t>(out, books_[sym].last_price);
+    // Version 3: the phases.
+    for (uint32_t sym = 1; sym <= n_symbols_; ++sym) {
+        const Book& b = books_[sym];
+        put<uint8_t>(out, b.phase);
+        put<int64_t>(out, b.reference);
+        put<uint8_t>(out, b.shown ? 1 : 0);
+        put<uint8_t>(out, b.shown ? b.shown_side : 0);
+        put<int64_t>(out, b.shown ? b.shown_price : 0);
+        put<int64_t>(out, b.shown ? b.shown_volume : 0);
+        put<int64_t>(out, b.shown ? b.shown_imbalance : 0);
+        put<uint8_t>(out, 0);
+    }
     put<uint32_t>(out, crc32c(out.data(), out.size()));
     return out;
 }
@@ -340,8 +363,8 @@ void Kernel::load_books(const char* data, std::size_t n) {
     Reader in(data, n);
     in.get<uint32_t>("magic");
     const uint32_t version = in.get<uint32_t>("the version");
-    if (version != 1 && version != VERSION)
-        bad("layout version " + std::to_string(version) + ", this kernel reads 1 and " +
+    if (version < 1 || version > VERSION)
+        bad("layout version " + std::to_string(version) + ", this kernel reads 1 to " +
             std::to_string(VERSION));
     const std::size_t order_bytes = version == 1 ? ORDER_BYTES_V1 : ORDER_BYTES;
     // Built aside and moved in only when all of it checks out, so a bad dump
@@ -396,7 +419,7 @@ void Kernel::load_books(const char* data, std::size_t n) {
     // Version 2: each order's queue and place in it, put in order once all are read.
     struct Place {
         uint32_t symbol;
-        uint8_t queue;  // 0 bids, 1 asks, 2 held stops
+        uint8_t queue;  // 0 bids, 1 asks, 2 held stops, 3 waiting market orders
         int64_t price;
         uint32_t rank;
         uint32_t i;
@@ -421,13 +444,16 @@ void Kernel::load_books(const char* data, std::size_t n) {
         o.stp_post = in.get<uint8_t>("an order");
         uint32_t rank = 0;
         VenueOrder v{};
-        bool venue = false, held = false;
+        bool venue = false, held = false, waiting = false;
         if (version != 1) {
             rank = in.get<uint32_t>("an order");
             venue = in.get<uint8_t>("an order") != 0;
             v.order_type = in.get<uint8_t>("an order");
             v.tif = in.get<uint8_t>("an order");
-            held = in.get<uint8_t>("an order") != 0;
+            const uint8_t off_book = in.get<uint8_t>("an order");
+            if (off_book > (version == 2 ? 1 : 2)) bad("order " + std::to_string(r) + ": a queue code past the last");
+            held = off_book == 1;
+            waiting = off_book == 2;
             v.trigger = in.get<int64_t>("an order");
             v.display = in.get<int64_t>("an order");
             v.hidden = in.get<int64_t>("an order");
@@ -443,8 +469,11 @@ void Kernel::load_books(const char* data, std::size_t n) {
         if (o.symbol == 0 || o.symbol > symbols) bad(which() + ": a symbol not defined");
         if (o.side != SIDE_BUY && o.side != SIDE_SELL) bad(which() + ": a side neither buy nor sell");
         if ((o.stp_post & VENUE_BIT) != 0) bad(which() + ": a flag bit not known");
-        // A held STOP has no price (0); every other order has one.
-        if (o.price <= 0 && !(held && v.order_type == TYPE_STOP && o.price == 0))
+        // A held STOP and a waiting MARKET have no price (0); every other order has one.
+        if (waiting && (!venue || v.order_type != TYPE_MARKET || o.price != 0 || v.trigger != 0 ||
+                        v.display != 0 || v.hidden != 0 || v.tif > TIF_IOC))
+            bad(which() + ": a waiting order that is not a market order");
+        if (o.price <= 0 && !(held && v.order_type == TYPE_STOP && o.price == 0) && !waiting)
             bad(which() + ": a price not above 0");
         if (o.qty <= 0) bad(which() + ": a quantity not above 0");
         if (o.stp() > STP_DECREMENT) bad(which() + ": an STP code past the last");
@@ -476,8 +505,8 @@ void Kernel::load_books(const char* data, std::size_t n) {
             if (o.side == SIDE_BUY) b.bids.push_back(k.pool_, i);
             else b.asks.push_back(k.pool_, i);
         } else {
-            const uint8_t queue = held ? 2 : o.side == SIDE_BUY ? 0 : 1;
-            places.push_back(Place{o.symbol, queue, held ? 0 : o.price, rank, i});
+            const uint8_t queue = held ? 2 : waiting ? 3 : o.side == SIDE_BUY ? 0 : 1;
+            places.push_back(Place{o.symbol, queue, held || waiting ? 0 : o.price, rank, i});
         }
     }
     // Each queue in its order: ranks 0, 1, 2 ... within it.
@@ -491,6 +520,8 @@ void Kernel::load_books(const char* data, std::size_t n) {
         Book& b = k.books_[at.symbol];
         if (at.queue == 2) {
             k.stop_append(b, at.i);
+        } else if (at.queue == 3) {
+            k.waiting_append(b, at.i);
         } else {
             if (at.queue == 0) b.bids.push_back(k.pool_, at.i);
             else b.asks.push_back(k.pool_, at.i);
@@ -500,13 +531,6 @@ void Kernel::load_books(const char* data, std::size_t n) {
             }
         }
     }
-    // A resting book never crosses: a crossing order matches before it rests.
-    for (uint32_t s = 1; s <= symbols; ++s) {
-        const Book& b = k.books_[s];
-        if (!b.bids.empty() && !b.asks.empty() && b.bids.best() >= b.asks.best())
-            bad("symbol " + std::to_string(s) + "'s book is crossed");
-    }
-
     // Past the ranges already read.
     for (uint64_t r = 0; r < n_ranges; ++r) {
         in.get<uint64_t>("a used id range");
@@ -571,6 +595,37 @@ void Kernel::load_books(const char* data, std::size_t n) {
             k.books_[sym].last_price = in.get<int64_t>("a book's last trade price");
             if (k.books_[sym].last_price < 0) bad("symbol " + std::to_string(sym) + "'s last trade price is below 0");
         }
+    }
+    if (version >= 3) {
+        for (uint32_t sym = 1; sym <= symbols; ++sym) {
+            Book& b = k.books_[sym];
+            const std::string which = "symbol " + std::to_string(sym);
+            b.phase = in.get<uint8_t>("a book's phase");
+            b.reference = in.get<int64_t>("a book's phase");
+            const uint8_t shown = in.get<uint8_t>("a book's phase");
+            b.shown_side = in.get<uint8_t>("a book's phase");
+            b.shown_price = in.get<int64_t>("a book's phase");
+            b.shown_volume = in.get<int64_t>("a book's phase");
+            b.shown_imbalance = in.get<int64_t>("a book's phase");
+            const uint8_t spare = in.get<uint8_t>("a book's phase");
+            if (b.phase < PHASE_PRE_OPEN || b.phase > PHASE_HALTED) bad(which + ": a phase code not known");
+            if (b.reference < 0) bad(which + ": a reference price below 0");
+            if (shown > 1 || spare != 0 || (shown == 1 && !b.call()) || b.shown_side > SIDE_SELL ||
+                b.shown_price < 0 || b.shown_volume < 0 || b.shown_imbalance < 0 ||
+                (shown == 0 && (b.shown_side != 0 || b.shown_price != 0 || b.shown_volume != 0 ||
+                                b.shown_imbalance != 0)))
+                bad(which + ": its indicative is not one");
+            b.shown = shown == 1;
+        }
+    }
+    for (uint32_t s = 1; s <= symbols; ++s) {
+        const Book& b = k.books_[s];
+        // A CONTINUOUS book never crosses: a crossing order matches before it rests.
+        if (b.phase == PHASE_CONTINUOUS && !b.bids.empty() && !b.asks.empty() &&
+            b.bids.best() >= b.asks.best())
+            bad("symbol " + std::to_string(s) + "'s book is crossed");
+        // Market orders wait only in a call phase.
+        if (b.waiting != 0 && !b.call()) bad("symbol " + std::to_string(s) + " has waiting orders outside a call phase");
     }
     if (in.left() != 0) bad(std::to_string(in.left()) + " bytes past its end");
     k.risk_on_ = risk_on_;  // the stage is not in the dump: this kernel's stays

@@ -1,16 +1,17 @@
-"""Which inputs the compiled kernel does not run yet: trading phases, and the venue's
-orders under the pre-trade stage.
+"""Which inputs the compiled kernel does not run yet: the venue's orders and
+trading phases under the pre-trade stage.
 
-The compiled kernel runs every rule of MATCHING_RULES.md and, of VENUE_RULES.md,
-stops and their cascades, icebergs, GTD and DAY orders and time (CLOCK). Trading
-phases and call auctions (SET_PHASE) run in the reference kernel only, for now,
-as do the pre-trade stage's rules for the venue's orders (a held stop's open
-order and worst price): with the stage on, a NEW of the venue's and a REPLACE
-with terms stop too. Rather than answer such an input wrongly, the compiled
-kernel stops its batch before it (BATCH_UNSUPPORTED, raised as
-``VenueRulesNotCompiled``). This module says the same in Python, for the core
-(which refuses them before they are journalled) and for the differential tests
-(which compare the kernels on a stream up to its first such input).
+The compiled kernel runs every rule of MATCHING_RULES.md and of VENUE_RULES.md:
+stops and their cascades, icebergs, GTD and DAY orders, time (CLOCK), trading
+phases and call auctions (SET_PHASE). The pre-trade stage's rules for the venue's
+orders (a held stop's open order and worst price, a call phase's waiting orders
+and auction trades) run in the reference kernel only, for now: with the stage on,
+a NEW of the venue's, a REPLACE with terms and a SET_PHASE stop it. Rather than
+answer such an input wrongly, the compiled kernel stops its batch before it
+(BATCH_UNSUPPORTED, raised as ``VenueRulesNotCompiled``). This module says the same
+in Python, for the core (which refuses them before they are journalled) and for the
+differential tests (which compare the kernels on a stream up to its first such
+input).
 
 >>> import numpy as np
 >>> from ringmatch.engine.records import layout as L
@@ -18,10 +19,12 @@ kernel stops its batch before it (BATCH_UNSUPPORTED, raised as
 >>> records["kind"] = L.NEW
 >>> records[1]["order_type"] = 3  # STOP
 >>> records[2]["kind"] = L.SET_PHASE
->>> first_venue_input(records)
-2
+>>> first_venue_input(records) is None
+True
 >>> first_venue_input(records, staged=True)
 1
+>>> describe(records[2])
+'a SET_PHASE'
 >>> describe(records[1])
 'a NEW with order_type STOP'
 """
@@ -40,14 +43,14 @@ _VENUE_TIFS = (L.TIF_CODE[TimeInForce.DAY], L.TIF_CODE[TimeInForce.GTD])
 
 def is_venue_input(record: np.void, staged: bool = False) -> bool:
     """Whether the owner record ``record`` is an input the compiled kernel stops at:
-    a SET_PHASE; with the pre-trade stage on (``staged``), also a NEW of the venue's
+    with the pre-trade stage on (``staged``), a SET_PHASE, a NEW of the venue's
     (kernel.cpp's venue_fields_ok: its codes outside every table stay INVALID_FIELD's)
     and a REPLACE with terms or without a price."""
     kind = int(record["kind"])
-    if kind == L.SET_PHASE:
-        return True
     if not staged:
         return False
+    if kind == L.SET_PHASE:
+        return True
     if kind == L.NEW:
         return (
             int(record["order_type"]) in _VENUE_TYPES
@@ -89,8 +92,6 @@ def describe(record: np.void) -> str:
     kind = int(record["kind"])
     if kind == L.SET_PHASE:
         return "a SET_PHASE"
-    if kind == L.CLOCK:
-        return "a CLOCK"
     name = "NEW" if kind == L.NEW else "REPLACE"
     order_type, tif, flags = int(record["order_type"]), int(record["tif"]), int(record["flags"])
     if kind == L.NEW and order_type in _VENUE_TYPES:

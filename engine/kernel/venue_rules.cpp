@@ -49,7 +49,8 @@ bool Kernel::on_new_venue(const InputRecord& r) {
     if (flagged && (terms_ == nullptr || !terms_ok(*terms_)))
         return reject(CMD_NEW, REJ_INVALID_FIELD, account, r.order_id, client);
     const uint8_t present = flagged ? terms_->present : 0;
-    if (present == 0 && r.order_type <= TYPE_MARKET && r.tif <= TIF_FOK) {
+    if (present == 0 && r.order_type <= TYPE_MARKET && r.tif <= TIF_FOK &&
+        books_[r.symbol].phase == PHASE_CONTINUOUS) {
         // Flagged TERMS with none set: a plain order, which on_new runs.
         InputRecord plain = r;
         plain.flags = static_cast<uint8_t>(r.flags & ~FLAG_TERMS);
@@ -60,7 +61,8 @@ bool Kernel::on_new_venue(const InputRecord& r) {
     // limit or its band's edge) run in the reference kernel only, for now.
     if (risk_on_) return unsupported();
     const bool market = r.order_type == TYPE_MARKET;
-    if (!fits((r.symbol != 0 ? worst_in(r.symbol, r.side, r.price, market, r.qty, r.stp) : 1) + 1 +
+    // Its worst case, an ORDER_TERMS and (in a call phase) an INDICATIVE.
+    if (!fits((r.symbol != 0 ? worst_in(r.symbol, r.side, r.price, market, r.qty, r.stp) : 1) + 2 +
               due(r.ts_ns)))
         return false;
     uint64_t id = r.order_id;
@@ -77,14 +79,14 @@ bool Kernel::on_new_venue(const InputRecord& r) {
     if (id == 0) return reject(CMD_NEW, REJ_INVALID_ORDER_ID, account, 0, client);
     if (used_.contains(id)) return reject(CMD_NEW, REJ_DUPLICATE_ORDER_ID, account, id, client);
     uint8_t why = invalid_new(r);
-    if (why == 0 && !market) why = venue_reject(r);
+    // A market order in a CONTINUOUS book can break none of checks 8 to 10.
+    if (why == 0 && (!market || books_[r.symbol].phase != PHASE_CONTINUOUS)) why = venue_reject(r);
     used_.add(id);  // from here on the id is used up, whatever follows
     if (why != 0) return reject(CMD_NEW, why, account, id, client);
-    // A valid MARKET order has none of the venue's fields or tifs: on_new's, above.
     const int64_t trigger = (present & HAS_TRIGGER) != 0 ? terms_->trigger_price : 0;
     const int64_t display = (present & HAS_DISPLAY) != 0 ? terms_->display_qty : 0;
     const int64_t expire_ts = (present & HAS_EXPIRE) != 0 ? terms_->expire_ts : 0;
-    const uint8_t tif = r.tif == TIF_DEFAULT ? TIF_GTC : r.tif;
+    const uint8_t tif = r.tif != TIF_DEFAULT ? r.tif : market ? TIF_IOC : TIF_GTC;
     const bool post_only = (r.flags & FLAG_POST_ONLY) != 0;
 
     EventRecord& e = emit();
@@ -114,12 +116,10 @@ bool Kernel::on_new_venue(const InputRecord& r) {
     o.stp_post = static_cast<uint8_t>(r.stp | (post_only ? POST_ONLY_BIT : 0) | VENUE_BIT);
     if (present != 0) order_terms(o, trigger, display, expire_ts);
     venue_[i] = VenueOrder{0, display, 0, expire_ts, seq_, r.order_type, r.tif};
-    if (r.tif == TIF_GTD) {
-        expiries_.push_back(Expiry{expire_ts, seq_, id});
-        std::push_heap(expiries_.begin(), expiries_.end(), std::greater<Expiry>());
-    }
     Book& b = books_[r.symbol];
+    const bool gtd = r.tif == TIF_GTD;
     if (is_stop(r.order_type)) {  // held off the book (V-STOP-1)
+        if (gtd) expire_at(expire_ts, id);
         venue_[i].trigger = trigger;
         stop_append(b, i);
         index_.insert(id, i);
@@ -128,7 +128,15 @@ bool Kernel::on_new_venue(const InputRecord& r) {
         return true;
     }
     Taker t{id, client, r.price, r.qty, 0, account, static_cast<uint16_t>(r.symbol), r.side, r.stp,
-            false};
+            market};
+    if (b.phase != PHASE_CONTINUOUS) {  // a call phase (CLOSED rejected it): V-SES-2
+        const bool live = r.side == SIDE_BUY ? enter_call<true>(t, post_only, i)
+                                             : enter_call<false>(t, post_only, i);
+        if (live && gtd) expire_at(expire_ts, id);
+        publish_indicative(r.symbol);
+        return true;
+    }
+    if (gtd) expire_at(expire_ts, id);
     if (r.side == SIDE_BUY) enter_venue<true>(t, tif, post_only, i, false);
     else enter_venue<false>(t, tif, post_only, i, false);
     if (print_high_ != 0) release_triggered(r.symbol);
@@ -179,11 +187,15 @@ uint8_t Kernel::invalid_new(const InputRecord& r) const {
 }
 
 // NEW checks 8 (the time part) to 10, which read the kernel's state (time, the
-// symbol's last trade).
+// symbol's phase and last trade).
 uint8_t Kernel::venue_reject(const InputRecord& r) const {
     if (r.tif == TIF_GTD && terms_->expire_ts <= now_) return REJ_EXPIRE_TS_PASSED;
+    const Book& b = books_[r.symbol];
+    if (b.phase == PHASE_CLOSED) return REJ_MARKET_CLOSED;
+    if (b.call() && r.order_type == TYPE_LIMIT && (r.tif == TIF_IOC || r.tif == TIF_FOK))
+        return REJ_NOT_IN_CALL_PHASE;
     if (is_stop(r.order_type)) {
-        const int64_t last = books_[r.symbol].last_price;
+        const int64_t last = b.last_price;
         const int64_t trigger = terms_->trigger_price;
         if (last != 0 && (r.side == SIDE_BUY ? trigger <= last : trigger >= last))
             return REJ_STOP_WOULD_TRIGGER;
@@ -322,34 +334,39 @@ void Kernel::stop_unlink(Book& b, uint32_t i) {
 }
 
 // An input's own matching printed: release the stops its prints triggered, in
-// rounds (V-STOP-2, V-STOP-3). A round's stops leave the held set (and their
-// accounts' lists) together, in release order; each is released in turn, and
-// its prints widen the range the next round reads.
+// rounds (V-STOP-2, V-STOP-3); each released stop's prints widen the range the
+// next round reads.
 void Kernel::release_triggered(uint32_t symbol) {
     Book& b = books_[symbol];
-    for (;;) {
-        const int64_t low = print_low_;
-        const int64_t high = print_high_;
-        print_low_ = print_high_ = 0;
-        if (high == 0 || b.stops == 0) return;
-        fired_.clear();
-        for (uint32_t i = b.stops_head; i != NIL; i = pool_[i].next) {
-            const int64_t trigger = venue_[i].trigger;
-            if (pool_[i].side == SIDE_BUY ? trigger <= high : trigger >= low) fired_.push_back(i);
-        }
-        if (fired_.empty()) return;
-        for (uint32_t i : fired_) {
-            stop_unlink(b, i);
-            account_unlink(i);
-            --resting_;
-        }
-        // release() never starts a round, so fired_ is this round's throughout.
+    // release() never starts a round, so fired_ is this round's throughout.
+    while (take_fired(b))
         for (std::size_t k = 0; k < fired_.size(); ++k) release(fired_[k]);
+}
+
+// One round: the held stops the prints since the cascade last looked trigger, in
+// release order into fired_, out of the held set (and their accounts' lists)
+// together. False if there are none.
+bool Kernel::take_fired(Book& b) {
+    const int64_t low = print_low_;
+    const int64_t high = print_high_;
+    print_low_ = print_high_ = 0;
+    if (high == 0 || b.stops == 0) return false;
+    fired_.clear();
+    for (uint32_t i = b.stops_head; i != NIL; i = pool_[i].next) {
+        const int64_t trigger = venue_[i].trigger;
+        if (pool_[i].side == SIDE_BUY ? trigger <= high : trigger >= low) fired_.push_back(i);
     }
+    for (uint32_t i : fired_) {
+        stop_unlink(b, i);
+        account_unlink(i);
+        --resting_;
+    }
+    return !fired_.empty();
 }
 
 // A triggered stop: TRIGGERED, then in as a MARKET IOC (a STOP) or a LIMIT with
-// its tif (a STOP_LIMIT), applying its own STP mode; never post-only.
+// its tif (a STOP_LIMIT), applying its own STP mode; never post-only. Released as
+// its book closes (the closing auction's prints), it is cancelled MARKET_CLOSED.
 void Kernel::release(uint32_t i) {
     Order& o = pool_[i];
     VenueOrder& v = venue_[i];
@@ -371,6 +388,10 @@ void Kernel::release(uint32_t i) {
     e.leaves = o.qty;
     e.cum = o.cum;
     e.trade_id = static_cast<uint64_t>(trigger);  // a TRIGGERED's trade_id is its trigger
+    if (books_[o.symbol].phase == PHASE_CLOSED) {
+        about_order(EV_CANCELLED, CXL_MARKET_CLOSED, o, o.qty);
+        return drop_taker(i, true);
+    }
     Taker t{o.id, o.client, o.price, o.qty, o.cum, o.account, o.symbol, o.side, o.stp(), market};
     if (o.side == SIDE_BUY) enter_venue<true>(t, tif, false, i, true);
     else enter_venue<false>(t, tif, false, i, true);
@@ -417,8 +438,9 @@ bool Kernel::replace_stop(const InputRecord& r, uint32_t i, uint64_t id) {
 
 // -- time ----------------------------------------------------------------------------
 
-// At most how many orders expire when an input at `ts` moves time: the queue's
-// entries due (a heap's: each parent is due before its children), gone ones too.
+// At most how many records expiries write when an input at `ts` moves time: the
+// queue's entries due (a heap's: each parent is due before its children), gone
+// ones too, each a CANCELLED and at most one INDICATIVE (a book in a call phase).
 std::size_t Kernel::due_counted(int64_t ts) const {
     std::size_t n = 0;
     std::vector<std::size_t> todo{0};
@@ -430,7 +452,7 @@ std::size_t Kernel::due_counted(int64_t ts) const {
         todo.push_back(2 * k + 1);
         todo.push_back(2 * k + 2);
     }
-    return n;
+    return 2 * n;
 }
 
 // The GTD orders and stops due by `ts` expire, in (expire_ts, seq of NEW) order
@@ -442,9 +464,17 @@ void Kernel::expire_due(int64_t ts) {
         expiries_.pop_back();
         const uint32_t i = resting_index(id);
         if (i == NIL) continue;  // gone already (filled, cancelled)
+        const uint32_t symbol = pool_[i].symbol;
         about_order(EV_CANCELLED, CXL_EXPIRED, pool_[i], pool_[i].qty + hidden_of(i));
         remove_resting(i);
+        touched(symbol);
     }
+    publish_touched();
+}
+
+void Kernel::expire_at(int64_t ts, uint64_t id) {
+    expiries_.push_back(Expiry{ts, seq_, id});
+    std::push_heap(expiries_.begin(), expiries_.end(), std::greater<Expiry>());
 }
 
 bool Kernel::on_clock(const InputRecord& r) {
@@ -476,7 +506,9 @@ bool Kernel::venue_state() const {
     if (now_ != 0 || !expiries_.empty()) return true;
     for (uint32_t s = 1; s <= n_symbols_; ++s) {
         const Book& b = books_[s];
-        if (b.last_price != 0 || b.stops != 0 || b.icebergs != 0) return true;
+        if (b.last_price != 0 || b.stops != 0 || b.icebergs != 0 || b.phase != PHASE_CONTINUOUS ||
+            b.reference != 0)
+            return true;
     }
     for (uint32_t a = 1; a <= n_accounts_; ++a)
         for (uint32_t i = accounts_[a].head; i != NIL; i = pool_[i].acct_next)
@@ -485,6 +517,8 @@ bool Kernel::venue_state() const {
 }
 
 template void Kernel::enter_venue<true>(Taker&, uint8_t, bool, uint32_t, bool);
+template void Kernel::rest_venue<true>(const Taker&, uint32_t, bool);
+template void Kernel::rest_venue<false>(const Taker&, uint32_t, bool);
 template void Kernel::enter_venue<false>(Taker&, uint8_t, bool, uint32_t, bool);
 
 }  // namespace rm

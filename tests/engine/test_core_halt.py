@@ -46,6 +46,7 @@ from ringmatch.engine.core.recovery import (
     recover_core,
     run_recovery,
 )
+from ringmatch.engine.core.reference_kernel import ReferenceKernel
 from ringmatch.engine.core.sequence import LocalSequence
 from ringmatch.engine.core.stage_chain import CoreLogic, InputFailed
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
@@ -636,34 +637,30 @@ def test_a_full_disk_halts_a_real_core_and_a_restart_recovers_what_was_synced(
         subprocess.run(["umount", str(mnt)], check=False)
 
 
-def test_a_journal_with_a_phase_change_needs_the_reference_kernel_to_recover(
-    rings: PipelineRings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("pure", [True, False], ids=["reference", "compiled"])
+def test_a_journal_with_a_phase_change_recovers_on_either_kernel(
+    rings: PipelineRings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pure: bool
 ) -> None:
-    # Written by a core on the reference kernel (RINGMATCH_PURE=1); the compiled kernel
-    # runs the stop but not trading phases yet, so it refuses to start rather than
-    # skip the halt, and the reference kernel recovers it all.
+    # Written by a core on the reference kernel; the compiled kernel (no pre-trade
+    # stage configured) runs the stop and the halt alike.
     from ringmatch.engine.core import kernel_choice
 
-    need(kernel_choice.compiled_module() is not None, "the compiled kernel was not built")
+    if pure:
+        monkeypatch.setenv("RINGMATCH_PURE", "1")
+    else:
+        need(kernel_choice.compiled_module() is not None, "the compiled kernel was not built")
+        monkeypatch.delenv("RINGMATCH_PURE", raising=False)
     stop = NewOrder(3, "b", "X", Side.BUY, OrderType.STOP, None, 2, trigger_price=101)
     with JournalWriter(tmp_path) as writer:
         writer.append_batch([(1, order(1, "a", Side.SELL)), (2, order(2, "b"))])
         writer.append_batch([(3, stop), (4, SetPhase("X", TradingPhase.HALTED))])
     config = rings.core_config(str(tmp_path), **NAMES_CONFIG)
-    monkeypatch.delenv("RINGMATCH_PURE", raising=False)
-    with pytest.raises(StartRefused) as refused:
-        build_core(config)
-    assert str(refused.value) == (
-        "cannot start: the journal holds seq 4, a SET_PHASE: the compiled kernel does not "
-        "run trading phases yet, nor the pre-trade stage's rules for the venue's orders "
-        "(docs/ORDER_TYPES.md); run with RINGMATCH_PURE=1, the reference kernel"
-    )
-    assert [seq for seq, _ in journal(tmp_path)] == [1, 2, 3, 4]  # nothing lost or cut
-    monkeypatch.setenv("RINGMATCH_PURE", "1")
     core = build_core(config)
     try:
-        assert core.logic.last_seq == 4
-        assert [h.order_id for h in core.logic.engine.held("X")] == [3]
-        assert core.logic.engine.phase("X") is TradingPhase.HALTED
+        kernel = core.kernel_run.kernel
+        assert core.last_seq == 4
+        assert kernel.resting_orders == 1  # the two traded; the stop is held
+        assert isinstance(kernel, ReferenceKernel) is pure
     finally:
         core.close()
+    assert [seq for seq, _ in journal(tmp_path)] == [1, 2, 3, 4]

@@ -338,11 +338,13 @@ def test_an_admin_set_phase_comes_on_the_control_ring_only(
     control.close()
 
 
-def test_a_set_phase_for_the_compiled_kernel_is_dropped_before_the_journal(
-    rings: PipelineRings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("staged", [False, True])
+def test_a_set_phase_for_the_compiled_kernel_runs_and_under_its_stage_is_dropped(
+    rings: PipelineRings, tmp_path: Path, caplog: pytest.LogCaptureFixture, staged: bool
 ) -> None:
-    # It does not run trading phases yet (engine.kernel.venue_gate): journalled, the
-    # SET_PHASE would halt it, and every recovery after.
+    # It runs trading phases, but not with the pre-trade stage on yet
+    # (engine.kernel.venue_gate): journalled then, the SET_PHASE would halt it, and
+    # every recovery after, so the core drops it before the journal.
     from ringmatch.engine.core import kernel_choice
     from ringmatch.engine.core.journal_run import JournalRun
     from ringmatch.engine.schema.commands import SetPhase
@@ -352,19 +354,28 @@ def test_a_set_phase_for_the_compiled_kernel_is_dropped_before_the_journal(
     need(module is not None, "the compiled kernel was not built")
     assert module is not None
     kernel = module.Kernel()
-    if kernel.runs_phases:
-        pytest.skip("the compiled kernel runs trading phases: nothing is dropped")
+    kernel.set_risk(staged)
+    assert kernel.runs_phases is not staged
     take = EventTaker(rings.events.reader(0), NAMES)
     gateway, control = rings.inputs[0].producer(), rings.control.producer()
     core = make_core(rings, tmp_path, FakeClock(T0), JournalRun(kernel, Directory(), str(tmp_path)))
     put(control, [SetPhase("X", TradingPhase.HALTED)], NAMES)
+    assert core.step(timeout=5.0) == 1
     put(gateway, [NewOrder(1, "a", "X", Side.BUY, OrderType.LIMIT, 100, 5)], NAMES)
-    taken = core.step(timeout=5.0)  # one turn may take both, or one of them
-    assert taken + (core.step(timeout=5.0) if taken < 2 else 0) == 2
-    assert "dropped a SET_PHASE: the compiled kernel does not run trading phases" in caplog.text
-    assert [type(e).__name__ for e in take()] == ["Accepted"]
+    assert core.step(timeout=5.0) == 1
+    events = [type(e).__name__ for e in take()]
     core.close()
-    assert [seq for seq, _ in JournalReader(tmp_path)] == [1]
+    journalled = [type(inp).__name__ for _, inp in JournalReader(tmp_path)]
+    if staged:
+        assert "dropped a SET_PHASE: the compiled kernel does not run trading phases" in caplog.text
+        assert events == ["Accepted"]
+        assert journalled == ["NewOrder"]
+    else:
+        assert "dropped" not in caplog.text
+        # Halted: the call phase publishes its indicative (nothing executable), and
+        # the order rests in the call book, which leaves it so: no second one.
+        assert events == ["PhaseChanged", "Indicative", "Accepted"]
+        assert journalled == ["SetPhase", "NewOrder"]
     gateway.close()
     control.close()
 

@@ -661,10 +661,18 @@ VENUE_EVENTS = [
 ]
 
 
-def test_a_venue_file_replays_in_the_reference_kernel(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("pure", [True, False], ids=["reference", "compiled"])
+def test_a_venue_file_replays_in_either_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], pure: bool
 ) -> None:
-    monkeypatch.setenv("RINGMATCH_PURE", "1")
+    # Its phases and auction too: the compiled kernel runs every venue rule.
+    if pure:
+        monkeypatch.setenv("RINGMATCH_PURE", "1")
+    else:
+        from ringmatch.engine.core import kernel_choice
+
+        need(kernel_choice.compiled_module() is not None, "the compiled kernel was not built")
+        monkeypatch.delenv("RINGMATCH_PURE", raising=False)
     assert replay(tmp_path, write(tmp_path, VENUE)) == 0
     assert events(tmp_path) == VENUE_EVENTS
     assert (tmp_path / "t.csv").read_text().splitlines()[1:] == [
@@ -677,35 +685,7 @@ def test_a_venue_file_replays_in_the_reference_kernel(
     assert "trades      3" in err
 
 
-def test_the_compiled_kernel_stops_at_a_phase_row_after_the_rows_before_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # It runs the stop (and every venue order); trading phases are the reference's.
-    from ringmatch.engine.core import kernel_choice
-
-    need(kernel_choice.compiled_module() is not None, "the compiled kernel was not built")
-    monkeypatch.delenv("RINGMATCH_PURE", raising=False)
-    rows = [
-        "1,NEW,1,alice,ACME,SELL,LIMIT,,100,10,,,,,,",
-        "2,NEW,2,bob,ACME,BUY,LIMIT,,100,4,,,,,,",
-        "3,NEW,3,bob,ACME,BUY,STOP,,,5,,,101,,,",
-        "4,PHASE,,,ACME,,,,,,,,,,,HALTED",
-        "5,NEW,4,bob,ACME,BUY,LIMIT,,100,1,,,,,,",
-    ]
-    source = write(tmp_path, "\n".join([HEADER, *rows]) + "\n")
-    assert replay(tmp_path, source) == 2
-    err = capsys.readouterr().err
-    assert (
-        f"{source}: input 4 (a SET_PHASE): the compiled kernel does not run trading phases "
-        "yet" in err
-    )
-    assert "RINGMATCH_PURE=1" in err
-    assert "stopped at input 4" in err and "accepted    3" in err
-    assert [e["type"] for e in events(tmp_path)] == ["accepted", "accepted", "trade", "accepted"]
-    assert (tmp_path / "b.csv").read_text().splitlines()[1:] == ["ACME,SELL,100,1,alice,6"]
-
-
-def test_a_journal_replay_stops_at_a_venue_input_on_the_compiled_kernel(
+def test_a_journal_with_a_phase_change_replays_the_same_on_the_compiled_kernel(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from ringmatch.engine.core import kernel_choice
@@ -722,17 +702,23 @@ def test_a_journal_replay_stops_at_a_venue_input_on_the_compiled_kernel(
                 (2, NewOrder(2, "b", "X", Side.BUY, OrderType.LIMIT, 100, 2)),
                 (3, NewOrder(3, "b", "X", Side.BUY, OrderType.STOP, None, 2, trigger_price=101)),
                 (4, SetPhase("X", TradingPhase.HALTED)),
+                (5, NewOrder(4, "c", "X", Side.BUY, OrderType.LIMIT, 101, 4)),
+                (6, SetPhase("X", TradingPhase.CONTINUOUS)),
             ]
         )
     args = ["replay", str(data), "--format", "journal", "--events-out", str(tmp_path / "e.jsonl")]
     monkeypatch.delenv("RINGMATCH_PURE", raising=False)
-    assert cli.main(args) == 2
-    err = capsys.readouterr().err
-    assert f"{data}: seq 4 (a SET_PHASE): the compiled kernel" in err
-    assert "stopped before seq 4" in err and "read        3 inputs" in err
-    # The inputs of its batch before it ran, and their outputs are written.
-    kinds = [e["type"] for e in events(tmp_path)]
-    assert kinds == ["accepted", "accepted", "trade", "accepted"]  # the stop is held
+    assert cli.main(args) == 0
+    compiled = events(tmp_path)
+    # The halt, its call book's indicative, the uncross on resuming: the buyer at
+    # 101 meets the seller's 3 left at 100 (101 executes as much, with the same
+    # imbalance: the last trade, 100, is the nearer), short of the stop's 101.
+    kinds = [e["type"] for e in compiled]
+    assert kinds[4:] == [
+        "phase_changed", "indicative", "accepted", "indicative", "phase_changed",
+        "auction_trade",
+    ]  # fmt: skip
+    assert (compiled[-1]["price"], compiled[-1]["qty"]) == (100, 3)
     monkeypatch.setenv("RINGMATCH_PURE", "1")
     assert cli.main(args) == 0
-    assert "phase_changed" in [e["type"] for e in events(tmp_path)]  # the reference runs it
+    assert events(tmp_path) == compiled

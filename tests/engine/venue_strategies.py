@@ -48,8 +48,11 @@ VenueCommand = NewOrder | Cancel | Replace | MassCancel | SetPhase | Clock
 class VenueStreamGenerator:
     """One plausible venue command at a time, steered by a scout model (no oracle here)."""
 
-    def __init__(self, choose: Chooser) -> None:
+    def __init__(self, choose: Chooser, phase_percent: int = 10) -> None:
         self._c = choose
+        # How often a command moves a phase; above the default, the moves are
+        # mostly into call phases, so that call books build up and uncross.
+        self._phase_percent = phase_percent
         self._scout = VenueModel(REFERENCE_PRICES)
         self._next_id = 1
         self._ids: list[int] = []
@@ -75,10 +78,10 @@ class VenueStreamGenerator:
             account = self._c.pick(ACCOUNTS)
             symbol = self._c.pick((None, *SYMBOLS))
             return MassCancel(account, symbol, self._c.pick(MASS_CANCEL_REASONS), self._tick())
-        if roll < 89:
+        if roll < 79 + self._phase_percent:
             symbol = self._c.pick(SYMBOLS)
             phase: Any = self._c.pick(PHASES)
-            if self._c.chance(40):
+            if self._c.chance(40 if self._phase_percent <= 10 else 15):
                 phase = TradingPhase.CONTINUOUS  # most of the time is spent trading
             elif self._c.chance(3):
                 phase = UNKNOWN_PHASE
@@ -253,12 +256,14 @@ class VenueStreamGenerator:
 
 
 @st.composite
-def venue_streams(draw: st.DrawFn, max_size: int = 70) -> list[VenueCommand]:
-    gen = VenueStreamGenerator(HypothesisChooser(draw))
+def venue_streams(
+    draw: st.DrawFn, max_size: int = 70, phase_percent: int = 10
+) -> list[VenueCommand]:
+    gen = VenueStreamGenerator(HypothesisChooser(draw), phase_percent)
     n = draw(st.integers(1, max_size))
     return [gen.command() for _ in range(n)]
 
 
-def random_venue_stream(rng: random.Random, n: int) -> list[VenueCommand]:
-    gen = VenueStreamGenerator(RandomChooser(rng))
+def random_venue_stream(rng: random.Random, n: int, phase_percent: int = 10) -> list[VenueCommand]:
+    gen = VenueStreamGenerator(RandomChooser(rng), phase_percent)
     return [gen.command() for _ in range(n)]

@@ -5,9 +5,9 @@ engine and stage chain behind the kernel's interface: the specification. They
 must agree on every event byte and, after every batch, on every book (l3 of
 every symbol), the last seq, the trade id and the counts.
 
-The compiled kernel does not run trading phases yet, nor the pre-trade stage's
-rules for the venue's orders (engine.kernel.venue_gate): it stops at such an
-input (VenueRulesNotCompiled) with nothing of it applied. ``process_both`` runs
+The compiled kernel does not run the pre-trade stage's rules for the venue's
+orders and trading phases yet (engine.kernel.venue_gate): with the stage on, it
+stops at such an input (VenueRulesNotCompiled) with nothing of it applied. ``process_both`` runs
 the kernel first and gives the reference the batch up to where the kernel
 stopped; the record there must be such an input, and the stream ends. (One the
 record checks reject first, an unknown account or symbol, the kernel answers as

@@ -12,7 +12,7 @@ from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall, VenueRules
 from ringmatch.engine.kernel.venue_gate import first_venue_input
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
-from ringmatch.engine.schema.enums import OrderType
+from ringmatch.engine.schema.enums import OrderType, TradingPhase
 from tests.kernel.differential import assert_same_events, assert_same_state, compiled
 
 INT64_MAX = (1 << 63) - 1
@@ -109,10 +109,9 @@ def venue_input(kind: int, terms: bool = False, **fields: int) -> Any:
 @pytest.mark.parametrize(
     ("record", "what", "staged"),
     [
-        (venue_input(L.SET_PHASE, reason=3), "a SET_PHASE", False),
+        # With the pre-trade stage on, its rules for the venue's orders and for a
+        # call phase's are the reference kernel's.
         (venue_input(L.SET_PHASE, reason=3), "a SET_PHASE", True),
-        # With the pre-trade stage on, its rules for the venue's orders are the
-        # reference kernel's.
         (venue_input(L.NEW, order_type=3, price=0, terms=True), "a NEW with order_type STOP", True),
         (venue_input(L.NEW, tif=4), "a NEW with tif DAY", True),
         (venue_input(L.NEW, terms=True), "a NEW with terms", True),
@@ -123,8 +122,8 @@ def venue_input(kind: int, terms: bool = False, **fields: int) -> Any:
 def test_an_input_it_does_not_run_stops_the_batch_before_it_with_nothing_of_it_applied(
     record: Any, what: str, staged: bool
 ) -> None:
-    # The compiled kernel does not run trading phases yet, nor the stage's rules for
-    # the venue's orders: it says so, rather than answer them wrongly
+    # The compiled kernel does not run the stage's rules for the venue's orders yet:
+    # it says so, rather than answer them wrongly
     # (engine.kernel.venue_gate).
     kernel = compiled()
     kernel.set_risk(staged)
@@ -142,18 +141,22 @@ def test_an_input_it_does_not_run_stops_the_batch_before_it_with_nothing_of_it_a
     assert kernel.last_seq == 10
 
 
-def test_without_the_stage_the_venue_s_orders_and_clocks_run() -> None:
-    # A stop and a clock: answered, not stopped at (the differential
+def test_without_the_stage_the_venue_s_orders_clocks_and_phases_run() -> None:
+    # A stop, a clock and a phase move: answered, not stopped at (the differential
     # tests compare every answer with the reference's).
     kernel = compiled()
     records = stream(
         new(5, 1, 1, 2, 100, 1),
         venue_input(L.NEW, order_type=3, price=0, terms=True),
         venue_input(L.CLOCK, ts_ns=5, seq=10),
+        venue_input(L.SET_PHASE, reason=L.PHASE_CODE[TradingPhase.HALTED], seq=11),
     )
     events = kernel.process(records)
     kinds = events["kind"].tolist()
-    assert kinds[-2:] == [L.ACCEPTED, L.ORDER_TERMS]  # the stop is held; the clock says nothing
+    # The stop is held; the clock says nothing; the halt is a call phase, which
+    # publishes its indicative at once (V-AUC-4): nothing executable.
+    assert kinds[-4:] == [L.ACCEPTED, L.ORDER_TERMS, L.PHASE_CHANGED, L.INDICATIVE]
+    assert (events[-1]["price"], events[-1]["qty"]) == (0, 0)
     assert kernel.resting_orders == 2
     assert first_venue_input(records) is None
 

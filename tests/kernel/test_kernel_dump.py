@@ -11,6 +11,7 @@ and a kernel whose load failed is still fresh.
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
 import crc32c
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 
 from ringmatch.engine.schema.commands import SetPhase
 from tests.engine.input_strategies import core_input_streams
-from tests.engine.venue_strategies import venue_streams
+from tests.engine.venue_strategies import random_venue_stream, venue_streams
 from tests.kernel.differential import assert_same_events, compiled, examples, split_venue
 from tests.kernel.record_streams import owners, record_streams
 from tests.kernel.test_differential import cuts_of, encoded
@@ -86,10 +87,26 @@ def test_a_loaded_kernel_runs_core_streams_as_the_one_dumped(data: st.DataObject
 @given(st.data())
 def test_a_loaded_kernel_runs_venue_streams_as_the_one_dumped(data: st.DataObject) -> None:
     # Held stops in release order, icebergs' slices and hidden parts and their
-    # queue places after refreshes, GTD expiries, the time, the last prices.
-    stream = [c for c in data.draw(venue_streams(max_size=100)) if type(c) is not SetPhase]
-    records = venue_encoded(stream)
+    # queue places after refreshes, GTD expiries, the time, the last prices; the
+    # phases, crossed call books, waiting market orders, the reference prices and
+    # the indicative last published (the next one is published only if it moved).
+    records = venue_encoded(data.draw(venue_streams(max_size=100, phase_percent=20)))
     split_run(records, split_of(data.draw, records), cuts_of(data.draw, records))
+
+
+def test_a_version_2_dump_still_loads() -> None:
+    # Written before the phases: version 3 without its last section (36 bytes a
+    # symbol), every book CONTINUOUS. A stream without a phase move makes one.
+    stream = [c for c in random_venue_stream(random.Random(7), 300) if type(c) is not SetPhase]
+    a = compiled()
+    a.process(venue_encoded(stream))
+    assert a.resting_orders > 0
+    v3 = a.dump()
+    assert int.from_bytes(v3[4:8], "little") == 3
+    v2 = v3[:4] + (2).to_bytes(4, "little") + v3[8 : -4 - 36 * a.symbols_defined]
+    b = compiled()
+    b.load(sealed(v2))
+    assert b.dump() == v3
 
 
 def test_a_version_1_dump_still_loads() -> None:
@@ -112,14 +129,14 @@ def test_a_version_1_dump_still_loads() -> None:
     assert (k.last_seq, k.resting_orders) == (2, 2)
     assert k.l3(1)["price"].tolist() == [99, 101]
     again = compiled()
-    again.load(k.dump())  # written as version 2
+    again.load(k.dump())  # written as version 3
     assert again.dump() == k.dump()
 
 
 def test_a_fresh_kernels_dump_loads() -> None:
     fresh = compiled().dump()
     assert fresh[:4] == b"RKC1"
-    assert int.from_bytes(fresh[4:8], "little") == 2
+    assert int.from_bytes(fresh[4:8], "little") == 3
     b = compiled()
     b.load(fresh)
     assert b.dump() == fresh
