@@ -1,16 +1,16 @@
-"""Which inputs the compiled kernel does not run yet: trading phases, and the venue's
-orders under the pre-trade stage.
+"""Which inputs the compiled kernel does not run yet: trading phases.
 
 The compiled kernel runs every rule of MATCHING_RULES.md and, of VENUE_RULES.md,
-stops and their cascades, icebergs, GTD and DAY orders and time (CLOCK). Trading
-phases and call auctions (SET_PHASE) run in the reference kernel only, for now,
-as do the pre-trade stage's rules for the venue's orders (a held stop's open
-order and worst price): with the stage on, a NEW of the venue's and a REPLACE
-with terms stop too. Rather than answer such an input wrongly, the compiled
-kernel stops its batch before it (BATCH_UNSUPPORTED, raised as
-``VenueRulesNotCompiled``). This module says the same in Python, for the core
-(which refuses them before they are journalled) and for the differential tests
-(which compare the kernels on a stream up to its first such input).
+stops and their cascades, icebergs, GTD and DAY orders and time (CLOCK), with
+its pre-trade stage on or off (the stage's rules for the venue's orders, a held
+stop's open order and worst price, are risk_checks.hpp's, held to
+risk/pretrade.py by tests/kernel/test_risk_differential.py). Trading phases and
+call auctions (SET_PHASE) run in the reference kernel only, for now. Rather than
+answer such an input wrongly, the compiled kernel stops its batch before it
+(BATCH_UNSUPPORTED, raised as ``VenueRulesNotCompiled``). This module says the
+same in Python, for the core (which drops a SET_PHASE before it is journalled)
+and for the differential tests (which compare the kernels on a stream up to its
+first such input).
 
 >>> import numpy as np
 >>> from ringmatch.engine.records import layout as L
@@ -21,9 +21,9 @@ kernel stops its batch before it (BATCH_UNSUPPORTED, raised as
 >>> first_venue_input(records)
 2
 >>> first_venue_input(records, staged=True)
-1
->>> describe(records[1])
-'a NEW with order_type STOP'
+2
+>>> describe(records[2])
+'a SET_PHASE'
 """
 
 from __future__ import annotations
@@ -32,31 +32,14 @@ import numpy as np
 
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.inputs import owners
-from ringmatch.engine.schema.enums import OrderType, TimeInForce
-
-_VENUE_TYPES = (L.ORDER_TYPE_CODE[OrderType.STOP], L.ORDER_TYPE_CODE[OrderType.STOP_LIMIT])
-_VENUE_TIFS = (L.TIF_CODE[TimeInForce.DAY], L.TIF_CODE[TimeInForce.GTD])
 
 
 def is_venue_input(record: np.void, staged: bool = False) -> bool:
-    """Whether the owner record ``record`` is an input the compiled kernel stops at:
-    a SET_PHASE; with the pre-trade stage on (``staged``), also a NEW of the venue's
-    (kernel.cpp's venue_fields_ok: its codes outside every table stay INVALID_FIELD's)
-    and a REPLACE with terms or without a price."""
-    kind = int(record["kind"])
-    if kind == L.SET_PHASE:
-        return True
-    if not staged:
-        return False
-    if kind == L.NEW:
-        return (
-            int(record["order_type"]) in _VENUE_TYPES
-            or int(record["tif"]) in _VENUE_TIFS
-            or int(record["flags"]) & L.TERMS != 0
-        )
-    if kind == L.REPLACE:
-        return int(record["flags"]) & (L.TERMS | L.KEEP_PRICE) != 0
-    return False
+    """Whether the owner record ``record`` is an input the compiled kernel stops at: a
+    SET_PHASE. The same with the pre-trade stage on (``staged``): the compiled stage
+    runs the venue's orders as PreTradeRisk does."""
+    del staged  # the answer is the stage's either way
+    return int(record["kind"]) == L.SET_PHASE
 
 
 def first_venue_input(records: np.ndarray, staged: bool = False) -> int | None:
@@ -69,34 +52,9 @@ def first_venue_input(records: np.ndarray, staged: bool = False) -> int | None:
     return None
 
 
-def venue_orders(records: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Which owner records at ``starts`` are a NEW of the venue's or a REPLACE with terms
-    or without a price: what the compiled kernel stops at with the stage on (a mask)."""
-    owner = records[starts]
-    kinds, flags = owner["kind"], owner["flags"]
-    new = (kinds == L.NEW) & (
-        np.isin(owner["order_type"], _VENUE_TYPES)
-        | np.isin(owner["tif"], _VENUE_TIFS)
-        | (flags & L.TERMS != 0)
-    )
-    replace = (kinds == L.REPLACE) & (flags & (L.TERMS | L.KEEP_PRICE) != 0)
-    mask: np.ndarray = new | replace
-    return mask
-
-
 def describe(record: np.void) -> str:
     """What makes ``record`` a venue input, for an error message."""
     kind = int(record["kind"])
     if kind == L.SET_PHASE:
         return "a SET_PHASE"
-    if kind == L.CLOCK:
-        return "a CLOCK"
-    name = "NEW" if kind == L.NEW else "REPLACE"
-    order_type, tif, flags = int(record["order_type"]), int(record["tif"]), int(record["flags"])
-    if kind == L.NEW and order_type in _VENUE_TYPES:
-        return f"a NEW with order_type {L.ORDER_TYPE_OF[order_type].name}"
-    if kind == L.NEW and tif in _VENUE_TIFS:
-        return f"a NEW with tif {L.TIF_OF[tif].name}"
-    if flags & L.TERMS:
-        return f"a {name} with terms (a trigger price, a display quantity or an expiry)"
-    return "a REPLACE that keeps its price"
+    return f"an input of kind {kind}"

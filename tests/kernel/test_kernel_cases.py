@@ -168,6 +168,7 @@ def test_with_the_stage_on_the_venue_s_orders_are_answered_as_the_reference_does
     got = kernel.process(records)
     assert_same_events(got, reference.process(records))
     assert_same_state(kernel, reference)
+    assert first_venue_input(records, staged=True) is None
     if config is CONFIGS["open-orders"]:  # the held stop is open: the order after it is not
         rejected = got[got["kind"] == L.REJECTED]
         assert L.REJECT_REASON_CODE[RejectReason.RISK_MAX_OPEN_ORDERS] in rejected["reason"]
