@@ -655,8 +655,8 @@ def test_a_journal_with_a_phase_change_needs_the_reference_kernel_to_recover(
         build_core(config)
     assert str(refused.value) == (
         "cannot start: the journal holds seq 4, a SET_PHASE: the compiled kernel does not "
-        "run trading phases yet, nor the pre-trade stage's rules for the venue's orders "
-        "(docs/ORDER_TYPES.md); run with RINGMATCH_PURE=1, the reference kernel"
+        "run trading phases yet (docs/ORDER_TYPES.md); run with RINGMATCH_PURE=1, the "
+        "reference kernel"
     )
     assert [seq for seq, _ in journal(tmp_path)] == [1, 2, 3, 4]  # nothing lost or cut
     monkeypatch.setenv("RINGMATCH_PURE", "1")
