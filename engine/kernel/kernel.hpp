@@ -28,9 +28,10 @@ enum BatchStatus : int {
     BATCH_SEQ_NOT_AFTER = 2,     // an input's seq is not after last_seq
     // An input of the venue rules this kernel does not run yet: a SET_PHASE
     // (trading phases and call auctions), with the pre-trade stage on or off
-    // (the stage runs the venue's orders: risk_checks.hpp). The batch stops before it (bad_seq is its seq) and nothing of it
-    // is applied, so the caller can say so instead of a wrong answer; its record
-    // checks (seq, account, symbol, fields) come first.
+    // (the stage runs the venue's orders: risk_checks.hpp). The batch stops
+    // before it (bad_seq is its seq) and nothing of it is applied, so the caller
+    // can say so instead of a wrong answer; its record checks (seq, account,
+    // symbol, fields) come first.
     BATCH_UNSUPPORTED = 3,
 };
 

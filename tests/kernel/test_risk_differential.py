@@ -540,6 +540,12 @@ def test_control_starts_skip_text_records() -> None:
     )
     assert [int(body[i]["kind"]) for i in control_starts(body)] == [L.SET_RISK_LIMITS]
     assert len(control_starts(body)) == 1
+    # A NEW flagged TERMS owns the record after it, whatever its first byte (a
+    # malformed TERMS record: the NEW's INVALID_FIELD), as the kernel walks it.
+    flagged = np.zeros(3, L.INPUT_DTYPE)
+    flagged["kind"] = [L.NEW, L.SET_RISK_LIMITS, L.SET_RISK_LIMITS]
+    flagged["flags"][0] = L.TERMS
+    assert control_starts(flagged) == [2]
 
 
 def test_a_kill_switch_cancels_in_ascending_account_order() -> None:
