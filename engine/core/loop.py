@@ -39,10 +39,10 @@ input on any ring but its own worker's (input ring k is worker k's), and a
 kind only the core journals (STAGE_CHAIN, SKIP_INPUT, DEFINE_*): the gateway
 validates, getting here is a gateway bug, not a client's. A record of an
 input kind with bad fields (a side code of 7) goes to the kernel, which
-answers it (INVALID_FIELD, UNKNOWN_SYMBOL...), as in replay. Refused before
-the journal, answered REJECTED INVALID_FIELD (seq 0) and logged: with the
-compiled kernel's pre-trade stage on, a NEW of the venue's or a REPLACE with
-terms, which that stage does not check yet (engine.kernel.venue_gate).
+answers it (INVALID_FIELD, UNKNOWN_SYMBOL...), as in replay. The venue's
+orders (stops, icebergs, DAY and GTD orders, a held stop's replace) go to the
+kernel like any other, with the compiled kernel's pre-trade stage on too (its
+stage checks them as the reference's does).
 
 Signals (installed by ``run``): SIGTERM and SIGINT stop taking new input,
 drain what the rings hold, close the journal (synced) and, if configured,
@@ -82,7 +82,6 @@ from ringmatch.engine.core.sequence import SequenceAllocator, SequenceUnavailabl
 from ringmatch.engine.core.stage_chain import CoreLogic
 from ringmatch.engine.journal.group_commit import GroupCommit
 from ringmatch.engine.journal.log import JournalWriter
-from ringmatch.engine.kernel.venue_gate import describe, venue_orders
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.inputs import InputPacker, copy_records, kind_table, owners
 from ringmatch.engine.records.names import Directory, new_definitions
@@ -213,7 +212,6 @@ class Core:
         self._held_flags = 0
         # Per input ring: the start of an input whose text has not all arrived yet.
         self._partial: dict[int, np.ndarray] = {}
-        self._refused: list[np.ndarray] = []  # REJECTED records of inputs refused this turn
         # DEFINE records not journalled yet: first in the next batch that gets seqs.
         self._defines = np.zeros(0, L.INPUT_DTYPE)
         # Time (VENUE_RULES.md V-TIME-1): each batch's inputs carry the time the core
@@ -276,11 +274,7 @@ class Core:
         self._held, self._held_flags = [], 0
         for index, records in polled:
             taken += self._take(index, records, parts)
-        refused = L.join_records(self._refused, L.EVENT_DTYPE) if self._refused else _NO_EVENTS
-        self._refused = []
         if not parts:
-            if len(refused):
-                self._hand_out(refused)
             return taken
         batch = parts[0] if len(parts) == 1 else np.concatenate(parts, dtype=L.INPUT_DTYPE)
         starts, ends, _ = input_spans(batch)
@@ -311,7 +305,7 @@ class Core:
             except Exception as exc:
                 raise self._journal_halt(exc, got) from exc
             self._defines = self._defines[:0]
-        events = _join_events(refused, unsequenced)
+        events = unsequenced
         if got:
             try:
                 out = self.kernel_run.process(batch)
@@ -403,12 +397,8 @@ class Core:
             records = records[:whole]
         if not len(starts):
             return 0
-        held = len(starts)  # what the batch held, whatever is refused or dropped below
+        held = len(starts)  # what the batch held, whatever is dropped below
         kinds = records["kind"][starts]
-        if getattr(self.kernel_run.kernel, "risk_enabled", False):
-            records, starts, ends, kinds = self._refuse_venue_orders(index, records, starts, ends)
-            if not len(starts):
-                return held
         if _CLIENT_KINDS[kinds].all():  # the common case, any ring may carry them
             out.append(records)
             return held
@@ -449,30 +439,6 @@ class Core:
         if len(records):
             out.append(records)
         return held
-
-    def _refuse_venue_orders(
-        self, index: int, records: np.ndarray, starts: np.ndarray, ends: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """With the compiled kernel's pre-trade stage on, which does not check the venue's
-        orders yet (engine.kernel.venue_gate): each is answered REJECTED INVALID_FIELD at
-        once (seq 0, never journalled: journalled, it would stop the kernel and every
-        recovery after) and logged; the rest of the batch goes on."""
-        refused = venue_orders(records, starts)
-        if not refused.any():
-            return records, starts, ends, records["kind"][starts]
-        for i in np.flatnonzero(refused).tolist():
-            log.error(
-                "input ring %d: refused %s: the compiled kernel's pre-trade stage does not "
-                "check the venue's orders yet (RINGMATCH_PURE=1 runs the reference kernel, "
-                "which does): %s",
-                index,
-                describe(records[starts[i]]),
-                _describe(records[starts[i] : ends[i]]),
-            )
-        self._refused.append(reject_records(records[starts[refused]], RejectReason.INVALID_FIELD))
-        records = records[np.repeat(~refused, ends - starts)]
-        starts, ends, _ = input_spans(records)
-        return records, starts, ends, records["kind"][starts]
 
     def _unsequenced(self, batch: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """The inputs at ``starts`` got no seq: client commands their REJECTED records

@@ -26,6 +26,7 @@ import numpy as np
 from ringmatch.engine.kernel.api import Kernel
 from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.inputs import owners
 
 
 class LimitsKernel(Kernel, Protocol):
@@ -35,24 +36,11 @@ class LimitsKernel(Kernel, Protocol):
 
 
 def control_starts(records: np.ndarray) -> list[int]:
-    """The indices of the SET_RISK_LIMITS records that own their text (not a text record
-    that happens to start with that byte), walking owners as the kernel does."""
+    """The indices of the SET_RISK_LIMITS records that own their text (not a text record,
+    nor a NEW's or REPLACE's TERMS record, that happens to start with that byte), walking
+    owners as the kernel does (records.inputs.owners)."""
     kinds = records["kind"]
-    qtys = records["qty"]
-    n = len(records)
-    out = []
-    i = 0
-    while i < n:
-        kind = int(kinds[i])
-        span = 1
-        if kind in L.WITH_TEXT:
-            qty = int(qtys[i])
-            if 0 <= qty <= L.MAX_TEXT:
-                span += min(L.continuation_records(qty), n - i - 1)
-            if kind == L.SET_RISK_LIMITS:
-                out.append(i)
-        i += span
-    return out
+    return [i for i in owners(records).tolist() if int(kinds[i]) == L.SET_RISK_LIMITS]
 
 
 def payload(records: np.ndarray, at: int) -> bytes | None:

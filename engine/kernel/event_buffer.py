@@ -19,16 +19,14 @@ class EventBufferTooSmall(ValueError):
 
 class VenueRulesNotCompiled(Exception):
     """The compiled kernel met an input of the venue rules it does not run yet (with
-    the pre-trade stage on, a SET_PHASE, a NEW of the venue's or a replace with
-    terms: engine.kernel.venue_gate): it stopped before record ``index`` (seq
-    ``seq``) with nothing of it applied, the inputs before it applied and their
-    ``written`` event records written. The reference kernel (RINGMATCH_PURE=1) runs
-    them."""
+    the pre-trade stage on, a SET_PHASE: engine.kernel.venue_gate): it stopped before
+    record ``index`` (seq ``seq``) with nothing of it applied, the inputs before it
+    applied and their ``written`` event records written. The reference kernel
+    (RINGMATCH_PURE=1) runs them."""
 
     hint = (
-        "the compiled kernel does not run the pre-trade stage's rules for the venue's "
-        "orders and trading phases yet (docs/ORDER_TYPES.md); run with RINGMATCH_PURE=1, "
-        "the reference kernel"
+        "the compiled kernel does not run trading phases with the pre-trade stage on "
+        "yet (docs/ORDER_TYPES.md); run with RINGMATCH_PURE=1, the reference kernel"
     )
 
     def __init__(self, index: int, seq: int, what: str, written: int = 0) -> None:

@@ -589,11 +589,11 @@ bool Kernel::on_replace(const InputRecord& r) {
         if (id == 0) return reject(CMD_REPLACE, REJ_UNKNOWN_CLIENT_ORDER_ID, account, 0, client);
     }
     if (risk_on_) {
-        // The stage's rules for the venue's orders are the reference kernel's only.
-        if (has_trigger || (r.flags & FLAG_KEEP_PRICE) != 0) return unsupported();
-        const uint32_t k = resting_index(id);
-        if (k != NIL && pool_[k].venue()) return unsupported();
-        const uint8_t why = pretrade_replace(account, id, r.price, r.qty);
+        // A held stop's, an iceberg's, a DAY or GTD order's too: the stage holds
+        // each as it holds a plain one (a held stop with no price).
+        const uint8_t why = pretrade_replace(account, id, r.price, r.qty,
+                                             (r.flags & FLAG_KEEP_PRICE) != 0,
+                                             has_trigger ? terms_->trigger_price : 0);
         if (why != 0) return reject(CMD_REPLACE, why, account, id, client);
     }
     // The worst case before time moves (a change): the order as it is now, which an
@@ -777,29 +777,46 @@ bool Kernel::on_session(const InputRecord& r) {
 
 // -- the pre-trade stage (risk_checks.hpp) ----------------------------------------
 
-// A NEW as PreTradeRisk.check sees it: the record's price 0 on a market order
-// is its None; a limit order's price <= 0, or a quantity <= 0, is matching's
-// to reject.
+// A NEW as PreTradeRisk.check sees it (the plain path's and the venue's): the
+// record's price 0 on a MARKET or a STOP is its None (inputs.NO_PRICE); any
+// other price <= 0, or a quantity <= 0, is matching's to reject. An order that
+// can rest or be held counts towards the open-order limit: a LIMIT GTC, DAY or
+// GTD, and any STOP or STOP_LIMIT (a held stop is open, whatever its tif). A
+// STOP_LIMIT is checked at its limit price, a STOP without one at its band's
+// far edge (RiskStage::stop_price2, which reads the trigger of its TERMS).
 uint8_t Kernel::pretrade_new(const InputRecord& r) {
     if (risk_.killed(r.account)) return REJ_KILL_SWITCH;
-    const bool market = r.order_type == TYPE_MARKET;
-    if (r.qty <= 0 || r.price < 0 || (!market && r.price == 0)) return 0;
-    // Only an order that can rest counts towards the open-order limit.
-    const bool rests = !market && (r.tif == TIF_DEFAULT || r.tif == TIF_GTC);
+    const uint8_t type = r.order_type;
+    const bool no_price = type == TYPE_MARKET || type == TYPE_STOP;
+    if (r.qty <= 0 || r.price < 0 || (!no_price && r.price == 0)) return 0;
+    const uint8_t tif = r.tif;
+    const bool rests = (type == TYPE_LIMIT && (tif == TIF_DEFAULT || tif == TIF_GTC ||
+                                               tif == TIF_DAY || tif == TIF_GTD)) ||
+                       type == TYPE_STOP || type == TYPE_STOP_LIMIT;
+    // terms_ is set only for a NEW flagged TERMS whose record is there.
+    const int64_t trigger =
+        terms_ != nullptr && (terms_->present & HAS_TRIGGER) != 0 ? terms_->trigger_price : 0;
     return risk_.check(r.account, r.symbol, r.side == SIDE_BUY, r.price, r.qty, i128{r.qty},
-                       rests, true, [this](uint32_t s) { return mid2(s); });
+                       rests, true, type == TYPE_STOP, trigger,
+                       [this](uint32_t s) { return mid2(s); });
 }
 
 // A Replace of an order the stage does not hold live for the account passes:
 // matching rejects it. The band only if the price moves, the position only if
-// the quantity grows, never the open-order count.
-uint8_t Kernel::pretrade_replace(uint32_t account, uint64_t id, int64_t price, int64_t qty) {
+// the quantity grows, never the open-order count. KEEP_PRICE is a Replace with
+// no price (only a held STOP's is valid), checked as a STOP: at its band's far
+// edge, else the reference, else the replace's own trigger (`trigger`, 0: none).
+uint8_t Kernel::pretrade_replace(uint32_t account, uint64_t id, int64_t price, int64_t qty,
+                                 bool keep_price, int64_t trigger) {
     if (risk_.killed(account)) return REJ_KILL_SWITCH;
     const RiskStage::Live* o = risk_.live(id);
     if (o == nullptr || o->account != account) return 0;
-    if (qty <= 0 || price <= 0) return 0;
+    if (keep_price) price = 0;
+    else if (price <= 0) return 0;
+    if (qty <= 0) return 0;
     return risk_.check(account, o->symbol, o->buy, price, qty, i128{qty} - o->qty, false,
-                       price != o->price, [this](uint32_t s) { return mid2(s); });
+                       price != 0 && price != o->price, keep_price, trigger,
+                       [this](uint32_t s) { return mid2(s); });
 }
 
 // The doubled mid of a symbol's book; 0 when a side is empty (or no such book).

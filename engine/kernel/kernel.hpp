@@ -28,10 +28,11 @@ enum BatchStatus : int {
     BATCH_EVENTS_TOO_SMALL = 1,  // the first input's worst case exceeds the whole buffer
     BATCH_SEQ_NOT_AFTER = 2,     // an input's seq is not after last_seq
     // An input of the venue rules this kernel does not run yet: with the pre-trade
-    // stage on, a SET_PHASE, a NEW of the venue's or a REPLACE with terms or without
-    // a price (the stage's rules for them). The batch stops before it (bad_seq is its seq) and nothing of it
-    // is applied, so the caller can say so instead of a wrong answer; its record
-    // checks (seq, account, symbol, fields) come first.
+    // stage on, a SET_PHASE (the stage's rules for a call phase's orders and an
+    // auction's trades are the reference's only). The batch stops before it
+    // (bad_seq is its seq) and nothing of it is applied, so the caller can say so
+    // instead of a wrong answer; its record checks (seq, account, symbol, fields)
+    // come first.
     BATCH_UNSUPPORTED = 3,
 };
 
@@ -212,7 +213,8 @@ class Kernel {
 
     // The pre-trade hooks (stage on): a reject reason, or 0 to go on matching.
     uint8_t pretrade_new(const InputRecord& r);
-    uint8_t pretrade_replace(uint32_t account, uint64_t id, int64_t price, int64_t qty);
+    uint8_t pretrade_replace(uint32_t account, uint64_t id, int64_t price, int64_t qty,
+                             bool keep_price, int64_t trigger);
     i128 mid2(uint32_t symbol) const;
 
     template <bool Buy>

@@ -231,13 +231,17 @@ class RiskStage {
     int64_t last(uint32_t symbol) const { return symbol < last_.size() ? last_[symbol] : 0; }
 
     // PreTradeRisk.check after its kill switch and its Replace lookup: 0 (pass)
-    // or the reject reason. `price` 0 is a market order's None; `grows` what
-    // the position may grow by (a NEW: qty; a Replace: qty - the live qty);
-    // `ref2(symbol)`: the doubled mid of the book, 0 if a side is empty. The
-    // caller has checked qty > 0 and price >= 0 (else matching rejects it).
+    // or the reject reason. `price` 0 is None (a MARKET's, a STOP's, a Replace
+    // that keeps its price); `grows` what the position may grow by (a NEW: qty;
+    // a Replace: qty - the live qty); `stop_market`: a None price is a STOP's,
+    // whose notional is at _stop_price2 (`trigger` 0: the input has none; one
+    // <= 0 cannot reject, as 2 x it x qty <= 0 <= 2 x the cap); `ref2(symbol)`:
+    // the doubled mid of the book, 0 if a side is empty. The caller has checked
+    // qty > 0 and price >= 0 (else matching rejects it).
     template <class Mid2>
     uint8_t check(uint32_t account, uint32_t symbol, bool buy, int64_t price, int64_t qty,
-                  i128 grows, bool rests, bool moved, Mid2 mid2) {
+                  i128 grows, bool rests, bool moved, bool stop_market, int64_t trigger,
+                  Mid2 mid2) {
         const Limits& lim = limits(account, symbol);
         const int64_t* v = lim.v;
         if (v[LIM_QTY] >= 0 && qty > v[LIM_QTY]) return REJ_RISK_MAX_QTY;
@@ -253,6 +257,11 @@ class RiskStage {
         if (notional >= 0) {
             if (price != 0) {
                 if (i128{price} * qty > notional) return REJ_RISK_MAX_NOTIONAL;
+            } else if (stop_market) {
+                // worst2 x qty > 2 x the cap, for qty > 0: worst2 > floor(2 x cap / qty)
+                // (worst2 may pass 2^64 with a wide bps band: no product).
+                const i128 worst2 = stop_price2(buy, v, ref2, trigger);
+                if (worst2 > 0 && worst2 > 2 * i128{notional} / qty) return REJ_RISK_MAX_NOTIONAL;
             } else if (ref2 != 0 && ref2 * qty > 2 * i128{notional}) {
                 return REJ_RISK_MAX_NOTIONAL;
             }
@@ -283,10 +292,37 @@ class RiskStage {
         return 0;
     }
 
-    // PreTradeRisk.on_events, one event record at a time.
+    // PreTradeRisk._stop_price2: twice the worst price a STOP may fill at, the
+    // band's far edge from the reference (ref2, 0: none), else the reference,
+    // else its trigger (0: none). ref2 < 2^64 and a bps cap < 2^63: the edge's
+    // product fits unsigned, the sum (< 2^115) signed.
+    static i128 stop_price2(bool buy, const int64_t* v, i128 ref2, int64_t trigger) {
+        if (ref2 != 0) {
+            i128 reach = 0;
+            bool edge = false;
+            if (v[LIM_BAND_TICKS] >= 0) {
+                reach = 2 * i128{v[LIM_BAND_TICKS]};
+                edge = true;
+            }
+            if (v[LIM_BAND_BPS] >= 0) {
+                const i128 bps = static_cast<i128>(static_cast<u128>(ref2) *
+                                                   static_cast<u128>(v[LIM_BAND_BPS]) / 10000u);
+                reach = edge ? std::min(reach, bps) : bps;
+            }
+            if (buy) return ref2 + reach;
+            return ref2 > reach ? ref2 - reach : 0;
+        }
+        return 2 * i128{trigger};
+    }
+
+    // PreTradeRisk.on_events, one event record at a time. The venue's records it
+    // does not read, as PreTradeRisk does not: ORDER_TERMS (an iceberg counts its
+    // whole quantity, which ACCEPTED carries), TRIGGERED (a released stop stays
+    // live, the same order), REFRESHED (the leaves do not change).
     void on_event(const EventRecord& e) {
         switch (e.kind) {
             case EV_TRADE:
+            case EV_AUCTION_TRADE:  // its two records likewise: the buyer's, the seller's
                 if (e.symbol >= last_.size()) last_.resize(std::size_t{e.symbol} + 1, 0);
                 last_[e.symbol] = e.price;
                 fill(e.order_id, e.qty, e.leaves);

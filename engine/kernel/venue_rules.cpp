@@ -57,9 +57,6 @@ bool Kernel::on_new_venue(const InputRecord& r) {
         terms_ = nullptr;
         return on_new(plain);
     }
-    // The pre-trade stage's rules for these (a held stop is an open order, at its
-    // limit or its band's edge) run in the reference kernel only, for now.
-    if (risk_on_) return unsupported();
     const bool market = r.order_type == TYPE_MARKET;
     // Its worst case, an ORDER_TERMS and (in a call phase) an INDICATIVE.
     if (!fits((r.symbol != 0 ? worst_in(r.symbol, r.side, r.price, market, r.qty, r.stp) : 1) + 2 +
@@ -74,6 +71,12 @@ bool Kernel::on_new_venue(const InputRecord& r) {
         } else {
             return reject(CMD_NEW, REJ_DUPLICATE_CLIENT_ORDER_ID, account, 0, client);
         }
+    }
+    // The pre-trade stage, as on_new's: after the client id's admit, before the
+    // engine's checks (a held stop is an open order, at its limit or its band's edge).
+    if (risk_on_) {
+        const uint8_t why = pretrade_new(r);
+        if (why != 0) return reject(CMD_NEW, why, account, id, client);
     }
     advance(r.ts_ns);
     if (id == 0) return reject(CMD_NEW, REJ_INVALID_ORDER_ID, account, 0, client);

@@ -10,9 +10,8 @@ Both paths write the same records into one batch, in the order they came, so
 a SessionOpened always precedes the session's first order on the ring. The
 wire's symbol ids (1-based positions in the configured list) become the
 core's record ids here (``symbol_ids``), once per order in compiled code.
-When the core cannot run some of the venue's inputs (``venue_gate``: its kernel
-is the compiled one), a version-3 session's requests of those are refused here
-instead (gateway/server/venue_refusal.py).
+A version-3 session's venue requests (stops, icebergs, DAY and GTD orders, a
+held stop's replace) go on like any other: the core runs them on either kernel.
 """
 
 from __future__ import annotations
@@ -30,8 +29,7 @@ from ringmatch.engine.records.writer import RecordWriter, UnknownName
 from ringmatch.engine.schema.commands import Input
 from ringmatch.gateway.config import Config
 from ringmatch.gateway.protocol.message_codec import BadMessage, Codec
-from ringmatch.gateway.protocol.messages import VENUE_VERSION, MessageReject
-from ringmatch.gateway.server.venue_refusal import VenueGate, refuse_venue
+from ringmatch.gateway.protocol.messages import MessageReject
 from ringmatch.gateway.wire.reject_text import describe_reject
 
 log = logging.getLogger("ringmatch.gateway")
@@ -54,7 +52,6 @@ class OrderIntake:
         "max_frame",
         "records",
         "symbol_ids",
-        "venue_gate",
         "writer",
     )
 
@@ -64,11 +61,9 @@ class OrderIntake:
         symbol_ids: np.ndarray,
         conversion: ModuleType,
         max_frame: int,
-        venue_gate: VenueGate | None = None,
     ) -> None:
         self.conversion = conversion
         self.max_frame = max_frame
-        self.venue_gate = venue_gate  # the inputs the core cannot run (None: it runs all)
         self.writer = RecordWriter(names)
         self.symbol_ids = symbol_ids  # wire id -> record id (0: none), wire_symbol_ids
         self._out = np.zeros(1024, L.INPUT_DTYPE)
@@ -97,29 +92,10 @@ class OrderIntake:
         )
         taken = out[:count]
         refused = [_worded(entry, data, codec) for entry in rejects] if len(rejects) else []
-        gate = self.venue_gate
-        if count and gate is not None and codec.version >= VENUE_VERSION:
-            taken, venue = refuse_venue(taken, gate)  # (after the call's malformed ones)
-            refused += venue
         if len(taken):
             self._parts.append(taken.copy())  # every byte is a field's: a plain copy keeps all
             self.records += len(taken)
         return consumed, taken, refused
-
-    def venue_reject(self, inp: Input) -> MessageReject | None:
-        """Why ``inp`` (a version-3 session's request) cannot go to a core that does not
-        run it; None if it can (or if no record can carry it: ``add`` says)."""
-        gate = self.venue_gate
-        if gate is None:
-            return None
-        writer = self.writer
-        writer.start()
-        try:
-            writer.add(inp)
-        except (UnknownName, struct.error, OverflowError):
-            return None
-        refused = refuse_venue(writer.records(), gate)[1]
-        return refused[0] if refused else None
 
     def add(self, inp: Input) -> bool:
         """Pack one Struct input; False (logged) if no record can carry it: a name the

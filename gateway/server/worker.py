@@ -62,7 +62,6 @@ from ringmatch.gateway.server.order_intake import OrderIntake, wire_symbol_ids
 from ringmatch.gateway.server.report_routing import ReportRouter
 from ringmatch.gateway.server.session import Session
 from ringmatch.gateway.server.translate import Request, to_command
-from ringmatch.gateway.server.venue_refusal import core_venue_gate
 from ringmatch.gateway.wire.wire_choice import conversion
 
 log = logging.getLogger("ringmatch.gateway")
@@ -99,9 +98,7 @@ class Worker:
         self.names = names = link.names(config)
         self.conversion = conversion()  # compiled where it was built (gateway/wire)
         symbol_ids = wire_symbol_ids(names, config)
-        self.intake = OrderIntake(
-            names, symbol_ids, self.conversion, config.session.max_frame, core_venue_gate()
-        )
+        self.intake = OrderIntake(names, symbol_ids, self.conversion, config.session.max_frame)
         self.router = ReportRouter(names, symbol_ids, self.conversion)
         self.sessions: set[Session] = set()
         self.stats: Counter[str] = Counter()
@@ -202,12 +199,6 @@ class Worker:
             session.send(command)
             return
         assert not isinstance(command, MessageReject)
-        # Only a v3 session's request can be a venue one (v2 has no codes for it).
-        refused = self.intake.venue_reject(command) if session.conn.version > 2 else None
-        if refused is not None:
-            self.stats["requests_rejected"] += 1
-            session.send(refused)
-            return
         if not self._queue(command):  # logged: no record carries it (a config mismatch)
             if not self._closed:
                 cid = getattr(request, "client_order_id", 0)

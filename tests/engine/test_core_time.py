@@ -31,7 +31,6 @@ from ringmatch.engine.rings.spsc_ring import RingSpec, SpscRing
 from ringmatch.engine.schema.commands import Clock, NewOrder, SetPhase
 from ringmatch.engine.schema.enums import (
     CancelReason,
-    CommandKind,
     OrderType,
     Side,
     TimeInForce,
@@ -380,23 +379,31 @@ def test_a_set_phase_for_the_compiled_kernel_runs_and_under_its_stage_is_dropped
     control.close()
 
 
-def test_with_the_compiled_stage_on_a_venue_order_is_refused_before_the_journal(
-    rings: PipelineRings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_with_the_compiled_stage_on_a_venue_order_is_journalled_and_checked(
+    rings: PipelineRings, tmp_path: Path
 ) -> None:
-    # The compiled kernel's pre-trade stage does not check the venue's orders yet
-    # (engine.kernel.venue_gate): journalled, a GTD order would stop the kernel and
-    # every recovery after. The client hears REJECTED at once; the orders around it run.
+    # The compiled kernel's pre-trade stage checks the venue's orders as PreTradeRisk
+    # does: a GTD order is journalled, run, and counts as an open order (so the
+    # plain order after it is past the limit of two), exactly as the reference kernel
+    # with PreTradeRisk answers the journalled stream.
     from ringmatch.engine.core import kernel_choice
     from ringmatch.engine.core.journal_run import JournalRun
+    from ringmatch.engine.core.reference_kernel import ReferenceKernel
+    from ringmatch.engine.records.convert import decode_events
     from ringmatch.engine.schema.enums import RejectReason
-    from ringmatch.engine.schema.events import Rejected
+    from ringmatch.engine.schema.events import Accepted, Rejected
+    from ringmatch.risk.kernel_limits import limits_table
+    from ringmatch.risk.limits import RiskConfig
+    from ringmatch.risk.pretrade import PreTradeRisk
     from tests.conftest import need
 
     module = kernel_choice.compiled_module()
     need(module is not None, "the compiled kernel was not built")
     assert module is not None
+    config = RiskConfig(max_open_orders=2)
     kernel = module.Kernel()
     kernel.set_risk(True)
+    kernel.set_limits(limits_table(config, NAMES))
     take = EventTaker(rings.events.reader(0), NAMES)
     gateway = rings.inputs[0].producer()
     core = make_core(rings, tmp_path, FakeClock(T0), JournalRun(kernel, Directory(), str(tmp_path)))
@@ -408,11 +415,19 @@ def test_with_the_compiled_stage_on_a_venue_order_is_refused_before_the_journal(
             taken += core.step(timeout=5.0)
     assert taken == 3
     events = take()
-    assert events[0] == Rejected(0, CommandKind.NEW, 2, "a", RejectReason.INVALID_FIELD)
-    assert [(type(e).__name__, e.order_id) for e in events[1:]] == [
+    assert [(type(e).__name__, e.order_id) for e in events] == [
         ("Accepted", 1),
-        ("Accepted", 3),
+        ("Accepted", 2),
+        ("Rejected", 3),
     ]
-    assert "refused a NEW with tif GTD: the compiled kernel's pre-trade stage" in caplog.text
+    assert isinstance(events[1], Accepted) and events[1].tif is TimeInForce.GTD
+    assert isinstance(events[2], Rejected)
+    assert events[2].reason is RejectReason.RISK_MAX_OPEN_ORDERS
     core.close()
-    assert [inp.order_id for _, inp in JournalReader(tmp_path)] == [1, 3]  # type: ignore[attr-defined]
+    assert [inp.order_id for _, inp in JournalReader(tmp_path)] == [1, 2, 3]  # type: ignore[attr-defined]
+    reference = ReferenceKernel()
+    reference.logic.pretrade = PreTradeRisk(config)
+    journalled = [b.records for b in JournalReader(tmp_path).record_batches()]
+    want = [reference.process(records) for records in journalled]
+    assert [e for part in want for e in decode_events(part, Directory(["X"], ["a"]))] == events
+    gateway.close()

@@ -1,6 +1,6 @@
 """Protocol version 3 end to end: real sessions over TCP to ``ringmatch serve`` on the pure
-engine (RINGMATCH_PURE=1: a server's compiled kernel does not run the pre-trade stage's
-rules for the venue's orders yet).
+engine (RINGMATCH_PURE=1), and on the compiled kernel, whose pre-trade stage runs the
+venue's orders as the reference's does.
 
 A v3 client's stop is held, a trade through its trigger releases it, and the client
 is told (TRIGGERED, then its fill); a v2 session of the same account on the same
@@ -231,19 +231,20 @@ def compiled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeP
         assert proc.stop() == 0, "".join(proc.stderr)
 
 
-def test_a_server_on_the_compiled_kernel_refuses_venue_orders_and_serves_the_rest(
+def test_a_server_on_the_compiled_kernel_runs_venue_orders_as_the_pure_one_does(
     compiled_server: ServeProcess,
 ) -> None:
-    # Its kernel does not run the stage's rules for a stop: the core would refuse it,
-    # so the gateway answers it, and the session, the server and its other orders go on.
+    # Its kernel's pre-trade stage checks a stop as PreTradeRisk does: the stop is
+    # held, its kept-price replace goes through, and a plain v3 order is served too.
     async def main() -> None:
         alice = await Session.open(compiled_server.port, "alice", 3)
         held = next(_ids)
-        answer = await alice.client.request(stop(held, Side.BUY, 105, 5), WAIT)
-        assert type(answer) is MessageReject, answer
-        assert (answer.field, answer.client_order_id) == ("order_type", held)
-        assert "does not run the pre-trade stage's rules" in answer.reason
+        await accepted(alice, stop(held, Side.BUY, 105, 5))
+        answer = await alice.client.request(Replace(held, None, 4, 106), WAIT)
+        assert type(answer) is ExecutionReport and answer.exec_type is ExecType.REPLACED, answer
+        assert (answer.price, answer.leaves_qty) == (None, 4)
         await accepted(alice, limit(next(_ids), Side.BUY, 100, 1))  # a v3 plain order: fine
+        assert not any(type(m) is MessageReject for m in alice.seen)
         await alice.client.close()
 
     run(main)

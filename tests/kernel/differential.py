@@ -5,13 +5,13 @@ engine and stage chain behind the kernel's interface: the specification. They
 must agree on every event byte and, after every batch, on every book (l3 of
 every symbol), the last seq, the trade id and the counts.
 
-The compiled kernel does not run the pre-trade stage's rules for the venue's
-orders and trading phases yet (engine.kernel.venue_gate): with the stage on, it
-stops at such an input (VenueRulesNotCompiled) with nothing of it applied. ``process_both`` runs
-the kernel first and gives the reference the batch up to where the kernel
-stopped; the record there must be such an input, and the stream ends. (One the
-record checks reject first, an unknown account or symbol, the kernel answers as
-the reference does: it is compared like any other.)
+The compiled kernel does not run trading phases with its pre-trade stage on yet
+(engine.kernel.venue_gate): it stops at a SET_PHASE then (VenueRulesNotCompiled)
+with nothing of it applied. ``process_both`` runs the kernel first and gives the
+reference the batch up to where the kernel stopped; the record there must be such
+an input, and the stream ends. (One the record checks reject first, an unknown
+account or symbol, the kernel answers as the reference does: it is compared like
+any other.)
 """
 
 from __future__ import annotations
@@ -129,9 +129,9 @@ def show_inputs(records: np.ndarray) -> list[dict[str, int]]:
 
 
 def split_venue(batch: np.ndarray, staged: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """``batch`` up to its first input the compiled kernel stops at (``staged``: with
-    the pre-trade stage on), and the rest from it (None if none): what it can be
-    given without meeting one (venue_gate's walk)."""
+    """``batch`` up to its first input the compiled kernel stops at (with the pre-trade
+    stage on or off, ``staged``: the same), and the rest from it (None if none): what
+    it can be given without meeting one (venue_gate's walk)."""
     cut = first_venue_input(batch, staged)
     return (batch, None) if cut is None else (batch[:cut], batch[cut:])
 

@@ -31,9 +31,9 @@ BAD_PRICES = (0, -1, INT64_MIN, INT64_MAX)
 HUGE_QTYS = (1 << 62, INT64_MAX, (1 << 62) + 1)
 BAD_QTYS = (0, -1, INT64_MIN)
 WORKERS = 3
-# The codes only the venue rules give a meaning (engine.kernel.venue_gate), drawn
-# rarely: the compiled kernel stops a stream at the first (tests/kernel/differential.py),
-# and the streams are for what it runs. The venue rules have their own model tests.
+# The codes only the venue rules give a meaning, drawn rarely (a venue code here comes
+# without the TERMS record it needs, mostly): the venue rules have their own streams
+# (tests/kernel/test_venue_differential.py; with the stage on, test_risk_differential.py).
 VENUE_PERCENT = 1
 VENUE_CODES = (("order_type", (3, 4)), ("tif", (4, 5)), ("flags", (2, 3)))
 

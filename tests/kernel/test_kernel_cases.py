@@ -12,7 +12,10 @@ from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall, VenueRules
 from ringmatch.engine.kernel.venue_gate import first_venue_input
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
-from ringmatch.engine.schema.enums import OrderType, TradingPhase
+from ringmatch.engine.schema.enums import OrderType, RejectReason, TradingPhase
+from ringmatch.risk.kernel_limits import limits_table
+from ringmatch.risk.limits import RiskConfig
+from ringmatch.risk.pretrade import PreTradeRisk
 from tests.kernel.differential import assert_same_events, assert_same_state, compiled
 
 INT64_MAX = (1 << 63) - 1
@@ -106,30 +109,17 @@ def venue_input(kind: int, terms: bool = False, **fields: int) -> Any:
     return np.concatenate([rec, record])
 
 
-@pytest.mark.parametrize(
-    ("record", "what", "staged"),
-    [
-        # With the pre-trade stage on, its rules for the venue's orders and for a
-        # call phase's are the reference kernel's.
-        (venue_input(L.SET_PHASE, reason=3), "a SET_PHASE", True),
-        (venue_input(L.NEW, order_type=3, price=0, terms=True), "a NEW with order_type STOP", True),
-        (venue_input(L.NEW, tif=4), "a NEW with tif DAY", True),
-        (venue_input(L.NEW, terms=True), "a NEW with terms", True),
-        (venue_input(L.REPLACE, terms=True), "a REPLACE with terms", True),
-        (venue_input(L.REPLACE, flags=L.KEEP_PRICE), "a REPLACE that keeps its price", True),
-    ],
-)
-def test_an_input_it_does_not_run_stops_the_batch_before_it_with_nothing_of_it_applied(
-    record: Any, what: str, staged: bool
-) -> None:
-    # The compiled kernel does not run the stage's rules for the venue's orders yet:
-    # it says so, rather than answer them wrongly
-    # (engine.kernel.venue_gate).
+def test_an_input_it_does_not_run_stops_the_batch_before_it_with_nothing_of_it_applied() -> None:
+    # With the pre-trade stage on, the compiled kernel does not run trading phases
+    # yet (the stage's rules for a call phase's orders are the reference's): it says
+    # so, rather than answer them wrongly (engine.kernel.venue_gate).
+    staged = True
+    record = venue_input(L.SET_PHASE, reason=3)
     kernel = compiled()
     kernel.set_risk(staged)
     records = stream(new(5, 1, 1, 2, 100, 1), record, new(10, 2, 1, 2, 101, 1))
     events = np.zeros(64, L.EVENT_DTYPE)
-    with pytest.raises(VenueRulesNotCompiled, match=f"record 7 \\(seq 9\\), {what}") as refused:
+    with pytest.raises(VenueRulesNotCompiled, match="record 7 \\(seq 9\\), a SET_PHASE") as refused:
         kernel.process_into(records, events)
     assert "RINGMATCH_PURE=1" in str(refused.value)
     assert (refused.value.index, refused.value.seq, refused.value.written) == (7, 9, 4)
@@ -139,6 +129,48 @@ def test_an_input_it_does_not_run_stops_the_batch_before_it_with_nothing_of_it_a
     # What comes after it runs once the caller passes it by.
     assert kernel.process_into(records[7 + len(record) :], events) == (1, 1)
     assert kernel.last_seq == 10
+
+
+# The venue's inputs the compiled kernel stopped at with the stage on, before its
+# stage ran the venue's orders: after a resting sell (id 1), a held STOP buy (id 9,
+# trigger 99) and then each of these.
+STAGED_VENUE = {
+    "stop": venue_input(L.NEW, order_type=3, price=0, terms=True, order_id=8, seq=10),
+    "day": venue_input(L.NEW, tif=4, order_id=8, seq=10),
+    "terms": venue_input(L.NEW, terms=True, order_id=8, seq=10),
+    "replace-trigger": venue_input(L.REPLACE, terms=True, qty=3, seq=10, flags=L.KEEP_PRICE),
+    "replace-keep-price": venue_input(L.REPLACE, flags=L.KEEP_PRICE, qty=2, seq=10),
+    "replace-plain": venue_input(L.REPLACE, price=101, qty=1, seq=10),  # of a venue order
+}
+CONFIGS = {
+    "none": RiskConfig(),
+    "open-orders": RiskConfig(max_open_orders=2),
+    "notional-band": RiskConfig(max_notional=250, price_band_ticks=3),
+    "position": RiskConfig(max_position=2),
+}
+
+
+@pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
+@pytest.mark.parametrize("record", STAGED_VENUE.values(), ids=STAGED_VENUE.keys())
+def test_with_the_stage_on_the_venue_s_orders_are_answered_as_the_reference_does(
+    record: Any, config: RiskConfig
+) -> None:
+    # The compiled stage checks them as PreTradeRisk does (the differential tests
+    # compare every answer on drawn streams): here, one of each, under each limit.
+    held = venue_input(L.NEW, order_type=3, price=0, terms=True)
+    records = stream(new(5, 1, 1, 2, 100, 1), held, record, new(11, 2, 1, 2, 101, 1))
+    kernel = compiled()
+    kernel.set_risk(True)
+    kernel.set_limits(limits_table(config, Directory(["S1"], ["A1", "A2"])))
+    reference = ReferenceKernel()
+    reference.logic.pretrade = PreTradeRisk(config)
+    got = kernel.process(records)
+    assert_same_events(got, reference.process(records))
+    assert_same_state(kernel, reference)
+    assert first_venue_input(records, staged=True) is None
+    if config is CONFIGS["open-orders"]:  # the held stop is open: the order after it is not
+        rejected = got[got["kind"] == L.REJECTED]
+        assert L.REJECT_REASON_CODE[RejectReason.RISK_MAX_OPEN_ORDERS] in rejected["reason"]
 
 
 def test_without_the_stage_the_venue_s_orders_clocks_and_phases_run() -> None:
