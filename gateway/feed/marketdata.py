@@ -106,6 +106,8 @@ class SymbolBook:
         self.indicative: tuple[int | None, int, str | None, int] | None = None
 
     def add(self, buy: bool, price: int, qty: int) -> None:
+        if not qty:  # nothing shown changes (an order's print beyond its slice)
+            return
         side = self.bids if buy else self.asks
         left = side.get(price, 0) + qty
         if left:
@@ -380,6 +382,11 @@ class MarketData:
         touched.setdefault(ev.symbol, []).append(
             (ev.trade_id, ev.price, ev.qty, ev.taker_side.value)
         )
+        maker = self._orders.get(ev.maker_order_id)
+        if maker is not None and not maker.resting:
+            # Met as a maker before its input ended: an earlier taker of the input whose
+            # remainder rested, then a stop the input released traded with it.
+            self._rest(maker, book)
         self._take(ev.maker_order_id, ev.qty, book)
         self._take(ev.taker_order_id, ev.qty, book)
 
@@ -410,7 +417,9 @@ class MarketData:
                 self._pending.append(new)
         elif isinstance(ev, Refreshed):
             o = self._orders.get(ev.order_id)
-            if o is not None and o.resting:  # the old slice is gone: the new one shows
+            if o is not None and not o.resting:  # rested in this input (see _print)
+                self._rest(o, self.book(o.symbol))
+            if o is not None:  # the old slice is gone: the new one shows
                 self.book(o.symbol).add(o.buy, o.price, ev.shown - o.shown)
                 o.shown, o.qty = ev.shown, ev.leaves
                 touched.setdefault(o.symbol, [])
@@ -443,13 +452,17 @@ class MarketData:
         rested = []
         for o in self._pending:
             if o.qty > 0 and not o.resting:
-                o.resting = True
-                # What it shows once it rests: an iceberg its first slice of what is left.
-                o.shown = o.first_slice()
-                self.book(o.symbol).add(o.buy, o.price, o.shown)
+                self._rest(o, self.book(o.symbol))
                 rested.append(o.symbol)
         self._pending.clear()
         return rested
+
+    @staticmethod
+    def _rest(o: _Order, book: SymbolBook) -> None:
+        o.resting = True
+        # What it shows once it rests: an iceberg its first slice of what is left.
+        o.shown = o.first_slice()
+        book.add(o.buy, o.price, o.shown)
 
     def _incrementals(
         self, touched: Mapping[str, Sequence[Published]]

@@ -135,3 +135,23 @@ def test_a_held_stop_is_invisible_an_iceberg_shows_its_slice_and_an_uncross_prin
     book = subs["AAA", 3]
     # The GTD bid expired at the first input past 50; the iceberg's next slice shows 2.
     assert (book.depth(), book.phase, book.indicative) == (([], [(100, 2)]), "CLOSED", None)
+
+
+def test_a_stop_released_by_an_input_meets_its_remainder_as_a_resting_iceberg() -> None:
+    # The iceberg buys 1, which triggers the held sell stop; its remainder rests (a
+    # slice of 5, 1 hidden) before the released stop matches, so the stop takes 4 of
+    # that slice: 1 shows, not the 2 the order has left. (The feed once rested an
+    # input's remainder only after the whole input, and showed 2.)
+    eng, md = MatchingEngine(), MarketData()
+    subs = subscribers(md)
+    cmds: list[object] = [
+        NewOrder(1, "a", "AAA", Side.SELL, OrderType.LIMIT, 98, 1),
+        NewOrder(2, "a", "AAA", Side.SELL, OrderType.STOP, None, 4, trigger_price=99),
+        NewOrder(3, "b", "AAA", Side.BUY, OrderType.LIMIT, 98, 7, display_qty=5),
+    ]
+    for cmd in cmds:
+        for key, msgs in md.on_events(eng.process_batch([cmd])).items():  # type: ignore[list-item]
+            for msg in msgs:
+                assert subs[key].on_message(msg) is None
+    assert eng.depth("AAA", 3).bids == [(98, 1)]
+    assert subs["AAA", 3].depth() == ([(98, 1)], [])
