@@ -44,7 +44,7 @@ from ringmatch.engine.core.staged_kernel import (
 from ringmatch.engine.journal.files import OS_FILES, FileLayer
 from ringmatch.engine.journal.log import JournalCorrupt, JournalReader, TornTail, core_inputs
 from ringmatch.engine.kernel.api import Kernel
-from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall, VenueRulesNotCompiled
+from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.inputs import copy_records, inputs_upto, owners
 from ringmatch.engine.records.names import Directory
@@ -239,8 +239,8 @@ class JournalRun:
     def process(self, records: np.ndarray) -> np.ndarray:
         """The events of ``records``, through the reused buffer (one array when they fit).
 
-        An input that raises (RecordFailed, or VenueRulesNotCompiled: a venue input for
-        the compiled kernel) carries ``events_before``: the events of the inputs before it."""
+        An input that raises (RecordFailed) carries ``events_before``: the events of the
+        inputs before it."""
         if not isinstance(self.kernel, ReferenceKernel | StagedKernel):  # theirs: per stage
             log_ignored_controls(records, self.directory)
         parts: list[np.ndarray] = []
@@ -254,7 +254,7 @@ class JournalRun:
                 more, n = self._into(records[done:])
                 done += more
                 parts.append(self._events[:n].copy())
-        except (RecordFailed, VenueRulesNotCompiled) as failed:
+        except RecordFailed as failed:
             failed.events_before = L.join_records(
                 [*parts, self._events[: failed.written]], L.EVENT_DTYPE
             )

@@ -33,9 +33,7 @@ not journalled: a client command gets a REJECTED record (seq 0,
 SEQUENCE_UNAVAILABLE) at once, a control or session input is held and tried
 again on the next turn. Dropped and logged: a record of no input kind, a
 control input (KILL_SWITCH, SET_RISK_LIMITS, SET_PHASE) on a gateway's ring, a
-SET_PHASE when the kernel is the compiled one with the pre-trade stage (which
-does not run trading phases yet: engine.kernel.venue_gate), a session
-input on any ring but its own worker's (input ring k is worker k's), and a
+session input on any ring but its own worker's (input ring k is worker k's), and a
 kind only the core journals (STAGE_CHAIN, SKIP_INPUT, DEFINE_*): the gateway
 validates, getting here is a gateway bug, not a client's. A record of an
 input kind with bad fields (a side code of 7) goes to the kernel, which
@@ -188,9 +186,6 @@ class Core:
             run = JournalRun(ReferenceKernel.around(run), Directory(), data_dir)
         # The kernel, recovered, and the directory of its records' names.
         self.kernel_run = run
-        # Whether the kernel runs trading phases (the reference kernel); a SET_PHASE
-        # for one that does not is dropped before it is journalled (``_take``).
-        self.runs_phases = bool(getattr(run.kernel, "runs_phases", False))
         # Records of the core's own inputs (StageChain, SkipInput): the only Structs it packs.
         self.packer = InputPacker(run.directory, capacity=16)
         self.event_ring = event_ring
@@ -414,9 +409,7 @@ class Core:
             gateway_control = (
                 (kinds == L.KILL_SWITCH) | (kinds == L.SET_RISK_LIMITS) | (kinds == L.SET_PHASE)
             )
-        # (On a gateway's ring a SET_PHASE is named a gateway's control input first.)
-        not_run = (kinds == L.SET_PHASE) & (not self.runs_phases)
-        drop = not_input | core_only | foreign | gateway_control | not_run
+        drop = not_input | core_only | foreign | gateway_control
         if drop.any():
             for i in np.flatnonzero(drop).tolist():
                 rec = records[starts[i] : ends[i]]
@@ -426,12 +419,6 @@ class Core:
                     why = "an input only the core journals"
                 elif gateway_control[i]:
                     why = "a control input from a gateway"
-                elif not_run[i]:
-                    why = (
-                        "a SET_PHASE: the compiled kernel does not run trading phases with "
-                        "the pre-trade stage on yet (RINGMATCH_PURE=1 runs the reference "
-                        "kernel, which does)"
-                    )
                 else:
                     why = "another worker's session input"
                 log.error("input ring %d: dropped %s: %s", index, why, _describe(rec))

@@ -56,7 +56,6 @@ from ringmatch.engine.journal.datadir_lock import DEFAULT_WAIT_S, DataDirLock, D
 from ringmatch.engine.journal.fsync_policy import FsyncPolicy
 from ringmatch.engine.journal.log import JournalWriter
 from ringmatch.engine.kernel.api import Kernel
-from ringmatch.engine.kernel.event_buffer import VenueRulesNotCompiled
 from ringmatch.engine.process import lifeline
 from ringmatch.engine.process.child_config import EXIT_USAGE, config_from_argv
 from ringmatch.engine.process.placement import pin, settle
@@ -264,7 +263,7 @@ def build_core(
 
         # 5. Fan-in over the input rings; the event ring is written by the core alone.
         #    The schedule: each symbol's next transition after now.
-        schedule = _schedule(config, run.kernel)
+        schedule = _schedule(config)
         sources = FanIn(rings, wait_strategy(config.wait, config.spin_us), wake_fd=wake_fd)
         core = Core(
             sources,
@@ -308,18 +307,11 @@ def build_core(
     return core
 
 
-def _schedule(config: CoreConfig, kernel: Kernel) -> Schedule | None:
+def _schedule(config: CoreConfig) -> Schedule | None:
     """The configured schedule, or None; StartRefused for a schedule that cannot be
     used (the configuration's checks name the key; these are the core's)."""
     if not config.schedules:
         return None
-    if not getattr(kernel, "runs_phases", False):
-        raise StartRefused(
-            f"cannot start: [[symbols]] {config.schedules[0][0]!r} has a schedule, and the "
-            f"kernel ({kernel_name(kernel)}) does not run trading phases yet: run with "
-            "RINGMATCH_PURE=1 (the reference kernel), or remove the schedules",
-            EXIT_USAGE,
-        )
     parsed = []
     for symbol, timezone, entries in config.schedules:
         try:
@@ -346,13 +338,6 @@ def _recover(config: CoreConfig, resolve: StageResolver) -> tuple[JournalRun, in
         ) from failed
     except SkipRefused as refused:
         raise StartRefused(f"cannot start: {refused}", EXIT_USAGE) from refused
-    except VenueRulesNotCompiled as venue:
-        # A journal the reference kernel wrote (RINGMATCH_PURE=1): nothing is lost, it
-        # needs that kernel to recover.
-        raise StartRefused(
-            f"cannot start: the journal holds seq {venue.seq}, {venue.what}: {venue.hint}",
-            EXIT_USAGE,
-        ) from venue
     for seq in newly_skipped:
         log.warning("seq %d skipped, as --skip-seq asked: it is journalled as skipped", seq)
     return run, last_seq, newly_skipped

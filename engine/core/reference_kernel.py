@@ -346,8 +346,6 @@ class ReferenceKernel:
         # per account.
         return self.resting_orders + self.accounts_defined + 1
 
-    runs_phases = True  # every venue rule: trading phases and call auctions too
-
     def next_expiry(self) -> int | None:
         """When the next GTD order or held stop is due (the core's Clock), None if none."""
         return self.logic.engine.next_expiry()

@@ -117,10 +117,6 @@ class StagedKernel:
     def risk_enabled(self) -> bool:
         return bool(self.kernel.risk_enabled)
 
-    # A call phase's orders are the stage's too, and the compiled stage does not run
-    # them yet (engine.kernel.venue_gate): the core drops an admin's SET_PHASE.
-    runs_phases = False
-
     def next_expiry(self) -> int | None:
         """The compiled kernel's next GTD expiry (the core's Clock), None if none."""
         due: int | None = self.kernel.next_expiry()

@@ -18,8 +18,7 @@ cimport numpy as cnp
 
 import numpy as np
 
-from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall, VenueRulesNotCompiled
-from ringmatch.engine.kernel.venue_gate import describe
+from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records.layout import BOOK_DTYPE, EVENT_DTYPE, INPUT_DTYPE, LIMITS_DTYPE
 from ringmatch.engine.schema.views import BBO
 
@@ -52,7 +51,6 @@ cdef extern from "kernel.hpp" namespace "rm":
         BATCH_OK
         BATCH_EVENTS_TOO_SMALL
         BATCH_SEQ_NOT_AFTER
-        BATCH_UNSUPPORTED
     cdef struct BatchResult:
         size_t consumed
         size_t written
@@ -128,9 +126,7 @@ cdef class Kernel:
         an input (with its text records) whose worst case exceeds the room
         left; EventBufferTooSmall if that input's worst case exceeds the whole
         buffer. ValueError at a record whose seq is not after the last, with
-        the records before it applied (their events are in ``events``);
-        VenueRulesNotCompiled, likewise, at an input of the venue rules it does not
-        run yet (engine.kernel.venue_gate).
+        the records before it applied (their events are in ``events``).
         """
         _check(inputs, _INPUT, False, "input")
         _check(events, _EVENT, True, "event")
@@ -146,10 +142,6 @@ cdef class Kernel:
             return r.consumed, r.written
         if r.status == BATCH_EVENTS_TOO_SMALL:
             raise EventBufferTooSmall(r.need, cap)
-        if r.status == BATCH_UNSUPPORTED:
-            # The events of the records before it are in ``events``; the error says
-            # how many (an input's first event record always follows them).
-            raise VenueRulesNotCompiled(r.consumed, r.bad_seq, describe(inputs[r.consumed]), r.written)
         raise ValueError(
             f"record {r.consumed}: seq {r.bad_seq} is not after the last sequence"
             f" number {r.last_seq}"
@@ -256,13 +248,6 @@ cdef class Kernel:
         none; its order may be gone already (a Clock then expires nothing)."""
         cdef int64_t ts = 0
         return ts if self.k.next_expiry(&ts) else None
-
-    @property
-    def runs_phases(self):
-        """Whether it runs trading phases and call auctions (SET_PHASE): with the
-        pre-trade stage off (engine.kernel.venue_gate). The core drops an admin's
-        SET_PHASE for a kernel that does not."""
-        return not self.k.risk_enabled()
 
     # -- snapshots (kernel_dump.cpp documents the layout, docs/PIPELINE.md too) ------
 

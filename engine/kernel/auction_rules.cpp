@@ -45,10 +45,6 @@ bool Kernel::on_set_phase(const InputRecord& r) {
         if (!fits(1)) return false;
         return reject(CMD_SET_PHASE, REJ_UNKNOWN_SYMBOL, 0, 0, 0);
     }
-    // With the pre-trade stage on, a call phase's orders (waiting market orders,
-    // auction trades) are the stage's too: its rules for them are the reference
-    // kernel's only, for now, so a book never leaves CONTINUOUS under it.
-    if (risk_on_) return unsupported();
     if (!fits((symbol != 0 ? worst_set_phase(books_[symbol]) : 1) + due(r.ts_ns))) return false;
     advance(r.ts_ns);
     const uint8_t phase = r.reason;

@@ -183,12 +183,6 @@ BatchResult Kernel::process(const InputRecord* in, std::size_t n, EventRecord* o
             }
         }
         if (!applied) {
-            if (unsupported_) {  // a venue input: nothing of it was applied
-                unsupported_ = false;
-                res.status = BATCH_UNSUPPORTED;
-                res.bad_seq = r.seq;
-                break;
-            }
             if (need_ > cap && i == 0) {
                 res.status = BATCH_EVENTS_TOO_SMALL;
                 res.need = need_;

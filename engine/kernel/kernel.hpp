@@ -27,13 +27,6 @@ enum BatchStatus : int {
     BATCH_OK = 0,
     BATCH_EVENTS_TOO_SMALL = 1,  // the first input's worst case exceeds the whole buffer
     BATCH_SEQ_NOT_AFTER = 2,     // an input's seq is not after last_seq
-    // An input of the venue rules this kernel does not run yet: with the pre-trade
-    // stage on, a SET_PHASE (the stage's rules for a call phase's orders and an
-    // auction's trades are the reference's only). The batch stops before it
-    // (bad_seq is its seq) and nothing of it is applied, so the caller can say so
-    // instead of a wrong answer; its record checks (seq, account, symbol, fields)
-    // come first.
-    BATCH_UNSUPPORTED = 3,
 };
 
 struct BatchResult {
@@ -312,11 +305,6 @@ class Kernel {
     bool enter_call(Taker& t, bool post_only, uint32_t slot);
     bool take_fired(Book& b);
 
-    // A venue input (BATCH_UNSUPPORTED): false, and process() stops before it.
-    bool unsupported() {
-        unsupported_ = true;
-        return false;
-    }
 
     // Event records.
     EventRecord& emit();
@@ -349,7 +337,6 @@ class Kernel {
     std::size_t cap_ = 0;
     std::size_t written_ = 0;
     std::size_t need_ = 0;  // the worst case of the input that stopped the batch
-    bool unsupported_ = false;  // the input that stopped the batch is a venue input
     const TermsRecord* terms_ = nullptr;  // the NEW's or REPLACE's TERMS record (null: none)
 
     // The venue's state.

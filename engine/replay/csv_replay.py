@@ -28,7 +28,6 @@ from typing import BinaryIO, TextIO
 import numpy as np
 
 from ringmatch.engine.core.kernel_choice import new_kernel
-from ringmatch.engine.kernel.event_buffer import VenueRulesNotCompiled
 from ringmatch.engine.replay.kernel_feed import EventCounts, KernelFeed
 from ringmatch.engine.replay.order_csv import OrderFileError
 from ringmatch.engine.replay.order_records import RecordReader, open_record_reader
@@ -154,7 +153,6 @@ def run(args: argparse.Namespace) -> int:
             batches = paced_records(reader.batches(1), Pacer(args.speed))
         status = EXIT_OK
         stopped = ""
-        ran: int | None = None
         try:
             writers = None
             if trades_out is not None or events_out is not None:
@@ -173,14 +171,9 @@ def run(args: argparse.Namespace) -> int:
         except OrderFileError as exc:
             print(exc, file=sys.stderr)
             status, stopped = EXIT_BAD_INPUT, f"stopped at line {exc.line}"
-        except VenueRulesNotCompiled as exc:
-            # Its inputs are numbered from 1 in file order: the seq is the row's place.
-            print(f"{args.file}: input {exc.seq} ({exc.what}): {exc.hint}", file=sys.stderr)
-            status, stopped = EXIT_BAD_INPUT, f"stopped at input {exc.seq}"
-            ran = exc.seq - 1  # the reader has read ahead of the kernel
         except KeyboardInterrupt:
             status, stopped = EXIT_INTERRUPTED, "interrupted"
-        stats.commands = reader.commands if ran is None else ran
+        stats.commands = reader.commands
         if status == EXIT_OK and reader.bad_rows:
             status, stopped = EXIT_ROWS_SKIPPED, skipped_rows(reader.bad_rows)
         if book_out is not None:

@@ -47,8 +47,6 @@ from ringmatch.engine.core.stage_chain import InputFailed
 from ringmatch.engine.journal.datadir_lock import holder
 from ringmatch.engine.journal.files import OS_FILES
 from ringmatch.engine.journal.log import JournalError, list_segments
-from ringmatch.engine.kernel.event_buffer import VenueRulesNotCompiled
-from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.convert import decode_events
 from ringmatch.engine.records.inputs import owners, seqs_of
 from ringmatch.engine.records.names import Directory
@@ -88,23 +86,13 @@ def _replay(
         for ts in records["ts_ns"][owners(records)].tolist():
             pacer.wait_until(ts)
 
-    try:
-        for records, event_records in run.batches(before=None if pacer is None else pace):
-            events: list[Event] = decode_events(event_records, directory)
-            names.learn(events)
-            record(events, len(seqs_of(records)), stats, trades_out, events_out)
-            if progress is not None:
-                done += records.nbytes
-                progress(done, stats.commands)
-    except VenueRulesNotCompiled as stop:
-        # The inputs of its batch before it ran: their outputs are written first.
-        before = stop.events_before
-        if before is not None and len(before):
-            events = decode_events(before, directory)
-            names.learn(events)
-            inputs = len(set(before["seq"][before["kind"] != L.NAME].tolist()))
-            record(events, inputs, stats, trades_out, events_out)
-        raise
+    for records, event_records in run.batches(before=None if pacer is None else pace):
+        events: list[Event] = decode_events(event_records, directory)
+        names.learn(events)
+        record(events, len(seqs_of(records)), stats, trades_out, events_out)
+        if progress is not None:
+            done += records.nbytes
+            progress(done, stats.commands)
 
 
 def _journal_bytes(data_dir: str) -> int:
@@ -165,9 +153,6 @@ def run(args: argparse.Namespace, resolve: StageResolver = no_stages) -> int:
             status, stopped = EXIT_BAD_INPUT, f"stopped after seq {run.last_seq}"
         except InputFailed as exc:
             say(f"{exc}; it is not skipped in the journal (the core halted there)")
-            status, stopped = EXIT_BAD_INPUT, f"stopped before seq {exc.seq}"
-        except VenueRulesNotCompiled as exc:
-            say(f"{args.file}: seq {exc.seq} ({exc.what}): {exc.hint}")
             status, stopped = EXIT_BAD_INPUT, f"stopped before seq {exc.seq}"
         except KeyboardInterrupt:
             status, stopped = EXIT_INTERRUPTED, "interrupted"

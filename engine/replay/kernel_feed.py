@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ringmatch.engine.kernel.api import Kernel
-from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall, VenueRulesNotCompiled
+from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.schema.enums import RejectReason
 
@@ -31,8 +31,7 @@ class KernelFeed:
 
     def run(self, inputs: np.ndarray) -> Iterator[np.ndarray]:
         """Every event of ``inputs``, a call's worth at a time: each a view of the
-        buffer that the next call reuses. VenueRulesNotCompiled (the compiled kernel
-        at a venue input) after the events of the inputs before it."""
+        buffer that the next call reuses."""
         done = 0
         process_into = self.kernel.process_into
         while done < len(inputs):
@@ -41,10 +40,6 @@ class KernelFeed:
             except EventBufferTooSmall as exc:
                 self._grow(exc.need)
                 continue
-            except VenueRulesNotCompiled as exc:
-                if exc.written:
-                    yield self._events[: exc.written]
-                raise
             if not consumed and not written:
                 self._grow(2 * len(self._events))  # a kernel that wants room it did not name
                 continue

@@ -291,10 +291,8 @@ def test_every_scheduled_set_phase_carries_the_configured_reference_price(
     ]
 
 
-def test_a_schedule_on_a_kernel_without_phases_refuses_to_start(tmp_path: Path) -> None:
-    from ringmatch.engine.core import kernel_choice
+def test_a_schedule_is_parsed_at_start_and_a_bad_time_refuses_it(tmp_path: Path) -> None:
     from ringmatch.engine.core.pipeline import CoreConfig, StartRefused, _schedule
-    from ringmatch.engine.core.reference_kernel import ReferenceKernel
 
     config = CoreConfig(
         data_dir=str(tmp_path),
@@ -302,15 +300,11 @@ def test_a_schedule_on_a_kernel_without_phases_refuses_to_start(tmp_path: Path) 
         event_ring="e",
         schedules=[("X", "UTC", [("09:30", "CONTINUOUS")])],
     )
-    schedule = _schedule(config, ReferenceKernel())
+    schedule = _schedule(config)
     assert schedule is not None and schedule.next_due() is not None
-    module = kernel_choice.compiled_module()
-    if module is not None and not hasattr(module.Kernel(), "next_expiry"):
-        with pytest.raises(StartRefused, match="RINGMATCH_PURE=1"):
-            _schedule(config, module.Kernel())
     bad = msgspec.structs.replace(config, schedules=[("X", "UTC", [("25:00", "CLOSED")])])
     with pytest.raises(StartRefused, match=r"\[\[symbols\]\] 'X': schedule\[0\] at = '25:00'"):
-        _schedule(bad, ReferenceKernel())
+        _schedule(bad)
 
 
 def test_an_admin_set_phase_comes_on_the_control_ring_only(
@@ -338,12 +332,10 @@ def test_an_admin_set_phase_comes_on_the_control_ring_only(
 
 
 @pytest.mark.parametrize("staged", [False, True])
-def test_a_set_phase_for_the_compiled_kernel_runs_and_under_its_stage_is_dropped(
+def test_a_set_phase_for_the_compiled_kernel_is_journalled_and_run(
     rings: PipelineRings, tmp_path: Path, caplog: pytest.LogCaptureFixture, staged: bool
 ) -> None:
-    # It runs trading phases, but not with the pre-trade stage on yet
-    # (engine.kernel.venue_gate): journalled then, the SET_PHASE would halt it, and
-    # every recovery after, so the core drops it before the journal.
+    # With its pre-trade stage on or off, as for the reference kernel.
     from ringmatch.engine.core import kernel_choice
     from ringmatch.engine.core.journal_run import JournalRun
     from ringmatch.engine.schema.commands import SetPhase
@@ -354,7 +346,6 @@ def test_a_set_phase_for_the_compiled_kernel_runs_and_under_its_stage_is_dropped
     assert module is not None
     kernel = module.Kernel()
     kernel.set_risk(staged)
-    assert kernel.runs_phases is not staged
     take = EventTaker(rings.events.reader(0), NAMES)
     gateway, control = rings.inputs[0].producer(), rings.control.producer()
     core = make_core(rings, tmp_path, FakeClock(T0), JournalRun(kernel, Directory(), str(tmp_path)))
@@ -364,17 +355,11 @@ def test_a_set_phase_for_the_compiled_kernel_runs_and_under_its_stage_is_dropped
     assert core.step(timeout=5.0) == 1
     events = [type(e).__name__ for e in take()]
     core.close()
-    journalled = [type(inp).__name__ for _, inp in JournalReader(tmp_path)]
-    if staged:
-        assert "dropped a SET_PHASE: the compiled kernel does not run trading phases" in caplog.text
-        assert events == ["Accepted"]
-        assert journalled == ["NewOrder"]
-    else:
-        assert "dropped" not in caplog.text
-        # Halted: the call phase publishes its indicative (nothing executable), and
-        # the order rests in the call book, which leaves it so: no second one.
-        assert events == ["PhaseChanged", "Indicative", "Accepted"]
-        assert journalled == ["SetPhase", "NewOrder"]
+    assert "dropped" not in caplog.text
+    # Halted: the call phase publishes its indicative (nothing executable), and the
+    # order rests in the call book, which leaves it so: no second one.
+    assert events == ["PhaseChanged", "Indicative", "Accepted"]
+    assert [type(inp).__name__ for _, inp in JournalReader(tmp_path)] == ["SetPhase", "NewOrder"]
     gateway.close()
     control.close()
 

@@ -61,6 +61,7 @@ class ServeProcess:
     """
 
     def __init__(self, config: Path, *args: str) -> None:
+        self.config = config
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ringmatch.cli", "serve", "--config", str(config), *args],
             cwd=REPO,

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from ringmatch.engine import build_info
@@ -246,5 +247,48 @@ def test_a_server_on_the_compiled_kernel_runs_venue_orders_as_the_pure_one_does(
         await accepted(alice, limit(next(_ids), Side.BUY, 100, 1))  # a v3 plain order: fine
         assert not any(type(m) is MessageReject for m in alice.seen)
         await alice.client.close()
+
+    run(main)
+
+
+def test_a_halt_and_its_resumption_uncross_on_the_compiled_kernel(
+    compiled_server: ServeProcess,
+) -> None:
+    # An admin halts the symbol (ringmatch risk --phase, journalled as a SET_PHASE):
+    # crossing orders rest without trading; resuming uncrosses the call book at one
+    # price, and each side is told its fill. (MSFT: the tests before left AAPL stops.)
+    def on_msft(order: NewOrder) -> NewOrder:
+        return msgspec.structs.replace(order, symbol="MSFT")
+
+    def phase(name: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "ringmatch.cli", "risk", "--config", str(compiled_server.config),
+             "--phase", "MSFT", name],
+            cwd=REPO, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    async def main() -> None:
+        alice = await Session.open(compiled_server.port, "alice", 3)
+        bob = await Session.open(compiled_server.port, "bob", 3)
+        carol = await Session.open(compiled_server.port, "carol", 3)
+        phase("HALTED")
+        ask, bid, after = next(_ids), next(_ids), next(_ids)
+        await accepted(alice, on_msft(limit(ask, Side.SELL, 200, 5)))
+        await accepted(bob, on_msft(limit(bid, Side.BUY, 201, 3)))  # crosses, but halted: rests
+        await bob.client.sync(alice.client.last_seq, WAIT)
+        assert bob.reports(bid) == [(ExecType.ACCEPTED, 0, 3)]
+        phase("CONTINUOUS")
+        # An order after the resumption: once it is answered, the uncross is out.
+        await accepted(carol, on_msft(limit(after, Side.BUY, 1, 1)))
+        for session in (alice, bob):
+            await session.client.sync(carol.client.last_seq, WAIT)
+        assert alice.reports(ask) == [(ExecType.ACCEPTED, 0, 5), (ExecType.PARTIALLY_FILLED, 3, 2)]
+        assert bob.reports(bid) == [(ExecType.ACCEPTED, 0, 3), (ExecType.FILLED, 3, 0)]
+        fills = [m for m in bob.seen if type(m) is ExecutionReport and m.last_qty]
+        assert fills[0].last_price in (200, 201)  # one uncross price for both sides
+        assert not any(type(m) is MessageReject for m in (*alice.seen, *bob.seen, *carol.seen))
+        for session in (alice, bob, carol):
+            await session.client.close()
 
     run(main)

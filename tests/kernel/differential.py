@@ -5,13 +5,9 @@ engine and stage chain behind the kernel's interface: the specification. They
 must agree on every event byte and, after every batch, on every book (l3 of
 every symbol), the last seq, the trade id and the counts.
 
-The compiled kernel does not run trading phases with its pre-trade stage on yet
-(engine.kernel.venue_gate): it stops at a SET_PHASE then (VenueRulesNotCompiled)
-with nothing of it applied. ``process_both`` runs the kernel first and gives the
-reference the batch up to where the kernel stopped; the record there must be such
-an input, and the stream ends. (One the record checks reject first, an unknown
-account or symbol, the kernel answers as the reference does: it is compared like
-any other.)
+The compiled kernel runs every input the reference does, the venue's (stops,
+icebergs, expiry, trading phases and call auctions) with its pre-trade stage on
+or off: nothing is cut out of a stream.
 """
 
 from __future__ import annotations
@@ -26,8 +22,7 @@ import pytest
 
 from ringmatch.engine.core import kernel_choice
 from ringmatch.engine.core.reference_kernel import ReferenceKernel
-from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall, VenueRulesNotCompiled
-from ringmatch.engine.kernel.venue_gate import first_venue_input, is_venue_input
+from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
 from tests.conftest import need
 
@@ -80,10 +75,9 @@ def assert_same_state(kernel: Any, reference: ReferenceKernel) -> None:
             assert got.tolist() == want.tolist(), f"l3({symbol})"
 
 
-def run_kernel(kernel: Any, batch: np.ndarray) -> tuple[np.ndarray, int | None, ValueError | None]:
-    """The kernel's events for ``batch`` as ``kernel.process`` gives them; where it
-    stopped at a venue input (its index in ``batch``, or None); its ValueError (a seq
-    out of order: the inputs before it applied), or None."""
+def run_kernel(kernel: Any, batch: np.ndarray) -> tuple[np.ndarray, ValueError | None]:
+    """The kernel's events for ``batch`` as ``kernel.process`` gives them, and its
+    ValueError (a seq out of order: the inputs before it applied), or None."""
     parts = [np.zeros(0, L.EVENT_DTYPE)]
     buffer = np.zeros(2 * len(batch) + 4096, L.EVENT_DTYPE)
     at = 0
@@ -93,66 +87,33 @@ def run_kernel(kernel: Any, batch: np.ndarray) -> tuple[np.ndarray, int | None, 
         except EventBufferTooSmall as small:
             buffer = np.zeros(small.need, L.EVENT_DTYPE)
             continue
-        except VenueRulesNotCompiled as stop:
-            assert stop.seq == int(batch[at + stop.index]["seq"])
-            parts.append(buffer[: stop.written].copy())
-            return np.concatenate(parts, dtype=L.EVENT_DTYPE), at + stop.index, None
         except ValueError as refused:
-            return np.concatenate(parts, dtype=L.EVENT_DTYPE), None, refused
+            return np.concatenate(parts, dtype=L.EVENT_DTYPE), refused
         parts.append(buffer[:written].copy())
         at += consumed
-    return np.concatenate(parts, dtype=L.EVENT_DTYPE), None, None
+    return np.concatenate(parts, dtype=L.EVENT_DTYPE), None
 
 
-def process_both(kernel: Any, reference: ReferenceKernel, batch: np.ndarray) -> bool:
+def process_both(kernel: Any, reference: ReferenceKernel, batch: np.ndarray) -> None:
     """One batch through both (the kernel first): the same events, or the same
-    ValueError (a seq out of order) with the same inputs applied. False if the
-    kernel stopped at a venue input: the reference got the batch up to it."""
-    got, cut, refused = run_kernel(kernel, batch)
-    part = batch if cut is None else batch[:cut]
+    ValueError (a seq out of order) with the same inputs applied."""
+    got, refused = run_kernel(kernel, batch)
     if refused is not None:
         with pytest.raises(ValueError) as also:
-            reference.process(part)
+            reference.process(batch)
         assert str(also.value) == str(refused)
     else:
-        assert_same_events(got, reference.process(part))
-    if cut is not None:
-        staged = bool(kernel.risk_enabled)
-        assert is_venue_input(batch[cut], staged), show_inputs(batch[cut : cut + 1])
+        assert_same_events(got, reference.process(batch))
     assert_same_state(kernel, reference)
-    return cut is None
-
-
-def show_inputs(records: np.ndarray) -> list[dict[str, int]]:
-    fields = L.INPUT_DTYPE.names or ()
-    return [{f: int(rec[f]) for f in fields if rec[f]} for rec in records]
-
-
-def split_venue(batch: np.ndarray, staged: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """``batch`` up to its first input the compiled kernel stops at (with the pre-trade
-    stage on or off, ``staged``: the same), and the rest from it (None if none): what
-    it can be given without meeting one (venue_gate's walk)."""
-    cut = first_venue_input(batch, staged)
-    return (batch, None) if cut is None else (batch[:cut], batch[cut:])
-
-
-def assert_refuses_venue(kernel: Any, reference: ReferenceKernel, rest: np.ndarray) -> None:
-    """The compiled kernel, at ``rest``'s first input (a venue input whose record
-    checks pass), stops before it having applied none of it, or answers it as the
-    reference does (an unknown account or symbol is rejected first): compared."""
-    head = rest[0]
-    own = 1 + max(0, L.followers(int(head["kind"]), int(head["flags"]), int(head["qty"])))
-    process_both(kernel, reference, rest[:own])  # the input alone: no control after it
 
 
 def run_batches(records: np.ndarray, cuts: Sequence[int]) -> None:
-    """Both kernels, fed ``records`` cut at ``cuts``, agree after every batch, up to
-    where the compiled kernel stops at a venue input."""
+    """Both kernels, fed ``records`` cut at ``cuts``, agree after every batch."""
     kernel, reference = compiled(), ReferenceKernel()
     bounds = [0, *sorted(set(cuts)), len(records)]
     for start, stop in itertools.pairwise(bounds):
-        if start < stop and not process_both(kernel, reference, records[start:stop]):
-            return
+        if start < stop:
+            process_both(kernel, reference, records[start:stop])
 
 
 def drain(kernel: Any, records: np.ndarray, room: int) -> np.ndarray:

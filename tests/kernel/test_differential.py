@@ -26,7 +26,6 @@ from tests.kernel.differential import (
     drain,
     examples,
     run_batches,
-    split_venue,
 )
 from tests.kernel.record_streams import owners, record_streams
 
@@ -63,7 +62,6 @@ def test_record_streams_give_the_same_events_and_books(data: st.DataObject) -> N
 def test_events_drained_through_a_small_buffer_are_the_whole_batch(
     records: np.ndarray, room: int
 ) -> None:
-    records, _ = split_venue(records)  # the compiled kernel's part (differential.py)
     reference = ReferenceKernel()
     try:
         want = reference.process(records)

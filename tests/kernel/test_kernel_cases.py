@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from ringmatch.engine.core.reference_kernel import ReferenceKernel
-from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall, VenueRulesNotCompiled
-from ringmatch.engine.kernel.venue_gate import first_venue_input
+from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall
 from ringmatch.engine.records import layout as L
 from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.enums import OrderType, RejectReason, TradingPhase
@@ -109,31 +108,8 @@ def venue_input(kind: int, terms: bool = False, **fields: int) -> Any:
     return np.concatenate([rec, record])
 
 
-def test_an_input_it_does_not_run_stops_the_batch_before_it_with_nothing_of_it_applied() -> None:
-    # With the pre-trade stage on, the compiled kernel does not run trading phases
-    # yet (the stage's rules for a call phase's orders are the reference's): it says
-    # so, rather than answer them wrongly (engine.kernel.venue_gate).
-    staged = True
-    record = venue_input(L.SET_PHASE, reason=3)
-    kernel = compiled()
-    kernel.set_risk(staged)
-    records = stream(new(5, 1, 1, 2, 100, 1), record, new(10, 2, 1, 2, 101, 1))
-    events = np.zeros(64, L.EVENT_DTYPE)
-    with pytest.raises(VenueRulesNotCompiled, match="record 7 \\(seq 9\\), a SET_PHASE") as refused:
-        kernel.process_into(records, events)
-    assert "RINGMATCH_PURE=1" in str(refused.value)
-    assert (refused.value.index, refused.value.seq, refused.value.written) == (7, 9, 4)
-    assert first_venue_input(records, staged) == 7
-    assert (kernel.last_seq, kernel.resting_orders) == (5, 1)
-    assert events[3]["kind"] == L.ACCEPTED  # the order before it ran: three NAMEs, its ACCEPTED
-    # What comes after it runs once the caller passes it by.
-    assert kernel.process_into(records[7 + len(record) :], events) == (1, 1)
-    assert kernel.last_seq == 10
-
-
-# The venue's inputs the compiled kernel stopped at with the stage on, before its
-# stage ran the venue's orders: after a resting sell (id 1), a held STOP buy (id 9,
-# trigger 99) and then each of these.
+# The venue's inputs the compiled kernel once stopped at with the stage on: after a
+# resting sell (id 1), a held STOP buy (id 9, trigger 99) and then each of these.
 STAGED_VENUE = {
     "stop": venue_input(L.NEW, order_type=3, price=0, terms=True, order_id=8, seq=10),
     "day": venue_input(L.NEW, tif=4, order_id=8, seq=10),
@@ -141,6 +117,7 @@ STAGED_VENUE = {
     "replace-trigger": venue_input(L.REPLACE, terms=True, qty=3, seq=10, flags=L.KEEP_PRICE),
     "replace-keep-price": venue_input(L.REPLACE, flags=L.KEEP_PRICE, qty=2, seq=10),
     "replace-plain": venue_input(L.REPLACE, price=101, qty=1, seq=10),  # of a venue order
+    "halt": venue_input(L.SET_PHASE, reason=L.PHASE_CODE[TradingPhase.HALTED], seq=10),
 }
 CONFIGS = {
     "none": RiskConfig(),
@@ -167,16 +144,17 @@ def test_with_the_stage_on_the_venue_s_orders_are_answered_as_the_reference_does
     got = kernel.process(records)
     assert_same_events(got, reference.process(records))
     assert_same_state(kernel, reference)
-    assert first_venue_input(records, staged=True) is None
     if config is CONFIGS["open-orders"]:  # the held stop is open: the order after it is not
         rejected = got[got["kind"] == L.REJECTED]
         assert L.REJECT_REASON_CODE[RejectReason.RISK_MAX_OPEN_ORDERS] in rejected["reason"]
 
 
-def test_without_the_stage_the_venue_s_orders_clocks_and_phases_run() -> None:
-    # A stop, a clock and a phase move: answered, not stopped at (the differential
-    # tests compare every answer with the reference's).
+@pytest.mark.parametrize("staged", [False, True])
+def test_the_venue_s_orders_clocks_and_phases_run_with_the_stage_on_or_off(staged: bool) -> None:
+    # A stop, a clock and a phase move: answered (the differential tests compare
+    # every answer with the reference's).
     kernel = compiled()
+    kernel.set_risk(staged)
     records = stream(
         new(5, 1, 1, 2, 100, 1),
         venue_input(L.NEW, order_type=3, price=0, terms=True),
@@ -190,7 +168,6 @@ def test_without_the_stage_the_venue_s_orders_clocks_and_phases_run() -> None:
     assert kinds[-4:] == [L.ACCEPTED, L.ORDER_TERMS, L.PHASE_CHANGED, L.INDICATIVE]
     assert (events[-1]["price"], events[-1]["qty"]) == (0, 0)
     assert kernel.resting_orders == 2
-    assert first_venue_input(records) is None
 
 
 def test_the_arrays_are_checked_once_per_call() -> None:
@@ -204,12 +181,3 @@ def test_the_arrays_are_checked_once_per_call() -> None:
     with pytest.raises(ValueError, match="writable"):
         kernel.process_into(np.zeros(1, L.INPUT_DTYPE), events)
     assert kernel.process_into(np.zeros(0, L.INPUT_DTYPE), np.zeros(1, L.EVENT_DTYPE)) == (0, 0)
-
-
-def test_the_venue_gate_s_example_runs() -> None:
-    import doctest
-
-    from ringmatch.engine.kernel import venue_gate
-
-    result = doctest.testmod(venue_gate)
-    assert (result.failed, result.attempted > 0) == (0, True)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from ringmatch.engine.schema.commands import SetPhase
 from tests.engine.input_strategies import core_input_streams
 from tests.engine.venue_strategies import random_venue_stream, venue_streams
-from tests.kernel.differential import assert_same_events, compiled, examples, split_venue
+from tests.kernel.differential import assert_same_events, compiled, examples
 from tests.kernel.record_streams import owners, record_streams
 from tests.kernel.test_differential import cuts_of, encoded
 from tests.kernel.test_venue_differential import encoded as venue_encoded
@@ -45,7 +45,6 @@ def assert_same_kernels(a: Any, b: Any) -> None:
 
 
 def split_run(records: np.ndarray, split: int, cuts: list[int]) -> None:
-    records = split_venue(records)[0]  # what the compiled kernel runs (differential.py)
     a = compiled()
     _, error = run(a, records[:split])
     if error is not None:
@@ -144,7 +143,7 @@ def test_a_fresh_kernels_dump_loads() -> None:
 
 def a_dump(records: np.ndarray) -> bytes:
     a = compiled()
-    run(a, split_venue(records)[0])
+    run(a, records)
     dump: bytes = a.dump()
     return dump
 
