@@ -58,6 +58,8 @@ bool Kernel::on_set_phase(const InputRecord& r) {
     if (phase == previous) return true;
     const bool was_call = b.call();
     b.phase = phase;
+    if (previous == PHASE_CONTINUOUS) ++not_continuous_;
+    else if (phase == PHASE_CONTINUOUS) --not_continuous_;
     EventRecord& e = emit();
     e.kind = EV_PHASE_CHANGED;
     e.reason = phase;

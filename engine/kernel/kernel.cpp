@@ -234,7 +234,7 @@ bool Kernel::on_new(const InputRecord& r) {
         return on_new_venue(r);
     }
     // Outside CONTINUOUS even a plain order takes the venue's path (V-SES).
-    if (books_[r.symbol].phase != PHASE_CONTINUOUS) return on_new_venue(r);
+    if (!continuous(r.symbol)) return on_new_venue(r);
     if (!fits((r.symbol != 0 ? worst_in(r.symbol, r.side, r.price, r.order_type == TYPE_MARKET,
                                          r.qty, r.stp)
                              : 1) +
@@ -562,7 +562,7 @@ bool Kernel::on_cancel(const InputRecord& r) {
     const uint32_t symbol = pool_[i].symbol;
     about_order(EV_CANCELLED, CXL_USER, pool_[i], pool_[i].qty + hidden_of(i));
     remove_resting(i);
-    if (books_[symbol].phase != PHASE_CONTINUOUS) publish_indicative(symbol);
+    if (!continuous(symbol)) publish_indicative(symbol);
     return true;
 }
 
@@ -605,7 +605,7 @@ bool Kernel::on_replace(const InputRecord& r) {
     const uint32_t i = resting_index(id);
     if (i == NIL || pool_[i].account != account) return reject_order(CMD_REPLACE, i, id, account, client);
     const uint32_t symbol = pool_[i].symbol;
-    const uint8_t phase = books_[symbol].phase;
+    const uint8_t phase = continuous(symbol) ? PHASE_CONTINUOUS : books_[symbol].phase;
     if (phase == PHASE_CLOSED) return reject(CMD_REPLACE, REJ_MARKET_CLOSED, account, id, client);
     if (pool_[i].venue() && venue_[i].trigger != 0) return replace_stop(r, i, id);
     // A live order without a price that is not a held stop: a market order waiting

@@ -616,6 +616,7 @@ void Kernel::load_books(const char* data, std::size_t n) {
                                 b.shown_imbalance != 0)))
                 bad(which + ": its indicative is not one");
             b.shown = shown == 1;
+            if (b.phase != PHASE_CONTINUOUS) ++k.not_continuous_;
         }
     }
     for (uint32_t s = 1; s <= symbols; ++s) {
