@@ -1,11 +1,12 @@
 """The venue's order types (issue 16): what they cost, and what they cost everyone else.
 
-Two figures, both for the pure engine (the compiled kernel does not take the
-venue's types yet):
+Two figures:
 
 * ``--throughput``: CPU time per command of the standard workload and of the venue
   workload (the same mix, but 10% of all commands are stops or stop-limits and 10%
-  icebergs), side by side in one run, alternating, in fresh interpreters.
+  icebergs), side by side in one run, alternating, in fresh interpreters; of the
+  pure engine, or with ``--kernel`` of the compiled kernel (the workloads as input
+  records, one ``process_into`` per buffer of events).
 * ``--callgrind N --against REV``: callgrind instructions per command of the
   standard workload's first N commands, for this checkout's engine and for the
   engine of git revision REV (its ``engine/book`` loaded as a package of its own),
@@ -13,6 +14,7 @@ venue's types yet):
   workload nothing measurable" target (within 2%) is stated in.
 
     .venv/bin/python benchmarks/bench_venue.py --throughput --commands 200000 --runs 3
+    .venv/bin/python benchmarks/bench_venue.py --throughput --kernel --commands 1000000 --runs 5
     .venv/bin/python benchmarks/bench_venue.py --callgrind 20000 --against f2937c6
 """
 
@@ -30,8 +32,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ringmatch.benchmarks.workload import ACCOUNTS, MID, SYMBOLS, standard_workload
 from ringmatch.engine.book.matching import MatchingEngine
+from ringmatch.engine.core import kernel_choice
+from ringmatch.engine.records import layout as L
+from ringmatch.engine.records.convert import Encoder
+from ringmatch.engine.records.names import Directory
 from ringmatch.engine.schema.commands import Cancel, Command, NewOrder
 from ringmatch.engine.schema.enums import OrderType, Side, TimeInForce
 
@@ -101,16 +109,53 @@ def _child_cpu(workload: Path) -> float:
     return float(done.stdout)
 
 
-def throughput(commands: int, runs: int) -> None:
+def _child_kernel_cpu(records: Path) -> float:
+    """CPU seconds of the compiled kernel over saved input records, in a fresh
+    interpreter: process_into until all are consumed, an event buffer reused."""
+    code = (
+        "import numpy as np, time\n"
+        "from ringmatch.engine.core import kernel_choice\n"
+        "from ringmatch.engine.records import layout as L\n"
+        f"rec = np.load({str(records)!r})\n"
+        "k = kernel_choice.compiled_module().Kernel()\n"
+        "from ringmatch.engine.kernel.event_buffer import EventBufferTooSmall\n"
+        "ev = np.zeros(16384, L.EVENT_DTYPE)\n"
+        "t = time.process_time(); at = 0\n"
+        "while at < len(rec):\n"
+        "    try:\n"
+        "        at += k.process_into(rec[at:], ev)[0]\n"
+        "    except EventBufferTooSmall as small:  # a bound past the buffer: grow it\n"
+        "        ev = np.zeros(max(small.need, 2 * len(ev)), L.EVENT_DTYPE)\n"
+        "print(time.process_time() - t)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout)
+
+
+def _records(cmds: list[Command]) -> np.ndarray:
+    """The commands as the core journals them: the names' DEFINEs, then the inputs."""
+    directory = Directory(sorted(SYMBOLS), sorted(ACCOUNTS))
+    body = Encoder(directory).encode(cmds, first_seq=1)
+    return np.concatenate([directory.define_records(), body], dtype=L.INPUT_DTYPE)
+
+
+def throughput(commands: int, runs: int, kernel: bool = False) -> None:
+    if kernel and kernel_choice.compiled_module() is None:
+        raise SystemExit("--kernel needs the compiled kernel (pip install -e . with a compiler)")
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
         for name, make in (("standard", standard_workload), ("venue", venue_workload)):
-            paths[name] = Path(tmp) / f"{name}.pickle"
-            paths[name].write_bytes(pickle.dumps(make(commands)))
+            if kernel:
+                paths[name] = Path(tmp) / f"{name}.npy"
+                np.save(paths[name], _records(make(commands)))
+            else:
+                paths[name] = Path(tmp) / f"{name}.pickle"
+                paths[name].write_bytes(pickle.dumps(make(commands)))
         times: dict[str, list[float]] = {"standard": [], "venue": []}
+        child = _child_kernel_cpu if kernel else _child_cpu
         for _ in range(runs):  # alternating, so load changes hit both alike
             for name, path in paths.items():
-                times[name].append(_child_cpu(path))
+                times[name].append(child(path))
     load = os.getloadavg()[0]
     median = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
     for name in ("standard", "venue"):
@@ -118,7 +163,10 @@ def throughput(commands: int, runs: int) -> None:
             f"{name:8s} {commands:,} commands: {median[name] / commands * 1e9:,.0f} ns CPU per"
             f" command, {commands / median[name]:,.0f} commands/s (median of {runs})"
         )
-    print(f"venue / standard: {median['venue'] / median['standard']:.3f}  (load {load:.2f})")
+    print(
+        f"venue / standard: {median['venue'] / median['standard']:.3f}"
+        f"  ({'compiled kernel' if kernel else 'pure engine'}, load {load:.2f})"
+    )
 
 
 def _engine_of(rev: str, into: Path) -> Path:
@@ -186,6 +234,7 @@ def callgrind(commands: int, rev: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--throughput", action="store_true")
+    parser.add_argument("--kernel", action="store_true", help="throughput of the compiled kernel")
     parser.add_argument("--commands", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--callgrind", type=int, metavar="N")
@@ -196,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"{started}, load {os.getloadavg()[0]:.2f}")
     if args.throughput:
-        throughput(args.commands, args.runs)
+        throughput(args.commands, args.runs, args.kernel)
     if args.callgrind:
         callgrind(args.callgrind, args.against)
 

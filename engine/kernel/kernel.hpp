@@ -8,9 +8,9 @@
 // (_kernel.pyx) hands it raw pointers to the callers' numpy buffers.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -47,6 +47,11 @@ struct Book {
     uint32_t stops_head = NIL;
     uint32_t stops_tail = NIL;
     uint32_t stops = 0;
+    // No held buy stop triggers below buy_floor, no sell stop above sell_ceiling
+    // (bounds, not exact: a stop that left keeps them until the next scan), so a
+    // print between them triggers nothing and the held stops are not scanned.
+    int64_t buy_floor = INT64_MAX;
+    int64_t sell_ceiling = 0;
     // The icebergs resting here and the slices they can still show, each
     // ceil(leaves / display_qty): the bound on an input's refreshes.
     uint32_t icebergs = 0;

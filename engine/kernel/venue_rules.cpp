@@ -319,6 +319,9 @@ void Kernel::refresh(uint32_t i) {
 
 void Kernel::stop_append(Book& b, uint32_t i) {
     Order& o = pool_[i];
+    const int64_t trigger = venue_[i].trigger;
+    if (o.side == SIDE_BUY) b.buy_floor = std::min(b.buy_floor, trigger);
+    else b.sell_ceiling = std::max(b.sell_ceiling, trigger);
     o.prev = b.stops_tail;
     o.next = NIL;
     if (b.stops_tail != NIL) pool_[b.stops_tail].next = i;
@@ -354,11 +357,21 @@ bool Kernel::take_fired(Book& b) {
     const int64_t high = print_high_;
     print_low_ = print_high_ = 0;
     if (high == 0 || b.stops == 0) return false;
+    if (high < b.buy_floor && low > b.sell_ceiling) return false;  // none can trigger
     fired_.clear();
+    int64_t floor = INT64_MAX, ceiling = 0;  // the bounds again, of the stops left
     for (uint32_t i = b.stops_head; i != NIL; i = pool_[i].next) {
         const int64_t trigger = venue_[i].trigger;
-        if (pool_[i].side == SIDE_BUY ? trigger <= high : trigger >= low) fired_.push_back(i);
+        if (pool_[i].side == SIDE_BUY) {
+            if (trigger <= high) fired_.push_back(i);
+            else floor = std::min(floor, trigger);
+        } else {
+            if (trigger >= low) fired_.push_back(i);
+            else ceiling = std::max(ceiling, trigger);
+        }
     }
+    b.buy_floor = floor;
+    b.sell_ceiling = ceiling;
     for (uint32_t i : fired_) {
         stop_unlink(b, i);
         account_unlink(i);
