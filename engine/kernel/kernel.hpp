@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,17 @@ struct BatchResult {
     uint64_t last_seq;
 };
 
+// A held stop's place in its book's trigger index: by trigger, then by its stamp
+// (its place in the release order: stamps rise along the held list).
+struct StopKey {
+    int64_t trigger;
+    uint64_t stamp;
+    uint32_t i;  // its pool index
+    bool operator<(const StopKey& o) const {
+        return trigger != o.trigger ? trigger < o.trigger : stamp < o.stamp;
+    }
+};
+
 struct Book {
     BookSide<true> bids;
     BookSide<false> asks;
@@ -47,11 +59,12 @@ struct Book {
     uint32_t stops_head = NIL;
     uint32_t stops_tail = NIL;
     uint32_t stops = 0;
-    // No held buy stop triggers below buy_floor, no sell stop above sell_ceiling
-    // (bounds, not exact: a stop that left keeps them until the next scan), so a
-    // print between them triggers nothing and the held stops are not scanned.
-    int64_t buy_floor = INT64_MAX;
-    int64_t sell_ceiling = 0;
+    // The held stops by trigger (V-STOP-2): a print at or above a buy stop's
+    // trigger, at or below a sell stop's, releases it, so a round reads only the
+    // stops it releases (from the low end of buy_stops, the high end of
+    // sell_stops), then puts them in release order by their stamps.
+    std::set<StopKey> buy_stops;
+    std::set<StopKey> sell_stops;
     // The icebergs resting here and the slices they can still show, each
     // ceil(leaves / display_qty): the bound on an input's refreshes.
     uint32_t icebergs = 0;
@@ -96,6 +109,7 @@ struct VenueOrder {
     uint64_t new_seq;   // its NEW's seq: the expiry order's tie-break (V-TIME-3)
     uint8_t order_type; // its NEW's
     uint8_t tif;        // its NEW's record code (0: the default)
+    uint64_t stamp = 0; // a held stop's: stop_append's count when it was appended
 };
 
 // A GTD order's place in the expiry queue (V-TIME-3): a min-heap by
@@ -360,6 +374,7 @@ class Kernel {
     int64_t print_low_ = 0;
     int64_t print_high_ = 0;
     std::vector<uint32_t> fired_;  // one round's triggered stops, reused
+    uint64_t stop_stamps_ = 0;     // the last stamp stop_append gave
     std::vector<uint32_t> touched_;  // the call phases' books an input changed, in order
     // An uncross's scratch: a book's prices ascending with their bid and ask totals.
     struct PriceTotals {

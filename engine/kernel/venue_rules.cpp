@@ -317,11 +317,13 @@ void Kernel::refresh(uint32_t i) {
 
 // -- stops ---------------------------------------------------------------------------
 
+// A held stop (its trigger set) to the back of the release order, and into the
+// trigger index.
 void Kernel::stop_append(Book& b, uint32_t i) {
     Order& o = pool_[i];
-    const int64_t trigger = venue_[i].trigger;
-    if (o.side == SIDE_BUY) b.buy_floor = std::min(b.buy_floor, trigger);
-    else b.sell_ceiling = std::max(b.sell_ceiling, trigger);
+    VenueOrder& v = venue_[i];
+    v.stamp = ++stop_stamps_;
+    (o.side == SIDE_BUY ? b.buy_stops : b.sell_stops).insert(StopKey{v.trigger, v.stamp, i});
     o.prev = b.stops_tail;
     o.next = NIL;
     if (b.stops_tail != NIL) pool_[b.stops_tail].next = i;
@@ -330,8 +332,11 @@ void Kernel::stop_append(Book& b, uint32_t i) {
     ++b.stops;
 }
 
+// Out of both, while its trigger is still the one it was indexed by.
 void Kernel::stop_unlink(Book& b, uint32_t i) {
     Order& o = pool_[i];
+    const VenueOrder& v = venue_[i];
+    (o.side == SIDE_BUY ? b.buy_stops : b.sell_stops).erase(StopKey{v.trigger, v.stamp, i});
     if (o.prev != NIL) pool_[o.prev].next = o.next;
     else b.stops_head = o.next;
     if (o.next != NIL) pool_[o.next].prev = o.prev;
@@ -357,21 +362,14 @@ bool Kernel::take_fired(Book& b) {
     const int64_t high = print_high_;
     print_low_ = print_high_ = 0;
     if (high == 0 || b.stops == 0) return false;
-    if (high < b.buy_floor && low > b.sell_ceiling) return false;  // none can trigger
     fired_.clear();
-    int64_t floor = INT64_MAX, ceiling = 0;  // the bounds again, of the stops left
-    for (uint32_t i = b.stops_head; i != NIL; i = pool_[i].next) {
-        const int64_t trigger = venue_[i].trigger;
-        if (pool_[i].side == SIDE_BUY) {
-            if (trigger <= high) fired_.push_back(i);
-            else floor = std::min(floor, trigger);
-        } else {
-            if (trigger >= low) fired_.push_back(i);
-            else ceiling = std::max(ceiling, trigger);
-        }
-    }
-    b.buy_floor = floor;
-    b.sell_ceiling = ceiling;
+    for (auto it = b.buy_stops.begin(); it != b.buy_stops.end() && it->trigger <= high; ++it)
+        fired_.push_back(it->i);
+    for (auto it = b.sell_stops.rbegin(); it != b.sell_stops.rend() && it->trigger >= low; ++it)
+        fired_.push_back(it->i);
+    if (fired_.size() > 1)
+        std::sort(fired_.begin(), fired_.end(),
+                  [this](uint32_t x, uint32_t y) { return venue_[x].stamp < venue_[y].stamp; });
     for (uint32_t i : fired_) {
         stop_unlink(b, i);
         account_unlink(i);
@@ -436,12 +434,12 @@ bool Kernel::replace_stop(const InputRecord& r, uint32_t i, uint64_t id) {
         return reject(CMD_REPLACE, REJ_STOP_WOULD_TRIGGER, account, id, client);
     const int64_t price = keep_price ? 0 : r.price;
     const bool kept = trigger == v.trigger && price == o.price && r.qty <= o.qty;
+    Book& b = books_[o.symbol];
+    if (!kept) stop_unlink(b, i);  // by the trigger it was indexed by
     v.trigger = trigger;
     o.price = price;
     o.qty = r.qty;
     if (!kept) {
-        Book& b = books_[o.symbol];
-        stop_unlink(b, i);
         stop_append(b, i);
         account_unlink(i);
         account_append(i);
