@@ -15,6 +15,7 @@ import itertools
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -290,5 +291,34 @@ def test_a_halt_and_its_resumption_uncross_on_the_compiled_kernel(
         assert not any(type(m) is MessageReject for m in (*alice.seen, *bob.seen, *carol.seen))
         for session in (alice, bob, carol):
             await session.client.close()
+
+    run(main)
+
+
+def test_a_gtd_order_expires_on_the_compiled_kernel_when_its_time_comes(
+    compiled_server: ServeProcess,
+) -> None:
+    # Nothing else arrives: the core's Clock, due at the order's expire_ts, expires
+    # it (V-TIME), and the owner is told CANCELLED EXPIRED.
+    async def main() -> None:
+        alice = await Session.open(compiled_server.port, "alice", 3)
+        expired = asyncio.Event()
+        gtd = next(_ids)
+
+        def watch(m: ServerMessage) -> None:
+            if type(m) is ExecutionReport and m.client_order_id == gtd and m.reason == "EXPIRED":
+                expired.set()
+
+        alice.client.on_report(watch)
+        order = NewOrder(
+            gtd, "MSFT", Side.BUY, OrderType.LIMIT, 2, 1, TimeInForce.GTD,
+            expire_ts=time.time_ns() + 300_000_000,
+        )  # fmt: skip
+        await accepted(alice, order)
+        await asyncio.wait_for(expired.wait(), WAIT)
+        report = alice.seen[-1]
+        assert type(report) is ExecutionReport
+        assert (report.exec_type, report.leaves_qty) == (ExecType.CANCELLED, 0)
+        await alice.client.close()
 
     run(main)
