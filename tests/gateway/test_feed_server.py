@@ -80,12 +80,9 @@ def test_a_stalled_subscriber_is_cut_off_while_matching_and_others_go_on() -> No
             if server.cut_offs:
                 break
         assert server.cut_offs == 1, "the stalled subscriber was never cut off"
-        for start in range(done, done + 2000, 200):  # and after the cut-off too
-            server.publish(eng.process_batch(cmds[start : start + 200]))
-        await catch_up(healthy, server, "AAPL", 20)
-        depth = eng.depth("AAPL", 20)
-        assert healthy.books["AAPL"].depth() == (depth.bids, depth.asks)
-        # what the stalled one finally reads ends with the reason it was cut off
+        # What the stalled one reads, once it reads, ends with the reason it was cut
+        # off. (Read now: the server aborts a cut-off connection after a grace
+        # period, CLOSE_GRACE_S, and a slow machine's matching below could outlast it.)
         stalled.setblocking(False)
         loop = asyncio.get_running_loop()
         proto = FeedProtocol(ServerMessage)  # type: ignore[arg-type]
@@ -96,6 +93,11 @@ def test_a_stalled_subscriber_is_cut_off_while_matching_and_others_go_on() -> No
                 last = m
         assert isinstance(last, CutOff) and last.reason.startswith("too slow")
         stalled.close()
+        for start in range(done, done + 2000, 200):  # and the others go on after it
+            server.publish(eng.process_batch(cmds[start : start + 200]))
+        await catch_up(healthy, server, "AAPL", 20)
+        depth = eng.depth("AAPL", 20)
+        assert healthy.books["AAPL"].depth() == (depth.bids, depth.asks)
         healthy.close()
         await server.close()
 
