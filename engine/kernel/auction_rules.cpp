@@ -71,7 +71,7 @@ bool Kernel::on_set_phase(const InputRecord& r) {
         fired = take_fired(b);  // they leave the held set now (V-STOP-7)
     }
     if (was_call && !b.call()) {
-        for (uint32_t i = b.waiting_head; i != NIL;) {
+        for (uint32_t i = b.waiting.head; i != NIL;) {
             const uint32_t next = pool_[i].next;
             about_order(EV_CANCELLED, CXL_AUCTION_UNFILLED, pool_[i], pool_[i].qty);
             remove_resting(i);
@@ -94,7 +94,7 @@ bool Kernel::on_set_phase(const InputRecord& r) {
 // cancel or an expiry per live order; the released stops' cascade (worst_bound, a
 // TRIGGERED and a CANCELLED each at CLOSED within it); an INDICATIVE.
 std::size_t Kernel::worst_set_phase(const Book& b) const {
-    const uint64_t orders = uint64_t{b.bids.count()} + b.asks.count() + b.waiting + b.stops;
+    const uint64_t orders = uint64_t{b.bids.count()} + b.asks.count() + b.waiting.count + b.stops.count;
     uint64_t need = mul_sat(add_sat(add_sat(orders, b.slices), 1), 3);
     need = add_sat(need, orders);
     need = add_sat(need, worst_bound(b, 0));
@@ -130,7 +130,7 @@ void Kernel::expire_day_orders(uint32_t symbol) {
 Uncross Kernel::uncross_of(const Book& b) const {
     i128 market_buy = 0;
     i128 market_sell = 0;
-    for (uint32_t i = b.waiting_head; i != NIL; i = pool_[i].next)
+    for (uint32_t i = b.waiting.head; i != NIL; i = pool_[i].next)
         (pool_[i].side == SIDE_BUY ? market_buy : market_sell) += pool_[i].qty;
     const int64_t ref = b.last_price != 0 ? b.last_price : b.reference;  // 0: none
     // The prices ascending, each with its whole bid and ask quantity (hidden too).
@@ -249,8 +249,8 @@ void Kernel::uncross(uint32_t symbol) {
     if (u.volume == 0) return;
     const int64_t price = u.price;
     int64_t volume = u.volume;
-    uint32_t market_buy = next_waiting(b.waiting_head, SIDE_BUY);
-    uint32_t market_sell = next_waiting(b.waiting_head, SIDE_SELL);
+    uint32_t market_buy = next_waiting(b.waiting.head, SIDE_BUY);
+    uint32_t market_sell = next_waiting(b.waiting.head, SIDE_SELL);
     while (volume != 0) {
         // The volume is executable, so each side has an order at the price or better.
         const uint32_t bi = auction_head<true>(b, market_buy);
@@ -265,7 +265,7 @@ void Kernel::uncross(uint32_t symbol) {
         allocated(si, market_sell);
     }
     b.last_price = price;
-    if (b.stops != 0) {
+    if (b.stops.count != 0) {
         if (print_high_ == 0 || price < print_low_) print_low_ = price;
         if (price > print_high_) print_high_ = price;
     }
@@ -356,7 +356,7 @@ template <bool Buy>
 bool Kernel::enter_call(Taker& t, bool post_only, uint32_t slot) {
     Book& b = books_[t.symbol];
     if (t.market) {
-        waiting_append(b, slot);
+        b.waiting.push_back(pool_, slot);
         index_.insert(t.id, slot);
         account_append(slot);
         ++resting_;
@@ -370,25 +370,6 @@ bool Kernel::enter_call(Taker& t, bool post_only, uint32_t slot) {
     }
     rest_venue<Buy>(t, slot, false);
     return true;
-}
-
-void Kernel::waiting_append(Book& b, uint32_t i) {
-    Order& o = pool_[i];
-    o.prev = b.waiting_tail;
-    o.next = NIL;
-    if (b.waiting_tail != NIL) pool_[b.waiting_tail].next = i;
-    else b.waiting_head = i;
-    b.waiting_tail = i;
-    ++b.waiting;
-}
-
-void Kernel::waiting_unlink(Book& b, uint32_t i) {
-    Order& o = pool_[i];
-    if (o.prev != NIL) pool_[o.prev].next = o.next;
-    else b.waiting_head = o.next;
-    if (o.next != NIL) pool_[o.next].prev = o.prev;
-    else b.waiting_tail = o.prev;
-    --b.waiting;
 }
 
 template bool Kernel::enter_call<true>(Taker&, bool, uint32_t);

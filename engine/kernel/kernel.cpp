@@ -427,7 +427,7 @@ void Kernel::match(Taker& t, Opp& opp) {
     }
     if (trade_id_ == trades_before) return;
     book.last_price = last_print;
-    if (book.stops != 0) {
+    if (book.stops.count != 0) {
         // Widened, not set: the cascade reads every print since it last looked.
         const int64_t low = std::min(first_print, last_print);
         const int64_t high = std::max(first_print, last_print);
@@ -493,7 +493,7 @@ void Kernel::remove_resting(uint32_t i) {
         if (v.trigger != 0) {
             stop_unlink(b, i);
         } else if (o.price == 0) {
-            waiting_unlink(b, i);
+            b.waiting.unlink(pool_, i);
         } else {
             if (v.display != 0) {
                 --b.icebergs;

@@ -50,15 +50,37 @@ struct StopKey {
     }
 };
 
+// A queue of a book's orders that are in no price level (its held stops, its
+// market orders waiting in a call phase), linked through Order::next/prev.
+struct OffBookQueue {
+    uint32_t head = NIL;
+    uint32_t tail = NIL;
+    uint32_t count = 0;
+
+    void push_back(OrderPool& pool, uint32_t i) {
+        Order& o = pool[i];
+        o.prev = tail;
+        o.next = NIL;
+        if (tail != NIL) pool[tail].next = i;
+        else head = i;
+        tail = i;
+        ++count;
+    }
+    void unlink(OrderPool& pool, uint32_t i) {
+        Order& o = pool[i];
+        if (o.prev != NIL) pool[o.prev].next = o.next;
+        else head = o.next;
+        if (o.next != NIL) pool[o.next].prev = o.prev;
+        else tail = o.prev;
+        --count;
+    }
+};
+
 struct Book {
     BookSide<true> bids;
     BookSide<false> asks;
     int64_t last_price = 0;  // the last trade's price (0: none yet): V-STOP-4, V-AUC-2
-    // Held stops in release order (V-STOP-3), linked through Order::next/prev:
-    // a held stop is in no level.
-    uint32_t stops_head = NIL;
-    uint32_t stops_tail = NIL;
-    uint32_t stops = 0;
+    OffBookQueue stops;  // held stops in release order (V-STOP-3)
     // The held stops by trigger (V-STOP-2): a print at or above a buy stop's
     // trigger, at or below a sell stop's, releases it, so a round reads only the
     // stops it releases (from the low end of buy_stops, the high end of
@@ -73,11 +95,7 @@ struct Book {
     // its auctions, the configured reference price (0: none; V-AUC-2).
     uint8_t phase = PHASE_CONTINUOUS;
     int64_t reference = 0;
-    // Market orders waiting in a call phase, in entry order (V-SES-2), linked like
-    // the stops: a waiting order is in no level, its price 0.
-    uint32_t waiting_head = NIL;
-    uint32_t waiting_tail = NIL;
-    uint32_t waiting = 0;
+    OffBookQueue waiting;  // market orders waiting in a call phase, entry order (V-SES-2)
     // The indicative uncross last published in this call phase (V-AUC-4); `shown`
     // false: none yet (entering a call phase always publishes).
     bool shown = false;
@@ -282,7 +300,7 @@ class Kernel {
     std::size_t worst_in(uint32_t symbol, uint8_t side, int64_t price, bool market, int64_t qty,
                          uint8_t stp) const {
         const Book& b = books_[symbol];
-        if (b.stops == 0 && b.icebergs == 0)
+        if (b.stops.count == 0 && b.icebergs == 0)
             return worst_match(symbol, side, price, market, qty, stp);
         return worst_bound(b, qty);
     }
@@ -323,8 +341,6 @@ class Kernel {
     }
     void publish_touched();
     void expire_day_orders(uint32_t symbol);
-    void waiting_append(Book& b, uint32_t i);
-    void waiting_unlink(Book& b, uint32_t i);
     template <bool Buy>
     bool enter_call(Taker& t, bool post_only, uint32_t slot);
     bool take_fired(Book& b);

@@ -258,9 +258,9 @@ std::string Kernel::dump_books() const {
         ranks(b.bids);
         ranks(b.asks);
         uint32_t r = 0;
-        for (uint32_t i = b.stops_head; i != NIL; i = pool_[i].next) rank[i] = r++;
+        for (uint32_t i = b.stops.head; i != NIL; i = pool_[i].next) rank[i] = r++;
         r = 0;
-        for (uint32_t i = b.waiting_head; i != NIL; i = pool_[i].next) rank[i] = r++;
+        for (uint32_t i = b.waiting.head; i != NIL; i = pool_[i].next) rank[i] = r++;
     }
     // The orders, account by account, each account's in its list's order.
     std::size_t written = 0;
@@ -521,7 +521,7 @@ void Kernel::load_books(const char* data, std::size_t n) {
         if (at.queue == 2) {
             k.stop_append(b, at.i);
         } else if (at.queue == 3) {
-            k.waiting_append(b, at.i);
+            b.waiting.push_back(k.pool_, at.i);
         } else {
             if (at.queue == 0) b.bids.push_back(k.pool_, at.i);
             else b.asks.push_back(k.pool_, at.i);
@@ -626,7 +626,7 @@ void Kernel::load_books(const char* data, std::size_t n) {
             b.bids.best() >= b.asks.best())
             bad("symbol " + std::to_string(s) + "'s book is crossed");
         // Market orders wait only in a call phase.
-        if (b.waiting != 0 && !b.call()) bad("symbol " + std::to_string(s) + " has waiting orders outside a call phase");
+        if (b.waiting.count != 0 && !b.call()) bad("symbol " + std::to_string(s) + " has waiting orders outside a call phase");
     }
     if (in.left() != 0) bad(std::to_string(in.left()) + " bytes past its end");
     k.risk_on_ = risk_on_;  // the stage is not in the dump: this kernel's stays

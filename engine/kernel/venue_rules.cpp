@@ -324,12 +324,7 @@ void Kernel::stop_append(Book& b, uint32_t i) {
     VenueOrder& v = venue_[i];
     v.stamp = ++stop_stamps_;
     (o.side == SIDE_BUY ? b.buy_stops : b.sell_stops).insert(StopKey{v.trigger, v.stamp, i});
-    o.prev = b.stops_tail;
-    o.next = NIL;
-    if (b.stops_tail != NIL) pool_[b.stops_tail].next = i;
-    else b.stops_head = i;
-    b.stops_tail = i;
-    ++b.stops;
+    b.stops.push_back(pool_, i);
 }
 
 // Out of both, while its trigger is still the one it was indexed by.
@@ -337,11 +332,7 @@ void Kernel::stop_unlink(Book& b, uint32_t i) {
     Order& o = pool_[i];
     const VenueOrder& v = venue_[i];
     (o.side == SIDE_BUY ? b.buy_stops : b.sell_stops).erase(StopKey{v.trigger, v.stamp, i});
-    if (o.prev != NIL) pool_[o.prev].next = o.next;
-    else b.stops_head = o.next;
-    if (o.next != NIL) pool_[o.next].prev = o.prev;
-    else b.stops_tail = o.prev;
-    --b.stops;
+    b.stops.unlink(pool_, i);
 }
 
 // An input's own matching printed: release the stops its prints triggered, in
@@ -361,7 +352,7 @@ bool Kernel::take_fired(Book& b) {
     const int64_t low = print_low_;
     const int64_t high = print_high_;
     print_low_ = print_high_ = 0;
-    if (high == 0 || b.stops == 0) return false;
+    if (high == 0 || b.stops.count == 0) return false;
     fired_.clear();
     for (auto it = b.buy_stops.begin(); it != b.buy_stops.end() && it->trigger <= high; ++it)
         fired_.push_back(it->i);
@@ -507,11 +498,11 @@ bool Kernel::on_clock(const InputRecord& r) {
 // least a lot of a taker, so without stops the input's quantity bounds them.
 std::size_t Kernel::worst_bound(const Book& b, int64_t qty) const {
     uint64_t refreshes = b.slices;
-    if (b.stops == 0 && qty > 0 && static_cast<uint64_t>(qty) < refreshes)
+    if (b.stops.count == 0 && qty > 0 && static_cast<uint64_t>(qty) < refreshes)
         refreshes = static_cast<uint64_t>(qty);
     const uint64_t resting = uint64_t{b.bids.count()} + b.asks.count();
-    uint64_t need = mul_sat(add_sat(add_sat(resting, refreshes), b.stops), 3);
-    need = add_sat(need, mul_sat(uint64_t{b.stops} + 1, 5));
+    uint64_t need = mul_sat(add_sat(add_sat(resting, refreshes), b.stops.count), 3);
+    need = add_sat(need, mul_sat(uint64_t{b.stops.count} + 1, 5));
     need = add_sat(need, 2);
     return need > SIZE_MAX ? SIZE_MAX : static_cast<std::size_t>(need);
 }
@@ -520,7 +511,7 @@ bool Kernel::venue_state() const {
     if (now_ != 0 || !expiries_.empty()) return true;
     for (uint32_t s = 1; s <= n_symbols_; ++s) {
         const Book& b = books_[s];
-        if (b.last_price != 0 || b.stops != 0 || b.icebergs != 0 || b.phase != PHASE_CONTINUOUS ||
+        if (b.last_price != 0 || b.stops.count != 0 || b.icebergs != 0 || b.phase != PHASE_CONTINUOUS ||
             b.reference != 0)
             return true;
     }
