@@ -18,15 +18,6 @@ namespace rm {
 
 namespace {
 
-template <bool Buy>
-auto& own_side(Book& b) {
-    if constexpr (Buy) return b.bids;
-    else return b.asks;
-}
-
-uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
-uint64_t mul_sat(uint64_t a, uint64_t k) { return a > UINT64_MAX / k ? UINT64_MAX : a * k; }
-
 i128 abs128(i128 x) { return x < 0 ? -x : x; }
 
 }  // namespace
@@ -99,7 +90,7 @@ std::size_t Kernel::worst_set_phase(const Book& b) const {
     need = add_sat(need, orders);
     need = add_sat(need, worst_bound(b, 0));
     need = add_sat(need, 2);
-    return need > SIZE_MAX ? SIZE_MAX : static_cast<std::size_t>(need);
+    return size_sat(need);
 }
 
 // The DAY orders of the symbol (resting, held stops) expire when it closes

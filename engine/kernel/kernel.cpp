@@ -54,18 +54,6 @@ int64_t add_wrapping(int64_t a, int64_t b) {
     return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
 }
 
-// A side of a book by the incoming order's side: its own, the one it meets.
-template <bool Buy>
-auto& own_side(Book& b) {
-    if constexpr (Buy) return b.bids;
-    else return b.asks;
-}
-template <bool Buy>
-auto& opposite_side(Book& b) {
-    if constexpr (Buy) return b.asks;
-    else return b.bids;
-}
-
 // How many inputs ahead each prefetch step looks (measured on the standard
 // workload: a step must give the memory of the one before time to arrive).
 constexpr std::size_t PREFETCH_SLOT = 8;

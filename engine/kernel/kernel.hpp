@@ -107,6 +107,25 @@ struct Book {
     bool call() const { return phase != PHASE_CONTINUOUS && phase != PHASE_CLOSED; }
 };
 
+// A side of a book by an incoming order's side: its own, the one it meets.
+template <bool Buy>
+auto& own_side(Book& b) {
+    if constexpr (Buy) return b.bids;
+    else return b.asks;
+}
+template <bool Buy>
+auto& opposite_side(Book& b) {
+    if constexpr (Buy) return b.asks;
+    else return b.bids;
+}
+
+// Saturating arithmetic on counts, for worst-case bounds that must not wrap.
+inline uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+inline uint64_t mul_sat(uint64_t a, uint64_t k) { return a > UINT64_MAX / k ? UINT64_MAX : a * k; }
+inline std::size_t size_sat(uint64_t n) {
+    return n > SIZE_MAX ? SIZE_MAX : static_cast<std::size_t>(n);
+}
+
 // An uncross (V-AUC-1): its price, the volume executable there and the imbalance
 // (side 0: none); volume 0: nothing can execute (price 0).
 struct Uncross {

@@ -18,22 +18,7 @@ namespace rm {
 
 namespace {
 
-template <bool Buy>
-auto& own_side(Book& b) {
-    if constexpr (Buy) return b.bids;
-    else return b.asks;
-}
-template <bool Buy>
-auto& opposite_side(Book& b) {
-    if constexpr (Buy) return b.asks;
-    else return b.bids;
-}
-
 bool is_stop(uint8_t order_type) { return order_type == TYPE_STOP || order_type == TYPE_STOP_LIMIT; }
-
-// A saturating sum of counts, for bounds that must not wrap.
-uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
-uint64_t mul_sat(uint64_t a, uint64_t k) { return a > UINT64_MAX / k ? UINT64_MAX : a * k; }
 
 }  // namespace
 
@@ -504,7 +489,7 @@ std::size_t Kernel::worst_bound(const Book& b, int64_t qty) const {
     uint64_t need = mul_sat(add_sat(add_sat(resting, refreshes), b.stops.count), 3);
     need = add_sat(need, mul_sat(uint64_t{b.stops.count} + 1, 5));
     need = add_sat(need, 2);
-    return need > SIZE_MAX ? SIZE_MAX : static_cast<std::size_t>(need);
+    return size_sat(need);
 }
 
 bool Kernel::venue_state() const {
