@@ -125,15 +125,17 @@ Uncross Kernel::uncross_of(const Book& b) const {
         (pool_[i].side == SIDE_BUY ? market_buy : market_sell) += pool_[i].qty;
     const int64_t ref = b.last_price != 0 ? b.last_price : b.reference;  // 0: none
     // The prices ascending, each with its whole bid and ask quantity (hidden too).
+    auto level_total = [this](const Level& level) {
+        i128 total = 0;
+        for (uint32_t i = level.head; i != NIL; i = pool_[i].next)
+            total += i128{pool_[i].qty} + hidden_of(i);
+        return total;
+    };
     bid_totals_.clear();
     if (!b.bids.empty()) {
         int64_t px = b.bids.best();
-        do {
-            i128 total = 0;
-            for (uint32_t i = b.bids.level(px).head; i != NIL; i = pool_[i].next)
-                total += i128{pool_[i].qty} + hidden_of(i);
-            bid_totals_.emplace_back(px, total);
-        } while (b.bids.next_worse(px, px));
+        do bid_totals_.emplace_back(px, level_total(b.bids.level(px)));
+        while (b.bids.next_worse(px, px));
     }
     totals_.clear();
     std::size_t k = bid_totals_.size();  // bids are best (highest) first: walk them back
@@ -146,9 +148,7 @@ Uncross Kernel::uncross_of(const Book& b) const {
     if (!b.asks.empty()) {
         int64_t px = b.asks.best();
         do {
-            i128 total = 0;
-            for (uint32_t i = b.asks.level(px).head; i != NIL; i = pool_[i].next)
-                total += i128{pool_[i].qty} + hidden_of(i);
+            const i128 total = level_total(b.asks.level(px));
             take_bids_below(px, false);
             if (k > 0 && bid_totals_[k - 1].first == px) {
                 --k;
