@@ -197,8 +197,6 @@ class Kernel {
         return true;
     }
     int64_t now() const { return now_; }
-    // Whether any state of the venue's rules is live (a snapshot has no room for it yet).
-    bool venue_state() const;
 
     // The pre-trade stage (risk_checks.hpp), set by the wiring: off, KILL_SWITCH
     // and SET_RISK_LIMITS use their seq only. Switching it (on or off) starts

@@ -492,20 +492,6 @@ std::size_t Kernel::worst_bound(const Book& b, int64_t qty) const {
     return size_sat(need);
 }
 
-bool Kernel::venue_state() const {
-    if (now_ != 0 || !expiries_.empty()) return true;
-    for (uint32_t s = 1; s <= n_symbols_; ++s) {
-        const Book& b = books_[s];
-        if (b.last_price != 0 || b.stops.count != 0 || b.icebergs != 0 || b.phase != PHASE_CONTINUOUS ||
-            b.reference != 0)
-            return true;
-    }
-    for (uint32_t a = 1; a <= n_accounts_; ++a)
-        for (uint32_t i = accounts_[a].head; i != NIL; i = pool_[i].acct_next)
-            if (pool_[i].venue()) return true;
-    return false;
-}
-
 template void Kernel::enter_venue<true>(Taker&, uint8_t, bool, uint32_t, bool);
 template void Kernel::rest_venue<true>(const Taker&, uint32_t, bool);
 template void Kernel::rest_venue<false>(const Taker&, uint32_t, bool);
